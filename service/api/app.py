@@ -1,0 +1,58 @@
+"""The FastAPI application. ``create_app`` wires settings, the waker and (embedded mode) the in-process worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service.api.auth import TokenCache
+from service.api.errors import install_error_handlers
+from service.api.routes import catalogue, events, health, webhooks
+from service.migrations import upgrade
+from service.settings import Settings, get_settings
+from workers.embedded import EmbeddedWorker
+from workers.enqueue import Waker, celery_waker
+
+log = logging.getLogger("frictionlog.api")
+
+
+def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> FastAPI:
+    """Build the app. In embedded mode (no broker) the worker runs in-process unless ``run_worker=False``."""
+    settings = settings or get_settings()
+    in_process = settings.embedded if run_worker is None else run_worker
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker: EmbeddedWorker | None = None
+        waker: Waker
+        if settings.embedded:
+            upgrade(settings.database_url)
+        if in_process:
+            worker = EmbeddedWorker(settings)
+            worker.start()
+            waker = worker
+        else:
+            waker = celery_waker(settings)
+        app.state.waker = waker
+        app.state.worker = worker
+        log.info("api.started mode=%s", "embedded" if in_process else "distributed")
+        try:
+            yield
+        finally:
+            waker.close()
+
+    app = FastAPI(
+        title="Frictionlog",
+        version="0.1.0",
+        summary="Is the platform migration working? Deploys, incidents and friction, week by week.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    install_error_handlers(app)
+    for module in (health, webhooks, events, catalogue):
+        app.include_router(module.router)
+    return app

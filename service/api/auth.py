@@ -1,0 +1,80 @@
+"""Bearer-token auth with scopes. Verified tokens are cached briefly so ingest does not read the DB each time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.api.errors import Forbidden, Unauthorized
+from service.db import session_scope
+from service.settings import Settings
+from service.tokens import find_token, hash_token
+
+bearer = HTTPBearer(auto_error=False, description="An API token made with `frictionlog tokens create`.")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    token_id: int
+    name: str
+    scopes: frozenset[str]
+
+
+class TokenCache:
+    """token hash → (principal, expiry). Revocation takes effect within ``ttl`` seconds."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self._ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[key] = (principal, time.monotonic() + self._ttl)
+
+
+def authenticate(settings: Settings, cache: TokenCache, secret: str) -> Principal:
+    key = hash_token(secret)
+    principal = cache.get(key)
+    if principal is not None:
+        return principal
+    with session_scope(settings.database_url) as session:
+        token = find_token(session, secret)
+        if token is None or token.id is None:
+            raise Unauthorized("invalid or revoked API token")
+        principal = Principal(token_id=token.id, name=token.name, scopes=frozenset(token.scopes))
+    cache.put(key, principal)
+    return principal
+
+
+def require_scope(scope: str) -> Callable[..., Principal]:
+    """A dependency that admits a bearer token holding ``scope`` (401 without a valid token, 403 without it)."""
+
+    def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+    ) -> Principal:
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+            raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+        principal = authenticate(request.app.state.settings, request.app.state.token_cache, credentials.credentials)
+        if scope not in principal.scopes:
+            raise Forbidden(f"this token lacks the {scope!r} scope")
+        return principal
+
+    dependency.__name__ = f"require_{scope}"
+    return dependency

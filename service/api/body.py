@@ -1,0 +1,57 @@
+"""Reading a JSON request body safely: size cap (413), content type (415), well-formed JSON (400)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from service.api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
+
+
+@dataclass(frozen=True, slots=True)
+class JsonBody:
+    raw: bytes
+    value: Any
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+async def read_capped(request: Request) -> bytes:
+    """The raw body, refused with 413 as soon as it passes the configured cap (never read whole first)."""
+    limit: int = request.app.state.settings.max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def decode_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise MalformedBody("body is not valid UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedBody(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise MalformedBody("body is nested too deeply") from None
+
+
+async def json_body(request: Request) -> JsonBody:
+    """FastAPI dependency for webhook routes; run it after the signature or token check."""
+    if not _is_json(request.headers.get("content-type", "")):
+        raise UnsupportedMediaType("Content-Type must be application/json", field="content-type")
+    raw = await read_capped(request)
+    return JsonBody(raw=raw, value=decode_json(raw))

@@ -1,0 +1,27 @@
+"""Request-scoped dependencies: the settings, a database session, the waker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlmodel import Session
+
+from service.db import session_scope
+from service.settings import Settings
+from workers.enqueue import Waker
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    with session_scope(request.app.state.settings.database_url) as session:
+        yield session
+
+
+def get_waker(request: Request) -> Waker:
+    waker: Waker = request.app.state.waker
+    return waker

@@ -1,0 +1,91 @@
+"""The service catalogue and migrations: who owns a service, and which platform it ran on when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import AfterValidator, BaseModel, Field
+from sqlmodel import Session
+
+from service import catalogue
+from service.api.auth import require_scope
+from service.api.deps import db_session
+from service.timeutil import as_utc
+
+router = APIRouter(prefix="/api/v1", tags=["catalogue"])
+
+AwareUTC = Annotated[datetime, AfterValidator(as_utc)]
+Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+
+
+class PlatformPeriodIn(BaseModel):
+    platform: str = Field(min_length=1, max_length=64)
+    effective_from: AwareUTC
+
+
+class ServiceIn(BaseModel):
+    team: str | None = Field(default=None, max_length=128)
+    tier: str | None = Field(default=None, max_length=32)
+    platforms: list[PlatformPeriodIn] | None = Field(
+        default=None, description="The whole platform history; omitted leaves it unchanged"
+    )
+
+
+class ServiceOut(BaseModel):
+    slug: str
+    team: str | None
+    tier: str | None
+    platforms: list[PlatformPeriodIn]
+
+
+class MigrationIn(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    from_platform: str = Field(min_length=1, max_length=64)
+    to_platform: str = Field(min_length=1, max_length=64)
+    started_at: AwareUTC
+    target_date: AwareUTC | None = None
+    baseline_weeks: int = Field(default=8, ge=1, le=52)
+
+
+class MigrationOut(MigrationIn):
+    id: int
+
+
+def _service_out(session: Session, slug: str, team: str | None, tier: str | None) -> ServiceOut:
+    history = catalogue.platform_history(session, slug)
+    return ServiceOut(
+        slug=slug,
+        team=team,
+        tier=tier,
+        platforms=[PlatformPeriodIn(platform=p.platform, effective_from=p.effective_from) for p in history],
+    )
+
+
+@router.put("/services/{slug}", dependencies=[Depends(require_scope("admin"))])
+def put_service(slug: Slug, body: ServiceIn, session: Session = Depends(db_session)) -> ServiceOut:
+    """Create or replace a service; its events are re-labelled with the platform of their time."""
+    periods = None
+    if body.platforms is not None:
+        periods = [catalogue.PlatformPeriod(p.platform, p.effective_from) for p in body.platforms]
+    service = catalogue.put_service(
+        session, catalogue.ServiceSpec(slug=slug, team=body.team, tier=body.tier, platforms=periods)
+    )
+    return _service_out(session, service.slug, service.team, service.tier)
+
+
+@router.get("/services", dependencies=[Depends(require_scope("read"))])
+def list_services(session: Session = Depends(db_session)) -> list[ServiceOut]:
+    return [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
+
+
+@router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])
+def create_migration(body: MigrationIn, session: Session = Depends(db_session)) -> MigrationOut:
+    migration = catalogue.create_migration(session, **body.model_dump())
+    return MigrationOut.model_validate(migration, from_attributes=True)
+
+
+@router.get("/migrations", dependencies=[Depends(require_scope("read"))])
+def list_migrations(session: Session = Depends(db_session)) -> list[MigrationOut]:
+    return [MigrationOut.model_validate(m, from_attributes=True) for m in catalogue.list_migrations(session)]

@@ -1,0 +1,54 @@
+"""The inbox, read-only: failures to look at, counts to watch."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlmodel import Session
+
+from service import inbox
+from service.api.auth import require_scope
+from service.api.deps import db_session
+
+router = APIRouter(prefix="/api/v1", tags=["inbox"], dependencies=[Depends(require_scope("read"))])
+
+Status = Literal["pending", "processed", "ignored", "failed"]
+
+
+class InboxEventOut(BaseModel):
+    id: int
+    source: str
+    event_type: str
+    delivery_key: str
+    status: str
+    attempts: int
+    error: str | None
+    received_at: datetime
+    processed_at: datetime | None
+
+
+class InboxStatsOut(BaseModel):
+    pending: int
+    processed: int
+    ignored: int
+    failed: int
+
+
+@router.get("/events")
+def list_events(
+    status: Status | None = None,
+    limit: int = Query(default=100, ge=1, le=1000),
+    before_id: int | None = Query(default=None, ge=1, description="Page backwards from this id"),
+    session: Session = Depends(db_session),
+) -> list[InboxEventOut]:
+    """Inbox rows, newest first; ``?status=failed`` lists what needs a look (then ``frictionlog replay``)."""
+    rows = inbox.list_events(session, status=status, limit=limit, before_id=before_id)
+    return [InboxEventOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/events/stats")
+def inbox_stats(session: Session = Depends(db_session)) -> InboxStatsOut:
+    return InboxStatsOut(**inbox.count_by_status(session))

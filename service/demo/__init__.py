@@ -1,0 +1,1 @@
+"""A seeded, realistic migration to show what Frictionlog reports (``frictionlog demo``)."""

@@ -1,0 +1,134 @@
+"""Generate a seeded migration story: services moving from ``legacy`` to ``new`` at staggered dates.
+
+Pure: a seed and an end date in, plain JSON-ready dicts out (catalogue, migration, generic events).
+On the new platform teams deploy more often, ship faster, fail less and restore sooner.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+TEAMS = {
+    "payments": ["checkout-api", "payments-worker", "ledger"],
+    "growth": ["ml-api", "recommendations", "search-api"],
+    "core": ["auth", "gateway", "notifications", "reporting"],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformProfile:
+    deploys_per_week: float
+    lead_time_median_h: float
+    failure_rate: float
+    incident_per_deploy: float
+    restore_median_h: float
+
+
+LEGACY = PlatformProfile(2.5, 40.0, 0.15, 0.10, 4.0)
+NEW = PlatformProfile(6.0, 6.0, 0.06, 0.04, 1.2)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoData:
+    services: list[dict[str, Any]]
+    migration: dict[str, Any]
+    events: list[dict[str, Any]]
+    """Generic-form events, in the order they happened."""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    threshold, count, product = math.exp(-lam), 0, rng.random()
+    while product > threshold:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def _working_time(rng: random.Random, day: datetime) -> datetime:
+    return day + timedelta(hours=rng.uniform(9, 18))
+
+
+def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
+    """``weeks`` whole ISO weeks ending at the Monday 00:00 UTC on or before ``end``."""
+    rng = random.Random(seed)
+    last_monday = (end - timedelta(days=end.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = last_monday - timedelta(weeks=weeks)
+    migration_start = start + timedelta(weeks=3)
+    slugs = [(team, slug) for team, members in TEAMS.items() for slug in members]
+    # Staggered moves from week 4 to week 13; the last two services have not moved yet.
+    move_weeks = {slug: 4 + (i * 9) // max(1, len(slugs) - 3) for i, (_, slug) in enumerate(slugs[:-2])}
+    services = []
+    for team, slug in slugs:
+        platforms = [{"platform": "legacy", "effective_from": _iso(start - timedelta(days=365))}]
+        if slug in move_weeks:
+            moved = start + timedelta(weeks=move_weeks[slug], days=rng.randint(0, 4))
+            platforms.append({"platform": "new", "effective_from": _iso(moved)})
+        services.append({"slug": slug, "team": team, "tier": "1" if team == "payments" else "2", "platforms": platforms})
+
+    timed: list[tuple[datetime, dict[str, Any]]] = []
+    for spec in services:
+        moved_at = datetime.fromisoformat(spec["platforms"][-1]["effective_from"].replace("Z", "+00:00"))
+        for week in range(weeks):
+            week_start = start + timedelta(weeks=week)
+            profile = NEW if len(spec["platforms"]) > 1 and week_start >= moved_at else LEGACY
+            for _ in range(_poisson(rng, profile.deploys_per_week)):
+                day = week_start + timedelta(days=rng.randint(0, 4))
+                timed.extend(_deployment(rng, spec["slug"], _working_time(rng, day), profile, len(timed)))
+    timed.sort(key=lambda pair: pair[0])
+    migration = {
+        "name": "legacy-to-new",
+        "from_platform": "legacy",
+        "to_platform": "new",
+        "started_at": _iso(migration_start),
+        "baseline_weeks": 3,
+    }
+    return DemoData(services=services, migration=migration, events=[event for moment, event in timed if moment <= end])
+
+
+def _deployment(
+    rng: random.Random, service: str, finished: datetime, profile: PlatformProfile, serial: int
+) -> list[tuple[datetime, dict[str, Any]]]:
+    deploy_id = f"{service}-{serial}"
+    commits = []
+    for _ in range(rng.randint(1, 4)):
+        lead = rng.lognormvariate(math.log(profile.lead_time_median_h), 0.6)
+        commits.append({"sha": f"{rng.getrandbits(160):040x}", "timestamp": _iso(finished - timedelta(hours=lead))})
+    failed = rng.random() < profile.failure_rate
+    deployment = {
+        "type": "deployment",
+        "id": deploy_id,
+        "service": service,
+        "environment": "production",
+        "status": "failure" if failed else "success",
+        "started_at": _iso(finished - timedelta(minutes=rng.uniform(3, 25))),
+        "finished_at": _iso(finished),
+        "commit_sha": commits[-1]["sha"],
+        "repository": f"acme/{service}",
+        "commits": commits,
+    }
+    events: list[tuple[datetime, dict[str, Any]]] = [(finished, deployment)]
+    if not failed and rng.random() < profile.incident_per_deploy:
+        started = finished + timedelta(minutes=rng.uniform(10, 240))
+        restore = rng.lognormvariate(math.log(profile.restore_median_h), 0.5)
+        incident = {
+            "type": "incident",
+            "id": f"INC-{serial}",
+            "service": service,
+            "status": "triggered",
+            "started_at": _iso(started),
+            "severity": rng.choice(["sev1", "sev2", "sev2", "sev3", "sev3", "sev3"]),
+            "title": f"{service}: elevated error rate",
+            "caused_by_deployment": deploy_id,
+        }
+        resolved = started + timedelta(hours=restore)
+        events.append((started, incident))
+        events.append((resolved, {**incident, "status": "resolved", "resolved_at": _iso(resolved)}))
+    return events

@@ -1,0 +1,34 @@
+"""The domain's exceptions. The API maps them to HTTP codes in one handler; services never raise HTTP errors."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error the service reports to a caller."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(AppError):
+    code = "not_found"
+
+
+class Conflict(AppError):
+    code = "conflict"
+
+
+class InvalidInput(AppError):
+    """A payload that parsed as JSON but does not carry what we need; ``field`` names the culprit."""
+
+    code = "invalid"
+
+
+class TransientError(AppError):
+    """Worth retrying later: a dependency is down or busy."""
+
+    code = "unavailable"

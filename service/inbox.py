@@ -1,0 +1,180 @@
+"""The durable inbox: every accepted request is one row, committed before the sender hears 2xx.
+
+Idempotency rests on the unique key (source, delivery_key): a resend finds the row already there.
+Workers claim pending rows inside the transaction that writes the derived rows, so a worker that dies
+mid-batch leaves its rows pending (its transaction rolls back) and nothing is half-applied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from service.db import upsert_insert
+from service.models import InboxEvent, InboxStatus
+from service.timeutil import utcnow
+
+MAX_ERROR_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    source: str
+    event_type: str
+    delivery_key: str
+    body: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    id: int
+    duplicate: bool
+
+
+def content_key(source: str, event_type: str, body: bytes) -> str:
+    """The delivery key when the sender gives none: an exact resend is a duplicate, an update is not."""
+    digest = hashlib.sha256()
+    for part in (source.encode(), b"\0", event_type.encode(), b"\0", body):
+        digest.update(part)
+    return "sha256:" + digest.hexdigest()
+
+
+def accept(session: Session, deliveries: Sequence[Delivery]) -> list[Accepted]:
+    """Insert the deliveries (one transaction, committed here); a known (source, key) is a duplicate."""
+    results: list[Accepted] = []
+    now = utcnow()
+    for delivery in deliveries:
+        statement = (
+            upsert_insert(session, InboxEvent)
+            .values(
+                source=delivery.source,
+                event_type=delivery.event_type,
+                delivery_key=delivery.delivery_key,
+                body=delivery.body,
+                headers=dict(delivery.headers),
+                received_at=now,
+                available_at=now,
+                status=InboxStatus.PENDING,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+            .returning(InboxEvent.__table__.c.id)  # type: ignore[attr-defined]
+        )
+        new_id = session.exec(statement).scalar_one_or_none()
+        if new_id is not None:
+            results.append(Accepted(id=new_id, duplicate=False))
+            continue
+        existing = session.exec(
+            select(InboxEvent.id).where(
+                InboxEvent.source == delivery.source, InboxEvent.delivery_key == delivery.delivery_key
+            )
+        ).one()
+        assert existing is not None
+        results.append(Accepted(id=existing, duplicate=True))
+    session.commit()
+    return results
+
+
+def claim_batch(session: Session, *, limit: int, now: datetime | None = None) -> list[InboxEvent]:
+    """Lock up to ``limit`` due pending rows for this transaction; other workers skip them."""
+    statement = (
+        select(InboxEvent)
+        .where(InboxEvent.status == InboxStatus.PENDING, col(InboxEvent.available_at) <= (now or utcnow()))
+        .order_by(col(InboxEvent.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.exec(statement))
+
+
+def mark_processed(event: InboxEvent) -> None:
+    event.status = InboxStatus.PROCESSED
+    event.attempts += 1
+    event.error = None
+    event.processed_at = utcnow()
+
+
+def mark_ignored(event: InboxEvent, reason: str) -> None:
+    event.status = InboxStatus.IGNORED
+    event.attempts += 1
+    event.error = reason[:MAX_ERROR_CHARS]
+    event.processed_at = utcnow()
+
+
+def mark_failed(event: InboxEvent, error: str) -> None:
+    """A permanent failure: left for a human and ``frictionlog replay``."""
+    event.status = InboxStatus.FAILED
+    event.attempts += 1
+    event.error = error[:MAX_ERROR_CHARS]
+    event.processed_at = utcnow()
+
+
+def schedule_retry(event: InboxEvent, error: str, *, max_attempts: int, base_seconds: float) -> bool:
+    """Back off exponentially; after ``max_attempts`` the row is left failed. True if it will retry."""
+    if event.attempts + 1 >= max_attempts:
+        mark_failed(event, error)
+        return False
+    event.attempts += 1
+    event.error = error[:MAX_ERROR_CHARS]
+    event.available_at = utcnow() + timedelta(seconds=base_seconds * 2 ** (event.attempts - 1))
+    return True
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
+    counts = dict.fromkeys(InboxStatus.ALL, 0)
+    counts.update({status: int(count) for status, count in rows})
+    return counts
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest pending row becomes claimable (now or in the past if one is due already)."""
+    return session.exec(
+        select(func.min(InboxEvent.available_at)).where(InboxEvent.status == InboxStatus.PENDING)
+    ).one()
+
+
+def has_stale_pending(session: Session, *, older_than: timedelta) -> bool:
+    """Rows pending for longer than a wake-up should take: a lost broker message or a dead worker."""
+    cutoff = utcnow() - older_than
+    statement = (
+        select(InboxEvent.id)
+        .where(
+            InboxEvent.status == InboxStatus.PENDING,
+            col(InboxEvent.received_at) <= cutoff,
+            col(InboxEvent.available_at) <= utcnow(),
+        )
+        .limit(1)
+    )
+    return session.exec(statement).first() is not None
+
+
+def list_events(
+    session: Session, *, status: str | None = None, limit: int = 100, before_id: int | None = None
+) -> list[InboxEvent]:
+    statement = select(InboxEvent).order_by(col(InboxEvent.id).desc()).limit(limit)
+    if status:
+        statement = statement.where(InboxEvent.status == status)
+    if before_id is not None:
+        statement = statement.where(col(InboxEvent.id) < before_id)
+    return list(session.exec(statement))
+
+
+def requeue(session: Session, *, statuses: Sequence[str], since: datetime | None = None) -> int:
+    """Put rows back to pending (replay, rebuild); returns how many. Commits."""
+    statement = (
+        update(InboxEvent)
+        .where(col(InboxEvent.status).in_(statuses))
+        .values(status=InboxStatus.PENDING, attempts=0, error=None, available_at=utcnow(), processed_at=None)
+    )
+    if since is not None:
+        statement = statement.where(col(InboxEvent.received_at) >= since)
+    count = session.exec(statement).rowcount
+    session.commit()
+    return int(count)

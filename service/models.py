@@ -1,0 +1,210 @@
+"""The canonical data model (DESIGN §4). Every timestamp is aware UTC; natural keys make writes idempotent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db import UTCDateTime
+from service.timeutil import utcnow
+
+
+def _utc(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class InboxStatus:
+    PENDING = "pending"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
+    ALL = (PENDING, PROCESSED, IGNORED, FAILED)
+
+
+class InboxEvent(SQLModel, table=True):
+    """One accepted request, written before the 2xx: the source of truth every derived table is rebuilt from."""
+
+    __tablename__ = "inbox_event"
+    __table_args__ = (
+        UniqueConstraint("source", "delivery_key", name="uq_inbox_source_delivery"),
+        Index("ix_inbox_claim", "status", "available_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    event_type: str = Field(max_length=64)
+    delivery_key: str = Field(max_length=128)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=InboxStatus.PENDING, max_length=16)
+    attempts: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    available_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    """A pending row is not claimed before this time (retry backoff)."""
+    processed_at: datetime | None = _utc()
+
+
+class Service(SQLModel, table=True):
+    """The catalogue. Services first seen in an event are created with no team."""
+
+    slug: str = Field(primary_key=True, max_length=128)
+    team: str | None = Field(default=None, max_length=128, index=True)
+    tier: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PlatformAssignment(SQLModel, table=True):
+    """Which platform a service runs on from ``effective_from`` on; a migration is a change of assignment."""
+
+    __tablename__ = "platform_assignment"
+    __table_args__ = (UniqueConstraint("service", "effective_from", name="uq_assignment_service_from"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    service: str = Field(foreign_key="service.slug", max_length=128, index=True, ondelete="CASCADE")
+    platform: str = Field(max_length=64)
+    effective_from: datetime = Field(sa_type=UTCDateTime)
+
+
+class Migration(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True)
+    from_platform: str = Field(max_length=64)
+    to_platform: str = Field(max_length=64)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    target_date: datetime | None = _utc()
+    baseline_weeks: int = 8
+
+
+class Change(SQLModel, table=True):
+    """A commit. ``committed_at`` is the start of its lead time."""
+
+    __table_args__ = (UniqueConstraint("repository", "sha", name="uq_change_repo_sha"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha: str = Field(max_length=64, index=True)
+    repository: str = Field(max_length=256)
+    service: str | None = Field(default=None, max_length=128, index=True)
+    committed_at: datetime = Field(sa_type=UTCDateTime)
+    pr_number: int | None = None
+    merged_at: datetime | None = _utc()
+
+
+class Deployment(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_deployment_source_external"),
+        Index("ix_deployment_service_finished", "service", "finished_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=256)
+    service: str = Field(max_length=128)
+    environment: str = Field(max_length=64)
+    status: str = Field(max_length=16)
+    sha: str | None = Field(default=None, max_length=64, index=True)
+    repository: str | None = Field(default=None, max_length=256)
+    version: str | None = Field(default=None, max_length=128)
+    started_at: datetime | None = _utc()
+    finished_at: datetime | None = _utc()
+    platform: str | None = Field(default=None, max_length=64)
+    is_rollback: bool = False
+    rollback_of: str | None = Field(default=None, max_length=256)
+    url: str | None = Field(default=None, max_length=1024)
+
+
+class DeploymentChange(SQLModel, table=True):
+    """Which changes first shipped in which deployment (the pairs behind lead time)."""
+
+    __tablename__ = "deployment_change"
+
+    deployment_id: int = Field(foreign_key="deployment.id", primary_key=True, ondelete="CASCADE")
+    change_id: int = Field(foreign_key="change.id", primary_key=True, ondelete="CASCADE")
+
+
+class Incident(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_incident_source_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=256)
+    service: str = Field(max_length=128, index=True)
+    status: str = Field(max_length=16)
+    severity: str | None = Field(default=None, max_length=32)
+    title: str | None = Field(default=None, sa_column=Column(Text))
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    platform: str | None = Field(default=None, max_length=64)
+    commit_sha: str | None = Field(default=None, max_length=64)
+    caused_by_deployment: str | None = Field(default=None, max_length=256)
+    """The external id of the deployment named as the cause (same source)."""
+    caused_by_deployment_id: int | None = Field(default=None, foreign_key="deployment.id", ondelete="SET NULL")
+    link_method: str | None = Field(default=None, max_length=16)
+    """How the cause was found: ``explicit``, ``sha`` or ``window``."""
+    url: str | None = Field(default=None, max_length=1024)
+
+
+class FrictionReport(SQLModel, table=True):
+    __tablename__ = "friction_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    inbox_event_id: int | None = Field(default=None, foreign_key="inbox_event.id", unique=True)
+    reporter: str | None = Field(default=None, max_length=64)
+    """A Slack user id, or None when filed anonymously (then no identity is stored at all)."""
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    service: str | None = Field(default=None, max_length=128, index=True)
+    platform: str | None = Field(default=None, max_length=64)
+    category: str = Field(default="other", max_length=64, index=True)
+    category_source: str = Field(default="rule", max_length=8)
+    confidence: float = 0.0
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    minutes_lost: int | None = None
+    impact: int | None = None
+    frequency: str | None = Field(default=None, max_length=16)
+    status: str = Field(default="open", max_length=16, index=True)
+    duplicate_of: int | None = Field(default=None, foreign_key="friction_report.id")
+    votes: int = 1
+    slack_channel: str | None = Field(default=None, max_length=32)
+    slack_ts: str | None = Field(default=None, max_length=32)
+    permalink: str | None = Field(default=None, max_length=1024)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    resolved_at: datetime | None = _utc()
+    resolution_note: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Digest(SQLModel, table=True):
+    """One per (week, audience): a restarted or doubled scheduler never posts twice."""
+
+    __table_args__ = (UniqueConstraint("week", "audience", name="uq_digest_week_audience"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    week: str = Field(max_length=10)
+    audience: str = Field(max_length=128)
+    channel: str | None = Field(default=None, max_length=64)
+    content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    html: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    posted_at: datetime | None = _utc()
+    slack_ts: str | None = Field(default=None, max_length=32)
+
+
+class ApiToken(SQLModel, table=True):
+    """Only the SHA-256 of the secret is stored; the secret is shown once, at creation."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128, unique=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = _utc()
+
+
+DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change")
+"""Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
+Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""

@@ -1,0 +1,74 @@
+"""Canonical records: what every integration's parser turns a payload into, whatever the sender."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+DEPLOYMENT_STATUSES = ("success", "failure", "error", "cancelled", "in_progress")
+INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRef:
+    sha: str
+    committed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRecord:
+    sha: str
+    repository: str
+    committed_at: datetime
+    service: str | None = None
+    pr_number: int | None = None
+    merged_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord:
+    """Identified by (source, external_id); a later record for the same id updates the row."""
+
+    source: str
+    external_id: str
+    service: str
+    environment: str
+    status: str
+    finished_at: datetime | None
+    started_at: datetime | None = None
+    sha: str | None = None
+    repository: str | None = None
+    version: str | None = None
+    commits: tuple[CommitRef, ...] = field(default_factory=tuple)
+    platform: str | None = None
+    rollback_of: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    """Identified by (source, external_id); triggered, acknowledged and resolved events merge into one row."""
+
+    source: str
+    external_id: str
+    service: str
+    status: str
+    started_at: datetime
+    acknowledged_at: datetime | None = None
+    resolved_at: datetime | None = None
+    severity: str | None = None
+    title: str | None = None
+    caused_by_deployment: str | None = None
+    commit_sha: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A well-formed delivery we have no use for (a ping, an event type we do not track)."""
+
+    reason: str
+
+
+Record = ChangeRecord | DeploymentRecord | IncidentRecord
+ParseResult = list[Record] | Ignored

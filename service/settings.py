@@ -1,0 +1,73 @@
+"""The one settings object. Read through :func:`get_settings`; nothing reads the environment at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Configuration from ``FRICTIONLOG_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="FRICTIONLOG_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/frictionlog.db"
+    broker_url: str | None = None
+    """Unset means embedded mode: the worker and the scheduler run inside the API process."""
+    timezone: str = "UTC"
+    """Weeks are ISO weeks in this IANA time zone; storage is always UTC."""
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    spool_dir: Path = Path("./var/spool")
+    """Where accepted requests are appended (fsync'd) while the database cannot commit."""
+
+    production_environments: Annotated[list[str], NoDecode] = ["production", "prod"]
+    """Environment names whose deployments count in the metrics; others are kept but not counted."""
+    incident_link_window_hours: float = Field(default=24.0, ge=0)
+    """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
+
+    ingest_batch_size: int = Field(default=500, gt=0, le=5000)
+    """How many inbox rows a worker claims in one transaction."""
+    ingest_max_attempts: int = Field(default=5, gt=0)
+    """Attempts before an event that keeps failing is left ``failed`` for ``frictionlog replay``."""
+    ingest_retry_base_seconds: float = Field(default=2.0, ge=0)
+    sweep_after_seconds: int = Field(default=60, gt=0)
+    """Rows pending longer than this are re-enqueued by the sweeper (Celery beat)."""
+    wake_interval_seconds: float = Field(default=0.05, ge=0)
+    """Wake-ups of the workers are coalesced to at most one per interval per API process."""
+    token_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long a verified API token is trusted without a database read (revocation delay)."""
+
+    github_webhook_secret: SecretStr | None = None
+    gitlab_webhook_token: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    opsgenie_webhook_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+
+    @field_validator("production_environments", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

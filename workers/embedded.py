@@ -1,0 +1,55 @@
+"""Embedded mode: the worker and the scheduler as threads of the API process (SQLite, no servers).
+
+Same drain loop as the Celery task; only the transport differs (an Event instead of a broker).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from service.errors import TransientError
+from service.settings import Settings
+from workers.process import DrainStats, drain, seconds_until_next_due
+
+log = logging.getLogger("frictionlog.embedded")
+
+
+class EmbeddedWorker:
+    """Drains when woken, and at least every ``poll_seconds`` (the in-process sweeper)."""
+
+    def __init__(self, settings: Settings, *, poll_seconds: float = 5.0) -> None:
+        self._settings = settings
+        self._poll = poll_seconds
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self.totals = DrainStats()
+        self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """The Waker seam: setting an Event is as cheap as coalescing gets."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                stats = drain(self._settings, budget_seconds=5.0)
+                self.totals.add(stats)
+                wait = self._poll if not stats.more else 0.0
+                next_due = seconds_until_next_due(self._settings)
+                if next_due is not None and next_due > 0:
+                    wait = min(wait, next_due)
+            except TransientError:
+                log.warning("embedded.drain_deferred", exc_info=True)
+                wait = self._poll
+            self._wake.wait(wait)
+

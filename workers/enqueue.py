@@ -1,0 +1,70 @@
+"""How the API wakes the workers: coalesced, so a burst of requests costs one broker message, not one each.
+
+The request path only sets a flag; a background thread turns flags into at most one message per
+``wake_interval_seconds``. A lost message loses nothing: the rows are in the inbox and the sweeper
+(beat, every minute) wakes the workers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from celery import Celery
+
+from service.settings import Settings
+from workers.celery_app import DRAIN_TASK, INGEST_QUEUE, create_celery
+
+log = logging.getLogger("frictionlog.enqueue")
+
+
+class Waker(Protocol):
+    def wake(self) -> None:
+        """Note that new inbox rows wait. Must not block or raise: it runs on the request path."""
+
+    def close(self) -> None: ...
+
+
+class CoalescingWaker:
+    """Calls ``send`` from a background thread, at most once per ``interval`` while wake-ups keep coming."""
+
+    def __init__(self, send: Callable[[], None], *, interval: float, name: str = "frictionlog-waker") -> None:
+        self._send = send
+        self._interval = interval
+        self._flag = threading.Event()
+        self._stop = threading.Event()
+        self.sent = 0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._flag.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._flag.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._flag.wait()
+            if self._stop.is_set():
+                return
+            self._flag.clear()
+            try:
+                self._send()
+                self.sent += 1
+            except Exception:  # the broker is down: the sweeper re-enqueues once it is back
+                log.warning("enqueue.wake_failed", exc_info=True)
+            self._stop.wait(self._interval)
+
+
+def celery_waker(settings: Settings, celery: Celery | None = None) -> CoalescingWaker:
+    app = celery or create_celery(settings)
+
+    def send() -> None:
+        app.send_task(DRAIN_TASK, queue=INGEST_QUEUE)
+
+    return CoalescingWaker(send, interval=settings.wake_interval_seconds)

@@ -1,0 +1,120 @@
+"""Draining the inbox: claim a batch, parse each row, apply its records, mark it — one transaction.
+
+Both modes run this: the Celery task in distributed mode and the in-process thread in embedded mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session
+
+from integrations.registry import parse_inbox_body
+from service import inbox
+from service.db import session_scope
+from service.errors import InvalidInput, TransientError
+from service.ingest import LinkPolicy, apply_records
+from service.models import InboxEvent
+from service.records import Ignored
+from service.settings import Settings
+from service.timeutil import utcnow
+
+log = logging.getLogger("frictionlog.worker")
+
+
+@dataclass(slots=True)
+class DrainStats:
+    claimed: int = 0
+    processed: int = 0
+    ignored: int = 0
+    failed: int = 0
+    retrying: int = 0
+    batches: int = 0
+    more: bool = field(default=False)
+    """True when the time budget ran out with rows still due."""
+
+    def add(self, other: DrainStats) -> None:
+        for name in ("claimed", "processed", "ignored", "failed", "retrying", "batches"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def link_policy(settings: Settings) -> LinkPolicy:
+    window = timedelta(hours=settings.incident_link_window_hours) if settings.incident_link_window_hours else None
+    return LinkPolicy(production_environments=frozenset(settings.production_environments), window=window)
+
+
+def process_batch(settings: Settings) -> DrainStats:
+    """Process one batch. A database outage raises TransientError; the batch is then left untouched."""
+    stats = DrainStats(batches=1)
+    policy = link_policy(settings)
+    try:
+        with session_scope(settings.database_url) as session:
+            rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
+            stats.claimed = len(rows)
+            for row in rows:
+                _process_row(session, row, settings, policy, stats)
+            session.commit()
+    except (OperationalError, InterfaceError) as exc:
+        raise TransientError(f"database unavailable: {exc.__class__.__name__}") from exc
+    return stats
+
+
+def _process_row(
+    session: Session, row: InboxEvent, settings: Settings, policy: LinkPolicy, stats: DrainStats
+) -> None:
+    try:
+        result = parse_inbox_body(row.source, row.event_type, row.body)
+    except InvalidInput as exc:
+        inbox.mark_failed(row, f"invalid: {exc.message}")
+        stats.failed += 1
+        log.warning("inbox.failed id=%s source=%s reason=invalid field=%s", row.id, row.source, exc.field)
+        return
+    if isinstance(result, Ignored):
+        inbox.mark_ignored(row, result.reason)
+        stats.ignored += 1
+        return
+    try:
+        with session.begin_nested():
+            apply_records(session, result, policy=policy)
+    except (OperationalError, InterfaceError):
+        raise  # the database itself is in trouble: give the whole batch back
+    except Exception as exc:  # one bad event must not block the batch; its error is recorded on the row
+        will_retry = inbox.schedule_retry(
+            row,
+            f"{exc.__class__.__name__}: {exc}",
+            max_attempts=settings.ingest_max_attempts,
+            base_seconds=settings.ingest_retry_base_seconds,
+        )
+        stats.retrying += will_retry
+        stats.failed += not will_retry
+        log.warning("inbox.apply_error id=%s source=%s retry=%s", row.id, row.source, will_retry, exc_info=True)
+        return
+    inbox.mark_processed(row)
+    stats.processed += 1
+
+
+def drain(settings: Settings, *, budget_seconds: float = 20.0) -> DrainStats:
+    """Process batches until none is due or the budget is spent (then ``more`` is set)."""
+    total = DrainStats()
+    deadline = time.monotonic() + budget_seconds
+    while True:
+        stats = process_batch(settings)
+        total.add(stats)
+        if stats.claimed == 0:
+            return total
+        if time.monotonic() >= deadline:
+            total.more = True
+            return total
+
+
+def seconds_until_next_due(settings: Settings) -> float | None:
+    """How long until a pending row (a retry in backoff) becomes due; None when nothing is pending."""
+    with session_scope(settings.database_url) as session:
+        due = inbox.next_due_at(session)
+    if due is None:
+        return None
+    return max(0.0, (due - utcnow()).total_seconds())

@@ -1,0 +1,58 @@
+"""Thin Celery tasks with stable names: they take no objects, read Settings, and call the drain loop."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import Task
+
+from service import inbox
+from service.db import session_scope
+from service.errors import TransientError
+from service.settings import get_settings
+from workers.celery_app import DRAIN_TASK, SWEEP_TASK, app
+from workers.process import drain, seconds_until_next_due
+
+log = logging.getLogger("frictionlog.tasks")
+
+
+@app.task(
+    name=DRAIN_TASK,
+    bind=True,
+    acks_late=True,
+    autoretry_for=(TransientError,),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    max_retries=None,
+)
+def drain_inbox(self: Task) -> dict[str, int]:  # type: ignore[type-arg]
+    """Process every due inbox row. Idempotent: rows are claimed under lock and marked in the same commit."""
+    settings = get_settings()
+    stats = drain(settings)
+    if stats.more:
+        self.apply_async()
+    else:
+        wait = seconds_until_next_due(settings)
+        if wait is not None and wait > 0:
+            self.apply_async(countdown=wait)
+    log.info(
+        "inbox.drained processed=%s ignored=%s failed=%s retrying=%s",
+        stats.processed,
+        stats.ignored,
+        stats.failed,
+        stats.retrying,
+    )
+    return {"processed": stats.processed, "ignored": stats.ignored, "failed": stats.failed}
+
+
+@app.task(name=SWEEP_TASK, acks_late=True)
+def sweep_inbox() -> bool:
+    """Beat, every minute: if rows wait longer than a wake-up should take, enqueue a drain. Returns whether."""
+    settings = get_settings()
+    with session_scope(settings.database_url) as session:
+        stale = inbox.has_stale_pending(session, older_than=timedelta(seconds=settings.sweep_after_seconds))
+    if stale:
+        log.warning("inbox.sweep_requeued")
+        drain_inbox.apply_async()
+    return stale
