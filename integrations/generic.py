@@ -7,7 +7,6 @@ or InvalidInput naming the field.
 from __future__ import annotations
 
 import json
-
 from datetime import datetime
 from typing import Annotated, Any, Literal
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from service.db import upsert_insert
@@ -56,9 +56,7 @@ def put_service(session: Session, spec: ServiceSpec) -> Service:
         session.exec(delete(PlatformAssignment).where(col(PlatformAssignment.service) == spec.slug))
         for period in spec.platforms:
             session.add(
-                PlatformAssignment(
-                    service=spec.slug, platform=period.platform, effective_from=period.effective_from
-                )
+                PlatformAssignment(service=spec.slug, platform=period.platform, effective_from=period.effective_from)
             )
         session.flush()
         relabel_platforms(session, service=spec.slug)
@@ -93,12 +91,10 @@ def platform_at(history: Sequence[PlatformAssignment], moment: datetime | None) 
 def relabel_platforms(session: Session, *, service: str) -> None:
     """Recompute the platform of a service's deployments and incidents from its (new) history."""
     history = platform_history(session, service)
-    for model, moment_column in ((Deployment, "finished_at"), (Incident, "started_at")):
-        rows = session.exec(select(model).where(model.service == service)).all()
-        for row in rows:
-            platform = platform_at(history, getattr(row, moment_column))
-            if row.platform != platform:
-                session.exec(update(model).where(col(model.id) == row.id).values(platform=platform))
+    for deployment in session.exec(select(Deployment).where(Deployment.service == service)):
+        deployment.platform = platform_at(history, deployment.finished_at)
+    for incident in session.exec(select(Incident).where(Incident.service == service)):
+        incident.platform = platform_at(history, incident.started_at)
 
 
 def create_migration(

@@ -135,9 +135,7 @@ def count_by_status(session: Session) -> dict[str, int]:
 
 def next_due_at(session: Session) -> datetime | None:
     """When the earliest pending row becomes claimable (now or in the past if one is due already)."""
-    return session.exec(
-        select(func.min(InboxEvent.available_at)).where(InboxEvent.status == InboxStatus.PENDING)
-    ).one()
+    return session.exec(select(func.min(InboxEvent.available_at)).where(InboxEvent.status == InboxStatus.PENDING)).one()
 
 
 def has_stale_pending(session: Session, *, older_than: timedelta) -> bool:

@@ -62,9 +62,7 @@ def _upsert_change(session: Session, record: ChangeRecord | CommitRef, **default
         else {"sha": record.sha, "committed_at": record.committed_at, **defaults}
     )
     session.exec(
-        upsert_insert(session, Change)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["repository", "sha"])
+        upsert_insert(session, Change).values(**values).on_conflict_do_nothing(index_elements=["repository", "sha"])
     )
     change: Change = _locked_one(session, Change, repository=values["repository"], sha=values["sha"])
     for name in ("service", "pr_number", "merged_at"):

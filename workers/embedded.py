@@ -52,4 +52,3 @@ class EmbeddedWorker:
                 log.warning("embedded.drain_deferred", exc_info=True)
                 wait = self._poll
             self._wake.wait(wait)
-

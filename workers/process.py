@@ -63,9 +63,7 @@ def process_batch(settings: Settings) -> DrainStats:
     return stats
 
 
-def _process_row(
-    session: Session, row: InboxEvent, settings: Settings, policy: LinkPolicy, stats: DrainStats
-) -> None:
+def _process_row(session: Session, row: InboxEvent, settings: Settings, policy: LinkPolicy, stats: DrainStats) -> None:
     try:
         result = parse_inbox_body(row.source, row.event_type, row.body)
     except InvalidInput as exc:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -67,7 +68,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
     """A dependency that admits a bearer token holding ``scope`` (401 without a valid token, 403 without it)."""
 
     def dependency(
-        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise Unauthorized("an API token is required: Authorization: Bearer <token>")

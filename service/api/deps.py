@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlmodel import Session
 
 from service.db import session_scope
@@ -25,3 +26,7 @@ def db_session(request: Request) -> Iterator[Session]:
 def get_waker(request: Request) -> Waker:
     waker: Waker = request.app.state.waker
     return waker
+
+
+DbSession = Annotated[Session, Depends(db_session)]
+WakerDep = Annotated[Waker, Depends(get_waker)]

@@ -21,7 +21,8 @@ from service.migrations import upgrade
 from service.models import DERIVED_TABLES, InboxStatus
 from service.settings import Settings, get_settings
 from service.timeutil import parse_timestamp
-from workers.celery_app import DRAIN_TASK, QUEUES, app as celery_app, configure, create_celery
+from workers.celery_app import DRAIN_TASK, QUEUES, configure, create_celery
+from workers.celery_app import app as celery_app
 from workers.process import drain
 
 
@@ -66,7 +67,17 @@ def worker(concurrency: int, queues: str) -> None:
     settings = _distributed_settings()
     configure(celery_app, settings)
     celery_app.worker_main(
-        ["worker", "--loglevel", "INFO", "--concurrency", str(concurrency), "--queues", queues, "-n", "frictionlog@%h"]
+        [
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--queues",
+            queues,
+            "-n",
+            "frictionlog@%h",
+        ]
     )
 
 
@@ -145,8 +156,14 @@ def services_import(path: Path) -> None:
 
 
 @main.command()
-@click.option("--status", "statuses", multiple=True, default=[InboxStatus.FAILED], show_default=True,
-              type=click.Choice([InboxStatus.FAILED, InboxStatus.IGNORED, InboxStatus.PROCESSED]))
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    default=[InboxStatus.FAILED],
+    show_default=True,
+    type=click.Choice([InboxStatus.FAILED, InboxStatus.IGNORED, InboxStatus.PROCESSED]),
+)
 @click.option("--since", default=None, help="Only events received at or after this RFC 3339 time")
 def replay(statuses: tuple[str, ...], since: str | None) -> None:
     """Put events back to pending and process them again (after a fix)."""

@@ -58,9 +58,10 @@ def _post_all(client: httpx.Client, events: list[dict[str, Any]]) -> tuple[int, 
     def send(event: dict[str, Any]) -> int:
         return client.post("/webhooks/generic", json=event).status_code
 
-    with ThreadPoolExecutor(max_workers=4) as pool, click.progressbar(
-        length=len(events), label="Sending events", show_pos=True
-    ) as bar:
+    with (
+        ThreadPoolExecutor(max_workers=4) as pool,
+        click.progressbar(length=len(events), label="Sending events", show_pos=True) as bar,
+    ):
         # Send in order of occurrence, a small window at a time, so an incident's resolve follows its trigger.
         for offset in range(0, len(events), 4):
             for status in pool.map(send, events[offset : offset + 4]):

@@ -65,13 +65,15 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
     slugs = [(team, slug) for team, members in TEAMS.items() for slug in members]
     # Staggered moves from week 4 to week 13; the last two services have not moved yet.
     move_weeks = {slug: 4 + (i * 9) // max(1, len(slugs) - 3) for i, (_, slug) in enumerate(slugs[:-2])}
-    services = []
+    services: list[dict[str, Any]] = []
     for team, slug in slugs:
         platforms = [{"platform": "legacy", "effective_from": _iso(start - timedelta(days=365))}]
         if slug in move_weeks:
             moved = start + timedelta(weeks=move_weeks[slug], days=rng.randint(0, 4))
             platforms.append({"platform": "new", "effective_from": _iso(moved)})
-        services.append({"slug": slug, "team": team, "tier": "1" if team == "payments" else "2", "platforms": platforms})
+        services.append(
+            {"slug": slug, "team": team, "tier": "1" if team == "payments" else "2", "platforms": platforms}
+        )
 
     timed: list[tuple[datetime, dict[str, Any]]] = []
     for spec in services:

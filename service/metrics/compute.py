@@ -31,7 +31,8 @@ def week_label(moments: pd.Series, tz: str) -> pd.Series:
     """ISO week labels (``2026-W47``) of UTC instants, seen in the zone ``tz``."""
     local = moments.dt.tz_convert(tz)
     iso = local.dt.isocalendar()
-    return iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    labels: pd.Series = iso["year"].astype(str) + "-W" + iso["week"].astype(str).str.zfill(2)
+    return labels
 
 
 def production(deployments: pd.DataFrame, environments: frozenset[str]) -> pd.DataFrame:

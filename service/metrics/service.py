@@ -26,25 +26,34 @@ def _frame(session: Session, statement: object, columns: list[str]) -> pd.DataFr
 def deployments_frame(session: Session) -> pd.DataFrame:
     target = aliased(Deployment)
     statement = select(
-        Deployment.id,
-        Deployment.service,
-        Deployment.environment,
-        Deployment.status,
-        Deployment.finished_at,
-        Deployment.platform,
-        Deployment.is_rollback,
-        target.id,
+        col(Deployment.id),
+        col(Deployment.service),
+        col(Deployment.environment),
+        col(Deployment.status),
+        col(Deployment.finished_at),
+        col(Deployment.platform),
+        col(Deployment.is_rollback),
+        col(target.id),
     ).outerjoin(
         target,
         (col(target.source) == col(Deployment.source)) & (col(target.external_id) == col(Deployment.rollback_of)),
     )
-    columns = ["id", "service", "environment", "status", "finished_at", "platform", "is_rollback", "rollback_of_id"]
+    columns = [
+        "id",
+        "service",
+        "environment",
+        "status",
+        "finished_at",
+        "platform",
+        "is_rollback",
+        "rollback_of_id",
+    ]
     return _frame(session, statement, columns)
 
 
 def lead_times_frame(session: Session) -> pd.DataFrame:
     statement = (
-        select(DeploymentChange.deployment_id, Change.committed_at, Deployment.finished_at)
+        select(col(DeploymentChange.deployment_id), col(Change.committed_at), col(Deployment.finished_at))
         .join(Change, col(Change.id) == col(DeploymentChange.change_id))
         .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
     )
@@ -53,12 +62,12 @@ def lead_times_frame(session: Session) -> pd.DataFrame:
 
 def incidents_frame(session: Session) -> pd.DataFrame:
     statement = select(
-        Incident.id,
-        Incident.service,
-        Incident.started_at,
-        Incident.resolved_at,
-        Incident.platform,
-        Incident.caused_by_deployment_id,
+        col(Incident.id),
+        col(Incident.service),
+        col(Incident.started_at),
+        col(Incident.resolved_at),
+        col(Incident.platform),
+        col(Incident.caused_by_deployment_id),
     )
     columns = ["id", "service", "started_at", "resolved_at", "platform", "caused_by_deployment_id"]
     return _frame(session, statement, columns)

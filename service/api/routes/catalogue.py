@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from service import catalogue
 from service.api.auth import require_scope
-from service.api.deps import db_session
+from service.api.deps import DbSession
 from service.timeutil import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
@@ -64,7 +64,7 @@ def _service_out(session: Session, slug: str, team: str | None, tier: str | None
 
 
 @router.put("/services/{slug}", dependencies=[Depends(require_scope("admin"))])
-def put_service(slug: Slug, body: ServiceIn, session: Session = Depends(db_session)) -> ServiceOut:
+def put_service(slug: Slug, body: ServiceIn, session: DbSession) -> ServiceOut:
     """Create or replace a service; its events are re-labelled with the platform of their time."""
     periods = None
     if body.platforms is not None:
@@ -76,16 +76,16 @@ def put_service(slug: Slug, body: ServiceIn, session: Session = Depends(db_sessi
 
 
 @router.get("/services", dependencies=[Depends(require_scope("read"))])
-def list_services(session: Session = Depends(db_session)) -> list[ServiceOut]:
+def list_services(session: DbSession) -> list[ServiceOut]:
     return [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
 
 
 @router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])
-def create_migration(body: MigrationIn, session: Session = Depends(db_session)) -> MigrationOut:
+def create_migration(body: MigrationIn, session: DbSession) -> MigrationOut:
     migration = catalogue.create_migration(session, **body.model_dump())
     return MigrationOut.model_validate(migration, from_attributes=True)
 
 
 @router.get("/migrations", dependencies=[Depends(require_scope("read"))])
-def list_migrations(session: Session = Depends(db_session)) -> list[MigrationOut]:
+def list_migrations(session: DbSession) -> list[MigrationOut]:
     return [MigrationOut.model_validate(m, from_attributes=True) for m in catalogue.list_migrations(session)]

@@ -7,11 +7,10 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from service import inbox
 from service.api.auth import require_scope
-from service.api.deps import db_session
+from service.api.deps import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"], dependencies=[Depends(require_scope("read"))])
 
@@ -39,10 +38,10 @@ class InboxStatsOut(BaseModel):
 
 @router.get("/events")
 def list_events(
+    session: DbSession,
     status: Status | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: int | None = Query(default=None, ge=1, description="Page backwards from this id"),
-    session: Session = Depends(db_session),
 ) -> list[InboxEventOut]:
     """Inbox rows, newest first; ``?status=failed`` lists what needs a look (then ``frictionlog replay``)."""
     rows = inbox.list_events(session, status=status, limit=limit, before_id=before_id)
@@ -50,5 +49,5 @@ def list_events(
 
 
 @router.get("/events/stats")
-def inbox_stats(session: Session = Depends(db_session)) -> InboxStatsOut:
+def inbox_stats(session: DbSession) -> InboxStatsOut:
     return InboxStatsOut(**inbox.count_by_status(session))

@@ -30,11 +30,12 @@ def readyz(request: Request) -> JSONResponse:
     except Exception as exc:  # a probe reports, it does not raise
         checks["database"] = f"unavailable: {exc.__class__.__name__}"
     if settings.broker_url:
-
         try:
             redis.Redis.from_url(settings.broker_url, socket_timeout=2).ping()
             checks["broker"] = "ok"
         except Exception as exc:  # a probe reports, it does not raise
             checks["broker"] = f"unavailable: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

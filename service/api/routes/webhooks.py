@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -10,7 +12,7 @@ from integrations import generic
 from service import inbox
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
-from service.api.deps import db_session, get_waker
+from service.api.deps import DbSession, WakerDep
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
@@ -51,9 +53,9 @@ def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery]) -> l
 def generic_webhook(
     request: Request,
     response: Response,
-    body: JsonBody = Depends(json_body),
-    session: Session = Depends(db_session),
-    waker: Waker = Depends(get_waker),
+    body: Annotated[JsonBody, Depends(json_body)],
+    session: DbSession,
+    waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
     results = store(session, waker, generic.deliveries(body.value, headers=kept_headers(request)))
