@@ -19,30 +19,29 @@ from workers.enqueue import Waker, celery_waker
 log = logging.getLogger("frictionlog.api")
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool | None = None) -> FastAPI:
-    """Build the app. In embedded mode (no broker) the worker runs in-process unless ``run_worker=False``."""
+def create_app(settings: Settings | None = None, *, waker: Waker | None = None) -> FastAPI:
+    """Build the app. Embedded mode (no broker) runs the worker in-process; a given ``waker`` replaces both."""
     settings = settings or get_settings()
-    in_process = settings.embedded if run_worker is None else run_worker
+
+    def make_waker() -> Waker:
+        if waker is not None:
+            return waker
+        if settings.embedded:
+            worker = EmbeddedWorker(settings)
+            worker.start()
+            return worker
+        return celery_waker(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker: EmbeddedWorker | None = None
-        waker: Waker
         if settings.embedded:
             upgrade(settings.database_url)
-        if in_process:
-            worker = EmbeddedWorker(settings)
-            worker.start()
-            waker = worker
-        else:
-            waker = celery_waker(settings)
-        app.state.waker = waker
-        app.state.worker = worker
-        log.info("api.started mode=%s", "embedded" if in_process else "distributed")
+        app.state.waker = make_waker()
+        log.info("api.started mode=%s", "embedded" if settings.embedded else "distributed")
         try:
             yield
         finally:
-            waker.close()
+            app.state.waker.close()
 
     app = FastAPI(
         title="Frictionlog",
