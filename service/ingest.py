@@ -1,26 +1,30 @@
 """Apply canonical records to the derived tables: idempotent upserts keyed by natural keys.
 
 Called by workers inside the transaction that claimed the inbox rows, so the derived rows and the
-row's ``processed`` status commit together. Applying the same record twice changes nothing.
+rows' ``processed`` status commit together. Applying the same records twice changes nothing.
+
+A batch costs a fixed number of statements, not a number per event: each table gets one pipelined
+``executemany`` upsert whose ON CONFLICT clause holds the merge rules below, then one lookup of ids.
+Merge rules: a terminal deployment status is never replaced by ``in_progress``; an incident's status
+only moves forward (triggered → acknowledged → resolved) and its start is the earliest seen; other
+fields take the newest non-null value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, and_, case, func, or_, tuple_, update
 from sqlmodel import Session, col, select
 
-from service.catalogue import ensure_services, platform_at, platform_history
+from service.catalogue import platform_at
 from service.db import upsert_insert
-from service.models import Change, Deployment, DeploymentChange, Incident
-from service.records import ChangeRecord, CommitRef, DeploymentRecord, IncidentRecord, Record
+from service.models import Change, Deployment, DeploymentChange, Incident, PlatformAssignment, Service
+from service.records import ChangeRecord, DeploymentRecord, IncidentRecord, Record
 
-# A terminal status replaces an earlier one; "in_progress" never overwrites an outcome.
-_DEPLOYMENT_RANK = {"in_progress": 0, "cancelled": 1, "failure": 1, "error": 1, "success": 1}
 _INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
 
 
@@ -34,143 +38,256 @@ class LinkPolicy:
 
 
 def apply_records(session: Session, records: Sequence[Record], *, policy: LinkPolicy) -> None:
-    ensure_services(session, {r.service for r in records if r.service})
-    for record in records:
-        if isinstance(record, ChangeRecord):
-            _upsert_change(session, record)
-        elif isinstance(record, DeploymentRecord):
-            _upsert_deployment(session, record)
-        else:
-            _upsert_incident(session, record, policy)
+    changes = [r for r in records if isinstance(r, ChangeRecord)]
+    deployments = [r for r in records if isinstance(r, DeploymentRecord)]
+    incidents = [r for r in records if isinstance(r, IncidentRecord)]
+    slugs = {r.service for r in records if r.service}
+    _ensure_services(session, slugs)
+    histories = _platform_histories(session, slugs)
+    _upsert_changes(session, changes, deployments)
+    _upsert_deployments(session, deployments, histories)
+    _link_commits(session, deployments)
+    _upsert_incidents(session, incidents, histories)
+    _link_incidents(session, incidents, deployments, policy)
 
 
-def _locked_one(session: Session, model: Any, **key: Any) -> Any:
-    return session.exec(select(model).filter_by(**key).with_for_update()).one()
+def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.connection().execute(statement, rows)
 
 
-def _upsert_change(session: Session, record: ChangeRecord | CommitRef, **defaults: Any) -> Change:
-    values = (
+def _ensure_services(session: Session, slugs: Iterable[str]) -> None:
+    """Services first seen in an event join the catalogue with no team; known ones are untouched."""
+    rows = [{"slug": slug} for slug in sorted(slugs)]
+    _execute_many(session, upsert_insert(session, Service).on_conflict_do_nothing(), rows)
+
+
+def _platform_histories(session: Session, slugs: set[str]) -> dict[str, list[PlatformAssignment]]:
+    histories: dict[str, list[PlatformAssignment]] = {slug: [] for slug in slugs}
+    if slugs:
+        statement = (
+            select(PlatformAssignment)
+            .where(col(PlatformAssignment.service).in_(slugs))
+            .order_by(col(PlatformAssignment.effective_from))
+        )
+        for period in session.exec(statement):
+            histories[period.service].append(period)
+    return histories
+
+
+def _deployment_repository(record: DeploymentRecord) -> str:
+    return record.repository or f"service:{record.service}"
+
+
+def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]) -> None:
+    rows = [
         {
-            "sha": record.sha,
-            "repository": record.repository,
-            "service": record.service,
-            "committed_at": record.committed_at,
-            "pr_number": record.pr_number,
-            "merged_at": record.merged_at,
+            "sha": c.sha,
+            "repository": c.repository,
+            "service": c.service,
+            "committed_at": c.committed_at,
+            "pr_number": c.pr_number,
+            "merged_at": c.merged_at,
         }
-        if isinstance(record, ChangeRecord)
-        else {"sha": record.sha, "committed_at": record.committed_at, **defaults}
+        for c in changes
+    ] + [
+        {
+            "sha": commit.sha,
+            "repository": _deployment_repository(d),
+            "service": d.service,
+            "committed_at": commit.committed_at,
+            "pr_number": None,
+            "merged_at": None,
+        }
+        for d in deployments
+        for commit in d.commits
+    ]
+    insert = upsert_insert(session, Change)
+    table = Change.__table__  # type: ignore[attr-defined]
+    statement = insert.on_conflict_do_update(
+        index_elements=["repository", "sha"],
+        set_={
+            name: func.coalesce(table.c[name], insert.excluded[name]) for name in ("service", "pr_number", "merged_at")
+        },
     )
-    session.exec(
-        upsert_insert(session, Change).values(**values).on_conflict_do_nothing(index_elements=["repository", "sha"])
-    )
-    change: Change = _locked_one(session, Change, repository=values["repository"], sha=values["sha"])
-    for name in ("service", "pr_number", "merged_at"):
-        if values.get(name) is not None and getattr(change, name) is None:
-            setattr(change, name, values[name])
-    return change
+    _execute_many(session, statement, rows)
 
 
-def _upsert_deployment(session: Session, record: DeploymentRecord) -> None:
-    key = {"source": record.source, "external_id": record.external_id}
-    session.exec(
-        upsert_insert(session, Deployment)
-        .values(**key, service=record.service, environment=record.environment, status=record.status)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-    )
-    row: Deployment = _locked_one(session, Deployment, **key)
-    if _DEPLOYMENT_RANK.get(record.status, 1) >= _DEPLOYMENT_RANK.get(row.status, 0):
-        row.status = record.status
-    row.service = record.service
-    row.environment = record.environment
-    for name in ("started_at", "finished_at", "sha", "repository", "version", "rollback_of", "url"):
-        value = getattr(record, name)
-        if value is not None:
-            setattr(row, name, value)
-    row.is_rollback = row.rollback_of is not None
-    row.platform = record.platform or platform_at(platform_history(session, row.service), row.finished_at)
-    session.flush()
-    assert row.id is not None
-    repository = record.repository or f"service:{record.service}"
-    for commit in record.commits:
-        change = _upsert_change(session, commit, repository=repository, service=record.service)
-        session.flush()
+def _upsert_deployments(
+    session: Session, deployments: list[DeploymentRecord], histories: dict[str, list[PlatformAssignment]]
+) -> None:
+    rows = [
+        {
+            "source": d.source,
+            "external_id": d.external_id,
+            "service": d.service,
+            "environment": d.environment,
+            "status": d.status,
+            "sha": d.sha,
+            "repository": d.repository,
+            "version": d.version,
+            "started_at": d.started_at,
+            "finished_at": d.finished_at,
+            "platform": d.platform or platform_at(histories.get(d.service, []), d.finished_at),
+            "is_rollback": d.rollback_of is not None,
+            "rollback_of": d.rollback_of,
+            "url": d.url,
+        }
+        for d in deployments
+    ]
+    insert = upsert_insert(session, Deployment)
+    table = Deployment.__table__  # type: ignore[attr-defined]
+    new = insert.excluded
+    newest = ("sha", "repository", "version", "started_at", "finished_at", "platform", "rollback_of", "url")
+    set_: dict[str, Any] = {name: func.coalesce(new[name], table.c[name]) for name in newest}
+    set_ |= {
+        "service": new.service,
+        "environment": new.environment,
+        "status": case(
+            (and_(new.status == "in_progress", table.c.status != "in_progress"), table.c.status), else_=new.status
+        ),
+        "is_rollback": func.coalesce(new.rollback_of, table.c.rollback_of).is_not(None),
+    }
+    _execute_many(session, insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_), rows)
+    # An incident that named one of these deployments before it arrived gets its link now.
+    if deployments:
+        named = select(Deployment.id).where(
+            col(Deployment.source) == col(Incident.source),
+            col(Deployment.external_id) == col(Incident.caused_by_deployment),
+        )
         session.exec(
-            upsert_insert(session, DeploymentChange)
-            .values(deployment_id=row.id, change_id=change.id)
-            .on_conflict_do_nothing()
+            update(Incident)
+            .where(
+                col(Incident.caused_by_deployment).is_not(None),
+                col(Incident.caused_by_deployment_id).is_(None),
+                named.exists(),
+            )
+            .values(caused_by_deployment_id=named.scalar_subquery(), link_method="explicit")
         )
-    # An incident that named this deployment before it arrived gets its link now.
-    session.exec(
-        update(Incident)
-        .where(
-            col(Incident.source) == record.source,
-            col(Incident.caused_by_deployment) == record.external_id,
-            col(Incident.caused_by_deployment_id).is_(None),
-        )
-        .values(caused_by_deployment_id=row.id, link_method="explicit")
-    )
 
 
-def _upsert_incident(session: Session, record: IncidentRecord, policy: LinkPolicy) -> None:
-    key = {"source": record.source, "external_id": record.external_id}
-    session.exec(
-        upsert_insert(session, Incident)
-        .values(**key, service=record.service, status=record.status, started_at=record.started_at)
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+def _ids(session: Session, model: Any, columns: tuple[str, str], keys: set[tuple[str, str]]) -> dict[Any, int]:
+    if not keys:
+        return {}
+    first, second = getattr(model, columns[0]), getattr(model, columns[1])
+    rows = session.exec(select(model.id, first, second).where(tuple_(first, second).in_(sorted(keys))))
+    return {(a, b): row_id for row_id, a, b in rows}
+
+
+def _link_commits(session: Session, deployments: list[DeploymentRecord]) -> None:
+    """Record which commits each deployment shipped (the pairs behind lead time)."""
+    with_commits = [d for d in deployments if d.commits]
+    if not with_commits:
+        return
+    deployment_ids = _ids(
+        session, Deployment, ("source", "external_id"), {(d.source, d.external_id) for d in with_commits}
     )
-    row: Incident = _locked_one(session, Incident, **key)
-    if _INCIDENT_RANK.get(record.status, 0) >= _INCIDENT_RANK.get(row.status, 0):
-        row.status = record.status
-    row.started_at = min(row.started_at, record.started_at)
-    for name in (
-        "acknowledged_at",
-        "resolved_at",
-        "severity",
-        "title",
-        "caused_by_deployment",
-        "commit_sha",
-        "url",
-    ):
-        value = getattr(record, name)
-        if value is not None:
-            setattr(row, name, value)
-    row.platform = platform_at(platform_history(session, row.service), row.started_at)
-    if row.link_method != "explicit":
-        _link_cause(session, row, policy)
+    change_keys = {(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits}
+    change_ids = _ids(session, Change, ("repository", "sha"), change_keys)
+    rows = [
+        {
+            "deployment_id": deployment_ids[(d.source, d.external_id)],
+            "change_id": change_ids[(_deployment_repository(d), c.sha)],
+        }
+        for d in with_commits
+        for c in d.commits
+    ]
+    _execute_many(session, upsert_insert(session, DeploymentChange).on_conflict_do_nothing(), rows)
+
+
+def _rank(column: Any) -> Any:
+    return case(_INCIDENT_RANK, value=column, else_=0)
+
+
+def _upsert_incidents(
+    session: Session, incidents: list[IncidentRecord], histories: dict[str, list[PlatformAssignment]]
+) -> None:
+    rows = [
+        {
+            "source": i.source,
+            "external_id": i.external_id,
+            "service": i.service,
+            "status": i.status,
+            "severity": i.severity,
+            "title": i.title,
+            "started_at": i.started_at,
+            "acknowledged_at": i.acknowledged_at,
+            "resolved_at": i.resolved_at,
+            "platform": platform_at(histories.get(i.service, []), i.started_at),
+            "commit_sha": i.commit_sha,
+            "caused_by_deployment": i.caused_by_deployment,
+            "url": i.url,
+        }
+        for i in incidents
+    ]
+    insert = upsert_insert(session, Incident)
+    table = Incident.__table__  # type: ignore[attr-defined]
+    new = insert.excluded
+    earlier = new.started_at < table.c.started_at
+    newest = ("severity", "title", "acknowledged_at", "resolved_at", "commit_sha", "caused_by_deployment", "url")
+    set_: dict[str, Any] = {name: func.coalesce(new[name], table.c[name]) for name in newest}
+    set_ |= {
+        "service": new.service,
+        "status": case((_rank(new.status) >= _rank(table.c.status), new.status), else_=table.c.status),
+        "started_at": case((earlier, new.started_at), else_=table.c.started_at),
+        "platform": case((earlier, new.platform), else_=table.c.platform),
+    }
+    _execute_many(session, insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_), rows)
+
+
+def _link_incidents(
+    session: Session, incidents: list[IncidentRecord], deployments: list[DeploymentRecord], policy: LinkPolicy
+) -> None:
+    """(Re)link this batch's incidents, and older ones a new deployment may explain, so that links depend
+    on the data and not on the order events arrived in (a rebuild gives the same links)."""
+    candidates: list[ColumnElement[bool]] = []
+    keys = {(i.source, i.external_id) for i in incidents}
+    if keys:
+        candidates.append(tuple_(col(Incident.source), col(Incident.external_id)).in_(sorted(keys)))
+    for d in deployments:
+        if d.finished_at is None or d.environment not in policy.production_environments:
+            continue
+        near = col(Incident.started_at).between(d.finished_at, d.finished_at + (policy.window or timedelta(0)))
+        candidates.append(and_(col(Incident.service) == d.service, or_(near, col(Incident.commit_sha) == d.sha)))
+    if not candidates:
+        return
+    statement = select(Incident).where(or_(*candidates), func.coalesce(col(Incident.link_method), "") != "explicit")
+    for incident in session.exec(statement):
+        _link_cause(session, incident, policy)
 
 
 def _link_cause(session: Session, incident: Incident, policy: LinkPolicy) -> None:
-    """Explicit id, else the deployment of the named commit, else (if allowed) the latest one in the window."""
-    production = col(Deployment.environment).in_(policy.production_environments)
-    found: tuple[int | None, str] | None = None
+    """The named deployment, else the deployment of the named commit, else (if allowed) the latest in the window.
+
+    A named deployment that has not arrived yet links itself when it does (see ``_upsert_deployments``).
+    """
     if incident.caused_by_deployment:
-        match = session.exec(
+        named = session.exec(
             select(Deployment.id).where(
                 Deployment.source == incident.source, Deployment.external_id == incident.caused_by_deployment
             )
         ).first()
-        found = (match, "explicit") if match is not None else None
-        if found is None:
-            incident.caused_by_deployment_id, incident.link_method = None, None
-            return  # the named deployment may still arrive; it links itself then
-    if found is None and incident.commit_sha:
-        match = session.exec(
+        incident.caused_by_deployment_id = named
+        incident.link_method = "explicit" if named is not None else None
+        return
+    production = col(Deployment.environment).in_(policy.production_environments)
+    if incident.commit_sha:
+        by_sha = session.exec(
             select(Deployment.id)
             .where(Deployment.service == incident.service, Deployment.sha == incident.commit_sha, production)
             .order_by(col(Deployment.finished_at))
         ).first()
-        found = (match, "sha") if match is not None else None
-    if found is None and policy.window is not None:
-        found = _latest_before(session, incident.service, incident.started_at, policy.window, production)
-    if found is not None:
-        incident.caused_by_deployment_id, incident.link_method = found
+        if by_sha is not None:
+            incident.caused_by_deployment_id, incident.link_method = by_sha, "sha"
+            return
+    if policy.window is not None:
+        by_window = _latest_before(session, incident.service, incident.started_at, policy.window, production)
+        if by_window is not None:
+            incident.caused_by_deployment_id, incident.link_method = by_window, "window"
 
 
-def _latest_before(
-    session: Session, service: str, moment: datetime, window: timedelta, production: Any
-) -> tuple[int | None, str] | None:
-    match = session.exec(
+def _latest_before(session: Session, service: str, moment: datetime, window: timedelta, production: Any) -> int | None:
+    return session.exec(
         select(Deployment.id)
         .where(
             Deployment.service == service,
@@ -181,4 +298,3 @@ def _latest_before(
         )
         .order_by(col(Deployment.finished_at).desc())
     ).first()
-    return (match, "window") if match is not None else None

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from integrations import generic
 from service import inbox
+from service.db import get_engine
 from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
 from service.settings import Settings
+from tests.conftest import make_settings
 from tests.factories import T0, make_deployment, make_incident, sha
 from workers.process import drain
 
@@ -183,23 +187,41 @@ def test_retries_back_off_until_max_attempts(session: Session) -> None:
     assert row.attempts == 3
 
 
-def test_a_failing_apply_is_retried_with_backoff(
-    client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
-) -> None:
-    # A database constraint the parser cannot see (a service slug longer than the column) fails apply.
-    post_all(client, ingest_headers, make_deployment(service="s" * 200), make_deployment("ok"))
-    stats = drain(settings.model_copy(update={"ingest_retry_base_seconds": 3600}))
+def accept_directly(settings: Settings, *events: dict[str, Any]) -> None:
+    with Session(get_engine(settings.database_url)) as db:
+        for event in events:
+            inbox.accept(db, generic.deliveries(event, headers={}))
 
-    statuses = dict(session.exec(select(InboxEvent.id, InboxEvent.status)).all())
-    if session.get_bind().dialect.name == "sqlite":  # SQLite does not enforce VARCHAR lengths
-        assert stats.processed == 2
-        return
+
+# A service slug longer than its column breaks apply after the edge accepted it; PostgreSQL enforces
+# VARCHAR lengths (SQLite does not), so these two run on PostgreSQL only.
+
+
+def test_a_failing_apply_is_retried_with_backoff(pg_database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(pg_database_url, tmp_path, ingest_retry_base_seconds=3600)
+    accept_directly(settings, make_deployment(service="s" * 200), make_deployment("ok"))
+
+    stats = drain(settings)
+
     assert (stats.processed, stats.retrying) == (1, 1)
-    assert sorted(statuses.values()) == ["pending", "processed"]
-    retrying = session.exec(select(InboxEvent).where(InboxEvent.status == "pending")).one()
-    assert retrying.attempts == 1
-    assert retrying.error is not None
+    with Session(get_engine(settings.database_url)) as db:
+        retrying = db.exec(select(InboxEvent).where(InboxEvent.status == "pending")).one()
+        assert retrying.attempts == 1
+        assert retrying.error is not None
+        assert "StringDataRightTruncation" in retrying.error
     assert drain(settings).claimed == 0  # not due before its backoff has passed
+
+
+def test_one_event_that_breaks_apply_does_not_hold_back_its_batch(pg_database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(pg_database_url, tmp_path, ingest_retry_base_seconds=3600)
+    events = [make_deployment(f"ok-{i}") for i in range(5)] + [make_deployment("bad", service="s" * 200)]
+    accept_directly(settings, *events)
+
+    stats = drain(settings)
+
+    assert (stats.processed, stats.retrying, stats.batches) == (5, 1, 2)
+    with Session(get_engine(settings.database_url)) as db:
+        assert sorted(db.exec(select(Deployment.external_id)).all()) == [f"ok-{i}" for i in range(5)]
 
 
 def test_replay_requeues_failed_events_and_they_process(
@@ -277,3 +299,16 @@ def test_rebuild_reproduces_the_derived_tables_row_for_row(
     session.expire_all()
     assert session.exec(select(col(InboxEvent.status)).distinct()).all() == ["processed"]
     assert _snapshot(session) == before
+
+
+def test_a_deployment_arriving_after_its_incident_is_linked_by_window(
+    client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
+) -> None:
+    post_all(client, ingest_headers, make_incident("late-cause", started_at=T0 + timedelta(hours=1)))
+    drain(settings)
+    post_all(client, ingest_headers, make_deployment("d-1", finished_at=T0))
+    drain(settings)
+
+    incident = session.exec(select(Incident)).one()
+    assert incident.link_method == "window"
+    assert incident.caused_by_deployment_id == session.exec(select(Deployment.id)).one()

@@ -19,7 +19,7 @@ from service.db import session_scope
 from service.errors import InvalidInput, TransientError
 from service.ingest import LinkPolicy, apply_records
 from service.models import InboxEvent
-from service.records import Ignored
+from service.records import Ignored, Record
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -55,32 +55,69 @@ def process_batch(settings: Settings) -> DrainStats:
         with session_scope(settings.database_url) as session:
             rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
             stats.claimed = len(rows)
-            for row in rows:
-                _process_row(session, row, settings, policy, stats)
+            parsed = [(row, records) for row in rows if (records := _parse(row, stats)) is not None]
+            _apply(session, parsed, settings, policy, stats)
             session.commit()
     except (OperationalError, InterfaceError) as exc:
         raise TransientError(f"database unavailable: {exc.__class__.__name__}") from exc
     return stats
 
 
-def _process_row(session: Session, row: InboxEvent, settings: Settings, policy: LinkPolicy, stats: DrainStats) -> None:
+def _parse(row: InboxEvent, stats: DrainStats) -> list[Record] | None:
+    """The row's records, or None after marking it ignored or failed (an invalid body never gets better)."""
     try:
         result = parse_inbox_body(row.source, row.event_type, row.body)
     except InvalidInput as exc:
         inbox.mark_failed(row, f"invalid: {exc.message}")
         stats.failed += 1
         log.warning("inbox.failed id=%s source=%s reason=invalid field=%s", row.id, row.source, exc.field)
-        return
+        return None
     if isinstance(result, Ignored):
         inbox.mark_ignored(row, result.reason)
         stats.ignored += 1
+        return None
+    return result
+
+
+def _apply(
+    session: Session,
+    parsed: list[tuple[InboxEvent, list[Record]]],
+    settings: Settings,
+    policy: LinkPolicy,
+    stats: DrainStats,
+) -> None:
+    """Apply the whole batch at once; if that fails, row by row, so only the culprit is retried."""
+    if not parsed:
         return
     try:
         with session.begin_nested():
-            apply_records(session, result, policy=policy)
+            apply_records(session, [record for _, records in parsed for record in records], policy=policy)
     except (OperationalError, InterfaceError):
         raise  # the database itself is in trouble: give the whole batch back
-    except Exception as exc:  # one bad event must not block the batch; its error is recorded on the row
+    except Exception:  # one bad event: find it below, apply the rest
+        log.warning("inbox.batch_apply_failed rows=%s; isolating", len(parsed), exc_info=True)
+        for row, records in parsed:
+            _apply_one(session, row, records, settings, policy, stats)
+        return
+    for row, _ in parsed:
+        inbox.mark_processed(row)
+    stats.processed += len(parsed)
+
+
+def _apply_one(
+    session: Session,
+    row: InboxEvent,
+    records: list[Record],
+    settings: Settings,
+    policy: LinkPolicy,
+    stats: DrainStats,
+) -> None:
+    try:
+        with session.begin_nested():
+            apply_records(session, records, policy=policy)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # recorded on the row, retried with backoff, then left failed
         will_retry = inbox.schedule_retry(
             row,
             f"{exc.__class__.__name__}: {exc}",

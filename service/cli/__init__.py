@@ -62,21 +62,20 @@ def api(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int)
 @click.option("--queues", "-Q", default=",".join(QUEUES), show_default=True)
-def worker(concurrency: int, queues: str) -> None:
+@click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
+@click.option("--name", "-n", default="frictionlog@%h", show_default=True)
+def worker(concurrency: int, queues: str, pool: str, name: str) -> None:
     """A Celery worker for the ingest, aggregate and digest queues."""
     settings = _distributed_settings()
     configure(celery_app, settings)
     celery_app.worker_main(
         [
             "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            str(concurrency),
-            "--queues",
-            queues,
-            "-n",
-            "frictionlog@%h",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
+            f"--pool={pool}",
+            f"--hostname={name}",
         ]
     )
 
