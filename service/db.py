@@ -51,8 +51,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: two deferred transactions upgrading to writers deadlock in SQLite.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
 
 
 @lru_cache(maxsize=8)
@@ -68,9 +67,17 @@ def get_engine(url: str) -> Engine:
 
 
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A session whose caller owns the commit; rolled back if the block raises."""
+def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
+    """A session whose caller owns the commit; rolled back if the block raises.
+
+    ``write=True`` for a transaction that reads before it writes: on SQLite it then takes the write lock
+    at BEGIN (``BEGIN IMMEDIATE``), because a reader that later wants to write fails at once with
+    "database is locked" if another writer committed meanwhile. Readers stay deferred and never block.
+    Only the first transaction of the session gets the option.
+    """
     with Session(get_engine(url), expire_on_commit=False) as session:
+        if write:
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         try:
             yield session
         except BaseException:

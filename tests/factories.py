@@ -19,7 +19,7 @@ def iso(moment: datetime) -> str:
 
 
 def issue_token(settings: Settings, name: str, scopes: Sequence[str]) -> str:
-    with session_scope(settings.database_url) as session:
+    with session_scope(settings.database_url, write=True) as session:
         _, secret = tokens.create_token(session, name=name, scopes=scopes)
     return secret
 

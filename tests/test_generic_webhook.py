@@ -228,7 +228,7 @@ def test_a_revoked_token_is_refused(client: TestClient, settings: Settings) -> N
     from service.db import session_scope
 
     secret = issue_token(settings, "old-ci", ["ingest"])
-    with session_scope(settings.database_url) as db:
+    with session_scope(settings.database_url, write=True) as db:
         tokens.revoke_token(db, name="old-ci")
 
     response = client.post(URL, json=make_deployment(), headers={"Authorization": f"Bearer {secret}"})

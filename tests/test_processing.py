@@ -165,7 +165,7 @@ def test_an_event_whose_apply_keeps_failing_is_retried_then_left_failed(
 
     drain(settings)
 
-    session.expire_all()
+    session.rollback()  # end the read snapshot (SQLite WAL keeps one per transaction)
     row = session.get(InboxEvent, event_id)
     assert row is not None
     assert row.status == "failed"
@@ -235,7 +235,7 @@ def test_replay_requeues_failed_events_and_they_process(
     assert inbox.requeue(session, statuses=["failed"]) == 1
     drain(settings)
 
-    session.expire_all()
+    session.rollback()  # end the read snapshot (SQLite WAL keeps one per transaction)
     assert session.exec(select(InboxEvent.status)).one() == "processed"
     assert session.exec(select(Deployment.external_id)).one() == "d-1"
 
@@ -296,7 +296,7 @@ def test_rebuild_reproduces_the_derived_tables_row_for_row(
         get_settings.cache_clear()
 
     assert result.exit_code == 0, result.output
-    session.expire_all()
+    session.rollback()  # end the read snapshot (SQLite WAL keeps one per transaction)
     assert session.exec(select(col(InboxEvent.status)).distinct()).all() == ["processed"]
     assert _snapshot(session) == before
 

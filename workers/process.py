@@ -52,7 +52,7 @@ def process_batch(settings: Settings) -> DrainStats:
     stats = DrainStats(batches=1)
     policy = link_policy(settings)
     try:
-        with session_scope(settings.database_url) as session:
+        with session_scope(settings.database_url, write=True) as session:
             rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
             stats.claimed = len(rows)
             parsed = [(row, records) for row in rows if (records := _parse(row, stats)) is not None]

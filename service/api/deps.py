@@ -23,10 +23,17 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def db_write_session(request: Request) -> Iterator[Session]:
+    """For routes that read and then write (see ``session_scope``)."""
+    with session_scope(request.app.state.settings.database_url, write=True) as session:
+        yield session
+
+
 def get_waker(request: Request) -> Waker:
     waker: Waker = request.app.state.waker
     return waker
 
 
 DbSession = Annotated[Session, Depends(db_session)]
+WriteSession = Annotated[Session, Depends(db_write_session)]
 WakerDep = Annotated[Waker, Depends(get_waker)]

@@ -201,7 +201,7 @@ def _process_now() -> None:
 
 
 def _session() -> AbstractContextManager[Session]:
-    return session_scope(get_settings().database_url)
+    return session_scope(get_settings().database_url, write=True)
 
 
 main.add_command(demo)

@@ -93,7 +93,7 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
     data = generate(seed=seed, weeks=weeks, end=utcnow())
     click.echo(f"Demo: {len(data.services)} services, {len(data.events)} events over {weeks} weeks (seed {seed})")
     with BackgroundServer(settings) as server:
-        with session_scope(settings.database_url) as session:
+        with session_scope(settings.database_url, write=True) as session:
             _, secret = tokens.create_token(session, name="demo", scopes=["ingest", "read", "admin"])
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers=headers, timeout=30) as client:

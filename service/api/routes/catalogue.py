@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from service import catalogue
 from service.api.auth import require_scope
-from service.api.deps import DbSession
+from service.api.deps import DbSession, WriteSession
 from service.timeutil import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
@@ -64,7 +64,7 @@ def _service_out(session: Session, slug: str, team: str | None, tier: str | None
 
 
 @router.put("/services/{slug}", dependencies=[Depends(require_scope("admin"))])
-def put_service(slug: Slug, body: ServiceIn, session: DbSession) -> ServiceOut:
+def put_service(slug: Slug, body: ServiceIn, session: WriteSession) -> ServiceOut:
     """Create or replace a service; its events are re-labelled with the platform of their time."""
     periods = None
     if body.platforms is not None:
@@ -81,7 +81,7 @@ def list_services(session: DbSession) -> list[ServiceOut]:
 
 
 @router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])
-def create_migration(body: MigrationIn, session: DbSession) -> MigrationOut:
+def create_migration(body: MigrationIn, session: WriteSession) -> MigrationOut:
     migration = catalogue.create_migration(session, **body.model_dump())
     return MigrationOut.model_validate(migration, from_attributes=True)
 

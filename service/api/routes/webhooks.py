@@ -12,7 +12,7 @@ from integrations import generic
 from service import inbox
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
-from service.api.deps import DbSession, WakerDep
+from service.api.deps import WakerDep, WriteSession
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
@@ -54,7 +54,7 @@ def generic_webhook(
     request: Request,
     response: Response,
     body: Annotated[JsonBody, Depends(json_body)],
-    session: DbSession,
+    session: WriteSession,
     waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""

@@ -1,0 +1,98 @@
+"""The ``frictionlog`` command: tokens, schema, catalogue import, replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlmodel import Session, select
+
+from service.cli import main
+from service.db import get_engine
+from service.models import ApiToken, InboxEvent, Service
+from service.settings import get_settings
+from service.tokens import find_token
+
+
+@pytest.fixture
+def cli(database_url: str) -> Iterator[CliRunner]:
+    get_settings.cache_clear()
+    yield CliRunner(env={"FRICTIONLOG_DATABASE_URL": database_url, "FRICTIONLOG_BROKER_URL": ""})
+    get_settings.cache_clear()
+
+
+def invoke(cli: CliRunner, *args: str) -> Result:
+    get_settings.cache_clear()
+    return cli.invoke(main, list(args), catch_exceptions=False)
+
+
+def test_tokens_create_prints_the_secret_once_and_stores_its_hash(cli: CliRunner, database_url: str) -> None:
+    result = invoke(cli, "tokens", "create", "ci", "--scope", "ingest", "--scope", "read")
+
+    assert result.exit_code == 0
+    secret = result.stdout.strip().splitlines()[0]
+    with Session(get_engine(database_url)) as db:
+        stored = db.exec(select(ApiToken)).one()
+        assert secret not in stored.token_hash
+        assert secret.startswith("fl_")
+        found = find_token(db, secret)
+        assert found is not None
+        assert found.scopes == ["ingest", "read"]
+    listed = invoke(cli, "tokens", "list")
+    assert "ci\tingest,read\tactive" in listed.stdout
+    assert secret not in listed.stdout
+
+
+def test_tokens_revoke(cli: CliRunner, database_url: str) -> None:
+    secret = invoke(cli, "tokens", "create", "ci", "--scope", "ingest").stdout.strip().splitlines()[0]
+
+    assert invoke(cli, "tokens", "revoke", "ci").exit_code == 0
+    with Session(get_engine(database_url)) as db:
+        assert find_token(db, secret) is None
+
+
+def test_an_unknown_scope_is_refused(cli: CliRunner) -> None:
+    result = cli.invoke(main, ["tokens", "create", "ci", "--scope", "root"])
+
+    assert result.exit_code == 2
+    assert "root" in result.output
+
+
+def test_services_import(cli: CliRunner, database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "services.yaml"
+    path.write_text("- {slug: ml-api, team: growth}\n- {slug: auth, team: core}\n")
+
+    result = invoke(cli, "services", "import", str(path))
+
+    assert result.exit_code == 0
+    assert "imported 2 services" in result.stdout
+    with Session(get_engine(database_url)) as db:
+        assert sorted(db.exec(select(Service.slug, Service.team)).all()) == [("auth", "core"), ("ml-api", "growth")]
+
+
+def test_replay_reprocesses_failed_events(cli: CliRunner, database_url: str) -> None:
+    body = '{"type":"change","sha":"abcdef1","repository":"r","timestamp":"2026-01-01T00:00:00Z"}'
+    with Session(get_engine(database_url)) as db:
+        db.add(InboxEvent(source="generic", event_type="change", delivery_key="k", body=body, status="failed"))
+        db.commit()
+
+    result = invoke(cli, "replay", "--status", "failed")
+
+    assert result.exit_code == 0
+    assert "re-queued 1 events" in result.stdout
+    with Session(get_engine(database_url)) as db:
+        assert db.exec(select(InboxEvent.status)).one() == "processed"
+
+
+def test_db_upgrade_is_idempotent(cli: CliRunner) -> None:
+    assert invoke(cli, "db", "upgrade").exit_code == 0
+    assert invoke(cli, "db", "upgrade").exit_code == 0
+
+
+def test_distributed_commands_refuse_to_start_without_a_broker(cli: CliRunner) -> None:
+    for command in (["worker"], ["beat"], ["api"]):
+        result = cli.invoke(main, command)
+        assert result.exit_code == 2
+        assert "FRICTIONLOG_BROKER_URL" in result.output
