@@ -111,14 +111,19 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
     try:
         return _Envelope.model_validate({"event": value}).event
     except ValidationError as exc:
-        error = exc.errors()[0]
-        location = [str(part) for part in error["loc"][2:]]  # drop ("event", "<type>")
-        field = ".".join(location) or None
-        message = error["msg"].removeprefix("Value error, ")
-        raise InvalidInput(f"{field}: {message}" if field else message, field=field) from None
+        raise first_error(exc, skip=2) from None  # drop ("event", "<type>") from the location
+
+
+def first_error(exc: ValidationError, *, skip: int) -> InvalidInput:
+    """The first pydantic error as InvalidInput, its location joined into a field name (``commits.0.sha``)."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"][skip:]) or None
+    message = error["msg"].removeprefix("Value error, ")
+    return InvalidInput(f"{field}: {message}" if field else message, field=field)
 
 
 def parse(value: Any) -> ParseResult:
+    """Records for one generic event (the same checks the API ran at the edge)."""
     event = validate(value)
     if isinstance(event, DeploymentIn):
         if event.status != "in_progress" and event.finished_at is None:

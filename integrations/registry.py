@@ -6,22 +6,25 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from integrations import generic
+from integrations import friction_api, generic
 from service.errors import InvalidInput
-from service.records import ParseResult
+from service.records import InboxMeta, ParseResult
 
-Parser = Callable[[str, Any], ParseResult]
-"""(event_type, decoded JSON body) → canonical records, Ignored, or InvalidInput."""
+Parser = Callable[[InboxMeta, Any], ParseResult]
+"""(the inbox row's metadata, its decoded JSON body) → canonical records, Ignored, or InvalidInput."""
 
 
-def _generic(_event_type: str, body: Any) -> ParseResult:
+def _generic(_meta: InboxMeta, body: Any) -> ParseResult:
     return generic.parse(body)
 
 
-PARSERS: dict[str, Parser] = {generic.SOURCE: _generic}
+PARSERS: dict[str, Parser] = {
+    generic.SOURCE: _generic,
+    friction_api.SOURCE: friction_api.parse,
+}
 
 
-def parse_inbox_body(source: str, event_type: str, body: str) -> ParseResult:
+def parse_inbox_body(source: str, meta: InboxMeta, body: str) -> ParseResult:
     parser = PARSERS.get(source)
     if parser is None:
         raise InvalidInput(f"no parser for source {source!r}", field="source")
@@ -29,4 +32,4 @@ def parse_inbox_body(source: str, event_type: str, body: str) -> ParseResult:
         decoded = json.loads(body)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"stored body is not JSON: {exc}") from None
-    return parser(event_type, decoded)
+    return parser(meta, decoded)

@@ -22,25 +22,36 @@ from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
 from service.db import upsert_insert
-from service.models import Change, Deployment, DeploymentChange, Incident, PlatformAssignment, Service
-from service.records import ChangeRecord, DeploymentRecord, IncidentRecord, Record
+from service.friction.categorise import Taxonomy, categorise
+from service.models import (
+    Change,
+    Deployment,
+    DeploymentChange,
+    FrictionReport,
+    Incident,
+    PlatformAssignment,
+    Service,
+)
+from service.records import ChangeRecord, DeploymentRecord, FrictionRecord, IncidentRecord, Record
 
 _INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
 
 
 @dataclass(frozen=True, slots=True)
-class LinkPolicy:
-    """How incidents are tied to the deployment that caused them."""
+class IngestPolicy:
+    """The rules applying records depends on: what counts as production, how incidents link, the taxonomy."""
 
     production_environments: frozenset[str]
+    taxonomy: Taxonomy
     window: timedelta | None = timedelta(hours=24)
     """Fallback: the last production deployment of the service this long before the incident; None = off."""
 
 
-def apply_records(session: Session, records: Sequence[Record], *, policy: LinkPolicy) -> None:
+def apply_records(session: Session, records: Sequence[Record], *, policy: IngestPolicy) -> None:
     changes = [r for r in records if isinstance(r, ChangeRecord)]
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
     incidents = [r for r in records if isinstance(r, IncidentRecord)]
+    frictions = [r for r in records if isinstance(r, FrictionRecord)]
     slugs = {r.service for r in records if r.service}
     _ensure_services(session, slugs)
     histories = _platform_histories(session, slugs)
@@ -49,6 +60,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: LinkPo
     _link_commits(session, deployments)
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
+    _upsert_friction(session, frictions, histories, policy.taxonomy)
 
 
 def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -236,7 +248,7 @@ def _upsert_incidents(
 
 
 def _link_incidents(
-    session: Session, incidents: list[IncidentRecord], deployments: list[DeploymentRecord], policy: LinkPolicy
+    session: Session, incidents: list[IncidentRecord], deployments: list[DeploymentRecord], policy: IngestPolicy
 ) -> None:
     """(Re)link this batch's incidents, and older ones a new deployment may explain, so that links depend
     on the data and not on the order events arrived in (a rebuild gives the same links)."""
@@ -256,7 +268,7 @@ def _link_incidents(
         _link_cause(session, incident, policy)
 
 
-def _link_cause(session: Session, incident: Incident, policy: LinkPolicy) -> None:
+def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> None:
     """The named deployment, else the deployment of the named commit, else (if allowed) the latest in the window.
 
     A named deployment that has not arrived yet links itself when it does (see ``_upsert_deployments``).
@@ -298,3 +310,47 @@ def _latest_before(session: Session, service: str, moment: datetime, window: tim
         )
         .order_by(col(Deployment.finished_at).desc())
     ).first()
+
+
+def _upsert_friction(
+    session: Session,
+    reports: list[FrictionRecord],
+    histories: dict[str, list[PlatformAssignment]],
+    taxonomy: Taxonomy,
+) -> None:
+    """Insert reports under their report number; on a rebuild only a rule-made category is recomputed,
+    so a lead's correction (``category_source = human``) and the triage state survive."""
+    rows = []
+    for report in reports:
+        verdict = categorise(report.text, taxonomy)
+        rows.append(
+            {
+                "id": report.report_id,
+                "source": report.source,
+                "reporter": report.reporter,
+                "text": report.text,
+                "service": report.service,
+                "platform": platform_at(histories.get(report.service or "", []), report.created_at),
+                "category": verdict.category,
+                "category_source": "rule",
+                "confidence": verdict.confidence,
+                "evidence": list(verdict.evidence),
+                "minutes_lost": report.minutes_lost,
+                "impact": report.impact,
+                "frequency": report.frequency,
+                "blocking": report.blocking,
+                "slack_channel": report.slack_channel,
+                "permalink": report.permalink,
+                "created_at": report.created_at,
+                "status": "open",
+                "votes": 1,
+            }
+        )
+    insert = upsert_insert(session, FrictionReport)
+    table = FrictionReport.__table__  # type: ignore[attr-defined]
+    statement = insert.on_conflict_do_update(
+        index_elements=["id"],
+        set_={name: insert.excluded[name] for name in ("category", "confidence", "evidence")},
+        where=table.c.category_source == "rule",
+    )
+    _execute_many(session, statement, rows)

@@ -149,10 +149,13 @@ class Incident(SQLModel, table=True):
 
 
 class FrictionReport(SQLModel, table=True):
+    """A friction report. Its id is the id of the inbox row it came from: the number the reporter is told
+    the moment they file it, before any worker has run, and the same after a rebuild."""
+
     __tablename__ = "friction_report"
 
-    id: int | None = Field(default=None, primary_key=True)
-    inbox_event_id: int | None = Field(default=None, foreign_key="inbox_event.id", unique=True)
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    source: str = Field(default="api", max_length=32)
     reporter: str | None = Field(default=None, max_length=64)
     """A Slack user id, or None when filed anonymously (then no identity is stored at all)."""
     text: str = Field(sa_column=Column(Text, nullable=False))
@@ -165,6 +168,7 @@ class FrictionReport(SQLModel, table=True):
     minutes_lost: int | None = None
     impact: int | None = None
     frequency: str | None = Field(default=None, max_length=16)
+    blocking: bool = False
     status: str = Field(default="open", max_length=16, index=True)
     duplicate_of: int | None = Field(default=None, foreign_key="friction_report.id")
     votes: int = 1

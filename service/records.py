@@ -64,11 +64,41 @@ class IncidentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FrictionRecord:
+    """A friction report. ``report_id`` is its inbox row's id: the number the reporter is told at once."""
+
+    report_id: int
+    source: str
+    text: str
+    created_at: datetime
+    reporter: str | None = None
+    """None when filed anonymously: then no identity is stored anywhere."""
+    service: str | None = None
+    minutes_lost: int | None = None
+    impact: int | None = None
+    frequency: str | None = None
+    blocking: bool = False
+    slack_channel: str | None = None
+    permalink: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMeta:
+    """What a parser may know of the inbox row besides its body."""
+
+    id: int
+    event_type: str
+    delivery_key: str
+    received_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Ignored:
     """A well-formed delivery we have no use for (a ping, an event type we do not track)."""
 
     reason: str
 
 
-Record = ChangeRecord | DeploymentRecord | IncidentRecord
+Record = ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord
 ParseResult = list[Record] | Ignored

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     incident_link_window_hours: float = Field(default=24.0, ge=0)
     """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
 
+    taxonomy_path: Path | None = None
+    """A friction taxonomy YAML replacing the built-in one (service/friction/taxonomy.yaml)."""
+
     ingest_batch_size: int = Field(default=500, gt=0, le=5000)
     """How many inbox rows a worker claims in one transaction."""
     ingest_max_attempts: int = Field(default=5, gt=0)
@@ -58,6 +61,11 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("broker_url", "taxonomy_path", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def embedded(self) -> bool:

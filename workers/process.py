@@ -17,9 +17,10 @@ from integrations.registry import parse_inbox_body
 from service import inbox
 from service.db import session_scope
 from service.errors import InvalidInput, TransientError
-from service.ingest import LinkPolicy, apply_records
+from service.friction.categorise import load_taxonomy
+from service.ingest import IngestPolicy, apply_records
 from service.models import InboxEvent
-from service.records import Ignored, Record
+from service.records import Ignored, InboxMeta, Record
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -42,15 +43,19 @@ class DrainStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def link_policy(settings: Settings) -> LinkPolicy:
+def ingest_policy(settings: Settings) -> IngestPolicy:
     window = timedelta(hours=settings.incident_link_window_hours) if settings.incident_link_window_hours else None
-    return LinkPolicy(production_environments=frozenset(settings.production_environments), window=window)
+    return IngestPolicy(
+        production_environments=frozenset(settings.production_environments),
+        window=window,
+        taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
+    )
 
 
 def process_batch(settings: Settings) -> DrainStats:
     """Process one batch. A database outage raises TransientError; the batch is then left untouched."""
     stats = DrainStats(batches=1)
-    policy = link_policy(settings)
+    policy = ingest_policy(settings)
     try:
         with session_scope(settings.database_url, write=True) as session:
             rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
@@ -66,7 +71,15 @@ def process_batch(settings: Settings) -> DrainStats:
 def _parse(row: InboxEvent, stats: DrainStats) -> list[Record] | None:
     """The row's records, or None after marking it ignored or failed (an invalid body never gets better)."""
     try:
-        result = parse_inbox_body(row.source, row.event_type, row.body)
+        assert row.id is not None
+        meta = InboxMeta(
+            id=row.id,
+            event_type=row.event_type,
+            delivery_key=row.delivery_key,
+            received_at=row.received_at,
+            headers=row.headers,
+        )
+        result = parse_inbox_body(row.source, meta, row.body)
     except InvalidInput as exc:
         inbox.mark_failed(row, f"invalid: {exc.message}")
         stats.failed += 1
@@ -83,7 +96,7 @@ def _apply(
     session: Session,
     parsed: list[tuple[InboxEvent, list[Record]]],
     settings: Settings,
-    policy: LinkPolicy,
+    policy: IngestPolicy,
     stats: DrainStats,
 ) -> None:
     """Apply the whole batch at once; if that fails, row by row, so only the culprit is retried."""
@@ -109,7 +122,7 @@ def _apply_one(
     row: InboxEvent,
     records: list[Record],
     settings: Settings,
-    policy: LinkPolicy,
+    policy: IngestPolicy,
     stats: DrainStats,
 ) -> None:
     try:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
-from service.api.routes import catalogue, events, health, webhooks
+from service.api.routes import catalogue, events, friction, health, webhooks
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
 from workers.embedded import EmbeddedWorker
@@ -52,6 +52,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     install_error_handlers(app)
-    for module in (health, webhooks, events, catalogue):
+    for module in (health, webhooks, friction, events, catalogue):
         app.include_router(module.router)
     return app

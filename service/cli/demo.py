@@ -52,11 +52,12 @@ class BackgroundServer:
         self._thread.join(timeout=30)
 
 
-def _post_all(client: httpx.Client, events: list[dict[str, Any]]) -> tuple[int, int]:
+def _post_all(client: httpx.Client, events: list[tuple[str, dict[str, Any]]]) -> tuple[int, int]:
+    """POST each (path, body) in order, four at a time; returns (accepted, rejected)."""
     accepted = rejected = 0
 
-    def send(event: dict[str, Any]) -> int:
-        return client.post("/webhooks/generic", json=event).status_code
+    def send(event: tuple[str, dict[str, Any]]) -> int:
+        return client.post(event[0], json=event[1]).status_code
 
     with (
         ThreadPoolExecutor(max_workers=4) as pool,
@@ -91,7 +92,10 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{data_dir / 'frictionlog.db'}", broker_url=None)
     started = time.monotonic()
     data = generate(seed=seed, weeks=weeks, end=utcnow())
-    click.echo(f"Demo: {len(data.services)} services, {len(data.events)} events over {weeks} weeks (seed {seed})")
+    click.echo(
+        f"Demo: {len(data.services)} services, {len(data.events)} CI/CD and incident events and "
+        f"{len(data.friction)} friction reports over {weeks} weeks (seed {seed})"
+    )
     with BackgroundServer(settings) as server:
         with session_scope(settings.database_url, write=True) as session:
             _, secret = tokens.create_token(session, name="demo", scopes=["ingest", "read", "admin"])
@@ -101,7 +105,9 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
                 body = {key: service[key] for key in ("team", "tier", "platforms")}
                 client.put(f"/api/v1/services/{service['slug']}", json=body).raise_for_status()
             client.post("/api/v1/migrations", json=data.migration).raise_for_status()
-            accepted, rejected = _post_all(client, data.events)
+            requests = [("/webhooks/generic", event) for event in data.events]
+            requests += [("/api/v1/friction", report) for report in data.friction]
+            accepted, rejected = _post_all(client, requests)
             stats = _wait_drained(client)
     click.echo(
         f"Accepted {accepted}, rejected {rejected}; processed {stats['processed']}, "
@@ -123,5 +129,5 @@ def _format(table: Any) -> str:
             "change_failure_rate": "cfr",
             "time_to_restore_median_h": "restore_h",
         }
-    )[["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h"]]
+    )[["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h", "friction"]]
     return str(shown.to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))

@@ -26,10 +26,49 @@ class PlatformProfile:
     failure_rate: float
     incident_per_deploy: float
     restore_median_h: float
+    friction_per_week: float
+    friction_themes: tuple[str, ...]
 
 
-LEGACY = PlatformProfile(2.5, 40.0, 0.15, 0.10, 4.0)
-NEW = PlatformProfile(6.0, 6.0, 0.06, 0.04, 1.2)
+# What engineers say, by theme; {service} is filled in. Written for the demo.
+FRICTION_TEXTS = {
+    "cold_start_latency": [
+        "Cold starts take 40 s on {service} after every scale to zero",
+        "p99 latency on {service} doubles for the first requests after a deploy",
+    ],
+    "deploy_release": [
+        "Deploys of {service} to prod need three manual approvals and a change ticket",
+        "Rollback of {service} took 45 minutes because the deploy script is manual",
+    ],
+    "build_ci": [
+        "Flaky integration tests on {service} block the merge queue for hours",
+        "The CI pipeline for {service} takes 50 minutes, mostly docker build without cache",
+    ],
+    "config_complexity": [
+        "The helm values file for {service} is 600 lines of yaml copy pasted from another team",
+        "Terraform for {service} drifted again and nobody knows which config is live",
+    ],
+    "gpu_compute_capacity": [
+        "GPU quota request for {service} took 3 days",
+        "Pods of {service} stay pending: the node pool is out of capacity",
+    ],
+    "platform_migration": [
+        "Porting {service} to the new platform: no parity for cron jobs yet",
+        "Running {service} on both platforms during the cutover doubles the on-call work",
+    ],
+    "docs_knowledge": [
+        "No docs on how to set up ingress for {service} on the new platform",
+        "The README for the new platform templates is outdated; had to ask in three channels",
+    ],
+    "observability_debugging": [
+        "Can't see logs of {service} once the pod restarts; debugging is guesswork",
+    ],
+}
+LEGACY_THEMES = ("cold_start_latency", "deploy_release", "build_ci", "config_complexity", "gpu_compute_capacity")
+NEW_THEMES = ("platform_migration", "docs_knowledge", "observability_debugging", "build_ci")
+
+LEGACY = PlatformProfile(2.5, 40.0, 0.15, 0.10, 4.0, 1.2, LEGACY_THEMES)
+NEW = PlatformProfile(6.0, 6.0, 0.06, 0.04, 1.2, 0.4, NEW_THEMES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +77,8 @@ class DemoData:
     migration: dict[str, Any]
     events: list[dict[str, Any]]
     """Generic-form events, in the order they happened."""
+    friction: list[dict[str, Any]]
+    """Friction reports for ``POST /api/v1/friction``, in the order they were filed."""
 
 
 def _iso(moment: datetime) -> str:
@@ -76,6 +117,7 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
         )
 
     timed: list[tuple[datetime, dict[str, Any]]] = []
+    friction: list[tuple[datetime, dict[str, Any]]] = []
     for spec in services:
         moved_at = datetime.fromisoformat(spec["platforms"][-1]["effective_from"].replace("Z", "+00:00"))
         for week in range(weeks):
@@ -84,7 +126,11 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
             for _ in range(_poisson(rng, profile.deploys_per_week)):
                 day = week_start + timedelta(days=rng.randint(0, 4))
                 timed.extend(_deployment(rng, spec["slug"], _working_time(rng, day), profile, len(timed)))
+            for _ in range(_poisson(rng, profile.friction_per_week)):
+                filed = _working_time(rng, week_start + timedelta(days=rng.randint(0, 4)))
+                friction.append((filed, _friction(rng, spec["slug"], filed, profile)))
     timed.sort(key=lambda pair: pair[0])
+    friction.sort(key=lambda pair: pair[0])
     migration = {
         "name": "legacy-to-new",
         "from_platform": "legacy",
@@ -92,7 +138,29 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
         "started_at": _iso(migration_start),
         "baseline_weeks": 3,
     }
-    return DemoData(services=services, migration=migration, events=[event for moment, event in timed if moment <= end])
+    return DemoData(
+        services=services,
+        migration=migration,
+        events=[event for moment, event in timed if moment <= end],
+        friction=[report for moment, report in friction if moment <= end],
+    )
+
+
+def _friction(rng: random.Random, service: str, filed: datetime, profile: PlatformProfile) -> dict[str, Any]:
+    theme = rng.choice(profile.friction_themes)
+    report: dict[str, Any] = {
+        "text": rng.choice(FRICTION_TEXTS[theme]).format(service=service),
+        "service": service,
+        "minutes_lost": rng.choice([15, 30, 60, 90, 120, 240]),
+        "impact": rng.randint(2, 5),
+        "frequency": rng.choice(["once", "weekly", "daily"]),
+        "occurred_at": _iso(filed),
+    }
+    if rng.random() < 0.2:
+        report["anonymous"] = True
+    else:
+        report["reporter"] = f"U{rng.randint(0, 40):04d}"
+    return report
 
 
 def _deployment(

@@ -4,6 +4,7 @@ Input frames (timestamps are tz-aware UTC):
 - deployments: id, service, environment, status, finished_at, platform, is_rollback, rollback_of_id
 - lead_times: deployment_id, committed_at, finished_at
 - incidents: id, service, started_at, resolved_at, platform, caused_by_deployment_id
+- friction: id, service, created_at, platform, category, minutes_lost, status
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ WEEKLY_COLUMNS = [
     "failed_deployments",
     "incidents",
     "time_to_restore_median_h",
+    "friction",
+    "friction_hours_lost",
 ]
 
 
@@ -59,6 +62,7 @@ def weekly(
     deployments: pd.DataFrame,
     lead_times: pd.DataFrame,
     incidents: pd.DataFrame,
+    friction: pd.DataFrame,
     *,
     tz: str,
     environments: frozenset[str],
@@ -93,7 +97,14 @@ def weekly(
     restore = inc.groupby(["week", "group"]).agg(
         incidents=("id", "count"), time_to_restore_median_h=("restore_h", "median")
     )
-    table = per_week.join(lead, how="outer").join(restore, how="outer").reset_index()
-    for column in ("deployments", "deploy_days", "failed_deployments", "incidents", "lead_time_n"):
+    reports = friction.assign(
+        week=week_label(friction["created_at"], tz),
+        group=friction[group_by].fillna("unknown") if group_by in friction else "unknown",
+        hours=friction["minutes_lost"].astype(float) / 60.0,
+    )
+    felt = reports.groupby(["week", "group"]).agg(friction=("id", "count"), friction_hours_lost=("hours", "sum"))
+    table = per_week.join(lead, how="outer").join(restore, how="outer").join(felt, how="outer").reset_index()
+    table["friction_hours_lost"] = table["friction_hours_lost"].fillna(0.0)
+    for column in ("deployments", "deploy_days", "failed_deployments", "incidents", "lead_time_n", "friction"):
         table[column] = table[column].fillna(0).astype(int)
     return table[WEEKLY_COLUMNS].sort_values(["week", "group"]).reset_index(drop=True)

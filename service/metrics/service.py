@@ -8,10 +8,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from service.metrics import compute
-from service.models import Change, Deployment, DeploymentChange, Incident
+from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident
 from service.settings import Settings
 
-_TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at")
+_TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at")
 
 
 def _frame(session: Session, statement: object, columns: list[str]) -> pd.DataFrame:
@@ -73,11 +73,26 @@ def incidents_frame(session: Session) -> pd.DataFrame:
     return _frame(session, statement, columns)
 
 
+def friction_frame(session: Session) -> pd.DataFrame:
+    statement = select(
+        col(FrictionReport.id),
+        col(FrictionReport.service),
+        col(FrictionReport.created_at),
+        col(FrictionReport.platform),
+        col(FrictionReport.category),
+        col(FrictionReport.minutes_lost),
+        col(FrictionReport.status),
+    ).where(col(FrictionReport.duplicate_of).is_(None))
+    columns = ["id", "service", "created_at", "platform", "category", "minutes_lost", "status"]
+    return _frame(session, statement, columns)
+
+
 def weekly_metrics(session: Session, settings: Settings, *, group_by: str = "platform") -> pd.DataFrame:
     return compute.weekly(
         deployments_frame(session),
         lead_times_frame(session),
         incidents_frame(session),
+        friction_frame(session),
         tz=settings.timezone,
         environments=frozenset(settings.production_environments),
         group_by=group_by,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 10:42:09.415628
+Create Date: 2026-11-27 11:02:19.300923
 """
 
 from collections.abc import Sequence
@@ -88,6 +88,43 @@ def upgrade() -> None:
         sa.UniqueConstraint("week", "audience", name="uq_digest_week_audience"),
     )
     op.create_table(
+        "friction_report",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("reporter", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("service", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("category_source", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("confidence", sa.Float(), nullable=False),
+        sa.Column("evidence", sa.JSON(), nullable=False),
+        sa.Column("minutes_lost", sa.Integer(), nullable=True),
+        sa.Column("impact", sa.Integer(), nullable=True),
+        sa.Column("frequency", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("blocking", sa.Boolean(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("duplicate_of", sa.Integer(), nullable=True),
+        sa.Column("votes", sa.Integer(), nullable=False),
+        sa.Column("slack_channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("slack_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("permalink", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
+        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolution_note", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["duplicate_of"],
+            ["friction_report.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("friction_report", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_friction_report_category"), ["category"], unique=False)
+        batch_op.create_index(batch_op.f("ix_friction_report_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_friction_report_service"), ["service"], unique=False)
+        batch_op.create_index(batch_op.f("ix_friction_report_status"), ["status"], unique=False)
+
+    op.create_table(
         "inbox_event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -140,47 +177,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("deployment_id", "change_id"),
     )
     op.create_table(
-        "friction_report",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("inbox_event_id", sa.Integer(), nullable=True),
-        sa.Column("reporter", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("service", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("category_source", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-        sa.Column("confidence", sa.Float(), nullable=False),
-        sa.Column("evidence", sa.JSON(), nullable=False),
-        sa.Column("minutes_lost", sa.Integer(), nullable=True),
-        sa.Column("impact", sa.Integer(), nullable=True),
-        sa.Column("frequency", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-        sa.Column("duplicate_of", sa.Integer(), nullable=True),
-        sa.Column("votes", sa.Integer(), nullable=False),
-        sa.Column("slack_channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("slack_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("permalink", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", service.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("resolution_note", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["duplicate_of"],
-            ["friction_report.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["inbox_event_id"],
-            ["inbox_event.id"],
-        ),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("inbox_event_id"),
-    )
-    with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_friction_report_category"), ["category"], unique=False)
-        batch_op.create_index(batch_op.f("ix_friction_report_created_at"), ["created_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_friction_report_service"), ["service"], unique=False)
-        batch_op.create_index(batch_op.f("ix_friction_report_status"), ["status"], unique=False)
-
-    op.create_table(
         "incident",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -231,13 +227,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_incident_service"))
 
     op.drop_table("incident")
-    with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_friction_report_status"))
-        batch_op.drop_index(batch_op.f("ix_friction_report_service"))
-        batch_op.drop_index(batch_op.f("ix_friction_report_created_at"))
-        batch_op.drop_index(batch_op.f("ix_friction_report_category"))
-
-    op.drop_table("friction_report")
     op.drop_table("deployment_change")
     with op.batch_alter_table("service", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_team"))
@@ -249,6 +238,13 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inbox_claim")
 
     op.drop_table("inbox_event")
+    with op.batch_alter_table("friction_report", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_friction_report_status"))
+        batch_op.drop_index(batch_op.f("ix_friction_report_service"))
+        batch_op.drop_index(batch_op.f("ix_friction_report_created_at"))
+        batch_op.drop_index(batch_op.f("ix_friction_report_category"))
+
+    op.drop_table("friction_report")
     op.drop_table("digest")
     with op.batch_alter_table("deployment", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deployment_sha"))

@@ -1,0 +1,77 @@
+"""Friction reports filed over the API (``POST /api/v1/friction``) from any other tool."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+
+from integrations.generic import canonical_json, first_error
+from service.errors import InvalidInput
+from service.inbox import Delivery, content_key
+from service.records import FrictionRecord, InboxMeta, ParseResult
+from service.timeutil import parse_timestamp
+
+SOURCE = "api"
+EVENT_TYPE = "friction"
+
+
+def _timestamp(value: Any) -> datetime:
+    try:
+        return parse_timestamp(value, field="occurred_at")
+    except InvalidInput as exc:
+        raise ValueError(exc.message.removeprefix("occurred_at ")) from None
+
+
+class FrictionIn(BaseModel):
+    """A friction report. ``reporter`` is dropped when ``anonymous`` is true: no identity is stored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
+    service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
+    reporter: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
+    anonymous: bool = False
+    minutes_lost: int | None = Field(default=None, ge=0, le=100_000)
+    impact: int | None = Field(default=None, ge=1, le=6, description="1 (annoying) to 6 (blocks all work)")
+    frequency: Literal["once", "weekly", "daily"] | None = None
+    blocking: bool = False
+    occurred_at: Annotated[datetime, BeforeValidator(_timestamp)] | None = None
+    delivery_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+
+
+def validate(value: Any) -> FrictionIn:
+    if not isinstance(value, dict):
+        raise InvalidInput("a friction report is a JSON object")
+    try:
+        return FrictionIn.model_validate(value)
+    except ValidationError as exc:
+        raise first_error(exc, skip=0) from None
+
+
+def delivery(value: Any, *, headers: dict[str, str]) -> Delivery:
+    report = validate(value)
+    stored = report.model_dump(mode="json", exclude_none=True)
+    if report.anonymous:
+        stored.pop("reporter", None)
+    body = canonical_json(stored)
+    key = report.delivery_id or content_key(SOURCE, EVENT_TYPE, body.encode())
+    return Delivery(source=SOURCE, event_type=EVENT_TYPE, delivery_key=key, body=body, headers=headers)
+
+
+def parse(meta: InboxMeta, value: Any) -> ParseResult:
+    report = validate(value)
+    return [
+        FrictionRecord(
+            report_id=meta.id,
+            source=SOURCE,
+            text=report.text,
+            created_at=report.occurred_at or meta.received_at,
+            reporter=None if report.anonymous else report.reporter,
+            service=report.service,
+            minutes_lost=report.minutes_lost,
+            impact=report.impact,
+            frequency=report.frequency,
+            blocking=report.blocking,
+        )
+    ]

@@ -1,0 +1,1 @@
+"""Friction reports: the taxonomy, the categoriser, and triage."""
