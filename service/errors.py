@@ -14,6 +14,16 @@ class AppError(Exception):
         self.field = field
 
 
+class Unauthenticated(AppError):
+    """No valid credential: a missing or wrong token, or a webhook signature that does not verify."""
+
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    code = "forbidden"
+
+
 class NotFound(AppError):
     code = "not_found"
 

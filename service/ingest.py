@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 from service.catalogue import platform_at
 from service.db import upsert_insert
 from service.friction.categorise import Taxonomy, categorise
+from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
 from service.models import (
     Change,
     Deployment,
@@ -32,7 +33,14 @@ from service.models import (
     PlatformAssignment,
     Service,
 )
-from service.records import ChangeRecord, DeploymentRecord, FrictionRecord, IncidentRecord, Record
+from service.records import (
+    ChangeRecord,
+    DeploymentRecord,
+    FrictionRecord,
+    IncidentRecord,
+    PullRequestRecord,
+    Record,
+)
 
 _INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
 
@@ -45,19 +53,33 @@ class IngestPolicy:
     taxonomy: Taxonomy
     window: timedelta | None = timedelta(hours=24)
     """Fallback: the last production deployment of the service this long before the incident; None = off."""
+    bot_authors: frozenset[str] = frozenset()
+
+    @property
+    def lead_time(self) -> LeadTimeRules:
+        return LeadTimeRules(production_environments=self.production_environments, bot_authors=self.bot_authors)
 
 
 def apply_records(session: Session, records: Sequence[Record], *, policy: IngestPolicy) -> None:
     changes = [r for r in records if isinstance(r, ChangeRecord)]
+    merges = [r for r in records if isinstance(r, PullRequestRecord)]
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
     incidents = [r for r in records if isinstance(r, IncidentRecord)]
     frictions = [r for r in records if isinstance(r, FrictionRecord)]
-    slugs = {r.service for r in records if r.service}
+    with_service: list[ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord] = [
+        *changes,
+        *deployments,
+        *incidents,
+        *frictions,
+    ]
+    slugs = {r.service for r in with_service if r.service}
     _ensure_services(session, slugs)
     histories = _platform_histories(session, slugs)
     _upsert_changes(session, changes, deployments)
+    apply_pull_requests(session, merges, policy.lead_time)
     _upsert_deployments(session, deployments, histories)
     _link_commits(session, deployments)
+    link_pushed_changes(session, _deployment_ids(session, deployments).values(), policy.lead_time)
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy.taxonomy)
@@ -91,15 +113,24 @@ def _deployment_repository(record: DeploymentRecord) -> str:
     return record.repository or f"service:{record.service}"
 
 
+def default_service(repository: str) -> str:
+    """The service a repository's commits belong to when nothing says otherwise: its name."""
+    return repository.rstrip("/").rsplit("/", 1)[-1]
+
+
 def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]) -> None:
     rows = [
         {
             "sha": c.sha,
             "repository": c.repository,
-            "service": c.service,
+            "service": c.service or default_service(c.repository),
             "committed_at": c.committed_at,
             "pr_number": c.pr_number,
             "merged_at": c.merged_at,
+            "branch": c.branch,
+            "on_default_branch": c.on_default_branch,
+            "push_order": c.push_order,
+            "author": c.author,
         }
         for c in changes
     ] + [
@@ -110,18 +141,27 @@ def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: 
             "committed_at": commit.committed_at,
             "pr_number": None,
             "merged_at": None,
+            "branch": None,
+            "on_default_branch": False,
+            "push_order": None,
+            "author": None,
         }
         for d in deployments
         for commit in d.commits
     ]
     insert = upsert_insert(session, Change)
     table = Change.__table__  # type: ignore[attr-defined]
-    statement = insert.on_conflict_do_update(
-        index_elements=["repository", "sha"],
-        set_={
-            name: func.coalesce(table.c[name], insert.excluded[name]) for name in ("service", "pr_number", "merged_at")
-        },
-    )
+    new = insert.excluded
+    # A commit seen on a branch and later on the default branch (fast-forward, rebase) takes the
+    # default branch's place in push order; otherwise the first sighting stays.
+    landed = and_(new.on_default_branch, ~table.c.on_default_branch)
+    set_: dict[str, Any] = {
+        name: func.coalesce(table.c[name], new[name]) for name in ("pr_number", "merged_at", "author")
+    }
+    for name in ("branch", "push_order"):
+        set_[name] = case((landed, new[name]), else_=func.coalesce(table.c[name], new[name]))
+    set_["on_default_branch"] = table.c.on_default_branch | new.on_default_branch
+    statement = insert.on_conflict_do_update(index_elements=["repository", "sha", "service"], set_=set_)
     _execute_many(session, statement, rows)
 
 
@@ -186,20 +226,28 @@ def _ids(session: Session, model: Any, columns: tuple[str, str], keys: set[tuple
     return {(a, b): row_id for row_id, a, b in rows}
 
 
+def _deployment_ids(session: Session, deployments: list[DeploymentRecord]) -> dict[Any, int]:
+    return _ids(session, Deployment, ("source", "external_id"), {(d.source, d.external_id) for d in deployments})
+
+
 def _link_commits(session: Session, deployments: list[DeploymentRecord]) -> None:
-    """Record which commits each deployment shipped (the pairs behind lead time)."""
+    """Record the commits a deployment lists itself (the generic form's ``commits``) as shipped in it."""
     with_commits = [d for d in deployments if d.commits]
     if not with_commits:
         return
-    deployment_ids = _ids(
-        session, Deployment, ("source", "external_id"), {(d.source, d.external_id) for d in with_commits}
+    deployment_ids = _deployment_ids(session, with_commits)
+    keys = sorted({(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits})
+    statement = select(col(Change.id), col(Change.repository), col(Change.sha), col(Change.service)).where(
+        tuple_(col(Change.repository), col(Change.sha)).in_(keys)
     )
-    change_keys = {(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits}
-    change_ids = _ids(session, Change, ("repository", "sha"), change_keys)
+    change_ids = {
+        (repository, sha, service): change_id for change_id, repository, sha, service in session.exec(statement)
+    }
     rows = [
         {
             "deployment_id": deployment_ids[(d.source, d.external_id)],
-            "change_id": change_ids[(_deployment_repository(d), c.sha)],
+            "change_id": change_ids[(_deployment_repository(d), c.sha, d.service)],
+            "excluded": None,
         }
         for d in with_commits
         for c in d.commits

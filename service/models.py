@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
@@ -80,17 +80,41 @@ class Migration(SQLModel, table=True):
 
 
 class Change(SQLModel, table=True):
-    """A commit. ``committed_at`` is the start of its lead time."""
+    """A commit. ``committed_at`` is the start of its lead time.
 
-    __table_args__ = (UniqueConstraint("repository", "sha", name="uq_change_repo_sha"),)
+    Unique per service too: in a monorepo one commit can ship in two services' deployments.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("repository", "sha", "service", name="uq_change_repo_sha_service"),
+        Index("ix_change_repo_branch_order", "repository", "branch", "push_order"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     sha: str = Field(max_length=64, index=True)
     repository: str = Field(max_length=256)
-    service: str | None = Field(default=None, max_length=128, index=True)
+    service: str = Field(max_length=128, index=True)
     committed_at: datetime = Field(sa_type=UTCDateTime)
     pr_number: int | None = None
     merged_at: datetime | None = _utc()
+    branch: str | None = Field(default=None, max_length=256)
+    on_default_branch: bool = False
+    push_order: int | None = Field(default=None, sa_type=BigInteger)
+    author: str | None = Field(default=None, max_length=256)
+    merged_into: str | None = Field(default=None, max_length=64, index=True)
+    """For a pull request's own commits: the sha its merge (or squash) landed as."""
+
+
+class PullRequest(SQLModel, table=True):
+    __tablename__ = "pull_request"
+    __table_args__ = (UniqueConstraint("repository", "number", name="uq_pull_request_repo_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    repository: str = Field(max_length=256)
+    number: int
+    head_branch: str = Field(max_length=256)
+    merge_commit_sha: str = Field(max_length=64, index=True)
+    merged_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class Deployment(SQLModel, table=True):
@@ -122,7 +146,10 @@ class DeploymentChange(SQLModel, table=True):
     __tablename__ = "deployment_change"
 
     deployment_id: int = Field(foreign_key="deployment.id", primary_key=True, ondelete="CASCADE")
-    change_id: int = Field(foreign_key="change.id", primary_key=True, ondelete="CASCADE")
+    change_id: int = Field(foreign_key="change.id", primary_key=True, ondelete="CASCADE", index=True)
+    excluded: str | None = Field(default=None, max_length=32)
+    """Why this pair does not count in lead time: ``first_deployment`` (no predecessor to bound it) or
+    ``bot`` (an automated author). None counts."""
 
 
 class Incident(SQLModel, table=True):
@@ -209,6 +236,6 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _utc()
 
 
-DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change")
+DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change", "pull_request")
 """Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
 Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""

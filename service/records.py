@@ -17,12 +17,31 @@ class CommitRef:
 
 @dataclass(frozen=True, slots=True)
 class ChangeRecord:
+    """A commit. Commits pushed to a branch carry their branch and their place in push order, which is
+    how a deployed sha is known to contain them (no git history needed)."""
+
     sha: str
     repository: str
     committed_at: datetime
     service: str | None = None
     pr_number: int | None = None
     merged_at: datetime | None = None
+    branch: str | None = None
+    push_order: int | None = None
+    """Increases with every commit pushed to the repository: (inbox row id, index in the push)."""
+    author: str | None = None
+    on_default_branch: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PullRequestRecord:
+    """A merged pull/merge request: its branch's commits shipped as ``merge_commit_sha`` (squash/rebase too)."""
+
+    repository: str
+    number: int
+    head_branch: str
+    merge_commit_sha: str
+    merged_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,5 +119,5 @@ class Ignored:
     reason: str
 
 
-Record = ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord
+Record = ChangeRecord | PullRequestRecord | DeploymentRecord | IncidentRecord | FrictionRecord
 ParseResult = list[Record] | Ignored

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     incident_link_window_hours: float = Field(default=24.0, ge=0)
     """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
 
+    bot_authors: Annotated[list[str], NoDecode] = ["dependabot[bot]", "renovate[bot]"]
+    """Commit authors (GitHub logins or names) whose changes are excluded from lead time."""
+
     taxonomy_path: Path | None = None
     """A friction taxonomy YAML replacing the built-in one (service/friction/taxonomy.yaml)."""
 
@@ -57,7 +60,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
 
-    @field_validator("production_environments", mode="before")
+    @field_validator("production_environments", "bot_authors", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)

@@ -49,6 +49,7 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
         production_environments=frozenset(settings.production_environments),
         window=window,
         taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
+        bot_authors=frozenset(settings.bot_authors),
     )
 
 

@@ -11,8 +11,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.api.errors import Forbidden, Unauthorized
 from service.db import session_scope
+from service.errors import Forbidden, Unauthenticated
 from service.settings import Settings
 from service.tokens import find_token, hash_token
 
@@ -58,7 +58,7 @@ def authenticate(settings: Settings, cache: TokenCache, secret: str) -> Principa
     with session_scope(settings.database_url) as session:
         token = find_token(session, secret)
         if token is None or token.id is None:
-            raise Unauthorized("invalid or revoked API token")
+            raise Unauthenticated("invalid or revoked API token")
         principal = Principal(token_id=token.id, name=token.name, scopes=frozenset(token.scopes))
     cache.put(key, principal)
     return principal
@@ -71,7 +71,7 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-            raise Unauthorized("an API token is required: Authorization: Bearer <token>")
+            raise Unauthenticated("an API token is required: Authorization: Bearer <token>")
         principal = authenticate(request.app.state.settings, request.app.state.token_cache, credentials.credentials)
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the {scope!r} scope")

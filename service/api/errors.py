@@ -9,17 +9,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.errors import AppError, Conflict, InvalidInput, NotFound, TransientError
+from service.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, TransientError, Unauthenticated
 
 log = logging.getLogger("frictionlog.api")
-
-
-class Unauthorized(AppError):
-    code = "unauthorized"
-
-
-class Forbidden(AppError):
-    code = "forbidden"
 
 
 class MalformedBody(AppError):
@@ -36,7 +28,7 @@ class UnsupportedMediaType(AppError):
 
 STATUS: dict[type[AppError], int] = {
     MalformedBody: 400,
-    Unauthorized: 401,
+    Unauthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,

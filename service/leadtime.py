@@ -1,0 +1,181 @@
+"""Which commits first shipped in which production deployment, from push and pull-request data alone.
+
+A production deployment of sha S in repository R ships every commit pushed to R's default branch up to
+S (in push order) that no earlier production deployment of the service shipped. A pull request's own
+commits (pushed to its branch; on squash and rebase merges they never reach the default branch) ship
+with its merge commit, and they — not the merge commit — carry the lead time. Pairs that must not
+count are kept with the reason: ``first_deployment`` (a service's first production deployment has no
+predecessor, so it would absorb months of history), ``bot`` (automated authors), ``merge_commit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import exists, update
+from sqlmodel import Session, col, select
+
+from service.db import upsert_insert
+from service.models import Change, Deployment, DeploymentChange, PullRequest
+from service.records import PullRequestRecord
+
+
+@dataclass(frozen=True, slots=True)
+class LeadTimeRules:
+    production_environments: frozenset[str]
+    bot_authors: frozenset[str]
+
+
+def _already_shipped(rules: LeadTimeRules) -> object:
+    return exists().where(
+        col(DeploymentChange.change_id) == col(Change.id),
+        col(DeploymentChange.deployment_id) == col(Deployment.id),
+        col(Deployment.environment).in_(rules.production_environments),
+    )
+
+
+def link_pushed_changes(session: Session, deployment_ids: Iterable[int], rules: LeadTimeRules) -> None:
+    """Link each successful production deployment to the commits it first shipped (idempotent)."""
+    for deployment in session.exec(select(Deployment).where(col(Deployment.id).in_(list(deployment_ids)))):
+        if _eligible(session, deployment, rules):
+            _link(session, deployment, rules)
+
+
+def _eligible(session: Session, deployment: Deployment, rules: LeadTimeRules) -> bool:
+    if deployment.status != "success" or deployment.environment not in rules.production_environments:
+        return False
+    if not deployment.sha or not deployment.repository or deployment.finished_at is None:
+        return False
+    linked = session.exec(select(DeploymentChange.change_id).where(DeploymentChange.deployment_id == deployment.id))
+    return linked.first() is None  # already linked (a resend, a replay) or given an explicit commit list
+
+
+def _link(session: Session, deployment: Deployment, rules: LeadTimeRules) -> None:
+    anchor = session.exec(
+        select(Change.push_order)
+        .where(
+            Change.repository == deployment.repository,
+            Change.sha == deployment.sha,
+            col(Change.on_default_branch).is_(True),
+        )
+        .order_by(col(Change.push_order))
+    ).first()
+    if anchor is None:
+        return  # the deployed commit was never pushed to us: no commits known ("deployments with no commits")
+    shipped = list(
+        session.exec(
+            select(Change).where(
+                Change.repository == deployment.repository,
+                Change.service == deployment.service,
+                col(Change.on_default_branch).is_(True),
+                col(Change.push_order) <= anchor,
+                ~_already_shipped(rules),  # type: ignore[operator]
+            )
+        )
+    )
+    branch_commits = _pull_request_commits(session, deployment, [c.sha for c in shipped], rules)
+    merged = {c.merged_into for c in branch_commits}
+    first = _is_first_deployment(session, deployment, rules)
+    rows = [
+        _pair(deployment, change, rules, first, merge_commit=change.sha in merged)
+        for change in [*shipped, *branch_commits]
+    ]
+    _insert_pairs(session, rows)
+
+
+def _pull_request_commits(
+    session: Session, deployment: Deployment, merge_shas: list[str], rules: LeadTimeRules
+) -> list[Change]:
+    if not merge_shas:
+        return []
+    return list(
+        session.exec(
+            select(Change).where(
+                Change.repository == deployment.repository,
+                col(Change.merged_into).in_(merge_shas),
+                ~_already_shipped(rules),  # type: ignore[operator]
+            )
+        )
+    )
+
+
+def _is_first_deployment(session: Session, deployment: Deployment, rules: LeadTimeRules) -> bool:
+    assert deployment.finished_at is not None
+    earlier = session.exec(
+        select(Deployment.id).where(
+            Deployment.service == deployment.service,
+            col(Deployment.environment).in_(rules.production_environments),
+            Deployment.status == "success",
+            col(Deployment.finished_at) < deployment.finished_at,
+        )
+    ).first()
+    return earlier is None
+
+
+def _pair(
+    deployment: Deployment, change: Change, rules: LeadTimeRules, first: bool, *, merge_commit: bool
+) -> dict[str, object]:
+    reason = None
+    if first:
+        reason = "first_deployment"
+    elif merge_commit:
+        reason = "merge_commit"
+    elif change.author and change.author in rules.bot_authors:
+        reason = "bot"
+    return {"deployment_id": deployment.id, "change_id": change.id, "excluded": reason}
+
+
+def _insert_pairs(session: Session, rows: list[dict[str, object]]) -> None:
+    if rows:
+        session.connection().execute(upsert_insert(session, DeploymentChange).on_conflict_do_nothing(), rows)
+
+
+def apply_pull_requests(session: Session, merges: list[PullRequestRecord], rules: LeadTimeRules) -> None:
+    """Record merges and attach each pull request's branch commits to its merge commit.
+
+    If the merge commit already shipped (the deployment event came first), the branch commits join
+    that deployment now, so the result does not depend on the order events arrived in.
+    """
+    rows = [
+        {
+            "repository": m.repository,
+            "number": m.number,
+            "head_branch": m.head_branch,
+            "merge_commit_sha": m.merge_commit_sha,
+            "merged_at": m.merged_at,
+        }
+        for m in merges
+    ]
+    if rows:
+        statement = upsert_insert(session, PullRequest).on_conflict_do_nothing(index_elements=["repository", "number"])
+        session.connection().execute(statement, rows)
+    for merge in merges:
+        session.exec(
+            update(Change)
+            .where(
+                col(Change.repository) == merge.repository,
+                col(Change.branch) == merge.head_branch,
+                col(Change.on_default_branch).is_(False),
+                col(Change.merged_into).is_(None),
+            )
+            .values(merged_into=merge.merge_commit_sha, pr_number=merge.number, merged_at=merge.merged_at)
+        )
+        _join_shipped_merge(session, merge, rules)
+
+
+def _join_shipped_merge(session: Session, merge: PullRequestRecord, rules: LeadTimeRules) -> None:
+    shipped = session.exec(
+        select(DeploymentChange, Deployment)
+        .join(Change, col(Change.id) == col(DeploymentChange.change_id))
+        .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+        .where(Change.repository == merge.repository, Change.sha == merge.merge_commit_sha)
+    ).all()
+    for pair, deployment in shipped:
+        branch_commits = _pull_request_commits(session, deployment, [merge.merge_commit_sha], rules)
+        if not branch_commits:
+            continue
+        first = pair.excluded == "first_deployment"
+        _insert_pairs(session, [_pair(deployment, c, rules, first, merge_commit=False) for c in branch_commits])
+        if pair.excluded is None:
+            pair.excluded = "merge_commit"
