@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
-from integrations.generic import canonical_json, first_error
+from integrations.generic import canonical_json
+from integrations.payload import first_error
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
 from service.records import FrictionRecord, InboxMeta, ParseResult

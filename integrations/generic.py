@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from integrations.payload import first_error
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
 from service.records import (
@@ -112,14 +113,6 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
         return _Envelope.model_validate({"event": value}).event
     except ValidationError as exc:
         raise first_error(exc, skip=2) from None  # drop ("event", "<type>") from the location
-
-
-def first_error(exc: ValidationError, *, skip: int) -> InvalidInput:
-    """The first pydantic error as InvalidInput, its location joined into a field name (``commits.0.sha``)."""
-    error = exc.errors()[0]
-    field = ".".join(str(part) for part in error["loc"][skip:]) or None
-    message = error["msg"].removeprefix("Value error, ")
-    return InvalidInput(f"{field}: {message}" if field else message, field=field)
 
 
 def parse(value: Any) -> ParseResult:

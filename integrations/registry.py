@@ -1,30 +1,80 @@
-"""Which parser reads which source. Workers look parsers up here by the inbox row's source."""
+"""The sources we take events from: how each is authenticated and keyed at the edge, and which parser
+the workers use for its inbox rows."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
-from integrations import friction_api, generic
+from integrations import friction_api, generic, github, gitlab, opsgenie, pagerduty
+from integrations.config import IntegrationConfig
 from service.errors import InvalidInput
+from service.inbox import Delivery, content_key
 from service.records import InboxMeta, ParseResult
+from service.settings import Settings
+from service.timeutil import utcnow
 
-Parser = Callable[[InboxMeta, Any], ParseResult]
-"""(the inbox row's metadata, its decoded JSON body) → canonical records, Ignored, or InvalidInput."""
+Parser = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
+"""(the inbox row's metadata, its decoded JSON body, config) → canonical records, Ignored, or InvalidInput."""
+
+VENDORS: dict[str, ModuleType] = {module.SOURCE: module for module in (github, gitlab, pagerduty, opsgenie)}
+"""Sources that post their own payloads to ``/webhooks/{source}``."""
+
+KEPT_HEADERS = ("user-agent", "content-type", "x-request-id", "x-github-event", "x-gitlab-event", "x-webhook-id")
+"""The only request headers stored with an inbox row; never an Authorization header or a signature."""
 
 
-def _generic(_meta: InboxMeta, body: Any) -> ParseResult:
+def _generic(_meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:
     return generic.parse(body)
+
+
+def _friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:
+    return friction_api.parse(meta, body)
 
 
 PARSERS: dict[str, Parser] = {
     generic.SOURCE: _generic,
-    friction_api.SOURCE: friction_api.parse,
+    friction_api.SOURCE: _friction,
+    **{source: module.parse for source, module in VENDORS.items()},
 }
 
 
-def parse_inbox_body(source: str, meta: InboxMeta, body: str) -> ParseResult:
+@dataclass(frozen=True, slots=True)
+class VendorDelivery:
+    delivery: Delivery
+    ignored: str | None
+    """Why a well-formed event will be recorded as ignored (answered 202 all the same)."""
+
+
+def vendor_delivery(
+    source: str, headers: Mapping[str, str], raw: bytes, value: Any, config: IntegrationConfig
+) -> VendorDelivery:
+    """Check a verified vendor payload and make its inbox delivery; InvalidInput names a missing field.
+
+    The parser runs here too (on a stand-in row) so a payload we cannot use is refused now, with a 422
+    the sender sees, rather than failing later in a worker.
+    """
+    module = VENDORS[source]
+    event_type = module.event_type(headers, value)
+    if not event_type:
+        raise InvalidInput(f"the {source} event type is missing", field="event_type")
+    key = module.delivery_key(headers) or content_key(source, event_type, raw)
+    probe = InboxMeta(id=0, event_type=event_type, delivery_key=key, received_at=utcnow())
+    result = module.parse(probe, value, config)
+    ignored = result.reason if not isinstance(result, list) else None
+    kept = {name: headers[name][:256] for name in KEPT_HEADERS if name in headers}
+    body = raw.decode("utf-8")
+    return VendorDelivery(Delivery(source, event_type[:64], key[:128], body, kept), ignored)
+
+
+def verify(source: str, headers: Mapping[str, str], raw: bytes, settings: Settings) -> None:
+    VENDORS[source].verify(headers, raw, settings)
+
+
+def parse_inbox_body(source: str, meta: InboxMeta, body: str, config: IntegrationConfig) -> ParseResult:
     parser = PARSERS.get(source)
     if parser is None:
         raise InvalidInput(f"no parser for source {source!r}", field="source")
@@ -32,4 +82,4 @@ def parse_inbox_body(source: str, meta: InboxMeta, body: str) -> ParseResult:
         decoded = json.loads(body)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"stored body is not JSON: {exc}") from None
-    return parser(meta, decoded)
+    return parser(meta, decoded, config)

@@ -53,6 +53,18 @@ class Settings(BaseSettings):
     token_cache_seconds: float = Field(default=5.0, ge=0)
     """How long a verified API token is trusted without a database read (revocation delay)."""
 
+    workflow_environments: dict[str, str] = {}
+    """JSON: GitHub workflow / GitLab pipeline name → environment, e.g. {"Deploy": "production"}.
+    Completed runs of a mapped workflow on the default branch count as deployments."""
+    incident_label: str = "incident"
+    """GitHub issues carrying this label (case-insensitive) are incidents."""
+    service_aliases: dict[str, str] = {}
+    """JSON: outside name (owner/repo, GitLab project path, PagerDuty service name or id) → service slug."""
+    monorepo_paths: dict[str, str] = {}
+    """JSON: "owner/repo:path/prefix" → service slug, for repositories that hold several services."""
+    github_allow_sha1_signature: bool = False
+    """Accept the legacy X-Hub-Signature (SHA-1) of old GitHub Enterprise servers when the SHA-256 one is absent."""
+
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_token: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None

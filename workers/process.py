@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
+from integrations.config import IntegrationConfig
 from integrations.registry import parse_inbox_body
 from service import inbox
 from service.db import session_scope
@@ -61,7 +62,8 @@ def process_batch(settings: Settings) -> DrainStats:
         with session_scope(settings.database_url, write=True) as session:
             rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
             stats.claimed = len(rows)
-            parsed = [(row, records) for row in rows if (records := _parse(row, stats)) is not None]
+            config = IntegrationConfig.from_settings(settings)
+            parsed = [(row, records) for row in rows if (records := _parse(row, config, stats)) is not None]
             _apply(session, parsed, settings, policy, stats)
             session.commit()
     except (OperationalError, InterfaceError) as exc:
@@ -69,7 +71,7 @@ def process_batch(settings: Settings) -> DrainStats:
     return stats
 
 
-def _parse(row: InboxEvent, stats: DrainStats) -> list[Record] | None:
+def _parse(row: InboxEvent, config: IntegrationConfig, stats: DrainStats) -> list[Record] | None:
     """The row's records, or None after marking it ignored or failed (an invalid body never gets better)."""
     try:
         assert row.id is not None
@@ -80,7 +82,7 @@ def _parse(row: InboxEvent, stats: DrainStats) -> list[Record] | None:
             received_at=row.received_at,
             headers=row.headers,
         )
-        result = parse_inbox_body(row.source, meta, row.body)
+        result = parse_inbox_body(row.source, meta, row.body, config)
     except InvalidInput as exc:
         inbox.mark_failed(row, f"invalid: {exc.message}")
         stats.failed += 1

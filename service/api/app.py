@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from integrations.config import IntegrationConfig
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
 from service.api.routes import catalogue, events, friction, health, webhooks
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     )
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
+    app.state.integration_config = IntegrationConfig.from_settings(settings)
     install_error_handlers(app)
     for module in (health, webhooks, friction, events, catalogue):
         app.include_router(module.router)

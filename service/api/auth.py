@@ -64,18 +64,23 @@ def authenticate(settings: Settings, cache: TokenCache, secret: str) -> Principa
     return principal
 
 
+def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
+    """The token's principal if it holds ``scope``: 401 without a valid token, 403 without the scope."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthenticated("an API token is required: Authorization: Bearer <token>")
+    principal = authenticate(request.app.state.settings, request.app.state.token_cache, credentials.credentials)
+    if scope not in principal.scopes:
+        raise Forbidden(f"this token lacks the {scope!r} scope")
+    return principal
+
+
 def require_scope(scope: str) -> Callable[..., Principal]:
     """A dependency that admits a bearer token holding ``scope`` (401 without a valid token, 403 without it)."""
 
     def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
-        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-            raise Unauthenticated("an API token is required: Authorization: Bearer <token>")
-        principal = authenticate(request.app.state.settings, request.app.state.token_cache, credentials.credentials)
-        if scope not in principal.scopes:
-            raise Forbidden(f"this token lacks the {scope!r} scope")
-        return principal
+        return authorize(request, credentials, scope)
 
     dependency.__name__ = f"require_{scope}"
     return dependency

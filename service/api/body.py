@@ -49,9 +49,13 @@ def decode_json(raw: bytes) -> Any:
         raise MalformedBody("body is nested too deeply") from None
 
 
-async def json_body(request: Request) -> JsonBody:
-    """FastAPI dependency for webhook routes; run it after the signature or token check."""
+def require_json(request: Request) -> None:
     if not _is_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaType("Content-Type must be application/json", field="content-type")
+
+
+async def json_body(request: Request) -> JsonBody:
+    """FastAPI dependency for token-authenticated routes; declare it after the token check."""
+    require_json(request)
     raw = await read_capped(request)
     return JsonBody(raw=raw, value=decode_json(raw))

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from integrations import generic
+from integrations import generic, opsgenie, registry
 from service import inbox
-from service.api.auth import require_scope
-from service.api.body import JsonBody, json_body
+from service.api.auth import authorize, bearer, require_scope
+from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep, WriteSession
+from service.settings import Settings
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
-
-KEPT_HEADERS = ("user-agent", "content-type", "x-request-id")
-"""The only request headers stored with an inbox row; never an Authorization header or a signature."""
 
 
 class AcceptedOut(BaseModel):
     id: int
     duplicate: bool
+
+
+class VendorAcceptedOut(AcceptedOut):
+    ignored: str | None = None
+    """Set when the event is well-formed but not one we use: stored and recorded as ignored."""
 
 
 class BatchAcceptedOut(BaseModel):
@@ -33,7 +37,7 @@ class BatchAcceptedOut(BaseModel):
 
 
 def kept_headers(request: Request) -> dict[str, str]:
-    return {name: request.headers[name][:256] for name in KEPT_HEADERS if name in request.headers}
+    return {name: request.headers[name][:256] for name in registry.KEPT_HEADERS if name in request.headers}
 
 
 def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
@@ -68,3 +72,39 @@ def generic_webhook(
         duplicates=len(results) - new,
         events=[AcceptedOut(id=result.id, duplicate=result.duplicate) for result in results],
     )
+
+
+VendorSource = Literal["github", "gitlab", "pagerduty", "opsgenie"]
+
+
+@router.post(
+    "/webhooks/{source}",
+    status_code=202,
+    responses={200: {"description": "Already received (a resend): nothing new stored"}},
+)
+def vendor_webhook(
+    source: VendorSource,
+    request: Request,
+    response: Response,
+    raw: Annotated[bytes, Depends(read_capped)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: WriteSession,
+    waker: WakerDep,
+) -> VendorAcceptedOut:
+    """A tool's own webhook, verified with its own scheme (docs/integrations/<source>.md).
+
+    Order of checks: size (413), signature (401, before anything is parsed), content type (415),
+    JSON (400), the fields we need (422). Event types we do not use are stored and answered 202 with
+    ``ignored`` set, so the sender keeps the hook enabled.
+    """
+    settings: Settings = request.app.state.settings
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    if source == opsgenie.SOURCE and credentials is not None:
+        authorize(request, credentials, "ingest")  # Opsgenie does not sign: a token is the other way in
+    else:
+        registry.verify(source, headers, raw, settings)
+    require_json(request)
+    made = registry.vendor_delivery(source, headers, raw, decode_json(raw), request.app.state.integration_config)
+    result = store(session, waker, [made.delivery])[0]
+    response.status_code = 200 if result.duplicate else 202
+    return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)

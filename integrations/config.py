@@ -1,0 +1,53 @@
+"""What the parsers need from Settings, as one frozen value (parsers stay pure and easy to test)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from service.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationConfig:
+    production_environments: frozenset[str] = frozenset({"production", "prod"})
+    workflow_environments: Mapping[str, str] = field(default_factory=dict)
+    """CI workflow (GitHub) or pipeline (GitLab) name → the environment its successful runs deploy to."""
+    incident_label: str = "incident"
+    service_aliases: Mapping[str, str] = field(default_factory=dict)
+    """An outside name → our service slug: ``owner/repo``, a GitLab project path, a PagerDuty service
+    name or id, an Opsgenie entity."""
+    monorepo_paths: Mapping[str, str] = field(default_factory=dict)
+    """``owner/repo:path/prefix`` → service: commits touching files under the prefix belong to it."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IntegrationConfig:
+        return cls(
+            production_environments=frozenset(settings.production_environments),
+            workflow_environments=dict(settings.workflow_environments),
+            incident_label=settings.incident_label,
+            service_aliases=dict(settings.service_aliases),
+            monorepo_paths=dict(settings.monorepo_paths),
+        )
+
+    def service_for(self, *names: str | None, fallback: str) -> str:
+        """The first name with an alias wins; otherwise the fallback (a repository or service name)."""
+        for name in names:
+            if name and name in self.service_aliases:
+                return self.service_aliases[name]
+        return slugify(fallback)
+
+    def services_for_paths(self, repository: str, paths: list[str]) -> set[str]:
+        """Services of a monorepo whose path prefixes these files fall under (empty: not a monorepo)."""
+        found = set()
+        for key, service in self.monorepo_paths.items():
+            repo, _, prefix = key.partition(":")
+            if repo == repository and any(path.startswith(prefix) for path in paths):
+                found.add(service)
+        return found
+
+
+def slugify(name: str) -> str:
+    """``API Service`` → ``api-service``: a readable slug for names that come from outside."""
+    cleaned = "".join(ch.lower() if ch.isalnum() or ch in "._-" else "-" for ch in name.strip())
+    return "-".join(part for part in cleaned.split("-") if part)[:128] or "unknown"

@@ -1,0 +1,330 @@
+"""GitHub webhooks: deployments and their statuses, mapped workflow runs, pushes, merged pull requests,
+and issues carrying the incident label. Signed with ``X-Hub-Signature-256``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from integrations.config import IntegrationConfig
+from integrations.payload import Payload, VendorTime, validated
+from integrations.signatures import verify_github
+from service.records import (
+    ChangeRecord,
+    DeploymentRecord,
+    Ignored,
+    InboxMeta,
+    IncidentRecord,
+    ParseResult,
+    PullRequestRecord,
+    Record,
+)
+from service.settings import Settings
+
+SOURCE = "github"
+EVENT_HEADER = "x-github-event"
+DELIVERY_HEADER = "x-github-delivery"
+PUSH_ORDER_STRIDE = 10_000
+"""push_order = inbox id × stride + index in the push (GitHub lists at most 2,048 commits a push)."""
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+    verify_github(headers, body, settings.github_webhook_secret, allow_sha1=settings.github_allow_sha1_signature)
+
+
+class Repository(Payload):
+    full_name: str
+    name: str
+    default_branch: str = "main"
+
+
+class _Deployment(Payload):
+    id: int
+    sha: str
+    environment: str
+    created_at: VendorTime
+    payload: dict[str, Any] | str | None = None
+    url: str | None = None
+
+
+class _DeploymentStatus(Payload):
+    state: str
+    created_at: VendorTime
+    environment: str | None = None
+    log_url: str | None = None
+    target_url: str | None = None
+
+
+class DeploymentEvent(Payload):
+    deployment: _Deployment
+    repository: Repository
+
+
+class DeploymentStatusEvent(DeploymentEvent):
+    deployment_status: _DeploymentStatus
+
+
+class _Author(Payload):
+    name: str | None = None
+    username: str | None = None
+
+
+class _Commit(Payload):
+    id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
+    timestamp: VendorTime
+    author: _Author = _Author()
+    added: list[str] = []
+    modified: list[str] = []
+    removed: list[str] = []
+
+
+class PushEvent(Payload):
+    ref: str
+    deleted: bool = False
+    commits: list[_Commit] = []
+    repository: Repository
+
+
+class _Branch(Payload):
+    ref: str
+
+
+class _PullRequest(Payload):
+    number: int
+    merged: bool | None = None
+    merged_at: VendorTime | None = None
+    merge_commit_sha: str | None = None
+    head: _Branch
+
+
+class PullRequestEvent(Payload):
+    action: str
+    pull_request: _PullRequest
+    repository: Repository
+
+
+class _WorkflowRun(Payload):
+    id: int
+    name: str
+    head_branch: str | None = None
+    head_sha: str
+    status: str
+    conclusion: str | None = None
+    run_started_at: VendorTime | None = None
+    updated_at: VendorTime
+    html_url: str | None = None
+
+
+class WorkflowRunEvent(Payload):
+    action: str
+    workflow_run: _WorkflowRun
+    repository: Repository
+
+
+class _Label(Payload):
+    name: str
+
+
+class _Issue(Payload):
+    number: int
+    title: str = ""
+    labels: list[_Label] = []
+    created_at: VendorTime
+    closed_at: VendorTime | None = None
+    html_url: str | None = None
+
+
+class IssuesEvent(Payload):
+    action: str
+    issue: _Issue
+    repository: Repository
+
+
+_STATUS = {"success": "success", "failure": "failure", "error": "error"}
+_PENDING = {"pending", "queued", "in_progress", "waiting"}
+_RUN_CONCLUSION = {
+    "success": "success",
+    "failure": "failure",
+    "timed_out": "failure",
+    "startup_failure": "failure",
+    "cancelled": "cancelled",
+}
+
+
+def _service(config: IntegrationConfig, repository: Repository, payload: dict[str, Any] | str | None = None) -> str:
+    if isinstance(payload, dict) and isinstance(payload.get("service"), str) and payload["service"]:
+        return config.service_for(payload["service"], fallback=payload["service"])
+    return config.service_for(repository.full_name, fallback=repository.name)
+
+
+def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(DeploymentEvent, value)
+    d = event.deployment
+    return [
+        DeploymentRecord(
+            source=SOURCE,
+            external_id=str(d.id),
+            service=_service(config, event.repository, d.payload),
+            environment=d.environment,
+            status="in_progress",
+            finished_at=None,
+            started_at=d.created_at,
+            sha=d.sha.lower(),
+            repository=event.repository.full_name,
+        )
+    ]
+
+
+def _deployment_status(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(DeploymentStatusEvent, value)
+    d, status = event.deployment, event.deployment_status
+    state = status.state.lower()
+    if state not in _STATUS and state not in _PENDING:
+        return Ignored(f"deployment status {state!r} does not change the outcome")
+    terminal = state in _STATUS
+    return [
+        DeploymentRecord(
+            source=SOURCE,
+            external_id=str(d.id),
+            service=_service(config, event.repository, d.payload),
+            environment=status.environment or d.environment,
+            status=_STATUS.get(state, "in_progress"),
+            finished_at=status.created_at if terminal else None,
+            started_at=d.created_at,
+            sha=d.sha.lower(),
+            repository=event.repository.full_name,
+            url=status.log_url or status.target_url or None,
+        )
+    ]
+
+
+def _workflow_run(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(WorkflowRunEvent, value)
+    run = event.workflow_run
+    environment = config.workflow_environments.get(run.name)
+    if environment is None:
+        return Ignored(f"workflow {run.name!r} is not mapped (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
+    if event.action != "completed" or run.status != "completed":
+        return Ignored(f"workflow run {event.action}, not completed")
+    if run.head_branch != event.repository.default_branch:
+        return Ignored(f"workflow run on {run.head_branch!r}, not the default branch")
+    status = _RUN_CONCLUSION.get(run.conclusion or "")
+    if status is None:
+        return Ignored(f"workflow run concluded {run.conclusion!r}")
+    return [
+        DeploymentRecord(
+            source=SOURCE,
+            external_id=f"run-{run.id}",
+            service=_service(config, event.repository),
+            environment=environment,
+            status=status,
+            finished_at=run.updated_at,
+            started_at=run.run_started_at,
+            sha=run.head_sha.lower(),
+            repository=event.repository.full_name,
+            url=run.html_url,
+        )
+    ]
+
+
+def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(PushEvent, value)
+    if event.ref.startswith("refs/tags/"):
+        return Ignored("tag push")
+    if event.deleted or not event.commits:
+        return Ignored("branch deletion or a push without commits")
+    branch = event.ref.removeprefix("refs/heads/")
+    repo = event.repository
+    records: list[Record] = []
+    for index, commit in enumerate(event.commits):
+        files = [*commit.added, *commit.modified, *commit.removed]
+        services = config.services_for_paths(repo.full_name, files) or {_service(config, repo)}
+        for service in sorted(services):
+            records.append(
+                ChangeRecord(
+                    sha=commit.id.lower(),
+                    repository=repo.full_name,
+                    committed_at=commit.timestamp,
+                    service=service,
+                    branch=branch,
+                    push_order=meta.id * PUSH_ORDER_STRIDE + index,
+                    author=commit.author.username or commit.author.name,
+                    on_default_branch=branch == repo.default_branch,
+                )
+            )
+    return records
+
+
+def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(PullRequestEvent, value)
+    pr = event.pull_request
+    if event.action != "closed" or not pr.merged:
+        return Ignored(f"pull request {event.action}, not merged")
+    if pr.merged_at is None or not pr.merge_commit_sha:
+        return Ignored("merged pull request without merge time or merge commit")
+    return [
+        PullRequestRecord(
+            repository=event.repository.full_name,
+            number=pr.number,
+            head_branch=pr.head.ref,
+            merge_commit_sha=pr.merge_commit_sha.lower(),
+            merged_at=pr.merged_at,
+        )
+    ]
+
+
+def _issues(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    event = validated(IssuesEvent, value)
+    issue = event.issue
+    labels = [label.name for label in issue.labels]
+    if config.incident_label.lower() not in {label.lower() for label in labels}:
+        return Ignored(f"issue without the {config.incident_label!r} label")
+    named = [label.split(":", 1)[1].strip() for label in labels if label.lower().startswith("service:")]
+    service = named[0] if named else _service(config, event.repository)
+    if event.action in ("opened", "labeled", "reopened"):
+        status, resolved_at = "triggered", None
+    elif event.action == "closed":
+        status, resolved_at = "resolved", issue.closed_at
+    else:
+        return Ignored(f"issue {event.action}")
+    return [
+        IncidentRecord(
+            source=SOURCE,
+            external_id=f"{event.repository.full_name}#{issue.number}",
+            service=service,
+            status=status,
+            started_at=issue.created_at,
+            resolved_at=resolved_at,
+            title=issue.title[:1000] or None,
+            url=issue.html_url,
+        )
+    ]
+
+
+HANDLERS: dict[str, Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]] = {
+    "deployment": _deployment,
+    "deployment_status": _deployment_status,
+    "workflow_run": _workflow_run,
+    "push": _push,
+    "pull_request": _pull_request,
+    "issues": _issues,
+}
+
+
+def event_type(headers: Mapping[str, str], value: Any) -> str:
+    return headers.get(EVENT_HEADER, "")
+
+
+def delivery_key(headers: Mapping[str, str]) -> str | None:
+    return headers.get(DELIVERY_HEADER)
+
+
+def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    if meta.event_type == "ping":
+        return Ignored("ping")
+    handler = HANDLERS.get(meta.event_type)
+    if handler is None:
+        return Ignored(f"GitHub event {meta.event_type!r} is not used")
+    return handler(meta, value, config)

@@ -1,0 +1,227 @@
+"""GitLab webhooks: Deployment, Pipeline (mapped names), Push and merged Merge Request hooks.
+
+Authenticated by ``X-Gitlab-Token``. GitLab's own time format (``2021-04-28 21:50:00 +0200``, ``… UTC``)
+is read as well as ISO 8601. The deployment hook has only a short sha; the full one ends ``commit_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from integrations.config import IntegrationConfig
+from integrations.payload import Payload, VendorTime, sha_from_url, validated
+from integrations.signatures import verify_token_header
+from service.records import (
+    ChangeRecord,
+    DeploymentRecord,
+    Ignored,
+    InboxMeta,
+    ParseResult,
+    PullRequestRecord,
+    Record,
+)
+from service.settings import Settings
+
+SOURCE = "gitlab"
+EVENT_HEADER = "x-gitlab-event"
+PUSH_ORDER_STRIDE = 10_000
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+    verify_token_header(headers, "x-gitlab-token", settings.gitlab_webhook_token, "GitLab")
+
+
+class Project(Payload):
+    name: str
+    path_with_namespace: str
+    default_branch: str = "main"
+
+
+class DeploymentHook(Payload):
+    status: str
+    status_changed_at: VendorTime
+    deployment_id: int
+    environment: str
+    short_sha: str | None = None
+    commit_url: str | None = None
+    deployable_url: str | None = None
+    project: Project
+
+
+class _Author(Payload):
+    name: str | None = None
+    email: str | None = None
+
+
+class _Commit(Payload):
+    id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
+    timestamp: VendorTime
+    author: _Author = _Author()
+    added: list[str] = []
+    modified: list[str] = []
+    removed: list[str] = []
+
+
+class PushHook(Payload):
+    ref: str
+    after: str | None = None
+    commits: list[_Commit] = []
+    project: Project
+
+
+class _MergeRequest(Payload):
+    iid: int
+    state: str
+    action: str | None = None
+    source_branch: str
+    merge_commit_sha: str | None = None
+    squash_commit_sha: str | None = None
+    merged_at: VendorTime | None = None
+    updated_at: VendorTime
+
+
+class MergeRequestHook(Payload):
+    object_attributes: _MergeRequest
+    project: Project
+
+
+class _Pipeline(Payload):
+    id: int
+    name: str | None = None
+    ref: str
+    sha: str
+    status: str
+    created_at: VendorTime | None = None
+    finished_at: VendorTime | None = None
+    url: str | None = None
+
+
+class PipelineHook(Payload):
+    object_attributes: _Pipeline
+    project: Project
+
+
+_DEPLOYMENT_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress"}
+_PIPELINE_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled"}
+
+
+def _service(config: IntegrationConfig, project: Project) -> str:
+    return config.service_for(project.path_with_namespace, project.name, fallback=project.name)
+
+
+def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    hook = validated(DeploymentHook, value)
+    status = _DEPLOYMENT_STATUS.get(hook.status)
+    if status is None:
+        return Ignored(f"deployment status {hook.status!r} does not change the outcome")
+    return [
+        DeploymentRecord(
+            source=SOURCE,
+            external_id=str(hook.deployment_id),
+            service=_service(config, hook.project),
+            environment=hook.environment,
+            status=status,
+            finished_at=None if status == "in_progress" else hook.status_changed_at,
+            started_at=hook.status_changed_at if status == "in_progress" else None,
+            sha=sha_from_url(hook.commit_url) or (hook.short_sha or "").lower() or None,
+            repository=hook.project.path_with_namespace,
+            url=hook.deployable_url,
+        )
+    ]
+
+
+def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    hook = validated(PushHook, value)
+    if not hook.ref.startswith("refs/heads/") or not hook.commits:
+        return Ignored("tag push, branch deletion or a push without commits")
+    branch = hook.ref.removeprefix("refs/heads/")
+    repo = hook.project.path_with_namespace
+    records: list[Record] = []
+    for index, commit in enumerate(hook.commits):
+        files = [*commit.added, *commit.modified, *commit.removed]
+        for service in sorted(config.services_for_paths(repo, files) or {_service(config, hook.project)}):
+            records.append(
+                ChangeRecord(
+                    sha=commit.id.lower(),
+                    repository=repo,
+                    committed_at=commit.timestamp,
+                    service=service,
+                    branch=branch,
+                    push_order=meta.id * PUSH_ORDER_STRIDE + index,
+                    author=commit.author.name or commit.author.email,
+                    on_default_branch=branch == hook.project.default_branch,
+                )
+            )
+    return records
+
+
+def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    hook = validated(MergeRequestHook, value)
+    mr = hook.object_attributes
+    landed = mr.squash_commit_sha or mr.merge_commit_sha
+    if mr.state != "merged" or not landed:
+        return Ignored(f"merge request {mr.action or mr.state}, not merged")
+    return [
+        PullRequestRecord(
+            repository=hook.project.path_with_namespace,
+            number=mr.iid,
+            head_branch=mr.source_branch,
+            merge_commit_sha=landed.lower(),
+            merged_at=mr.merged_at or mr.updated_at,
+        )
+    ]
+
+
+def _pipeline(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    hook = validated(PipelineHook, value)
+    pipeline = hook.object_attributes
+    environment = config.workflow_environments.get(pipeline.name or "")
+    if environment is None:
+        return Ignored(
+            f"pipeline {pipeline.name!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)"
+        )
+    status = _PIPELINE_STATUS.get(pipeline.status)
+    if status is None or pipeline.finished_at is None:
+        return Ignored(f"pipeline {pipeline.status}, not finished")
+    if pipeline.ref != hook.project.default_branch:
+        return Ignored(f"pipeline on {pipeline.ref!r}, not the default branch")
+    return [
+        DeploymentRecord(
+            source=SOURCE,
+            external_id=f"pipeline-{pipeline.id}",
+            service=_service(config, hook.project),
+            environment=environment,
+            status=status,
+            finished_at=pipeline.finished_at,
+            started_at=pipeline.created_at,
+            sha=pipeline.sha.lower(),
+            repository=hook.project.path_with_namespace,
+            url=pipeline.url,
+        )
+    ]
+
+
+HANDLERS: dict[str, Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]] = {
+    "Deployment Hook": _deployment,
+    "Push Hook": _push,
+    "Merge Request Hook": _merge_request,
+    "Pipeline Hook": _pipeline,
+}
+
+
+def event_type(headers: Mapping[str, str], value: Any) -> str:
+    return headers.get(EVENT_HEADER, "")
+
+
+def delivery_key(headers: Mapping[str, str]) -> str | None:
+    return headers.get("idempotency-key") or headers.get("x-gitlab-event-uuid")
+
+
+def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    handler = HANDLERS.get(meta.event_type)
+    if handler is None:
+        return Ignored(f"GitLab event {meta.event_type!r} is not used")
+    return handler(meta, value, config)

@@ -1,0 +1,76 @@
+"""Opsgenie outgoing webhooks: alert Create, Acknowledge and Close become incidents.
+
+Opsgenie does not sign its webhooks: authenticate with a bearer token holding the ``ingest`` scope, or
+a shared secret in the ``X-Frictionlog-Token`` custom header (set in the integration's settings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from integrations.config import IntegrationConfig
+from integrations.payload import Payload, VendorTime, validated
+from integrations.signatures import verify_token_header
+from service.records import Ignored, InboxMeta, IncidentRecord, ParseResult
+from service.settings import Settings
+
+SOURCE = "opsgenie"
+TOKEN_HEADER = "x-frictionlog-token"
+USED = {"Create": "triggered", "Acknowledge": "acknowledged", "Close": "resolved"}
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+    verify_token_header(headers, TOKEN_HEADER, settings.opsgenie_webhook_token, "Opsgenie")
+
+
+class _Alert(Payload):
+    alertId: str  # noqa: N815  (the vendor's field name)
+    message: str | None = None
+    tags: list[str] = []
+    entity: str | None = None
+    priority: str | None = None
+    createdAt: VendorTime  # noqa: N815
+    updatedAt: VendorTime | None = None  # noqa: N815
+    details: dict[str, Any] = {}
+
+
+class Envelope(Payload):
+    action: str
+    alert: _Alert
+
+
+def event_type(headers: Mapping[str, str], value: Any) -> str:
+    return str(value.get("action", "")) if isinstance(value, dict) else ""
+
+
+def delivery_key(headers: Mapping[str, str]) -> str | None:
+    return None  # Opsgenie sends no delivery id: the key is a hash of the body
+
+
+def _service(alert: _Alert, config: IntegrationConfig) -> str:
+    tagged = [tag.split(":", 1)[1] for tag in alert.tags if tag.lower().startswith("service:")]
+    named = alert.details.get("service") if isinstance(alert.details.get("service"), str) else None
+    candidate = named or (tagged[0] if tagged else None) or alert.entity
+    return config.service_for(candidate, alert.entity, fallback=candidate or "unknown")
+
+
+def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    status = USED.get(meta.event_type)
+    if status is None:
+        return Ignored(f"Opsgenie action {meta.event_type!r} is not used")
+    alert = validated(Envelope, value).alert
+    changed_at = alert.updatedAt or meta.received_at  # stable across a rebuild, unlike the clock
+    return [
+        IncidentRecord(
+            source=SOURCE,
+            external_id=alert.alertId,
+            service=_service(alert, config),
+            status=status,
+            started_at=alert.createdAt,
+            acknowledged_at=changed_at if status == "acknowledged" else None,
+            resolved_at=changed_at if status == "resolved" else None,
+            severity=alert.priority,
+            title=(alert.message or "")[:1000] or None,
+        )
+    ]

@@ -1,0 +1,69 @@
+"""Helpers every vendor parser shares: validation into InvalidInput naming the field, vendor timestamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from service.errors import InvalidInput
+from service.timeutil import parse_timestamp
+
+M = TypeVar("M", bound=BaseModel)
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
+_GITLAB_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ?(UTC|[+-]\d{4})$")
+
+
+class Payload(BaseModel):
+    """Vendor payloads: keep only the fields we use, ignore the rest."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def first_error(exc: ValidationError, *, skip: int = 0) -> InvalidInput:
+    """The first pydantic error as InvalidInput, its location joined into a field name (``commits.0.sha``)."""
+    error = exc.errors()[0]
+    field = ".".join(str(part) for part in error["loc"][skip:]) or None
+    message = error["msg"].removeprefix("Value error, ")
+    return InvalidInput(f"{field}: {message}" if field else message, field=field)
+
+
+def validated(model: type[M], value: Any) -> M:
+    if not isinstance(value, dict):
+        raise InvalidInput("the payload must be a JSON object")
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise first_error(exc) from None
+
+
+def vendor_time(value: Any) -> datetime:
+    """RFC 3339, GitLab's ``2021-04-28 21:50:00 +0200`` / ``… UTC``, or epoch seconds, milliseconds or
+    nanoseconds (Opsgenie sends milliseconds and nanoseconds) → aware UTC."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+        for scale in (1e9, 1e3):  # nanoseconds, then milliseconds
+            if number > scale * 1e8:
+                number /= scale
+                break
+        value = number
+    elif isinstance(value, str) and (match := _GITLAB_TIME.match(value.strip())):
+        day, clock, zone = match.groups()
+        value = f"{day}T{clock}{'+00:00' if zone == 'UTC' else zone[:3] + ':' + zone[3:]}"
+    try:
+        return parse_timestamp(value, field="timestamp")
+    except InvalidInput as exc:
+        raise ValueError(exc.message.removeprefix("timestamp ")) from None
+
+
+VendorTime = Annotated[datetime, BeforeValidator(vendor_time)]
+
+
+def sha_from_url(url: str | None) -> str | None:
+    """GitLab's deployment hook has only a short sha; the full one ends its ``commit_url``."""
+    if not url:
+        return None
+    tail = url.rstrip("/").rsplit("/", 1)[-1].lower()
+    return tail if FULL_SHA.match(tail) else None

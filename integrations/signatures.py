@@ -1,0 +1,63 @@
+"""Webhook signature checks, constant-time, each exactly as its vendor signs."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+from pydantic import SecretStr
+
+from service.errors import Unauthenticated
+
+
+def _secret(secret: SecretStr | None, source: str) -> bytes:
+    if secret is None or not secret.get_secret_value():
+        # Refuse rather than accept unsigned deliveries: an unset secret is a configuration gap, not "open".
+        raise Unauthenticated(f"{source} webhooks are not configured on this server (no secret set)")
+    return secret.get_secret_value().encode()
+
+
+def hmac_hex(secret: bytes, body: bytes, digest: str = "sha256") -> str:
+    return hmac.new(secret, body, getattr(hashlib, digest)).hexdigest()
+
+
+def verify_github(
+    headers: Mapping[str, str], body: bytes, secret: SecretStr | None, *, allow_sha1: bool = False
+) -> None:
+    """``X-Hub-Signature-256: sha256=<hex>``; the legacy SHA-1 header only when allowed and 256 is absent."""
+    key = _secret(secret, "GitHub")
+    signature = headers.get("x-hub-signature-256")
+    if signature is not None:
+        expected = "sha256=" + hmac_hex(key, body)
+    elif allow_sha1 and headers.get("x-hub-signature") is not None:
+        signature = headers["x-hub-signature"]
+        expected = "sha1=" + hmac_hex(key, body, "sha1")
+    else:
+        raise Unauthenticated("missing X-Hub-Signature-256 header", field="x-hub-signature-256")
+    if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+        raise Unauthenticated("signature does not match the body", field="x-hub-signature-256")
+
+
+def verify_pagerduty(headers: Mapping[str, str], body: bytes, secret: SecretStr | None) -> None:
+    """``X-PagerDuty-Signature: v1=<hex>,v1=<hex>``: any match passes (that is how secrets rotate)."""
+    key = _secret(secret, "PagerDuty")
+    header = headers.get("x-pagerduty-signature")
+    if not header:
+        raise Unauthenticated("missing X-PagerDuty-Signature header", field="x-pagerduty-signature")
+    expected = ("v1=" + hmac_hex(key, body)).encode()
+    candidates = [part.strip().encode() for part in header.split(",") if part.strip().startswith("v1=")]
+    # Compare against every candidate (no early exit) so timing does not reveal which one matched.
+    matches = [hmac.compare_digest(candidate, expected) for candidate in candidates]
+    if not any(matches):
+        raise Unauthenticated("signature does not match the body", field="x-pagerduty-signature")
+
+
+def verify_token_header(headers: Mapping[str, str], header: str, secret: SecretStr | None, source: str) -> None:
+    """A shared secret sent as-is in a header (GitLab's ``X-Gitlab-Token``, Opsgenie's custom header)."""
+    key = _secret(secret, source)
+    given = headers.get(header)
+    if not given:
+        raise Unauthenticated(f"missing {header} header", field=header)
+    if not hmac.compare_digest(given.encode(), key):
+        raise Unauthenticated(f"{header} does not match", field=header)
