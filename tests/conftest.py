@@ -19,6 +19,7 @@ from service.migrations import upgrade
 from service.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
+from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET
 
 PG_ADMIN_DSN = os.environ.get("FRICTIONLOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("FRICTIONLOG_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -86,6 +87,10 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         "spool_dir": tmp_path / "spool",
         "ingest_retry_base_seconds": 0.0,
         "token_cache_seconds": 0.0,
+        "github_webhook_secret": GITHUB_SECRET,
+        "gitlab_webhook_token": GITLAB_TOKEN,
+        "pagerduty_webhook_secret": PAGERDUTY_SECRET,
+        "opsgenie_webhook_token": OPSGENIE_TOKEN,
         **overrides,
     }
     return Settings(_env_file=None, **values)

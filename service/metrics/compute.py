@@ -2,7 +2,7 @@
 
 Input frames (timestamps are tz-aware UTC):
 - deployments: id, service, environment, status, finished_at, platform, is_rollback, rollback_of_id
-- lead_times: deployment_id, committed_at, finished_at
+- lead_times: deployment_id, committed_at, finished_at, excluded (None, or why the pair does not count)
 - incidents: id, service, started_at, resolved_at, platform, caused_by_deployment_id
 - friction: id, service, created_at, platform, category, minutes_lost, status
 """
@@ -52,10 +52,12 @@ def failed_deployment_ids(deployments: pd.DataFrame, incidents: pd.DataFrame) ->
 
 
 def lead_time_hours(lead_times: pd.DataFrame) -> pd.DataFrame:
-    """Hours from commit to the deployment that first shipped it; non-positive spans are dropped."""
+    """Hours from commit to the deployment that first shipped it; excluded pairs (first deployment, bot,
+    merge commit) and non-positive spans are dropped."""
     hours = (lead_times["finished_at"] - lead_times["committed_at"]).dt.total_seconds() / 3600.0
     frame = lead_times.assign(hours=hours)
-    return frame[frame["hours"] > 0]
+    counted = frame["excluded"].isna() if "excluded" in frame else True
+    return frame[counted & (frame["hours"] > 0)]
 
 
 def weekly(

@@ -53,11 +53,16 @@ def deployments_frame(session: Session) -> pd.DataFrame:
 
 def lead_times_frame(session: Session) -> pd.DataFrame:
     statement = (
-        select(col(DeploymentChange.deployment_id), col(Change.committed_at), col(Deployment.finished_at))
+        select(
+            col(DeploymentChange.deployment_id),
+            col(Change.committed_at),
+            col(Deployment.finished_at),
+            col(DeploymentChange.excluded),
+        )
         .join(Change, col(Change.id) == col(DeploymentChange.change_id))
         .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
     )
-    return _frame(session, statement, ["deployment_id", "committed_at", "finished_at"])
+    return _frame(session, statement, ["deployment_id", "committed_at", "finished_at", "excluded"])
 
 
 def incidents_frame(session: Session) -> pd.DataFrame:

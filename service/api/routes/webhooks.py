@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -14,6 +14,7 @@ from service import inbox
 from service.api.auth import authorize, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep, WriteSession
+from service.errors import NotFound
 from service.settings import Settings
 from workers.enqueue import Waker
 
@@ -74,16 +75,13 @@ def generic_webhook(
     )
 
 
-VendorSource = Literal["github", "gitlab", "pagerduty", "opsgenie"]
-
-
 @router.post(
     "/webhooks/{source}",
     status_code=202,
     responses={200: {"description": "Already received (a resend): nothing new stored"}},
 )
 def vendor_webhook(
-    source: VendorSource,
+    source: Annotated[str, Path(description="github, gitlab, pagerduty or opsgenie")],
     request: Request,
     response: Response,
     raw: Annotated[bytes, Depends(read_capped)],
@@ -97,6 +95,8 @@ def vendor_webhook(
     JSON (400), the fields we need (422). Event types we do not use are stored and answered 202 with
     ``ignored`` set, so the sender keeps the hook enabled.
     """
+    if source not in registry.VENDORS:
+        raise NotFound(f"no webhook for {source!r}; sources: generic, {', '.join(sorted(registry.VENDORS))}")
     settings: Settings = request.app.state.settings
     headers = {name.lower(): value for name, value in request.headers.items()}
     if source == opsgenie.SOURCE and credentials is not None:
