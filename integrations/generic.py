@@ -7,6 +7,7 @@ or InvalidInput naming the field.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -103,6 +104,18 @@ class _Envelope(BaseModel):
     event: GenericEvent
 
 
+_GIT_URL = re.compile(r"^(?:[a-z+]+://[^/]+/|[^@/]+@[^:]+:)(?P<path>.+?)(?:\.git)?/?$")
+
+
+def normalise_repository(name: str | None) -> str | None:
+    """``https://github.com/acme/ledger.git`` and ``git@github.com:acme/ledger.git`` → ``acme/ledger``, the
+    form GitHub and GitLab use, so deployments from Argo CD meet the pushes they ship."""
+    if not name:
+        return name
+    match = _GIT_URL.match(name.strip())
+    return match.group("path") if match else name.strip()
+
+
 def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
     """Check one generic event; InvalidInput names the first bad field (``finished_at``, ``commits.0.sha``)."""
     if not isinstance(value, dict):
@@ -131,7 +144,7 @@ def parse(value: Any) -> ParseResult:
                 finished_at=event.finished_at,
                 started_at=event.started_at,
                 sha=event.commit_sha.lower() if event.commit_sha else None,
-                repository=event.repository,
+                repository=normalise_repository(event.repository),
                 version=event.version,
                 commits=tuple(CommitRef(sha=c.sha.lower(), committed_at=c.timestamp) for c in event.commits),
                 platform=event.platform,
@@ -159,7 +172,7 @@ def parse(value: Any) -> ParseResult:
     return [
         ChangeRecord(
             sha=event.sha.lower(),
-            repository=event.repository,
+            repository=normalise_repository(event.repository) or event.repository,
             service=event.service,
             committed_at=event.timestamp,
             pr_number=event.pr_number,

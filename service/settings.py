@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     incident_link_window_hours: float = Field(default=24.0, ge=0)
     """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
 
+    min_sample: int = Field(default=5, ge=1)
+    """A figure computed from fewer samples than this says ``low_sample`` and gets no band."""
     bot_authors: Annotated[list[str], NoDecode] = ["dependabot[bot]", "renovate[bot]"]
     """Commit authors (GitHub logins or names) whose changes are excluded from lead time."""
 

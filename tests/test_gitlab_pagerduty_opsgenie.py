@@ -325,3 +325,4 @@ def test_argocd_notification_template_posts_the_generic_form(
     assert response.status_code == 202
     deployment = session.exec(select(Deployment)).one()
     assert (deployment.service, deployment.status, deployment.sha) == ("ledger", "success", rendered["commit_sha"])
+    assert deployment.repository == "acme/ledger"  # the git URL meets GitHub's owner/repo form

@@ -121,13 +121,11 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
 
 
 def _format(table: Any) -> str:
-    shown = table.rename(
-        columns={
-            "group": "platform",
-            "deployments": "deploys",
-            "lead_time_median_h": "lead_time_h",
-            "change_failure_rate": "cfr",
-            "time_to_restore_median_h": "restore_h",
-        }
-    )[["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h", "friction"]]
-    return str(shown.to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))
+    hours = 3600.0
+    shown = table.assign(
+        lead_time_h=table["lead_time_median_seconds"] / hours,
+        restore_h=table["time_to_restore_median_seconds"] / hours,
+        friction_h=table["friction_minutes_lost"] / 60.0,
+    ).rename(columns={"group": "platform", "deployments": "deploys", "change_failure_rate": "cfr"})
+    columns = ["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h", "friction"]
+    return str(shown[columns].to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))

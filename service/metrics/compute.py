@@ -1,10 +1,10 @@
-"""The metric rules (docs/metrics.md), as pure functions over DataFrames. No I/O here.
+"""Weekly metric rules (docs/metrics.md), as pure functions over DataFrames. No I/O here.
 
-Input frames (timestamps are tz-aware UTC):
-- deployments: id, service, environment, status, finished_at, platform, is_rollback, rollback_of_id
+Input frames (timestamps are tz-aware UTC); each carries the grouping columns service, team, platform, cohort:
+- deployments: id, environment, status, finished_at, is_rollback, rollback_of_id
 - lead_times: deployment_id, committed_at, finished_at, excluded (None, or why the pair does not count)
-- incidents: id, service, started_at, resolved_at, platform, caused_by_deployment_id
-- friction: id, service, created_at, platform, category, minutes_lost, status
+- incidents: id, severity, started_at, resolved_at, caused_by_deployment_id
+- friction: id, created_at, category, minutes_lost, status
 """
 
 from __future__ import annotations
@@ -13,20 +13,24 @@ import pandas as pd
 
 FAILED_STATUSES = ("failure", "error")
 COMPLETED_STATUSES = ("success", "failure", "error")
+GROUPS = ("service", "team", "platform", "cohort")
 
 WEEKLY_COLUMNS = [
     "week",
     "group",
     "deployments",
     "deploy_days",
-    "lead_time_median_h",
+    "lead_time_median_seconds",
+    "lead_time_p90_seconds",
     "lead_time_n",
     "change_failure_rate",
     "failed_deployments",
+    "completed_deployments",
+    "time_to_restore_median_seconds",
+    "restore_n",
     "incidents",
-    "time_to_restore_median_h",
     "friction",
-    "friction_hours_lost",
+    "friction_minutes_lost",
 ]
 
 
@@ -39,6 +43,7 @@ def week_label(moments: pd.Series, tz: str) -> pd.Series:
 
 
 def production(deployments: pd.DataFrame, environments: frozenset[str]) -> pd.DataFrame:
+    """Completed deployments (success or failed) to a production environment."""
     completed = deployments["status"].isin(COMPLETED_STATUSES) & deployments["finished_at"].notna()
     return deployments[deployments["environment"].isin(environments) & completed]
 
@@ -51,13 +56,16 @@ def failed_deployment_ids(deployments: pd.DataFrame, incidents: pd.DataFrame) ->
     return failed
 
 
-def lead_time_hours(lead_times: pd.DataFrame) -> pd.DataFrame:
-    """Hours from commit to the deployment that first shipped it; excluded pairs (first deployment, bot,
-    merge commit) and non-positive spans are dropped."""
-    hours = (lead_times["finished_at"] - lead_times["committed_at"]).dt.total_seconds() / 3600.0
-    frame = lead_times.assign(hours=hours)
-    counted = frame["excluded"].isna() if "excluded" in frame else True
-    return frame[counted & (frame["hours"] > 0)]
+def counted_lead_seconds(lead_times: pd.DataFrame) -> pd.DataFrame:
+    """Pairs that count, with their lead time in seconds: not excluded (first deployment, bot, merge
+    commit) and positive (a commit after its deployment is a clock or data error)."""
+    seconds = (lead_times["finished_at"] - lead_times["committed_at"]).dt.total_seconds()
+    frame = lead_times.assign(seconds=seconds)
+    return frame[frame["excluded"].isna() & (frame["seconds"] > 0)]
+
+
+def _grouped(frame: pd.DataFrame, moment: str, group_by: str, tz: str) -> pd.DataFrame:
+    return frame.assign(week=week_label(frame[moment], tz), group=frame[group_by].fillna("unknown"))
 
 
 def weekly(
@@ -70,43 +78,105 @@ def weekly(
     environments: frozenset[str],
     group_by: str = "platform",
 ) -> pd.DataFrame:
-    """One row per ISO week and group: the DORA keys and incident counts (see WEEKLY_COLUMNS)."""
+    """One row per ISO week (in ``tz``) and group: the same figures /metrics/dora gives for one week."""
     prod = production(deployments, environments)
     failed = failed_deployment_ids(prod, incidents)
-    prod = prod.assign(
-        week=week_label(prod["finished_at"], tz),
-        group=prod[group_by].fillna("unknown"),
-        day=prod["finished_at"].dt.tz_convert(tz).dt.date,
-        failed=prod["id"].isin(failed),
-        succeeded=prod["status"].eq("success"),
+    prod = _grouped(prod, "finished_at", group_by, tz).assign(
+        day=lambda f: f["finished_at"].dt.tz_convert(tz).dt.date,
+        failed=lambda f: f["id"].isin(failed),
+        succeeded=lambda f: f["status"].eq("success"),
     )
     per_week = prod.groupby(["week", "group"]).agg(
         deployments=("succeeded", "sum"),
-        completed=("id", "count"),
+        completed_deployments=("id", "count"),
         failed_deployments=("failed", "sum"),
-        deploy_days=("day", "nunique"),
+        deploy_days=("day", lambda days: days[prod.loc[days.index, "succeeded"]].nunique()),
     )
-    per_week["change_failure_rate"] = per_week["failed_deployments"] / per_week["completed"]
+    per_week["change_failure_rate"] = per_week["failed_deployments"] / per_week["completed_deployments"]
 
-    leads = lead_time_hours(lead_times.merge(prod[["id", "week", "group"]], left_on="deployment_id", right_on="id"))
-    lead = leads.groupby(["week", "group"])["hours"].agg(lead_time_median_h="median", lead_time_n="count")
-
-    inc = incidents.assign(
-        week=week_label(incidents["started_at"], tz),
-        group=incidents[group_by].fillna("unknown") if group_by in incidents else "unknown",
-        restore_h=(incidents["resolved_at"] - incidents["started_at"]).dt.total_seconds() / 3600.0,
+    leads = counted_lead_seconds(
+        lead_times.merge(prod[["id", "week", "group"]], left_on="deployment_id", right_on="id")
     )
+    lead = leads.groupby(["week", "group"])["seconds"].agg(
+        lead_time_median_seconds="median",
+        lead_time_p90_seconds=lambda s: s.quantile(0.9),
+        lead_time_n="count",
+    )
+
+    inc = _grouped(incidents, "started_at", group_by, tz)
+    inc = inc.assign(restore=(inc["resolved_at"] - inc["started_at"]).dt.total_seconds())
     restore = inc.groupby(["week", "group"]).agg(
-        incidents=("id", "count"), time_to_restore_median_h=("restore_h", "median")
+        incidents=("id", "count"),
+        time_to_restore_median_seconds=("restore", "median"),
+        restore_n=("restore", "count"),
     )
-    reports = friction.assign(
-        week=week_label(friction["created_at"], tz),
-        group=friction[group_by].fillna("unknown") if group_by in friction else "unknown",
-        hours=friction["minutes_lost"].astype(float) / 60.0,
+
+    felt = (
+        _grouped(friction, "created_at", group_by, tz)
+        .groupby(["week", "group"])
+        .agg(friction=("id", "count"), friction_minutes_lost=("minutes_lost", "sum"))
     )
-    felt = reports.groupby(["week", "group"]).agg(friction=("id", "count"), friction_hours_lost=("hours", "sum"))
     table = per_week.join(lead, how="outer").join(restore, how="outer").join(felt, how="outer").reset_index()
-    table["friction_hours_lost"] = table["friction_hours_lost"].fillna(0.0)
-    for column in ("deployments", "deploy_days", "failed_deployments", "incidents", "lead_time_n", "friction"):
+    counts = (
+        "deployments",
+        "deploy_days",
+        "failed_deployments",
+        "completed_deployments",
+        "incidents",
+        "lead_time_n",
+        "restore_n",
+        "friction",
+        "friction_minutes_lost",
+    )
+    for column in counts:
         table[column] = table[column].fillna(0).astype(int)
     return table[WEEKLY_COLUMNS].sort_values(["week", "group"]).reset_index(drop=True)
+
+
+def data_quality(
+    deployments: pd.DataFrame, lead_times: pd.DataFrame, incidents: pd.DataFrame, *, environments: frozenset[str]
+) -> list[dict[str, object]]:
+    """Warnings that travel with the figures, so "no data" is not read as "good news"."""
+    warnings: list[dict[str, object]] = []
+    prod = production(deployments, environments)
+
+    def warn(code: str, message: str, count: int, examples: list[str] | None = None) -> None:
+        if count:
+            warnings.append({"code": code, "message": message, "count": count, "examples": (examples or [])[:5]})
+
+    unlinked = incidents["caused_by_deployment_id"].isna()
+    warn(
+        "incidents_unlinked",
+        "incidents not linked to any deployment (change failure rate may be low)",
+        int(unlinked.sum()),
+    )
+    warn(
+        "incidents_unresolved",
+        "incidents never resolved (not in time to restore)",
+        int(incidents["resolved_at"].isna().sum()),
+    )
+    no_deploys = sorted(set(incidents["service"]) - set(prod["service"]))
+    warn(
+        "services_without_deployments",
+        "services with incidents but no production deployments",
+        len(no_deploys),
+        no_deploys,
+    )
+    uncatalogued = sorted(
+        set(deployments.loc[deployments["team"].isna(), "service"])
+        | set(incidents.loc[incidents["team"].isna(), "service"])
+    )
+    warn(
+        "services_not_in_catalogue",
+        "services seen in events but with no team in the catalogue",
+        len(uncatalogued),
+        uncatalogued,
+    )
+    shipped = set(lead_times["deployment_id"])
+    bare = prod[prod["status"].eq("success") & ~prod["id"].isin(shipped)]
+    warn(
+        "deployments_without_commits",
+        "successful production deployments with no commits known (no lead time)",
+        len(bare),
+    )
+    return warnings

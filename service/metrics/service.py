@@ -1,21 +1,41 @@
-"""Reads for the metrics: SQL → DataFrames in the shapes ``compute`` expects."""
+"""Reads for the metrics: SQL → DataFrames in the shapes ``compute`` and ``dora`` expect.
+
+Filters are applied in SQL; every frame gets the grouping columns (service, team, platform, cohort).
+The cohort of an event is ``migrated`` when it ran on a platform some migration moves services to.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
 import pandas as pd
+import sqlmodel
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from service.metrics import compute
-from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident
+from service.metrics import compute, dora
+from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, Migration, Service
 from service.settings import Settings
 
 _TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at")
+LOOKBACK = timedelta(days=7)
+"""Rows this long before the window are read too: a failure shortly before it makes a fix-forward inside it."""
 
 
-def _frame(session: Session, statement: object, columns: list[str]) -> pd.DataFrame:
-    rows = session.exec(statement).all()  # type: ignore[call-overload]
+@dataclass(frozen=True, slots=True)
+class Filters:
+    service: str | None = None
+    team: str | None = None
+    platform: str | None = None
+    environment: str | None = None
+    """When set, this environment is treated as production for the figures."""
+
+
+def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame:
+    rows = session.exec(statement).all()
     frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
     for name in _TIME_COLUMNS:
         if name in frame:
@@ -23,24 +43,55 @@ def _frame(session: Session, statement: object, columns: list[str]) -> pd.DataFr
     return frame
 
 
-def deployments_frame(session: Session) -> pd.DataFrame:
+def _scoped(statement: Any, model: Any, filters: Filters, *, has_platform: bool = True) -> Any:
+    if filters.service:
+        statement = statement.where(model.service == filters.service)
+    if filters.team:
+        statement = statement.where(col(Service.team) == filters.team)
+    if filters.platform and has_platform:
+        statement = statement.where(model.platform == filters.platform)
+    return statement
+
+
+def _with_groups(frame: pd.DataFrame, migrated_platforms: set[str]) -> pd.DataFrame:
+    cohort = frame["platform"].map(lambda p: "migrated" if p in migrated_platforms else "not_migrated")
+    return frame.assign(cohort=cohort)
+
+
+def migrated_platforms(session: Session) -> set[str]:
+    return set(session.exec(sqlmodel.select(Migration.to_platform)).all())
+
+
+def deployments_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     target = aliased(Deployment)
-    statement = select(
-        col(Deployment.id),
-        col(Deployment.service),
-        col(Deployment.environment),
-        col(Deployment.status),
-        col(Deployment.finished_at),
-        col(Deployment.platform),
-        col(Deployment.is_rollback),
-        col(target.id),
-    ).outerjoin(
-        target,
-        (col(target.source) == col(Deployment.source)) & (col(target.external_id) == col(Deployment.rollback_of)),
+    statement = (
+        select(
+            col(Deployment.id),
+            col(Deployment.service),
+            col(Service.team),
+            col(Deployment.environment),
+            col(Deployment.status),
+            col(Deployment.finished_at),
+            col(Deployment.platform),
+            col(Deployment.is_rollback),
+            col(target.id),
+        )
+        .join(Service, col(Service.slug) == col(Deployment.service))
+        .outerjoin(
+            target,
+            (col(target.source) == col(Deployment.source)) & (col(target.external_id) == col(Deployment.rollback_of)),
+        )
     )
+    if filters.environment:
+        statement = statement.where(col(Deployment.environment) == filters.environment)
+    if start is not None:
+        statement = statement.where(col(Deployment.finished_at) >= start - LOOKBACK)
+    if end is not None:
+        statement = statement.where(col(Deployment.finished_at) < end)
     columns = [
         "id",
         "service",
+        "team",
         "environment",
         "status",
         "finished_at",
@@ -48,10 +99,10 @@ def deployments_frame(session: Session) -> pd.DataFrame:
         "is_rollback",
         "rollback_of_id",
     ]
-    return _frame(session, statement, columns)
+    return _frame(session, _scoped(statement, Deployment, filters), columns)
 
 
-def lead_times_frame(session: Session) -> pd.DataFrame:
+def lead_times_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     statement = (
         select(
             col(DeploymentChange.deployment_id),
@@ -61,44 +112,128 @@ def lead_times_frame(session: Session) -> pd.DataFrame:
         )
         .join(Change, col(Change.id) == col(DeploymentChange.change_id))
         .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+        .join(Service, col(Service.slug) == col(Deployment.service))
     )
-    return _frame(session, statement, ["deployment_id", "committed_at", "finished_at", "excluded"])
+    if start is not None:
+        statement = statement.where(col(Deployment.finished_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Deployment.finished_at) < end)
+    return _frame(
+        session, _scoped(statement, Deployment, filters), ["deployment_id", "committed_at", "finished_at", "excluded"]
+    )
 
 
-def incidents_frame(session: Session) -> pd.DataFrame:
+def incidents_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     statement = select(
         col(Incident.id),
         col(Incident.service),
+        col(Service.team),
+        col(Incident.severity),
         col(Incident.started_at),
         col(Incident.resolved_at),
         col(Incident.platform),
         col(Incident.caused_by_deployment_id),
+    ).join(Service, col(Service.slug) == col(Incident.service))
+    if start is not None:
+        statement = statement.where(col(Incident.started_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Incident.started_at) < end)
+    columns = ["id", "service", "team", "severity", "started_at", "resolved_at", "platform", "caused_by_deployment_id"]
+    return _frame(session, _scoped(statement, Incident, filters), columns)
+
+
+def friction_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    statement = (
+        select(
+            col(FrictionReport.id),
+            col(FrictionReport.service),
+            col(Service.team),
+            col(FrictionReport.created_at),
+            col(FrictionReport.resolved_at),
+            col(FrictionReport.platform),
+            col(FrictionReport.category),
+            col(FrictionReport.minutes_lost),
+            col(FrictionReport.status),
+        )
+        .outerjoin(Service, col(Service.slug) == col(FrictionReport.service))
+        .where(col(FrictionReport.duplicate_of).is_(None))
     )
-    columns = ["id", "service", "started_at", "resolved_at", "platform", "caused_by_deployment_id"]
-    return _frame(session, statement, columns)
+    if start is not None:
+        statement = statement.where(col(FrictionReport.created_at) >= start)
+    if end is not None:
+        statement = statement.where(col(FrictionReport.created_at) < end)
+    columns = ["id", "service", "team", "created_at", "resolved_at", "platform", "category", "minutes_lost", "status"]
+    return _frame(session, _scoped(statement, FrictionReport, filters), columns)
 
 
-def friction_frame(session: Session) -> pd.DataFrame:
-    statement = select(
-        col(FrictionReport.id),
-        col(FrictionReport.service),
-        col(FrictionReport.created_at),
-        col(FrictionReport.platform),
-        col(FrictionReport.category),
-        col(FrictionReport.minutes_lost),
-        col(FrictionReport.status),
-    ).where(col(FrictionReport.duplicate_of).is_(None))
-    columns = ["id", "service", "created_at", "platform", "category", "minutes_lost", "status"]
-    return _frame(session, statement, columns)
+@dataclass(frozen=True, slots=True)
+class Frames:
+    deployments: pd.DataFrame
+    lead_times: pd.DataFrame
+    incidents: pd.DataFrame
+    friction: pd.DataFrame
 
 
-def weekly_metrics(session: Session, settings: Settings, *, group_by: str = "platform") -> pd.DataFrame:
-    return compute.weekly(
-        deployments_frame(session),
-        lead_times_frame(session),
-        incidents_frame(session),
-        friction_frame(session),
+def load(session: Session, filters: Filters, start: datetime | None = None, end: datetime | None = None) -> Frames:
+    platforms = migrated_platforms(session)
+    return Frames(
+        deployments=_with_groups(deployments_frame(session, filters, start, end), platforms),
+        lead_times=lead_times_frame(session, filters, start, end),
+        incidents=_with_groups(incidents_frame(session, filters, start, end), platforms),
+        friction=_with_groups(friction_frame(session, filters, start, end), platforms),
+    )
+
+
+def environments(settings: Settings, filters: Filters) -> frozenset[str]:
+    return frozenset({filters.environment}) if filters.environment else frozenset(settings.production_environments)
+
+
+def dora_metrics(session: Session, settings: Settings, filters: Filters, window: dora.Window) -> dict[str, Any]:
+    frames = load(session, filters, window.start, window.end)
+    envs = environments(settings, filters)
+    result = dora.dora(
+        frames.deployments,
+        frames.lead_times,
+        frames.incidents,
+        window=window,
+        environments=envs,
         tz=settings.timezone,
-        environments=frozenset(settings.production_environments),
+        min_sample=settings.min_sample,
+        follow_up=timedelta(hours=settings.incident_link_window_hours or 24),
+    )
+    in_window = frames.deployments[window.mask(frames.deployments["finished_at"])]
+    result["warnings"] = compute.data_quality(in_window, frames.lead_times, frames.incidents, environments=envs)
+    return result
+
+
+def weekly_metrics(
+    session: Session,
+    settings: Settings,
+    *,
+    group_by: str = "platform",
+    filters: Filters | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    filters = filters or Filters()
+    frames = load(session, filters, start, end)
+    table = compute.weekly(
+        frames.deployments[_inside(frames.deployments["finished_at"], start, end)],
+        frames.lead_times,
+        frames.incidents,
+        frames.friction,
+        tz=settings.timezone,
+        environments=environments(settings, filters),
         group_by=group_by,
     )
+    table["low_sample"] = table["completed_deployments"] < settings.min_sample
+    return table
+
+
+def _inside(moments: pd.Series, start: datetime | None, end: datetime | None) -> pd.Series:
+    mask = pd.Series(True, index=moments.index)
+    if start is not None:
+        mask &= moments >= pd.Timestamp(start)
+    if end is not None:
+        mask &= moments < pd.Timestamp(end)
+    return mask

@@ -1,0 +1,183 @@
+"""The DORA keys over a time window, as pure functions of DataFrames (definitions: docs/metrics.md).
+
+Frames (timestamps tz-aware UTC), already filtered to the services asked about:
+- deployments: id, service, environment, status, finished_at, platform, is_rollback, rollback_of_id
+- lead_times: deployment_id, committed_at, finished_at, excluded
+- incidents: id, service, severity, started_at, resolved_at, platform, caused_by_deployment_id
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from service.metrics.compute import counted_lead_seconds, failed_deployment_ids, production
+
+DEFINITIONS_VERSION = "1.0"
+BAND_SOURCE = "2023 Accelerate State of DevOps Report (DORA), performance clusters"
+
+# Upper bounds of each band, from the 2023 clusters (docs/metrics.md explains the choice).
+LEAD_TIME_BANDS = ((timedelta(days=1), "elite"), (timedelta(weeks=1), "high"), (timedelta(days=30), "medium"))
+RESTORE_BANDS = ((timedelta(hours=1), "elite"), (timedelta(days=1), "high"), (timedelta(weeks=1), "medium"))
+FAILURE_BANDS = ((0.05, "elite"), (0.10, "high"), (0.15, "medium"))
+FREQUENCY_BANDS = ((7.0, "on-demand"), (1.0, "daily"), (12 / 52, "weekly"), (2 / 52, "monthly"))
+"""Deployments per week at or above which a band starts: more than daily, between daily and weekly, …"""
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    @property
+    def weeks(self) -> float:
+        return max((self.end - self.start) / timedelta(weeks=1), 1 / 7)
+
+    def mask(self, moments: pd.Series) -> pd.Series:
+        return (moments >= pd.Timestamp(self.start)) & (moments < pd.Timestamp(self.end))
+
+
+def _band(
+    value: float | timedelta | None, bands: tuple[tuple[Any, str], ...], worst: str, low_sample: bool
+) -> str | None:
+    if value is None or low_sample:
+        return None
+    for bound, name in bands:
+        if value <= bound:
+            return name
+    return worst
+
+
+def _seconds(values: pd.Series, quantile: float) -> float | None:
+    return None if values.empty else float(values.quantile(quantile))
+
+
+def deployment_frequency(prod: pd.DataFrame, window: Window, tz: str, min_sample: int) -> dict[str, Any]:
+    done = prod[prod["status"].eq("success") & window.mask(prod["finished_at"])]
+    per_week = len(done) / window.weeks
+    low = len(done) < min_sample
+    band = None
+    if not low:
+        band = next((name for bound, name in FREQUENCY_BANDS if per_week >= bound), "fewer")
+    return {
+        "deployments": len(done),
+        "per_week": round(per_week, 3),
+        "deploy_days": int(done["finished_at"].dt.tz_convert(tz).dt.date.nunique()),
+        "band": band,
+        "low_sample": low,
+    }
+
+
+def lead_time(lead_times: pd.DataFrame, prod_ids: set[int], window: Window, min_sample: int) -> dict[str, Any]:
+    pairs = lead_times[lead_times["deployment_id"].isin(prod_ids) & window.mask(lead_times["finished_at"])]
+    counted = counted_lead_seconds(pairs)
+    left_out = pairs.drop(index=counted.index)
+    values = counted["seconds"]
+    low = len(values) < min_sample
+    median = _seconds(values, 0.5)
+    reasons = left_out["excluded"].fillna("non_positive").value_counts()
+    return {
+        "median_seconds": median,
+        "p90_seconds": _seconds(values, 0.9),
+        "n": len(values),
+        "excluded": len(left_out),
+        "excluded_by_reason": {str(reason): int(count) for reason, count in reasons.items()},
+        "band": _band(None if median is None else timedelta(seconds=median), LEAD_TIME_BANDS, "low", low),
+        "low_sample": low,
+    }
+
+
+def change_failure_rate(prod: pd.DataFrame, incidents: pd.DataFrame, window: Window, min_sample: int) -> dict[str, Any]:
+    in_window = prod[window.mask(prod["finished_at"])]
+    failed = in_window["id"].isin(failed_deployment_ids(prod, incidents))
+    total = len(in_window)
+    rate = float(failed.sum() / total) if total else None
+    low = total < min_sample
+    return {
+        "rate": None if rate is None else round(rate, 4),
+        "failed": int(failed.sum()),
+        "deployments": total,
+        "band": _band(rate, FAILURE_BANDS, "low", low),
+        "low_sample": low,
+    }
+
+
+def time_to_restore(incidents: pd.DataFrame, window: Window, min_sample: int) -> dict[str, Any]:
+    started = incidents[window.mask(incidents["started_at"])]
+    resolved = started[started["resolved_at"].notna()]
+    seconds = (resolved["resolved_at"] - resolved["started_at"]).dt.total_seconds()
+    seconds = seconds[seconds >= 0]
+    low = len(seconds) < min_sample
+    median = _seconds(seconds, 0.5)
+    return {
+        "median_seconds": median,
+        "n": len(seconds),
+        "unresolved": int(started["resolved_at"].isna().sum()),
+        "band": _band(None if median is None else timedelta(seconds=median), RESTORE_BANDS, "low", low),
+        "low_sample": low,
+    }
+
+
+def rework_rate(prod: pd.DataFrame, window: Window, follow_up: timedelta, min_sample: int) -> dict[str, Any]:
+    """Unplanned deployments ÷ deployments: rollbacks, and deployments of a service within ``follow_up``
+    after one of its failed deployments (a fix forward). DORA 2024's fifth key."""
+    ordered = prod.sort_values("finished_at")
+    previous_failed_at = (
+        ordered["finished_at"].where(ordered["status"].isin(("failure", "error"))).groupby(ordered["service"]).shift(1)
+    )
+    previous_failed_at = previous_failed_at.groupby(ordered["service"]).ffill()
+    fix_forward = (ordered["finished_at"] - previous_failed_at) <= pd.Timedelta(follow_up)
+    unplanned = ordered["is_rollback"].astype(bool) | fix_forward.fillna(False)
+    in_window = window.mask(ordered["finished_at"])
+    total = int(in_window.sum())
+    count = int((unplanned & in_window).sum())
+    return {
+        "rate": round(count / total, 4) if total else None,
+        "unplanned": count,
+        "n": total,
+        "low_sample": total < min_sample,
+    }
+
+
+def incident_summary(incidents: pd.DataFrame, window: Window) -> dict[str, Any]:
+    started = incidents[window.mask(incidents["started_at"])]
+    minutes = ((started["resolved_at"] - started["started_at"]).dt.total_seconds() / 60).clip(lower=0)
+    return {
+        "count": len(started),
+        "by_severity": {
+            str(k): int(v) for k, v in started["severity"].fillna("unknown").value_counts().sort_index().items()
+        },
+        "minutes_of_impact": round(float(minutes.sum()), 1),
+        "unresolved": int(started["resolved_at"].isna().sum()),
+    }
+
+
+def dora(
+    deployments: pd.DataFrame,
+    lead_times: pd.DataFrame,
+    incidents: pd.DataFrame,
+    *,
+    window: Window,
+    environments: frozenset[str],
+    tz: str,
+    min_sample: int,
+    follow_up: timedelta,
+) -> dict[str, Any]:
+    """Every key over the window. Figures from fewer than ``min_sample`` samples say so and carry no band."""
+    prod = production(deployments, environments)
+    prod_ids = set(prod["id"].astype(int))
+    return {
+        "definitions_version": DEFINITIONS_VERSION,
+        "bands_from": BAND_SOURCE,
+        "from": window.start.isoformat(),
+        "to": window.end.isoformat(),
+        "deployment_frequency": deployment_frequency(prod, window, tz, min_sample),
+        "lead_time": lead_time(lead_times, prod_ids, window, min_sample),
+        "change_failure_rate": change_failure_rate(prod, incidents, window, min_sample),
+        "time_to_restore": time_to_restore(incidents, window, min_sample),
+        "rework_rate": rework_rate(prod, window, follow_up, min_sample),
+        "incidents": incident_summary(incidents, window),
+    }
