@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from integrations.config import IntegrationConfig
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
-from service.api.routes import catalogue, events, friction, health, webhooks
+from service.api.routes import catalogue, events, friction, health, metrics, webhooks
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
 from workers.embedded import EmbeddedWorker
@@ -54,6 +54,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.integration_config = IntegrationConfig.from_settings(settings)
     install_error_handlers(app)
-    for module in (health, webhooks, friction, events, catalogue):
+    for module in (health, webhooks, friction, events, catalogue, metrics):
         app.include_router(module.router)
     return app

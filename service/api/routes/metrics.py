@@ -1,0 +1,103 @@
+"""Metrics over HTTP: the DORA keys for a window, weekly figures by group (JSON or CSV), friction."""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from service.api.auth import require_scope
+from service.api.deps import DbSession
+from service.errors import InvalidInput
+from service.metrics import friction as friction_metrics
+from service.metrics.dora import Window
+from service.metrics.service import Filters, dora_metrics, friction_frame, weekly_metrics
+from service.settings import Settings
+from service.timeutil import utcnow
+
+router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_scope("read"))])
+
+DateOrTime = date | datetime
+
+
+def _moment(value: DateOrTime, tz: ZoneInfo) -> datetime:
+    """A date is midnight in the configured zone; a naive datetime is in that zone too."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    return datetime.combine(value, time(0), tzinfo=tz)
+
+
+def _window(settings: Settings, start: DateOrTime | None, end: DateOrTime | None, default_days: int) -> Window:
+    tz = ZoneInfo(settings.timezone)
+    stop = _moment(end, tz) if end is not None else utcnow()
+    begin = _moment(start, tz) if start is not None else stop - timedelta(days=default_days)
+    if begin >= stop:
+        raise InvalidInput("from must be before to", field="from")
+    return Window(start=begin, end=stop)
+
+
+class Scope:
+    """The filters every metrics route takes (they combine)."""
+
+    def __init__(
+        self,
+        start: Annotated[DateOrTime | None, Query(alias="from", description="Inclusive; a date or a datetime")] = None,
+        end: Annotated[DateOrTime | None, Query(alias="to", description="Exclusive; a date or a datetime")] = None,
+        service: Annotated[str | None, Query(max_length=128)] = None,
+        team: Annotated[str | None, Query(max_length=128)] = None,
+        platform: Annotated[str | None, Query(max_length=64)] = None,
+        environment: Annotated[str | None, Query(max_length=64, description="Counted as production")] = None,
+    ) -> None:
+        self.start, self.end = start, end
+        self.filters = Filters(service=service, team=team, platform=platform, environment=environment)
+
+
+def _clean(value: Any) -> Any:
+    """NaN (pandas' missing value) is not JSON: make it null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+@router.get("/dora")
+def dora(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+    """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
+    settings: Settings = request.app.state.settings
+    return dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28))
+
+
+@router.get("/weekly", response_model=None)
+def weekly(
+    request: Request,
+    session: DbSession,
+    scope: Annotated[Scope, Depends()],
+    group_by: Literal["service", "team", "platform", "cohort"] = "platform",
+    format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
+) -> dict[str, Any] | Response:
+    """One row per ISO week (in the configured time zone) and group; ``?format=csv`` for spreadsheets."""
+    settings: Settings = request.app.state.settings
+    window = _window(settings, scope.start, scope.end, 7 * 26)
+    table = weekly_metrics(
+        session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
+    )
+    if format == "csv":
+        buffer = io.StringIO()
+        table.to_csv(buffer, index=False)
+        headers = {"Content-Disposition": 'attachment; filename="frictionlog-weekly.csv"'}
+        return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+    rows = [{key: _clean(value) for key, value in row.items()} for row in table.to_dict(orient="records")]
+    return {"group_by": group_by, "timezone": settings.timezone, "rows": rows}
+
+
+@router.get("/friction")
+def friction(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+    """Friction reports: how many, minutes lost, by category, open vs resolved, median time to resolve."""
+    settings: Settings = request.app.state.settings
+    window = _window(settings, scope.start, scope.end, 28)
+    frame = friction_frame(session, scope.filters, window.start, window.end)
+    return friction_metrics.summary(frame, window.start, window.end)
