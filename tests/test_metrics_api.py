@@ -262,3 +262,7 @@ def test_a_realistic_week_of_github_and_pagerduty_traffic(
     # Restores: 50 min and 120 min → median 85 min.
     assert got["time_to_restore"]["median_seconds"] == 85 * 60
     assert got["deployment_frequency"]["deployments"] == 4
+    # Four deployments and two restores are fewer than min_sample (5): flagged, and no band.
+    assert (got["deployment_frequency"]["low_sample"], got["deployment_frequency"]["band"]) == (True, None)
+    assert (got["time_to_restore"]["low_sample"], got["time_to_restore"]["band"]) == (True, None)
+    assert got["lead_time"]["band"] == "elite"
