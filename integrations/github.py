@@ -12,6 +12,7 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_github
 from service.records import (
+    PUSH_ORDER_STRIDE,
     ChangeRecord,
     DeploymentRecord,
     Ignored,
@@ -26,8 +27,6 @@ from service.settings import Settings
 SOURCE = "github"
 EVENT_HEADER = "x-github-event"
 DELIVERY_HEADER = "x-github-delivery"
-PUSH_ORDER_STRIDE = 10_000
-"""push_order = inbox id × stride + index in the push (GitHub lists at most 2,048 commits a push)."""
 
 
 def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:

@@ -15,6 +15,7 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, sha_from_url, validated
 from integrations.signatures import verify_token_header
 from service.records import (
+    PUSH_ORDER_STRIDE,
     ChangeRecord,
     DeploymentRecord,
     Ignored,
@@ -27,7 +28,6 @@ from service.settings import Settings
 
 SOURCE = "gitlab"
 EVENT_HEADER = "x-gitlab-event"
-PUSH_ORDER_STRIDE = 10_000
 
 
 def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from service.db import upsert_insert
 from service.models import Change, Deployment, DeploymentChange, PullRequest
-from service.records import PullRequestRecord
+from service.records import PUSH_ORDER_STRIDE, PullRequestRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +75,37 @@ def _link(session: Session, deployment: Deployment, rules: LeadTimeRules) -> Non
         )
     )
     branch_commits = _pull_request_commits(session, deployment, [c.sha for c in shipped], rules)
-    merged = {c.merged_into for c in branch_commits}
+    landing = _landing_copies(shipped, branch_commits)
     first = _is_first_deployment(session, deployment, rules)
     rows = [
-        _pair(deployment, change, rules, first, merge_commit=change.sha in merged)
+        _pair(deployment, change, rules, first, merge_commit=change.sha in landing)
         for change in [*shipped, *branch_commits]
     ]
     _insert_pairs(session, rows)
+
+
+def _landing_copies(shipped: list[Change], branch_commits: list[Change]) -> set[str]:
+    """The default-branch commits that stand for a pull request whose own commits are counted instead.
+
+    A merge lands as one push. Squash: the squash commit. Rebase: every rebased copy in that push up to
+    the merge sha (new shas, so they are not the branch commits). Merge commit: the merge commit (the
+    branch commits keep their shas and are counted as themselves).
+    """
+    own = {c.sha for c in branch_commits}
+    merges = {c.merged_into for c in branch_commits if c.merged_into}
+    landing: set[str] = set()
+    for merge in (c for c in shipped if c.sha in merges and c.push_order is not None):
+        assert merge.push_order is not None
+        push = merge.push_order // PUSH_ORDER_STRIDE
+        landing |= {
+            c.sha
+            for c in shipped
+            if c.push_order is not None
+            and c.push_order // PUSH_ORDER_STRIDE == push
+            and c.push_order <= merge.push_order
+            and c.sha not in own
+        }
+    return landing
 
 
 def _pull_request_commits(

@@ -201,3 +201,68 @@ def test_a_worker_killed_while_holding_claimed_events_loses_and_doubles_nothing(
         assert db.exec(select(col(InboxEvent.attempts)).distinct()).all() == [1]
         assert count(db, Deployment) == total
         assert count(db, Change) == 2 * total
+
+
+def test_every_vendor_source_through_the_route_redis_and_a_real_worker(distributed_settings: Settings) -> None:
+    from tests.vendors import (
+        GL_PROJECT,
+        OPSGENIE_TOKEN,
+        gh_commit,
+        gh_deployment_status,
+        gh_push,
+        github_request,
+        gl_request,
+        pd_incident_event,
+        pd_request,
+    )
+
+    configure(celery_app, distributed_settings)
+    gitlab_deploy = {
+        "object_kind": "deployment",
+        "status": "success",
+        "status_changed_at": "2026-10-05 14:00:00 +0200",
+        "deployment_id": 15,
+        "environment": "production",
+        "short_sha": sha(9)[:8],
+        "commit_url": f"https://gitlab.example.com/acme/ledger/-/commit/{sha(9)}",
+        "project": GL_PROJECT,
+    }
+    opsgenie_alert = {
+        "action": "Create",
+        "alert": {
+            "alertId": "og-1",
+            "message": "lag",
+            "tags": ["service:ledger"],
+            "createdAt": int(T0.timestamp() * 1000),
+        },
+    }
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("/webhooks/github", github_request("push", gh_push("main", [gh_commit(sha(1), T0 - timedelta(hours=2))]))),
+        ("/webhooks/github", github_request("deployment_status", gh_deployment_status(1, sha(1), "success", T0))),
+        ("/webhooks/github", github_request("ping", {"zen": "x"})),
+        ("/webhooks/gitlab", gl_request("Deployment Hook", gitlab_deploy)),
+        ("/webhooks/pagerduty", pd_request(pd_incident_event("incident.triggered", "PD1", T0, created=T0))),
+        ("/webhooks/pagerduty", pd_request(pd_incident_event("incident.resolved", "PD1", T0 + timedelta(minutes=40)))),
+        ("/webhooks/opsgenie", {"json": opsgenie_alert, "headers": {"X-Frictionlog-Token": OPSGENIE_TOKEN}}),
+    ]
+    with (
+        start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30),
+        TestClient(create_app(distributed_settings)) as client,
+    ):
+        for url, kwargs in requests:
+            assert client.post(url, **kwargs).status_code == 202, url
+        engine = get_engine(distributed_settings.database_url)
+
+        def drained() -> bool:
+            with Session(engine) as db:
+                return inbox.count_by_status(db)["pending"] == 0
+
+        wait_for(drained, timeout=60, what="the worker to drain the inbox")
+
+    with Session(get_engine(distributed_settings.database_url)) as db:
+        assert inbox.count_by_status(db) == {"pending": 0, "processed": 6, "ignored": 1, "failed": 0}
+        deployments = sorted(db.exec(select(Deployment.source, Deployment.external_id, Deployment.status)).all())
+        assert deployments == [("github", "1", "success"), ("gitlab", "15", "success")]
+        incidents = sorted(db.exec(select(Incident.source, Incident.external_id, Incident.status)).all())
+        assert incidents == [("opsgenie", "og-1", "triggered"), ("pagerduty", "PD1", "resolved")]
+        assert db.exec(select(Change.sha)).all() == [sha(1)]

@@ -412,3 +412,31 @@ def test_issues_with_the_incident_label_are_incidents(client: TestClient, settin
     )
     assert incident.resolved_at is not None
     assert incident.resolved_at - incident.started_at == timedelta(minutes=90)
+
+
+def test_rebase_merges_count_the_branch_commits_not_their_rebased_copies(
+    client: TestClient, settings: Settings, session: Session
+) -> None:
+    post(client, "push", gh_push("main", [gh_commit(sha(1), T0 - timedelta(days=3))]))
+    post(client, "deployment_status", gh_deployment_status(1, sha(1), "success", T0 - timedelta(days=2)))
+    post(
+        client,
+        "push",
+        gh_push(
+            "tune-gc", [gh_commit(sha(10), T0 - timedelta(hours=30)), gh_commit(sha(11), T0 - timedelta(hours=20))]
+        ),
+    )
+    post(client, "pull_request", gh_pull_request_merged(43, "tune-gc", sha(21), T0 - timedelta(hours=2)))
+    rebased = [gh_commit(sha(20), T0 - timedelta(hours=2)), gh_commit(sha(21), T0 - timedelta(hours=2))]
+    post(client, "push", gh_push("main", rebased))
+    post(client, "push", gh_push("main", [gh_commit(sha(30), T0 - timedelta(hours=1))]))
+    post(client, "deployment_status", gh_deployment_status(2, sha(30), "success", T0))
+    drain(settings)
+
+    assert links(session)["2"] == [
+        (sha(10), None),
+        (sha(11), None),
+        (sha(20), "merge_commit"),
+        (sha(21), "merge_commit"),
+        (sha(30), None),
+    ]
