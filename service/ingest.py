@@ -22,7 +22,8 @@ from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
 from service.db import upsert_insert
-from service.friction.categorise import Taxonomy, categorise
+from service.friction.categorise import Taxonomy
+from service.friction.learning import LearnedModel, categorise_with
 from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
 from service.models import (
     Change,
@@ -54,6 +55,8 @@ class IngestPolicy:
     window: timedelta | None = timedelta(hours=24)
     """Fallback: the last production deployment of the service this long before the incident; None = off."""
     bot_authors: frozenset[str] = frozenset()
+    model: LearnedModel | None = None
+    """The categoriser learned from leads' corrections, blended with the taxonomy's rules."""
 
     @property
     def lead_time(self) -> LeadTimeRules:
@@ -82,7 +85,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     link_pushed_changes(session, _deployment_ids(session, deployments).values(), policy.lead_time)
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
-    _upsert_friction(session, frictions, histories, policy.taxonomy)
+    _upsert_friction(session, frictions, histories, policy)
 
 
 def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -364,13 +367,13 @@ def _upsert_friction(
     session: Session,
     reports: list[FrictionRecord],
     histories: dict[str, list[PlatformAssignment]],
-    taxonomy: Taxonomy,
+    policy: IngestPolicy,
 ) -> None:
-    """Insert reports under their report number; on a rebuild only a rule-made category is recomputed,
+    """Insert reports under their report number; on a rebuild only a machine-made category is recomputed,
     so a lead's correction (``category_source = human``) and the triage state survive."""
     rows = []
     for report in reports:
-        verdict = categorise(report.text, taxonomy)
+        verdict, chosen_by = categorise_with(report.text, policy.taxonomy, policy.model)
         rows.append(
             {
                 "id": report.report_id,
@@ -380,7 +383,7 @@ def _upsert_friction(
                 "service": report.service,
                 "platform": platform_at(histories.get(report.service or "", []), report.created_at),
                 "category": verdict.category,
-                "category_source": "rule",
+                "category_source": chosen_by,
                 "confidence": verdict.confidence,
                 "evidence": list(verdict.evidence),
                 "minutes_lost": report.minutes_lost,
@@ -398,7 +401,7 @@ def _upsert_friction(
     table = FrictionReport.__table__  # type: ignore[attr-defined]
     statement = insert.on_conflict_do_update(
         index_elements=["id"],
-        set_={name: insert.excluded[name] for name in ("category", "confidence", "evidence")},
-        where=table.c.category_source == "rule",
+        set_={name: insert.excluded[name] for name in ("category", "category_source", "confidence", "evidence")},
+        where=table.c.category_source != "human",
     )
     _execute_many(session, statement, rows)

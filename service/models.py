@@ -205,6 +205,27 @@ class FrictionReport(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resolved_at: datetime | None = _utc()
     resolution_note: str | None = Field(default=None, sa_column=Column(Text))
+    corrected_at: datetime | None = _utc()
+    """When a lead last set the category by hand (the categoriser learns from these)."""
+    notified_at: datetime | None = _utc()
+    """When the reporter was told of the resolution: closed reports with a reporter and no
+    ``notified_at`` are the notification outbox."""
+
+
+class CategoriserModel(SQLModel, table=True):
+    """A published version of the learned categoriser: trained on the corrections made up to ``trained_at``.
+
+    Workers fit it from those corrected reports when they see a new version (fitting a few thousand short
+    texts takes milliseconds), so no executable blob is ever stored.
+    """
+
+    __tablename__ = "categoriser_model"
+
+    id: int | None = Field(default=None, primary_key=True)
+    trained_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    samples: int
+    classes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    cross_validated_accuracy: float | None = None
 
 
 class Digest(SQLModel, table=True):

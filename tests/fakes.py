@@ -8,10 +8,12 @@ class RecordingWaker:
 
     def __init__(self) -> None:
         self.wakes = 0
+        self.requested: list[str] = []
         self.closed = False
 
-    def wake(self) -> None:
+    def wake(self, task: str = "frictionlog.ingest.drain_inbox") -> None:
         self.wakes += 1
+        self.requested.append(task)
 
     def close(self) -> None:
         self.closed = True

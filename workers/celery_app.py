@@ -13,6 +13,14 @@ QUEUES = (INGEST_QUEUE, AGGREGATE_QUEUE, DIGEST_QUEUE)
 
 DRAIN_TASK = "frictionlog.ingest.drain_inbox"
 SWEEP_TASK = "frictionlog.ingest.sweep"
+RETRAIN_TASK = "frictionlog.friction.retrain"
+NOTIFY_TASK = "frictionlog.friction.notify_reporters"
+TASK_QUEUES = {
+    DRAIN_TASK: INGEST_QUEUE,
+    SWEEP_TASK: INGEST_QUEUE,
+    RETRAIN_TASK: AGGREGATE_QUEUE,
+    NOTIFY_TASK: AGGREGATE_QUEUE,
+}
 
 
 def configure(app: Celery, settings: Settings) -> Celery:
@@ -28,11 +36,13 @@ def configure(app: Celery, settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 300},
-        task_routes={DRAIN_TASK: {"queue": INGEST_QUEUE}, SWEEP_TASK: {"queue": INGEST_QUEUE}},
+        task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue=INGEST_QUEUE,
         timezone=settings.timezone,
         beat_schedule={
             "sweep-inbox": {"task": SWEEP_TASK, "schedule": 60.0},
+            # Corrections also request a retrain at once; this catches any request a lost message dropped.
+            "retrain-categoriser": {"task": RETRAIN_TASK, "schedule": 900.0},
         },
     )
     return app

@@ -10,7 +10,9 @@ import threading
 
 from service.errors import TransientError
 from service.settings import Settings
+from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
 from workers.process import DrainStats, drain, seconds_until_next_due
+from workers.tasks import retrain
 
 log = logging.getLogger("frictionlog.embedded")
 
@@ -23,14 +25,17 @@ class EmbeddedWorker:
         self._poll = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._retrain = threading.Event()
         self.totals = DrainStats()
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def wake(self) -> None:
+    def wake(self, task: str = DRAIN_TASK) -> None:
         """The Waker seam: setting an Event is as cheap as coalescing gets."""
+        if task == RETRAIN_TASK:
+            self._retrain.set()
         self._wake.set()
 
     def close(self) -> None:
@@ -42,6 +47,9 @@ class EmbeddedWorker:
         while not self._stop.is_set():
             self._wake.clear()
             try:
+                if self._retrain.is_set():
+                    self._retrain.clear()
+                    retrain(self._settings.database_url)
                 stats = drain(self._settings, budget_seconds=5.0)
                 self.totals.add(stats)
                 wait = self._poll if not stats.more else 0.0
@@ -50,5 +58,8 @@ class EmbeddedWorker:
                     wait = min(wait, next_due)
             except TransientError:
                 log.warning("embedded.drain_deferred", exc_info=True)
+                wait = self._poll
+            except Exception:  # the loop must outlive a bug in one pass; rows stay pending or failed
+                log.exception("embedded.drain_error")
                 wait = self._poll
             self._wake.wait(wait)

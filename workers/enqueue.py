@@ -15,31 +15,37 @@ from typing import Protocol
 from celery import Celery
 
 from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, INGEST_QUEUE, create_celery
+from workers.celery_app import DRAIN_TASK, TASK_QUEUES, create_celery
 
 log = logging.getLogger("frictionlog.enqueue")
 
 
 class Waker(Protocol):
-    def wake(self) -> None:
-        """Note that new inbox rows wait. Must not block or raise: it runs on the request path."""
+    def wake(self, task: str = DRAIN_TASK) -> None:
+        """Ask for ``task`` to run soon (by default: drain the inbox). Must not block or raise: it runs
+        on the request path."""
 
     def close(self) -> None: ...
 
 
 class CoalescingWaker:
-    """Calls ``send`` from a background thread, at most once per ``interval`` while wake-ups keep coming."""
+    """Calls ``send(task)`` from a background thread: each requested task at most once per ``interval``
+    while requests keep coming."""
 
-    def __init__(self, send: Callable[[], None], *, interval: float, name: str = "frictionlog-waker") -> None:
+    def __init__(self, send: Callable[[str], None], *, interval: float, name: str = "frictionlog-waker") -> None:
         self._send = send
         self._interval = interval
         self._flag = threading.Event()
         self._stop = threading.Event()
+        self._pending: set[str] = set()
+        self._lock = threading.Lock()
         self.sent = 0
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def wake(self) -> None:
+    def wake(self, task: str = DRAIN_TASK) -> None:
+        with self._lock:
+            self._pending.add(task)
         self._flag.set()
 
     def close(self) -> None:
@@ -53,18 +59,21 @@ class CoalescingWaker:
             if self._stop.is_set():
                 return
             self._flag.clear()
-            try:
-                self._send()
-                self.sent += 1
-            except Exception:  # the broker is down: the sweeper re-enqueues once it is back
-                log.warning("enqueue.wake_failed", exc_info=True)
+            with self._lock:
+                tasks, self._pending = sorted(self._pending), set()
+            for task in tasks:
+                try:
+                    self._send(task)
+                    self.sent += 1
+                except Exception:  # the broker is down: beat re-enqueues once it is back
+                    log.warning("enqueue.wake_failed task=%s", task, exc_info=True)
             self._stop.wait(self._interval)
 
 
 def celery_waker(settings: Settings, celery: Celery | None = None) -> CoalescingWaker:
     app = celery or create_celery(settings)
 
-    def send() -> None:
-        app.send_task(DRAIN_TASK, queue=INGEST_QUEUE)
+    def send(task: str) -> None:
+        app.send_task(task, queue=TASK_QUEUES[task])
 
     return CoalescingWaker(send, interval=settings.wake_interval_seconds)

@@ -19,6 +19,7 @@ from service import inbox
 from service.db import session_scope
 from service.errors import InvalidInput, TransientError
 from service.friction.categorise import load_taxonomy
+from service.friction.triage import current_model
 from service.ingest import IngestPolicy, apply_records
 from service.models import InboxEvent
 from service.records import Ignored, InboxMeta, Record
@@ -44,23 +45,24 @@ class DrainStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def ingest_policy(settings: Settings) -> IngestPolicy:
+def ingest_policy(settings: Settings, session: Session) -> IngestPolicy:
     window = timedelta(hours=settings.incident_link_window_hours) if settings.incident_link_window_hours else None
     return IngestPolicy(
         production_environments=frozenset(settings.production_environments),
         window=window,
         taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
         bot_authors=frozenset(settings.bot_authors),
+        model=current_model(session, cache_key=settings.database_url),
     )
 
 
 def process_batch(settings: Settings) -> DrainStats:
     """Process one batch. A database outage raises TransientError; the batch is then left untouched."""
     stats = DrainStats(batches=1)
-    policy = ingest_policy(settings)
     try:
         with session_scope(settings.database_url, write=True) as session:
             rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
+            policy = ingest_policy(settings, session)
             stats.claimed = len(rows)
             config = IntegrationConfig.from_settings(settings)
             parsed = [(row, records) for row in rows if (records := _parse(row, config, stats)) is not None]

@@ -10,8 +10,9 @@ from celery import Task
 from service import inbox
 from service.db import session_scope
 from service.errors import TransientError
+from service.friction.triage import publish_model
 from service.settings import get_settings
-from workers.celery_app import DRAIN_TASK, SWEEP_TASK, app
+from workers.celery_app import DRAIN_TASK, RETRAIN_TASK, SWEEP_TASK, app
 from workers.process import drain, seconds_until_next_due
 
 log = logging.getLogger("frictionlog.tasks")
@@ -56,3 +57,20 @@ def sweep_inbox() -> bool:
         log.warning("inbox.sweep_requeued")
         drain_inbox.apply_async()
     return stale
+
+
+@app.task(name=RETRAIN_TASK, acks_late=True)
+def retrain_categoriser() -> int | None:
+    """Publish a categoriser version from leads' corrections; workers fit it when they next categorise.
+
+    Idempotent: with nothing new since the last version it publishes nothing. Returns the version id.
+    """
+    return retrain(get_settings().database_url)
+
+
+def retrain(database_url: str) -> int | None:
+    with session_scope(database_url, write=True) as session:
+        version = publish_model(session)
+    if version is not None:
+        log.info("categoriser.published version=%s samples=%s", version.id, version.samples)
+    return version.id if version is not None else None

@@ -12,6 +12,7 @@ from integrations.config import IntegrationConfig
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
 from service.api.routes import catalogue, events, friction, health, metrics, webhooks
+from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
 from workers.embedded import EmbeddedWorker
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.integration_config = IntegrationConfig.from_settings(settings)
+    app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
     install_error_handlers(app)
     for module in (health, webhooks, friction, events, catalogue, metrics):
         app.include_router(module.router)

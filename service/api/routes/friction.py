@@ -1,18 +1,71 @@
-"""Friction reports over the API: file one from any tool (Slack has its own route)."""
+"""Friction reports over the API: file one from any tool, list and triage them, see the themes."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from integrations import friction_api
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
-from service.api.deps import WakerDep, WriteSession
+from service.api.deps import DbSession, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
+from service.errors import NotFound
+from service.friction import reports, themes
+from service.friction.triage import triage
+from service.models import FrictionReport
+from service.timeutil import utcnow
+from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
+
+Status = Literal["open", "acknowledged", "resolved", "wont_fix"]
+
+
+class FrictionOut(BaseModel):
+    id: int
+    text: str
+    service: str | None
+    platform: str | None
+    category: str
+    category_source: str
+    confidence: float
+    evidence: list[str]
+    status: str
+    reporter: str | None
+    minutes_lost: int | None
+    impact: int | None
+    frequency: str | None
+    votes: int
+    duplicate_of: int | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolution_note: str | None
+
+
+class TriageIn(BaseModel):
+    category: str | None = Field(default=None, max_length=64, description="Sets category_source to human")
+    status: Status | None = None
+    resolution_note: str | None = Field(default=None, max_length=4000)
+    duplicate_of: int | None = Field(default=None, ge=1)
+
+
+class ThemeOut(BaseModel):
+    service: str | None
+    category: str
+    reports: int
+    reporters: int
+    votes: int
+    minutes_lost: int
+    example: str
+    report_ids: list[int]
+
+
+def _out(report: FrictionReport) -> FrictionOut:
+    return FrictionOut.model_validate(report, from_attributes=True)
 
 
 @router.post(
@@ -32,3 +85,71 @@ def file_friction(
     result = store(session, waker, [friction_api.delivery(body.value, headers=kept_headers(request))])[0]
     response.status_code = 200 if result.duplicate else 202
     return AcceptedOut(id=result.id, duplicate=result.duplicate)
+
+
+@router.get("/friction", dependencies=[Depends(require_scope("read"))])
+def list_friction(
+    session: DbSession,
+    status: Status | None = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    service: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> list[FrictionOut]:
+    rows = reports.list_reports(
+        session, status=status, category=category, service=service, limit=limit, before_id=before_id
+    )
+    return [_out(row) for row in rows]
+
+
+@router.get("/friction/themes", dependencies=[Depends(require_scope("read"))])
+def friction_themes(
+    session: DbSession,
+    days: Annotated[int, Query(ge=1, le=366, description="Reports filed in the last N days")] = 28,
+    service: Annotated[str | None, Query(max_length=128)] = None,
+) -> list[ThemeOut]:
+    """Near-duplicate reports grouped by service and category: how many people hit the same thing."""
+    frame = reports.theme_frame(session, since=utcnow() - timedelta(days=days), service=service)
+    return [
+        ThemeOut(
+            service=t.service,
+            category=t.category,
+            reports=t.reports,
+            reporters=t.reporters,
+            votes=t.votes,
+            minutes_lost=t.minutes_lost,
+            example=t.example,
+            report_ids=t.report_ids,
+        )
+        for t in themes.group(frame)
+    ]
+
+
+@router.get("/friction/{report_id}", dependencies=[Depends(require_scope("read"))])
+def get_friction(report_id: int, session: DbSession) -> FrictionOut:
+    report = session.get(FrictionReport, report_id)
+    if report is None:
+        raise NotFound(f"no friction report #{report_id}")
+    return _out(report)
+
+
+@router.patch("/friction/{report_id}", dependencies=[Depends(require_scope("admin"))])
+def triage_friction(
+    report_id: int, body: TriageIn, request: Request, session: WriteSession, waker: WakerDep
+) -> FrictionOut:
+    """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
+    Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""
+    result = triage(
+        session,
+        report_id,
+        taxonomy=request.app.state.taxonomy,
+        category=body.category,
+        status=body.status,
+        resolution_note=body.resolution_note,
+        duplicate_of=body.duplicate_of,
+    )
+    if result.corrected:
+        waker.wake(RETRAIN_TASK)
+    if result.notify_reporter:
+        waker.wake(NOTIFY_TASK)
+    return _out(result.report)
