@@ -6,6 +6,7 @@ at least ``threshold`` join one theme (single linkage: a chain of similar report
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -13,6 +14,20 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
 THRESHOLD = 0.35
+_WORD = re.compile(r"[a-z0-9]+")
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words with common English endings cut, so "starts" meets "start" and "takes" "take"."""
+    words = []
+    for word in _WORD.findall(text.lower()):
+        for suffix in _SUFFIXES:
+            if len(word) > len(suffix) + 2 and word.endswith(suffix):
+                word = word[: -len(suffix)]
+                break
+        words.append(word)
+    return words
 
 
 @dataclass(slots=True)
@@ -52,14 +67,14 @@ def _components(similar: list[list[bool]]) -> list[list[int]]:
 def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]:
     """``reports``: id, text, service, category, reporter, votes, minutes_lost. Biggest themes first."""
     themes: list[Theme] = []
+    if reports.empty:
+        return themes
+    # One vocabulary over all reports, so word weights reflect how rare a word is across the organisation.
+    vectorizer = TfidfVectorizer(analyzer=_words, sublinear_tf=True).fit(reports["text"])
     for (service, category), rows in reports.groupby([reports["service"].fillna(""), "category"], sort=True):
         rows = rows.reset_index(drop=True)
-        if len(rows) == 1:
-            clusters = [[0]]
-        else:
-            vectors = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(rows["text"])
-            similarity = cosine_similarity(vectors)
-            clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
+        similarity = cosine_similarity(vectorizer.transform(rows["text"]))
+        clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
         for members in clusters:
             part = rows.iloc[members]
             themes.append(
