@@ -39,6 +39,9 @@ class FrictionIn(BaseModel):
     blocking: bool = False
     occurred_at: Annotated[datetime, BeforeValidator(_timestamp)] | None = None
     delivery_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    channel: Annotated[str, StringConstraints(max_length=32)] | None = None
+    """Where it was filed (Slack channel id), for a link back."""
+    permalink: Annotated[str, StringConstraints(max_length=1024)] | None = None
 
 
 def validate(value: Any) -> FrictionIn:
@@ -50,22 +53,23 @@ def validate(value: Any) -> FrictionIn:
         raise first_error(exc, skip=0) from None
 
 
-def delivery(value: Any, *, headers: dict[str, str]) -> Delivery:
+def delivery(value: Any, *, headers: dict[str, str], source: str = SOURCE) -> Delivery:
+    """The inbox delivery of a report. Anonymous: the reporter is dropped before anything is stored."""
     report = validate(value)
     stored = report.model_dump(mode="json", exclude_none=True)
     if report.anonymous:
         stored.pop("reporter", None)
     body = canonical_json(stored)
-    key = report.delivery_id or content_key(SOURCE, EVENT_TYPE, body.encode())
-    return Delivery(source=SOURCE, event_type=EVENT_TYPE, delivery_key=key, body=body, headers=headers)
+    key = report.delivery_id or content_key(source, EVENT_TYPE, body.encode())
+    return Delivery(source=source, event_type=EVENT_TYPE, delivery_key=key, body=body, headers=headers)
 
 
-def parse(meta: InboxMeta, value: Any) -> ParseResult:
+def parse(meta: InboxMeta, value: Any, *, source: str = SOURCE) -> ParseResult:
     report = validate(value)
     return [
         FrictionRecord(
             report_id=meta.id,
-            source=SOURCE,
+            source=source,
             text=report.text,
             created_at=report.occurred_at or meta.received_at,
             reporter=None if report.anonymous else report.reporter,
@@ -74,5 +78,7 @@ def parse(meta: InboxMeta, value: Any) -> ParseResult:
             impact=report.impact,
             frequency=report.frequency,
             blocking=report.blocking,
+            slack_channel=report.channel,
+            permalink=report.permalink,
         )
     ]

@@ -17,6 +17,8 @@ from service.records import InboxMeta, ParseResult
 from service.settings import Settings
 from service.timeutil import utcnow
 
+SLACK_SOURCE = "slack"
+
 Parser = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
 """(the inbox row's metadata, its decoded JSON body, config) → canonical records, Ignored, or InvalidInput."""
 
@@ -35,9 +37,14 @@ def _friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseRe
     return friction_api.parse(meta, body)
 
 
+def _slack_friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:
+    return friction_api.parse(meta, body, source=SLACK_SOURCE)
+
+
 PARSERS: dict[str, Parser] = {
     generic.SOURCE: _generic,
     friction_api.SOURCE: _friction,
+    SLACK_SOURCE: _slack_friction,
     **{source: module.parse for source, module in VENDORS.items()},
 }
 

@@ -207,6 +207,8 @@ class FrictionReport(SQLModel, table=True):
     resolution_note: str | None = Field(default=None, sa_column=Column(Text))
     corrected_at: datetime | None = _utc()
     """When a lead last set the category by hand (the categoriser learns from these)."""
+    triage_posted_at: datetime | None = _utc()
+    """When it was posted to the Slack triage channel (new reports without it are that outbox)."""
     notified_at: datetime | None = _utc()
     """When the reporter was told of the resolution: closed reports with a reporter and no
     ``notified_at`` are the notification outbox."""

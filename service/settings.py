@@ -73,13 +73,19 @@ class Settings(BaseSettings):
     opsgenie_webhook_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    """Slack's Web API base URL (a proxy, or a local stand-in in tests)."""
+    slack_triage_channel: str | None = None
+    """Channel id where new friction reports are posted with triage buttons; unset: not posted."""
+    slack_admins: Annotated[list[str], NoDecode] = []
+    """Slack user ids allowed to triage (comma-separated)."""
 
-    @field_validator("production_environments", "bot_authors", mode="before")
+    @field_validator("production_environments", "bot_authors", "slack_admins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("broker_url", "taxonomy_path", mode="before")
+    @field_validator("broker_url", "taxonomy_path", "slack_triage_channel", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -43,6 +43,8 @@ def configure(app: Celery, settings: Settings) -> Celery:
             "sweep-inbox": {"task": SWEEP_TASK, "schedule": 60.0},
             # Corrections also request a retrain at once; this catches any request a lost message dropped.
             "retrain-categoriser": {"task": RETRAIN_TASK, "schedule": 900.0},
+            # New reports reach the triage channel within half a minute; closures are also sent at once.
+            "notify-slack": {"task": NOTIFY_TASK, "schedule": 30.0},
         },
     )
     return app

@@ -8,9 +8,12 @@ from __future__ import annotations
 import logging
 import threading
 
+from integrations.slack.client import sync_client
+from integrations.slack.notifier import WebClientNotifier
 from service.errors import TransientError
 from service.settings import Settings
 from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
+from workers.notify import notify_pending
 from workers.process import DrainStats, drain, seconds_until_next_due
 from workers.tasks import retrain
 
@@ -26,6 +29,7 @@ class EmbeddedWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._retrain = threading.Event()
+        self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
@@ -52,6 +56,8 @@ class EmbeddedWorker:
                     retrain(self._settings.database_url)
                 stats = drain(self._settings, budget_seconds=5.0)
                 self.totals.add(stats)
+                if self._notifier is not None:
+                    notify_pending(self._settings, self._notifier)
                 wait = self._poll if not stats.more else 0.0
                 next_due = seconds_until_next_due(self._settings)
                 if next_due is not None and next_due > 0:

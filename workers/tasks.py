@@ -7,12 +7,15 @@ from datetime import timedelta
 
 from celery import Task
 
+from integrations.slack.client import sync_client
+from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
 from service import inbox
 from service.db import session_scope
 from service.errors import TransientError
 from service.friction.triage import publish_model
 from service.settings import get_settings
-from workers.celery_app import DRAIN_TASK, RETRAIN_TASK, SWEEP_TASK, app
+from workers.celery_app import DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, SWEEP_TASK, app
+from workers.notify import notify_pending
 from workers.process import drain, seconds_until_next_due
 
 log = logging.getLogger("frictionlog.tasks")
@@ -74,3 +77,20 @@ def retrain(database_url: str) -> int | None:
     if version is not None:
         log.info("categoriser.published version=%s samples=%s", version.id, version.samples)
     return version.id if version is not None else None
+
+
+@app.task(
+    name=NOTIFY_TASK,
+    acks_late=True,
+    autoretry_for=(SlackUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=8,
+)
+def notify_reporters() -> dict[str, int]:
+    """Post new reports to the triage channel and tell reporters their report was closed (Slack)."""
+    settings = get_settings()
+    if settings.slack_bot_token is None:
+        return {"posted": 0, "dms": 0, "refused": 0}
+    stats = notify_pending(settings, WebClientNotifier(sync_client(settings)))
+    return {"posted": stats.posted, "dms": stats.dms, "refused": stats.refused}

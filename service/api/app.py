@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from integrations.config import IntegrationConfig
+from integrations.slack.app import build_app
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
-from service.api.routes import catalogue, events, friction, health, metrics, webhooks
+from service.api.routes import catalogue, events, friction, health, metrics, slack, webhooks
+from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
@@ -39,6 +42,9 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         if settings.embedded:
             upgrade(settings.database_url)
         app.state.waker = make_waker()
+        if settings.slack_signing_secret is not None:
+            ports = build_ports(settings, app.state.taxonomy, app.state.waker)
+            app.state.slack_handler = AsyncSlackRequestHandler(build_app(settings, ports))
         log.info("api.started mode=%s", "embedded" if settings.embedded else "distributed")
         try:
             yield
@@ -54,8 +60,9 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.settings = settings
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.integration_config = IntegrationConfig.from_settings(settings)
+    app.state.slack_handler = None
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
     install_error_handlers(app)
-    for module in (health, webhooks, friction, events, catalogue, metrics):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics):
         app.include_router(module.router)
     return app

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.friction import learning
 from service.friction.categorise import Taxonomy
 from service.models import CategoriserModel, FrictionReport
@@ -63,6 +63,43 @@ def triage(
     session.commit()
     session.refresh(report)
     return TriageResult(report=report, notify_reporter=notify, corrected=corrected)
+
+
+def add_detail(
+    session: Session,
+    report_id: int,
+    *,
+    reporter: str,
+    service: str | None = None,
+    minutes_lost: int | None = None,
+    impact: int | None = None,
+    frequency: str | None = None,
+    blocking: bool | None = None,
+    anonymous: bool | None = None,
+) -> FrictionReport:
+    """The reporter adds what they left out (commits). Only the reporter may; asking for anonymity now
+    drops the identity that was stored."""
+    report = session.get(FrictionReport, report_id, with_for_update=True)
+    if report is None:
+        raise NotFound(f"no friction report #{report_id}")
+    if report.reporter != reporter:
+        raise Forbidden("only the reporter can add detail to a report")
+    if impact is not None and not 1 <= impact <= 6:
+        raise InvalidInput("impact is 1 to 6", field="impact")
+    for name, value in (
+        ("service", service),
+        ("minutes_lost", minutes_lost),
+        ("impact", impact),
+        ("frequency", frequency),
+        ("blocking", blocking),
+    ):
+        if value is not None:
+            setattr(report, name, value)
+    if anonymous:
+        report.reporter = None
+    session.commit()
+    session.refresh(report)
+    return report
 
 
 def _mark_duplicate(session: Session, report: FrictionReport, original_id: int) -> None:

@@ -1,0 +1,30 @@
+"""What the Slack listeners may do, as plain callables the API layer provides (the seam for tests too).
+
+All of them are synchronous (database work); listeners call them with ``asyncio.to_thread`` so the event
+loop never blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.friction.categorise import Taxonomy
+from service.inbox import Accepted, Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class SlackPorts:
+    taxonomy: Taxonomy
+    admins: frozenset[str]
+    file: Callable[[Delivery], Accepted]
+    """Write a report to the inbox (and wake the workers)."""
+    services: Callable[[], list[str]]
+    reports_of: Callable[[str], Sequence[Any]]
+    """A Slack user's open reports."""
+    themes: Callable[[], Sequence[Any]]
+    triage: Callable[..., Any]
+    """``triage(report_id, category=…, status=…, resolution_note=…, duplicate_of=…)`` → TriageResult."""
+    add_detail: Callable[..., Any]
+    """``add_detail(report_id, reporter=…, service=…, minutes_lost=…, impact=…, frequency=…)``."""

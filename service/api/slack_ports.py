@@ -1,0 +1,68 @@
+"""The Slack listeners' ports: inbox writes that wake the workers, catalogue and report reads, triage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from integrations.slack.ports import SlackPorts
+from service import catalogue, inbox
+from service.db import session_scope
+from service.friction import reports, themes, triage
+from service.friction.categorise import Taxonomy
+from service.inbox import Accepted, Delivery
+from service.settings import Settings
+from service.timeutil import utcnow
+from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from workers.enqueue import Waker
+
+OPEN = ("open", "acknowledged")
+
+
+def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPorts:
+    url = settings.database_url
+
+    def file(delivery: Delivery) -> Accepted:
+        with session_scope(url, write=True) as session:
+            accepted = inbox.accept(session, [delivery])[0]
+        if not accepted.duplicate:
+            waker.wake()
+        return accepted
+
+    def services() -> list[str]:
+        with session_scope(url) as session:
+            return [service.slug for service in catalogue.list_services(session)]
+
+    def reports_of(user: str) -> Sequence[Any]:
+        with session_scope(url) as session:
+            return [r for r in reports.list_reports(session, reporter=user, limit=50) if r.status in OPEN]
+
+    def week_themes() -> Sequence[Any]:
+        with session_scope(url) as session:
+            frame = reports.theme_frame(session, since=utcnow() - timedelta(days=7))
+        return themes.group(frame)
+
+    def change(report_id: int, **changes: Any) -> triage.TriageResult:
+        with session_scope(url, write=True) as session:
+            result = triage.triage(session, report_id, taxonomy=taxonomy, **changes)
+        if result.corrected:
+            waker.wake(RETRAIN_TASK)
+        if result.notify_reporter:
+            waker.wake(NOTIFY_TASK)
+        return result
+
+    def add_detail(report_id: int, **details: Any) -> Any:
+        with session_scope(url, write=True) as session:
+            return triage.add_detail(session, report_id, **details)
+
+    return SlackPorts(
+        taxonomy=taxonomy,
+        admins=frozenset(settings.slack_admins),
+        file=file,
+        services=services,
+        reports_of=reports_of,
+        themes=week_themes,
+        triage=change,
+        add_detail=add_detail,
+    )

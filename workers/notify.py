@@ -1,0 +1,81 @@
+"""The Slack outboxes, drained by a worker: new reports to the triage channel, resolutions to reporters.
+
+A report is marked as sent in the transaction that claimed it (rows locked, SKIP LOCKED), after Slack
+accepted it; a refusal that retrying cannot fix is logged and marked too, so it is not retried forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import col, select
+
+from integrations.slack import blocks
+from integrations.slack.notifier import SlackNotifier, SlackUnavailable
+from service.db import session_scope
+from service.friction.categorise import load_taxonomy
+from service.friction.triage import CLOSED
+from service.models import FrictionReport
+from service.settings import Settings
+from service.timeutil import utcnow
+
+log = logging.getLogger("frictionlog.notify")
+BATCH = 50
+
+
+@dataclass(slots=True)
+class NotifyStats:
+    posted: int = 0
+    dms: int = 0
+    refused: int = 0
+
+
+def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
+    stats = NotifyStats()
+    taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
+    with session_scope(settings.database_url, write=True) as session:
+        if settings.slack_triage_channel:
+            new = session.exec(
+                select(FrictionReport)
+                .where(col(FrictionReport.triage_posted_at).is_(None), col(FrictionReport.duplicate_of).is_(None))
+                .order_by(col(FrictionReport.id))
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for report in new:
+                text = f"Friction #{report.id}: {blocks.clip(report.text, 200)}"
+                ok = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
+                stats.posted += ok
+                stats.refused += not ok
+                report.triage_posted_at = utcnow()
+                session.commit()
+        closed = session.exec(
+            select(FrictionReport)
+            .where(
+                col(FrictionReport.status).in_(CLOSED),
+                col(FrictionReport.reporter).is_not(None),
+                col(FrictionReport.notified_at).is_(None),
+            )
+            .order_by(col(FrictionReport.id))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for report in closed:
+            assert report.reporter is not None
+            text, message = blocks.resolution_dm(report)
+            ok = _send(notifier, report.reporter, text, message)
+            stats.dms += ok
+            stats.refused += not ok
+            report.notified_at = utcnow()
+            session.commit()
+    return stats
+
+
+def _send(notifier: SlackNotifier, channel: str, text: str, message: list[dict[str, object]]) -> bool:
+    """True if posted, False if refused for good; SlackUnavailable propagates (the task retries later)."""
+    try:
+        return notifier.post_message(channel, text, message)
+    except SlackUnavailable:
+        log.warning("notify.slack_unavailable channel=%s", channel)
+        raise
