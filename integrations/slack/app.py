@@ -20,8 +20,7 @@ def build_app(settings: Settings, ports: SlackPorts) -> AsyncApp:
         raise ValueError("FRICTIONLOG_SLACK_SIGNING_SECRET is not set")
     app = AsyncApp(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        client=async_client(settings),
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
+        client=async_client(settings),  # carries the bot token
         logger=log,
         # Listeners run after ack(): the HTTP answer goes out as soon as ack() is called.
         process_before_response=False,

@@ -71,17 +71,18 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         report = int(body["actions"][0]["block_id"].split(":")[-1])
         await change(respond, report, category=body["actions"][0]["selected_option"]["value"])
 
-    for action, status in ((blocks.TRIAGE_RESOLVE, "resolved"), (blocks.TRIAGE_WONT_FIX, "wont_fix")):
-
-        @app.action(action)
-        async def close(
-            ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, status: str = status
-        ) -> None:
+    def closing(status: str) -> Any:
+        async def close(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
             await ack()
             if not lead(body):
                 await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
                 return
             await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(_report_id(body), status))
+
+        return close
+
+    app.action(blocks.TRIAGE_RESOLVE)(closing("resolved"))
+    app.action(blocks.TRIAGE_WONT_FIX)(closing("wont_fix"))
 
     @app.action(blocks.TRIAGE_DUPLICATE)
     async def duplicate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:

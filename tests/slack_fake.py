@@ -1,0 +1,98 @@
+"""A local HTTP server standing in for Slack's Web API and response URLs; the real slack_sdk talks to it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.errors: dict[tuple[str, str], str] = {}
+        """(method, channel) → the error Slack answers, e.g. ("chat.postMessage", "C0GONE"): "channel_not_found"."""
+        self._lock = threading.Lock()
+        self.url = ""
+
+    def record(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append((method, body))
+        error = self.errors.get((method, str(body.get("channel", ""))))
+        if error:
+            return {"ok": False, "error": error}
+        canned: dict[str, dict[str, Any]] = {
+            "auth.test": {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001", "team": "acme"},
+            "chat.postMessage": {"ok": True, "channel": body.get("channel"), "ts": "1700000000.000100"},
+            "chat.getPermalink": {"ok": True, "permalink": "https://acme.slack.com/archives/C1/p1700000000000100"},
+        }
+        return canned.get(method, {"ok": True})
+
+    def of(self, method: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [body for name, body in self.calls if name == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.of(method)) < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"Slack never received {count} × {method}; got {[name for name, _ in self.calls]}")
+            time.sleep(0.02)
+        return self.of(method)
+
+
+def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            path, _, query = self.path.partition("?")
+            self._answer(path, {key: values[0] for key, values in parse_qs(query).items()})
+
+        def do_POST(self) -> None:  # noqa: N802
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            kind = self.headers.get("Content-Type", "")
+            if "json" in kind:
+                body = json.loads(raw or b"{}")
+            else:
+                body = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+                for key in ("blocks", "view"):
+                    if isinstance(body.get(key), str):
+                        body[key] = json.loads(body[key])
+            self._answer(self.path, body)
+
+        def _answer(self, path: str, body: dict[str, Any]) -> None:
+            method = path.strip("/").removeprefix("api/")
+            answer = json.dumps(fake.record(method, body)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+Poll = Callable[[], bool]
