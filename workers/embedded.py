@@ -59,6 +59,9 @@ class EmbeddedWorker:
                 if self._notifier is not None:
                     notify_pending(self._settings, self._notifier)
                 wait = self._poll if not stats.more else 0.0
+                if stats.claimed:
+                    # Let wake-ups gather into a batch: one transaction for many events, not one each.
+                    self._stop.wait(self._settings.wake_interval_seconds)
                 next_due = seconds_until_next_due(self._settings)
                 if next_due is not None and next_due > 0:
                     wait = min(wait, next_due)

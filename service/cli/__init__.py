@@ -201,7 +201,12 @@ def _process_now() -> None:
 
 
 def _session() -> AbstractContextManager[Session]:
-    return session_scope(get_settings().database_url, write=True)
+    """A session on an up-to-date schema: in embedded mode the CLI migrates the SQLite file itself,
+    as ``serve`` does, so ``frictionlog tokens create`` works on a fresh install."""
+    settings = get_settings()
+    if settings.embedded:
+        upgrade(settings.database_url)
+    return session_scope(settings.database_url, write=True)
 
 
 main.add_command(demo)
