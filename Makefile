@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck imports unit services bench serve clean
+.PHONY: demo test lint typecheck imports unit services browser bench serve clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ demo: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/frictionlog serve
 
-test: $(DEV_STAMP) services lint typecheck imports unit
+test: $(DEV_STAMP) services browser lint typecheck imports unit
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +39,9 @@ imports: $(DEV_STAMP)
 
 unit: $(DEV_STAMP)
 	$(BIN)/pytest
+
+browser:
+	@bash scripts/ensure-chromium.sh
 
 # PostgreSQL and Redis on 127.0.0.1 are needed by the integration tests: start them if installed but down.
 services:

@@ -94,7 +94,7 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
 
 
 @lru_cache(maxsize=8)
-def _sqlite_write_lock(url: str) -> threading.Lock:
+def _sqlite_write_lock(url: str) -> threading.Lock:  # noqa: ARG001 (the cache key: one lock per file)
     """Writers of one SQLite file in this process queue here instead of in SQLite's busy handler, which
     sleeps 1, 2, 5, 10 ms… between retries: with the API and the embedded worker both writing, that
     turned a 1 ms insert into 10 ms. (A plain Lock: FastAPI may release it from another thread.)"""

@@ -242,6 +242,8 @@ class Digest(SQLModel, table=True):
     content: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     html: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claimed_at: datetime | None = _utc()
+    """Set by the worker that is posting it (expires after ten minutes)."""
     posted_at: datetime | None = _utc()
     slack_ts: str | None = Field(default=None, max_length=32)
 

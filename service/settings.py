@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     github_allow_sha1_signature: bool = False
     """Accept the legacy X-Hub-Signature (SHA-1) of old GitHub Enterprise servers when the SHA-256 one is absent."""
 
+    digest_audiences: dict[str, str] = {"leaders": ""}
+    """JSON: audience → Slack channel id. ``leaders`` sees every service, ``team:<name>`` that team's.
+    An empty channel: the digest is built and kept (HTML, JSON) but not posted."""
+    digest_day: str = "mon"
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    """The digest for the week just ended goes out on this day and hour, in FRICTIONLOG_TIMEZONE."""
+    quote_min_reporters: int = Field(default=3, ge=1)
+    """The digest quotes a report only from a team with at least this many reporters that week."""
+
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_token: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None

@@ -11,10 +11,13 @@ from integrations.slack.client import sync_client
 from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
 from service import inbox
 from service.db import session_scope
+from service.digest.build import last_full_week
 from service.errors import TransientError
 from service.friction.triage import publish_model
 from service.settings import get_settings
-from workers.celery_app import DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, SWEEP_TASK, app
+from service.timeutil import utcnow
+from workers.celery_app import DIGEST_TASK, DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, SWEEP_TASK, app
+from workers.digest import run_digests
 from workers.notify import notify_pending
 from workers.process import drain, seconds_until_next_due
 
@@ -94,3 +97,19 @@ def notify_reporters() -> dict[str, int]:
         return {"posted": 0, "dms": 0, "refused": 0}
     stats = notify_pending(settings, WebClientNotifier(sync_client(settings)))
     return {"posted": stats.posted, "dms": stats.dms, "refused": stats.refused}
+
+
+@app.task(
+    name=DIGEST_TASK,
+    acks_late=True,
+    autoretry_for=(SlackUnavailable,),
+    retry_backoff=True,
+    retry_backoff_max=900,
+    max_retries=8,
+)
+def weekly_digest(week: str | None = None) -> dict[str, int]:
+    """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
+    settings = get_settings()
+    notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
+    run = run_digests(settings, notifier, week=week or last_full_week(utcnow(), settings.timezone))
+    return {"built": run.built, "posted": run.posted, "already_posted": run.already_posted}

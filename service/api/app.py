@@ -13,7 +13,7 @@ from integrations.config import IntegrationConfig
 from integrations.slack.app import build_app
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
-from service.api.routes import catalogue, events, friction, health, metrics, slack, webhooks
+from service.api.routes import catalogue, digests, events, friction, health, metrics, slack, webhooks
 from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
@@ -63,6 +63,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.slack_handler = None
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
     install_error_handlers(app)
-    for module in (health, webhooks, slack, friction, events, catalogue, metrics):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests):
         app.include_router(module.router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from contextlib import AbstractContextManager
@@ -13,16 +14,22 @@ import uvicorn
 from sqlalchemy import delete
 from sqlmodel import Session, SQLModel
 
+from integrations.slack.client import sync_client
+from integrations.slack.notifier import WebClientNotifier
 from service import catalogue, inbox, tokens
 from service.cli.demo import demo
 from service.db import session_scope
+from service.digest.build import build, last_full_week
+from service.digest.html import render_html
+from service.digest.render import plain_text
 from service.errors import AppError
 from service.migrations import upgrade
 from service.models import DERIVED_TABLES, InboxStatus
 from service.settings import Settings, get_settings
-from service.timeutil import parse_timestamp
+from service.timeutil import parse_timestamp, utcnow
 from workers.celery_app import DRAIN_TASK, QUEUES, configure, create_celery
 from workers.celery_app import app as celery_app
+from workers.digest import run_digests
 from workers.process import drain
 
 
@@ -207,6 +214,36 @@ def _session() -> AbstractContextManager[Session]:
     if settings.embedded:
         upgrade(settings.database_url)
     return session_scope(settings.database_url, write=True)
+
+
+@main.command()
+@click.option("--week", default=None, help="ISO week, e.g. 2026-W47 (default: the week just ended)")
+@click.option("--audience", default="leaders", show_default=True, help="leaders, or team:<name>")
+@click.option("--post", is_flag=True, help="Post it to the audience's Slack channel (once per week and audience)")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the HTML page here")
+@click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON")
+def digest(week: str | None, audience: str, post: bool, html_path: Path | None, as_json: bool) -> None:
+    """Build the weekly digest; without --post it never posts."""
+    settings = get_settings()
+    if settings.embedded:
+        upgrade(settings.database_url)
+    week = (week or last_full_week(utcnow(), settings.timezone)).upper()
+    with session_scope(settings.database_url) as session:
+        content = build(session, settings, week=week, audience=audience)
+    if html_path is not None:
+        html_path.write_text(render_html(content), encoding="utf-8")
+        click.echo(f"wrote {html_path}", err=True)
+    if as_json:
+        click.echo(json.dumps(content, indent=2, default=str))
+    if post:
+        if audience not in settings.digest_audiences or not settings.digest_audiences[audience]:
+            raise click.UsageError(f"no Slack channel for audience {audience!r} in FRICTIONLOG_DIGEST_AUDIENCES")
+        if settings.slack_bot_token is None:
+            raise click.UsageError("FRICTIONLOG_SLACK_BOT_TOKEN is not set")
+        run = run_digests(settings, WebClientNotifier(sync_client(settings)), week=week, audiences=[audience])
+        click.echo("posted" if run.posted else "already posted; not posting again", err=True)
+    if not (html_path or as_json or post):
+        click.echo(plain_text(content))
 
 
 main.add_command(demo)

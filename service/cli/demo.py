@@ -18,6 +18,9 @@ from service import tokens
 from service.api.app import create_app
 from service.db import session_scope
 from service.demo.generate import generate
+from service.digest.build import build, last_full_week
+from service.digest.html import render_html
+from service.digest.render import plain_text
 from service.metrics.service import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -117,7 +120,14 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
         table = weekly_metrics(session, settings, group_by="platform")
     click.echo("\nWeekly DORA metrics by platform (legacy = not yet migrated, new = migrated):\n")
     click.echo(_format(table))
-    click.echo(f"\nData: {settings.database_url}")
+    week = last_full_week(utcnow(), settings.timezone)
+    with session_scope(settings.database_url) as session:
+        content = build(session, settings, week=week, audience="leaders")
+    page = data_dir / f"digest-{week}.html"
+    page.write_text(render_html(content), encoding="utf-8")
+    click.echo(f"\n{plain_text(content)}")
+    click.echo(f"\nThe weekly digest for {week}, with charts: {page.resolve()}")
+    click.echo(f"Data: {settings.database_url}")
 
 
 def _format(table: Any) -> str:

@@ -154,6 +154,9 @@ def friction_frame(session: Session, filters: Filters, start: datetime | None, e
             col(FrictionReport.category),
             col(FrictionReport.minutes_lost),
             col(FrictionReport.status),
+            col(FrictionReport.text),
+            col(FrictionReport.reporter),
+            col(FrictionReport.resolution_note),
         )
         .outerjoin(Service, col(Service.slug) == col(FrictionReport.service))
         .where(col(FrictionReport.duplicate_of).is_(None))
@@ -162,7 +165,20 @@ def friction_frame(session: Session, filters: Filters, start: datetime | None, e
         statement = statement.where(col(FrictionReport.created_at) >= start)
     if end is not None:
         statement = statement.where(col(FrictionReport.created_at) < end)
-    columns = ["id", "service", "team", "created_at", "resolved_at", "platform", "category", "minutes_lost", "status"]
+    columns = [
+        "id",
+        "service",
+        "team",
+        "created_at",
+        "resolved_at",
+        "platform",
+        "category",
+        "minutes_lost",
+        "status",
+        "text",
+        "reporter",
+        "resolution_note",
+    ]
     return _frame(session, _scoped(statement, FrictionReport, filters), columns)
 
 

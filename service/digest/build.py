@@ -1,0 +1,149 @@
+"""Building and keeping digests: the database side. One row per (week, audience), so a restarted or
+doubled scheduler never posts twice."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from service.db import upsert_insert
+from service.digest.content import DigestInput, MigratedService, build_content
+from service.errors import InvalidInput
+from service.friction.categorise import load_taxonomy
+from service.metrics.service import Filters, environments, load
+from service.models import Digest, Migration, PlatformAssignment, Service
+from service.settings import Settings
+from service.timeutil import utcnow
+
+CLAIM_FOR = timedelta(minutes=10)
+"""A post claimed longer ago than this without being marked posted is claimed again (a dead worker)."""
+
+
+def week_window(week: str, tz: str) -> tuple[datetime, datetime]:
+    """``2026-W47`` → Monday 00:00 to the next Monday 00:00 in ``tz``, as aware datetimes."""
+    try:
+        year, number = week.upper().split("-W")
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        raise InvalidInput(f"week must look like 2026-W47, not {week!r}", field="week") from None
+    start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(tz))
+    return start, start + timedelta(weeks=1)
+
+
+def last_full_week(now: datetime, tz: str) -> str:
+    local = now.astimezone(ZoneInfo(tz)) - timedelta(weeks=1)
+    year, week, _ = local.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _audience_filters(audience: str) -> Filters:
+    if audience == "leaders":
+        return Filters()
+    if audience.startswith("team:") and audience[5:]:
+        return Filters(team=audience[5:])
+    raise InvalidInput("audience is 'leaders' or 'team:<name>'", field="audience")
+
+
+def _followed_migration(session: Session) -> Migration | None:
+    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
+
+
+def _services(session: Session, filters: Filters, target: str | None) -> list[MigratedService]:
+    statement = select(Service).order_by(col(Service.slug))
+    if filters.team:
+        statement = statement.where(Service.team == filters.team)
+    services = list(session.exec(statement))
+    moved: dict[str, datetime] = {}
+    if target is not None:
+        for period in session.exec(
+            select(PlatformAssignment)
+            .where(PlatformAssignment.platform == target)
+            .order_by(col(PlatformAssignment.effective_from))
+        ):
+            moved.setdefault(period.service, period.effective_from)
+    return [MigratedService(slug=s.slug, team=s.team, moved_at=moved.get(s.slug)) for s in services]
+
+
+def digest_input(session: Session, settings: Settings, *, week: str, audience: str) -> DigestInput:
+    start, end = week_window(week, settings.timezone)
+    filters = _audience_filters(audience)
+    followed = _followed_migration(session)
+    earliest = start - timedelta(weeks=16)
+    if followed is not None:
+        earliest = min(earliest, followed.started_at - timedelta(weeks=followed.baseline_weeks + 8))
+    migration = None
+    if followed is not None:
+        migration = {
+            "name": followed.name,
+            "started_at": followed.started_at,
+            "baseline_weeks": followed.baseline_weeks,
+            "to_platform": followed.to_platform,
+        }
+    return DigestInput(
+        week=week.upper(),
+        start=start,
+        end=end,
+        audience=audience,
+        frames=load(session, filters, earliest, end),
+        services=_services(session, filters, followed.to_platform if followed else None),
+        migration=migration,
+        taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
+        environments=environments(settings, filters),
+        tz=settings.timezone,
+        min_sample=settings.min_sample,
+        quote_min_reporters=settings.quote_min_reporters,
+    )
+
+
+def build(session: Session, settings: Settings, *, week: str, audience: str) -> dict[str, Any]:
+    return build_content(digest_input(session, settings, week=week, audience=audience))
+
+
+def keep(
+    session: Session, *, week: str, audience: str, channel: str | None, content: dict[str, Any], html: str
+) -> Digest:
+    """Store (or refresh, until it is posted) the digest of a week for an audience. Commits."""
+    session.exec(
+        upsert_insert(session, Digest)
+        .values(week=week, audience=audience, channel=channel, content=content, html=html, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["week", "audience"])
+    )
+    row = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).one()
+    if row.posted_at is None:
+        row.content, row.html, row.channel = content, html, channel
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def claim_post(session: Session, digest_id: int) -> bool:
+    """Take the right to post this digest; False if it is posted, or another worker is posting it now."""
+    now = utcnow()
+    result = session.exec(
+        update(Digest)
+        .where(
+            col(Digest.id) == digest_id,
+            col(Digest.posted_at).is_(None),
+            (col(Digest.claimed_at).is_(None)) | (col(Digest.claimed_at) < now - CLAIM_FOR),
+        )
+        .values(claimed_at=now)
+    )
+    session.commit()
+    return bool(result.rowcount == 1)
+
+
+def mark_posted(session: Session, digest_id: int, *, slack_ts: str | None) -> None:
+    session.exec(update(Digest).where(col(Digest.id) == digest_id).values(posted_at=utcnow(), slack_ts=slack_ts))
+    session.commit()
+
+
+def release(session: Session, digest_id: int) -> None:
+    """Give up a claim after a failed post, so a retry may post."""
+    session.exec(
+        update(Digest).where(col(Digest.id) == digest_id, col(Digest.posted_at).is_(None)).values(claimed_at=None)
+    )
+    session.commit()

@@ -1,0 +1,304 @@
+"""The weekly digest: the statements it makes from fixed stories, its outputs, and posting exactly once."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from slack_sdk.models.blocks import Block
+
+from integrations.slack.client import sync_client
+from integrations.slack.digest_blocks import digest_blocks
+from integrations.slack.notifier import WebClientNotifier
+from service.settings import Settings
+from tests.conftest import make_settings
+from tests.factories import iso, make_deployment, make_incident
+from tests.slack_fake import fake_slack
+from workers.digest import run_digests
+from workers.process import drain
+
+WEEK = "2026-W44"  # Monday 2026-10-26 to Monday 2026-11-02 (UTC)
+FIRST = datetime(2026, 8, 3, tzinfo=UTC)  # Monday of 2026-W32
+WEEKS = 13  # W32 … W44
+
+
+def story(
+    client: TestClient,
+    headers: dict[str, str],
+    *,
+    moves: dict[str, int | None],
+    before: float,
+    after: float,
+    incidents_before: float = 0.0,
+    incidents_after: float = 0.0,
+    noise: float = 0.0,
+    seed: int = 1,
+) -> None:
+    """Services deploying ``before`` times a week on legacy and ``after`` on new (moved in week index
+    ``moves[service]``, or never), with optional noise; a migration that started in week 2."""
+    rng = random.Random(seed)
+    migration = {
+        "name": "to-new",
+        "from_platform": "legacy",
+        "to_platform": "new",
+        "started_at": iso(FIRST + timedelta(weeks=2)),
+        "baseline_weeks": 2,
+    }
+    assert client.post("/api/v1/migrations", json=migration, headers=headers).status_code == 201
+    events: list[dict[str, Any]] = []
+    for service, moved in moves.items():
+        history = [{"platform": "legacy", "effective_from": "2025-01-01T00:00:00Z"}]
+        if moved is not None:
+            history.append({"platform": "new", "effective_from": iso(FIRST + timedelta(weeks=moved))})
+        team = "payments" if service.startswith("pay") else "core"
+        assert client.put(
+            f"/api/v1/services/{service}", json={"team": team, "platforms": history}, headers=headers
+        ).is_success
+        for week in range(WEEKS):
+            on_new = moved is not None and week >= moved
+            rate = after if on_new else before
+            count = max(0, round(rate + rng.uniform(-noise, noise)))
+            for n in range(count):
+                finished = FIRST + timedelta(weeks=week, days=n % 5, hours=9 + n)
+                events.append(make_deployment(f"{service}-{week}-{n}", service=service, finished_at=finished))
+            incident_rate = incidents_after if on_new else incidents_before
+            for n in range(round(incident_rate)):
+                start = FIRST + timedelta(weeks=week, days=2, hours=10 + n)
+                events.append(
+                    make_incident(
+                        f"{service}-i-{week}-{n}",
+                        service=service,
+                        status="resolved",
+                        started_at=start,
+                        resolved_at=start + timedelta(hours=1),
+                    )
+                )
+    for offset in range(0, len(events), 500):
+        assert client.post("/webhooks/generic", json=events[offset : offset + 500], headers=headers).status_code == 202
+
+
+def digest(
+    client: TestClient, headers: dict[str, str], settings: Settings, audience: str = "leaders"
+) -> dict[str, Any]:
+    drain(settings)
+    response = client.get(f"/api/v1/digests/{WEEK}", params={"audience": audience}, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def before_after(content: dict[str, Any], metric: str) -> dict[str, Any]:
+    return next(item for item in content["migration"]["before_after"] if item["metric"] == metric)
+
+
+def test_a_clear_improvement_is_stated_with_its_size_and_interval(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    moves = {f"svc-{i}": 3 + i % 3 for i in range(6)}
+    story(client, admin_headers, moves=moves, before=2, after=6, incidents_before=2, incidents_after=0, noise=0.6)
+
+    content = digest(client, admin_headers, settings)
+
+    deploys = before_after(content, "deploys")
+    assert deploys["verdict"] == "changed"
+    assert deploys["relative"] > 1.5
+    assert deploys["low"] > 0
+    assert "better; 90 % interval" in deploys["sentence"]
+    incidents = before_after(content, "incidents")
+    assert (incidents["verdict"], incidents["relative"]) == ("changed", -1.0)
+    assert incidents["sentence"].startswith("Incidents per week: -100% (better")
+    assert content["migration"]["services_migrated"] == 6
+    frequency = next(row for row in content["headline"] if row["key"] == "deployment_frequency")
+    assert frequency["baseline"] == pytest.approx(12.0, abs=3)  # 6 services × 2 a week before the start
+
+
+def test_no_change_says_so_instead_of_a_percentage(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    moves = {f"svc-{i}": 4 + i % 3 for i in range(6)}
+    story(client, admin_headers, moves=moves, before=3, after=3, noise=1.4, seed=7)
+
+    deploys = before_after(digest(client, admin_headers, settings), "deploys")
+
+    assert deploys["verdict"] == "no_clear_change"
+    assert deploys["sentence"].startswith("Deploys per week: no clear change (90 % interval")
+    assert deploys["low"] < 0 < deploys["high"]
+
+
+def test_one_migrated_service_is_not_enough_data(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={"svc-0": 4, "svc-1": None, "svc-2": None}, before=2, after=8)
+
+    content = digest(client, admin_headers, settings)
+
+    deploys = before_after(content, "deploys")
+    assert deploys["verdict"] == "not_enough_data"
+    assert deploys["sentence"] == "Deploys per week: not enough data yet (1 service with data on both sides)."
+    assert content["migration"]["services_migrated"] == 1
+
+
+def test_nothing_before_the_move_gives_no_percentage(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={f"svc-{i}": 4 for i in range(4)}, before=2, after=2, incidents_after=1)
+
+    incidents = before_after(digest(client, admin_headers, settings), "incidents")
+
+    assert incidents["verdict"] == "not_enough_data"
+    assert (
+        incidents["sentence"]
+        == "Incidents per week: none before the move to compare with (1.0 after), so no percentage."
+    )
+
+
+def test_a_noisy_small_sample_gives_no_percentage(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={"svc-0": 4, "svc-1": 6}, before=1, after=9, incidents_before=3, noise=3, seed=3)
+
+    content = digest(client, admin_headers, settings)
+
+    for item in content["migration"]["before_after"]:
+        assert item["verdict"] == "not_enough_data"
+        assert "%" not in item["sentence"]
+
+
+def test_an_empty_week_is_a_short_plain_digest(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    content = digest(client, admin_headers, settings)
+
+    assert content["empty"] is True
+    assert content["summary"] == "A quiet week: no deployments, incidents or friction reports were recorded."
+    text, blocks = digest_blocks(content)
+    assert len(blocks) == 2
+    assert text.endswith(content["summary"])
+    for block in blocks:
+        assert Block.parse(block) is not None
+
+
+def test_friction_quotes_only_from_teams_with_enough_reporters(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    for service, team in (("ml-api", "growth"), ("ledger", "payments")):
+        client.put(f"/api/v1/services/{service}", json={"team": team}, headers=admin_headers)
+    filed = datetime(2026, 10, 28, 10, tzinfo=UTC)
+    reports = [("ml-api", f"U{i}", f"cold starts take {30 + i} s on ml-api") for i in range(3)]
+    reports += [("ledger", f"P{i}", f"GPU quota for the ledger model took {i + 2} days") for i in range(2)]
+    for service, reporter, text in reports:
+        body = {"text": text, "service": service, "reporter": reporter, "minutes_lost": 30, "occurred_at": iso(filed)}
+        assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
+
+    friction = digest(client, admin_headers, settings)["friction"]
+
+    assert friction["new"] == 5
+    assert friction["hours_lost"] == 2.5
+    assert len(friction["quotes"]) == 2
+    assert all("ml-api" in quote for quote in friction["quotes"])  # the two-person team is never quoted
+    assert friction["top_categories"][0] == {
+        "category": "cold_start_latency",
+        "title": "Cold starts and latency",
+        "reports": 3,
+        "last_week": 0,
+    }
+
+
+def test_you_said_we_did_lists_the_weeks_resolutions(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    from service.db import session_scope
+    from service.models import FrictionReport
+
+    number = client.post(
+        "/api/v1/friction",
+        json={"text": "GPU quota took 3 days", "occurred_at": "2026-10-20T10:00:00Z"},
+        headers=admin_headers,
+    ).json()["id"]
+    drain(settings)
+    with session_scope(settings.database_url, write=True) as session:
+        report = session.get(FrictionReport, number)
+        assert report is not None
+        report.status, report.resolution_note = "resolved", "Quota is self-serve now"
+        report.resolved_at = datetime(2026, 10, 29, 12, tzinfo=UTC)
+        session.commit()
+
+    said = digest(client, admin_headers, settings)["friction"]["you_said_we_did"]
+
+    assert said == [{"id": number, "text": "GPU quota took 3 days", "note": "Quota is self-serve now"}]
+
+
+def test_slack_blocks_are_valid_block_kit_within_limits(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={f"svc-{i}": 3 + i % 3 for i in range(6)}, before=2, after=6, noise=0.5)
+
+    text, blocks = digest_blocks(digest(client, admin_headers, settings))
+
+    assert 0 < len(blocks) <= 50
+    assert len(text) <= 3000
+    for block in blocks:
+        parsed = Block.parse(block)
+        assert parsed is not None
+        parsed.validate_json()
+        for field in ("text",):
+            if field in block and isinstance(block[field], dict):
+                assert len(block[field]["text"]) <= 3000
+
+
+def test_team_audiences_see_only_their_team(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={"pay-1": 4, "pay-2": 4, "core-1": None}, before=2, after=4)
+
+    leaders = digest(client, admin_headers, settings)
+    payments = digest(client, admin_headers, settings, audience="team:payments")
+
+    assert leaders["migration"]["services_total"] == 3
+    assert payments["migration"]["services_total"] == 2
+    assert (
+        client.get(f"/api/v1/digests/{WEEK}", params={"audience": "everyone"}, headers=admin_headers).status_code == 422
+    )
+
+
+def test_the_scheduled_run_posts_once_per_audience_however_often_it_runs(database_url: str, tmp_path: Path) -> None:
+    with fake_slack() as slack:
+        settings = make_settings(
+            database_url,
+            tmp_path,
+            slack_bot_token="xoxb-test",
+            slack_api_url=slack.url,
+            digest_audiences={"leaders": "CLEADERS", "team:payments": "CPAYMENTS", "team:core": ""},
+        )
+        notifier = WebClientNotifier(sync_client(settings))
+        first = run_digests(settings, notifier, week=WEEK)
+        again = run_digests(settings, notifier, week=WEEK)
+        racing = [
+            threading.Thread(target=run_digests, args=(settings, notifier), kwargs={"week": WEEK}) for _ in range(2)
+        ]
+        for thread in racing:
+            thread.start()
+        for thread in racing:
+            thread.join()
+
+        posts = slack.of("chat.postMessage")
+    assert (first.built, first.posted, again.posted, again.already_posted) == (3, 2, 0, 2)
+    assert sorted(post["channel"] for post in posts) == ["CLEADERS", "CPAYMENTS"]
+
+
+def test_the_html_page_needs_a_read_token(client: TestClient, settings: Settings) -> None:
+    from tests.factories import issue_token
+
+    token = issue_token(settings, "browser", ["read"])
+
+    assert client.get(f"/digests/{WEEK}").status_code == 401
+    page = client.get(f"/digests/{WEEK}", params={"token": token})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<svg" not in page.text  # an empty week has no charts, only its one line
+    assert "A quiet week" in page.text

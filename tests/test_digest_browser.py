@@ -1,0 +1,67 @@
+"""The HTML digest rendered by a real headless Chromium (Debian's): charts present, no console errors."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import sync_playwright
+
+from service.settings import Settings
+from tests.test_digest import WEEK, digest, story
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def test_the_html_digest_renders_with_its_charts_and_no_console_errors(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings, tmp_path: Path
+) -> None:
+    if not Path(CHROMIUM).exists():  # CI installs it (Makefile); a missing browser is a failure, not a skip
+        pytest.fail("Chromium is not installed: apt-get install chromium (make test does)")
+    story(client, admin_headers, moves={f"svc-{i}": 3 + i % 3 for i in range(6)}, before=2, after=6, noise=0.5)
+    for text in ("Cold starts take 40 s on svc-1", "GPU quota took 3 days"):
+        body = {"text": text, "occurred_at": "2026-10-28T10:00:00Z", "minutes_lost": 45}
+        assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
+    digest(client, admin_headers, settings)
+    html = client.get(f"/digests/{WEEK}", headers=admin_headers).text
+    page_file = tmp_path / "digest.html"
+    page_file.write_text(html, encoding="utf-8")
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1400}, java_script_enabled=False)
+            page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+            page.goto(page_file.as_uri())
+            charts = page.locator("figure.chart svg")
+            chart_names = page.locator("figure.chart").evaluate_all("nodes => nodes.map(n => n.dataset.chart)")
+            boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+            page.screenshot(path=str(tmp_path / "digest.png"), full_page=True)
+            shutil.copy(tmp_path / "digest.png", Path(tempfile.gettempdir()) / "frictionlog-digest.png")
+            heading = page.locator("h1").inner_text()
+        finally:
+            browser.close()
+
+    assert problems == []
+    assert heading == f"Frictionlog — week {WEEK}"
+    assert chart_names == ["Deploys per week", "Incidents per week", "friction"]
+    assert all(box is not None and box["width"] > 300 and box["height"] > 80 for box in boxes)
+    assert (tmp_path / "digest.png").stat().st_size > 20_000
