@@ -19,6 +19,8 @@ class FakeSlack:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.errors: dict[tuple[str, str], str] = {}
         """(method, channel) → the error Slack answers, e.g. ("chat.postMessage", "C0GONE"): "channel_not_found"."""
+        self.broken_paths: set[str] = set()
+        """Paths answered with HTTP 500 (an expired or broken response_url)."""
         self._lock = threading.Lock()
         self.url = ""
 
@@ -69,7 +71,7 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
         def _answer(self, path: str, body: dict[str, Any]) -> None:
             method = path.strip("/").removeprefix("api/")
             answer = json.dumps(fake.record(method, body)).encode()
-            self.send_response(200)
+            self.send_response(500 if method in fake.broken_paths else 200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()

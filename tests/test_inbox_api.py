@@ -58,3 +58,15 @@ def test_unknown_routes_answer_in_the_error_shape(client: TestClient) -> None:
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_prometheus_metrics_report_requests_and_the_inbox(client: TestClient, admin_headers: dict[str, str]) -> None:
+    client.post("/webhooks/generic", json=make_deployment(), headers=admin_headers)
+    client.get("/api/v1/events", headers=admin_headers)
+
+    text = client.get("/metrics").text
+
+    assert 'frictionlog_inbox_events{status="pending"} 1.0' in text
+    assert 'frictionlog_http_requests_total{method="POST",route="/webhooks/generic",status="202"} 1.0' in text
+    assert "frictionlog_processing_lag_seconds " in text
+    assert 'frictionlog_http_request_seconds_bucket{le="0.005",route="/api/v1/events"}' in text

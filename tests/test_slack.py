@@ -532,3 +532,17 @@ def test_slack_is_404_when_not_configured(database_url: str, tmp_path: Path) -> 
         assert (
             plain.post("/slack/events", content=b"{}", headers={"Content-Type": "application/json"}).status_code == 404
         )
+
+
+def test_when_the_reply_cannot_be_delivered_the_reporter_gets_a_dm_with_the_number(
+    client: TestClient, slack: FakeSlack, settings: Settings, session: Session
+) -> None:
+    slack.broken_paths.add("respond/t-broken")
+
+    client.post("/slack/events", **command(slack, "GPU quota took 3 days", trigger="t-broken"))
+
+    [dm] = slack.wait_for("chat.postMessage")
+    drain(settings)
+    [report] = reports(session)
+    assert dm["channel"] == REPORTER
+    assert f"#{report.id}" in dm["text"]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -73,9 +74,12 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         verdict = categorise(text, ports.taxonomy)
         reply = blocks.filed_reply(accepted.id, verdict, ports.taxonomy)
         try:
-            await respond(blocks=reply, text=f"Filed as friction #{accepted.id}", response_type="ephemeral")
-        except Exception:  # the report is safe in the inbox: say so by DM instead
-            log.warning("slack.reply_failed report=%s; sending a DM", accepted.id, exc_info=True)
+            answer = await respond(blocks=reply, text=f"Filed as friction #{accepted.id}", response_type="ephemeral")
+            delivered = 200 <= answer.status_code < 300
+        except (TimeoutError, OSError, aiohttp.ClientError):
+            delivered = False
+        if not delivered:  # the report is safe in the inbox: say so by DM instead
+            log.warning("slack.reply_failed report=%s; sending a DM", accepted.id)
             await dm(client, user, f"Your friction report was filed as #{accepted.id}.")
 
 

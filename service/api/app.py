@@ -13,6 +13,7 @@ from integrations.config import IntegrationConfig
 from integrations.slack.app import build_app
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
+from service.api.observability import Metrics, MetricsMiddleware
 from service.api.routes import catalogue, digests, events, friction, health, metrics, slack, webhooks
 from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
@@ -62,6 +63,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.integration_config = IntegrationConfig.from_settings(settings)
     app.state.slack_handler = None
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
+    app.state.metrics = Metrics(settings.database_url)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests):
         app.include_router(module.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from service.db import get_engine
@@ -39,3 +39,10 @@ def readyz(request: Request) -> JSONResponse:
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
     )
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+def prometheus(request: Request) -> PlainTextResponse:
+    """Prometheus exposition: requests, inbox depth by status, processing lag, retrying events."""
+    body = request.app.state.metrics.exposition()
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")
