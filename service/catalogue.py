@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -15,8 +15,11 @@ from sqlmodel import Session, col, select
 
 from service.db import upsert_insert
 from service.errors import Conflict, InvalidInput
-from service.models import Deployment, Incident, Migration, PlatformAssignment, Service
+from service.models import Deployment, Incident, Migration, PlatformAssignment, RollupDirty, Service
 from service.timeutil import parse_timestamp
+
+ALL_WEEKS = datetime(1970, 1, 5, tzinfo=UTC)
+"""The rollup marker for "every week of this service" (see service.metrics.rollups_db)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,9 @@ def relabel_platforms(session: Session, *, service: str) -> None:
         deployment.platform = platform_at(history, deployment.finished_at)
     for incident in session.exec(select(Incident).where(Incident.service == service)):
         incident.platform = platform_at(history, incident.started_at)
+    session.exec(
+        upsert_insert(session, RollupDirty).values(service=service, week_start=ALL_WEEKS).on_conflict_do_nothing()
+    )
 
 
 def create_migration(

@@ -25,6 +25,7 @@ from service.db import upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
 from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
+from service.metrics.rollups_db import mark_dirty
 from service.models import (
     Change,
     Deployment,
@@ -57,6 +58,8 @@ class IngestPolicy:
     bot_authors: frozenset[str] = frozenset()
     model: LearnedModel | None = None
     """The categoriser learned from leads' corrections, blended with the taxonomy's rules."""
+    timezone: str = "UTC"
+    """Weekly rollups are keyed by ISO week in this zone."""
 
     @property
     def lead_time(self) -> LeadTimeRules:
@@ -86,6 +89,12 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
+    touched: list[tuple[str | None, datetime | None]] = [
+        (d.service, d.finished_at or d.started_at) for d in deployments
+    ]
+    touched += [(i.service, i.started_at) for i in incidents] + [(f.service, f.created_at) for f in frictions]
+    touched += _linked_deployment_weeks(session, incidents)
+    mark_dirty(session, [(s, m) for s, m in touched if s and m], tz=policy.timezone)
 
 
 def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
@@ -405,3 +414,16 @@ def _upsert_friction(
         where=table.c.category_source != "human",
     )
     _execute_many(session, statement, rows)
+
+
+def _linked_deployment_weeks(session: Session, incidents: list[IncidentRecord]) -> list[tuple[str, datetime]]:
+    """An incident linked to a deployment makes that deployment's week fail: its rollup must refresh."""
+    keys = sorted({(i.source, i.external_id) for i in incidents})
+    if not keys:
+        return []
+    rows = session.exec(
+        select(Deployment.service, Deployment.finished_at)
+        .join(Incident, col(Incident.caused_by_deployment_id) == col(Deployment.id))
+        .where(tuple_(col(Incident.source), col(Incident.external_id)).in_(keys))
+    ).all()
+    return [(service, finished) for service, finished in rows if finished is not None]

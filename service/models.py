@@ -230,6 +230,49 @@ class CategoriserModel(SQLModel, table=True):
     cross_validated_accuracy: float | None = None
 
 
+class WeeklyRollup(SQLModel, table=True):
+    """Weekly figures per service and platform, in one time zone, so a year of weekly metrics is read
+    from ~10 k rows instead of recomputed from a million. Counts add up across rows; samples (lead and
+    restore seconds) are kept whole so medians of any group stay exact; deploy days are a weekday mask."""
+
+    __tablename__ = "weekly_rollup"
+    __table_args__ = (UniqueConstraint("timezone", "week", "service", "platform", name="uq_rollup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    timezone: str = Field(max_length=64)
+    week: str = Field(max_length=10, index=True)
+    week_start: datetime = Field(sa_type=UTCDateTime, index=True)
+    service: str = Field(max_length=128)
+    platform: str = Field(default="", max_length=64)
+    deployments: int = 0
+    completed: int = 0
+    failed: int = 0
+    deploy_days_mask: int = 0
+    lead_seconds: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    incidents: int = 0
+    restore_seconds: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    friction: int = 0
+    friction_minutes: int = 0
+
+
+class RollupDirty(SQLModel, table=True):
+    """(service, week) pairs whose rollup must be recomputed: written with the raw rows, drained by a worker."""
+
+    __tablename__ = "rollup_dirty"
+
+    service: str = Field(primary_key=True, max_length=128)
+    week_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+
+
+class RollupState(SQLModel, table=True):
+    """Rollups exist for this time zone (written by a full build); without a row, reads use raw rows."""
+
+    __tablename__ = "rollup_state"
+
+    timezone: str = Field(primary_key=True, max_length=64)
+    built_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Digest(SQLModel, table=True):
     """One per (week, audience): a restarted or doubled scheduler never posts twice."""
 

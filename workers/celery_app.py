@@ -17,12 +17,14 @@ SWEEP_TASK = "frictionlog.ingest.sweep"
 RETRAIN_TASK = "frictionlog.friction.retrain"
 NOTIFY_TASK = "frictionlog.friction.notify_reporters"
 DIGEST_TASK = "frictionlog.digest.weekly"
+ROLLUP_TASK = "frictionlog.aggregate.refresh_rollups"
 TASK_QUEUES = {
     DRAIN_TASK: INGEST_QUEUE,
     SWEEP_TASK: INGEST_QUEUE,
     RETRAIN_TASK: AGGREGATE_QUEUE,
     NOTIFY_TASK: AGGREGATE_QUEUE,
     DIGEST_TASK: DIGEST_QUEUE,
+    ROLLUP_TASK: AGGREGATE_QUEUE,
 }
 
 
@@ -48,6 +50,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
             "retrain-categoriser": {"task": RETRAIN_TASK, "schedule": 900.0},
             # New reports reach the triage channel within half a minute; closures are also sent at once.
             "notify-slack": {"task": NOTIFY_TASK, "schedule": 30.0},
+            "refresh-rollups": {"task": ROLLUP_TASK, "schedule": 15.0},
             "weekly-digest": {
                 "task": DIGEST_TASK,
                 "schedule": crontab(minute=0, hour=settings.digest_hour, day_of_week=settings.digest_day),

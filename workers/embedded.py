@@ -10,7 +10,9 @@ import threading
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
+from service.db import session_scope
 from service.errors import TransientError
+from service.metrics import rollups_db
 from service.settings import Settings
 from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
 from workers.notify import notify_pending
@@ -47,6 +49,12 @@ class EmbeddedWorker:
         self._wake.set()
         self._thread.join(timeout=30)
 
+    def _refresh_rollups(self) -> None:
+        while True:
+            with session_scope(self._settings.database_url, write=True) as session:
+                if rollups_db.refresh(session, self._settings) == 0:
+                    return
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
@@ -56,6 +64,8 @@ class EmbeddedWorker:
                     retrain(self._settings.database_url)
                 stats = drain(self._settings, budget_seconds=5.0)
                 self.totals.add(stats)
+                if stats.processed:
+                    self._refresh_rollups()
                 if self._notifier is not None:
                     notify_pending(self._settings, self._notifier)
                 wait = self._poll if not stats.more else 0.0

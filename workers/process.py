@@ -53,6 +53,7 @@ def ingest_policy(settings: Settings, session: Session) -> IngestPolicy:
         taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
         bot_authors=frozenset(settings.bot_authors),
         model=current_model(session, cache_key=settings.database_url),
+        timezone=settings.timezone,
     )
 
 

@@ -14,9 +14,10 @@ from service.db import session_scope
 from service.digest.build import last_full_week
 from service.errors import TransientError
 from service.friction.triage import publish_model
+from service.metrics import rollups_db
 from service.settings import get_settings
 from service.timeutil import utcnow
-from workers.celery_app import DIGEST_TASK, DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, SWEEP_TASK, app
+from workers.celery_app import DIGEST_TASK, DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, ROLLUP_TASK, SWEEP_TASK, app
 from workers.digest import run_digests
 from workers.notify import notify_pending
 from workers.process import drain, seconds_until_next_due
@@ -37,6 +38,8 @@ def drain_inbox(self: Task) -> dict[str, int]:  # type: ignore[type-arg]
     """Process every due inbox row. Idempotent: rows are claimed under lock and marked in the same commit."""
     settings = get_settings()
     stats = drain(settings)
+    if stats.processed:
+        app.send_task(ROLLUP_TASK)  # the weekly rollups of what just landed
     if stats.more:
         self.apply_async()
     else:
@@ -113,3 +116,16 @@ def weekly_digest(week: str | None = None) -> dict[str, int]:
     notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
     run = run_digests(settings, notifier, week=week or last_full_week(utcnow(), settings.timezone))
     return {"built": run.built, "posted": run.posted, "already_posted": run.already_posted}
+
+
+@app.task(name=ROLLUP_TASK, acks_late=True, autoretry_for=(TransientError,), retry_backoff=True)
+def refresh_rollups() -> int:
+    """Recompute the weekly rollups of the (service, week) pairs new events touched (all, the first time)."""
+    settings = get_settings()
+    refreshed = 0
+    while True:
+        with session_scope(settings.database_url, write=True) as session:
+            done = rollups_db.refresh(session, settings)
+        refreshed += done
+        if done == 0:
+            return refreshed

@@ -23,6 +23,7 @@ from service.digest.build import build, last_full_week
 from service.digest.html import render_html
 from service.digest.render import plain_text
 from service.errors import AppError
+from service.metrics import rollups_db
 from service.migrations import upgrade
 from service.models import DERIVED_TABLES, InboxStatus
 from service.settings import Settings, get_settings
@@ -244,6 +245,19 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
         click.echo("posted" if run.posted else "already posted; not posting again", err=True)
     if not (html_path or as_json or post):
         click.echo(plain_text(content))
+
+
+@main.group()
+def rollups() -> None:
+    """The weekly rollups behind /api/v1/metrics/weekly."""
+
+
+@rollups.command("rebuild")
+def rollups_rebuild() -> None:
+    """Recompute every weekly rollup from raw rows (after changing FRICTIONLOG_TIMEZONE, say)."""
+    with _session() as session:
+        rows = rollups_db.rebuild(session, get_settings())
+    click.echo(f"wrote {rows} weekly rollup rows")
 
 
 main.add_command(demo)

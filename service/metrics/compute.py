@@ -104,7 +104,8 @@ def weekly(
     )
 
     inc = _grouped(incidents, "started_at", group_by, tz)
-    inc = inc.assign(restore=(inc["resolved_at"] - inc["started_at"]).dt.total_seconds())
+    restore_seconds = (inc["resolved_at"] - inc["started_at"]).dt.total_seconds()
+    inc = inc.assign(restore=restore_seconds.where(restore_seconds >= 0))  # negative spans: clock skew
     restore = inc.groupby(["week", "group"]).agg(
         incidents=("id", "count"),
         time_to_restore_median_seconds=("restore", "median"),

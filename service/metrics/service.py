@@ -232,6 +232,13 @@ def weekly_metrics(
     end: datetime | None = None,
 ) -> pd.DataFrame:
     filters = filters or Filters()
+    from service.metrics import rollup, rollups_db  # rollups_db reads through this module's loaders
+
+    rows = rollups_db.read(session, settings, filters, start, end)
+    if rows is not None:
+        table = rollup.weekly_from_rollups(rows, group_by=group_by)
+        table["low_sample"] = table["completed_deployments"] < settings.min_sample
+        return table
     frames = load(session, filters, start, end)
     table = compute.weekly(
         frames.deployments[_inside(frames.deployments["finished_at"], start, end)],

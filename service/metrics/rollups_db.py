@@ -1,0 +1,133 @@
+"""Keeping weekly rollups: dirty (service, week) pairs written with the raw rows, refreshed by a worker;
+a full rebuild; and reading them for the weekly endpoint."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy import delete
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from service.catalogue import ALL_WEEKS
+from service.db import upsert_insert
+from service.metrics import rollup
+from service.metrics.service import Filters, environments, load, migrated_platforms
+from service.models import RollupDirty, RollupState, Service, WeeklyRollup
+from service.settings import Settings
+from service.timeutil import as_utc, utcnow, week_start
+
+
+def week_instant(moment: datetime, tz: str) -> datetime:
+    zone = ZoneInfo(tz)
+    return datetime.combine(week_start(moment, zone), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def mark_dirty(session: Session, pairs: Iterable[tuple[str, datetime]], *, tz: str) -> None:
+    rows = sorted({(service, week_instant(moment, tz)) for service, moment in pairs if service and moment})
+    if rows:
+        statement = upsert_insert(session, RollupDirty).on_conflict_do_nothing()
+        session.connection().execute(statement, [{"service": s, "week_start": w} for s, w in rows])
+
+
+def _write(session: Session, table: pd.DataFrame, tz: str) -> None:
+    records: list[dict[str, Any]] = [
+        {
+            **{str(k): v for k, v in row.items() if k != "week_start"},
+            "week_start": row["week_start"].to_pydatetime(),
+            "timezone": tz,
+        }
+        for row in table.to_dict(orient="records")
+    ]
+    if records:
+        session.connection().execute(WeeklyRollup.__table__.insert(), records)  # type: ignore[attr-defined]
+
+
+def _compute(
+    session: Session, settings: Settings, filters: Filters, start: datetime | None, end: datetime | None
+) -> pd.DataFrame:
+    frames = load(session, filters, start, end)
+    return rollup.rollup(
+        frames.deployments,
+        frames.lead_times,
+        frames.incidents,
+        frames.friction,
+        tz=settings.timezone,
+        environments=environments(settings, Filters()),
+    )
+
+
+def rebuild(session: Session, settings: Settings) -> int:
+    """Recompute every rollup of the configured time zone from raw rows (commits). Returns rows written."""
+    tz = settings.timezone
+    session.exec(delete(RollupDirty))
+    session.exec(delete(WeeklyRollup).where(col(WeeklyRollup.timezone) == tz))
+    table = _compute(session, settings, Filters(), None, None)
+    _write(session, table, tz)
+    session.exec(upsert_insert(session, RollupState).values(timezone=tz, built_at=utcnow()).on_conflict_do_nothing())
+    session.commit()
+    return len(table)
+
+
+def refresh(session: Session, settings: Settings, *, limit: int = 500) -> int:
+    """Recompute the rollups of dirty (service, week) pairs (commits). Returns the pairs refreshed."""
+    tz = settings.timezone
+    if session.get(RollupState, tz) is None:
+        rebuild(session, settings)
+        return 0
+    dirty = list(session.exec(select(RollupDirty).limit(limit).with_for_update(skip_locked=True)))
+    weeks: dict[str, set[datetime]] = defaultdict(set)
+    for pair in dirty:
+        weeks[pair.service].add(as_utc(pair.week_start))
+    for service, starts in weeks.items():
+        whole = ALL_WEEKS in starts
+        start = None if whole else min(starts)
+        end = None if whole else max(starts) + timedelta(weeks=1)
+        table = _compute(session, settings, Filters(service=service), start, end)
+        wanted = table if whole else table[table["week_start"].isin([pd.Timestamp(s) for s in starts])]
+        stale = delete(WeeklyRollup).where(col(WeeklyRollup.timezone) == tz, col(WeeklyRollup.service) == service)
+        if not whole:
+            stale = stale.where(col(WeeklyRollup.week_start).in_(sorted(starts)))
+        session.exec(stale)
+        _write(session, wanted, tz)
+        session.exec(
+            delete(RollupDirty).where(
+                col(RollupDirty.service) == service, col(RollupDirty.week_start).in_(sorted(starts))
+            )
+        )
+    session.commit()
+    return len(dirty)
+
+
+def read(
+    session: Session, settings: Settings, filters: Filters, start: datetime | None, end: datetime | None
+) -> pd.DataFrame | None:
+    """Rollup rows for whole weeks in [start, end) with team and cohort; None when rollups cannot answer
+    (never built for this time zone, or an environment other than production was asked for)."""
+    if filters.environment or session.get(RollupState, settings.timezone) is None:
+        return None
+    table = WeeklyRollup.__table__  # type: ignore[attr-defined]
+    columns = rollup.ROLLUP_COLUMNS
+    statement: Any = (  # plain columns, not ORM objects: ten thousand rows for a year of 200 services
+        sa_select(*[table.c[c] for c in columns], col(Service.team))
+        .join(Service, col(Service.slug) == table.c.service)
+        .where(table.c.timezone == settings.timezone)
+    )
+    if start is not None:
+        statement = statement.where(table.c.week_start >= week_instant(start, settings.timezone))
+    if end is not None:
+        statement = statement.where(table.c.week_start < end)
+    if filters.service:
+        statement = statement.where(table.c.service == filters.service)
+    if filters.team:
+        statement = statement.where(col(Service.team) == filters.team)
+    if filters.platform:
+        statement = statement.where(table.c.platform == filters.platform)
+    frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
+    targets = migrated_platforms(session)
+    return frame.assign(cohort=frame["platform"].map(lambda p: "migrated" if p in targets else "not_migrated"))
