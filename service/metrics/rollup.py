@@ -95,9 +95,15 @@ def rollup(
 
 def _samples(rows: pd.DataFrame, column: str, prefix: str) -> pd.DataFrame:
     """Median, p90 and count of a sample column across each (week, group), vectorised: the per-row
-    lists are exploded into one long column first."""
-    long = rows[["week", "group", column]].explode(column).dropna(subset=[column])
-    values = long.assign(value=long[column].astype(float)).groupby(["week", "group"])["value"]
+    samples (lists or arrays) are laid end to end in one array first."""
+    samples = rows[column].to_numpy()
+    lengths = np.fromiter((len(v) for v in samples), dtype=np.int64, count=len(samples))
+    flat = np.concatenate([np.asarray(v, dtype=float) for v in samples]) if lengths.sum() else np.empty(0)
+    owners = np.repeat(np.arange(len(rows)), lengths)
+    long = pd.DataFrame(
+        {"week": rows["week"].to_numpy()[owners], "group": rows["group"].to_numpy()[owners], "value": flat}
+    )
+    values = long.groupby(["week", "group"])["value"]
     return pd.DataFrame(
         {
             f"{prefix}_median": values.median(),

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
-from sqlalchemy import delete
+from sqlalchemy import Text, cast, delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -113,8 +114,10 @@ def read(
         return None
     table = WeeklyRollup.__table__  # type: ignore[attr-defined]
     columns = rollup.ROLLUP_COLUMNS
+    samples = ("lead_seconds", "restore_seconds")
+    selected = [cast(table.c[c], Text) if c in samples else table.c[c] for c in columns]
     statement: Any = (  # plain columns, not ORM objects: ten thousand rows for a year of 200 services
-        sa_select(*[table.c[c] for c in columns], col(Service.team))
+        sa_select(*selected, col(Service.team))
         .join(Service, col(Service.slug) == table.c.service)
         .where(table.c.timezone == settings.timezone)
     )
@@ -129,5 +132,14 @@ def read(
     if filters.platform:
         statement = statement.where(table.c.platform == filters.platform)
     frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
+    for name in ("lead_seconds", "restore_seconds"):  # JSON text → arrays, parsed by numpy in C
+        frame[name] = frame[name].map(_samples)
     targets = migrated_platforms(session)
     return frame.assign(cohort=frame["platform"].map(lambda p: "migrated" if p in targets else "not_migrated"))
+
+
+def _samples(text: str | list[float]) -> Any:
+    if isinstance(text, list):
+        return text
+    inner = text.strip()[1:-1]
+    return np.array(inner.split(","), dtype=float) if inner.strip() else np.empty(0)
