@@ -10,17 +10,15 @@ from pydantic import Field
 
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
+from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_github
 from service.records import (
-    PUSH_ORDER_STRIDE,
-    ChangeRecord,
     DeploymentRecord,
     Ignored,
     InboxMeta,
     IncidentRecord,
     ParseResult,
     PullRequestRecord,
-    Record,
 )
 from service.settings import Settings
 
@@ -234,26 +232,18 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         return Ignored("tag push")
     if event.deleted or not event.commits:
         return Ignored("branch deletion or a push without commits")
-    branch = event.ref.removeprefix("refs/heads/")
-    repo = event.repository
-    records: list[Record] = []
-    for index, commit in enumerate(event.commits):
-        files = [*commit.added, *commit.modified, *commit.removed]
-        services = config.services_for_paths(repo.full_name, files) or {_service(config, repo)}
-        for service in sorted(services):
-            records.append(
-                ChangeRecord(
-                    sha=commit.id.lower(),
-                    repository=repo.full_name,
-                    committed_at=commit.timestamp,
-                    service=service,
-                    branch=branch,
-                    push_order=meta.id * PUSH_ORDER_STRIDE + index,
-                    author=commit.author.username or commit.author.name,
-                    on_default_branch=branch == repo.default_branch,
-                )
-            )
-    return records
+    return pushed_changes(
+        meta,
+        config,
+        repository=event.repository.full_name,
+        branch=event.ref.removeprefix("refs/heads/"),
+        default_branch=event.repository.default_branch,
+        default_service=_service(config, event.repository),
+        commits=[
+            PushedCommit(c.id, c.timestamp, c.author.username or c.author.name, [*c.added, *c.modified, *c.removed])
+            for c in event.commits
+        ],
+    )
 
 
 def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:

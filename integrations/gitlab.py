@@ -13,16 +13,14 @@ from pydantic import Field
 
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, sha_from_url, validated
+from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_token_header
 from service.records import (
-    PUSH_ORDER_STRIDE,
-    ChangeRecord,
     DeploymentRecord,
     Ignored,
     InboxMeta,
     ParseResult,
     PullRequestRecord,
-    Record,
 )
 from service.settings import Settings
 
@@ -137,25 +135,18 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
     hook = validated(PushHook, value)
     if not hook.ref.startswith("refs/heads/") or not hook.commits:
         return Ignored("tag push, branch deletion or a push without commits")
-    branch = hook.ref.removeprefix("refs/heads/")
-    repo = hook.project.path_with_namespace
-    records: list[Record] = []
-    for index, commit in enumerate(hook.commits):
-        files = [*commit.added, *commit.modified, *commit.removed]
-        for service in sorted(config.services_for_paths(repo, files) or {_service(config, hook.project)}):
-            records.append(
-                ChangeRecord(
-                    sha=commit.id.lower(),
-                    repository=repo,
-                    committed_at=commit.timestamp,
-                    service=service,
-                    branch=branch,
-                    push_order=meta.id * PUSH_ORDER_STRIDE + index,
-                    author=commit.author.name or commit.author.email,
-                    on_default_branch=branch == hook.project.default_branch,
-                )
-            )
-    return records
+    return pushed_changes(
+        meta,
+        config,
+        repository=hook.project.path_with_namespace,
+        branch=hook.ref.removeprefix("refs/heads/"),
+        default_branch=hook.project.default_branch,
+        default_service=_service(config, hook.project),
+        commits=[
+            PushedCommit(c.id, c.timestamp, c.author.name or c.author.email, [*c.added, *c.modified, *c.removed])
+            for c in hook.commits
+        ],
+    )
 
 
 def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:

@@ -81,7 +81,7 @@ def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
         lock.acquire()
     try:
         with Session(get_engine(url), expire_on_commit=False) as session:
-            if write:
+            if lock is not None:  # SQLite only; elsewhere the session connects on its first statement
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
             try:
                 yield session

@@ -33,7 +33,8 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
-    id: int
+    id: int | None
+    """None when spooled: the database was down, the delivery waits on local disk (service.spool)."""
     duplicate: bool
 
 

@@ -19,8 +19,10 @@ from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
+from service.spool import Spool
 from workers.embedded import EmbeddedWorker
 from workers.enqueue import Waker, celery_waker
+from workers.spool import SpoolDrainer
 
 log = logging.getLogger("frictionlog.api")
 
@@ -43,6 +45,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         if settings.embedded:
             upgrade(settings.database_url)
         app.state.waker = make_waker()
+        drainer = SpoolDrainer(app.state.spool, settings, app.state.waker)
+        drainer.start()
         if settings.slack_signing_secret is not None:
             ports = build_ports(settings, app.state.taxonomy, app.state.waker)
             app.state.slack_handler = AsyncSlackRequestHandler(build_app(settings, ports))
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         try:
             yield
         finally:
+            drainer.close()
             app.state.waker.close()
 
     app = FastAPI(
@@ -62,6 +67,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.integration_config = IntegrationConfig.from_settings(settings)
     app.state.slack_handler = None
+    app.state.spool = Spool(settings.spool_dir)
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
     app.state.metrics = Metrics(settings.database_url)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

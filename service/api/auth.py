@@ -10,9 +10,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from service.db import session_scope
-from service.errors import Forbidden, Unauthenticated
+from service.errors import Forbidden, TransientError, Unauthenticated
 from service.settings import Settings
 from service.tokens import find_token, hash_token
 
@@ -34,16 +35,15 @@ class TokenCache:
         self._entries: dict[str, tuple[Principal, float]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Principal | None:
+    def get(self, key: str, *, stale: bool = False) -> Principal | None:
+        """A fresh entry; with ``stale``, also an expired one (used only while the database is down)."""
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or (entry[1] < time.monotonic() and not stale):
             return None
         return entry[0]
 
     def put(self, key: str, principal: Principal) -> None:
-        if self._ttl <= 0:
-            return
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
@@ -55,11 +55,18 @@ def authenticate(settings: Settings, cache: TokenCache, secret: str) -> Principa
     principal = cache.get(key)
     if principal is not None:
         return principal
-    with session_scope(settings.database_url) as session:
-        token = find_token(session, secret)
-        if token is None or token.id is None:
-            raise Unauthenticated("invalid or revoked API token")
-        principal = Principal(token_id=token.id, name=token.name, scopes=frozenset(token.scopes))
+    try:
+        with session_scope(settings.database_url) as session:
+            token = find_token(session, secret)
+            if token is None or token.id is None:
+                raise Unauthenticated("invalid or revoked API token")
+            principal = Principal(token_id=token.id, name=token.name, scopes=frozenset(token.scopes))
+    except (OperationalError, InterfaceError) as exc:
+        # The database is down: a token seen before keeps working, so ingest can go on to the spool.
+        remembered = cache.get(key, stale=True)
+        if remembered is None:
+            raise TransientError("cannot check the token now: the database is unavailable") from exc
+        return remembered
     cache.put(key, principal)
     return principal
 

@@ -82,7 +82,8 @@ def file_friction(
     waker: WakerDep,
 ) -> AcceptedOut:
     """File a friction report; ``id`` is its report number. Categorised by a worker moments later."""
-    result = store(session, waker, [friction_api.delivery(body.value, headers=kept_headers(request))])[0]
+    delivery = friction_api.delivery(body.value, headers=kept_headers(request))
+    result = store(session, waker, [delivery], request.app.state.spool)[0]
     response.status_code = 200 if result.duplicate else 202
     return AcceptedOut(id=result.id, duplicate=result.duplicate)
 

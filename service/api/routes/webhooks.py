@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session
 
 from integrations import generic, opsgenie, registry
@@ -16,13 +17,15 @@ from service.api.body import JsonBody, decode_json, json_body, read_capped, requ
 from service.api.deps import WakerDep, WriteSession
 from service.errors import NotFound
 from service.settings import Settings
+from service.spool import Spool
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
 
 
 class AcceptedOut(BaseModel):
-    id: int
+    id: int | None
+    """The inbox row's id; null while the database is down and the event waits on the spool."""
     duplicate: bool
 
 
@@ -41,8 +44,14 @@ def kept_headers(request: Request) -> dict[str, str]:
     return {name: request.headers[name][:256] for name in registry.KEPT_HEADERS if name in request.headers}
 
 
-def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
-    results = inbox.accept(session, deliveries)
+def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery], spool: Spool) -> list[inbox.Accepted]:
+    """Into the inbox; if the database cannot commit, onto the fsync'd spool (still a 2xx: nothing lost)."""
+    try:
+        results = inbox.accept(session, deliveries)
+    except (OperationalError, InterfaceError):
+        session.rollback()
+        spool.append(deliveries)  # SpoolUnavailable (503) if the disk fails too
+        return [inbox.Accepted(id=None, duplicate=False) for _ in deliveries]
     if any(not result.duplicate for result in results):
         waker.wake()
     return results
@@ -63,7 +72,9 @@ def generic_webhook(
     waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
-    results = store(session, waker, generic.deliveries(body.value, headers=kept_headers(request)))
+    results = store(
+        session, waker, generic.deliveries(body.value, headers=kept_headers(request)), request.app.state.spool
+    )
     new = sum(not result.duplicate for result in results)
     response.status_code = 202 if new else 200
     if not isinstance(body.value, list):
@@ -105,6 +116,6 @@ def vendor_webhook(
         registry.verify(source, headers, raw, settings)
     require_json(request)
     made = registry.vendor_delivery(source, headers, raw, decode_json(raw), request.app.state.integration_config)
-    result = store(session, waker, [made.delivery])[0]
+    result = store(session, waker, [made.delivery], request.app.state.spool)[0]
     response.status_code = 200 if result.duplicate else 202
     return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)

@@ -1,0 +1,47 @@
+"""Pushed commits → changes, the same for every forge: branch, push order, author, and the services a
+commit belongs to (monorepo path prefixes, else the repository's service)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from integrations.config import IntegrationConfig
+from service.records import PUSH_ORDER_STRIDE, ChangeRecord, InboxMeta, Record
+
+
+@dataclass(frozen=True, slots=True)
+class PushedCommit:
+    sha: str
+    committed_at: datetime
+    author: str | None
+    files: list[str]
+
+
+def pushed_changes(
+    meta: InboxMeta,
+    config: IntegrationConfig,
+    *,
+    repository: str,
+    branch: str,
+    default_branch: str,
+    default_service: str,
+    commits: Sequence[PushedCommit],
+) -> list[Record]:
+    records: list[Record] = []
+    for index, commit in enumerate(commits):
+        for service in sorted(config.services_for_paths(repository, commit.files) or {default_service}):
+            records.append(
+                ChangeRecord(
+                    sha=commit.sha.lower(),
+                    repository=repository,
+                    committed_at=commit.committed_at,
+                    service=service,
+                    branch=branch,
+                    push_order=meta.id * PUSH_ORDER_STRIDE + index,
+                    author=commit.author,
+                    on_default_branch=branch == default_branch,
+                )
+            )
+    return records

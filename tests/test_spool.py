@@ -1,0 +1,133 @@
+"""The database goes away: accepted requests wait on an fsync'd spool (still 2xx) and reach the inbox,
+exactly once, when it is back. A real outage of the real server, not a mock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+
+from service import inbox
+from service.api.app import create_app
+from service.db import get_engine
+from service.models import Deployment, InboxEvent
+from service.settings import Settings
+from tests.conftest import PG_ADMIN_DSN, make_settings
+from tests.factories import T0, issue_token, make_deployment
+from tests.fakes import RecordingWaker
+from workers.process import drain
+
+pytestmark = pytest.mark.integration
+
+
+class Outage:
+    """Refuse new connections to one database and end the open ones; then allow them again."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.database = url.rsplit("/", 1)[1]
+
+    def begin(self) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{self.database}" WITH ALLOW_CONNECTIONS false')
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.database,),
+            )
+
+    def end(self) -> None:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{self.database}" WITH ALLOW_CONNECTIONS true')
+
+
+@pytest.fixture
+def outage(pg_database_url: str) -> Iterator[Outage]:
+    down = Outage(pg_database_url)
+    yield down
+    down.end()
+
+
+@pytest.fixture
+def pg_settings(pg_database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(pg_database_url, tmp_path)
+
+
+def count(settings: Settings, model: object) -> int:
+    with Session(get_engine(settings.database_url)) as session:
+        return int(session.exec(select(func.count()).select_from(model)).one())  # type: ignore[call-overload]
+
+
+def test_while_the_database_is_down_requests_are_spooled_and_land_exactly_once(
+    pg_settings: Settings, outage: Outage
+) -> None:
+    headers = {"Authorization": f"Bearer {issue_token(pg_settings, 'ci', ['ingest'])}"}
+    events = [make_deployment(f"d-{i}", finished_at=T0) for i in range(15)]
+    with TestClient(create_app(pg_settings, waker=RecordingWaker())) as client:
+        assert client.post("/webhooks/generic", json=make_deployment("before"), headers=headers).status_code == 202
+
+        outage.begin()
+        answers = [client.post("/webhooks/generic", json=event, headers=headers) for event in events]
+        resends = [client.post("/webhooks/generic", json=event, headers=headers) for event in events[:5]]
+        spool = client.app.state.spool  # type: ignore[attr-defined]
+        spooled_lines = sum(len(p.read_text().splitlines()) for p in spool.directory.glob("spool-*"))
+        with pytest.raises(Exception, match="connection|allow"):
+            client.app.state.spool.drain(lambda deliveries: _accept(pg_settings, deliveries))  # type: ignore[attr-defined]
+
+        outage.end()
+        get_engine(pg_settings.database_url).dispose()
+        moved = _drain_spool(client, pg_settings)
+
+    assert {a.status_code for a in answers + resends} == {202}
+    assert answers[0].json() == {"id": None, "duplicate": False}
+    assert spooled_lines == 20
+    assert moved == 20
+    assert count(pg_settings, InboxEvent) == 16  # "before" + 15 distinct; the 5 resends are duplicates
+    drain(pg_settings)
+    assert count(pg_settings, Deployment) == 16
+    with Session(get_engine(pg_settings.database_url)) as session:
+        assert inbox.count_by_status(session)["processed"] == 16
+
+
+def _accept(settings: Settings, deliveries: list[inbox.Delivery]) -> None:
+    from service.db import session_scope
+
+    with session_scope(settings.database_url, write=True) as session:
+        inbox.accept(session, deliveries)
+
+
+def _drain_spool(client: TestClient, settings: Settings) -> int:
+    total = 0
+    spool = client.app.state.spool  # type: ignore[attr-defined]
+    while spool.pending():
+        total += spool.drain(lambda deliveries: _accept(settings, deliveries))
+    return total
+
+
+def test_an_unknown_token_is_503_not_401_while_the_database_is_down(pg_settings: Settings, outage: Outage) -> None:
+    with TestClient(create_app(pg_settings, waker=RecordingWaker())) as client:
+        outage.begin()
+        response = client.post("/webhooks/generic", json=make_deployment(), headers={"Authorization": "Bearer fl_new"})
+        outage.end()
+
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+
+
+def test_when_the_spool_cannot_be_written_either_the_answer_is_503(
+    pg_database_url: str, tmp_path: Path, outage: Outage
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the spool directory should be")
+    settings = make_settings(pg_database_url, tmp_path, spool_dir=blocked / "spool")
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}
+    with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+        assert client.post("/webhooks/generic", json=make_deployment("warm"), headers=headers).status_code == 202
+        outage.begin()
+        response = client.post("/webhooks/generic", json=make_deployment(), headers=headers)
+        outage.end()
+
+    assert response.status_code == 503
