@@ -93,7 +93,7 @@ class ChangeIn(_Event):
     repository: Text
     service: Text | None = None
     timestamp: Timestamp
-    pr_number: int | None = Field(default=None, ge=1)
+    pr_number: int | None = Field(default=None, ge=1, le=2_147_483_647)
     merged_at: Timestamp | None = None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
 from service.db import session_scope
@@ -33,6 +33,11 @@ def get_waker(request: Request) -> Waker:
     waker: Waker = request.app.state.waker
     return waker
 
+
+MAX_ID = 2_147_483_647
+"""Ids are 32-bit in the database: a larger one in a request is a 422, not a database error."""
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID)]
+BeforeId = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page backwards from this id")]
 
 DbSession = Annotated[Session, Depends(db_session)]
 WriteSession = Annotated[Session, Depends(db_write_session)]

@@ -27,6 +27,8 @@ def week_window(week: str, tz: str) -> tuple[datetime, datetime]:
     """``2026-W47`` → Monday 00:00 to the next Monday 00:00 in ``tz``, as aware datetimes."""
     try:
         year, number = week.upper().split("-W")
+        if not 2000 <= int(year) < 2100:
+            raise ValueError(year)
         monday = date.fromisocalendar(int(year), int(number), 1)
     except ValueError:
         raise InvalidInput(f"week must look like 2026-W47, not {week!r}", field="week") from None

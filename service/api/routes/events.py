@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from service import inbox
 from service.api.auth import require_scope
-from service.api.deps import DbSession
+from service.api.deps import BeforeId, DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"], dependencies=[Depends(require_scope("read"))])
 
@@ -41,7 +41,7 @@ def list_events(
     session: DbSession,
     status: Status | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    before_id: int | None = Query(default=None, ge=1, description="Page backwards from this id"),
+    before_id: BeforeId = None,
 ) -> list[InboxEventOut]:
     """Inbox rows, newest first; ``?status=failed`` lists what needs a look (then ``frictionlog replay``)."""
     rows = inbox.list_events(session, status=status, limit=limit, before_id=before_id)

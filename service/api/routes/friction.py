@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from integrations import friction_api
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
-from service.api.deps import DbSession, WakerDep, WriteSession
+from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
 from service.errors import NotFound
 from service.friction import reports, themes
@@ -50,7 +50,7 @@ class TriageIn(BaseModel):
     category: str | None = Field(default=None, max_length=64, description="Sets category_source to human")
     status: Status | None = None
     resolution_note: str | None = Field(default=None, max_length=4000)
-    duplicate_of: int | None = Field(default=None, ge=1)
+    duplicate_of: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ThemeOut(BaseModel):
@@ -95,7 +95,7 @@ def list_friction(
     category: Annotated[str | None, Query(max_length=64)] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: BeforeId = None,
 ) -> list[FrictionOut]:
     rows = reports.list_reports(
         session, status=status, category=category, service=service, limit=limit, before_id=before_id
@@ -127,7 +127,7 @@ def friction_themes(
 
 
 @router.get("/friction/{report_id}", dependencies=[Depends(require_scope("read"))])
-def get_friction(report_id: int, session: DbSession) -> FrictionOut:
+def get_friction(report_id: ReportId, session: DbSession) -> FrictionOut:
     report = session.get(FrictionReport, report_id)
     if report is None:
         raise NotFound(f"no friction report #{report_id}")
@@ -136,7 +136,7 @@ def get_friction(report_id: int, session: DbSession) -> FrictionOut:
 
 @router.patch("/friction/{report_id}", dependencies=[Depends(require_scope("admin"))])
 def triage_friction(
-    report_id: int, body: TriageIn, request: Request, session: WriteSession, waker: WakerDep
+    report_id: ReportId, body: TriageIn, request: Request, session: WriteSession, waker: WakerDep
 ) -> FrictionOut:
     """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
     Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""

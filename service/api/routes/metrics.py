@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -32,8 +32,14 @@ def _moment(value: DateOrTime, tz: ZoneInfo) -> datetime:
     return datetime.combine(value, time(0), tzinfo=tz)
 
 
+EARLIEST, LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _window(settings: Settings, start: DateOrTime | None, end: DateOrTime | None, default_days: int) -> Window:
     tz = ZoneInfo(settings.timezone)
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and not EARLIEST <= _moment(value, tz) < LATEST:
+            raise InvalidInput(f"{name} must be between 2000 and 2100", field=name)
     stop = _moment(end, tz) if end is not None else utcnow()
     begin = _moment(start, tz) if start is not None else stop - timedelta(days=default_days)
     if begin >= stop:
