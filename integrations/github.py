@@ -3,13 +3,13 @@ and issues carrying the incident label. Signed with ``X-Hub-Signature-256``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
 from integrations.config import IntegrationConfig
-from integrations.payload import Payload, VendorTime, validated
+from integrations.payload import Handler, Payload, VendorTime, dispatch, validated
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_github
 from service.records import (
@@ -292,7 +292,7 @@ def _issues(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResu
     ]
 
 
-HANDLERS: dict[str, Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]] = {
+HANDLERS: dict[str, Handler] = {
     "deployment": _deployment,
     "deployment_status": _deployment_status,
     "workflow_run": _workflow_run,
@@ -313,7 +313,4 @@ def delivery_key(headers: Mapping[str, str]) -> str | None:
 def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     if meta.event_type == "ping":
         return Ignored("ping")
-    handler = HANDLERS.get(meta.event_type)
-    if handler is None:
-        return Ignored(f"GitHub event {meta.event_type!r} is not used")
-    return handler(meta, value, config)
+    return dispatch(HANDLERS, "GitHub", meta, value, config)

@@ -6,13 +6,13 @@ is read as well as ISO 8601. The deployment hook has only a short sha; the full 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field
 
 from integrations.config import IntegrationConfig
-from integrations.payload import Payload, VendorTime, sha_from_url, validated
+from integrations.payload import Handler, Payload, VendorTime, dispatch, sha_from_url, validated
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_token_header
 from service.records import (
@@ -195,7 +195,7 @@ def _pipeline(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseRe
     ]
 
 
-HANDLERS: dict[str, Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]] = {
+HANDLERS: dict[str, Handler] = {
     "Deployment Hook": _deployment,
     "Push Hook": _push,
     "Merge Request Hook": _merge_request,
@@ -212,7 +212,4 @@ def delivery_key(headers: Mapping[str, str]) -> str | None:
 
 
 def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
-    handler = HANDLERS.get(meta.event_type)
-    if handler is None:
-        return Ignored(f"GitLab event {meta.event_type!r} is not used")
-    return handler(meta, value, config)
+    return dispatch(HANDLERS, "GitLab", meta, value, config)

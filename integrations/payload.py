@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from integrations.config import IntegrationConfig
 from service.errors import InvalidInput
+from service.records import Ignored, InboxMeta, ParseResult
 from service.timeutil import parse_timestamp
 
 M = TypeVar("M", bound=BaseModel)
+Handler = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
+"""Parses one event type of a vendor into canonical records (or Ignored, or InvalidInput)."""
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _GITLAB_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ?(UTC|[+-]\d{4})$")
 
@@ -67,3 +72,13 @@ def sha_from_url(url: str | None) -> str | None:
         return None
     tail = url.rstrip("/").rsplit("/", 1)[-1].lower()
     return tail if FULL_SHA.match(tail) else None
+
+
+def dispatch(
+    handlers: dict[str, Handler], vendor: str, meta: InboxMeta, value: Any, config: IntegrationConfig
+) -> ParseResult:
+    """The handler of the row's event type; an event type we do not use is recorded as ignored."""
+    handler = handlers.get(meta.event_type)
+    if handler is None:
+        return Ignored(f"{vendor} event {meta.event_type!r} is not used")
+    return handler(meta, value, config)
