@@ -248,13 +248,12 @@ def _link_commits(session: Session, deployments: list[DeploymentRecord]) -> None
     if not with_commits:
         return
     deployment_ids = _deployment_ids(session, with_commits)
-    keys = sorted({(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits})
+    keys = {(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits}
+    # Two plain IN lists compile far faster than a tuple IN of a thousand pairs; exact pairs are kept below.
     statement = select(col(Change.id), col(Change.repository), col(Change.sha), col(Change.service)).where(
-        tuple_(col(Change.repository), col(Change.sha)).in_(keys)
+        col(Change.repository).in_({k[0] for k in keys}), col(Change.sha).in_({k[1] for k in keys})
     )
-    change_ids = {
-        (repository, sha, service): change_id for change_id, repository, sha, service in session.exec(statement)
-    }
+    change_ids = {(repo, sha, service): change_id for change_id, repo, sha, service in session.exec(statement)}
     rows = [
         {
             "deployment_id": deployment_ids[(d.source, d.external_id)],
@@ -315,12 +314,20 @@ def _link_incidents(
     candidates: list[ColumnElement[bool]] = []
     keys = {(i.source, i.external_id) for i in incidents}
     if keys:
-        candidates.append(tuple_(col(Incident.source), col(Incident.external_id)).in_(sorted(keys)))
+        sources, external_ids = {k[0] for k in keys}, {k[1] for k in keys}
+        candidates.append(and_(col(Incident.source).in_(sources), col(Incident.external_id).in_(external_ids)))
+    # Per service, one range: incidents from its first new deployment to the last one plus the window,
+    # or naming one of their commits. Over-selecting is harmless: linking is idempotent.
+    spans: dict[str, tuple[datetime, datetime, set[str]]] = {}
     for d in deployments:
         if d.finished_at is None or d.environment not in policy.production_environments:
             continue
-        near = col(Incident.started_at).between(d.finished_at, d.finished_at + (policy.window or timedelta(0)))
-        candidates.append(and_(col(Incident.service) == d.service, or_(near, col(Incident.commit_sha) == d.sha)))
+        low, high, shas = spans.get(d.service, (d.finished_at, d.finished_at, set()))
+        spans[d.service] = (min(low, d.finished_at), max(high, d.finished_at), shas | ({d.sha} if d.sha else set()))
+    window = policy.window or timedelta(0)
+    for service, (low, high, shas) in spans.items():
+        near = col(Incident.started_at).between(low, high + window)
+        candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
     if not candidates:
         return
     statement = select(Incident).where(or_(*candidates), func.coalesce(col(Incident.link_method), "") != "explicit")

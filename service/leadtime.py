@@ -36,19 +36,27 @@ def _already_shipped(rules: LeadTimeRules) -> object:
 
 
 def link_pushed_changes(session: Session, deployment_ids: Iterable[int], rules: LeadTimeRules) -> None:
-    """Link each successful production deployment to the commits it first shipped (idempotent)."""
-    for deployment in session.exec(select(Deployment).where(col(Deployment.id).in_(list(deployment_ids)))):
-        if _eligible(session, deployment, rules):
-            _link(session, deployment, rules)
+    """Link each successful production deployment to the commits it first shipped (idempotent).
 
-
-def _eligible(session: Session, deployment: Deployment, rules: LeadTimeRules) -> bool:
-    if deployment.status != "success" or deployment.environment not in rules.production_environments:
-        return False
-    if not deployment.sha or not deployment.repository or deployment.finished_at is None:
-        return False
-    linked = session.exec(select(DeploymentChange.change_id).where(DeploymentChange.deployment_id == deployment.id))
-    return linked.first() is None  # already linked (a resend, a replay) or given an explicit commit list
+    One query finds the deployments that need it (successful, production, with a sha and a repository,
+    and no commits linked yet — a resend or an explicit commit list needs nothing)."""
+    ids = list(deployment_ids)
+    if not ids:
+        return
+    linked = select(DeploymentChange.deployment_id).where(col(DeploymentChange.deployment_id) == col(Deployment.id))
+    eligible = session.exec(
+        select(Deployment).where(
+            col(Deployment.id).in_(ids),
+            Deployment.status == "success",
+            col(Deployment.environment).in_(rules.production_environments),
+            col(Deployment.sha).is_not(None),
+            col(Deployment.repository).is_not(None),
+            col(Deployment.finished_at).is_not(None),
+            ~linked.exists(),
+        )
+    ).all()
+    for deployment in eligible:
+        _link(session, deployment, rules)
 
 
 def _link(session: Session, deployment: Deployment, rules: LeadTimeRules) -> None:
