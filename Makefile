@@ -47,8 +47,12 @@ browser:
 services:
 	@bash scripts/ensure-services.sh
 
+# Benchmarks write their figures to BENCHMARKS.md (QUICK=1 for a smoke run that writes nothing).
 bench: $(DEV_STAMP) services
-	$(BIN)/python bench/run.py
+	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.slack_command $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.processing $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
