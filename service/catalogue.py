@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,12 +35,6 @@ class ServiceSpec:
     tier: str | None = None
     platforms: list[PlatformPeriod] | None = field(default=None)
     """None leaves the platform history alone; a list replaces it."""
-
-
-def ensure_services(session: Session, slugs: Iterable[str]) -> None:
-    """Create catalogue rows (no team) for services first seen in events; known ones are untouched."""
-    for slug in sorted(set(slugs)):
-        session.exec(upsert_insert(session, Service).values(slug=slug).on_conflict_do_nothing())
 
 
 def put_service(session: Session, spec: ServiceSpec) -> Service:

@@ -49,12 +49,6 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
     return parsed
 
 
-def iso_week(moment: datetime, tz: ZoneInfo) -> str:
-    """The ISO week label (``2026-W47``) of an instant, seen in the zone ``tz``."""
-    year, week, _ = as_utc(moment).astimezone(tz).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def week_start(moment: datetime, tz: ZoneInfo) -> date:
     local = as_utc(moment).astimezone(tz).date()
     return local - timedelta(days=local.weekday())
