@@ -41,7 +41,6 @@ def _subcommand_exists(words: list[str]) -> bool:
 
 def test_every_compose_service_of_ours_runs_a_real_frictionlog_subcommand() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    ours = {name: spec for name, spec in compose["services"].items() if spec.get("build") or "image" not in spec}
     ours = {name: spec for name, spec in compose["services"].items() if spec.get("image") == "frictionlog:latest"}
 
     assert set(ours) == {"migrate", "api", "worker", "beat"}
