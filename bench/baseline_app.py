@@ -1,0 +1,53 @@
+"""Baselines for the ingest bench, run with uvicorn like the real API.
+
+(a) ``/parse``: parse the same JSON and answer 202, no I/O.  (b) ``/insert``: one INSERT + commit per
+request into a PostgreSQL table, nothing else. The real route's figure is read against these.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import psycopg_pool
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+POOL = psycopg_pool.ConnectionPool(os.environ["BASELINE_DSN"], min_size=2, max_size=8, open=False)
+
+
+async def parse(request: Request) -> JSONResponse:
+    json.loads(await request.body())
+    return JSONResponse({"id": 0, "duplicate": False}, status_code=202)
+
+
+def _insert(body: bytes) -> None:
+    with POOL.connection() as connection:
+        connection.execute("INSERT INTO baseline_event (body) VALUES (%s)", (body.decode(),))
+
+
+async def insert(request: Request) -> JSONResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    body = await request.body()
+    json.loads(body)
+    await run_in_threadpool(_insert, body)
+    return JSONResponse({"id": 0, "duplicate": False}, status_code=202)
+
+
+@asynccontextmanager
+async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    POOL.open()
+    with POOL.connection() as connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS baseline_event (id bigserial PRIMARY KEY, body text)")
+    yield
+    POOL.close()
+
+
+app = Starlette(
+    routes=[Route("/parse", parse, methods=["POST"]), Route("/insert", insert, methods=["POST"])], lifespan=lifespan
+)
