@@ -177,6 +177,11 @@ def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: 
     _execute_many(session, statement, rows)
 
 
+def _newest_non_null(table: Any, new: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """ON CONFLICT SET for fields where the newest non-null value wins (a later event fills or corrects)."""
+    return {name: func.coalesce(new[name], table.c[name]) for name in names}
+
+
 def _upsert_deployments(
     session: Session, deployments: list[DeploymentRecord], histories: dict[str, list[PlatformAssignment]]
 ) -> None:
@@ -202,8 +207,9 @@ def _upsert_deployments(
     insert = upsert_insert(session, Deployment)
     table = Deployment.__table__  # type: ignore[attr-defined]
     new = insert.excluded
-    newest = ("sha", "repository", "version", "started_at", "finished_at", "platform", "rollback_of", "url")
-    set_: dict[str, Any] = {name: func.coalesce(new[name], table.c[name]) for name in newest}
+    set_ = _newest_non_null(
+        table, new, ("sha", "repository", "version", "started_at", "finished_at", "platform", "rollback_of", "url")
+    )
     set_ |= {
         "service": new.service,
         "environment": new.environment,
@@ -295,8 +301,9 @@ def _upsert_incidents(
     table = Incident.__table__  # type: ignore[attr-defined]
     new = insert.excluded
     earlier = new.started_at < table.c.started_at
-    newest = ("severity", "title", "acknowledged_at", "resolved_at", "commit_sha", "caused_by_deployment", "url")
-    set_: dict[str, Any] = {name: func.coalesce(new[name], table.c[name]) for name in newest}
+    set_ = _newest_non_null(
+        table, new, ("severity", "title", "acknowledged_at", "resolved_at", "commit_sha", "caused_by_deployment", "url")
+    )
     set_ |= {
         "service": new.service,
         "status": case((_rank(new.status) >= _rank(table.c.status), new.status), else_=table.c.status),

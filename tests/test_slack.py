@@ -380,6 +380,30 @@ def button(
     }
 
 
+def lead_submits(opened: dict[str, Any], callback: str, block: str, element: dict[str, Any]) -> dict[str, Any]:
+    """A lead's submission of the modal the app opened (its metadata comes back as Slack sends it)."""
+    return {
+        "type": "view_submission",
+        "user": {"id": LEAD, "team_id": "T0001"},
+        "view": {
+            "id": f"V0{callback.upper()[:8]}",
+            "type": "modal",
+            "callback_id": callback,
+            "private_metadata": opened["view"]["private_metadata"],
+            "state": {"values": {block: {block: element}}},
+        },
+    }
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    """Listeners run after ack(): poll, with a deadline, for their effect."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail("the listener's effect never appeared")
+        time.sleep(0.02)
+
+
 def file_and_post_to_triage(client: TestClient, slack: FakeSlack, settings: Settings, text: str, trigger: str) -> int:
     client.post("/slack/events", **command(slack, text, trigger=trigger))
     slack.wait_for(f"respond/{trigger}")
@@ -425,23 +449,9 @@ def test_a_lead_resolves_with_a_note_and_the_reporter_is_told(
 
     client.post("/slack/events", **interaction(button("triage_resolve", number, user=LEAD)))
     [opened] = slack.wait_for("views.open")
-    submission = {
-        "type": "view_submission",
-        "user": {"id": LEAD, "team_id": "T0001"},
-        "view": {
-            "id": "V0RES",
-            "type": "modal",
-            "callback_id": "triage_resolve_modal",
-            "private_metadata": opened["view"]["private_metadata"],
-            "state": {
-                "values": {"note": {"note": {"type": "plain_text_input", "value": "GPU quota is self-serve now"}}}
-            },
-        },
-    }
-    client.post("/slack/events", **interaction(submission))
-    deadline = time.monotonic() + 10
-    while reports(session)[0].status != "resolved" and time.monotonic() < deadline:
-        time.sleep(0.02)
+    note = {"type": "plain_text_input", "value": "GPU quota is self-serve now"}
+    client.post("/slack/events", **interaction(lead_submits(opened, "triage_resolve_modal", "note", note)))
+    wait_until(lambda: reports(session)[0].status == "resolved")
     notify_pending(settings, WebClientNotifier(sync_client(settings)))
 
     report = reports(session)[0]
@@ -471,21 +481,9 @@ def test_a_lead_recategorises_and_marks_a_duplicate(
     slack.wait_for("respond/cat")
     client.post("/slack/events", **interaction(button("triage_duplicate", second, user=LEAD)))
     [opened] = slack.wait_for("views.open")
-    submission = {
-        "type": "view_submission",
-        "user": {"id": LEAD, "team_id": "T0001"},
-        "view": {
-            "id": "V0DUP",
-            "type": "modal",
-            "callback_id": "triage_duplicate_modal",
-            "private_metadata": opened["view"]["private_metadata"],
-            "state": {"values": {"original": {"original": {"type": "number_input", "value": str(first)}}}},
-        },
-    }
-    client.post("/slack/events", **interaction(submission))
-    deadline = time.monotonic() + 10
-    while reports(session)[1].duplicate_of is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    original = {"type": "number_input", "value": str(first)}
+    client.post("/slack/events", **interaction(lead_submits(opened, "triage_duplicate_modal", "original", original)))
+    wait_until(lambda: reports(session)[1].duplicate_of is not None)
 
     one, two = reports(session)
     assert (two.category, two.category_source, two.duplicate_of) == ("deploy_release", "human", first)

@@ -21,7 +21,7 @@ from service.demo.generate import generate
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
 from service.digest.render import plain_text
-from service.metrics.service import weekly_metrics
+from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
 

@@ -16,7 +16,8 @@ from service.api.deps import DbSession
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
-from service.metrics.service import Filters, dora_metrics, friction_frame, weekly_metrics
+from service.metrics.service import Filters, dora_metrics, friction_frame
+from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
 

@@ -1,0 +1,52 @@
+"""The weekly table: from rollups when they exist for this time zone, else recomputed from raw rows.
+
+Both give the same figures (tests/test_rollups.py); rollups only change the cost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlmodel import Session
+
+from service.metrics import compute, rollup, rollups_db
+from service.metrics.service import Filters, environments, load
+from service.settings import Settings
+
+
+def weekly_metrics(
+    session: Session,
+    settings: Settings,
+    *,
+    group_by: str = "platform",
+    filters: Filters | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    filters = filters or Filters()
+    rows = rollups_db.read(session, settings, filters, start, end)
+    if rows is not None:
+        table = rollup.weekly_from_rollups(rows, group_by=group_by)
+    else:
+        frames = load(session, filters, start, end)
+        table = compute.weekly(
+            frames.deployments[_inside(frames.deployments["finished_at"], start, end)],
+            frames.lead_times,
+            frames.incidents,
+            frames.friction,
+            tz=settings.timezone,
+            environments=environments(settings, filters),
+            group_by=group_by,
+        )
+    table["low_sample"] = table["completed_deployments"] < settings.min_sample
+    return table
+
+
+def _inside(moments: pd.Series, start: datetime | None, end: datetime | None) -> pd.Series:
+    mask = pd.Series(True, index=moments.index)
+    if start is not None:
+        mask &= moments >= pd.Timestamp(start)
+    if end is not None:
+        mask &= moments < pd.Timestamp(end)
+    return mask
