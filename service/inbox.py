@@ -8,14 +8,15 @@ mid-batch leaves its rows pending (its transaction rolls back) and nothing is ha
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import Connection, func, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from service.db import upsert_insert
 from service.models import InboxEvent, InboxStatus
 from service.timeutil import utcnow
 
@@ -47,39 +48,96 @@ def content_key(source: str, event_type: str, body: bytes) -> str:
 
 
 def accept(session: Session, deliveries: Sequence[Delivery]) -> list[Accepted]:
-    """Insert the deliveries (one transaction, committed here); a known (source, key) is a duplicate."""
-    results: list[Accepted] = []
-    now = utcnow()
-    for delivery in deliveries:
-        statement = (
-            upsert_insert(session, InboxEvent)
-            .values(
-                source=delivery.source,
-                event_type=delivery.event_type,
-                delivery_key=delivery.delivery_key,
-                body=delivery.body,
-                headers=dict(delivery.headers),
-                received_at=now,
-                available_at=now,
-                status=InboxStatus.PENDING,
-                attempts=0,
-            )
-            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
-            .returning(InboxEvent.__table__.c.id)  # type: ignore[attr-defined]
-        )
-        new_id = session.exec(statement).scalar_one_or_none()
-        if new_id is not None:
-            results.append(Accepted(id=new_id, duplicate=False))
-            continue
-        existing = session.exec(
-            select(InboxEvent.id).where(
-                InboxEvent.source == delivery.source, InboxEvent.delivery_key == delivery.delivery_key
-            )
-        ).one()
-        assert existing is not None
-        results.append(Accepted(id=existing, duplicate=True))
+    """Insert the deliveries in the session's transaction and commit; a known (source, key) is a duplicate."""
+    results = insert_deliveries(session.connection(), deliveries)
     session.commit()
     return results
+
+
+def insert_deliveries(connection: Connection, deliveries: Sequence[Delivery]) -> list[Accepted]:
+    """Insert the deliveries with one statement, then look up the keys that were already there.
+
+    The cost barely grows with the number of deliveries, which is what lets the API commit many
+    requests together (``service.api.inbox_writer``). On an autocommit connection the INSERT is its own
+    transaction: every new row is committed when this returns. A key repeated within ``deliveries`` is
+    new the first time and a duplicate after that. Does not commit a surrounding transaction.
+    """
+    first: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault((delivery.source, delivery.delivery_key), delivery)
+    ids = _insert_new(connection, list(first.values())) if first else {}
+    new_keys = set(ids)
+    known = set(first) - new_keys
+    if known:
+        table = InboxEvent.__table__  # type: ignore[attr-defined]
+        statement = select(table.c.id, table.c.source, table.c.delivery_key).where(
+            table.c.source.in_({source for source, _ in known}),
+            table.c.delivery_key.in_({key for _, key in known}),
+        )
+        ids.update({(source, key): row_id for row_id, source, key in connection.execute(statement)})
+    results: list[Accepted] = []
+    for delivery in deliveries:
+        key = (delivery.source, delivery.delivery_key)
+        results.append(Accepted(id=ids[key], duplicate=key not in new_keys))
+        new_keys.discard(key)
+    return results
+
+
+_PG_INSERT = text(
+    """
+    INSERT INTO inbox_event
+        (source, event_type, delivery_key, body, headers, received_at, available_at, status, attempts)
+    SELECT source, event_type, delivery_key, body, CAST(headers AS json), :now, :now, 'pending', 0
+    FROM unnest(
+        CAST(:sources AS text[]), CAST(:event_types AS text[]), CAST(:keys AS text[]),
+        CAST(:bodies AS text[]), CAST(:headers AS text[])
+    ) AS given(source, event_type, delivery_key, body, headers)
+    ON CONFLICT (source, delivery_key) DO NOTHING
+    RETURNING id, source, delivery_key
+    """
+)
+"""One statement text whatever the batch size (five arrays), so PostgreSQL plans it once and the driver
+prepares it: a generated multi-row VALUES list costs more to build than to run at ingest rates."""
+
+
+def _insert_new(connection: Connection, deliveries: list[Delivery]) -> dict[tuple[str, str], int]:
+    """Insert what is not there yet; the (source, key) → id of the rows this call created."""
+    now = utcnow()
+    if connection.dialect.name == "postgresql":
+        inserted = connection.execute(
+            _PG_INSERT,
+            {
+                "now": now,
+                "sources": [d.source for d in deliveries],
+                "event_types": [d.event_type for d in deliveries],
+                "keys": [d.delivery_key for d in deliveries],
+                "bodies": [d.body for d in deliveries],
+                "headers": [json.dumps(dict(d.headers)) for d in deliveries],
+            },
+        )
+    else:
+        table = InboxEvent.__table__  # type: ignore[attr-defined]
+        statement = (
+            sqlite_insert(table)
+            .on_conflict_do_nothing(index_elements=["source", "delivery_key"])
+            .returning(table.c.id, table.c.source, table.c.delivery_key)
+        )
+        rows = [
+            {
+                "source": d.source,
+                "event_type": d.event_type,
+                "delivery_key": d.delivery_key,
+                "body": d.body,
+                "headers": dict(d.headers),
+                "received_at": now,
+                "available_at": now,
+                "status": InboxStatus.PENDING,
+                "attempts": 0,
+            }
+            for d in deliveries
+        ]
+        inserted = connection.execute(statement, rows)
+    return {(source, key): row_id for row_id, source, key in inserted}
 
 
 def claim_batch(session: Session, *, limit: int, now: datetime | None = None) -> list[InboxEvent]:

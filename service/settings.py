@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     ingest_retry_base_seconds: float = Field(default=2.0, ge=0)
     sweep_after_seconds: int = Field(default=60, gt=0)
     """Rows pending longer than this are re-enqueued by the sweeper (Celery beat)."""
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often beat runs the sweeper: the longest a lost wake-up can delay processing, beyond the above."""
     wake_interval_seconds: float = Field(default=0.05, ge=0)
     """Wake-ups of the workers are coalesced to at most one per interval per API process."""
     token_cache_seconds: float = Field(default=5.0, ge=0)

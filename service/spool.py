@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,7 +78,8 @@ class Spool:
         moved = 0
         with self._lock:  # new appends go to a fresh file while the old one drains
             for path in sorted(self.directory.glob("spool-*.jsonl")):
-                path.rename(path.with_suffix(".jsonl.draining"))
+                # A unique name: a file left from a drain that failed must never be overwritten by the next.
+                path.rename(path.with_name(f"{path.stem}-{time.time_ns():020d}.jsonl.draining"))
         for path in sorted(self.directory.glob("spool-*.jsonl.draining")):
             deliveries = []
             for line in path.read_text(encoding="utf-8").splitlines():

@@ -17,6 +17,7 @@ from service.api.app import create_app
 from service.db import get_engine
 from service.models import Deployment, InboxEvent
 from service.settings import Settings
+from service.spool import Spool
 from tests.conftest import PG_ADMIN_DSN, make_settings
 from tests.factories import T0, issue_token, make_deployment
 from tests.fakes import RecordingWaker
@@ -132,3 +133,31 @@ def test_when_the_spool_cannot_be_written_either_the_answer_is_503(
         outage.end()
 
     assert response.status_code == 503
+
+
+def test_deliveries_spooled_across_several_failed_drains_all_reach_the_inbox(tmp_path: Path) -> None:
+    """Found by the chaos run: each failed drain left a ``.draining`` file, and the next drain renamed
+    the newer spool file over it — everything spooled before the last attempt was lost."""
+    spool = Spool(tmp_path / "spool")
+    delivered: list[str] = []
+    outage = True
+
+    def accept(deliveries: list[inbox.Delivery]) -> None:
+        if outage:
+            raise OperationalError("INSERT", {}, Exception("server closed the connection"))
+        delivered.extend(d.delivery_key for d in deliveries)
+
+    for attempt in range(3):
+        spool.append([_delivery(f"k-{attempt}-{i}") for i in range(4)])
+        with pytest.raises(OperationalError):
+            spool.drain(accept)
+    outage = False
+    moved = spool.drain(accept)
+
+    assert moved == 12
+    assert sorted(delivered) == sorted(f"k-{attempt}-{i}" for attempt in range(3) for i in range(4))
+    assert not spool.pending()
+
+
+def _delivery(key: str) -> inbox.Delivery:
+    return inbox.Delivery(source="generic", event_type="deployment", delivery_key=key, body="{}", headers={})

@@ -45,7 +45,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_default_queue=INGEST_QUEUE,
         timezone=settings.timezone,
         beat_schedule={
-            "sweep-inbox": {"task": SWEEP_TASK, "schedule": 60.0},
+            "sweep-inbox": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
             # Corrections also request a retrain at once; this catches any request a lost message dropped.
             "retrain-categoriser": {"task": RETRAIN_TASK, "schedule": 900.0},
             # New reports reach the triage channel within half a minute; closures are also sent at once.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.concurrency import run_in_threadpool
 
 from service.db import session_scope
 from service.errors import Forbidden, TransientError, Unauthenticated
@@ -71,23 +72,40 @@ def authenticate(settings: Settings, cache: TokenCache, secret: str) -> Principa
     return principal
 
 
-def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
-    """The token's principal if it holds ``scope``: 401 without a valid token, 403 without the scope."""
+def _secret(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Unauthenticated("an API token is required: Authorization: Bearer <token>")
-    principal = authenticate(request.app.state.settings, request.app.state.token_cache, credentials.credentials)
+    return credentials.credentials
+
+
+def _with_scope(principal: Principal, scope: str) -> Principal:
     if scope not in principal.scopes:
         raise Forbidden(f"this token lacks the {scope!r} scope")
     return principal
 
 
-def require_scope(scope: str) -> Callable[..., Principal]:
+def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
+    """The token's principal if it holds ``scope``: 401 without a valid token, 403 without the scope."""
+    principal = authenticate(request.app.state.settings, request.app.state.token_cache, _secret(credentials))
+    return _with_scope(principal, scope)
+
+
+async def authorize_async(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
+    """``authorize`` for async routes: a cached token is checked inline, only a miss reads the database
+    (in a worker thread, so the event loop never waits on it)."""
+    cached = request.app.state.token_cache.get(hash_token(_secret(credentials)))
+    if cached is not None:
+        return _with_scope(cached, scope)
+    return await run_in_threadpool(authorize, request, credentials, scope)
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits a bearer token holding ``scope`` (401 without a valid token, 403 without it)."""
 
-    def dependency(
+    async def dependency(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
-        return authorize(request, credentials, scope)
+        return await authorize_async(request, credentials, scope)
 
     dependency.__name__ = f"require_{scope}"
     return dependency

@@ -9,13 +9,7 @@ from fastapi import Depends, Path, Query, Request
 from sqlmodel import Session
 
 from service.db import session_scope
-from service.settings import Settings
 from workers.enqueue import Waker
-
-
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -29,7 +23,7 @@ def db_write_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_waker(request: Request) -> Waker:
+async def get_waker(request: Request) -> Waker:
     waker: Waker = request.app.state.waker
     return waker
 

@@ -39,6 +39,14 @@ def _setup_logging(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+ACCESS_LOG = click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="One log line per request (off: /metrics counts requests, and the line costs a busy API dearly)",
+)
+
+
 @click.group()
 @click.option("--log-level", default="INFO", show_default=True, envvar="FRICTIONLOG_LOG_LEVEL")
 def main(log_level: str) -> None:
@@ -49,22 +57,26 @@ def main(log_level: str) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@ACCESS_LOG
+def serve(host: str, port: int, access_log: bool) -> None:
     """API, worker and scheduler in one process (embedded mode; with a broker set, the API only)."""
     settings = get_settings()
     upgrade(settings.database_url)
-    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port)
+    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, access_log=access_log)
 
 
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="API processes")
-def api(host: str, port: int, workers: int) -> None:
+@ACCESS_LOG
+def api(host: str, port: int, workers: int, access_log: bool) -> None:
     """The API alone (distributed mode): it accepts and enqueues; ``frictionlog worker`` processes."""
     if get_settings().embedded:
         raise click.UsageError("set FRICTIONLOG_BROKER_URL for the distributed API, or use `frictionlog serve`")
-    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "service.api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log
+    )
 
 
 @main.command()

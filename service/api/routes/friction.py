@@ -74,16 +74,15 @@ def _out(report: FrictionReport) -> FrictionOut:
     responses={200: {"description": "Already received (a resend): nothing new stored"}},
     dependencies=[Depends(require_scope("ingest"))],
 )
-def file_friction(
+async def file_friction(
     request: Request,
     response: Response,
     body: Annotated[JsonBody, Depends(json_body)],
-    session: WriteSession,
     waker: WakerDep,
 ) -> AcceptedOut:
     """File a friction report; ``id`` is its report number. Categorised by a worker moments later."""
     delivery = friction_api.delivery(body.value, headers=kept_headers(request))
-    result = store(session, waker, [delivery], request.app.state.spool)[0]
+    result = (await store(request, waker, [delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return AcceptedOut(id=result.id, duplicate=result.duplicate)
 

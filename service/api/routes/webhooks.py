@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from integrations import generic, opsgenie, registry
 from service import inbox
-from service.api.auth import authorize, bearer, require_scope
+from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
-from service.api.deps import WakerDep, WriteSession
+from service.api.deps import WakerDep
+from service.api.inbox_writer import InboxWriter
 from service.errors import NotFound
 from service.settings import Settings
 from service.spool import Spool
@@ -44,13 +45,15 @@ def kept_headers(request: Request) -> dict[str, str]:
     return {name: request.headers[name][:256] for name in registry.KEPT_HEADERS if name in request.headers}
 
 
-def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery], spool: Spool) -> list[inbox.Accepted]:
-    """Into the inbox; if the database cannot commit, onto the fsync'd spool (still a 2xx: nothing lost)."""
+async def store(request: Request, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
+    """Into the inbox (group-committed with concurrent requests); if the database cannot commit, onto the
+    fsync'd spool — still a 2xx: nothing is lost. Wakes the workers when something is new."""
+    writer: InboxWriter = request.app.state.inbox_writer
     try:
-        results = inbox.accept(session, deliveries)
+        results = await writer.accept(deliveries)
     except (OperationalError, InterfaceError):
-        session.rollback()
-        spool.append(deliveries)  # SpoolUnavailable (503) if the disk fails too
+        spool: Spool = request.app.state.spool
+        await run_in_threadpool(spool.append, deliveries)  # SpoolUnavailable (503) if the disk fails too
         return [inbox.Accepted(id=None, duplicate=False) for _ in deliveries]
     if any(not result.duplicate for result in results):
         waker.wake()
@@ -64,17 +67,14 @@ def store(session: Session, waker: Waker, deliveries: list[inbox.Delivery], spoo
     responses={200: {"description": "Already received (a resend): nothing new stored"}},
     dependencies=[Depends(require_scope("ingest"))],
 )
-def generic_webhook(
+async def generic_webhook(
     request: Request,
     response: Response,
     body: Annotated[JsonBody, Depends(json_body)],
-    session: WriteSession,
     waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
-    results = store(
-        session, waker, generic.deliveries(body.value, headers=kept_headers(request)), request.app.state.spool
-    )
+    results = await store(request, waker, generic.deliveries(body.value, headers=kept_headers(request)))
     new = sum(not result.duplicate for result in results)
     response.status_code = 202 if new else 200
     if not isinstance(body.value, list):
@@ -91,13 +91,12 @@ def generic_webhook(
     status_code=202,
     responses={200: {"description": "Already received (a resend): nothing new stored"}},
 )
-def vendor_webhook(
+async def vendor_webhook(
     source: Annotated[str, Path(description="github, gitlab, pagerduty or opsgenie")],
     request: Request,
     response: Response,
     raw: Annotated[bytes, Depends(read_capped)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    session: WriteSession,
     waker: WakerDep,
 ) -> VendorAcceptedOut:
     """A tool's own webhook, verified with its own scheme (docs/integrations/<source>.md).
@@ -111,11 +110,11 @@ def vendor_webhook(
     settings: Settings = request.app.state.settings
     headers = {name.lower(): value for name, value in request.headers.items()}
     if source == opsgenie.SOURCE and credentials is not None:
-        authorize(request, credentials, "ingest")  # Opsgenie does not sign: a token is the other way in
+        await authorize_async(request, credentials, "ingest")  # Opsgenie does not sign: a token is the other way in
     else:
         registry.verify(source, headers, raw, settings)
     require_json(request)
     made = registry.vendor_delivery(source, headers, raw, decode_json(raw), request.app.state.integration_config)
-    result = store(session, waker, [made.delivery], request.app.state.spool)[0]
+    result = (await store(request, waker, [made.delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)
