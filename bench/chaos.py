@@ -100,7 +100,6 @@ class Report:
             f"inbox rows {self.stored}: processed {self.processed}, other {self.not_processed}, "
             f"applied more than once {self.applied_more_than_once}",
             f"2xx events missing {self.missing}, doubled {self.doubled}, stored without a 2xx {self.unexpected}",
-            *self.timeline,
         ]
 
 
