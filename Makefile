@@ -49,10 +49,14 @@ services:
 
 # Benchmarks write their figures to BENCHMARKS.md (QUICK=1 for a smoke run that writes nothing).
 bench: $(DEV_STAMP) services
-	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
+	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null))
+	$(BIN)/python -m bench.ingest $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.processing $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.lag $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.slack_command $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
-	$(BIN)/python -m bench.processing $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.chaos $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -32,6 +32,7 @@ import httpx
 import psycopg
 
 from bench.harness import free_port, frictionlog
+from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -405,8 +406,29 @@ def main() -> None:
     plan = Plan(phase_seconds=3, database_down_seconds=5) if args.quick else Plan()
     args.workdir.mkdir(parents=True, exist_ok=True)
     report = run(plan, args.workdir)
-    print("\n".join(report.lines()))
+    counts = "\n".join(f"- {line}" for line in report.lines())
+    timeline = "\n".join(f"    {line}" for line in report.timeline)
+    body = f"""
+A load generator posts generic deployment events ({plan.rate:.0f}/s, each with its own delivery id; a
+failed request is retried with the same id, as senders do) to `frictionlog api` with a Celery worker,
+beat, Redis and PostgreSQL, all real and local. Meanwhile: SIGKILL the worker (its whole process group)
+and start another; restart Redis (it keeps nothing on disk: queued messages vanish); stop the PostgreSQL
+server for {plan.database_down_seconds:.0f} s. Then wait until the spool is drained and nothing is pending, and count.
+
+{counts}
+
+Timeline:
+
+{timeline}
+
+Passes when no 2xx event is missing, none doubled, and every inbox row was applied in exactly one
+committed transaction (`attempts = 1`). The suite runs a shorter one on every `make test`
+(`tests/test_chaos.py`: 3 s phases, 5 s without the database).
+"""
+    print(body)
     bad = report.missing or report.doubled or report.applied_more_than_once or report.not_processed
+    if not args.quick:
+        write_section("chaos", "Chaos run: nothing lost, nothing doubled", "python -m bench.chaos", body)
     sys.exit(1 if bad else 0)
 
 

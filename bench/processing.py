@@ -30,12 +30,32 @@ DRAIN = (
 )
 
 
-def fresh_database(events: int) -> tuple[str, str]:
+PRELOAD = [
+    "INSERT INTO inbox_event (source, event_type, delivery_key, body, headers, received_at, available_at, status,"
+    " attempts, processed_at) SELECT 'generic', 'deployment', 'old-' || n, '{}', '{}', now(), now(), 'processed',"
+    " 1, now() FROM generate_series(1, %(rows)s) AS n",
+    "INSERT INTO deployment (source, external_id, service, environment, status, sha, repository, finished_at,"
+    " is_rollback) SELECT 'generic', 'old-' || n, 'old-' || (n %% 200), 'production', 'success',"
+    " md5(n::text), 'acme/old', now() - make_interval(mins => n), false FROM generate_series(1, %(rows)s) AS n",
+    "INSERT INTO change (sha, repository, service, committed_at, on_default_branch) SELECT md5(n::text),"
+    " 'acme/old', 'old-' || (n %% 200), now() - make_interval(mins => n + 60), false"
+    " FROM generate_series(1, %(rows)s) AS n",
+    "INSERT INTO deployment_change (deployment_id, change_id) SELECT d.id, c.id FROM deployment d"
+    " JOIN change c ON c.sha = d.sha AND c.repository = d.repository",
+]
+"""Rows already stored, as after months of use: processed inbox rows, deployments, changes, links."""
+
+
+def fresh_database(events: int, *, stored_before: int = 0) -> tuple[str, str]:
     name = f"frictionlog_proc_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     upgrade(url)
+    if stored_before:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
+            for statement in PRELOAD:
+                connection.execute(statement, {"rows": stored_before})  # type: ignore[arg-type]
     deliveries = []
     for i in range(events):
         event = {
@@ -61,8 +81,8 @@ def fresh_database(events: int) -> tuple[str, str]:
     return url, name
 
 
-def run(events: int, processes: int, batch: int) -> float:
-    url, name = fresh_database(events)
+def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> float:
+    url, name = fresh_database(events, stored_before=stored_before)
     env = {**os.environ, "FRICTIONLOG_DATABASE_URL": url, "FRICTIONLOG_INGEST_BATCH_SIZE": str(batch)}
     try:
         started = time.perf_counter()
@@ -84,14 +104,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    events, naive_events, runs = (4000, 1000, 1) if args.quick else (20000, 4000, 3)
+    events, naive_events, runs, many = (4000, 1000, 1, 100_000) if args.quick else (20000, 4000, 3, 1_000_000)
     rows = []
-    for label, processes, batch, n in (
-        ("drain loop, batches of 500, 2 processes", 2, 500, events),
-        ("drain loop, batches of 500, 1 process", 1, 500, events),
-        ("baseline: one event per transaction, 2 processes", 2, 1, naive_events),
+    for label, processes, batch, n, stored_before in (
+        ("drain loop, batches of 500, 2 processes", 2, 500, events, 0),
+        ("drain loop, batches of 500, 1 process", 1, 500, events, 0),
+        (f"drain loop, 2 processes, {many // 10:,} rows of each table already stored", 2, 500, events, many // 10),
+        (f"drain loop, 2 processes, {many:,} rows of each table already stored", 2, 500, events, many),
+        ("baseline: one event per transaction, 2 processes", 2, 1, naive_events, 0),
     ):
-        rates = [run(n, processes, batch) for _ in range(runs)]
+        rates = [run(n, processes, batch, stored_before=stored_before) for _ in range(runs)]
         rows.append(f"| {label} | {n:,} | **{spread(rates, '{:,.0f}')}** |")
     body = f"""
 Generic deployment events (each with 2 commits: a deployment, 2 changes, 2 commit links) already in the

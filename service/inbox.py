@@ -152,11 +152,18 @@ def claim_batch(session: Session, *, limit: int, now: datetime | None = None) ->
     return list(session.exec(statement))
 
 
-def mark_processed(event: InboxEvent) -> None:
-    event.status = InboxStatus.PROCESSED
-    event.attempts += 1
-    event.error = None
-    event.processed_at = utcnow()
+def mark_processed(session: Session, events: Sequence[InboxEvent]) -> None:
+    """One UPDATE for the lot (a flush of each row object would be one statement per row)."""
+    ids = [event.id for event in events]
+    if not ids:
+        return
+    statement = (
+        update(InboxEvent)
+        .where(col(InboxEvent.id).in_(ids))
+        .values(status=InboxStatus.PROCESSED, attempts=InboxEvent.attempts + 1, error=None, processed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.exec(statement)
 
 
 def mark_ignored(event: InboxEvent, reason: str) -> None:

@@ -118,8 +118,7 @@ def _apply(
         for row, records in parsed:
             _apply_one(session, row, records, settings, policy, stats)
         return
-    for row, _ in parsed:
-        inbox.mark_processed(row)
+    inbox.mark_processed(session, [row for row, _ in parsed])
     stats.processed += len(parsed)
 
 
@@ -147,7 +146,7 @@ def _apply_one(
         stats.failed += not will_retry
         log.warning("inbox.apply_error id=%s source=%s retry=%s", row.id, row.source, will_retry, exc_info=True)
         return
-    inbox.mark_processed(row)
+    inbox.mark_processed(session, [row])
     stats.processed += 1
 
 
