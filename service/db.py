@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Float, Integer, String, Text, event, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
@@ -106,3 +106,55 @@ def upsert_insert(session: Session, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
+
+
+def execute_rows(session: Session, statement: Any, rows: list[dict[str, Any]], *, key: tuple[str, ...]) -> None:
+    """Run an INSERT (with its ON CONFLICT clause) for every row, as if one after another.
+
+    On PostgreSQL the rows go as one column array each through ``INSERT … SELECT … FROM unnest(…)``: one
+    statement and one round trip per batch, whose text does not depend on the batch size (the driver
+    prepares it once), instead of one pipelined statement per row. A row may conflict only once per
+    statement, so rows repeating a ``key`` go in later rounds, in order — the same outcome as applying
+    them one by one. Elsewhere (SQLite, in-process) plain ``executemany``.
+    """
+    if not rows:
+        return
+    table = statement.table
+    names = list(rows[0])
+    types = [_array_element_type(table.c[name].type) for name in names]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or any(t is None for t in types):
+        connection.execute(statement, rows)
+        return
+    for batch in _rounds(rows, key):
+        arrays = [literal([row[name] for row in batch], ARRAY(t)) for name, t in zip(names, types, strict=True)]
+        given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+        connection.execute(statement.from_select(names, select(*(given.c[name] for name in names))))
+
+
+def _rounds(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[list[dict[str, Any]]]:
+    """Rows split so that no key repeats within a round; each key's rows keep their order across rounds."""
+    rounds: list[list[dict[str, Any]]] = []
+    seen: dict[tuple[Any, ...], int] = {}
+    for row in rows:
+        identity = tuple(row[name] for name in key)
+        index = seen.get(identity, 0)
+        seen[identity] = index + 1
+        if index == len(rounds):
+            rounds.append([])
+        rounds[index].append(row)
+    return rounds
+
+
+def _array_element_type(column_type: Any) -> Any:
+    """The SQL type of a column's values as array elements, for the types the bulk writes use."""
+    if isinstance(column_type, UTCDateTime):
+        return DateTime(timezone=True)
+    if isinstance(column_type, TypeDecorator):  # sqlmodel's AutoString and the like: what they store
+        return _array_element_type(column_type.impl)
+    for kind in (Boolean, BigInteger, Integer, Float):
+        if isinstance(column_type, kind):
+            return kind()
+    if isinstance(column_type, String):  # VARCHAR(n), TEXT
+        return Text()
+    return None  # JSON and the like: executemany

@@ -21,7 +21,7 @@ from sqlalchemy import ARRAY, ColumnElement, Text, and_, case, func, literal, or
 from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
-from service.db import upsert_insert
+from service.db import execute_rows, upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
 from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
@@ -98,15 +98,10 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     mark_dirty(session, [(s, m) for s, m in touched if s and m], tz=policy.timezone)
 
 
-def _execute_many(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        session.connection().execute(statement, rows)
-
-
 def _ensure_services(session: Session, slugs: Iterable[str]) -> None:
     """Services first seen in an event join the catalogue with no team; known ones are untouched."""
     rows = [{"slug": slug} for slug in sorted(slugs)]
-    _execute_many(session, upsert_insert(session, Service).on_conflict_do_nothing(), rows)
+    execute_rows(session, upsert_insert(session, Service).on_conflict_do_nothing(), rows, key=("slug",))
 
 
 def _platform_histories(session: Session, slugs: set[str]) -> dict[str, list[PlatformAssignment]]:
@@ -174,8 +169,8 @@ def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: 
     for name in ("branch", "push_order"):
         set_[name] = case((landed, new[name]), else_=func.coalesce(table.c[name], new[name]))
     set_["on_default_branch"] = table.c.on_default_branch | new.on_default_branch
-    statement = insert.on_conflict_do_update(index_elements=["repository", "sha", "service"], set_=set_)
-    _execute_many(session, statement, rows)
+    key = ("repository", "sha", "service")
+    execute_rows(session, insert.on_conflict_do_update(index_elements=list(key), set_=set_), rows, key=key)
 
 
 def _newest_non_null(table: Any, new: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -219,7 +214,8 @@ def _upsert_deployments(
         ),
         "is_rollback": func.coalesce(new.rollback_of, table.c.rollback_of).is_not(None),
     }
-    _execute_many(session, insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_), rows)
+    statement = insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_)
+    execute_rows(session, statement, rows, key=("source", "external_id"))
     # An incident that named one of these deployments before it arrived gets its link now.
     if deployments:
         named = select(Deployment.id).where(
@@ -284,7 +280,8 @@ def _link_commits(session: Session, deployments: list[DeploymentRecord], deploym
         for d in with_commits
         for c in d.commits
     ]
-    _execute_many(session, upsert_insert(session, DeploymentChange).on_conflict_do_nothing(), rows)
+    statement = upsert_insert(session, DeploymentChange).on_conflict_do_nothing()
+    execute_rows(session, statement, rows, key=("deployment_id", "change_id"))
 
 
 def _change_ids(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str, str], int]:
@@ -337,7 +334,8 @@ def _upsert_incidents(
         "started_at": case((earlier, new.started_at), else_=table.c.started_at),
         "platform": case((earlier, new.platform), else_=table.c.platform),
     }
-    _execute_many(session, insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_), rows)
+    statement = insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_)
+    execute_rows(session, statement, rows, key=("source", "external_id"))
 
 
 def _link_incidents(
@@ -454,7 +452,7 @@ def _upsert_friction(
         set_={name: insert.excluded[name] for name in ("category", "category_source", "confidence", "evidence")},
         where=table.c.category_source != "human",
     )
-    _execute_many(session, statement, rows)
+    execute_rows(session, statement, rows, key=("id",))
 
 
 def _linked_deployment_weeks(session: Session, incidents: list[IncidentRecord]) -> list[tuple[str, datetime]]:

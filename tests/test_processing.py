@@ -91,6 +91,34 @@ def test_an_in_progress_event_never_overwrites_an_outcome(
     assert session.exec(select(Deployment.status)).one() == "failure"
 
 
+def test_one_batch_repeating_a_deployment_ends_as_if_applied_one_by_one(
+    client: TestClient,
+    ingest_headers: dict[str, str],
+    settings: Settings,
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PostgreSQL writes a batch as one statement per round, with a repeated key in a later round."""
+    post_all(
+        client,
+        ingest_headers,
+        make_deployment(status="in_progress", version="v1"),
+        make_deployment(status="success"),
+        make_deployment(status="in_progress", url="https://ci.example.com/run/7"),
+        make_deployment("d-2", status="failure"),
+    )
+
+    stats = drain(settings)
+
+    assert (stats.batches, stats.processed) == (2, 4)  # one batch of four, then an empty claim
+    assert "batch_apply_failed" not in caplog.text  # applied as one batch, not row by row after an error
+    rows = session.exec(select(Deployment).order_by(col(Deployment.external_id))).all()
+    assert [(d.external_id, d.status, d.version, d.url) for d in rows] == [
+        ("d-1", "success", "v1", "https://ci.example.com/run/7"),
+        ("d-2", "failure", None, None),
+    ]
+
+
 def test_an_incident_links_to_the_named_deployment_even_when_it_arrives_first(
     client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
 ) -> None:
