@@ -1,7 +1,9 @@
 """Baselines for the ingest bench, run with uvicorn like the real API.
 
 (a) ``/parse``: parse the same JSON and answer 202, no I/O.  (b) ``/insert``: one INSERT + commit per
-request into a PostgreSQL table, nothing else. The real route's figure is read against these.
+request into a PostgreSQL table, nothing else. (a') ``/fastapi/parse``: (a) as a FastAPI route — the
+framework's own cost, the ceiling for any FastAPI route on this machine. The real route's figure is read
+against these.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg_pool
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 POOL = psycopg_pool.ConnectionPool(os.environ["BASELINE_DSN"], min_size=2, max_size=8, open=False)
 
@@ -48,6 +51,20 @@ async def lifespan(_app: Starlette) -> AsyncIterator[None]:
     POOL.close()
 
 
+framework = FastAPI()
+
+
+@framework.post("/parse", status_code=202)
+async def fastapi_parse(request: Request) -> dict[str, object]:
+    json.loads(await request.body())
+    return {"id": 0, "duplicate": False}
+
+
 app = Starlette(
-    routes=[Route("/parse", parse, methods=["POST"]), Route("/insert", insert, methods=["POST"])], lifespan=lifespan
+    routes=[
+        Route("/parse", parse, methods=["POST"]),
+        Route("/insert", insert, methods=["POST"]),
+        Mount("/fastapi", app=framework),
+    ],
+    lifespan=lifespan,
 )
