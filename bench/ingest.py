@@ -265,14 +265,14 @@ requests per second than baseline (b), which commits each request alone: concurr
 commit (`service/api/inbox_writer.py`), so the "≥ 90 % of (b)" goal is met with room. The absolute goals
 (≥ 3,000/s with p99 < 50 ms; embedded ≥ 2,000/s) are **not met on this machine**, and what limits them
 is the framework and the one core a Python process can use, not the database: (a′), an empty FastAPI
-route with no I/O, is the ceiling of any FastAPI route here, and it is itself below 3,000/s in most
-runs. py-spy on the 1-worker API under this load: the event loop is busy ~80 % of the time, more than
+route with no I/O, is the ceiling of any FastAPI route here, and it is itself only about 3,000/s.
+py-spy on the 1-worker API under this load: the event loop is busy ~80 % of the time, more than
 half of it in uvicorn/Starlette/FastAPI request handling (dependency solving, middleware, response
 serialisation), ~14 % in this project's code (validation, the content hash, the token cache) — and the
-writer thread's SQLAlchemy work competes with it for the GIL. A second API process adds ~60 % on 2 cores
-shared with wrk and PostgreSQL. Embedded mode puts the event loop, the writer and the worker processing
-what arrives in one process (py-spy: loop 36 %, worker 27 %, writer 17 %). A million rows already
-stored costs a few per cent.
+writer thread's SQLAlchemy work competes with it for the GIL. A second API process adds 40–60 % on 2
+cores shared with wrk and PostgreSQL. Embedded mode puts the event loop, the writer and the worker processing
+what arrives in one process (py-spy: loop 36 %, worker 27 %, writer 17 %). Rows already stored (100,000
+or 1,000,000) make no difference beyond run-to-run noise: index inserts grow with depth, not size.
 
 What moved the route from 237 req/s (p99 379 ms) to these figures: group commit (one writer thread,
 one `INSERT … SELECT FROM unnest(arrays) … RETURNING` on an autocommit connection — one round trip per

@@ -134,8 +134,9 @@ def main() -> None:
     body = f"""
 Generic deployment events (each with 2 commits: a deployment, 2 changes, 2 commit links) already in the
 inbox of a fresh PostgreSQL database, processed to canonical rows by the drain loop the Celery task runs
-(claim with `FOR UPDATE SKIP LOCKED`, one pipelined upsert per table, mark, commit), with the worker
-processes started and timed from outside. Events per second, median of {runs} runs (min–max).
+(claim with `FOR UPDATE SKIP LOCKED`, one upsert statement per table, mark, commit); the worker
+processes start, import everything, and are timed from a common go signal to the last one's exit.
+Events per second, median of {runs} runs (min–max).
 Goal: ≥ 10,000 events/s with 2 worker processes.
 
 | how | events | events/s |
@@ -155,7 +156,8 @@ Reaching 10,000/s here would need the per-event Python work cut by about four �
 (one pydantic `TypeAdapter` over the batch), and the link steps as set-based SQL — rather than more
 processes.
 
-What changed to get here (1,322 → 3,006 events/s with 2 processes, same bench): the id lookups after the
+What changed to get here (1,322 → 3,006 events/s with 2 processes; the earlier figure also counted
+2–3 s of Python start-up per run, which the bench now leaves out): the id lookups after the
 upserts join against the batch's keys as `unnest`'d arrays (an IN list of a thousand keys made
 PostgreSQL compare every row with every key once the tables grew: 0.75 s a batch at 24,000 changes);
 the upserts go as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT …` per table instead of one

@@ -18,8 +18,7 @@ import logging
 import queue
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -29,14 +28,14 @@ from service.db import get_engine, session_scope
 
 log = logging.getLogger("frictionlog.inbox_writer")
 
+Outcome = list[inbox.Accepted] | BaseException
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class _Job:
     deliveries: Sequence[inbox.Delivery]
-    future: Future[list[inbox.Accepted]] = field(default_factory=Future)
-    loop: asyncio.AbstractEventLoop | None = None
-    """Set for a request awaiting on an event loop: its answer is handed over there, once per batch."""
-    waiter: asyncio.Future[list[inbox.Accepted]] | None = None
+    loop: asyncio.AbstractEventLoop
+    waiter: asyncio.Future[list[inbox.Accepted]]
 
 
 class InboxWriter:
@@ -45,11 +44,11 @@ class InboxWriter:
         self._max_rows = max_rows
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._closed = False
         self._connection: Connection | None = None
         self.commits = 0
-        """Transactions committed so far (for tests and benchmarks: requests per commit)."""
+        """Transactions committed so far: fewer than requests when requests shared them."""
 
     async def accept(self, deliveries: Sequence[inbox.Delivery]) -> list[inbox.Accepted]:
         """``inbox.accept`` for these deliveries, committed together with other requests' deliveries.
@@ -58,42 +57,25 @@ class InboxWriter:
         if not deliveries:
             return []
         loop = asyncio.get_running_loop()
-        job = _Job(deliveries, loop=loop, waiter=loop.create_future())
-        self._enqueue(job)
-        assert job.waiter is not None
-        return await job.waiter
-
-    def submit(self, deliveries: Sequence[inbox.Delivery]) -> Future[list[inbox.Accepted]]:
-        """The same from a thread: a future to wait on."""
-        job = _Job(deliveries)
-        if not deliveries:
-            job.future.set_result([])
-            return job.future
-        self._enqueue(job)
-        return job.future
-
-    def _enqueue(self, job: _Job) -> None:
-        self._ensure_started()
-        self._jobs.put(job)
-
-    def close(self) -> None:
-        """Finish what is queued, then stop the thread."""
-        with self._start_lock:
-            self._closed = True
-            thread = self._thread
-        if thread is not None:
-            self._jobs.put(None)
-            thread.join(timeout=30)
-
-    def _ensure_started(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
+        job = _Job(deliveries, loop, loop.create_future())
+        with self._lock:
             if self._closed:
                 raise RuntimeError("the inbox writer is closed")
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="frictionlog-inbox-writer", daemon=True)
                 self._thread.start()
+            self._jobs.put(job)
+        return await job.waiter
+
+    def close(self) -> None:
+        """Finish what is queued, then stop the thread."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._jobs.put(None)
+        if thread is not None:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         stopping = False
@@ -112,7 +94,11 @@ class InboxWriter:
                     break
                 jobs.append(more)
                 rows += len(more.deliveries)
-            self._commit(jobs)
+            try:
+                self._commit(jobs)
+            except Exception as exc:  # never leave a request waiting, never let the thread die
+                log.exception("inbox_writer.unexpected_error")
+                _settle([(job, exc) for job in jobs])
         if self._connection is not None:
             self._connection.close()
 
@@ -147,7 +133,7 @@ class InboxWriter:
             _settle([(jobs[0], exc)])
             return
         self.commits += 1
-        outcomes: list[tuple[_Job, list[inbox.Accepted] | BaseException]] = []
+        outcomes: list[tuple[_Job, Outcome]] = []
         start = 0
         for job in jobs:
             outcomes.append((job, results[start : start + len(job.deliveries)]))
@@ -155,25 +141,22 @@ class InboxWriter:
         _settle(outcomes)
 
 
-def _settle(outcomes: list[tuple[_Job, list[inbox.Accepted] | BaseException]]) -> None:
-    """Hand each job its result or error: thread futures directly, and each event loop's waiters in a
-    single callback (one wake-up of the loop per batch, not one per request)."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, list[inbox.Accepted] | BaseException]]] = {}
+def _settle(outcomes: list[tuple[_Job, Outcome]]) -> None:
+    """Hand each request its result or error, with one callback per event loop (one wake-up of the loop
+    per batch, not one per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Outcome]]] = {}
     for job, outcome in outcomes:
-        if job.loop is None:
-            if isinstance(outcome, BaseException):
-                job.future.set_exception(outcome)
-            else:
-                job.future.set_result(outcome)
-        else:
-            by_loop.setdefault(job.loop, []).append((job, outcome))
+        by_loop.setdefault(job.loop, []).append((job, outcome))
     for loop, batch in by_loop.items():
-        loop.call_soon_threadsafe(_settle_waiters, batch)
+        try:
+            loop.call_soon_threadsafe(_settle_waiters, batch)
+        except RuntimeError:  # that loop has closed: its requests are gone
+            log.warning("inbox_writer.loop_closed requests=%s", len(batch))
 
 
-def _settle_waiters(batch: list[tuple[_Job, list[inbox.Accepted] | BaseException]]) -> None:
+def _settle_waiters(batch: list[tuple[_Job, Outcome]]) -> None:
     for job, outcome in batch:
-        if job.waiter is None or job.waiter.done():  # the request was cancelled (client gone)
+        if job.waiter.done():  # the request was cancelled (client gone)
             continue
         if isinstance(outcome, BaseException):
             job.waiter.set_exception(outcome)

@@ -1,0 +1,86 @@
+"""Group commit: concurrent requests share the writer's transactions, and each still gets its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session, col, select
+
+from service.api.inbox_writer import InboxWriter
+from service.db import get_engine
+from service.inbox import Accepted, Delivery
+from service.models import InboxEvent
+
+
+def _delivery(key: str, body: str = "{}") -> Delivery:
+    return Delivery(source="generic", event_type="deployment", delivery_key=key, body=body, headers={})
+
+
+async def _accept_all(writer: InboxWriter, requests: list[list[Delivery]]) -> list[list[Accepted] | BaseException]:
+    return await asyncio.gather(*(writer.accept(r) for r in requests), return_exceptions=True)
+
+
+def _keys_by_id(url: str, ids: list[int]) -> dict[int, str]:
+    with Session(get_engine(url)) as session:
+        rows = session.exec(select(InboxEvent.id, InboxEvent.delivery_key).where(col(InboxEvent.id).in_(ids)))
+        return {row_id: key for row_id, key in rows if row_id is not None}
+
+
+def test_concurrent_requests_share_commits_and_each_gets_the_ids_of_its_own_rows(database_url: str) -> None:
+    writer = InboxWriter(database_url)
+    requests = [[_delivery(f"r{n}-{i}") for i in range(n % 3 + 1)] for n in range(60)]
+    try:
+        answers = asyncio.run(_accept_all(writer, requests))
+    finally:
+        writer.close()
+
+    assert writer.commits < len(requests)  # requests waited together, not one commit each
+    ids = []
+    for request, answer in zip(requests, answers, strict=True):
+        assert isinstance(answer, list)
+        assert [a.duplicate for a in answer] == [False] * len(request)
+        ids += [a.id for a in answer if a.id is not None]
+    stored = _keys_by_id(database_url, ids)
+    expected = [d.delivery_key for request in requests for d in request]
+    assert [stored[i] for i in ids] == expected  # each request's ids are its own rows, in order
+
+
+def test_the_same_delivery_in_two_concurrent_requests_is_stored_once(database_url: str) -> None:
+    writer = InboxWriter(database_url)
+    try:
+        first, second = asyncio.run(_accept_all(writer, [[_delivery("same")], [_delivery("same")]]))
+        again = asyncio.run(_accept_all(writer, [[_delivery("same")]]))[0]
+    finally:
+        writer.close()
+
+    assert isinstance(first, list)
+    assert isinstance(second, list)
+    assert isinstance(again, list)
+    assert sorted([first[0].duplicate, second[0].duplicate]) == [False, True]
+    assert first[0].id == second[0].id == again[0].id
+    assert again[0].duplicate
+
+
+def test_a_delivery_the_database_refuses_fails_its_own_request_only(pg_database_url: str) -> None:
+    """PostgreSQL refuses NUL in text; the other requests of the same batch must still be stored."""
+    writer = InboxWriter(pg_database_url)
+    requests = [[_delivery(f"ok-{n}")] for n in range(20)] + [[_delivery("bad", body="nul \x00 byte")]]
+    try:
+        answers = asyncio.run(_accept_all(writer, requests))
+    finally:
+        writer.close()
+
+    *good, bad = answers
+    assert isinstance(bad, (DBAPIError, ValueError))
+    assert all(isinstance(answer, list) and not answer[0].duplicate for answer in good)
+    stored = _keys_by_id(pg_database_url, [a[0].id for a in good if isinstance(a, list) and a[0].id is not None])
+    assert sorted(stored.values()) == sorted(f"ok-{n}" for n in range(20))
+
+
+def test_a_closed_writer_refuses_new_work(database_url: str) -> None:
+    writer = InboxWriter(database_url)
+    writer.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(writer.accept([_delivery("late")]))
