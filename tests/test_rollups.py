@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
 
 from service.metrics import compute, rollup
 from service.settings import Settings
+from tests.conftest import make_settings
 
 PROD = frozenset({"production"})
 START = datetime(2026, 9, 7, tzinfo=UTC)
@@ -228,3 +231,41 @@ def test_the_endpoint_reads_rollups_and_they_stay_fresh(
         assert {r.platform for r in session.exec(select(WeeklyRollup).where(WeeklyRollup.service == "worker"))} == {
             "edge"
         }
+
+
+def test_a_refresh_never_clears_a_mark_whose_events_it_could_not_see(pg_database_url: str, tmp_path: Path) -> None:
+    """A worker's transaction adds a deployment and marks its week while a refresh runs: the refresh must
+    leave that mark (it skips it while locked), so the next refresh counts the deployment."""
+    from service.db import get_engine, session_scope
+    from service.metrics import rollups_db
+    from service.models import Deployment, RollupDirty, Service, WeeklyRollup
+
+    settings = make_settings(pg_database_url, tmp_path)
+    moment = datetime(2026, 10, 7, 12, tzinfo=UTC)
+
+    def deployment(external_id: str) -> Deployment:
+        return Deployment(
+            source="generic", external_id=external_id, service="ledger", environment="production",
+            status="success", started_at=moment, finished_at=moment,
+        )  # fmt: skip
+
+    with session_scope(pg_database_url, write=True) as session:
+        session.add(Service(slug="ledger"))
+        session.add(deployment("d-1"))
+        rollups_db.rebuild(session, settings)  # rollups exist; the week counts one deployment
+        rollups_db.mark_dirty(session, [("ledger", moment)], tz=settings.timezone)
+        session.commit()
+
+    with Session(get_engine(pg_database_url)) as worker:  # a drain, not yet committed
+        worker.add(deployment("d-2"))
+        worker.flush()
+        rollups_db.mark_dirty(worker, [("ledger", moment)], tz=settings.timezone)
+        with session_scope(pg_database_url, write=True) as refresher:
+            assert rollups_db.refresh(refresher, settings) == 0  # the mark is taken: left for later
+        worker.commit()
+
+    with session_scope(pg_database_url, write=True) as session:
+        assert session.exec(select(func.count()).select_from(RollupDirty)).one() == 1
+        assert rollups_db.refresh(session, settings) == 1
+        counted = session.exec(select(WeeklyRollup.deployments).where(WeeklyRollup.service == "ledger")).all()
+    assert sum(counted) == 2

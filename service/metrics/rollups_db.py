@@ -3,7 +3,6 @@ a full rebuild; and reading them for the weekly endpoint."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -30,9 +29,17 @@ def week_instant(moment: datetime, tz: str) -> datetime:
 
 
 def mark_dirty(session: Session, pairs: Iterable[tuple[str, datetime]], *, tz: str) -> None:
+    """Mark (service, week) pairs for a refresh, in the transaction that writes their raw rows.
+
+    An existing mark is touched (a no-op UPDATE), not skipped: that locks it until this transaction
+    commits, so a refresh cannot clear it having computed from rows it did not see — it skips the
+    locked mark, or, if it locked the mark first, this waits and then marks again."""
     rows = sorted({(service, week_instant(moment, tz)) for service, moment in pairs if service and moment})
     if rows:
-        statement = upsert_insert(session, RollupDirty).on_conflict_do_nothing()
+        insert = upsert_insert(session, RollupDirty)
+        statement = insert.on_conflict_do_update(
+            index_elements=["service", "week_start"], set_={"service": insert.excluded.service}
+        )
         session.connection().execute(statement, [{"service": s, "week_start": w} for s, w in rows])
 
 
@@ -76,33 +83,44 @@ def rebuild(session: Session, settings: Settings) -> int:
 
 
 def refresh(session: Session, settings: Settings, *, limit: int = 500) -> int:
-    """Recompute the rollups of dirty (service, week) pairs (commits). Returns the pairs refreshed."""
+    """Recompute the rollups of dirty (service, week) pairs, one service per transaction (commits each).
+    Returns the pairs refreshed.
+
+    Short transactions matter: a worker applying events waits on any mark a refresh holds, so a refresh
+    of every service in one transaction stalled ingestion for its whole length under load."""
     tz = settings.timezone
     if session.get(RollupState, tz) is None:
         rebuild(session, settings)
         return 0
-    dirty = list(session.exec(select(RollupDirty).limit(limit).with_for_update(skip_locked=True)))
-    weeks: dict[str, set[datetime]] = defaultdict(set)
-    for pair in dirty:
-        weeks[pair.service].add(as_utc(pair.week_start))
-    for service, starts in weeks.items():
-        whole = ALL_WEEKS in starts
-        start = None if whole else min(starts)
-        end = None if whole else max(starts) + timedelta(weeks=1)
-        table = _compute(session, settings, Filters(service=service), start, end)
-        wanted = table if whole else table[table["week_start"].isin([pd.Timestamp(s) for s in starts])]
-        stale = delete(WeeklyRollup).where(col(WeeklyRollup.timezone) == tz, col(WeeklyRollup.service) == service)
-        if not whole:
-            stale = stale.where(col(WeeklyRollup.week_start).in_(sorted(starts)))
-        session.exec(stale)
-        _write(session, wanted, tz)
-        session.exec(
-            delete(RollupDirty).where(
-                col(RollupDirty.service) == service, col(RollupDirty.week_start).in_(sorted(starts))
-            )
-        )
+    services = session.exec(select(RollupDirty.service).distinct().limit(limit)).all()
     session.commit()
-    return len(dirty)
+    refreshed = 0
+    for service in services:
+        refreshed += _refresh_service(session, settings, service)
+        session.commit()
+    return refreshed
+
+
+def _refresh_service(session: Session, settings: Settings, service: str) -> int:
+    tz = settings.timezone
+    marks = select(RollupDirty).where(col(RollupDirty.service) == service).with_for_update(skip_locked=True)
+    starts = {as_utc(mark.week_start) for mark in session.exec(marks)}
+    if not starts:  # another refresher has them, or a writer is marking them again right now
+        return 0
+    whole = ALL_WEEKS in starts
+    start = None if whole else min(starts)
+    end = None if whole else max(starts) + timedelta(weeks=1)
+    table = _compute(session, settings, Filters(service=service), start, end)
+    wanted = table if whole else table[table["week_start"].isin([pd.Timestamp(s) for s in starts])]
+    stale = delete(WeeklyRollup).where(col(WeeklyRollup.timezone) == tz, col(WeeklyRollup.service) == service)
+    if not whole:
+        stale = stale.where(col(WeeklyRollup.week_start).in_(sorted(starts)))
+    session.exec(stale)
+    _write(session, wanted, tz)
+    session.exec(
+        delete(RollupDirty).where(col(RollupDirty.service) == service, col(RollupDirty.week_start).in_(sorted(starts)))
+    )
+    return len(starts)
 
 
 def read(
