@@ -21,7 +21,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.harness import free_port, frictionlog
+from bench.harness import database_name, free_port, frictionlog
 from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -249,19 +248,6 @@ def restart_redis() -> None:
 
 
 @contextmanager
-def _database() -> Iterator[str]:
-    name = f"frictionlog_chaos_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        start_postgres()
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
 def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as output:
         proc = subprocess.Popen(
@@ -314,7 +300,7 @@ def run(plan: Plan, workdir: Path, *, say: Callable[[str], None] = print) -> Rep
         say(line)
 
     with ExitStack() as stack:
-        name = stack.enter_context(_database())
+        name = stack.enter_context(database_name())
         dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
         env = {
             "FRICTIONLOG_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
@@ -345,7 +331,7 @@ def run(plan: Plan, workdir: Path, *, say: Callable[[str], None] = print) -> Rep
         mark(f"load started at {plan.rate:.0f} events/s")
         try:
             time.sleep(plan.phase_seconds)
-            holding = _writing_transactions(name, "chaos-a")
+            holding = writing_transactions(name, "chaos-a")
             os.killpg(first.pid, signal.SIGKILL)
             first.wait(timeout=10)
             mark(f"worker A killed (SIGKILL, whole process group) with {holding} open writing transaction(s)")
@@ -380,7 +366,7 @@ def run(plan: Plan, workdir: Path, *, say: Callable[[str], None] = print) -> Rep
     return report
 
 
-def _writing_transactions(database: str, application: str) -> int:
+def writing_transactions(database: str, application: str) -> int:
     """Open transactions of that process that have written: claimed inbox rows it holds uncommitted."""
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         row = admin.execute(

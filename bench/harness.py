@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -99,16 +101,45 @@ def server(env: dict[str, str], *, command: tuple[str, ...] = ("serve",), worker
 
 
 @contextmanager
-def database() -> Iterator[str]:
-    """A fresh PostgreSQL database for one run (its SQLAlchemy URL), dropped afterwards."""
+def database_name() -> Iterator[str]:
+    """A fresh PostgreSQL database for one run (its name), dropped afterwards."""
     name = f"frictionlog_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield name
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    """The same, as the SQLAlchemy URL the service takes."""
+    with database_name() as name:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def deployment_batches(token: str, size: int) -> Callable[[httpx.Client, int], int]:
+    """A sender for ``PacedLoad``: request ``i`` posts ``size`` new generic deployment events."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def send(client: httpx.Client, i: int) -> int:
+        finished = datetime.now(UTC).isoformat()
+        events = [
+            {
+                "type": "deployment",
+                "id": f"load-{i}-{j}",
+                "service": f"svc-{(i * size + j) % 200}",
+                "environment": "production",
+                "status": "success",
+                "finished_at": finished,
+            }
+            for j in range(size)
+        ]
+        return client.post("/webhooks/generic", content=json.dumps(events), headers=headers).status_code
+
+    return send
 
 
 @contextmanager

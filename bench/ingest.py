@@ -14,7 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.harness import free_port, frictionlog
+from bench.harness import database_name, free_port, frictionlog
 from bench.report import spread, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,18 +45,6 @@ function request()
   return wrk.format("POST", nil, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer TOKEN"}, body)
 end
 """
-
-
-@contextmanager
-def postgres() -> Iterator[str]:
-    name = f"frictionlog_ingest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with psycopg.connect(ADMIN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -155,7 +142,7 @@ def frictionlog_api(workers: int) -> tuple[list[str], str]:
 
 def measure_postgres(workers: int, seconds: int, *, stored_before: int = 0) -> tuple[Run, int]:
     """The real route on a fresh database (``stored_before`` old rows first): the run, and rows stored."""
-    with postgres() as name:
+    with database_name() as name:
         dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
         env = {
             "FRICTIONLOG_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
@@ -207,7 +194,7 @@ def main() -> None:
             raise SystemExit(f"{key}: {run.accepted} requests answered 2xx but only {rows} rows stored")
 
     for _ in range(runs):
-        with postgres() as name:
+        with database_name() as name:
             dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
             port = free_port()
             with process(

@@ -7,7 +7,6 @@ embedded server (SQLite, in-process worker), with and without webhook load besid
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,7 +15,18 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bench.harness import PacedLoad, database, frictionlog, percentile, process, run_load, scratch, server, sqlite_env
+from bench.harness import (
+    PacedLoad,
+    database,
+    deployment_batches,
+    frictionlog,
+    percentile,
+    process,
+    run_load,
+    scratch,
+    server,
+    sqlite_env,
+)
 from bench.report import spread, write_section
 from tests.slack_fake import fake_slack
 
@@ -52,26 +62,6 @@ def slash_command(response_base: str) -> Callable[[httpx.Client, int], int]:
 
 BATCH = 10
 """Webhook events per request: 1,000 events/s as 100 requests/s."""
-
-
-def webhook_load(token: str) -> Callable[[httpx.Client, int], int]:
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-
-    def send(client: httpx.Client, i: int) -> int:
-        events = [
-            {
-                "type": "deployment",
-                "id": f"load-{i}-{j}",
-                "service": f"svc-{j}",
-                "environment": "production",
-                "status": "success",
-                "finished_at": "2026-11-01T00:00:00Z",
-            }
-            for j in range(BATCH)
-        ]
-        return client.post("/webhooks/generic", content=json.dumps(events), headers=headers).status_code
-
-    return send
 
 
 @contextmanager
@@ -115,7 +105,9 @@ def main() -> None:
             with fake_slack() as slack, deployment(mode, slack.url) as (url, token):
                 base, _, _ = run_load(lambda c, _i: c.get("/healthz").status_code, total=200, concurrency=2, url=url)
                 slash = slash_command(slack.url)
-                paced = PacedLoad(webhook_load(token), rate=load / BATCH, url=url, threads=8) if load else None
+                paced = (
+                    PacedLoad(deployment_batches(token, BATCH), rate=load / BATCH, url=url, threads=8) if load else None
+                )
                 with paced or ExitStack():
                     latencies, errors, _ = run_load(slash, total=total, concurrency=2, url=url)
                 if errors:

@@ -15,19 +15,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
+from bench.chaos import writing_transactions
 from service import inbox
 from service.api.app import create_app
 from service.db import get_engine
 from service.models import Change, Deployment, InboxEvent, Incident
 from service.settings import Settings, get_settings
-from tests.conftest import PG_ADMIN_DSN, REDIS_URL, make_settings
+from tests.conftest import REDIS_URL, make_settings
 from tests.factories import T0, issue_token, make_change, make_deployment, make_incident, sha
 from tests.fakes import RecordingWaker
 from workers.celery_app import DRAIN_TASK, SWEEP_TASK, configure, create_celery
@@ -128,17 +128,6 @@ def _worker_process(database_url: str, redis_url: str, log: Path, name: str) -> 
         return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _writing_transactions(name: str, database: str) -> int:
-    """Open transactions of that worker that have written (and so hold claimed, locked inbox rows)."""
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        row = admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND datname = %s"
-            " AND backend_xid IS NOT NULL",
-            (name, database),
-        ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def test_a_worker_killed_while_holding_claimed_events_loses_and_doubles_nothing(
     distributed_settings: Settings, tmp_path: Path
 ) -> None:
@@ -165,7 +154,7 @@ def test_a_worker_killed_while_holding_claimed_events_loses_and_doubles_nothing(
     try:
         sender.send_task(DRAIN_TASK)
         wait_for(
-            lambda: _writing_transactions("fl-worker-a", database) > 0,
+            lambda: writing_transactions(database, "fl-worker-a") > 0,
             timeout=60,
             what="worker A to hold a batch of claimed events in an open transaction",
         )
