@@ -178,7 +178,6 @@ def test_the_endpoint_reads_rollups_and_they_stay_fresh(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
     from sqlalchemy import delete
-    from sqlmodel import Session, select
 
     from service.db import get_engine, session_scope
     from service.metrics import rollups_db
