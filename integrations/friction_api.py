@@ -26,7 +26,11 @@ def _timestamp(value: Any) -> datetime:
 
 
 class FrictionIn(BaseModel):
-    """A friction report. ``reporter`` is dropped when ``anonymous`` is true: no identity is stored."""
+    """A friction report. ``reporter`` is dropped when ``anonymous`` is true: no identity is stored.
+
+    Over the API ``reporter`` is a contact string (a claim of the token holder): stored as ``contact``,
+    shown escaped, never DMed. Only reports the Slack listeners file (source ``slack``) carry a Slack
+    user id that Slack sent, and only those become the report's ``reporter``."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
@@ -64,15 +68,18 @@ def delivery(value: Any, *, headers: dict[str, str], source: str = SOURCE) -> De
     return Delivery(source=source, event_type=EVENT_TYPE, delivery_key=key, body=body, headers=headers)
 
 
-def parse(meta: InboxMeta, value: Any, *, source: str = SOURCE) -> ParseResult:
+def parse(meta: InboxMeta, value: Any, *, source: str = SOURCE, verified_reporter: bool = False) -> ParseResult:
+    """``verified_reporter``: the body's reporter is a Slack user id from a verified Slack request."""
     report = validate(value)
+    named = None if report.anonymous else report.reporter
     return [
         FrictionRecord(
             report_id=meta.id,
             source=source,
             text=report.text,
             created_at=report.occurred_at or meta.received_at,
-            reporter=None if report.anonymous else report.reporter,
+            reporter=named if verified_reporter else None,
+            contact=None if verified_reporter else named,
             service=report.service,
             minutes_lost=report.minutes_lost,
             impact=report.impact,

@@ -38,7 +38,7 @@ def _friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseRe
 
 
 def _slack_friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:
-    return friction_api.parse(meta, body, source=SLACK_SOURCE)
+    return friction_api.parse(meta, body, source=SLACK_SOURCE, verified_reporter=True)
 
 
 PARSERS: dict[str, Parser] = {

@@ -427,6 +427,7 @@ def _upsert_friction(
                 "id": report.report_id,
                 "source": report.source,
                 "reporter": report.reporter,
+                "contact": report.contact,
                 "text": report.text,
                 "service": report.service,
                 "platform": platform_at(histories.get(report.service or "", []), report.created_at),

@@ -192,7 +192,8 @@ class FrictionReport(SQLModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     source: str = Field(default="api", max_length=32)
     reporter: str | None = Field(default=None, max_length=64)
-    """A Slack user id, or None when filed anonymously (then no identity is stored at all)."""
+    """A Slack user id that Slack itself sent, or None (anonymous, or filed over the API). Only this is
+    ever DMed or matched in ``/friction list``."""
     text: str = Field(sa_column=Column(Text, nullable=False))
     service: str | None = Field(default=None, max_length=128, index=True)
     platform: str | None = Field(default=None, max_length=64)
@@ -220,6 +221,8 @@ class FrictionReport(SQLModel, table=True):
     notified_at: datetime | None = _utc()
     """When the reporter was told of the resolution: closed reports with a reporter and no
     ``notified_at`` are the notification outbox."""
+    contact: str | None = Field(default=None, max_length=64)
+    """The reporter an API caller named: a claim shown escaped, never DMed, never a Slack identity."""
 
 
 class CategoriserModel(SQLModel, table=True):

@@ -94,7 +94,10 @@ class FrictionRecord:
     text: str
     created_at: datetime
     reporter: str | None = None
-    """None when filed anonymously: then no identity is stored anywhere."""
+    """A Slack user id Slack itself sent (slash command, modal, shortcut); None when anonymous or filed
+    over the API. The only identity the bot may DM."""
+    contact: str | None = None
+    """Who filed it over the API, as the caller claimed (a token's claim, never a destination)."""
     service: str | None = None
     minutes_lost: int | None = None
     impact: int | None = None

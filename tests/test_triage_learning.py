@@ -38,9 +38,11 @@ def test_a_lead_corrects_a_category_and_the_categoriser_is_asked_to_retrain(
     assert NOTIFY_TASK not in waker.requested
 
 
-def test_closing_a_report_asks_to_notify_its_reporter_but_not_for_anonymous_ones(
+def test_closing_a_report_filed_over_the_api_notifies_no_one(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, waker: RecordingWaker
 ) -> None:
+    """An API reporter is a contact, not a Slack user: nobody to DM, named or anonymous (the Slack-filed
+    case, which is DMed, is in tests/test_slack.py)."""
     named = file(client, admin_headers, "GPU quota took 3 days", reporter="U024BE7LH")
     anonymous = file(client, admin_headers, "GPU quota took 4 days", reporter="U999", anonymous=True)
     drain(settings)
@@ -57,7 +59,8 @@ def test_closing_a_report_asks_to_notify_its_reporter_but_not_for_anonymous_ones
         headers=admin_headers,
     ).json()
 
-    assert NOTIFY_TASK in waker.requested
+    assert NOTIFY_TASK not in waker.requested
+    assert (closed["reporter"], closed["contact"]) == (None, "U024BE7LH")
     assert (closed["status"], closed["resolution_note"]) == ("resolved", "Quota now self-serve")
     assert closed["resolved_at"] is not None
 

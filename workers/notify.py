@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import col, select
 
+from integrations.registry import SLACK_SOURCE
 from integrations.slack import blocks
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
 from service.db import session_scope
@@ -44,7 +45,7 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
                 .with_for_update(skip_locked=True)
             ).all()
             for report in new:
-                text = f"Friction #{report.id}: {blocks.clip(report.text, 200)}"
+                text = blocks.triage_text(report)
                 ok = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
                 stats.posted += ok
                 stats.refused += not ok
@@ -55,6 +56,7 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
             .where(
                 col(FrictionReport.status).in_(CLOSED),
                 col(FrictionReport.reporter).is_not(None),
+                col(FrictionReport.source) == SLACK_SOURCE,  # only a user id Slack sent is ever DMed
                 col(FrictionReport.notified_at).is_(None),
             )
             .order_by(col(FrictionReport.id))

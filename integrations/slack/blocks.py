@@ -1,6 +1,9 @@
 """Block Kit for every Slack surface, as pure functions (data in, JSON-ready dicts out).
 
 Limits kept: ≤ 3000 characters per text object, ≤ 100 options per select, ≤ 50 blocks a message.
+User text enters mrkdwn only through ``integrations.slack.mrkdwn`` (escaped; see that module): the
+section and context helpers here escape whatever is not already ``Mrkdwn``. ``plain_text`` objects are
+not parsed for mentions or links by Slack, so they carry text as typed.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from integrations.slack import mrkdwn as md
+from integrations.slack.mrkdwn import Mrkdwn, code, escape, fmt, quote, user_mention
 from service.friction.categorise import Categorisation, Taxonomy
 
 TEXT_LIMIT = 3000
@@ -28,16 +33,21 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
+def safe(text: Mrkdwn, limit: int = TEXT_LIMIT) -> Mrkdwn:
+    """Text for a mrkdwn field or a message's ``text`` fallback: escaped unless already ``Mrkdwn``, clipped."""
+    return md.clip(escape(text), limit)
+
+
+def mrkdwn(text: Mrkdwn) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": safe(text)}}
 
 
 def plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": clip(text, limit), "emoji": True}
 
 
-def context(text: str) -> dict[str, Any]:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text)}]}
+def context(text: Mrkdwn) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": safe(text)}]}
 
 
 def category_options(taxonomy: Taxonomy) -> list[dict[str, Any]]:
@@ -46,10 +56,10 @@ def category_options(taxonomy: Taxonomy) -> list[dict[str, Any]]:
 
 def filed_reply(number: int, verdict: Categorisation, taxonomy: Taxonomy) -> list[dict[str, Any]]:
     """The ephemeral answer to ``/friction <text>``: the number, the category and why, and buttons."""
-    why = ", ".join(f"“{term}”" for term in verdict.evidence[:5]) or "no strong terms matched"
+    n, w = number, md.join(", ", (fmt("“{}”", term) for term in verdict.evidence[:5])) or "no strong terms matched"
     return [
-        mrkdwn(f":white_check_mark: Filed as friction *#{number}* — thank you. We'll tell you when it's resolved."),
-        context(f"Category: *{taxonomy.title(verdict.category)}* ({verdict.confidence:.0%} sure; {why})"),
+        mrkdwn(fmt(":white_check_mark: Filed as friction *#{}* — thank you. We'll tell you when it's resolved.", n)),
+        context(fmt("Category: *{}* ({} sure; {})", taxonomy.title(verdict.category), f"{verdict.confidence:.0%}", w)),
         {
             "type": "actions",
             "block_id": f"report:{number}",
@@ -66,7 +76,7 @@ def filed_reply(number: int, verdict: Categorisation, taxonomy: Taxonomy) -> lis
     ]
 
 
-HELP = (
+HELP = Mrkdwn(
     "*Report friction* — anything that slows you down on the platform.\n"
     "• `/friction cold starts take 40 s on ml-api` files it at once\n"
     "• `/friction` opens a form (service, minutes lost, how often, anonymous)\n"
@@ -78,9 +88,12 @@ HELP = (
 
 def report_list(reports: Sequence[Any], taxonomy: Taxonomy) -> list[dict[str, Any]]:
     if not reports:
-        return [mrkdwn("You have no open friction reports. :tada:")]
-    lines = [f"• *#{r.id}* {clip(r.text, 120)} — _{taxonomy.title(r.category)}_, {r.status}" for r in reports[:20]]
-    return [mrkdwn("*Your open friction reports*\n" + "\n".join(lines))]
+        return [mrkdwn(Mrkdwn("You have no open friction reports. :tada:"))]
+    lines = [
+        fmt("• *#{}* {} — _{}_, {}", r.id, clip(r.text, 120), taxonomy.title(r.category), r.status)
+        for r in reports[:20]
+    ]
+    return [mrkdwn(fmt("*Your open friction reports*\n{}", md.join("\n", lines)))]
 
 
 def friction_modal(
@@ -177,15 +190,14 @@ def friction_modal(
 
 def triage_message(report: Any, taxonomy: Taxonomy) -> list[dict[str, Any]]:
     """A new report in the triage channel, with the leads' buttons."""
-    who = f"<@{report.reporter}>" if report.reporter else "someone (anonymous)"
-    facts = [f"*{taxonomy.title(report.category)}* ({report.category_source}, {report.confidence:.0%})"]
+    facts = [fmt("*{}* ({}, {})", taxonomy.title(report.category), report.category_source, f"{report.confidence:.0%}")]
     if report.service:
-        facts.append(f"service `{report.service}`")
+        facts.append(fmt("service {}", code(report.service)))
     if report.minutes_lost:
-        facts.append(f"{report.minutes_lost} min lost")
+        facts.append(fmt("{} min lost", report.minutes_lost))
     return [
-        mrkdwn(f"*Friction #{report.id}* from {who}\n>{clip(report.text, 2800)}"),
-        context(" · ".join(facts)),
+        mrkdwn(fmt("*Friction #{}* from {}\n{}", report.id, reporter_label(report), quote(clip(report.text, 2800)))),
+        context(md.join(" · ", facts)),
         {
             "type": "actions",
             "block_id": f"triage:{report.id}",
@@ -257,30 +269,57 @@ def duplicate_modal(report_id: int) -> dict[str, Any]:
     }
 
 
-def resolution_dm(report: Any) -> tuple[str, list[dict[str, Any]]]:
-    word = "resolved" if report.status == "resolved" else "closed as won't fix"
-    text = f"Your friction report #{report.id} was {word}."
-    blocks = [mrkdwn(f":tada: {text}\n>{clip(report.text, 1500)}")]
+def reporter_label(report: Any) -> Mrkdwn:
+    """A live mention only for a Slack user id Slack itself sent; an API contact is shown escaped, as text."""
+    mention = user_mention(report.reporter)
+    if mention is not None:
+        return mention
+    contact = getattr(report, "contact", None)
+    if contact:
+        return fmt("{} (via the API)", clip(contact, 64))
+    return Mrkdwn("someone (anonymous)")
+
+
+def triage_text(report: Any) -> Mrkdwn:
+    """The triage post's ``text`` fallback (notifications and screen readers show it): escaped too."""
+    return fmt("Friction #{}: {}", report.id, clip(report.text, 200))
+
+
+def resolution_dm(report: Any) -> tuple[Mrkdwn, list[dict[str, Any]]]:
+    """The reporter's DM when a report is closed; only a resolution is celebrated."""
+    if report.status == "resolved":
+        text, icon = fmt("Your friction report #{} was resolved.", report.id), ":tada:"
+        label = "*What was done:*"
+    else:
+        text, icon = fmt("Your friction report #{} was closed as won't fix.", report.id), ":information_source:"
+        label = "*Why:*"
+    blocks = [mrkdwn(fmt("{} {}\n{}", Mrkdwn(icon), text, quote(clip(report.text, 1500))))]
     if report.resolution_note:
-        blocks.append(mrkdwn(f"*What was done:* {clip(report.resolution_note, 2500)}"))
+        blocks.append(mrkdwn(fmt("{} {}", Mrkdwn(label), clip(report.resolution_note, 2500))))
     return text, blocks
 
 
 def home_view(reports: Sequence[Any], themes: Sequence[Any], taxonomy: Taxonomy) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [{"type": "header", "text": plain("Frictionlog", 150)}]
     if reports:
-        lines = [f"• *#{r.id}* {clip(r.text, 100)} — _{r.status}_" for r in reports[:15]]
-        blocks.append(mrkdwn("*Your reports*\n" + "\n".join(lines)))
+        lines = [fmt("• *#{}* {} — _{}_", r.id, clip(r.text, 100), r.status) for r in reports[:15]]
+        blocks.append(mrkdwn(fmt("*Your reports*\n{}", md.join("\n", lines))))
     else:
-        blocks.append(mrkdwn("*Your reports*\nNone yet. Type `/friction` anywhere to report something."))
+        blocks.append(mrkdwn(Mrkdwn("*Your reports*\nNone yet. Type `/friction` anywhere to report something.")))
     blocks.append({"type": "divider"})
     if themes:
         lines = [
-            f"• *{taxonomy.title(t.category)}*{f' on `{t.service}`' if t.service else ''}: {t.reports} reports, "
-            f"{t.votes} votes — “{clip(t.example, 90)}”"
+            fmt(
+                "• *{}*{}: {} reports, {} votes — “{}”",
+                taxonomy.title(t.category),
+                fmt(" on {}", code(t.service)) if t.service else Mrkdwn(""),
+                t.reports,
+                t.votes,
+                clip(t.example, 90),
+            )
             for t in themes[:8]
         ]
-        blocks.append(mrkdwn("*Top friction themes this week*\n" + "\n".join(lines)))
+        blocks.append(mrkdwn(fmt("*Top friction themes this week*\n{}", md.join("\n", lines))))
     else:
-        blocks.append(mrkdwn("*Top friction themes this week*\nNothing reported this week."))
+        blocks.append(mrkdwn(Mrkdwn("*Top friction themes this week*\nNothing reported this week.")))
     return {"type": "home", "blocks": blocks[:50]}

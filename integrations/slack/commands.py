@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from integrations import friction_api
 from integrations.registry import SLACK_SOURCE
 from integrations.slack import blocks
+from integrations.slack.mrkdwn import Mrkdwn, fmt
 from integrations.slack.ports import SlackPorts
 from service.errors import InvalidInput
 from service.friction.categorise import categorise
@@ -69,7 +70,7 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         try:
             accepted = await file_report(ports, body)
         except InvalidInput as exc:
-            await respond(text=f":warning: Not filed: {exc.message}", response_type="ephemeral")
+            await respond(text=fmt(":warning: Not filed: {}", exc.message), response_type="ephemeral")
             return
         verdict = categorise(text, ports.taxonomy)
         reply = blocks.filed_reply(accepted.id, verdict, ports.taxonomy)
@@ -80,11 +81,12 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
             delivered = False
         if not delivered:  # the report is safe in the inbox: say so by DM instead
             log.warning("slack.reply_failed report=%s; sending a DM", accepted.id)
-            await dm(client, user, f"Your friction report was filed as #{accepted.id}.")
+            await dm(client, user, fmt("Your friction report was filed as #{}.", accepted.id))
 
 
-async def dm(client: AsyncWebClient, user: str, text: str) -> None:
+async def dm(client: AsyncWebClient, user: str, text: Mrkdwn) -> None:
+    """A DM to a Slack user id that Slack sent us (never to an id taken from a request body)."""
     try:
-        await client.chat_postMessage(channel=user, text=text)
+        await client.chat_postMessage(channel=user, text=blocks.safe(text))
     except SlackApiError as exc:
         log.error("slack.dm_failed error=%s", exc.response.get("error"))

@@ -1,10 +1,17 @@
-"""The weekly digest as Block Kit: ≤ 50 blocks, ≤ 3000 characters a text, with a plain-text fallback."""
+"""The weekly digest as Block Kit: ≤ 50 blocks, ≤ 3000 characters a text, with a plain-text fallback.
+
+Every string taken from the content (service and migration names, theme titles, quotes, notes, and the
+sentences built from them) is escaped through ``integrations.slack.mrkdwn``; service names are shown in
+code spans with their backticks removed.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from integrations.slack.blocks import clip, context, mrkdwn, plain
+from integrations.slack import mrkdwn as md
+from integrations.slack.blocks import context, mrkdwn, plain, safe
+from integrations.slack.mrkdwn import Mrkdwn, code, fmt, quote
 from service.digest.render import headline_line, plain_text
 
 MAX_BLOCKS = 50
@@ -12,50 +19,75 @@ MAX_BLOCKS = 50
 
 def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
-    fallback = clip(plain_text(content), 3000)
+    fallback = safe(md.escape(plain_text(content)))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Frictionlog — week {content['week']}", 150)},
-        mrkdwn(content["summary"]),
+        mrkdwn(md.escape(content["summary"])),
     ]
     if content["empty"]:
         return fallback, blocks
-    blocks.append(mrkdwn("*Headline*\n" + "\n".join(f"• {headline_line(row)}" for row in content["headline"])))
+    headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content["headline"]))
+    blocks.append(mrkdwn(fmt("*Headline*\n{}", headline)))
     migration = content.get("migration")
     if migration:
         moved, total = migration["services_migrated"], migration["services_total"]
-        lines = [f"*The migration — {migration['name']}*: {moved}/{total} services moved"]
-        lines += [f"• {item['sentence']}" for item in migration["before_after"]]
-        blocks.append(mrkdwn("\n".join(lines)))
+        lines = [fmt("*The migration — {}*: {}/{} services moved", migration["name"], moved, total)]
+        lines += [fmt("• {}", item["sentence"]) for item in migration["before_after"]]
+        blocks.append(mrkdwn(md.join("\n", lines)))
         cohorts = migration["cohorts"]
         blocks.append(
             context(
-                " · ".join(
-                    f"{name.replace('_', ' ')}: {c['services']} services, "
-                    f"{c['deployment_frequency'] or 0:.1f} deploys/week"
-                    for name, c in cohorts.items()
+                fmt(
+                    "{} (last 4 weeks)",
+                    md.join(
+                        " · ",
+                        (
+                            fmt(
+                                "{}: {} services, {} deploys/week",
+                                name.replace("_", " "),
+                                c["services"],
+                                f"{c['deployment_frequency'] or 0:.1f}",
+                            )
+                            for name, c in cohorts.items()
+                        ),
+                    ),
                 )
-                + " (last 4 weeks)"
             )
         )
     friction = content["friction"]
     lines = [
-        f"*Friction*: {friction['new']} new reports ({friction['last_week']} the week before), "
-        f"{friction['hours_lost']} h lost"
+        fmt(
+            "*Friction*: {} new reports ({} the week before), {} h lost",
+            friction["new"],
+            friction["last_week"],
+            friction["hours_lost"],
+        )
     ]
-    lines += [f"• {c['title']}: {c['reports']} (last week {c['last_week']})" for c in friction["top_categories"]]
     lines += [
-        f"• Rising: {t['title']}{' on `' + t['service'] + '`' if t['service'] else ''} ({t['reports']} reports)"
+        fmt("• {}: {} (last week {})", c["title"], c["reports"], c["last_week"]) for c in friction["top_categories"]
+    ]
+    lines += [
+        fmt(
+            "• Rising: {}{} ({} reports)",
+            t["title"],
+            fmt(" on {}", code(t["service"])) if t["service"] else Mrkdwn(""),
+            t["reports"],
+        )
         for t in friction["rising_themes"]
     ]
-    blocks.append(mrkdwn("\n".join(lines)))
-    for quote in friction["quotes"]:
-        blocks.append(mrkdwn(f">{quote}"))
+    blocks.append(mrkdwn(md.join("\n", lines)))
+    for text in friction["quotes"]:
+        blocks.append(mrkdwn(quote(text)))
     if friction["you_said_we_did"]:
-        said = [f"• #{i['id']} “{i['text']}” → {i['note']}" for i in friction["you_said_we_did"]]
-        blocks.append(mrkdwn("*You said → we did*\n" + "\n".join(said)))
+        said = [fmt("• #{} “{}” → {}", i["id"], i["text"], i["note"]) for i in friction["you_said_we_did"]]
+        blocks.append(mrkdwn(fmt("*You said → we did*\n{}", md.join("\n", said))))
     blocks.append(
         context(
-            f"Definitions v{content['definitions_version']} · the full digest with charts: /digests/{content['week']}"
+            fmt(
+                "Definitions v{} · the full digest with charts: /digests/{}",
+                content["definitions_version"],
+                content["week"],
+            )
         )
     )
     return fallback, blocks[:MAX_BLOCKS]

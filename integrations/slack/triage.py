@@ -9,6 +9,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.slack import blocks
+from integrations.slack import mrkdwn as md
+from integrations.slack.mrkdwn import fmt
 from integrations.slack.ports import SlackPorts
 from service.errors import AppError, NotFound
 
@@ -33,10 +35,10 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
             )
             return
         except AppError as exc:
-            await respond(text=f":warning: {exc.message}", response_type="ephemeral", replace_original=False)
+            await respond(text=fmt(":warning: {}", exc.message), response_type="ephemeral", replace_original=False)
             return
-        done = ", ".join(f"{k.replace('_', ' ')} → {v}" for k, v in changes.items())
-        await respond(text=f"Friction #{report}: {done}", response_type="ephemeral", replace_original=False)
+        done = md.join(", ", (fmt("{} → {}", k.replace("_", " "), v) for k, v in changes.items()))
+        await respond(text=fmt("Friction #{}: {}", report, done), response_type="ephemeral", replace_original=False)
 
     def lead(body: dict[str, Any]) -> bool:
         return body["user"]["id"] in ports.admins

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.slack import blocks
 from integrations.slack.commands import dm, file_report, report_body
+from integrations.slack.mrkdwn import fmt
 from integrations.slack.ports import SlackPorts
 from service.errors import AppError, InvalidInput
 
@@ -72,9 +73,9 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         try:
             accepted = await file_report(ports, report)
         except InvalidInput as exc:
-            await dm(client, user, f":warning: Your friction report was not filed: {exc.message}")
+            await dm(client, user, fmt(":warning: Your friction report was not filed: {}", exc.message))
             return
-        await dm(client, user, f":white_check_mark: Filed as friction #{accepted.id} — thank you.")
+        await dm(client, user, fmt(":white_check_mark: Filed as friction #{} — thank you.", accepted.id))
 
     @app.view(blocks.RESOLVE_MODAL)
     async def resolution_submitted(
@@ -116,4 +117,4 @@ async def _triage(client: AsyncWebClient, ports: SlackPorts, user: str, report: 
     try:
         await asyncio.to_thread(ports.triage, report, **changes)
     except AppError as exc:
-        await dm(client, user, f":warning: Friction #{report}: {exc.message}")
+        await dm(client, user, fmt(":warning: Friction #{}: {}", report, exc.message))

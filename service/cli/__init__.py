@@ -23,6 +23,7 @@ from service.digest.build import build, last_full_week
 from service.digest.html import render_html
 from service.digest.render import plain_text
 from service.errors import AppError
+from service.friction import privacy
 from service.metrics import rollups_db
 from service.migrations import upgrade
 from service.models import DERIVED_TABLES, InboxStatus
@@ -270,6 +271,21 @@ def rollups_rebuild() -> None:
     with _session() as session:
         rows = rollups_db.rebuild(session, get_settings())
     click.echo(f"wrote {rows} weekly rollup rows")
+
+
+@main.group("reporters")
+def reporters_group() -> None:
+    """The people who filed friction reports."""
+
+
+@reporters_group.command("forget")
+@click.argument("identity")
+def reporters_forget(identity: str) -> None:
+    """Remove a Slack user id (or an API contact) from every report, inbox body and outbox; the reports
+    stay, as anonymous ones."""
+    with _session() as session:
+        done = privacy.forget_reporter(session, identity)
+    click.echo(f"forgot {identity!r}: {done.reports} reports now anonymous, {done.inbox_rows} inbox bodies scrubbed")
 
 
 main.add_command(demo)

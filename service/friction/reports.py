@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -43,7 +44,7 @@ def theme_frame(session: Session, *, since: datetime | None, service: str | None
         col(FrictionReport.text),
         col(FrictionReport.service),
         col(FrictionReport.category),
-        col(FrictionReport.reporter),
+        func.coalesce(col(FrictionReport.reporter), col(FrictionReport.contact)),  # who, for "reporters"
         col(FrictionReport.votes),
         col(FrictionReport.minutes_lost),
     ).where(col(FrictionReport.duplicate_of).is_(None))

@@ -9,7 +9,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.friction import learning
+from service.friction import learning, privacy
 from service.friction.categorise import Taxonomy
 from service.models import CategoriserModel, FrictionReport
 from service.timeutil import utcnow
@@ -96,7 +96,7 @@ def add_detail(
         if value is not None:
             setattr(report, name, value)
     if anonymous:
-        report.reporter = None
+        privacy.make_anonymous(session, report)  # the report, its inbox body and the outbox: nowhere
     session.commit()
     session.refresh(report)
     return report

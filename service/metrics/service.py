@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import sqlmodel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -155,7 +155,8 @@ def friction_frame(session: Session, filters: Filters, start: datetime | None, e
             col(FrictionReport.minutes_lost),
             col(FrictionReport.status),
             col(FrictionReport.text),
-            col(FrictionReport.reporter),
+            # a person who reported, for "how many reporters": a Slack user or an API contact
+            func.coalesce(col(FrictionReport.reporter), col(FrictionReport.contact)),
             col(FrictionReport.resolution_note),
         )
         .outerjoin(Service, col(Service.slug) == col(FrictionReport.service))

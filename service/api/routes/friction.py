@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from integrations import friction_api
@@ -14,7 +14,7 @@ from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
 from service.errors import NotFound
-from service.friction import reports, themes
+from service.friction import privacy, reports, themes
 from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
@@ -36,6 +36,9 @@ class FrictionOut(BaseModel):
     evidence: list[str]
     status: str
     reporter: str | None
+    """A Slack user id Slack sent (slash command, form, shortcut); null for API and anonymous reports."""
+    contact: str | None
+    """The reporter an API caller named: shown as given, never messaged."""
     minutes_lost: int | None
     impact: int | None
     frequency: str | None
@@ -51,6 +54,13 @@ class TriageIn(BaseModel):
     status: Status | None = None
     resolution_note: str | None = Field(default=None, max_length=4000)
     duplicate_of: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class ForgottenOut(BaseModel):
+    reports: int
+    """Reports kept, now anonymous."""
+    inbox_rows: int
+    """Stored request bodies the identity was removed from."""
 
 
 class ThemeOut(BaseModel):
@@ -153,3 +163,11 @@ def triage_friction(
     if result.notify_reporter:
         waker.wake(NOTIFY_TASK)
     return _out(result.report)
+
+
+@router.delete("/reporters/{identity}", dependencies=[Depends(require_scope("admin"))])
+def forget_reporter(identity: Annotated[str, Path(min_length=1, max_length=64)], session: WriteSession) -> ForgottenOut:
+    """Forget a reporter (``frictionlog reporters forget``): the Slack user id or API contact leaves every
+    report, inbox body and outbox; the reports stay, as anonymous ones."""
+    done = privacy.forget_reporter(session, identity)
+    return ForgottenOut(reports=done.reports, inbox_rows=done.inbox_rows)

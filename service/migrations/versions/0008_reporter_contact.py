@@ -1,0 +1,31 @@
+"""API reporters are contacts, not Slack users
+
+Revision ID: 0008
+Revises: 0007
+
+A reporter named over the API was stored as ``reporter`` and then DMed as if it were a Slack user id
+(``"C0GENERAL"`` posted into a channel). It moves to ``contact``; ``reporter`` keeps only Slack user ids
+that came from Slack itself (source ``slack``). Row counts do not change.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("friction_report", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("contact", sa.String(length=64), nullable=True))
+    op.execute("UPDATE friction_report SET contact = reporter, reporter = NULL WHERE source <> 'slack'")
+
+
+def downgrade() -> None:
+    op.execute("UPDATE friction_report SET reporter = contact WHERE reporter IS NULL AND contact IS NOT NULL")
+    with op.batch_alter_table("friction_report", schema=None) as batch_op:
+        batch_op.drop_column("contact")
