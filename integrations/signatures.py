@@ -61,3 +61,24 @@ def verify_token_header(headers: Mapping[str, str], header: str, secret: SecretS
         raise Unauthenticated(f"missing {header} header", field=header)
     if not hmac.compare_digest(given.encode(), key):
         raise Unauthenticated(f"{header} does not match", field=header)
+
+
+SLACK_WINDOW_SECONDS = 5 * 60
+
+
+def verify_slack(headers: Mapping[str, str], body: bytes, secret: SecretStr | None, *, now: float) -> None:
+    """Slack's ``v0`` scheme: ``X-Slack-Signature: v0=<hex of HMAC-SHA256("v0:" + timestamp + ":" + body)>``
+    with ``X-Slack-Request-Timestamp`` within five minutes (replays refused). A timestamp that is not a
+    number is a 401 like any other bad signature."""
+    key = _secret(secret, "Slack")
+    timestamp = headers.get("x-slack-request-timestamp", "").strip()
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        raise Unauthenticated("missing or malformed X-Slack-Request-Timestamp", field="x-slack-request-timestamp")
+    if abs(now - int(timestamp)) > SLACK_WINDOW_SECONDS:
+        raise Unauthenticated("the request is older than five minutes", field="x-slack-request-timestamp")
+    signature = headers.get("x-slack-signature", "")
+    if not signature:
+        raise Unauthenticated("missing X-Slack-Signature header", field="x-slack-signature")
+    expected = "v0=" + hmac_hex(key, b"v0:" + timestamp.encode() + b":" + body)
+    if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
+        raise Unauthenticated("signature does not match the body", field="x-slack-signature")

@@ -225,6 +225,19 @@ class FrictionReport(SQLModel, table=True):
     """The reporter an API caller named: a claim shown escaped, never DMed, never a Slack identity."""
 
 
+class SlackMessage(SQLModel, table=True):
+    """A Slack message that could not be sent when it was due (the Web API was down): a worker sends it
+    when Slack answers again. ``channel`` is always a Slack user id that Slack itself sent."""
+
+    __tablename__ = "slack_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=64, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = _utc()
+
+
 class CategoriserModel(SQLModel, table=True):
     """A published version of the learned categoriser: trained on the corrections made up to ``trained_at``.
 

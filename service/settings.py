@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -14,6 +14,16 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+SECRETS = (
+    "github_webhook_secret",
+    "gitlab_webhook_token",
+    "pagerduty_webhook_secret",
+    "opsgenie_webhook_token",
+    "slack_signing_secret",
+    "slack_bot_token",
+)
 
 
 class Settings(BaseSettings):
@@ -90,16 +100,36 @@ class Settings(BaseSettings):
     """Channel id where new friction reports are posted with triage buttons; unset: not posted."""
     slack_admins: Annotated[list[str], NoDecode] = []
     """Slack user ids allowed to triage (comma-separated)."""
+    slack_bot_user_id: str | None = None
+    """The bot's own Slack user id (``U…``), if known; requests are authorised from these settings alone,
+    so nothing calls Slack before a request is acknowledged."""
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    """The spool stops taking deliveries past this size (ingest answers 503 instead of filling the disk)."""
+    database_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    """SQLite: how long a write waits for the file's lock before the request goes to the spool."""
 
     @field_validator("production_environments", "bot_authors", "slack_admins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("broker_url", "taxonomy_path", "slack_triage_channel", mode="before")
+    @field_validator("broker_url", "taxonomy_path", "slack_triage_channel", "slack_bot_user_id", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _secrets_are_usable(self) -> Settings:
+        """A secret set to an empty string would accept anything signed with an empty key: refuse to start."""
+        for name in SECRETS:
+            value = getattr(self, name)
+            if value is not None and not value.get_secret_value().strip():
+                raise ValueError(f"FRICTIONLOG_{name.upper()} is set but empty: give it a value or unset it")
+        if self.slack_signing_secret is not None and self.slack_bot_token is None:
+            raise ValueError(
+                "FRICTIONLOG_SLACK_SIGNING_SECRET is set but FRICTIONLOG_SLACK_BOT_TOKEN is not: Slack needs both"
+            )
+        return self
 
     @property
     def embedded(self) -> bool:

@@ -38,8 +38,9 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/metrics/friction"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
     ("GET", "/digests/{week}"): "read",
+    ("DELETE", "/api/v1/reporters/{identity}"): "admin",
 }
-SAMPLES = {"report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github"}
+SAMPLES = {"report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github", "identity": "U024BE7LH"}
 
 
 def operations(client: TestClient) -> set[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""The Slack outboxes, drained by a worker: new reports to the triage channel, resolutions to reporters.
+"""The Slack outboxes, drained by a worker: new reports to the triage channel, resolutions to reporters,
+and DMs a listener could not send while Slack's Web API was unreachable (``slack_outbox``).
 
 A report is marked as sent in the transaction that claimed it (rows locked, SKIP LOCKED), after Slack
 accepted it; a refusal that retrying cannot fix is logged and marked too, so it is not retried forever.
@@ -13,11 +14,12 @@ from sqlmodel import col, select
 
 from integrations.registry import SLACK_SOURCE
 from integrations.slack import blocks
+from integrations.slack.mrkdwn import Mrkdwn
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
 from service.db import session_scope
 from service.friction.categorise import load_taxonomy
 from service.friction.triage import CLOSED
-from service.models import FrictionReport
+from service.models import FrictionReport, SlackMessage
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -70,6 +72,20 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
             stats.dms += ok
             stats.refused += not ok
             report.notified_at = utcnow()
+            session.commit()
+        deferred = session.exec(
+            select(SlackMessage)
+            .where(col(SlackMessage.sent_at).is_(None))
+            .order_by(col(SlackMessage.id))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for waiting in deferred:
+            text = Mrkdwn(waiting.text)  # escaped when it was written (blocks.safe)
+            ok = _send(notifier, waiting.channel, text, [blocks.mrkdwn(text)])
+            stats.dms += ok
+            stats.refused += not ok
+            waiting.sent_at = utcnow()
             session.commit()
     return stats
 

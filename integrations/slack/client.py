@@ -36,9 +36,9 @@ def _token(settings: Settings) -> str | None:
     return settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
 
 
-def async_client(settings: Settings) -> AsyncWebClient:
+def async_client(settings: Settings, *, with_token: bool = True) -> AsyncWebClient:
     return AsyncWebClient(
-        token=_token(settings),
+        token=_token(settings) if with_token else None,
         base_url=settings.slack_api_url,
         timeout=TIMEOUT_SECONDS,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3), AsyncConnectionErrorRetryHandler()],

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from integrations import friction_api
 from integrations.registry import SLACK_SOURCE
 from integrations.slack import blocks
+from integrations.slack.client import FATAL
 from integrations.slack.mrkdwn import Mrkdwn, fmt
 from integrations.slack.ports import SlackPorts
 from service.errors import InvalidInput
@@ -81,12 +82,24 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
             delivered = False
         if not delivered:  # the report is safe in the inbox: say so by DM instead
             log.warning("slack.reply_failed report=%s; sending a DM", accepted.id)
-            await dm(client, user, fmt("Your friction report was filed as #{}.", accepted.id))
+            await dm(client, ports, user, fmt("Your friction report was filed as #{}.", accepted.id))
 
 
-async def dm(client: AsyncWebClient, user: str, text: Mrkdwn) -> None:
-    """A DM to a Slack user id that Slack sent us (never to an id taken from a request body)."""
+async def dm(client: AsyncWebClient, ports: SlackPorts, user: str, text: Mrkdwn) -> None:
+    """A DM to a Slack user id that Slack sent us (never to an id taken from a request body). If Slack
+    cannot take it now, it waits in the outbox and a worker sends it when Slack is back."""
     try:
         await client.chat_postMessage(channel=user, text=blocks.safe(text))
     except SlackApiError as exc:
-        log.error("slack.dm_failed error=%s", exc.response.get("error"))
+        error = str(exc.response.get("error"))
+        if error in FATAL:
+            log.error("slack.dm_failed error=%s", error)
+            return
+        await _later(ports, user, text, error)
+    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+        await _later(ports, user, text, exc.__class__.__name__)
+
+
+async def _later(ports: SlackPorts, user: str, text: Mrkdwn, why: str) -> None:
+    log.warning("slack.dm_deferred reason=%s", why)
+    await asyncio.to_thread(ports.later, user, blocks.safe(text))

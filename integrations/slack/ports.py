@@ -28,3 +28,5 @@ class SlackPorts:
     """``triage(report_id, category=…, status=…, resolution_note=…, duplicate_of=…)`` → TriageResult."""
     add_detail: Callable[..., Any]
     """``add_detail(report_id, reporter=…, service=…, minutes_lost=…, impact=…, frequency=…)``."""
+    later: Callable[[str, str], None]
+    """``later(user_id, text)``: keep a DM Slack could not take now in the outbox; a worker sends it."""

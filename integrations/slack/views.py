@@ -73,9 +73,9 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         try:
             accepted = await file_report(ports, report)
         except InvalidInput as exc:
-            await dm(client, user, fmt(":warning: Your friction report was not filed: {}", exc.message))
+            await dm(client, ports, user, fmt(":warning: Your friction report was not filed: {}", exc.message))
             return
-        await dm(client, user, fmt(":white_check_mark: Filed as friction #{} — thank you.", accepted.id))
+        await dm(client, ports, user, fmt(":white_check_mark: Filed as friction #{} — thank you.", accepted.id))
 
     @app.view(blocks.RESOLVE_MODAL)
     async def resolution_submitted(
@@ -117,4 +117,4 @@ async def _triage(client: AsyncWebClient, ports: SlackPorts, user: str, report: 
     try:
         await asyncio.to_thread(ports.triage, report, **changes)
     except AppError as exc:
-        await dm(client, user, fmt(":warning: Friction #{}: {}", report, exc.message))
+        await dm(client, ports, user, fmt(":warning: Friction #{}: {}", report, exc.message))

@@ -15,8 +15,10 @@ from integrations.slack.app import build_app
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
 from service.api.inbox_writer import InboxWriter
+from service.api.limits import RequestGuard
 from service.api.observability import Metrics, MetricsMiddleware
 from service.api.routes import catalogue, digests, events, friction, health, metrics, slack, webhooks
+from service.api.security import SecurityHeaders, install_log_redaction
 from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        install_log_redaction()  # after the server configured its loggers (uvicorn's access log)
         if settings.embedded:
             upgrade(settings.database_url)
         app.state.waker = make_waker()
@@ -79,6 +82,9 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
     app.state.metrics = Metrics(settings.database_url)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders)
+    # Outermost: the body cap and the token check run before anything reads a body.
+    app.add_middleware(RequestGuard, settings=settings, token_cache=app.state.token_cache)
     install_error_handlers(app)
     for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests):
         app.include_router(module.router)

@@ -12,6 +12,7 @@ from service.db import session_scope
 from service.friction import reports, themes, triage
 from service.friction.categorise import Taxonomy
 from service.inbox import Accepted, Delivery
+from service.models import SlackMessage
 from service.settings import Settings
 from service.timeutil import utcnow
 from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
@@ -56,6 +57,12 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
         with session_scope(url, write=True) as session:
             return triage.add_detail(session, report_id, **details)
 
+    def later(user: str, text: str) -> None:
+        with session_scope(url, write=True) as session:
+            session.add(SlackMessage(channel=user, text=text))
+            session.commit()
+        waker.wake(NOTIFY_TASK)
+
     return SlackPorts(
         taxonomy=taxonomy,
         admins=frozenset(settings.slack_admins),
@@ -65,4 +72,5 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
         themes=week_themes,
         triage=change,
         add_detail=add_detail,
+        later=later,
     )

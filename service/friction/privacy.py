@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, or_, select
 
-from service.models import FrictionReport, InboxEvent
+from service.models import FrictionReport, InboxEvent, SlackMessage
 
 IDENTITY_FIELDS = ("reporter",)
 """The fields of a stored friction body that name a person."""
@@ -59,6 +59,8 @@ class Forgotten:
     """Reports kept, now anonymous."""
     inbox_rows: int
     """Stored bodies scrubbed (including ones no worker has processed yet)."""
+    outbox: int = 0
+    """Messages to them that were waiting in the Slack outbox, deleted."""
 
 
 def forget_reporter(session: Session, identity: str) -> Forgotten:
@@ -71,6 +73,9 @@ def forget_reporter(session: Session, identity: str) -> Forgotten:
     for report in reports:
         report.reporter = None
         report.contact = None
+    waiting = session.exec(select(SlackMessage).where(SlackMessage.channel == identity)).all()
+    for message in waiting:
+        session.delete(message)
     # Bodies are JSON text: a LIKE narrows the scan, the parse decides (a substring is not a match).
     pattern = "%" + identity.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = session.exec(
@@ -84,4 +89,4 @@ def forget_reporter(session: Session, identity: str) -> Forgotten:
             row.body = scrub_body(row.body)
             scrubbed += 1
     session.commit()
-    return Forgotten(reports=len(reports), inbox_rows=scrubbed)
+    return Forgotten(reports=len(reports), inbox_rows=scrubbed, outbox=len(waiting))

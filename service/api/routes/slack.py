@@ -1,10 +1,20 @@
-"""``POST /slack/events``: commands, interactivity and events on one URL, handled by the bolt app."""
+"""``POST /slack/events``: commands, interactivity and events on one URL, handled by the bolt app.
+
+The request is verified here first (Slack's ``v0`` signature and five-minute window), so a forged or
+stale request gets the documented 401 envelope and never reaches bolt, whose own signature-failure log
+line would include the body. The body cap is applied before this route runs (``service.api.limits``).
+"""
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from starlette.requests import ClientDisconnect
 
+from integrations.signatures import verify_slack
+from service.api.errors import MalformedBody
 from service.errors import NotFound
 
 router = APIRouter(tags=["slack"])
@@ -12,8 +22,14 @@ router = APIRouter(tags=["slack"])
 
 @router.post("/slack/events", include_in_schema=True)
 async def slack_events(request: Request) -> Response:
-    """Slack signs every request (``v0``, five-minute window); bolt verifies it before any listener runs."""
+    """Slack signs every request (``v0``, five-minute window); it is verified before any listener runs."""
     handler: AsyncSlackRequestHandler | None = request.app.state.slack_handler
     if handler is None:
         raise NotFound("Slack is not configured on this server (FRICTIONLOG_SLACK_SIGNING_SECRET)")
+    try:
+        raw = await request.body()  # kept on the request: bolt reads the same bytes
+    except ClientDisconnect:
+        raise MalformedBody("the client disconnected before sending the whole body") from None
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    verify_slack(headers, raw, request.app.state.settings.slack_signing_secret, now=time.time())
     return await handler.handle(request)
