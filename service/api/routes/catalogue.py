@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session
 
 from service import catalogue
 from service.api.auth import require_scope
 from service.api.deps import DbSession, WriteSession
+from service.api.formats import Format, csv_response
 from service.timeutil import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
@@ -75,9 +76,13 @@ def put_service(slug: Slug, body: ServiceIn, session: WriteSession) -> ServiceOu
     return _service_out(session, service.slug, service.team, service.tier)
 
 
-@router.get("/services", dependencies=[Depends(require_scope("read"))])
-def list_services(session: DbSession) -> list[ServiceOut]:
-    return [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
+@router.get("/services", dependencies=[Depends(require_scope("read"))], response_model=list[ServiceOut])
+def list_services(
+    session: DbSession,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> list[ServiceOut] | Response:
+    out = [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
+    return csv_response(out, ServiceOut, "services") if format == "csv" else out
 
 
 @router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])
@@ -86,6 +91,10 @@ def create_migration(body: MigrationIn, session: WriteSession) -> MigrationOut:
     return MigrationOut.model_validate(migration, from_attributes=True)
 
 
-@router.get("/migrations", dependencies=[Depends(require_scope("read"))])
-def list_migrations(session: DbSession) -> list[MigrationOut]:
-    return [MigrationOut.model_validate(m, from_attributes=True) for m in catalogue.list_migrations(session)]
+@router.get("/migrations", dependencies=[Depends(require_scope("read"))], response_model=list[MigrationOut])
+def list_migrations(
+    session: DbSession,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
+) -> list[MigrationOut] | Response:
+    out = [MigrationOut.model_validate(m, from_attributes=True) for m in catalogue.list_migrations(session)]
+    return csv_response(out, MigrationOut, "migrations") if format == "csv" else out

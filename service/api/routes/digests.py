@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from service.api.auth import authorize, bearer, require_scope
 from service.api.deps import DbSession
+from service.api.formats import JsonOnly
 from service.digest.build import build
 from service.digest.html import render_html
 from service.models import Digest
@@ -32,7 +33,7 @@ def _content(session: Any, request: Request, week: str, audience: str) -> dict[s
     return build(session, request.app.state.settings, week=week.upper(), audience=audience)
 
 
-@router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read"))])
+@router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read")), JsonOnly])
 def digest_json(week: Week, request: Request, session: DbSession, audience: Audience = "leaders") -> dict[str, Any]:
     return _content(session, request, week, audience)
 

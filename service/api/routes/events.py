@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 
 from service import inbox
 from service.api.auth import require_scope
 from service.api.deps import BeforeId, DbSession
+from service.api.formats import Format, JsonOnly, csv_response
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"], dependencies=[Depends(require_scope("read"))])
 
@@ -36,18 +37,20 @@ class InboxStatsOut(BaseModel):
     failed: int
 
 
-@router.get("/events")
+@router.get("/events", response_model=list[InboxEventOut])
 def list_events(
     session: DbSession,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
     status: Status | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: BeforeId = None,
-) -> list[InboxEventOut]:
+) -> list[InboxEventOut] | Response:
     """Inbox rows, newest first; ``?status=failed`` lists what needs a look (then ``frictionlog replay``)."""
     rows = inbox.list_events(session, status=status, limit=limit, before_id=before_id)
-    return [InboxEventOut.model_validate(row, from_attributes=True) for row in rows]
+    out = [InboxEventOut.model_validate(row, from_attributes=True) for row in rows]
+    return csv_response(out, InboxEventOut, "events") if format == "csv" else out
 
 
-@router.get("/events/stats")
+@router.get("/events/stats", dependencies=[JsonOnly])
 def inbox_stats(session: DbSession) -> InboxStatsOut:
     return InboxStatsOut(**inbox.count_by_status(session))

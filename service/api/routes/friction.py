@@ -12,6 +12,7 @@ from integrations import friction_api
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
+from service.api.formats import Format, JsonOnly, csv_response
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
 from service.errors import NotFound
 from service.friction import privacy, reports, themes
@@ -97,30 +98,33 @@ async def file_friction(
     return AcceptedOut(id=result.id, duplicate=result.duplicate)
 
 
-@router.get("/friction", dependencies=[Depends(require_scope("read"))])
+@router.get("/friction", dependencies=[Depends(require_scope("read"))], response_model=list[FrictionOut])
 def list_friction(
     session: DbSession,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
     status: Status | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: BeforeId = None,
-) -> list[FrictionOut]:
+) -> list[FrictionOut] | Response:
     rows = reports.list_reports(
         session, status=status, category=category, service=service, limit=limit, before_id=before_id
     )
-    return [_out(row) for row in rows]
+    out = [_out(row) for row in rows]
+    return csv_response(out, FrictionOut, "friction") if format == "csv" else out
 
 
-@router.get("/friction/themes", dependencies=[Depends(require_scope("read"))])
+@router.get("/friction/themes", dependencies=[Depends(require_scope("read"))], response_model=list[ThemeOut])
 def friction_themes(
     session: DbSession,
+    format: Format = "json",  # noqa: A002  (the query parameter's name)
     days: Annotated[int, Query(ge=1, le=366, description="Reports filed in the last N days")] = 28,
     service: Annotated[str | None, Query(max_length=128)] = None,
-) -> list[ThemeOut]:
+) -> list[ThemeOut] | Response:
     """Near-duplicate reports grouped by service and category: how many people hit the same thing."""
     frame = reports.theme_frame(session, since=utcnow() - timedelta(days=days), service=service)
-    return [
+    out = [
         ThemeOut(
             service=t.service,
             category=t.category,
@@ -133,9 +137,10 @@ def friction_themes(
         )
         for t in themes.group(frame)
     ]
+    return csv_response(out, ThemeOut, "themes") if format == "csv" else out
 
 
-@router.get("/friction/{report_id}", dependencies=[Depends(require_scope("read"))])
+@router.get("/friction/{report_id}", dependencies=[Depends(require_scope("read")), JsonOnly])
 def get_friction(report_id: ReportId, session: DbSession) -> FrictionOut:
     report = session.get(FrictionReport, report_id)
     if report is None:

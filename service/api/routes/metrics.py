@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -13,12 +12,14 @@ from fastapi.responses import Response
 
 from service.api.auth import require_scope
 from service.api.deps import DbSession
+from service.api.formats import JsonOnly
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
 from service.metrics.service import Filters, dora_metrics, friction_frame
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
+from service.tabular import frame_csv
 from service.timeutil import utcnow
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_scope("read"))])
@@ -64,7 +65,7 @@ class Scope:
         self.filters = Filters(service=service, team=team, platform=platform, environment=environment)
 
 
-@router.get("/dora")
+@router.get("/dora", dependencies=[JsonOnly])
 def dora(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
     """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
     settings: Settings = request.app.state.settings
@@ -86,10 +87,8 @@ def weekly(
         session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
     )
     if format == "csv":
-        buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
         headers = {"Content-Disposition": 'attachment; filename="frictionlog-weekly.csv"'}
-        return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+        return Response(frame_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
     # pandas writes the rows in C (NaN → null); a year of weekly rows by service is ~10 k rows × 16 fields,
     # which FastAPI's generic encoder would walk value by value.
     rows = table.to_json(orient="records", date_format="iso", double_precision=6)
@@ -97,7 +96,7 @@ def weekly(
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
 
 
-@router.get("/friction")
+@router.get("/friction", dependencies=[JsonOnly])
 def friction(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
     """Friction reports: how many, minutes lost, by category, open vs resolved, median time to resolve."""
     settings: Settings = request.app.state.settings
