@@ -123,9 +123,25 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
     if value.get("type") not in ("deployment", "incident", "change"):
         raise InvalidInput("type must be one of deployment, incident, change", field="type")
     try:
-        return _Envelope.model_validate({"event": value}).event
+        event = _Envelope.model_validate({"event": value}).event
     except ValidationError as exc:
         raise first_error(exc, skip=2) from None  # drop ("event", "<type>") from the location
+    _check_order(event)
+    return event
+
+
+def _check_order(event: DeploymentIn | IncidentIn | ChangeIn) -> None:
+    """A negative duration is a sender's bug: refused (422 naming the field), never silently dropped from
+    time to restore or deployment times."""
+    pairs: list[tuple[str, datetime | None, str, datetime | None]] = []
+    if isinstance(event, DeploymentIn):
+        pairs.append(("finished_at", event.finished_at, "started_at", event.started_at))
+    elif isinstance(event, IncidentIn):
+        pairs.append(("resolved_at", event.resolved_at, "started_at", event.started_at))
+        pairs.append(("acknowledged_at", event.acknowledged_at, "started_at", event.started_at))
+    for later_name, later, earlier_name, earlier in pairs:
+        if later is not None and earlier is not None and later < earlier:
+            raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)
 
 
 def parse(value: Any) -> ParseResult:

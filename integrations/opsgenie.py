@@ -7,7 +7,9 @@ a shared secret in the ``X-Frictionlog-Token`` custom header (set in the integra
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
@@ -24,12 +26,28 @@ def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
     verify_token_header(headers, TOKEN_HEADER, settings.opsgenie_webhook_token, "Opsgenie")
 
 
+def _priority(value: Any) -> Any:
+    """Opsgenie documents ``"P1"``–``"P5"``, but some deliveries send the number (``"priority": 3``)."""
+    if isinstance(value, bool):
+        raise ValueError("priority must be P1 to P5, or 1 to 5")
+    if isinstance(value, int | float) and float(value).is_integer() and 1 <= value <= 5:
+        return f"P{int(value)}"
+    if isinstance(value, str) and value.strip().isdigit() and 1 <= int(value.strip()) <= 5:
+        return f"P{int(value.strip())}"
+    if isinstance(value, int | float):
+        raise ValueError("priority must be P1 to P5, or 1 to 5")
+    return value
+
+
+Priority = Annotated[str, BeforeValidator(_priority)]
+
+
 class _Alert(Payload):
     alertId: str  # noqa: N815  (the vendor's field name)
     message: str | None = None
     tags: list[str] = []
     entity: str | None = None
-    priority: str | None = None
+    priority: Priority | None = None
     createdAt: VendorTime  # noqa: N815
     updatedAt: VendorTime | None = None  # noqa: N815
     details: dict[str, Any] = {}

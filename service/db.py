@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Float, Integer, Str
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -38,6 +40,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+BUSY_TIMEOUT_MS = 30_000
+"""SQLite: how long a transaction waits for another writer's lock unless it asks for less."""
+
+
+class DatabaseLocked(OperationalError):
+    """SQLite's write lock was not free within the caller's bound (another process holds it, or a long
+    transaction): an ``OperationalError``, so ingest spools as for a database outage."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({waited:g} s)"))
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -46,13 +60,16 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}")
+        options = conn.get_execution_options()
+        # How long this transaction may wait for another writer's lock (a bounded wait for ingest).
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={int(options.get('sqlite_busy_ms', BUSY_TIMEOUT_MS))}")
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
 
 
 @lru_cache(maxsize=8)
@@ -68,21 +85,27 @@ def get_engine(url: str) -> Engine:
 
 
 @contextmanager
-def session_scope(url: str, *, write: bool = False) -> Iterator[Session]:
+def session_scope(url: str, *, write: bool = False, lock_timeout: float | None = None) -> Iterator[Session]:
     """A session whose caller owns the commit; rolled back if the block raises.
 
     ``write=True`` for a transaction that reads before it writes: on SQLite it then takes the write lock
     at BEGIN (``BEGIN IMMEDIATE``), because a reader that later wants to write fails at once with
     "database is locked" if another writer committed meanwhile. Readers stay deferred and never block.
     Only the first transaction of the session gets the option.
+
+    ``lock_timeout`` (SQLite writes): wait at most this many seconds for the write lock, in this process
+    and in SQLite, then raise :class:`DatabaseLocked` (ingest spools instead of hanging for the lock).
     """
     lock = _sqlite_write_lock(url) if write and url.startswith("sqlite") else None
-    if lock is not None:
-        lock.acquire()
+    if lock is not None and not lock.acquire(timeout=-1 if lock_timeout is None else lock_timeout):
+        raise DatabaseLocked(lock_timeout or 0.0)
     try:
         with Session(get_engine(url), expire_on_commit=False) as session:
             if lock is not None:  # SQLite only; elsewhere the session connects on its first statement
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                options: dict[str, Any] = {"sqlite_begin": "IMMEDIATE"}
+                if lock_timeout is not None:
+                    options["sqlite_busy_ms"] = max(1, int(lock_timeout * 1000))
+                session.connection(execution_options=options)
             try:
                 yield session
             except BaseException:

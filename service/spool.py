@@ -26,9 +26,15 @@ class SpoolUnavailable(TransientError):
     """The spool cannot be written either: the request must be refused (503)."""
 
 
+class SpoolFull(SpoolUnavailable):
+    """The spool has reached ``FRICTIONLOG_SPOOL_MAX_BYTES``: refused (503, the sender retries) rather
+    than filling the disk."""
+
+
 class Spool:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, max_bytes: int | None = None) -> None:
         self.directory = directory
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._draining = threading.Lock()
         self._name = f"spool-{os.getpid()}-{threading.get_ident()}"
@@ -55,6 +61,10 @@ class Spool:
         try:
             with self._lock:
                 self.directory.mkdir(parents=True, exist_ok=True)
+                if self.max_bytes is not None and self.size_bytes() + len(lines.encode()) > self.max_bytes:
+                    raise SpoolFull(
+                        f"the database is unavailable and the spool is full ({self.max_bytes} bytes); retry later"
+                    )
                 with self.current.open("a", encoding="utf-8") as handle:
                     handle.write(lines)
                     handle.flush()
@@ -62,6 +72,34 @@ class Spool:
         except OSError as exc:
             raise SpoolUnavailable(f"cannot write the spool: {exc.__class__.__name__}") from exc
         log.warning("spool.appended deliveries=%s file=%s", len(deliveries), self.current.name)
+
+    def _files(self) -> list[Path]:
+        if not self.directory.exists():
+            return []
+        return [*self.directory.glob("spool-*.jsonl"), *self.directory.glob("spool-*.jsonl.draining")]
+
+    def size_bytes(self) -> int:
+        """Bytes waiting in this directory's spool files (every process's, and files left mid-drain)."""
+        total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:  # drained meanwhile
+                continue
+        return total
+
+    def depth(self) -> int:
+        """Deliveries waiting: one line each (read at scrape time; the spool is empty unless the database
+        is down)."""
+        count = 0
+        for path in self._files():
+            try:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        count += chunk.count(b"\n")
+            except FileNotFoundError:
+                continue
+        return count
 
     def pending(self) -> bool:
         return self.directory.exists() and any(self.directory.glob("spool-*.jsonl*"))

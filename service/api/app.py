@@ -77,10 +77,10 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.token_cache = TokenCache(settings.token_cache_seconds)
     app.state.integration_config = IntegrationConfig.from_settings(settings)
     app.state.slack_handler = None
-    app.state.spool = Spool(settings.spool_dir)
-    app.state.inbox_writer = InboxWriter(settings.database_url)
+    app.state.spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+    app.state.inbox_writer = InboxWriter(settings.database_url, lock_timeout=settings.database_lock_timeout_seconds)
     app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
-    app.state.metrics = Metrics(settings.database_url)
+    app.state.metrics = Metrics(settings.database_url, app.state.spool)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders)
     # Outermost: the body cap and the token check run before anything reads a body.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,15 +43,26 @@ async def read_capped(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
 def decode_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"))
+        value = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise MalformedBody("body is not valid UTF-8") from None
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise MalformedBody("body is nested too deeply") from None
+    except ValueError as exc:  # an integer literal past Python's 4,300-digit conversion limit
+        raise MalformedBody(f"body is not usable JSON: {exc}") from None
+    if _SURROGATE_ESCAPE.search(raw):  # rare: only then check that every string is encodable text
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedBody("body contains a lone UTF-16 surrogate escape (e.g. \\ud800): not text") from None
+    return value
 
 
 def require_json(request: Request) -> None:

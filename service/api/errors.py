@@ -71,6 +71,11 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return error_response(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(UnicodeEncodeError)
+    async def _unencodable(_request: Request, _exc: UnicodeEncodeError) -> JSONResponse:
+        # A lone surrogate ("\ud800") that reached a string field of a parsed body: not storable text.
+        return error_response(400, "malformed_json", "the request contains text that is not valid Unicode")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("api.unhandled path=%s error=%s", request.url.path, exc.__class__.__name__, exc_info=exc)

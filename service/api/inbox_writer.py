@@ -39,8 +39,10 @@ class _Job:
 
 
 class InboxWriter:
-    def __init__(self, database_url: str, *, max_rows: int = 1000) -> None:
+    def __init__(self, database_url: str, *, max_rows: int = 1000, lock_timeout: float | None = None) -> None:
         self._url = database_url
+        self._lock_timeout = lock_timeout
+        """SQLite: the longest a batch waits for the write lock before its requests go to the spool."""
         self._max_rows = max_rows
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -104,7 +106,7 @@ class InboxWriter:
 
     def _write(self, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
         if self._url.startswith("sqlite"):  # in-process: a transaction costs no round trip
-            with session_scope(self._url, write=True) as session:
+            with session_scope(self._url, write=True, lock_timeout=self._lock_timeout) as session:
                 return inbox.accept(session, deliveries)
         # PostgreSQL: one autocommit connection kept open, so a batch is one round trip (the INSERT is
         # its own transaction), with no pool checkout, ping, BEGIN or COMMIT around it.

@@ -13,12 +13,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import inbox
 from service.db import session_scope
 from service.models import InboxEvent, InboxStatus
+from service.spool import Spool
 from service.timeutil import utcnow
 
 
@@ -30,24 +32,46 @@ class InboxCollector(Collector):
         depth = GaugeMetricFamily("frictionlog_inbox_events", "Inbox rows by status", labels=["status"])
         lag = GaugeMetricFamily("frictionlog_processing_lag_seconds", "Age of the oldest pending inbox row")
         retrying = GaugeMetricFamily("frictionlog_inbox_retrying", "Pending rows that failed at least once")
-        with session_scope(self._url) as session:
-            for status, count in inbox.count_by_status(session).items():
-                depth.add_metric([status], count)
-            oldest = session.exec(
-                select(func.min(InboxEvent.received_at)).where(InboxEvent.status == InboxStatus.PENDING)
-            ).one()
-            again = session.exec(
-                select(func.count())
-                .select_from(InboxEvent)
-                .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.attempts > 0)
-            ).one()
+        up = GaugeMetricFamily("frictionlog_database_up", "1 if the database answered this scrape")
+        try:
+            with session_scope(self._url) as session:
+                counts = inbox.count_by_status(session)
+                oldest = session.exec(
+                    select(func.min(InboxEvent.received_at)).where(InboxEvent.status == InboxStatus.PENDING)
+                ).one()
+                again = session.exec(
+                    select(func.count())
+                    .select_from(InboxEvent)
+                    .where(InboxEvent.status == InboxStatus.PENDING, InboxEvent.attempts > 0)
+                ).one()
+        except (OperationalError, InterfaceError):  # the spool figures matter most exactly then: still scrape
+            up.add_metric([], 0.0)
+            yield up
+            return
+        up.add_metric([], 1.0)
+        for status, count in counts.items():
+            depth.add_metric([status], count)
         lag.add_metric([], 0.0 if oldest is None else max(0.0, (utcnow() - oldest).total_seconds()))
         retrying.add_metric([], float(again))
-        yield from (depth, lag, retrying)
+        yield from (up, depth, lag, retrying)
+
+
+class SpoolCollector(Collector):
+    def __init__(self, spool: Spool) -> None:
+        self._spool = spool
+
+    def collect(self) -> Iterator[Metric]:
+        depth = GaugeMetricFamily("frictionlog_spool_deliveries", "Deliveries waiting on the local spool")
+        size = GaugeMetricFamily("frictionlog_spool_bytes", "Bytes of the local spool files")
+        limit = GaugeMetricFamily("frictionlog_spool_max_bytes", "Spool size past which ingest answers 503")
+        depth.add_metric([], float(self._spool.depth()))
+        size.add_metric([], float(self._spool.size_bytes()))
+        limit.add_metric([], float(self._spool.max_bytes or 0))
+        yield from (depth, size, limit)
 
 
 class Metrics:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, spool: Spool | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "frictionlog_http_requests", "HTTP requests", ["method", "route", "status"], registry=self.registry
@@ -60,6 +84,8 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(InboxCollector(database_url))
+        if spool is not None:
+            self.registry.register(SpoolCollector(spool))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
