@@ -45,7 +45,18 @@ def _names(body: str, identity: str) -> bool:
 
 
 def make_anonymous(session: Session, report: FrictionReport) -> None:
-    """Drop the report's identity and its inbox body's (the caller commits)."""
+    """Drop the report's identity, its inbox body's, and the outbox's messages to them about it (the
+    caller commits)."""
+    if report.reporter:
+        waiting = session.exec(
+            select(SlackMessage).where(
+                SlackMessage.channel == report.reporter,
+                col(SlackMessage.sent_at).is_(None),
+                col(SlackMessage.text).contains(f"#{report.id}"),
+            )
+        ).all()
+        for message in waiting:
+            session.delete(message)
     report.reporter = None
     report.contact = None
     row = session.get(InboxEvent, report.id)
