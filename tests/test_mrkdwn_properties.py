@@ -1,0 +1,167 @@
+"""Property: whatever string is put into any user-text field, no Block Kit builder lets it out as a live
+mention, broadcast or link — in the blocks or in the ``text`` fallback — and it still shows as typed."""
+
+from __future__ import annotations
+
+import html
+import re
+from types import SimpleNamespace
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from integrations.slack import blocks
+from integrations.slack.digest_blocks import digest_blocks
+from integrations.slack.mrkdwn import code, escape, fmt, quote, user_mention
+from service.friction.categorise import Categorisation, load_taxonomy
+
+TAXONOMY = load_taxonomy(None)
+REPORTER = "U024BE7LH"
+LIVE = re.compile(r"<([^>]*)>")
+
+fragments = st.sampled_from(
+    [
+        "<!channel>",
+        "<!here>",
+        "<!everyone>",
+        "<!subteam^S0PLATFORM|@platform>",
+        "<@U0ADMIN>",
+        "<#C0GENERAL>",
+        "<https://evil.example|reset your SSO password>",
+        "<mailto:x@evil.example|mail>",
+        "`",
+        "```",
+        "&",
+        "&lt;",
+        "<",
+        ">",
+        "\n",
+        "*",
+        "_",
+        "~",
+    ]
+)
+user_text = st.one_of(st.text(), st.lists(st.one_of(fragments, st.text(max_size=5)), max_size=12).map("".join))
+
+
+def mrkdwn_strings(node: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found += mrkdwn_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += mrkdwn_strings(value)
+    return found
+
+
+def assert_no_live_markup(*texts: str) -> None:
+    for text in texts:
+        live = set(LIVE.findall(text)) - {f"@{REPORTER}"}  # the one mention the app writes itself
+        assert not live, f"live markup {live} in {text!r}"
+
+
+def report(text: str, service: str, note: str, contact: str, *, reporter: str | None = None) -> Any:
+    return SimpleNamespace(
+        id=7,
+        text=text,
+        service=service or None,
+        reporter=reporter,
+        contact=contact or None,
+        category="cold_start_latency",
+        category_source="rule",
+        confidence=0.8,
+        minutes_lost=30,
+        status="resolved",
+        resolution_note=note or None,
+    )
+
+
+def digest(name: str, service: str, quote_text: str, note: str, title: str) -> dict[str, Any]:
+    row = {
+        "label": "Deploys",
+        "this_week": 3.0,
+        "unit": "count",
+        "direction": "up",
+        "better": True,
+        "baseline": 1.0,
+        "low_sample": False,
+        "band": "weekly",
+        "four_week_average": 2.0,
+    }
+    return {
+        "week": "2026-W44",
+        "summary": f"{service} deployed more",
+        "empty": False,
+        "headline": [row],
+        "migration": {
+            "name": name,
+            "services_migrated": 1,
+            "services_total": 2,
+            "before_after": [{"sentence": f"{service} went from 1 to 3 deploys a week"}],
+            "cohorts": {"migrated": {"services": 1, "deployment_frequency": 3.0}},
+        },
+        "friction": {
+            "new": 2,
+            "last_week": 1,
+            "hours_lost": 1.5,
+            "top_categories": [{"title": title, "reports": 2, "last_week": 1}],
+            "rising_themes": [{"title": title, "service": service, "reports": 2}],
+            "quotes": [quote_text],
+            "you_said_we_did": [{"id": 7, "text": quote_text, "note": note}],
+        },
+        "definitions_version": "1",
+    }
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=user_text, service=user_text, note=user_text, contact=user_text, name=user_text)
+def test_no_builder_lets_user_text_out_live(text: str, service: str, note: str, contact: str, name: str) -> None:
+    verified = report(text, service, note, contact, reporter=REPORTER)
+    api = report(text, service, note, contact)
+    theme = SimpleNamespace(category="config_complexity", service=service or None, reports=2, votes=3, example=text)
+    verdict = Categorisation(category="other", confidence=0.4, evidence=(text[:20], service[:20]))
+
+    outputs: list[Any] = [
+        blocks.filed_reply(7, verdict, TAXONOMY),
+        blocks.report_list([verified, api], TAXONOMY),
+        blocks.triage_message(verified, TAXONOMY),
+        blocks.triage_message(api, TAXONOMY),
+        blocks.home_view([verified], [theme], TAXONOMY),
+    ]
+    fallbacks = [blocks.triage_text(verified), blocks.triage_text(api)]
+    for closed in (verified, SimpleNamespace(**{**vars(verified), "status": "wont_fix"})):
+        fallback, dm = blocks.resolution_dm(closed)
+        outputs.append(dm)
+        fallbacks.append(fallback)
+    fallback, digest_message = digest_blocks(digest(name, service, text, note, contact))
+    outputs.append(digest_message)
+    fallbacks.append(fallback)
+
+    assert_no_live_markup(*fallbacks, *(s for output in outputs for s in mrkdwn_strings(output)))
+    # Shown as typed: Slack turns the entities back into the characters, so the reporter's words survive.
+    shown = html.unescape(blocks.triage_message(api, TAXONOMY)[0]["text"]["text"])
+    for line in text[:300].split("\n"):
+        assert line in shown
+
+
+@given(text=user_text)
+def test_helpers_escape_and_code_spans_hold(text: str) -> None:
+    assert not LIVE.search(escape(text))
+    assert not LIVE.search(quote(text))
+    span = code(text)
+    assert span == "" or (span.startswith("`") and span.endswith("`") and "`" not in span[1:-1])
+    assert not LIVE.search(fmt("*{}* {}", text, code(text)))
+    assert html.unescape(escape(text)) == text
+
+
+@given(user_id=st.text())
+def test_only_a_well_formed_slack_user_id_becomes_a_mention(user_id: str) -> None:
+    mention = user_mention(user_id)
+    if mention is not None:
+        assert re.fullmatch(r"<@[UW][A-Z0-9]+>", mention)
+    assert user_mention("C0GENERAL") is None
+    assert user_mention("<!channel>") is None
