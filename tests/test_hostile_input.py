@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import logging
+import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service.models import Deployment, FrictionReport, InboxEvent, Incident
-from service.settings import Settings
-from tests.factories import T0, make_deployment, make_incident
+from service import inbox
+from service.api.app import create_app
+from service.api.security import RedactSecrets, redact
+from service.cli import main
+from service.db import session_scope
+from service.migrations import upgrade
+from service.models import Deployment, FrictionReport, InboxEvent, Incident, SlackMessage
+from service.settings import Settings, get_settings
+from service.tabular import write_csv
+from tests.conftest import make_settings
+from tests.factories import T0, iso, issue_token, make_deployment, make_incident
+from tests.fakes import RecordingWaker
+from tests.vendors import OPSGENIE_TOKEN
 from workers.process import drain
 
 NASTY = [
@@ -47,3 +67,281 @@ def test_sql_looking_strings_in_every_text_field_are_just_text(
     assert sorted(session.exec(select(Deployment.version)).all()) == sorted(t[:120] for t in NASTY)
     assert sorted(session.exec(select(Incident.title)).all()) == sorted(NASTY)
     assert sorted(session.exec(select(FrictionReport.text)).all()) == sorted(f"{t} is slow" for t in NASTY)
+
+
+# --- Issue 11: what an attacker or an unlucky operator sends, through the real HTTP path ---------------
+
+FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)"]
+
+
+def test_csv_cells_that_would_run_as_formulas_are_quoted_everywhere(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    for n, formula in enumerate([*FORMULAS, "\tTAB", "\rCR"]):
+        body = {"text": f"{formula} slow", "service": f"svc{n}", "reporter": formula[:60]}
+        assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
+    client.put("/api/v1/services/svc0", json={"team": FORMULAS[0]}, headers=admin_headers)
+    deployment = make_deployment("d-csv", service="svc0", environment="production", finished_at=T0)
+    client.post("/webhooks/generic", json=deployment, headers=admin_headers)
+    drain(settings)
+    window = {"from": "2026-09-28", "to": "2026-10-12"}
+
+    answers = {
+        "friction": client.get("/api/v1/friction", params={"format": "csv"}, headers=admin_headers),
+        "services": client.get("/api/v1/services", params={"format": "csv"}, headers=admin_headers),
+        "events": client.get("/api/v1/events", params={"format": "csv"}, headers=admin_headers),
+        "weekly": client.get(
+            "/api/v1/metrics/weekly", params={**window, "group_by": "team", "format": "csv"}, headers=admin_headers
+        ),
+    }
+
+    for name, response in answers.items():
+        assert response.status_code == 200, name
+        assert response.headers["content-type"].startswith("text/csv"), name
+        cells = [cell for row in csv.reader(io.StringIO(response.text)) for cell in row]
+        assert cells, name
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], (name, cells)
+        assert not [c for c in cells if c.startswith("-") and not _number(c)], (name, cells)
+    friction_cells = response_cells(answers["friction"])
+    assert f"'{FORMULAS[0]} slow" in friction_cells
+    assert f"'{FORMULAS[2]} slow" in friction_cells
+    assert f"'{FORMULAS[2]}"[:61] in friction_cells  # the contact column too
+    # Tab and CR cannot arrive through the stripped text fields; the one writer quotes them all the same.
+    written = write_csv([{"a": "\tx", "b": "\rx", "c": -3.5, "d": "-3.5", "e": "-x"}], "abcde")
+    assert list(csv.reader(io.StringIO(written, newline="")))[1] == ["'\tx", "'\rx", "-3.5", "-3.5", "'-x"]
+    assert f"'{FORMULAS[0]}" in response_cells(answers["weekly"])  # the team column
+
+
+def response_cells(response: Any) -> list[str]:
+    return [cell for row in csv.reader(io.StringIO(response.text)) for cell in row]
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_format_csv_is_a_422_where_the_answer_is_not_a_table(client: TestClient, admin_headers: dict[str, str]) -> None:
+    for path in ("/api/v1/metrics/dora", "/api/v1/metrics/friction", "/api/v1/events/stats", "/api/v1/digests/2026-W41"):
+        response = client.get(path, params={"format": "csv"}, headers=admin_headers)
+        assert response.status_code == 422, path
+        assert response.json()["error"]["field"] == "format", path
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PATCH", "/api/v1/friction/1"), ("PUT", "/api/v1/services/ml-api"), ("POST", "/api/v1/migrations")],
+)
+def test_admin_routes_check_the_token_before_the_body_and_cap_it(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings, method: str, path: str
+) -> None:
+    no_token = client.request(method, path, content=b"{not json", headers={"Content-Type": "application/json"})
+    wrong = client.request(
+        method, path, content=b"{not json", headers={"Content-Type": "application/json", "Authorization": "Bearer x"}
+    )
+    huge = b'{"resolution_note": "' + b"x" * (52 * 1024 * 1024) + b'"}'
+    declared = client.request(method, path, content=huge, headers={**admin_headers, "Content-Type": "application/json"})
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"team": "'
+        for _ in range(3 * settings.max_body_bytes // 65536):
+            yield b"y" * 65536
+        yield b'"}'
+
+    streamed = client.request(
+        method, path, content=chunks(), headers={**admin_headers, "Content-Type": "application/json"}
+    )
+
+    assert (no_token.status_code, wrong.status_code) == (401, 401)
+    assert no_token.json()["error"]["code"] == "unauthorized"
+    assert (declared.status_code, streamed.status_code) == (413, 413)
+    assert streamed.json()["error"]["code"] == "payload_too_large"
+
+
+def test_text_that_is_not_unicode_and_numbers_past_the_limit_are_400s(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    json_headers = {**admin_headers, "Content-Type": "application/json"}
+    event = json.dumps(make_deployment("d-sur")).rstrip("}") + ', "note": "\\ud800"}'
+    surrogate = client.post("/webhooks/generic", content=event.encode(), headers=json_headers)
+    huge_int = client.post(
+        "/webhooks/generic", content=b'{"type": "deployment", "n": ' + b"9" * 5000 + b"}", headers=json_headers
+    )
+    filed = client.post("/api/v1/friction", json={"text": "cold starts"}, headers=admin_headers).json()["id"]
+    drain(settings)
+    note = client.patch(
+        f"/api/v1/friction/{filed}", content=b'{"resolution_note": "ok \\udfff"}', headers=json_headers
+    )
+    catalogue = client.put("/api/v1/services/ml-api", content=b'{"team": "\\ud83d"}', headers=json_headers)
+
+    assert [r.status_code for r in (surrogate, huge_int)] == [400, 400]
+    assert {note.status_code, catalogue.status_code} <= {400, 422}  # a clear 4xx in the envelope, never a 500
+    assert "error" in note.json()
+    assert "error" in catalogue.json()
+    assert "surrogate" in surrogate.json()["error"]["message"]
+    assert "4300" in huge_int.json()["error"]["message"]
+
+
+def test_negative_durations_are_refused_naming_the_field(client: TestClient, admin_headers: dict[str, str]) -> None:
+    backwards = make_deployment("d-neg", finished_at=T0, started_at=iso(T0 + timedelta(minutes=5)))
+    unresolved = make_incident("i-neg", started_at=T0, resolved_at=iso(T0 - timedelta(hours=1)))
+    acked = make_incident("i-ack", started_at=T0, acknowledged_at=iso(T0 - timedelta(minutes=1)))
+
+    answers = [client.post("/webhooks/generic", json=e, headers=admin_headers) for e in (backwards, unresolved, acked)]
+
+    assert [a.status_code for a in answers] == [422, 422, 422]
+    assert [a.json()["error"]["field"] for a in answers] == ["finished_at", "resolved_at", "acknowledged_at"]
+
+
+def test_opsgenie_priority_may_be_a_number(client: TestClient, settings: Settings, session: Session) -> None:
+    alert = {
+        "action": "Create",
+        "alert": {
+            "alertId": "og-num",
+            "message": "ledger: replication lag",
+            "tags": ["service:ledger"],
+            "createdAt": 1_759_665_600_000,
+            "priority": 3,
+            "details": {},
+        },
+        "integrationName": "Frictionlog",
+    }
+    response = client.post("/webhooks/opsgenie", json=alert, headers={"X-Frictionlog-Token": OPSGENIE_TOKEN})
+    drain(settings)
+
+    assert response.status_code == 202
+    session.rollback()
+    assert session.exec(select(Incident.severity).where(Incident.external_id == "og-num")).one() == "P3"
+    out_of_range = {**alert, "alert": {**alert["alert"], "alertId": "og-9", "priority": 9}}
+    assert (
+        client.post("/webhooks/opsgenie", json=out_of_range, headers={"X-Frictionlog-Token": OPSGENIE_TOKEN}).status_code
+        == 422
+    )
+
+
+def test_html_pages_carry_the_security_headers(client: TestClient, admin_headers: dict[str, str]) -> None:
+    token = admin_headers["Authorization"].removeprefix("Bearer ")
+    page = client.get("/digests/2026-W41", params={"token": token})
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
+    assert "content-security-policy" not in client.get("/healthz").headers
+
+
+def test_tokens_are_redacted_from_every_log_line() -> None:
+    lines = [
+        '127.0.0.1:5000 - "GET /digests/2026-W41?token=fl_abc.DEF-123&audience=leaders HTTP/1.1" 200',
+        "GET /x?access_token=s3cr3t",
+        "Authorization: Bearer fl_live_token_value",
+        "posting with xoxb-1234-abcd-EFGH",
+        "GET /x?audience=leaders&signature=deadbeef",
+    ]
+    cleaned = [redact(line) for line in lines]
+
+    for secret in ("fl_abc.DEF-123", "s3cr3t", "fl_live_token_value", "xoxb-1234-abcd-EFGH", "deadbeef"):
+        assert not any(secret in line for line in cleaned), secret
+    assert "audience=leaders" in cleaned[0]
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s "%s"', ("1.2.3.4", lines[0]), None)
+    RedactSecrets().filter(record)
+    assert "fl_abc" not in record.getMessage()
+
+
+def fresh_sqlite(tmp_path: Path, **overrides: Any) -> Settings:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    upgrade(url)
+    return make_settings(url, tmp_path, database_lock_timeout_seconds=0.3, **overrides)
+
+
+def test_a_locked_sqlite_file_spools_ingest_instead_of_hanging_and_readyz_says_so(tmp_path: Path) -> None:
+    settings = fresh_sqlite(tmp_path)
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}
+    holder = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None)
+    with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        client.post("/webhooks/generic", json=make_deployment("warm-up"), headers=headers)  # the token is cached
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock (a backup, a sqlite3 shell)
+        try:
+            spooled = client.post("/webhooks/generic", json=make_deployment("d-locked"), headers=headers)
+            ready = client.get("/readyz")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        client.app.state.spool.drain(lambda deliveries: _accept(settings, deliveries))  # type: ignore[attr-defined]
+
+    assert (spooled.status_code, spooled.json()["id"]) == (202, None)
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["database"].startswith("locked")
+    assert ready.json()["spool"]["deliveries"] == 1
+    with session_scope(settings.database_url) as session:
+        keys = set(session.exec(select(InboxEvent.delivery_key)))
+    assert len(keys) == 2
+
+
+def _accept(settings: Settings, deliveries: list[Any]) -> None:
+    with session_scope(settings.database_url, write=True) as session:
+        inbox.accept(session, deliveries)
+
+
+def test_the_spool_is_bounded_and_its_depth_is_exported(tmp_path: Path) -> None:
+    settings = fresh_sqlite(tmp_path, spool_max_bytes=3_000)
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}
+    holder = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None)
+    with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        client.post("/webhooks/generic", json=make_deployment("warm-up"), headers=headers)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            codes = [
+                client.post("/webhooks/generic", json=make_deployment(f"d-{n}"), headers=headers).status_code
+                for n in range(12)
+            ]
+            exposition = client.get("/metrics").text
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+    accepted = codes.count(202)
+    assert 0 < accepted < 12
+    assert set(codes[accepted:]) == {503}  # once full, refused (the sender retries), never written past the cap
+    assert sum(path.stat().st_size for path in (tmp_path / "spool").glob("spool-*")) <= 3_000
+    assert f"frictionlog_spool_deliveries {float(accepted)}" in exposition
+    assert "frictionlog_spool_bytes " in exposition
+
+
+def test_a_reporter_is_forgotten_everywhere_by_the_cli_and_the_api(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings, session: Session, database_url: str
+) -> None:
+    person, other = "U0FORGETME", "U0STAYS"
+    first = client.post("/api/v1/friction", json={"text": "GPU quota", "reporter": person}, headers=admin_headers)
+    second = client.post("/api/v1/friction", json={"text": "helm values", "reporter": person}, headers=admin_headers)
+    kept = client.post("/api/v1/friction", json={"text": "slow CI", "reporter": other}, headers=admin_headers)
+    drain(settings)
+    pending = client.post("/api/v1/friction", json={"text": "cold start", "reporter": person}, headers=admin_headers)
+    with session_scope(settings.database_url, write=True) as write:
+        write.add(SlackMessage(channel=person, text="Your friction report was filed as #1."))
+        write.commit()
+
+    forgotten = client.delete(f"/api/v1/reporters/{person}", headers=admin_headers)
+    get_settings.cache_clear()
+    cli = CliRunner(env={"FRICTIONLOG_DATABASE_URL": database_url, "FRICTIONLOG_BROKER_URL": ""})
+    again = cli.invoke(main, ["reporters", "forget", other], catch_exceptions=False)
+    get_settings.cache_clear()
+    drain(settings)
+
+    assert forgotten.json() == {"reports": 2, "inbox_rows": 3, "outbox": 1}
+    assert again.exit_code == 0
+    assert "1 reports now anonymous" in again.stdout
+    session.rollback()
+    bodies = " ".join(session.exec(select(InboxEvent.body)))
+    assert person not in bodies
+    assert other not in bodies
+    rows = session.exec(select(FrictionReport).order_by(FrictionReport.id)).all()  # type: ignore[arg-type]
+    assert [r.id for r in rows] == [r.json()["id"] for r in (first, second, kept, pending)]  # kept, anonymous
+    assert {(r.reporter, r.contact) for r in rows} == {(None, None)}
+    assert session.exec(select(SlackMessage)).all() == []

@@ -62,6 +62,8 @@ class ForgottenOut(BaseModel):
     """Reports kept, now anonymous."""
     inbox_rows: int
     """Stored request bodies the identity was removed from."""
+    outbox: int
+    """Slack messages to them that were still waiting, deleted."""
 
 
 class ThemeOut(BaseModel):
@@ -175,4 +177,4 @@ def forget_reporter(identity: Annotated[str, Path(min_length=1, max_length=64)],
     """Forget a reporter (``frictionlog reporters forget``): the Slack user id or API contact leaves every
     report, inbox body and outbox; the reports stay, as anonymous ones."""
     done = privacy.forget_reporter(session, identity)
-    return ForgottenOut(reports=done.reports, inbox_rows=done.inbox_rows)
+    return ForgottenOut(reports=done.reports, inbox_rows=done.inbox_rows, outbox=done.outbox)
