@@ -71,7 +71,7 @@ def test_sql_looking_strings_in_every_text_field_are_just_text(
 
 # --- Issue 11: what an attacker or an unlucky operator sends, through the real HTTP path ---------------
 
-FORMULAS = ["=HYPERLINK(\"https://evil.example\",\"x\")", "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)"]
+FORMULAS = ['=HYPERLINK("https://evil.example","x")', "+SUM(A1:A9)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)"]
 
 
 def test_csv_cells_that_would_run_as_formulas_are_quoted_everywhere(
@@ -125,7 +125,12 @@ def _number(text: str) -> bool:
 
 
 def test_format_csv_is_a_422_where_the_answer_is_not_a_table(client: TestClient, admin_headers: dict[str, str]) -> None:
-    for path in ("/api/v1/metrics/dora", "/api/v1/metrics/friction", "/api/v1/events/stats", "/api/v1/digests/2026-W41"):
+    for path in (
+        "/api/v1/metrics/dora",
+        "/api/v1/metrics/friction",
+        "/api/v1/events/stats",
+        "/api/v1/digests/2026-W41",
+    ):
         response = client.get(path, params={"format": "csv"}, headers=admin_headers)
         assert response.status_code == 422, path
         assert response.json()["error"]["field"] == "format", path
@@ -172,9 +177,7 @@ def test_text_that_is_not_unicode_and_numbers_past_the_limit_are_400s(
     )
     filed = client.post("/api/v1/friction", json={"text": "cold starts"}, headers=admin_headers).json()["id"]
     drain(settings)
-    note = client.patch(
-        f"/api/v1/friction/{filed}", content=b'{"resolution_note": "ok \\udfff"}', headers=json_headers
-    )
+    note = client.patch(f"/api/v1/friction/{filed}", content=b'{"resolution_note": "ok \\udfff"}', headers=json_headers)
     catalogue = client.put("/api/v1/services/ml-api", content=b'{"team": "\\ud83d"}', headers=json_headers)
 
     assert [r.status_code for r in (surrogate, huge_int)] == [400, 400]
@@ -216,10 +219,8 @@ def test_opsgenie_priority_may_be_a_number(client: TestClient, settings: Setting
     session.rollback()
     assert session.exec(select(Incident.severity).where(Incident.external_id == "og-num")).one() == "P3"
     out_of_range = {**alert, "alert": {**alert["alert"], "alertId": "og-9", "priority": 9}}
-    assert (
-        client.post("/webhooks/opsgenie", json=out_of_range, headers={"X-Frictionlog-Token": OPSGENIE_TOKEN}).status_code
-        == 422
-    )
+    refused = client.post("/webhooks/opsgenie", json=out_of_range, headers={"X-Frictionlog-Token": OPSGENIE_TOKEN})
+    assert refused.status_code == 422
 
 
 def test_html_pages_carry_the_security_headers(client: TestClient, admin_headers: dict[str, str]) -> None:
