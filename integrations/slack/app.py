@@ -53,6 +53,9 @@ def build_app(settings: Settings, ports: SlackPorts) -> AsyncApp:
         # Listeners run after ack(): the HTTP answer goes out as soon as ack() is called.
         process_before_response=False,
     )
+    # Its signature-failure line includes the whole body: requests are verified before bolt sees them
+    # (service/api/routes/slack.py), and this logger is kept quiet in case one ever gets through.
+    logging.getLogger("slack_bolt.AsyncRequestVerification").setLevel(logging.WARNING)
     for surface in (commands, views, shortcuts, home, triage):
         surface.register(app, ports)
     return app
