@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import sqlite3
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -264,25 +265,37 @@ def fresh_sqlite(tmp_path: Path, **overrides: Any) -> Settings:
 def test_a_locked_sqlite_file_spools_ingest_instead_of_hanging_and_readyz_says_so(tmp_path: Path) -> None:
     settings = fresh_sqlite(tmp_path)
     headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}
-    holder = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None)
+    holder = sqlite3.connect(settings.database_url.split("///", 1)[1], isolation_level=None, check_same_thread=False)
+    released = threading.Event()
+
+    def release() -> None:  # the other process finishes its long transaction, much later
+        holder.execute("ROLLBACK")
+        released.set()
+
     with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
         client.post("/webhooks/generic", json=make_deployment("warm-up"), headers=headers)  # the token is cached
         holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock (a backup, a sqlite3 shell)
+        later = threading.Timer(15.0, release)
+        later.start()
         try:
             spooled = client.post("/webhooks/generic", json=make_deployment("d-locked"), headers=headers)
+            answered_while_locked = not released.is_set()
             ready = client.get("/readyz")
         finally:
-            holder.execute("ROLLBACK")
+            later.cancel()
+            if not released.is_set():
+                release()
             holder.close()
         client.app.state.spool.drain(lambda deliveries: _accept(settings, deliveries))  # type: ignore[attr-defined]
 
+    assert answered_while_locked  # it did not wait for the lock (before: up to 30 s, then it wrote)
     assert (spooled.status_code, spooled.json()["id"]) == (202, None)
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"].startswith("locked")
     assert ready.json()["spool"]["deliveries"] == 1
     with session_scope(settings.database_url) as session:
         keys = set(session.exec(select(InboxEvent.delivery_key)))
-    assert len(keys) == 2
+    assert len(keys) == 2  # the spooled delivery reached the inbox once the lock was gone
 
 
 def _accept(settings: Settings, deliveries: list[Any]) -> None:

@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service.api.app import create_app
+from service.db import get_engine
 from service.models import FrictionReport, InboxEvent, SlackMessage
 from service.settings import Settings
 from tests.conftest import make_settings
@@ -305,3 +306,42 @@ def test_add_detail_anonymous_leaves_no_identity_in_the_report_the_inbox_or_the_
     assert session.exec(select(SlackMessage).where(SlackMessage.channel == REPORTER)).all() == []
     drain(settings)  # a rebuild from the inbox cannot bring the identity back
     assert reports(session)[0].reporter is None
+
+
+def test_a_wont_fix_dm_is_not_a_celebration(client: TestClient, slack: FakeSlack, settings: Settings) -> None:
+    client.post("/slack/events", **command(slack, "GPU quota took 3 days", trigger="t1"))
+    wait_response(slack, "t1")
+    drain(settings)
+    notify_pending(settings, WebClientNotifier(sync_client(settings)))
+    number = int(slack.of("chat.postMessage")[-1]["text"].split("#")[1].split(":")[0])
+
+    client.post("/slack/events", **interaction(button("triage_wont_fix", number, user=LEAD)))
+    [opened] = slack.wait_for("views.open")
+    note = {"type": "plain_text_input", "value": "quotas stay manual this quarter"}
+    client.post("/slack/events", **interaction(lead_submits(opened, "triage_resolve_modal", "note", note)))
+    wait_until(lambda: reports_closed(settings))
+    notify_pending(settings, WebClientNotifier(sync_client(settings)))
+
+    [dm] = [p for p in slack.of("chat.postMessage") if p["channel"] == REPORTER]
+    first = dm["blocks"][0]["text"]["text"]
+    assert not first.startswith(":tada:")
+    assert ":tada:" not in json.dumps(dm)
+    assert "won't fix" in dm["text"]
+    assert "quotas stay manual this quarter" in json.dumps(dm["blocks"])
+
+
+def reports_closed(settings: Settings) -> bool:
+    with Session(get_engine(settings.database_url)) as fresh:
+        return fresh.exec(select(FrictionReport.status)).first() == "wont_fix"
+
+
+def test_slacks_ssl_check_is_answered_without_a_signature(client: TestClient) -> None:
+    probe = client.post(
+        "/slack/events", content=b"ssl_check=1&token=x", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    unsigned = client.post(
+        "/slack/events", content=b"command=%2Ffriction", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+    assert probe.status_code == 200
+    assert unsigned.status_code == 401
