@@ -131,6 +131,8 @@ def test_no_builder_lets_user_text_out_live(text: str, service: str, note: str, 
         blocks.triage_message(verified, TAXONOMY),
         blocks.triage_message(api, TAXONOMY),
         blocks.home_view([verified], [theme], TAXONOMY),
+        [blocks.friction_modal(text=text, services=[service or "x"], metadata={"channel": contact})],
+        [blocks.resolve_modal(7, "resolved"), blocks.duplicate_modal(7)],
     ]
     fallbacks = [blocks.triage_text(verified), blocks.triage_text(api)]
     for closed in (verified, SimpleNamespace(**{**vars(verified), "status": "wont_fix"})):
