@@ -200,6 +200,37 @@ def test_negative_durations_are_refused_naming_the_field(client: TestClient, adm
     assert [a.json()["error"]["field"] for a in answers] == ["finished_at", "resolved_at", "acknowledged_at"]
 
 
+def test_a_vendors_incident_resolved_before_it_started_is_kept_and_flagged(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    """A vendor cannot be told its payload is wrong (it would drop the alert): kept, flagged, not in time
+    to restore. (The generic form, whose sender we document, refuses it: the test above.)"""
+    created_ms = int(T0.timestamp() * 1000)
+    headers = {"X-Frictionlog-Token": OPSGENIE_TOKEN}
+    for action, updated_ns in (("Create", None), ("Close", (created_ms - 3_600_000) * 1_000_000)):
+        alert: dict[str, Any] = {
+            "alertId": "og-back",
+            "message": "lag",
+            "tags": ["service:ledger"],
+            "createdAt": created_ms,
+            "details": {},
+        }
+        if updated_ns is not None:
+            alert["updatedAt"] = updated_ns
+        assert (
+            client.post("/webhooks/opsgenie", json={"action": action, "alert": alert}, headers=headers).status_code
+            == 202
+        )
+    drain(settings)
+
+    dora = client.get("/api/v1/metrics/dora", params={"from": "2026-10-01", "to": "2026-10-10"}, headers=admin_headers)
+
+    flagged = {w["code"]: w for w in dora.json()["warnings"]}
+    assert flagged["incidents_resolved_before_started"]["count"] == 1
+    assert flagged["incidents_resolved_before_started"]["examples"] == ["ledger"]
+    assert dora.json()["time_to_restore"]["n"] == 0
+
+
 def test_opsgenie_priority_may_be_a_number(client: TestClient, settings: Settings, session: Session) -> None:
     alert = {
         "action": "Create",

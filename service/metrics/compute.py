@@ -156,6 +156,13 @@ def data_quality(
         "incidents never resolved (not in time to restore)",
         int(incidents["resolved_at"].isna().sum()),
     )
+    backwards = incidents["resolved_at"].notna() & (incidents["resolved_at"] < incidents["started_at"])
+    warn(  # a vendor's payload (the generic form refuses them): kept, flagged, never silently dropped
+        "incidents_resolved_before_started",
+        "incidents resolved before they started (a sender's clock or bug): kept, not in time to restore",
+        int(backwards.sum()),
+        sorted(set(incidents.loc[backwards, "service"])),
+    )
     no_deploys = sorted(set(incidents["service"]) - set(prod["service"]))
     warn(
         "services_without_deployments",
