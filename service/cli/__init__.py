@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service import catalogue, inbox, tokens
+from service.api.security import install_log_redaction
 from service.cli.demo import demo
 from service.db import session_scope
 from service.digest.build import build, last_full_week
@@ -38,6 +39,7 @@ from workers.process import drain
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    install_log_redaction()  # tokens never reach a log line (the API installs it again after uvicorn's set-up)
 
 
 ACCESS_LOG = click.option(
