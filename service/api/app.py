@@ -16,7 +16,7 @@ from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
 from service.api.inbox_writer import InboxWriter
 from service.api.observability import Metrics, MetricsMiddleware
-from service.api.routes import catalogue, digests, events, friction, health, metrics, slack, webhooks
+from service.api.routes import catalogue, cost, digests, events, friction, health, metrics, slack, webhooks
 from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
 from service.migrations import upgrade
@@ -80,6 +80,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app.state.metrics = Metrics(settings.database_url)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
-    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
         app.include_router(module.router)
     return app

@@ -94,6 +94,20 @@ def detect_format(path: Path) -> str:
     return "csv"
 
 
+def count_rows(path: Path) -> int:
+    """About how many data rows the file holds (for a progress bar): Parquet's metadata, else its lines."""
+    kind = detect_format(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    lines = 0
+    with gzip.open(path, "rb") if kind == "gzip" else path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(0, lines - 1)
+
+
 def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
     """The file's rows as dicts (column → value), streamed."""
     kind = detect_format(path)

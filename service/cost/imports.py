@@ -22,7 +22,6 @@ from service.cost.currency import Currencies
 from service.cost.focus import FocusPolicy, external_id, iter_rows, read_focus
 from service.cost.models import CostImport, CostLine
 from service.db import execute_rows, upsert_insert
-from service.metrics.rollups_db import mark_dirty
 from service.models import PlatformAssignment, Service
 from service.settings import Settings
 
@@ -81,9 +80,6 @@ def import_focus(
             for provider, start in scopes
         )
     )
-    old_weeks = session.exec(
-        select(CostLine.service, CostLine.period_start).where(col(CostLine.source) == SOURCE, scope_filter).distinct()
-    ).all()
     replaced = session.exec(delete(CostLine).where(col(CostLine.source) == SOURCE, scope_filter)).rowcount
     record = CostImport(
         filename=(filename or path.name)[:512],
@@ -121,8 +117,6 @@ def import_focus(
     ]
     for start in range(0, len(rows), 5000):
         session.connection().execute(CostLine.__table__.insert(), rows[start : start + 5000])  # type: ignore[attr-defined]
-    touched = [(s, m) for s, m in old_weeks if s] + [(key[2], key[6]) for key in summary.lines if key[2]]
-    mark_dirty(session, touched, tz=settings.timezone)
     session.commit()
     assert record.id is not None
     log.info("cost.imported id=%s rows=%s lines=%s replaced=%s", record.id, summary.rows, len(rows), replaced)
