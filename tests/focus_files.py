@@ -87,11 +87,6 @@ def write_parquet(path: Path, charges: list[Charge]) -> Path:
     import pyarrow.parquet as pq
 
     rows = [c.row() for c in charges]
-    stamp = pa.timestamp("us", "UTC")
-
-    def moments(name: str) -> list[datetime]:
-        return [datetime.fromisoformat(r[name].replace("Z", "+00:00")) for r in rows]
-
     table = pa.table(
         {
             name: (
