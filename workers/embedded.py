@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from integrations import opencost, prometheus
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service.db import session_scope
@@ -33,6 +35,7 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
+        self._next_pull = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
     def start(self) -> None:
@@ -55,10 +58,23 @@ class EmbeddedWorker:
                 if rollups_db.refresh(session, self._settings) == 0:
                     return
 
+    def _pull(self) -> None:
+        """The embedded scheduler's pulls (beat's pull-opencost and pull-prometheus), every pull interval."""
+        if time.monotonic() < self._next_pull:
+            return
+        self._next_pull = time.monotonic() + self._settings.pull_interval_seconds
+        for source in (opencost, prometheus):
+            try:
+                source.pull(self._settings)
+            except Exception:  # a bad queries file or a bug must not stop the worker; the next interval retries
+                log.exception("embedded.pull_error source=%s", source.SOURCE)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()
             try:
+                if self._settings.opencost_url or self._settings.prometheus_url:
+                    self._pull()
                 if self._retrain.is_set():
                     self._retrain.clear()
                     retrain(self._settings.database_url)
