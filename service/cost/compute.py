@@ -124,21 +124,19 @@ def reporting_costs(costs: pd.DataFrame, currencies: Currencies, tz: str) -> pd.
     return spread[~estimate]
 
 
-def _service_week_gpu(measures: pd.DataFrame) -> pd.DataFrame:
-    """Per (week, service, platform): GPU hours provisioned and used, by the rule in the module docstring."""
-    key = ["week", "service", "platform"]
+def service_week_gpu(measures: pd.DataFrame, key: tuple[str, ...] = ("week", "service", "platform")) -> pd.DataFrame:
+    """Per ``key`` (a week, a service, …): GPU hours provisioned (``prov``) and used (``used``), by the rule
+    in the module docstring. ``measures`` is spread over weeks already (:func:`spread_over_weeks`)."""
+    by = list(key)
     gpu = measures[measures["metric"].isin(["gpu_hours_provisioned", "gpu_hours_used", "gpu_utilisation"])]
     if gpu.empty:
-        return pd.DataFrame(columns=[*key, "prov", "used"])
-    gpu = gpu.assign(
-        weight=_hours(gpu).where(lambda h: h > 0, 1.0),
-        platform=gpu["platform"].fillna(""),
-        service=gpu["service"].fillna(""),
-    )
-    sums = gpu.pivot_table(index=key, columns="metric", values="value", aggfunc="sum", fill_value=np.nan)
+        return pd.DataFrame(columns=[*by, "prov", "used"])
+    gpu = gpu.assign(weight=_hours(gpu).where(lambda h: h > 0, 1.0))
+    gpu = gpu.assign(**{name: gpu[name].fillna("") for name in ("service", "platform") if name in by})
+    sums = gpu.pivot_table(index=by, columns="metric", values="value", aggfunc="sum", fill_value=np.nan)
     ratios = gpu[gpu["metric"] == "gpu_utilisation"]
     if not ratios.empty:
-        weighted = ratios.assign(vw=ratios["value"] * ratios["weight"]).groupby(key)[["vw", "weight"]].sum()
+        weighted = ratios.assign(vw=ratios["value"] * ratios["weight"]).groupby(by)[["vw", "weight"]].sum()
         sums = sums.join((weighted["vw"] / weighted["weight"]).rename("ratio"), how="outer")
         sums = sums.join(weighted["weight"].rename("ratio_hours"), how="outer")
     else:
@@ -173,7 +171,7 @@ def cost_weekly(
         else measurements.assign(week=pd.Series(dtype=str))
     )
     # GPU hours by service-week, then summed over the group.
-    gpu = _service_week_gpu(measures)
+    gpu = service_week_gpu(measures)
     if not gpu.empty:
         meta = measures[["service", "team", "platform", "cohort"]].drop_duplicates(["service", "platform"])
         gpu = gpu.merge(
