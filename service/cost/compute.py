@@ -158,72 +158,15 @@ def cost_weekly(
     group_by: str,
     currencies: Currencies,
 ) -> pd.DataFrame:
-    """One row per (week, group) with COST_COLUMNS except cost_per_deployment (needs the deployments)."""
-    spend = reporting_costs(costs, currencies, tz)
-    spend = spend.assign(group=_group(spend, group_by), unallocated=spend["service"].isna())
-    by = ["week", "group"]
-    totals = spend.groupby(by).agg(compute_cost=("amount", "sum"))
-    unallocated = spend[spend["unallocated"]].groupby(by)["amount"].sum().rename("unallocated_cost")
-    table = totals.join(unallocated, how="left")
-    measures = (
-        spread_over_weeks(measurements, "value", tz)
-        if not measurements.empty
-        else measurements.assign(week=pd.Series(dtype=str))
-    )
-    # GPU hours by service-week, then summed over the group.
-    gpu = service_week_gpu(measures)
-    if not gpu.empty:
-        meta = measures[["service", "team", "platform", "cohort"]].drop_duplicates(["service", "platform"])
-        gpu = gpu.merge(
-            meta.assign(service=meta["service"].fillna(""), platform=meta["platform"].fillna("")),
-            on=["service", "platform"],
-            how="left",
-        )
-        gpu["service"] = gpu["service"].replace("", np.nan)
-        gpu["platform"] = gpu["platform"].replace("", np.nan)
-        gpu_cost = spend[spend["category"].fillna("").str.lower() == GPU_CATEGORY]
-        gpu_cost = gpu_cost.assign(service=gpu_cost["service"].fillna(""), platform=gpu_cost["platform"].fillna(""))
-        cost_by = gpu_cost.groupby(["week", "service", "platform"])["amount"].sum().rename("gpu_cost").reset_index()
-        gpu = gpu.merge(
-            cost_by.assign(
-                service=cost_by["service"].replace("", np.nan), platform=cost_by["platform"].replace("", np.nan)
-            ),
-            on=["week", "service", "platform"],
-            how="left",
-        )
-        utilisation = (gpu["used"] / gpu["prov"]).clip(upper=1.0)
-        gpu = gpu.assign(group=_group(gpu, group_by), idle=gpu["gpu_cost"] * (1 - utilisation))
-        gpu_table = gpu.groupby(by).agg(
-            gpu_hours_provisioned=("prov", "sum"),
-            gpu_hours_used=("used", "sum"),
-            idle_gpu_cost=("idle", lambda s: s.sum() if s.notna().any() else np.nan),
-        )
-        gpu_table["gpu_utilisation"] = gpu_table["gpu_hours_used"] / gpu_table["gpu_hours_provisioned"].where(
-            gpu_table["gpu_hours_provisioned"] > 0
-        )
-        table = table.join(gpu_table, how="outer")
-    cpu = measures[measures["metric"] == "cpu_utilisation"] if not measures.empty else measures
-    if not cpu.empty:
-        cpu = cpu.assign(weight=_hours(cpu).where(lambda h: h > 0, 1.0), group=_group(cpu, group_by))
-        cpu = cpu.assign(vw=cpu["value"] * cpu["weight"]).groupby(by)[["vw", "weight"]].sum()
-        table = table.join((cpu["vw"] / cpu["weight"]).rename("cpu_utilisation"), how="outer")
-    cold = measures[measures["metric"] == "cold_start_seconds"] if not measures.empty else measures
-    if not cold.empty:
-        starts = cold.assign(group=_group(cold, group_by)).groupby(by)["value"]
-        table = table.join(starts.quantile(0.95).rename("cold_start_p95_seconds"), how="outer")
-        table = table.join(starts.count().rename("cold_start_n"), how="outer")
-    table = table.reset_index() if not table.empty else pd.DataFrame(columns=by)
-    for name in COST_COLUMNS:
-        if name not in table:
-            table[name] = np.nan
-    table["unallocated_cost"] = table["unallocated_cost"].where(
-        table["compute_cost"].isna(), table["unallocated_cost"].fillna(0.0)
-    )
-    table["unallocated_cost_share"] = table["unallocated_cost"] / table["compute_cost"].where(
-        table["compute_cost"] != 0
-    )
-    table["cold_start_n"] = table["cold_start_n"].fillna(0).astype(int)
-    return table[[*by, *COST_COLUMNS]].sort_values(by).reset_index(drop=True)
+    """One row per (week, group) with COST_COLUMNS (cost_per_deployment is filled by :func:`with_cost`):
+    the rollup rows of these lines, then the figures of the rows — the very steps stored rollups take."""
+    from service.cost import rollup  # rollup builds on this module's rules
+
+    rows = rollup.cost_rollup(costs, measurements, tz=tz, currencies=currencies)
+    frames = [f for f in (costs, measurements) if not f.empty]
+    teams = {s: t for f in frames for s, t in zip(f["service"], f["team"], strict=True) if s is not None and t}
+    migrated = {p for f in frames for p, c in zip(f["platform"], f["cohort"], strict=True) if c == "migrated"}
+    return rollup.weekly_from_cost_rollups(rollup.with_groups(rows, teams, migrated), group_by=group_by)
 
 
 def with_cost(weekly: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
