@@ -92,7 +92,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
-    apply_cost_records(session, costs, measurements, histories)
+    apply_cost_records(session, costs, measurements, histories, tz=policy.timezone)
     touched: list[tuple[str | None, datetime | None]] = [
         (d.service, d.finished_at or d.started_at) for d in deployments
     ]

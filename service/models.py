@@ -319,6 +319,6 @@ Friction reports are re-derived too but never deleted: they carry triage state a
 
 # Spend and measurements live in their own domain module; imported here so every reader of the metadata
 # (Alembic, the schema check, the test fixtures) sees them.
-from service.cost.models import CostImport, CostLine, Measurement  # noqa: E402
+from service.cost.models import CostImport, CostLine, Measurement, WeeklyCostRollup  # noqa: E402
 
-__all__ = ["CostImport", "CostLine", "Measurement"]
+__all__ = ["CostImport", "CostLine", "Measurement", "WeeklyCostRollup"]

@@ -12,7 +12,8 @@ from sqlmodel import Session, select
 
 from service.api.app import create_app
 from service.cost.models import CostLine, Measurement
-from service.db import get_engine
+from service.db import get_engine, session_scope
+from service.metrics import rollups_db
 from service.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token
@@ -202,3 +203,32 @@ def test_settings_for_a_reporting_currency_are_validated(tmp_path: Path) -> None
     with pytest.raises(ValueError, match="reporting_currency"):
         make_settings("sqlite://", tmp_path, reporting_currency="dollars")
     assert isinstance(make_settings("sqlite://", tmp_path), Settings)
+
+
+def test_rollups_follow_a_corrected_event_to_its_new_week_and_service(env: Any) -> None:
+    settings, client, headers = env
+    with session_scope(settings.database_url, write=True) as session:
+        rollups_db.rebuild(session, settings)  # from here on, figures are read from stored rollups
+    assert client.post("/webhooks/generic", json=cost("c1", 10.0), headers=headers).status_code == 202
+    drain(settings)
+    refresh(settings)
+    assert week_row(client, headers)["compute_cost"] == 10.0
+    moved = {
+        **cost("c1", 4.0, service=None),
+        "period_start": iso(T0 + 7 * 24 * HOUR),
+        "period_end": iso(T0 + 8 * 24 * HOUR),
+    }
+    assert client.post("/webhooks/generic", json=moved, headers=headers).status_code == 202
+    drain(settings)
+    refresh(settings)
+    params = {"group_by": "service", "from": "2026-10-05", "to": "2026-10-19"}
+    rows = client.get("/api/v1/metrics/weekly", params=params, headers=headers).json()["rows"]
+    assert [(r["week"], r["group"], r["compute_cost"]) for r in rows if r["compute_cost"] is not None] == [
+        ("2026-W42", "unallocated", 4.0)  # the old week and service no longer hold it
+    ]
+
+
+def refresh(settings: Settings) -> None:
+    with session_scope(settings.database_url, write=True) as session:
+        while rollups_db.refresh(session, settings):
+            pass

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from service.cost.models import CostLine
 from service.db import get_engine, session_scope
+from service.metrics import rollups_db
 from service.models import Migration, PlatformAssignment, Service
 from service.settings import Settings
 from tests.conftest import make_settings
@@ -140,6 +141,16 @@ def test_weekly_cost_matches_hand_computation(
     assert cost_lines(cost_settings) == before
     assert weekly(cost_client, admin, "service") == by_service
 
+    # Stored rollups give the same figures as raw rows, and stay right when the bill is imported again.
+    groups = {"service": by_service, "platform": by_platform, "cohort": by_cohort, "team": by_team}
+    with session_scope(cost_settings.database_url, write=True) as session:
+        rollups_db.rebuild(session, cost_settings)
+    for group_by, expected in groups.items():
+        assert weekly(cost_client, admin, group_by) == expected
+    assert upload(cost_client, admin, path).status_code == 201  # refreshes the rollups it touched
+    for group_by, expected in groups.items():
+        assert weekly(cost_client, admin, group_by) == expected
+
 
 def test_weekly_csv_carries_the_cost_columns(
     cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path
@@ -157,10 +168,14 @@ def test_weekly_csv_carries_the_cost_columns(
     assert any(row.startswith("2026-W42,ai-native,") for row in rows)
 
 
+@pytest.mark.parametrize("rollups", [False, True])
 def test_a_corrected_bill_replaces_its_billing_period_only(
-    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, rollups: bool
 ) -> None:
     catalogue(cost_settings)
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            rollups_db.rebuild(session, cost_settings)
     november = Charge(datetime(2026, 11, 2, tzinfo=UTC), 7.0, tags={"service": "ml-api"})
     assert upload(cost_client, admin, write_csv(tmp_path / "nov.csv", [november])).status_code == 201
     assert upload(cost_client, admin, write_csv(tmp_path / "oct.csv", CHARGES)).status_code == 201
@@ -168,6 +183,8 @@ def test_a_corrected_bill_replaces_its_billing_period_only(
     assert upload(cost_client, admin, write_csv(tmp_path / "oct2.csv", corrected)).status_code == 201
     lines = cost_lines(cost_settings)
     assert sorted(amount for _, _, amount, _ in lines) == [7.0, 300.0]  # October replaced, November kept
+    rows = weekly(cost_client, admin, "service")
+    assert {key: row["compute_cost"] for key, row in rows.items()} == {("2026-W41", "ml-api"): 300.0}
 
 
 @pytest.mark.parametrize(

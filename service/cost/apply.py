@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from service.catalogue import platform_at
 from service.cost.models import CostLine, Measurement
+from service.cost.rollups_db import dirty_pairs
 from service.db import execute_rows, upsert_insert
+from service.metrics.rollups_db import mark_dirty
 from service.models import PlatformAssignment
 from service.records import CostRecord, MeasurementRecord
 
@@ -33,7 +36,14 @@ def apply_cost_records(
     costs: Sequence[CostRecord],
     measurements: Sequence[MeasurementRecord],
     histories: Mapping[str, list[PlatformAssignment]],
+    *,
+    tz: str,
 ) -> None:
+    """Upsert the records and mark every (service, week) they touch for a rollup refresh.
+
+    A record that moved (a corrected period or service) also leaves its old weeks stale: those are marked
+    from the rows as they were before the upsert."""
+    previous = _previous_spans(session, costs, measurements)
     cost_rows = [
         {
             "source": c.source,
@@ -73,3 +83,24 @@ def apply_cost_records(
         index_elements=["source", "external_id"], set_={name: insert.excluded[name] for name in _MEASUREMENT_FIELDS}
     )
     execute_rows(session, statement, measurement_rows, key=("source", "external_id"))
+    spans: list[tuple[str | None, Any, Any]] = [(r.service, r.period_start, r.period_end) for r in costs]
+    spans += [(r.service, r.period_start, r.period_end) for r in measurements]
+    mark_dirty(session, dirty_pairs([*previous, *spans]), tz=tz)
+
+
+def _previous_spans(
+    session: Session, costs: Sequence[CostRecord], measurements: Sequence[MeasurementRecord]
+) -> list[tuple[str | None, Any, Any]]:
+    spans: list[tuple[str | None, Any, Any]] = []
+    tables: list[tuple[Any, set[tuple[str, str]]]] = [
+        (CostLine.__table__, {(r.source, r.external_id) for r in costs}),  # type: ignore[attr-defined]
+        (Measurement.__table__, {(r.source, r.external_id) for r in measurements}),  # type: ignore[attr-defined]
+    ]
+    for table, keys in tables:
+        if not keys:
+            continue
+        statement = select(table.c.service, table.c.period_start, table.c.period_end).where(
+            table.c.source.in_({k[0] for k in keys}), table.c.external_id.in_({k[1] for k in keys})
+        )
+        spans += [(service, start, end) for service, start, end in session.connection().execute(statement)]
+    return spans

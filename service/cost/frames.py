@@ -17,8 +17,12 @@ COST_FRAME = ["source", "service", "team", "platform", "category", "period_start
 MEASUREMENT_FRAME = ["service", "team", "platform", "metric", "value", "unit", "period_start", "period_end"]
 
 
-def _scoped(statement: Any, model: Any, filters: Filters, start: datetime | None, end: datetime | None) -> Any:
+def _scoped(
+    statement: Any, model: Any, filters: Filters, start: datetime | None, end: datetime | None, unallocated: bool
+) -> Any:
     statement = statement.outerjoin(Service, col(Service.slug) == model.service)
+    if unallocated:
+        statement = statement.where(model.service.is_(None))
     if filters.service:
         statement = statement.where(model.service == filters.service)
     if filters.team:
@@ -41,12 +45,18 @@ def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame
 
 
 def cost_frame(
-    session: Session, filters: Filters, start: datetime | None = None, end: datetime | None = None
+    session: Session,
+    filters: Filters,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    unallocated: bool = False,
 ) -> pd.DataFrame:
+    """Cost lines whose period overlaps [start, end); ``unallocated`` keeps only those with no service."""
     table = CostLine.__table__  # type: ignore[attr-defined]
     names = [c for c in COST_FRAME if c != "team"]
     statement = select(*(table.c[c] for c in names[:2]), col(Service.team), *(table.c[c] for c in names[2:]))
-    frame = _frame(session, _scoped(statement, table.c, filters, start, end), COST_FRAME)
+    frame = _frame(session, _scoped(statement, table.c, filters, start, end, unallocated), COST_FRAME)
     frame["amount"] = frame["amount"].astype(float)
     return frame
 
@@ -58,12 +68,13 @@ def measurement_frame(
     end: datetime | None = None,
     *,
     metrics: list[str] | None = None,
+    unallocated: bool = False,
 ) -> pd.DataFrame:
     table = Measurement.__table__  # type: ignore[attr-defined]
     names = [c for c in MEASUREMENT_FRAME if c != "team"]
     statement = select(table.c.service, col(Service.team), *(table.c[c] for c in names[1:]))
     if metrics is not None:
         statement = statement.where(table.c.metric.in_(metrics))
-    frame = _frame(session, _scoped(statement, table.c, filters, start, end), MEASUREMENT_FRAME)
+    frame = _frame(session, _scoped(statement, table.c, filters, start, end, unallocated), MEASUREMENT_FRAME)
     frame["value"] = frame["value"].astype(float)
     return frame

@@ -21,8 +21,11 @@ from service.catalogue import platform_at
 from service.cost.currency import Currencies
 from service.cost.focus import FocusPolicy, external_id, iter_rows, read_focus
 from service.cost.models import CostImport, CostLine
+from service.cost.rollups_db import dirty_pairs
 from service.db import execute_rows, upsert_insert
-from service.models import PlatformAssignment, Service
+from service.metrics import rollups_db
+from service.metrics.rollups_db import mark_dirty
+from service.models import PlatformAssignment, RollupState, Service
 from service.settings import Settings
 
 log = logging.getLogger("frictionlog.cost")
@@ -80,6 +83,11 @@ def import_focus(
             for provider, start in scopes
         )
     )
+    previous = session.exec(
+        select(CostLine.service, CostLine.period_start, CostLine.period_end)
+        .where(col(CostLine.source) == SOURCE, scope_filter)
+        .distinct()
+    ).all()
     replaced = session.exec(delete(CostLine).where(col(CostLine.source) == SOURCE, scope_filter)).rowcount
     record = CostImport(
         filename=(filename or path.name)[:512],
@@ -117,7 +125,11 @@ def import_focus(
     ]
     for start in range(0, len(rows), 5000):
         session.connection().execute(CostLine.__table__.insert(), rows[start : start + 5000])  # type: ignore[attr-defined]
+    spans = [*previous, *{(key[2], key[6], key[7]) for key in summary.lines}]
+    mark_dirty(session, dirty_pairs(spans), tz=settings.timezone)
     session.commit()
+    if session.get(RollupState, settings.timezone) is not None:  # rollups in use: show the new bill at once
+        rollups_db.refresh(session, settings)
     assert record.id is not None
     log.info("cost.imported id=%s rows=%s lines=%s replaced=%s", record.id, summary.rows, len(rows), replaced)
     return ImportResult(

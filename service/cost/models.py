@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
@@ -79,3 +79,31 @@ class CostImport(SQLModel, table=True):
     billing_periods: str = Field(max_length=2048)
     """Comma-separated ``provider|start`` keys this import replaced."""
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WeeklyCostRollup(SQLModel, table=True):
+    """Weekly cost sums per service and platform (service ``""``: unallocated), in one time zone.
+
+    Refreshed with the DORA rollups (same dirty marks, same transaction). Sums add across rows; cold-start
+    samples are kept whole so a p95 of any group stays exact (service/cost/rollup.py)."""
+
+    __tablename__ = "weekly_cost_rollup"
+    __table_args__ = (UniqueConstraint("timezone", "week", "service", "platform", name="uq_cost_rollup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    timezone: str = Field(max_length=64)
+    week: str = Field(max_length=10, index=True)
+    week_start: datetime = Field(sa_type=UTCDateTime, index=True)
+    service: str = Field(default="", max_length=128)
+    platform: str = Field(default="", max_length=64)
+    billed_cost: float = 0.0
+    billed_lines: int = 0
+    estimate_cost: float = 0.0
+    estimate_lines: int = 0
+    gpu_cost_billed: float | None = None
+    gpu_cost_estimate: float | None = None
+    gpu_hours_provisioned: float | None = None
+    gpu_hours_used: float | None = None
+    cpu_weighted: float | None = None
+    cpu_hours: float | None = None
+    cold_start_seconds: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

@@ -1,4 +1,4 @@
-"""Cost lines (FOCUS, OpenCost, generic), measurements (GPU/CPU utilisation, cold starts, any metric), imports
+"""Cost lines (FOCUS, OpenCost, generic), measurements (GPU/CPU utilisation, cold starts, any metric), imports, weekly cost rollups
 
 Revision ID: 0011
 Revises: 0007
@@ -66,9 +66,33 @@ def upgrade() -> None:
     )
     op.create_index("ix_measurement_service", "measurement", ["service"])
     op.create_index("ix_measurement_metric_start", "measurement", ["metric", "period_start"])
+    op.create_table(
+        "weekly_cost_rollup",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("week", sa.String(length=10), nullable=False),
+        sa.Column("week_start", UTCDateTime(), nullable=False),
+        sa.Column("service", sa.String(length=128), nullable=False),
+        sa.Column("platform", sa.String(length=64), nullable=False),
+        sa.Column("billed_cost", sa.Float(), nullable=False),
+        sa.Column("billed_lines", sa.Integer(), nullable=False),
+        sa.Column("estimate_cost", sa.Float(), nullable=False),
+        sa.Column("estimate_lines", sa.Integer(), nullable=False),
+        sa.Column("gpu_cost_billed", sa.Float(), nullable=True),
+        sa.Column("gpu_cost_estimate", sa.Float(), nullable=True),
+        sa.Column("gpu_hours_provisioned", sa.Float(), nullable=True),
+        sa.Column("gpu_hours_used", sa.Float(), nullable=True),
+        sa.Column("cpu_weighted", sa.Float(), nullable=True),
+        sa.Column("cpu_hours", sa.Float(), nullable=True),
+        sa.Column("cold_start_seconds", sa.JSON(), nullable=False),
+        sa.UniqueConstraint("timezone", "week", "service", "platform", name="uq_cost_rollup_key"),
+    )
+    op.create_index("ix_weekly_cost_rollup_week", "weekly_cost_rollup", ["week"])
+    op.create_index("ix_weekly_cost_rollup_week_start", "weekly_cost_rollup", ["week_start"])
 
 
 def downgrade() -> None:
+    op.drop_table("weekly_cost_rollup")
     op.drop_table("measurement")
     op.drop_table("cost_line")
     op.drop_table("cost_import")
