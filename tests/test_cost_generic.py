@@ -232,3 +232,42 @@ def refresh(settings: Settings) -> None:
     with session_scope(settings.database_url, write=True) as session:
         while rollups_db.refresh(session, settings):
             pass
+
+
+def test_any_metric_is_charted_weekly_and_csv_cells_are_defused(env: Any) -> None:
+    settings, client, headers = env
+    events = [
+        measurement("q1", "queue_depth_p99", 40.0, hours=1, unit="messages"),
+        measurement("q2", "queue_depth_p99", 10.0, hours=3, start=T0 + 2 * HOUR, unit="messages"),
+        measurement("h1", '=HYPERLINK("http://x")', 1.0, service="@evil"),
+        cost("c1", 5.0, service="=cmd|'/c calc'!A1"),
+    ]
+    assert client.post("/webhooks/generic", json=events, headers=headers).status_code == 202
+    drain(settings)
+    params = {"metric": "queue_depth_p99", "from": "2026-10-05", "to": "2026-10-12"}
+    rows = client.get("/api/v1/metrics/measurements", params=params, headers=headers).json()["rows"]
+    assert rows == [
+        {
+            "week": "2026-W41",
+            "group": "ml-api",
+            "metric": "queue_depth_p99",
+            "unit": "messages",
+            "mean": pytest.approx((40 + 30) / 4),
+            "sum": 50.0,
+            "min": 10.0,
+            "max": 40.0,
+            "n": 2,
+        }
+    ]
+    text = client.get(
+        "/api/v1/metrics/measurements", params={**params, "metric": None, "format": "csv"}, headers=headers
+    ).text
+    assert "'@evil" in text
+    assert "'=HYPERLINK" in text
+    weekly_csv = client.get(
+        "/api/v1/metrics/weekly",
+        params={"group_by": "service", "from": "2026-10-05", "to": "2026-10-12", "format": "csv"},
+        headers=headers,
+    ).text
+    assert ",'=cmd|" in weekly_csv
+    assert ",=cmd" not in weekly_csv

@@ -178,3 +178,32 @@ def with_cost(weekly: pd.DataFrame, cost: pd.DataFrame) -> pd.DataFrame:
     deployments = merged["deployments"].where(merged["deployments"] > 0)
     merged["cost_per_deployment"] = merged["compute_cost"] / deployments
     return merged.sort_values(["week", "group"]).reset_index(drop=True)
+
+
+MEASUREMENT_WEEKLY_COLUMNS = ["week", "group", "metric", "unit", "mean", "sum", "min", "max", "n"]
+
+
+def measurement_weekly(measurements: pd.DataFrame, *, tz: str, group_by: str) -> pd.DataFrame:
+    """Any metric, by week and group: the duration-weighted mean (an instant weighs one hour), the sum (of
+    the values as given, prorated by time for additive metrics), min, max and count — so a metric the weekly
+    figures do not know is still charted."""
+    if measurements.empty:
+        return pd.DataFrame(columns=MEASUREMENT_WEEKLY_COLUMNS)
+    spread = spread_over_weeks(measurements, "value", tz)
+    weight = _hours(spread).where(lambda h: h > 0, 1.0)
+    spread = spread.assign(group=_group(spread, group_by), weighted=spread["value"] * weight, weight=weight)
+    spread["unit"] = spread["unit"].fillna("")
+    grouped = spread.groupby(["week", "group", "metric", "unit"])
+    table = grouped.agg(
+        total=("value", "sum"),
+        low=("value", "min"),
+        high=("value", "max"),
+        n=("value", "count"),
+        weighted=("weighted", "sum"),
+        weight=("weight", "sum"),
+    ).reset_index()
+    table = table.assign(mean=table["weighted"] / table["weight"]).rename(
+        columns={"total": "sum", "low": "min", "high": "max"}
+    )
+    table["unit"] = table["unit"].replace("", None)
+    return table[MEASUREMENT_WEEKLY_COLUMNS].sort_values(["week", "group", "metric"]).reset_index(drop=True)
