@@ -235,3 +235,40 @@ def test_imports_need_admin_and_respect_their_own_cap(database_url: str, tmp_pat
     spooled = tmp_path / "imports"
     assert not spooled.exists() or list(spooled.iterdir()) == []  # nothing left on disk
     assert cost_lines(small) == []
+
+
+@pytest.mark.parametrize("rollups", [False, True])
+def test_a_later_platform_history_relabels_untagged_lines(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, rollups: bool
+) -> None:
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            rollups_db.rebuild(session, cost_settings)
+    charges = [
+        Charge(W41, 100.0, tags={"service": "ml-api"}),
+        Charge(W42, 50.0, tags={"service": "ml-api"}),
+        Charge(W42, 7.0, tags={"service": "ml-api", "platform": "on-prem"}),  # named by the bill: kept
+    ]
+    assert upload(cost_client, admin, write_csv(tmp_path / "bill.csv", charges)).status_code == 201
+    assert {k: r["compute_cost"] for k, r in weekly(cost_client, admin, "platform").items()} == {
+        ("2026-W41", "unknown"): 100.0,
+        ("2026-W42", "unknown"): 50.0,
+        ("2026-W42", "on-prem"): 7.0,
+    }
+    history = {
+        "team": "ml",
+        "platforms": [
+            {"platform": "legacy", "effective_from": "2026-01-01T00:00:00Z"},
+            {"platform": "ai-native", "effective_from": "2026-10-12T00:00:00Z"},
+        ],
+    }
+    assert cost_client.put("/api/v1/services/ml-api", json=history, headers=admin).status_code == 200
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            while rollups_db.refresh(session, cost_settings):
+                pass
+    assert {k: r["compute_cost"] for k, r in weekly(cost_client, admin, "platform").items()} == {
+        ("2026-W41", "legacy"): 100.0,
+        ("2026-W42", "ai-native"): 50.0,
+        ("2026-W42", "on-prem"): 7.0,
+    }

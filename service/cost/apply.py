@@ -21,8 +21,27 @@ from service.metrics.rollups_db import mark_dirty
 from service.models import PlatformAssignment
 from service.records import CostRecord, MeasurementRecord
 
-_COST_FIELDS = ("service", "platform", "category", "resource", "period_start", "period_end", "amount", "currency")
-_MEASUREMENT_FIELDS = ("service", "platform", "metric", "value", "unit", "period_start", "period_end")
+_COST_FIELDS = (
+    "service",
+    "platform",
+    "platform_tagged",
+    "category",
+    "resource",
+    "period_start",
+    "period_end",
+    "amount",
+    "currency",
+)
+_MEASUREMENT_FIELDS = (
+    "service",
+    "platform",
+    "platform_tagged",
+    "metric",
+    "value",
+    "unit",
+    "period_start",
+    "period_end",
+)
 
 
 def _platform(record: CostRecord | MeasurementRecord, histories: Mapping[str, list[PlatformAssignment]]) -> Any:
@@ -50,6 +69,7 @@ def apply_cost_records(
             "external_id": c.external_id,
             "service": c.service,
             "platform": _platform(c, histories),
+            "platform_tagged": c.platform,
             "category": c.category,
             "resource": c.resource,
             "period_start": c.period_start,
@@ -70,6 +90,7 @@ def apply_cost_records(
             "external_id": m.external_id,
             "service": m.service,
             "platform": _platform(m, histories),
+            "platform_tagged": m.platform,
             "metric": m.metric,
             "value": float(m.value),
             "unit": m.unit,

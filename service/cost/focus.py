@@ -42,9 +42,6 @@ PROVIDER_COLUMNS = ("ProviderName", "ServiceProviderName")
 PLATFORM_TAG = "platform"
 _CACHE_LIMIT = 100_000
 
-PlatformAt = Callable[[str, datetime], str | None]
-"""(service, charge time) → the service's platform in the catalogue then (None: unknown)."""
-
 
 class FocusError(InvalidInput):
     """A malformed FOCUS file: names the data row and the column."""
@@ -65,11 +62,10 @@ class FocusPolicy:
     currencies: Currencies = field(default_factory=Currencies)
     aliases: Mapping[str, str] = field(default_factory=dict)
     """Outside names (a ResourceId, a tag value) → service slug."""
-    platform_at: PlatformAt | None = None
 
 
 LineKey = tuple[str, datetime, str | None, str | None, str, str, datetime, datetime, str | None]
-"""(provider, billing period start, service, platform, category, currency, charge start, charge end,
+"""(provider, billing period start, service, tagged platform, category, currency, charge start, charge end,
 provider service name)."""
 
 
@@ -145,7 +141,6 @@ class _Reader:
         self.summary = FocusSummary()
         self._times: dict[Any, datetime] = {}
         self._tags: dict[Any, dict[str, Any]] = {}
-        self._platforms: dict[tuple[str, datetime], str | None] = {}
         self._rates: dict[str, float] = {}
 
     def header(self, columns: Sequence[str], row: int) -> None:
@@ -184,14 +179,6 @@ class _Reader:
             self._tags[value] = parsed
         return parsed
 
-    def platform(self, service: str | None, moment: datetime) -> str | None:
-        if service is None or self.policy.platform_at is None:
-            return None
-        key = (service, moment)
-        if key not in self._platforms:
-            self._platforms[key] = self.policy.platform_at(service, moment)
-        return self._platforms[key]
-
     def add(self, record: Mapping[str, Any], row: int) -> None:
         start = self.time(record.get("ChargePeriodStart"), row, "ChargePeriodStart")
         end = self.time(record.get("ChargePeriodEnd"), row, "ChargePeriodEnd")
@@ -216,7 +203,7 @@ class _Reader:
         provider = next((p for c in PROVIDER_COLUMNS if (p := _text(record.get(c))) is not None), "")
         tags = self.tags(record.get("Tags"), row)
         service = self.service(tags, record)
-        platform = _text(tags.get(PLATFORM_TAG)) or self.platform(service, start)
+        platform = _text(tags.get(PLATFORM_TAG))  # else the catalogue's, resolved when the line is written
         category = _text(record.get("ChargeCategory")) or "Usage"
         key: LineKey = (
             provider[:128],

@@ -11,7 +11,6 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import and_, delete, or_
@@ -41,20 +40,19 @@ class ImportResult:
     replaced_lines: int
 
 
-def focus_policy(session: Session, settings: Settings) -> FocusPolicy:
-    histories: dict[str, list[PlatformAssignment]] = {}
-    for period in session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))):
-        histories.setdefault(period.service, []).append(period)
-
-    def platform(service: str, moment: datetime) -> str | None:
-        return platform_at(histories.get(service, []), moment)
-
+def focus_policy(settings: Settings) -> FocusPolicy:
     return FocusPolicy(
         service_tags=tuple(settings.cost_service_tags),
         currencies=Currencies.from_settings(settings),
         aliases=dict(settings.service_aliases),
-        platform_at=platform,
     )
+
+
+def _histories(session: Session) -> dict[str, list[PlatformAssignment]]:
+    histories: dict[str, list[PlatformAssignment]] = {}
+    for period in session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))):
+        histories.setdefault(period.service, []).append(period)
+    return histories
 
 
 def file_sha256(path: Path) -> str:
@@ -74,7 +72,8 @@ def import_focus(
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Import a FOCUS CSV, gzip'd CSV or Parquet file (commits). InvalidInput (FocusError) imports nothing."""
-    summary = read_focus(iter_rows(path), focus_policy(session, settings), progress=progress)
+    summary = read_focus(iter_rows(path), focus_policy(settings), progress=progress)
+    histories = _histories(session)
     scopes = sorted(summary.periods)
     replaced = 0
     scope_filter = or_(
@@ -110,7 +109,8 @@ def import_focus(
             "source": SOURCE,
             "external_id": external_id(key),
             "service": key[2],
-            "platform": key[3],
+            "platform": key[3] or platform_at(histories.get(key[2] or "", []), key[6]),
+            "platform_tagged": key[3],
             "category": key[4],
             "resource": key[8],
             "period_start": key[6],

@@ -33,6 +33,10 @@ class CostLine(SQLModel, table=True):
     external_id: str = Field(max_length=512)
     service: str | None = Field(default=None, max_length=128, index=True)
     platform: str | None = Field(default=None, max_length=64)
+    """The platform it counts under: ``platform_tagged``, else the catalogue's at ``period_start``."""
+    platform_tagged: str | None = Field(default=None, max_length=64)
+    """The platform the source named (a FOCUS ``platform`` tag, a generic ``platform``); None: the catalogue
+    decides, and a changed platform history relabels the line."""
     category: str | None = Field(default=None, max_length=64)
     resource: str | None = Field(default=None, max_length=512)
     period_start: datetime = Field(sa_type=UTCDateTime)
@@ -58,6 +62,7 @@ class Measurement(SQLModel, table=True):
     external_id: str = Field(max_length=512)
     service: str | None = Field(default=None, max_length=128, index=True)
     platform: str | None = Field(default=None, max_length=64)
+    platform_tagged: str | None = Field(default=None, max_length=64)
     metric: str = Field(max_length=128)
     value: float
     unit: str | None = Field(default=None, max_length=32)
