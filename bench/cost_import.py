@@ -155,7 +155,10 @@ def main() -> None:
                 results[kind].append(run(kind, path, workdir))
                 print(kind, results[kind][-1], flush=True)
         load_after = os.getloadavg()
-    table = ["| | rows/s | seconds | peak RSS MB | RSS before the work MB |", "|---|---|---|---|---|"]
+    table = [
+        "| | rows/s | seconds | peak RSS MB | RSS before the work MB | growth MB |",
+        "|---|---|---|---|---|---|",
+    ]
     labels = {
         "import": "`frictionlog cost import` (read, check, fold, replace in SQLite)",
         "pandas": "`pandas.read_csv` of the same file (baseline: parse only, all in memory)",
@@ -165,7 +168,8 @@ def main() -> None:
         table.append(
             f"| {label} | {spread([r['rows'] / r['seconds'] for r in done], '{:,.0f}')} "
             f"| {spread([r['seconds'] for r in done], '{:.2f}')} | {spread([r['peak_mb'] for r in done], '{:.0f}')} "
-            f"| {spread([r['before_mb'] for r in done], '{:.0f}')} |"
+            f"| {spread([r['before_mb'] for r in done], '{:.0f}')} "
+            f"| {spread([r['peak_mb'] - r['before_mb'] for r in done], '{:.0f}')} |"
         )
     body = (
         "\n".join(table)
