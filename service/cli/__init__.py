@@ -21,7 +21,7 @@ from service import catalogue, inbox, tokens
 from service.cli.demo import demo
 from service.cost.focus import count_rows
 from service.cost.imports import SOURCE as FOCUS_SOURCE
-from service.cost.imports import import_focus
+from service.cost.imports import import_focus, read_file
 from service.db import session_scope
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
@@ -190,11 +190,10 @@ def cost_import(path: Path) -> None:
     settings = get_settings()
     total = count_rows(path)
     bar: Any
-    with (
-        _session() as session,
-        click.progressbar(length=total, label="rows read", show_pos=True, file=sys.stderr) as bar,
-    ):
-        result = import_focus(session, settings, path, progress=bar.update)
+    with click.progressbar(length=total, label="rows read", show_pos=True, file=sys.stderr) as bar:
+        summary = read_file(settings, path, progress=bar.update)
+    with _session() as session:  # the write transaction starts once every row has been read and checked
+        result = import_focus(session, settings, path, summary=summary)
     click.echo(
         f"imported {result.rows} rows as {result.lines} cost lines "
         f"(billing periods: {', '.join(result.billing_periods)}; replaced {result.replaced_lines} lines)"

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
 from service.cost.currency import Currencies
-from service.cost.focus import FocusPolicy, external_id, iter_rows, read_focus
+from service.cost.focus import FocusPolicy, FocusSummary, external_id, iter_rows, read_focus
 from service.cost.models import CostImport, CostLine
 from service.cost.rollups_db import dirty_pairs
 from service.db import execute_rows, upsert_insert
@@ -63,6 +63,11 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_file(settings: Settings, path: Path, *, progress: Callable[[int], None] | None = None) -> FocusSummary:
+    """Read and check the whole file, no database involved (so no write lock is held while it is read)."""
+    return read_focus(iter_rows(path), focus_policy(settings), progress=progress)
+
+
 def import_focus(
     session: Session,
     settings: Settings,
@@ -70,9 +75,14 @@ def import_focus(
     *,
     filename: str | None = None,
     progress: Callable[[int], None] | None = None,
+    summary: FocusSummary | None = None,
 ) -> ImportResult:
-    """Import a FOCUS CSV, gzip'd CSV or Parquet file (commits). InvalidInput (FocusError) imports nothing."""
-    summary = read_focus(iter_rows(path), focus_policy(settings), progress=progress)
+    """Import a FOCUS CSV, gzip'd CSV or Parquet file (commits). InvalidInput (FocusError) imports nothing.
+
+    Pass the ``summary`` of :func:`read_file` to read the file before opening a writing session: on SQLite
+    the write lock then lasts only for the replacement, not for reading a million rows."""
+    if summary is None:
+        summary = read_file(settings, path, progress=progress)
     histories = _histories(session)
     scopes = sorted(summary.periods)
     replaced = 0

@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from service.api.auth import require_scope
 from service.api.errors import MalformedBody, PayloadTooLarge
-from service.cost.imports import import_focus
+from service.cost.imports import import_focus, read_file
 from service.db import session_scope
 from service.settings import Settings
 
@@ -68,8 +68,9 @@ async def create_import(request: Request, filename: str | None = Query(default=N
     path = await _spool_body(request, settings)
 
     def run() -> ImportOut:
+        summary = read_file(settings, path)  # all rows checked before the write transaction begins
         with session_scope(settings.database_url, write=True) as session:
-            result = import_focus(session, settings, path, filename=filename or "upload")
+            result = import_focus(session, settings, path, filename=filename or "upload", summary=summary)
         return ImportOut(
             import_id=result.import_id,
             rows=result.rows,
