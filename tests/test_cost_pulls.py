@@ -147,3 +147,14 @@ def test_a_bad_queries_file_is_refused_clearly(tmp_path: Path) -> None:
         "cpu_utilisation",
         "cold_start_seconds",
     ]
+
+
+def test_a_4xx_is_not_retried_and_is_reported(database_url: str, tmp_path: Path) -> None:
+    with serve(StandIn()) as stand_in:
+        settings = pull_settings(database_url, tmp_path, stand_in, opencost_url=stand_in.url + "/wrong-prefix")
+        report = opencost.pull(settings, backoff_seconds=0)
+        assert report.stored == 0
+        assert len(report.failed) == 2
+        assert all("HTTP 404" in line for line in report.failed)
+        assert len(stand_in.requests) == 2  # one try per window: asking again would not help
+    assert count(settings, InboxEvent) == 0
