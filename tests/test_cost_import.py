@@ -272,3 +272,19 @@ def test_a_later_platform_history_relabels_untagged_lines(
         ("2026-W42", "ai-native"): 50.0,
         ("2026-W42", "on-prem"): 7.0,
     }
+
+
+def test_damaged_files_are_422_not_500(cost_client: TestClient, admin: dict[str, str], tmp_path: Path) -> None:
+    parquet = write_parquet(tmp_path / "bill.parquet", CHARGES).read_bytes()
+    gz = write_csv(tmp_path / "bill.csv.gz", CHARGES, gzipped=True).read_bytes()
+    bodies = {
+        "truncated parquet": parquet[: len(parquet) // 2],
+        "truncated gzip": gz[: len(gz) // 2],
+        "corrupt gzip": gz[:20] + bytes(200) + gz[220:],
+        "not UTF-8": "ChargePeriodStart,ChargePeriodEnd\n\xe9t\xe9,x\n".encode("latin-1"),
+        "only a header": b"ChargePeriodStart,ChargePeriodEnd,BillingCurrency,EffectiveCost\n",
+    }
+    for name, body in bodies.items():
+        answer = cost_client.post("/api/v1/cost/imports", content=body, headers=admin)
+        assert answer.status_code == 422, (name, answer.text)
+        assert answer.json()["error"]["message"], name

@@ -63,7 +63,7 @@ def frame(rows: list[dict[str, object]], kind: str) -> pd.DataFrame:
     return result
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.lists(cost_line, max_size=25), st.lists(measurement, max_size=25), st.sampled_from(["UTC", "Europe/Berlin"]))
 def test_rows_per_service_give_the_figures_of_all_rows(
     lines: list[dict[str, object]], measures: list[dict[str, object]], tz: str

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import math
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
             yield from csv.DictReader(text)
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"the file is not UTF-8 text: {exc.reason}", field=None) from None
-        except (gzip.BadGzipFile, EOFError) as exc:
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InvalidInput(f"the gzip stream is damaged: {exc}", field=None) from None
         except csv.Error as exc:
             raise InvalidInput(f"the CSV is malformed: {exc}", field=None) from None
@@ -129,7 +130,7 @@ def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
         parquet = pq.ParquetFile(path)
         for batch in parquet.iter_batches(batch_size=65_536):
             yield from batch.to_pylist()
-    except OSError as exc:  # pyarrow.ArrowInvalid is an OSError/ValueError subclass per version
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
         raise InvalidInput(f"the Parquet file is unreadable: {exc}", field=None) from None
 
 
