@@ -288,3 +288,19 @@ def test_damaged_files_are_422_not_500(cost_client: TestClient, admin: dict[str,
         answer = cost_client.post("/api/v1/cost/imports", content=body, headers=admin)
         assert answer.status_code == 422, (name, answer.text)
         assert answer.json()["error"]["message"], name
+
+
+def test_tag_keys_match_whatever_their_case_or_user_prefix(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path
+) -> None:
+    charges = [
+        Charge(W41, 3.0, tags={"user:Service": "ml-api", "Platform": "edge"}),  # an AWS export's user tag
+        Charge(W41, 4.0, tags={"APP": "checkout"}),
+        Charge(W41, 5.0, tags={"owner": "ml-api"}),  # not a service tag: unallocated
+    ]
+    assert upload(cost_client, admin, write_csv(tmp_path / "bill.csv", charges)).status_code == 201
+    assert cost_lines(cost_settings) == [
+        ("checkout", None, 4.0, "USD"),
+        ("ml-api", "edge", 3.0, "USD"),
+        (None, None, 5.0, "USD"),
+    ]

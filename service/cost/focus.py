@@ -143,6 +143,7 @@ class _Reader:
         self._times: dict[Any, datetime] = {}
         self._tags: dict[Any, dict[str, Any]] = {}
         self._rates: dict[str, float] = {}
+        self._service_tags = [_fold(name) for name in policy.service_tags]
 
     def header(self, columns: Sequence[str], row: int) -> None:
         for name in REQUIRED:
@@ -161,12 +162,14 @@ class _Reader:
         return parsed
 
     def tags(self, value: Any, row: int) -> dict[str, Any]:
+        """The row's tags with keys folded (lower case, a provider's ``user:`` prefix dropped), so the tag
+        ``user:Service`` of an AWS export matches ``service``."""
         if value is None or value == "":
             return {}
         if isinstance(value, dict):
-            return value
+            return _folded(value)
         if isinstance(value, list):  # a Parquet MAP column arrives as [(key, value), ...]
-            return {str(k): v for k, v in value}
+            return _folded(dict(value))
         cached = self._tags.get(value)
         if cached is not None:
             return cached
@@ -176,9 +179,10 @@ class _Reader:
             raise FocusError("Tags must be a JSON object", row=row, column="Tags") from None
         if not isinstance(parsed, dict):
             raise FocusError("Tags must be a JSON object", row=row, column="Tags")
+        folded = _folded(parsed)
         if len(self._tags) < _CACHE_LIMIT:
-            self._tags[value] = parsed
-        return parsed
+            self._tags[value] = folded
+        return folded
 
     def add(self, record: Mapping[str, Any], row: int) -> None:
         start = self.time(record.get("ChargePeriodStart"), row, "ChargePeriodStart")
@@ -225,7 +229,7 @@ class _Reader:
 
     def service(self, tags: Mapping[str, Any], record: Mapping[str, Any]) -> str | None:
         aliases = self.policy.aliases
-        for name in self.policy.service_tags:
+        for name in self._service_tags:
             value = _text(tags.get(name))
             if value:
                 return aliases.get(value, value)[:128]
@@ -233,6 +237,14 @@ class _Reader:
         if resource and resource in aliases:
             return aliases[resource][:128]
         return None
+
+
+def _fold(key: object) -> str:
+    return str(key).strip().lower().removeprefix("user:")
+
+
+def _folded(tags: Mapping[Any, Any]) -> dict[str, Any]:
+    return {_fold(key): value for key, value in tags.items()}
 
 
 def _text(value: Any) -> str | None:
