@@ -120,16 +120,18 @@ def test_prometheus_pull_end_to_end(database_url: str, tmp_path: Path) -> None:
     assert max(m.period_end for m in measured) == windows[-1][1]
 
 
-def test_prometheus_day_is_never_half_written(database_url: str, tmp_path: Path) -> None:
-    def trouble(_path: str, params: dict[str, str]) -> str | None:
-        return "500" if "container_cpu_usage" in params["query"] else None  # the third query keeps failing
+@pytest.mark.parametrize(("trouble", "problem"), [("500", "HTTP 503"), ("slow", "timed out")])
+def test_prometheus_day_is_never_half_written(database_url: str, tmp_path: Path, trouble: str, problem: str) -> None:
+    def misbehave(_path: str, params: dict[str, str]) -> str | None:
+        return trouble if "container_cpu_usage" in params["query"] else None  # the third query keeps failing
 
-    with serve(StandIn(trouble)) as stand_in:
+    with serve(StandIn(misbehave, slow_seconds=0.6)) as stand_in:
         settings = pull_settings(database_url, tmp_path, stand_in, pull_attempts=2)
         report = prometheus.pull(settings, backoff_seconds=0)
         assert report.stored == 0
         assert len(report.failed) == 2
-        assert "HTTP 503 after 2 tries" in report.failed[0]
+        assert f"{problem} after 2 tries" in report.failed[0]
+        assert len(stand_in.requests) == 2 * (2 + 2)  # per day: two queries answered, the third tried twice
     assert count(settings, InboxEvent) == 0
     drain(settings)
     assert count(settings, Measurement) == 0
