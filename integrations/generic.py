@@ -14,13 +14,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
 from integrations.payload import first_error
+from service.cost.currency import Currencies
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
 from service.records import (
     ChangeRecord,
     CommitRef,
+    CostRecord,
     DeploymentRecord,
     IncidentRecord,
+    MeasurementRecord,
     ParseResult,
 )
 from service.timeutil import parse_timestamp
@@ -97,7 +100,45 @@ class ChangeIn(_Event):
     merged_at: Timestamp | None = None
 
 
-GenericEvent = Annotated[DeploymentIn | IncidentIn | ChangeIn, Field(discriminator="type")]
+Currency = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")]
+MetricName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
+
+
+class CostIn(_Event):
+    """Spend over a period; ``service`` null is unallocated spend (kept, reported as a share)."""
+
+    type: Literal["cost"]
+    id: Text
+    service: Text | None
+    period_start: Timestamp
+    period_end: Timestamp
+    amount: float = Field(allow_inf_nan=False)
+    currency: Currency
+    platform: Text | None = None
+    category: Text | None = None
+    resource: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class MeasurementIn(_Event):
+    """A named value of a service at an instant (``at``) or over a period; unknown metric names are kept."""
+
+    type: Literal["measurement"]
+    id: Text
+    service: Text | None
+    metric: MetricName
+    value: float = Field(allow_inf_nan=False)
+    at: Timestamp | None = None
+    period_start: Timestamp | None = None
+    period_end: Timestamp | None = None
+    platform: Text | None = None
+    unit: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+KNOWN_METRICS = ("gpu_utilisation", "gpu_hours_provisioned", "gpu_hours_used", "cpu_utilisation", "cold_start_seconds")
+"""Metrics the weekly figures use (docs/metrics.md); any other name is stored and charted as it is."""
+TYPES = ("deployment", "incident", "change", "cost", "measurement")
+
+GenericEvent = Annotated[DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn, Field(discriminator="type")]
 
 
 class _Envelope(BaseModel):
@@ -116,12 +157,12 @@ def normalise_repository(name: str | None) -> str | None:
     return match.group("path") if match else name.strip()
 
 
-def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
+def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn:
     """Check one generic event; InvalidInput names the first bad field (``finished_at``, ``commits.0.sha``)."""
     if not isinstance(value, dict):
         raise InvalidInput("each event must be a JSON object", field=None)
-    if value.get("type") not in ("deployment", "incident", "change"):
-        raise InvalidInput("type must be one of deployment, incident, change", field="type")
+    if value.get("type") not in TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(TYPES)}", field="type")
     try:
         event = _Envelope.model_validate({"event": value}).event
     except ValidationError as exc:
@@ -130,7 +171,7 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
     return event
 
 
-def _check_order(event: DeploymentIn | IncidentIn | ChangeIn) -> None:
+def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn) -> None:
     """A negative duration is a sender's bug: refused (422 naming the field), never silently dropped from
     time to restore or deployment times."""
     pairs: list[tuple[str, datetime | None, str, datetime | None]] = []
@@ -139,6 +180,8 @@ def _check_order(event: DeploymentIn | IncidentIn | ChangeIn) -> None:
     elif isinstance(event, IncidentIn):
         pairs.append(("resolved_at", event.resolved_at, "started_at", event.started_at))
         pairs.append(("acknowledged_at", event.acknowledged_at, "started_at", event.started_at))
+    elif isinstance(event, CostIn | MeasurementIn):
+        pairs.append(("period_end", event.period_end, "period_start", event.period_start))
     for later_name, later, earlier_name, earlier in pairs:
         if later is not None and earlier is not None and later < earlier:
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)
@@ -168,6 +211,8 @@ def parse(value: Any) -> ParseResult:
                 url=event.url,
             )
         ]
+    if isinstance(event, CostIn | MeasurementIn):
+        return [_cost_or_measurement(event)]
     if isinstance(event, IncidentIn):
         return [
             IncidentRecord(
@@ -197,15 +242,49 @@ def parse(value: Any) -> ParseResult:
     ]
 
 
+def _cost_or_measurement(event: CostIn | MeasurementIn) -> CostRecord | MeasurementRecord:
+    if isinstance(event, CostIn):
+        return CostRecord(
+            source=SOURCE,
+            external_id=event.id,
+            service=event.service,
+            period_start=event.period_start,
+            period_end=event.period_end,
+            amount=event.amount,
+            currency=event.currency,
+            platform=event.platform,
+            category=event.category,
+            resource=event.resource,
+        )
+    if event.at is not None:
+        start = end = event.at
+    elif event.period_start is not None and event.period_end is not None:
+        start, end = event.period_start, event.period_end
+    else:
+        raise InvalidInput("a measurement needs at, or period_start and period_end", field="at")
+    return MeasurementRecord(
+        source=SOURCE,
+        external_id=event.id,
+        service=event.service,
+        metric=event.metric,
+        value=event.value,
+        period_start=start,
+        period_end=end,
+        platform=event.platform,
+        unit=event.unit,
+    )
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def deliveries(value: Any, *, headers: dict[str, str]) -> list[Delivery]:
+def deliveries(value: Any, *, headers: dict[str, str], currencies: Currencies | None = None) -> list[Delivery]:
     """Validate a request body (one event or an array of up to 500) into inbox deliveries.
 
     Every event is checked before any is stored, so a batch is all-or-nothing; the field of an error
-    in a batch is prefixed with the event's index (``3.finished_at``).
+    in a batch is prefixed with the event's index (``3.finished_at``). With ``currencies``, a cost in a
+    currency that has no rate to the reporting currency is refused here, where the sender sees it.
     """
     is_batch = isinstance(value, list)
     events = value if is_batch else [value]
@@ -218,6 +297,8 @@ def deliveries(value: Any, *, headers: dict[str, str]) -> list[Delivery]:
         try:
             parse(item)
             event = validate(item)
+            if currencies is not None and isinstance(event, CostIn):
+                currencies.rate(event.currency)
         except InvalidInput as exc:
             if not is_batch:
                 raise

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from integrations import friction_api, generic, github, gitlab, opsgenie, pagerduty
+from integrations import friction_api, generic, github, gitlab, opencost, opsgenie, pagerduty, prometheus
 from integrations.config import IntegrationConfig
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
@@ -45,6 +45,8 @@ PARSERS: dict[str, Parser] = {
     generic.SOURCE: _generic,
     friction_api.SOURCE: _friction,
     SLACK_SOURCE: _slack_friction,
+    opencost.SOURCE: opencost.parse,
+    prometheus.SOURCE: prometheus.parse,
     **{source: module.parse for source, module in VENDORS.items()},
 }
 

@@ -13,6 +13,7 @@ import yaml
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from service.cost.relabel import relabel_cost_platforms
 from service.db import upsert_insert
 from service.errors import Conflict, InvalidInput
 from service.models import Deployment, Incident, Migration, PlatformAssignment, RollupDirty, Service
@@ -92,6 +93,7 @@ def relabel_platforms(session: Session, *, service: str) -> None:
         deployment.platform = platform_at(history, deployment.finished_at)
     for incident in session.exec(select(Incident).where(Incident.service == service)):
         incident.platform = platform_at(history, incident.started_at)
+    relabel_cost_platforms(session, service=service, platform_at=lambda moment: platform_at(history, moment))
     session.exec(
         upsert_insert(session, RollupDirty).values(service=service, week_start=ALL_WEEKS).on_conflict_do_nothing()
     )

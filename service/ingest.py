@@ -21,6 +21,7 @@ from sqlalchemy import ARRAY, ColumnElement, Text, and_, case, func, literal, or
 from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
+from service.cost.apply import apply_cost_records
 from service.db import execute_rows, upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
@@ -37,9 +38,11 @@ from service.models import (
 )
 from service.records import (
     ChangeRecord,
+    CostRecord,
     DeploymentRecord,
     FrictionRecord,
     IncidentRecord,
+    MeasurementRecord,
     PullRequestRecord,
     Record,
 )
@@ -72,12 +75,11 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
     incidents = [r for r in records if isinstance(r, IncidentRecord)]
     frictions = [r for r in records if isinstance(r, FrictionRecord)]
-    with_service: list[ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord] = [
-        *changes,
-        *deployments,
-        *incidents,
-        *frictions,
-    ]
+    costs = [r for r in records if isinstance(r, CostRecord)]
+    measurements = [r for r in records if isinstance(r, MeasurementRecord)]
+    with_service: list[
+        ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord | CostRecord | MeasurementRecord
+    ] = [*changes, *deployments, *incidents, *frictions, *costs, *measurements]
     slugs = {r.service for r in with_service if r.service}
     _ensure_services(session, slugs)
     histories = _platform_histories(session, slugs)
@@ -90,6 +92,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
+    apply_cost_records(session, costs, measurements, histories, tz=policy.timezone)
     touched: list[tuple[str | None, datetime | None]] = [
         (d.service, d.finished_at or d.started_at) for d in deployments
     ]

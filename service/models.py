@@ -331,3 +331,10 @@ class ApiToken(SQLModel, table=True):
 DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change", "pull_request")
 """Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
 Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""
+
+
+# Spend and measurements live in their own domain module; imported here so every reader of the metadata
+# (Alembic, the schema check, the test fixtures) sees them.
+from service.cost.models import CostImport, CostLine, Measurement, WeeklyCostRollup  # noqa: E402
+
+__all__ = ["CostImport", "CostLine", "Measurement", "WeeklyCostRollup"]

@@ -108,6 +108,38 @@ class FrictionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CostRecord:
+    """Spend over a period, identified by (source, external_id). ``service`` None is unallocated."""
+
+    source: str
+    external_id: str
+    service: str | None
+    period_start: datetime
+    period_end: datetime
+    amount: float
+    """In ``currency``; credits and refunds are negative."""
+    currency: str
+    platform: str | None = None
+    category: str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementRecord:
+    """A named value over a period (start = end for an instant), identified by (source, external_id)."""
+
+    source: str
+    external_id: str
+    service: str | None
+    metric: str
+    value: float
+    period_start: datetime
+    period_end: datetime
+    platform: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class InboxMeta:
     """What a parser may know of the inbox row besides its body."""
 
@@ -125,5 +157,13 @@ class Ignored:
     reason: str
 
 
-Record = ChangeRecord | PullRequestRecord | DeploymentRecord | IncidentRecord | FrictionRecord
+Record = (
+    ChangeRecord
+    | PullRequestRecord
+    | DeploymentRecord
+    | IncidentRecord
+    | FrictionRecord
+    | CostRecord
+    | MeasurementRecord
+)
 ParseResult = list[Record] | Ignored

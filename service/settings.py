@@ -108,12 +108,49 @@ class Settings(BaseSettings):
     database_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     """SQLite: how long a write waits for the file's lock before the request goes to the spool."""
 
-    @field_validator("production_environments", "bot_authors", "slack_admins", mode="before")
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    """Every cost figure is reported in this ISO 4217 currency."""
+    currency_rates: dict[str, float] = {}
+    """JSON: currency → how many units of the reporting currency one unit is worth, e.g. {"EUR": 1.08}.
+    Spend in a currency with no rate is refused (422 at the edge), never summed as if it were the same."""
+    cost_service_tags: Annotated[list[str], NoDecode] = ["service", "app"]
+    """Tag keys (in order) naming the service a FOCUS charge belongs to; none present: unallocated."""
+    max_import_bytes: int = Field(default=1_073_741_824, gt=0)
+    """Cap of a cost file uploaded to POST /api/v1/cost/imports (streamed to disk, never held in memory)."""
+    import_dir: Path = Path("./var/imports")
+    """Where uploaded cost files are streamed while they are imported (deleted afterwards)."""
+    opencost_url: str | None = None
+    """OpenCost's API base URL (e.g. http://opencost.opencost:9003); unset: no pull."""
+    opencost_label: str = "app"
+    """The Kubernetes label OpenCost aggregates by (``aggregate=label:<this>``): its values are service slugs."""
+    prometheus_url: str | None = None
+    """Prometheus's base URL (e.g. http://prometheus:9090); unset: no pull."""
+    prometheus_queries_path: Path | None = None
+    """A YAML file of named PromQL queries replacing the shipped ones (service/cost/prometheus_queries.yaml)."""
+    prometheus_step_seconds: int = Field(default=3600, ge=60)
+    pull_interval_seconds: float = Field(default=3600.0, gt=0)
+    """How often beat (or the embedded scheduler) pulls OpenCost and Prometheus."""
+    pull_lookback_days: int = Field(default=3, ge=1, le=60)
+    """Each pull asks for the whole days (UTC) this far back; a window already pulled is a duplicate."""
+    pull_timeout_seconds: float = Field(default=10.0, gt=0)
+    pull_attempts: int = Field(default=3, ge=1, le=10)
+    """Tries per request (timeouts and 5xx are retried with backoff); then the pull is reported failed."""
+
+    @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("broker_url", "taxonomy_path", "slack_triage_channel", "slack_bot_user_id", mode="before")
+    @field_validator(
+        "broker_url",
+        "taxonomy_path",
+        "slack_triage_channel",
+        "slack_bot_user_id",
+        "opencost_url",
+        "prometheus_url",
+        "prometheus_queries_path",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

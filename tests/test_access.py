@@ -36,6 +36,8 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/metrics/dora"): "read",
     ("GET", "/api/v1/metrics/weekly"): "read",
     ("GET", "/api/v1/metrics/friction"): "read",
+    ("GET", "/api/v1/metrics/measurements"): "read",
+    ("POST", "/api/v1/cost/imports"): "admin",
     ("GET", "/api/v1/digests/{week}"): "read",
     ("GET", "/digests/{week}"): "read",
     ("DELETE", "/api/v1/reporters/{identity}"): "admin",

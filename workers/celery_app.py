@@ -18,6 +18,8 @@ RETRAIN_TASK = "frictionlog.friction.retrain"
 NOTIFY_TASK = "frictionlog.friction.notify_reporters"
 DIGEST_TASK = "frictionlog.digest.weekly"
 ROLLUP_TASK = "frictionlog.aggregate.refresh_rollups"
+PULL_OPENCOST_TASK = "frictionlog.pull.opencost"
+PULL_PROMETHEUS_TASK = "frictionlog.pull.prometheus"
 TASK_QUEUES = {
     DRAIN_TASK: INGEST_QUEUE,
     SWEEP_TASK: INGEST_QUEUE,
@@ -25,6 +27,8 @@ TASK_QUEUES = {
     NOTIFY_TASK: AGGREGATE_QUEUE,
     DIGEST_TASK: DIGEST_QUEUE,
     ROLLUP_TASK: AGGREGATE_QUEUE,
+    PULL_OPENCOST_TASK: AGGREGATE_QUEUE,
+    PULL_PROMETHEUS_TASK: AGGREGATE_QUEUE,
 }
 
 
@@ -51,6 +55,9 @@ def configure(app: Celery, settings: Settings) -> Celery:
             # New reports reach the triage channel within half a minute; closures are also sent at once.
             "notify-slack": {"task": NOTIFY_TASK, "schedule": 30.0},
             "refresh-rollups": {"task": ROLLUP_TASK, "schedule": 15.0},
+            # Whole past days not pulled yet (a no-op when the URL is unset); the embedded runner does the same.
+            "pull-opencost": {"task": PULL_OPENCOST_TASK, "schedule": settings.pull_interval_seconds},
+            "pull-prometheus": {"task": PULL_PROMETHEUS_TASK, "schedule": settings.pull_interval_seconds},
             "weekly-digest": {
                 "task": DIGEST_TASK,
                 "schedule": crontab(minute=0, hour=settings.digest_hour, day_of_week=settings.digest_day),

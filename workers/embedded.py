@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from integrations import opencost, prometheus
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service.db import session_scope
@@ -33,10 +34,13 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
+        self._pulls = threading.Thread(target=self._pull_loop, name="frictionlog-embedded-pulls", daemon=True)
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        if self._settings.opencost_url or self._settings.prometheus_url:
+            self._pulls.start()
 
     def wake(self, task: str = DRAIN_TASK) -> None:
         """The Waker seam: setting an Event is as cheap as coalescing gets."""
@@ -48,12 +52,26 @@ class EmbeddedWorker:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
+        if self._pulls.is_alive():
+            self._pulls.join(timeout=1)  # a pull waiting on a slow source is a daemon: it dies with the process
 
     def _refresh_rollups(self) -> None:
         while True:
             with session_scope(self._settings.database_url, write=True) as session:
                 if rollups_db.refresh(session, self._settings) == 0:
                     return
+
+    def _pull_loop(self) -> None:
+        """The embedded scheduler's pulls (beat's pull-opencost and pull-prometheus), every pull interval, in
+        a thread of their own: a source that times out never holds up processing."""
+        while not self._stop.is_set():
+            for source in (opencost, prometheus):
+                try:
+                    if source.pull(self._settings).stored:
+                        self._wake.set()
+                except Exception:  # a bad queries file or a bug must not stop the loop; the next interval retries
+                    log.exception("embedded.pull_error source=%s", source.SOURCE)
+            self._stop.wait(self._settings.pull_interval_seconds)
 
     def _run(self) -> None:
         while not self._stop.is_set():

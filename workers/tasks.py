@@ -7,6 +7,8 @@ from datetime import timedelta
 
 from celery import Task
 
+from integrations import opencost, prometheus
+from integrations.pulls import PullReport
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
 from service import inbox
@@ -17,7 +19,17 @@ from service.friction.triage import publish_model
 from service.metrics import rollups_db
 from service.settings import get_settings
 from service.timeutil import utcnow
-from workers.celery_app import DIGEST_TASK, DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, ROLLUP_TASK, SWEEP_TASK, app
+from workers.celery_app import (
+    DIGEST_TASK,
+    DRAIN_TASK,
+    NOTIFY_TASK,
+    PULL_OPENCOST_TASK,
+    PULL_PROMETHEUS_TASK,
+    RETRAIN_TASK,
+    ROLLUP_TASK,
+    SWEEP_TASK,
+    app,
+)
 from workers.digest import run_digests
 from workers.notify import notify_pending
 from workers.process import drain, seconds_until_next_due
@@ -129,3 +141,22 @@ def refresh_rollups() -> int:
         refreshed += done
         if done == 0:
             return refreshed
+
+
+def _pulled(report: PullReport) -> dict[str, object]:
+    if report.stored:
+        drain_inbox.apply_async()
+    return {"stored": report.stored, "already": report.already, "failed": report.failed}
+
+
+@app.task(name=PULL_OPENCOST_TASK, acks_late=True)
+def pull_opencost() -> dict[str, object]:
+    """Beat: OpenCost allocations of the whole past days not pulled yet, into the inbox (idempotent per day).
+    A window that keeps failing is reported (logged, returned) with nothing stored; the next run retries it."""
+    return _pulled(opencost.pull(get_settings()))
+
+
+@app.task(name=PULL_PROMETHEUS_TASK, acks_late=True)
+def pull_prometheus() -> dict[str, object]:
+    """Beat: the configured PromQL queries for the whole past days not pulled yet, into the inbox."""
+    return _pulled(prometheus.pull(get_settings()))

@@ -17,7 +17,7 @@ from service.api.errors import install_error_handlers
 from service.api.inbox_writer import InboxWriter
 from service.api.limits import RequestGuard
 from service.api.observability import Metrics, MetricsMiddleware
-from service.api.routes import catalogue, digests, events, friction, health, metrics, slack, webhooks
+from service.api.routes import catalogue, cost, digests, events, friction, health, metrics, slack, webhooks
 from service.api.security import SecurityHeaders, install_log_redaction
 from service.api.slack_ports import build_ports
 from service.friction.categorise import load_taxonomy
@@ -86,6 +86,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     # Outermost: the body cap and the token check run before anything reads a body.
     app.add_middleware(RequestGuard, settings=settings, token_cache=app.state.token_cache)
     install_error_handlers(app)
-    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
         app.include_router(module.router)
     return app

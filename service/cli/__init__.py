@@ -8,17 +8,21 @@ import sys
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 import uvicorn
 from sqlalchemy import delete
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service import catalogue, inbox, tokens
 from service.api.security import install_log_redaction
 from service.cli.demo import demo
+from service.cost.focus import count_rows
+from service.cost.imports import SOURCE as FOCUS_SOURCE
+from service.cost.imports import import_focus, read_file
 from service.db import session_scope
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
@@ -27,7 +31,7 @@ from service.errors import AppError
 from service.friction import privacy
 from service.metrics import rollups_db
 from service.migrations import upgrade
-from service.models import DERIVED_TABLES, InboxStatus
+from service.models import DERIVED_TABLES, CostLine, InboxStatus, Measurement
 from service.settings import Settings, get_settings
 from service.timeutil import parse_timestamp, utcnow
 from workers.celery_app import DRAIN_TASK, QUEUES, configure, create_celery
@@ -177,6 +181,28 @@ def services_import(path: Path) -> None:
     click.echo(f"imported {count} services")
 
 
+@main.group("cost")
+def cost_group() -> None:
+    """Cost bills (FOCUS) and utilisation."""
+
+
+@cost_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def cost_import(path: Path) -> None:
+    """Import a FOCUS cost export (CSV, gzip'd CSV or Parquet); re-importing a billing period replaces it."""
+    settings = get_settings()
+    total = count_rows(path)
+    bar: Any
+    with click.progressbar(length=total, label="rows read", show_pos=True, file=sys.stderr) as bar:
+        summary = read_file(settings, path, progress=bar.update)
+    with _session() as session:  # the write transaction starts once every row has been read and checked
+        result = import_focus(session, settings, path, summary=summary)
+    click.echo(
+        f"imported {result.rows} rows as {result.lines} cost lines "
+        f"(billing periods: {', '.join(result.billing_periods)}; replaced {result.replaced_lines} lines)"
+    )
+
+
 @main.command()
 @click.option(
     "--status",
@@ -210,6 +236,9 @@ def rebuild() -> None:
 def _delete_derived(session: Session) -> None:
     for name in DERIVED_TABLES:
         session.exec(delete(SQLModel.metadata.tables[name]))
+    # Cost lines and measurements that came through the inbox; FOCUS imports are not in it and stay.
+    session.exec(delete(CostLine).where(col(CostLine.source) != FOCUS_SOURCE))
+    session.exec(delete(Measurement))
     session.commit()
 
 

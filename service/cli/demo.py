@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import uvicorn
 from service import tokens
 from service.api.app import create_app
 from service.db import session_scope
+from service.demo.cost import generate_cost
 from service.demo.generate import generate
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
@@ -111,6 +114,7 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
             requests = [("/webhooks/generic", event) for event in data.events]
             requests += [("/api/v1/friction", report) for report in data.friction]
             accepted, rejected = _post_all(client, requests)
+            costs = _send_cost(client, data, seed=seed, weeks=weeks, data_dir=data_dir)
             stats = _wait_drained(client)
     click.echo(
         f"Accepted {accepted}, rejected {rejected}; processed {stats['processed']}, "
@@ -120,6 +124,8 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
         table = weekly_metrics(session, settings, group_by="platform")
     click.echo("\nWeekly DORA metrics by platform (legacy = not yet migrated, new = migrated):\n")
     click.echo(_format(table))
+    click.echo(f"\n{costs}; weekly cost and utilisation by platform (the move week runs on both):\n")
+    click.echo(_format_cost(table))
     week = last_full_week(utcnow(), settings.timezone)
     with session_scope(settings.database_url) as session:
         content = build(session, settings, week=week, audience="leaders")
@@ -128,6 +134,30 @@ def demo(seed: int, weeks: int, data_dir: Path) -> None:
     click.echo(f"\n{plain_text(content)}")
     click.echo(f"\nThe weekly digest for {week}, with charts: {page.resolve()}")
     click.echo(f"Data: {settings.database_url}")
+
+
+def _send_cost(client: httpx.Client, data: Any, *, seed: int, weeks: int, data_dir: Path) -> str:
+    """The bill through the FOCUS import, the measurements through the generic webhook (batches of 500)."""
+    now = utcnow()
+    last_monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+    story = generate_cost(data.services, seed=seed, start=last_monday - timedelta(weeks=weeks), end=now)
+    bill = data_dir / "focus-bill.csv"
+    with bill.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(story.focus_rows[0]))
+        writer.writeheader()
+        writer.writerows(story.focus_rows)
+    imported = client.post("/api/v1/cost/imports", params={"filename": bill.name}, content=bill.read_bytes())
+    imported.raise_for_status()
+    for offset in range(0, len(story.measurements), 500):
+        client.post("/webhooks/generic", json=story.measurements[offset : offset + 500]).raise_for_status()
+    return f"Imported a FOCUS bill of {imported.json()['rows']} rows and sent {len(story.measurements)} measurements"
+
+
+def _format_cost(table: Any) -> str:
+    shown = table.rename(columns={"group": "platform", "unallocated_cost_share": "unalloc", "gpu_utilisation": "gpu"})
+    shown = shown.rename(columns={"cpu_utilisation": "cpu", "cold_start_p95_seconds": "cold_p95_s"})
+    columns = ["week", "platform", "compute_cost", "unalloc", "cost_per_deployment", "gpu", "cpu", "cold_p95_s"]
+    return str(shown[columns].to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))
 
 
 def _format(table: Any) -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.catalogue import ALL_WEEKS
+from service.cost import rollups_db as cost_rollups
 from service.db import upsert_insert
 from service.metrics import rollup
 from service.metrics.service import Filters, environments, load, migrated_platforms
@@ -77,6 +78,7 @@ def rebuild(session: Session, settings: Settings) -> int:
     session.exec(delete(WeeklyRollup).where(col(WeeklyRollup.timezone) == tz))
     table = _compute(session, settings, Filters(), None, None)
     _write(session, table, tz)
+    cost_rollups.rebuild(session, settings)
     session.exec(upsert_insert(session, RollupState).values(timezone=tz, built_at=utcnow()).on_conflict_do_nothing())
     session.commit()
     return len(table)
@@ -117,6 +119,7 @@ def _refresh_service(session: Session, settings: Settings, service: str) -> int:
         stale = stale.where(col(WeeklyRollup.week_start).in_(sorted(starts)))
     session.exec(stale)
     _write(session, wanted, tz)
+    cost_rollups.refresh(session, settings, service, starts, whole)
     session.exec(
         delete(RollupDirty).where(col(RollupDirty.service) == service, col(RollupDirty.week_start).in_(sorted(starts)))
     )

@@ -10,6 +10,9 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Session
 
+from service.cost import compute as cost_compute
+from service.cost import rollup as cost_rollup
+from service.cost import rollups_db as cost_rollups
 from service.metrics import compute, rollup, rollups_db
 from service.metrics.service import Filters, environments, load
 from service.settings import Settings
@@ -39,6 +42,9 @@ def weekly_metrics(
             environments=environments(settings, filters),
             group_by=group_by,
         )
+    cost_rows = cost_rollups.rows_for(session, settings, filters, start, end)
+    cost = cost_rollup.weekly_from_cost_rollups(cost_rows, group_by=group_by)
+    table = cost_compute.with_cost(table, cost)
     table["low_sample"] = table["completed_deployments"] < settings.min_sample
     return table
 

@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from service.api.auth import require_scope
 from service.api.deps import DbSession
 from service.api.formats import JsonOnly
+from service.cost.compute import measurement_weekly
+from service.cost.frames import measurement_frame
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
@@ -91,6 +93,28 @@ def weekly(
         return Response(frame_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
     # pandas writes the rows in C (NaN → null); a year of weekly rows by service is ~10 k rows × 16 fields,
     # which FastAPI's generic encoder would walk value by value.
+    rows = table.to_json(orient="records", date_format="iso", double_precision=6)
+    head = json.dumps({"group_by": group_by, "timezone": settings.timezone})
+    return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
+
+
+@router.get("/measurements", response_model=None)
+def measurements(
+    request: Request,
+    session: DbSession,
+    scope: Annotated[Scope, Depends()],
+    metric: Annotated[str | None, Query(max_length=128, description="One metric; default: all")] = None,
+    group_by: Literal["service", "team", "platform", "cohort"] = "service",
+    format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
+) -> dict[str, Any] | Response:
+    """Any measurement (known or not) by ISO week and group: weighted mean, sum, min, max, count."""
+    settings: Settings = request.app.state.settings
+    window = _window(settings, scope.start, scope.end, 7 * 26)
+    frame = measurement_frame(session, scope.filters, window.start, window.end, metrics=[metric] if metric else None)
+    table = measurement_weekly(frame, tz=settings.timezone, group_by=group_by)
+    if format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="frictionlog-measurements.csv"'}
+        return Response(frame_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
     rows = table.to_json(orient="records", date_format="iso", double_precision=6)
     head = json.dumps({"group_by": group_by, "timezone": settings.timezone})
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")

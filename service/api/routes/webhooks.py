@@ -16,6 +16,7 @@ from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep
 from service.api.inbox_writer import InboxWriter
+from service.cost.currency import Currencies
 from service.errors import NotFound
 from service.settings import Settings
 from service.spool import Spool
@@ -74,7 +75,9 @@ async def generic_webhook(
     waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
-    results = await store(request, waker, generic.deliveries(body.value, headers=kept_headers(request)))
+    currencies = Currencies.from_settings(request.app.state.settings)
+    made = generic.deliveries(body.value, headers=kept_headers(request), currencies=currencies)
+    results = await store(request, waker, made)
     new = sum(not result.duplicate for result in results)
     response.status_code = 202 if new else 200
     if not isinstance(body.value, list):

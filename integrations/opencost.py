@@ -1,0 +1,178 @@
+"""OpenCost: the ``/allocation`` API, aggregated by a Kubernetes label, pulled one whole day at a time.
+
+Request: ``GET /allocation?window=<start>,<end>&aggregate=label:<label>&step=1d&accumulate=false&includeIdle=true``.
+Answer (OpenCost's documented shape): ``{"code": 200, "data": [{"<name>": {allocation}, ...}, ...]}``, one
+set per step; an allocation has ``window {start, end}``, ``minutes``, ``cpuCoreRequestAverage``,
+``cpuCoreUsageAverage``, ``cpuCoreHours``, ``gpuCount``, ``gpuHours``, ``gpuCost``, ``totalCost`` and more.
+``__idle__`` (capacity nobody requested) and ``__unallocated__`` (workloads without the label) are spend
+with no service: unallocated.
+
+Records per allocation: cost lines ``gpu`` (gpuCost) and ``compute`` (totalCost − gpuCost) so the two add
+up to the total; measurements ``gpu_hours_provisioned`` (gpuHours), ``gpu_hours_used`` (GPU usage average ×
+hours, when OpenCost reports it), ``cpu_utilisation`` (usage ÷ request average) and ``cpu_core_hours``.
+OpenCost reports in its own configured currency (``currencyCode``); FRICTIONLOG_REPORTING_CURRENCY is taken to
+be it, and stored with each pulled window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from integrations.config import IntegrationConfig
+from integrations.pulls import PullFailed, PullReport, day_windows, get_json, http_client, known_keys, now, store
+from service.errors import InvalidInput
+from service.inbox import Delivery
+from service.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
+from service.settings import Settings
+from service.timeutil import parse_timestamp
+
+SOURCE = "opencost"
+EVENT_TYPE = "allocation"
+NO_SERVICE = {"__idle__": "idle", "__unallocated__": "unallocated", "__unmounted__": "unmounted"}
+log = logging.getLogger("frictionlog.pulls.opencost")
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def delivery_key(label: str, start: datetime, end: datetime) -> str:
+    return f"{EVENT_TYPE}:label:{label}:{_rfc3339(start)},{_rfc3339(end)}"
+
+
+def pull(
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    backoff_seconds: float = 1.0,
+) -> PullReport:
+    """Pull the configured whole days not pulled yet; each becomes one inbox delivery."""
+    report = PullReport(SOURCE)
+    if not settings.opencost_url:
+        return report
+    label = settings.opencost_label
+    windows = day_windows(now(), settings.pull_lookback_days)
+    keys = {delivery_key(label, s, e): (s, e) for s, e in windows}
+    done = known_keys(settings, SOURCE, list(keys))
+    report.already = len(done)
+    with http_client(settings, settings.opencost_url, transport) as client:
+        for key, (start, end) in keys.items():
+            if key in done:
+                continue
+            params = {
+                "window": f"{_rfc3339(start)},{_rfc3339(end)}",
+                "aggregate": f"label:{label}",
+                "step": "1d",
+                "accumulate": "false",
+                "includeIdle": "true",
+            }
+            try:
+                answer = get_json(
+                    client, "/allocation", params, attempts=settings.pull_attempts, backoff_seconds=backoff_seconds
+                )
+                _check(answer)
+            except (PullFailed, InvalidInput) as exc:
+                report.failed.append(f"{params['window']}: {exc.message}")
+                log.error("pull.failed source=opencost window=%s error=%s", params["window"], exc.message)
+                continue
+            window = {"start": _rfc3339(start), "end": _rfc3339(end)}
+            # The currency OpenCost reports in is taken to be the reporting one (OpenCost's currencyCode).
+            stored = {"window": window, "label": label, "currency": settings.reporting_currency, "response": answer}
+            body = json.dumps(stored)
+            report.stored += store(settings, Delivery(SOURCE, EVENT_TYPE, key, body, {}))
+    return report
+
+
+def _check(answer: Any) -> None:
+    if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
+        raise InvalidInput("OpenCost's answer has no data list", field="data")
+    if answer.get("code", 200) != 200:
+        raise InvalidInput(f"OpenCost answered code {answer.get('code')}: {answer.get('message', '')}", field="code")
+
+
+def _number(allocation: dict[str, Any], name: str) -> float | None:
+    value = allocation.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _allocation_records(name: str, allocation: dict[str, Any], currency: str) -> list[Record]:
+    window = allocation.get("window") or {}
+    start = parse_timestamp(window.get("start") or allocation.get("start"), field="window.start")
+    end = parse_timestamp(window.get("end") or allocation.get("end"), field="window.end")
+    service = None if name in NO_SERVICE else name
+    total = _number(allocation, "totalCost") or 0.0
+    gpu_cost = _number(allocation, "gpuCost") or 0.0
+    base = f"{_rfc3339(start)},{_rfc3339(end)}|{name}"
+    records: list[Record] = []
+    for category, amount in (("compute", total - gpu_cost), ("gpu", gpu_cost)):
+        if amount or category == "compute":
+            records.append(
+                CostRecord(
+                    source=SOURCE,
+                    external_id=f"{base}|{category}",
+                    service=service,
+                    period_start=start,
+                    period_end=end,
+                    amount=amount,
+                    currency=currency,
+                    category=NO_SERVICE.get(name, category),
+                )
+            )
+    if service is None:
+        return records
+    minutes = _number(allocation, "minutes")
+    hours = minutes / 60 if minutes is not None else (end - start).total_seconds() / 3600
+    values: dict[str, float | None] = {
+        "gpu_hours_provisioned": _number(allocation, "gpuHours"),
+        "cpu_core_hours": _number(allocation, "cpuCoreHours"),
+    }
+    usage = _number(allocation, "gpuUsageAverage")
+    if usage is None and isinstance(allocation.get("gpuAllocation"), dict):
+        usage = _number(allocation["gpuAllocation"], "gpuUsageAverage")
+    if usage is not None:
+        values["gpu_hours_used"] = usage * hours
+    request = _number(allocation, "cpuCoreRequestAverage")
+    used = _number(allocation, "cpuCoreUsageAverage")
+    if request and used is not None:
+        values["cpu_utilisation"] = used / request
+    for metric, value in values.items():
+        if value is not None and (metric != "gpu_hours_provisioned" or value > 0 or usage is not None):
+            records.append(
+                MeasurementRecord(
+                    source=SOURCE,
+                    external_id=f"{base}|{metric}",
+                    service=service,
+                    metric=metric,
+                    value=value,
+                    period_start=start,
+                    period_end=end,
+                )
+            )
+    return records
+
+
+def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
+    """Records of one pulled day (the stored answer); InvalidInput names what is missing."""
+    if not isinstance(body, dict) or not isinstance(body.get("response"), dict):
+        raise InvalidInput("a pulled OpenCost window needs its response", field="response")
+    _check(body["response"])
+    currency = str(body.get("currency") or "USD").upper()
+    records: list[Record] = []
+    for index, allocation_set in enumerate(body["response"]["data"]):
+        if allocation_set is None:
+            continue
+        if not isinstance(allocation_set, dict):
+            raise InvalidInput(f"data.{index} is not an allocation set", field=f"data.{index}")
+        for name, allocation in allocation_set.items():
+            if not isinstance(allocation, dict):
+                raise InvalidInput(f"data.{index}.{name} is not an allocation", field=f"data.{index}.{name}")
+            records.extend(_allocation_records(str(name)[:128], allocation, currency))
+    return records

@@ -1,0 +1,306 @@
+"""FOCUS imports: weekly cost figures against hand computations; re-imports; malformed files; currencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from service.cost.models import CostLine
+from service.db import get_engine, session_scope
+from service.metrics import rollups_db
+from service.models import Migration, PlatformAssignment, Service
+from service.settings import Settings
+from tests.conftest import make_settings
+from tests.factories import T0, make_deployment
+from tests.focus_files import Charge, write_csv, write_parquet
+from workers.process import drain
+
+DAY = timedelta(days=1)
+W41, W42 = T0.replace(hour=0), T0.replace(hour=0) + 7 * DAY  # Mondays 2026-10-05 and 2026-10-12 (UTC)
+MOVE = W42  # ml-api moves from legacy to ai-native here
+
+CHARGES = [
+    Charge(W41, 100.0, tags={"service": "ml-api"}),  # platform from the catalogue at charge time: legacy
+    Charge(W41 + DAY, None, billed=50.0, tags={"app": "checkout"}),  # EffectiveCost empty: BilledCost
+    Charge(W41 + 2 * DAY, 40.0),  # no tags: unallocated
+    Charge(W41 + 3 * DAY, -20.0, tags={"service": "ml-api"}, category="Credit"),  # a credit
+    Charge(W42, 200.0, currency="EUR", tags={"service": "ml-api"}),  # EUR at 1.1: 220 USD, ai-native
+    Charge(W42 + DAY, 10.0, currency="EUR", tags={"platform": "legacy"}),  # unallocated, 11 USD on legacy
+    Charge(W42 + 2 * DAY, -5.0, tags={"app": "checkout"}, category="Adjustment"),  # a refund
+]
+
+
+@pytest.fixture
+def cost_settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path, currency_rates={"EUR": 1.1}, import_dir=tmp_path / "imports")
+
+
+@pytest.fixture
+def cost_client(cost_settings: Settings) -> Any:
+    from service.api.app import create_app
+    from tests.fakes import RecordingWaker
+
+    with TestClient(create_app(cost_settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def admin(cost_settings: Settings) -> dict[str, str]:
+    from tests.factories import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(cost_settings, 'admin', ['ingest', 'read', 'admin'])}"}
+
+
+def catalogue(settings: Settings) -> None:
+    with session_scope(settings.database_url, write=True) as session:
+        session.add(Service(slug="ml-api", team="ml"))
+        session.add(Service(slug="checkout", team="shop"))
+        session.flush()
+        session.add(PlatformAssignment(service="ml-api", platform="legacy", effective_from=W41 - 30 * DAY))
+        session.add(PlatformAssignment(service="ml-api", platform="ai-native", effective_from=MOVE))
+        session.add(Migration(name="to-ai", from_platform="legacy", to_platform="ai-native", started_at=MOVE))
+        session.commit()
+
+
+def upload(client: TestClient, headers: dict[str, str], path: Path) -> Any:
+    return client.post("/api/v1/cost/imports", content=path.read_bytes(), headers=headers)
+
+
+def weekly(client: TestClient, headers: dict[str, str], group_by: str) -> dict[tuple[str, str], dict[str, Any]]:
+    answer = client.get(
+        "/api/v1/metrics/weekly",
+        params={"group_by": group_by, "from": "2026-10-05", "to": "2026-10-19"},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.text
+    return {(row["week"], row["group"]): row for row in answer.json()["rows"]}
+
+
+def cost_lines(settings: Settings) -> list[tuple[Any, ...]]:
+    with Session(get_engine(settings.database_url)) as session:
+        rows = session.exec(select(CostLine.service, CostLine.platform, CostLine.amount, CostLine.currency)).all()
+    return sorted((tuple(r) for r in rows), key=repr)
+
+
+@pytest.mark.parametrize("writer", ["csv", "csv.gz", "parquet"])
+def test_weekly_cost_matches_hand_computation(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, writer: str
+) -> None:
+    catalogue(cost_settings)
+    path = tmp_path / f"bill.{writer}"
+    if writer == "parquet":
+        write_parquet(path, CHARGES)
+    else:
+        write_csv(path, CHARGES, gzipped=writer.endswith("gz"))
+    answer = upload(cost_client, admin, path)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["rows"] == len(CHARGES)
+    assert answer.json()["billing_periods"] == ["AWS 2026-10-01"]
+    for n in range(2):  # two ml-api deployments in W41: cost per deployment 80 / 2
+        event = make_deployment(f"d{n}", service="ml-api", finished_at=T0 + n * DAY)
+        assert cost_client.post("/webhooks/generic", json=event, headers=admin).status_code == 202
+    drain(cost_settings)
+
+    by_service = weekly(cost_client, admin, "service")
+    assert by_service[("2026-W41", "ml-api")]["compute_cost"] == pytest.approx(80.0)  # 100 − 20 credit
+    assert by_service[("2026-W41", "ml-api")]["cost_per_deployment"] == pytest.approx(40.0)
+    assert by_service[("2026-W41", "checkout")]["compute_cost"] == pytest.approx(50.0)  # BilledCost fallback
+    assert by_service[("2026-W41", "checkout")]["cost_per_deployment"] is None  # no deployments
+    assert by_service[("2026-W41", "unallocated")]["compute_cost"] == pytest.approx(40.0)
+    assert by_service[("2026-W41", "unallocated")]["unallocated_cost_share"] == pytest.approx(1.0)
+    assert by_service[("2026-W41", "ml-api")]["unallocated_cost_share"] == pytest.approx(0.0)
+    assert by_service[("2026-W42", "ml-api")]["compute_cost"] == pytest.approx(220.0)  # 200 EUR × 1.1
+    assert by_service[("2026-W42", "checkout")]["compute_cost"] == pytest.approx(-5.0)  # a refund
+    assert by_service[("2026-W42", "unallocated")]["compute_cost"] == pytest.approx(11.0)
+
+    by_platform = weekly(cost_client, admin, "platform")  # the hybrid period: cost per platform
+    assert by_platform[("2026-W41", "legacy")]["compute_cost"] == pytest.approx(80.0)
+    assert by_platform[("2026-W41", "unknown")]["compute_cost"] == pytest.approx(90.0)  # checkout + untagged
+    assert by_platform[("2026-W41", "unknown")]["unallocated_cost_share"] == pytest.approx(40 / 90)
+    assert by_platform[("2026-W42", "ai-native")]["compute_cost"] == pytest.approx(220.0)
+    assert by_platform[("2026-W42", "legacy")]["compute_cost"] == pytest.approx(11.0)  # the platform tag
+    assert by_platform[("2026-W42", "legacy")]["unallocated_cost_share"] == pytest.approx(1.0)
+
+    by_cohort = weekly(cost_client, admin, "cohort")
+    assert by_cohort[("2026-W42", "migrated")]["compute_cost"] == pytest.approx(220.0)
+    assert by_cohort[("2026-W41", "not_migrated")]["compute_cost"] == pytest.approx(170.0)
+    by_team = weekly(cost_client, admin, "team")
+    assert by_team[("2026-W41", "ml")]["compute_cost"] == pytest.approx(80.0)
+    assert by_team[("2026-W41", "unallocated")]["compute_cost"] == pytest.approx(40.0)
+
+    before = cost_lines(cost_settings)
+    again = upload(cost_client, admin, path)  # the same bill again: replaces, never adds
+    assert again.status_code == 201
+    assert again.json()["replaced_lines"] == len(before)
+    assert cost_lines(cost_settings) == before
+    assert weekly(cost_client, admin, "service") == by_service
+
+    # Stored rollups give the same figures as raw rows, and stay right when the bill is imported again.
+    groups = {"service": by_service, "platform": by_platform, "cohort": by_cohort, "team": by_team}
+    with session_scope(cost_settings.database_url, write=True) as session:
+        rollups_db.rebuild(session, cost_settings)
+    for group_by, expected in groups.items():
+        assert weekly(cost_client, admin, group_by) == expected
+    assert upload(cost_client, admin, path).status_code == 201  # refreshes the rollups it touched
+    for group_by, expected in groups.items():
+        assert weekly(cost_client, admin, group_by) == expected
+
+
+def test_weekly_csv_carries_the_cost_columns(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path
+) -> None:
+    catalogue(cost_settings)
+    assert upload(cost_client, admin, write_csv(tmp_path / "bill.csv", CHARGES)).status_code == 201
+    answer = cost_client.get(
+        "/api/v1/metrics/weekly",
+        params={"group_by": "platform", "from": "2026-10-05", "to": "2026-10-19", "format": "csv"},
+        headers=admin,
+    )
+    header, *rows = answer.text.strip().splitlines()
+    for column in ("compute_cost", "unallocated_cost_share", "cost_per_deployment", "cold_start_p95_seconds"):
+        assert column in header.split(",")
+    assert any(row.startswith("2026-W42,ai-native,") for row in rows)
+
+
+@pytest.mark.parametrize("rollups", [False, True])
+def test_a_corrected_bill_replaces_its_billing_period_only(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, rollups: bool
+) -> None:
+    catalogue(cost_settings)
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            rollups_db.rebuild(session, cost_settings)
+    november = Charge(datetime(2026, 11, 2, tzinfo=UTC), 7.0, tags={"service": "ml-api"})
+    assert upload(cost_client, admin, write_csv(tmp_path / "nov.csv", [november])).status_code == 201
+    assert upload(cost_client, admin, write_csv(tmp_path / "oct.csv", CHARGES)).status_code == 201
+    corrected = [Charge(W41, 300.0, tags={"service": "ml-api"})]
+    assert upload(cost_client, admin, write_csv(tmp_path / "oct2.csv", corrected)).status_code == 201
+    lines = cost_lines(cost_settings)
+    assert sorted(amount for _, _, amount, _ in lines) == [7.0, 300.0]  # October replaced, November kept
+    rows = weekly(cost_client, admin, "service")
+    assert {key: row["compute_cost"] for key, row in rows.items()} == {("2026-W41", "ml-api"): 300.0}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "row", "column"),
+    [
+        (lambda rows: rows[2].update(EffectiveCost="twelve"), 3, "EffectiveCost"),
+        (lambda rows: rows[4].update(ChargePeriodStart="yesterday"), 5, "ChargePeriodStart"),
+        (lambda rows: rows[1].update(Tags="[1, 2]"), 2, "Tags"),
+        (lambda rows: rows[5].update(BillingCurrency="GBP"), 6, "BillingCurrency"),  # no rate configured
+        (lambda rows: rows[6].update(EffectiveCost="", BilledCost=""), 7, "EffectiveCost"),
+        (lambda rows: [r.pop("BillingCurrency") for r in rows], 0, "BillingCurrency"),
+    ],
+)
+def test_a_malformed_file_is_422_naming_row_and_column_and_imports_nothing(
+    cost_client: TestClient,
+    admin: dict[str, str],
+    cost_settings: Settings,
+    tmp_path: Path,
+    mutate: Callable[[list[dict[str, Any]]], Any],
+    row: int,
+    column: str,
+) -> None:
+    good = [Charge(W41, 1.0, tags={"service": "ml-api"})]
+    assert upload(cost_client, admin, write_csv(tmp_path / "good.csv", good)).status_code == 201
+    rows = [c.row() for c in CHARGES]
+    mutate(rows)
+    answer = upload(cost_client, admin, write_csv(tmp_path / "bad.csv", rows))
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    place = "the header" if row == 0 else f"row {row}"
+    assert error["message"].startswith(f"{place}, column {column}:")
+    assert error["field"] == f"{row}.{column}"
+    assert [amount for _, _, amount, _ in cost_lines(cost_settings)] == [1.0]  # the earlier import untouched
+
+
+def test_imports_need_admin_and_respect_their_own_cap(database_url: str, tmp_path: Path) -> None:
+    from service.api.app import create_app
+    from tests.factories import issue_token
+    from tests.fakes import RecordingWaker
+
+    small = make_settings(database_url, tmp_path, max_import_bytes=300, import_dir=tmp_path / "imports")
+    path = write_csv(tmp_path / "bill.csv", CHARGES)
+    with TestClient(create_app(small, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        reader = {"Authorization": f"Bearer {issue_token(small, 'r', ['read', 'ingest'])}"}
+        assert upload(client, reader, path).status_code == 403
+        admin = {"Authorization": f"Bearer {issue_token(small, 'a', ['admin'])}"}
+        assert upload(client, admin, path).status_code == 413
+    spooled = tmp_path / "imports"
+    assert not spooled.exists() or list(spooled.iterdir()) == []  # nothing left on disk
+    assert cost_lines(small) == []
+
+
+@pytest.mark.parametrize("rollups", [False, True])
+def test_a_later_platform_history_relabels_untagged_lines(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, rollups: bool
+) -> None:
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            rollups_db.rebuild(session, cost_settings)
+    charges = [
+        Charge(W41, 100.0, tags={"service": "ml-api"}),
+        Charge(W42, 50.0, tags={"service": "ml-api"}),
+        Charge(W42, 7.0, tags={"service": "ml-api", "platform": "on-prem"}),  # named by the bill: kept
+    ]
+    assert upload(cost_client, admin, write_csv(tmp_path / "bill.csv", charges)).status_code == 201
+    assert {k: r["compute_cost"] for k, r in weekly(cost_client, admin, "platform").items()} == {
+        ("2026-W41", "unknown"): 100.0,
+        ("2026-W42", "unknown"): 50.0,
+        ("2026-W42", "on-prem"): 7.0,
+    }
+    history = {
+        "team": "ml",
+        "platforms": [
+            {"platform": "legacy", "effective_from": "2026-01-01T00:00:00Z"},
+            {"platform": "ai-native", "effective_from": "2026-10-12T00:00:00Z"},
+        ],
+    }
+    assert cost_client.put("/api/v1/services/ml-api", json=history, headers=admin).status_code == 200
+    if rollups:
+        with session_scope(cost_settings.database_url, write=True) as session:
+            while rollups_db.refresh(session, cost_settings):
+                pass
+    assert {k: r["compute_cost"] for k, r in weekly(cost_client, admin, "platform").items()} == {
+        ("2026-W41", "legacy"): 100.0,
+        ("2026-W42", "ai-native"): 50.0,
+        ("2026-W42", "on-prem"): 7.0,
+    }
+
+
+def test_damaged_files_are_422_not_500(cost_client: TestClient, admin: dict[str, str], tmp_path: Path) -> None:
+    parquet = write_parquet(tmp_path / "bill.parquet", CHARGES).read_bytes()
+    gz = write_csv(tmp_path / "bill.csv.gz", CHARGES, gzipped=True).read_bytes()
+    bodies = {
+        "truncated parquet": parquet[: len(parquet) // 2],
+        "truncated gzip": gz[: len(gz) // 2],
+        "corrupt gzip": gz[:20] + bytes(200) + gz[220:],
+        "not UTF-8": "ChargePeriodStart,ChargePeriodEnd\n\xe9t\xe9,x\n".encode("latin-1"),
+        "only a header": b"ChargePeriodStart,ChargePeriodEnd,BillingCurrency,EffectiveCost\n",
+    }
+    for name, body in bodies.items():
+        answer = cost_client.post("/api/v1/cost/imports", content=body, headers=admin)
+        assert answer.status_code == 422, (name, answer.text)
+        assert answer.json()["error"]["message"], name
+
+
+def test_tag_keys_match_whatever_their_case_or_user_prefix(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path
+) -> None:
+    charges = [
+        Charge(W41, 3.0, tags={"user:Service": "ml-api", "Platform": "edge"}),  # an AWS export's user tag
+        Charge(W41, 4.0, tags={"APP": "checkout"}),
+        Charge(W41, 5.0, tags={"owner": "ml-api"}),  # not a service tag: unallocated
+    ]
+    assert upload(cost_client, admin, write_csv(tmp_path / "bill.csv", charges)).status_code == 201
+    assert cost_lines(cost_settings) == [
+        ("checkout", None, 4.0, "USD"),
+        ("ml-api", "edge", 3.0, "USD"),
+        (None, None, 5.0, "USD"),
+    ]
