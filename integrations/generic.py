@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from integrations.config import IntegrationConfig
 from integrations.payload import first_error
+from integrations.work_common import incident_category
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
 from service.records import (
@@ -22,6 +24,9 @@ from service.records import (
     DeploymentRecord,
     IncidentRecord,
     ParseResult,
+    Record,
+    WorkItemRecord,
+    WorkItemReferenceRecord,
 )
 from service.timeutil import parse_timestamp
 
@@ -70,6 +75,8 @@ class DeploymentIn(_Event):
     platform: Text | None = None
     rollback_of: Text | None = None
     url: Url | None = None
+    work_items: list[Text] = Field(default_factory=list, max_length=1000)
+    """Keys of the work items this deployment ships (issue 15)."""
 
 
 class IncidentIn(_Event):
@@ -85,6 +92,7 @@ class IncidentIn(_Event):
     caused_by_deployment: Text | None = None
     commit_sha: Sha | None = None
     url: Url | None = None
+    category: Literal["infrastructure", "application", "unknown"] | None = None
 
 
 class ChangeIn(_Event):
@@ -97,7 +105,25 @@ class ChangeIn(_Event):
     merged_at: Timestamp | None = None
 
 
-GenericEvent = Annotated[DeploymentIn | IncidentIn | ChangeIn, Field(discriminator="type")]
+class WorkItemIn(_Event):
+    """A tracker item in our own terms (issue 15): ``id`` is its stable key (``PROJ-123``)."""
+
+    type: Literal["work_item"]
+    id: Text
+    kind: Literal["feature", "bug", "support", "task"]
+    status: Literal["open", "in_progress", "done", "cancelled"]
+    changed_at: Timestamp
+    title: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    service: Text | None = None
+    team: Text | None = None
+    labels: list[Text] = Field(default_factory=list, max_length=100)
+    created_at: Timestamp | None = None
+    parent: Text | None = None
+    url: Url | None = None
+
+
+GenericEvent = Annotated[DeploymentIn | IncidentIn | ChangeIn | WorkItemIn, Field(discriminator="type")]
+EVENT_TYPES = ("deployment", "incident", "change", "work_item")
 
 
 class _Envelope(BaseModel):
@@ -116,21 +142,43 @@ def normalise_repository(name: str | None) -> str | None:
     return match.group("path") if match else name.strip()
 
 
-def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn:
+def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | WorkItemIn:
     """Check one generic event; InvalidInput names the first bad field (``finished_at``, ``commits.0.sha``)."""
     if not isinstance(value, dict):
         raise InvalidInput("each event must be a JSON object", field=None)
-    if value.get("type") not in ("deployment", "incident", "change"):
-        raise InvalidInput("type must be one of deployment, incident, change", field="type")
+    if value.get("type") not in EVENT_TYPES:
+        raise InvalidInput(f"type must be one of {', '.join(EVENT_TYPES)}", field="type")
     try:
         return _Envelope.model_validate({"event": value}).event
     except ValidationError as exc:
         raise first_error(exc, skip=2) from None  # drop ("event", "<type>") from the location
 
 
-def parse(value: Any) -> ParseResult:
+def _work_item(event: WorkItemIn) -> list[Record]:
+    return [
+        WorkItemRecord(
+            source=SOURCE,
+            key=event.id,
+            kind=event.kind,
+            status=event.status,
+            raw_status=event.status,
+            changed_at=event.changed_at,
+            title=event.title,
+            service=event.service,
+            team=event.team,
+            labels=tuple(event.labels),
+            created_at=event.created_at,
+            parent=event.parent,
+            url=event.url,
+        )
+    ]
+
+
+def parse(value: Any, config: IntegrationConfig | None = None) -> ParseResult:
     """Records for one generic event (the same checks the API ran at the edge)."""
     event = validate(value)
+    if isinstance(event, WorkItemIn):
+        return _work_item(event)
     if isinstance(event, DeploymentIn):
         if event.status != "in_progress" and event.finished_at is None:
             raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
@@ -150,7 +198,11 @@ def parse(value: Any) -> ParseResult:
                 platform=event.platform,
                 rollback_of=event.rollback_of,
                 url=event.url,
-            )
+            ),
+            *(
+                WorkItemReferenceRecord(key=key, kind="deployment", repository=SOURCE, ref=event.id)
+                for key in dict.fromkeys(event.work_items)
+            ),
         ]
     if isinstance(event, IncidentIn):
         return [
@@ -167,6 +219,9 @@ def parse(value: Any) -> ParseResult:
                 caused_by_deployment=event.caused_by_deployment,
                 commit_sha=event.commit_sha.lower() if event.commit_sha else None,
                 url=event.url,
+                **incident_category(
+                    config or IntegrationConfig(), explicit=event.category, title=event.title, service=event.service
+                ),
             )
         ]
     return [

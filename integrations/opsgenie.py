@@ -12,6 +12,7 @@ from typing import Any
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_token_header
+from integrations.work_common import incident_category
 from service.records import Ignored, InboxMeta, IncidentRecord, ParseResult
 from service.settings import Settings
 
@@ -33,6 +34,7 @@ class _Alert(Payload):
     createdAt: VendorTime  # noqa: N815
     updatedAt: VendorTime | None = None  # noqa: N815
     details: dict[str, Any] = {}
+    teams: list[str] = []
 
 
 class Envelope(Payload):
@@ -61,16 +63,20 @@ def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         return Ignored(f"Opsgenie action {meta.event_type!r} is not used")
     alert = validated(Envelope, value).alert
     changed_at = alert.updatedAt or meta.received_at  # stable across a rebuild, unlike the clock
+    service = _service(alert, config)
     return [
         IncidentRecord(
             source=SOURCE,
             external_id=alert.alertId,
-            service=_service(alert, config),
+            service=service,
             status=status,
             started_at=alert.createdAt,
             acknowledged_at=changed_at if status == "acknowledged" else None,
             resolved_at=changed_at if status == "resolved" else None,
             severity=alert.priority,
             title=(alert.message or "")[:1000] or None,
+            **incident_category(
+                config, vendor_services=[alert.entity], teams=alert.teams, title=alert.message, service=service
+            ),
         )
     ]

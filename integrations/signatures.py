@@ -61,3 +61,16 @@ def verify_token_header(headers: Mapping[str, str], header: str, secret: SecretS
         raise Unauthenticated(f"missing {header} header", field=header)
     if not hmac.compare_digest(given.encode(), key):
         raise Unauthenticated(f"{header} does not match", field=header)
+
+
+def verify_prefixed_hmac(
+    headers: Mapping[str, str], body: bytes, secret: SecretStr | None, *, header: str, prefix: str, source: str
+) -> None:
+    """``<header>: <prefix><hex HMAC-SHA256 of the raw body>`` (Jira's WebSub ``sha256=…``, Linear's bare hex)."""
+    key = _secret(secret, source)
+    signature = headers.get(header)
+    if not signature:
+        raise Unauthenticated(f"missing {header} header", field=header)
+    expected = prefix + hmac_hex(key, body)
+    if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+        raise Unauthenticated("signature does not match the body", field=header)
