@@ -1,0 +1,128 @@
+"""Reads for work metrics: SQL → the DataFrames service/work/compute.py and panel.py take.
+
+Shipments are found at read time from references, so they never depend on the order events arrived
+in: a key named by a commit, a pull request (title, body or branch), a branch, or a deployment, joined
+to the successful production deployments that shipped those changes (``deployment_change``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import String, and_, cast, or_, select, union
+from sqlmodel import Session, col
+
+from service.models import Change, Deployment, DeploymentChange, Incident, PullRequest, Service
+from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
+
+ITEM_COLUMNS = ["source", "key", "kind", "status", "service", "team", "parent", "created_at", "deleted_at", "title"]
+SHIPMENT_COLUMNS = ["key", "finished_at", "service", "platform", "deployment_id"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkFrames:
+    items: pd.DataFrame
+    history: pd.DataFrame
+    shipments: pd.DataFrame
+    references: pd.DataFrame
+
+
+def _frame(session: Session, statement: Any, columns: list[str], times: Iterable[str]) -> pd.DataFrame:
+    rows = session.connection().execute(statement).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
+    for name in times:
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _production(environments: frozenset[str]) -> Any:
+    return and_(
+        col(Deployment.status) == "success",
+        col(Deployment.environment).in_(sorted(environments)),
+        col(Deployment.finished_at).is_not(None),
+    )
+
+
+def shipments_statement(environments: frozenset[str]) -> Any:
+    """(key, finished_at, service, platform, deployment id) of each production deployment naming a key."""
+    r, d, c, dc, p = WorkItemReference, Deployment, Change, DeploymentChange, PullRequest
+    shipped = (col(d.finished_at), col(d.service), col(d.platform), col(d.id))
+
+    def via_changes(kind: str, on: Any, *joins: tuple[Any, Any]) -> Any:
+        statement = select(col(r.key), *shipped).select_from(r)
+        for model, condition in joins:
+            statement = statement.join(model, condition)
+        return (
+            statement.join(c, on)
+            .join(dc, col(dc.change_id) == col(c.id))
+            .join(d, col(d.id) == col(dc.deployment_id))
+            .where(col(r.kind) == kind, _production(environments))
+        )
+
+    same_repo = col(c.repository) == col(r.repository)
+    pr_changes = and_(
+        col(c.repository) == col(p.repository),
+        or_(col(c.sha) == col(p.merge_commit_sha), col(c.merged_into) == col(p.merge_commit_sha)),
+    )
+    by_number = (p, and_(col(p.repository) == col(r.repository), cast(col(p.number), String) == col(r.ref)))
+    by_branch = (p, and_(col(p.repository) == col(r.repository), col(p.head_branch) == col(r.ref)))
+    direct = (
+        select(col(r.key), *shipped)
+        .select_from(r)
+        .join(d, and_(col(d.source) == col(r.repository), col(d.external_id) == col(r.ref)))
+        .where(col(r.kind) == "deployment", _production(environments))
+    )
+    return union(
+        via_changes("commit", and_(same_repo, col(c.sha) == col(r.ref))),
+        via_changes("branch", and_(same_repo, col(c.branch) == col(r.ref))),
+        via_changes("pull_request", and_(same_repo, cast(col(c.pr_number), String) == col(r.ref))),
+        via_changes("pull_request", pr_changes, by_number),
+        via_changes("branch", pr_changes, by_branch),
+        direct,
+    )
+
+
+def load_work(session: Session, *, environments: frozenset[str]) -> WorkFrames:
+    items = _frame(
+        session,
+        select(*(col(getattr(WorkItem, name)) for name in ITEM_COLUMNS)),
+        ITEM_COLUMNS,
+        ("created_at", "deleted_at"),
+    )
+    history = _frame(
+        session,
+        select(
+            col(WorkItemStatus.source),
+            col(WorkItemStatus.key),
+            col(WorkItemStatus.status),
+            col(WorkItemStatus.changed_at),
+        ),
+        ["source", "key", "status", "changed_at"],
+        ("changed_at",),
+    )
+    shipments = _frame(session, shipments_statement(environments), SHIPMENT_COLUMNS, ("finished_at",))
+    references = _frame(session, select(col(WorkItemReference.key)).distinct(), ["key"], ())
+    return WorkFrames(items=items, history=history, shipments=shipments, references=references)
+
+
+def load_incidents(session: Session) -> pd.DataFrame:
+    """Incidents with their category (None read as ``unknown``): id, service, team, started_at, platform, category."""
+    statement = select(
+        col(Incident.id),
+        col(Incident.service),
+        col(Service.team),
+        col(Incident.started_at),
+        col(Incident.platform),
+        col(Incident.category),
+    ).outerjoin(Service, col(Service.slug) == col(Incident.service))
+    frame = _frame(session, statement, ["id", "service", "team", "started_at", "platform", "category"], ("started_at",))
+    frame["category"] = frame["category"].fillna("unknown")
+    return frame
+
+
+def service_teams(session: Session) -> dict[str, str | None]:
+    rows = session.connection().execute(select(col(Service.slug), col(Service.team))).all()
+    return {str(slug): team for slug, team in rows}
