@@ -10,14 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, case, func
 from sqlmodel import Session
 
 from service.db import execute_rows, upsert_insert
 from service.records import WorkItemRecord, WorkItemReferenceRecord
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
 
-_STATE = ("kind", "status", "raw_status", "title", "service", "team", "labels", "parent", "url")
+_STATE = ("kind", "status", "raw_status", "labels")
+_FILLED = ("title", "service", "team", "parent", "url")
+"""Fields where the newest non-null value wins (a later event may not repeat them, e.g. CDEvents' closed)."""
 
 
 def apply_work_records(
@@ -55,6 +57,8 @@ def _upsert_items(session: Session, items: Sequence[WorkItemRecord]) -> None:
     # A deletion carries no attributes worth keeping: it only marks the row (a newer event restores it).
     keeps_state = and_(newer, new.deleted_at.is_(None))
     set_: dict[str, Any] = {name: case((keeps_state, new[name]), else_=table.c[name]) for name in _STATE}
+    for name in _FILLED:
+        set_[name] = case((keeps_state, func.coalesce(new[name], table.c[name])), else_=table.c[name])
     set_["deleted_at"] = case((newer, new.deleted_at), else_=table.c.deleted_at)
     set_["created_at"] = case(
         (table.c.created_at.is_(None), new.created_at),
