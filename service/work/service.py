@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import String, and_, cast, or_, select, union
 from sqlmodel import Session, col
 
+from service.errors import InvalidInput
 from service.models import Change, Deployment, DeploymentChange, Incident, PullRequest, Service
+from service.work.compute import support_tickets, time_to_ship
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
+from service.work.panel import PANELS
 
 ITEM_COLUMNS = ["source", "key", "kind", "status", "service", "team", "parent", "created_at", "deleted_at", "title"]
 SHIPMENT_COLUMNS = ["key", "finished_at", "service", "platform", "deployment_id"]
@@ -126,3 +130,30 @@ def load_incidents(session: Session) -> pd.DataFrame:
 def service_teams(session: Session) -> dict[str, str | None]:
     rows = session.connection().execute(select(col(Service.slug), col(Service.team))).all()
     return {str(slug): team for slug, team in rows}
+
+
+def load_panel(
+    session: Session,
+    *,
+    key: str,
+    tz: str,
+    start: datetime,
+    end: datetime,
+    environments: frozenset[str],
+    services: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """The per-service weekly panel of a digest key (``time_to_ship``, ``support_tickets``,
+    ``infra_incidents``, ``app_incidents``) from the database; see service/work/panel.py."""
+    if key not in PANELS:
+        raise InvalidInput(f"no panel {key!r}; panels: {', '.join(sorted(PANELS))}", field="key")
+    source, builder = PANELS[key]
+    names = list(services) if services is not None else sorted(service_teams(session))
+    if source == "incidents":
+        frame = load_incidents(session)
+    else:
+        work = load_work(session, environments=environments)
+        if source == "samples":
+            frame = time_to_ship(work.items, work.history, work.shipments, work.references)
+        else:
+            frame = support_tickets(work.items, work.history)
+    return builder(frame, tz=tz, start=start, end=end, services=names)
