@@ -81,3 +81,37 @@ def test_weekly_has_time_to_ship_support_and_infra_incidents(
     # T0 - 7 days is a Monday noon: that week is not whole, so the panel holds W41 and W42 only.
     assert panel[["value", "weight"]].fillna(-1).to_records(index=False).tolist() == [(5.0, 2.0), (-1.0, 0.0)]
     assert list(infra["value"]) == [1.0, 0.0]
+
+
+def test_work_summary_reports_waiting_items_support_load_and_warnings(
+    client: TestClient, settings: Settings, ingest_headers: dict[str, str], admin_headers: dict[str, str]
+) -> None:
+    extra = [
+        # Done but never named by anything: its time to ship falls back to done, with a warning.
+        _item("ML-9", "feature", "in_progress", T0 + DAY),
+        _item("ML-9", "feature", "done", T0 + 5 * DAY),
+        # Named by a staging deployment only: done, not shipped.
+        _item("ML-10", "feature", "in_progress", T0 + DAY),
+        make_deployment("s-1", service="ml-api", environment="staging", finished_at=T0 + 2 * DAY, work_items=["ML-10"]),
+        _item("ML-10", "feature", "done", T0 + 3 * DAY),
+    ]
+    assert client.post("/webhooks/generic", json=_story() + extra, headers=ingest_headers).status_code == 202
+    drain(settings)
+    params = {"from": "2026-10-05", "to": "2026-10-19", "service": "ml-api"}
+    body = client.get("/api/v1/metrics/work", params=params, headers=admin_headers).json()
+
+    assert body["time_to_ship"] == {
+        "mean_days": 5.0,
+        "median_days": 5.0,
+        "n": 2,
+        "done_fallback_n": 1,
+        "low_sample": True,
+    }
+    assert [w["code"] for w in body["warnings"]] == ["time_to_ship_done_fallback"]
+    waiting = {row["key"]: row for row in body["done_not_shipped"]["oldest"]}
+    assert set(waiting) == {"ML-9", "ML-10"}
+    assert (waiting["ML-10"]["referenced"], waiting["ML-9"]["referenced"]) == (True, False)
+    assert body["support"]["opened"] == 2
+    assert body["support"]["time_to_resolve"]["median_days"] == 2.0
+    assert sum(body["support"]["open_by_age"].values()) == 1
+    assert (body["incidents"]["infra_incidents"], body["incidents"]["application"]) == (1, 1)

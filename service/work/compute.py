@@ -177,14 +177,15 @@ def done_not_shipped(
     now: datetime,
 ) -> pd.DataFrame:
     """Items done in the tracker whose latest cycle has not shipped: key, service, done_at, age_days,
-    referenced (False: nothing names the item, so it can never be seen shipping)."""
+    referenced (False: nothing names the item, so it can never be seen shipping). Support tickets are
+    resolved, not shipped: they are not listed."""
     samples = time_to_ship(items, history, shipments, references)
     shipped_cycles = set(zip(samples.loc[samples["basis"] == "shipped", "key"], samples["cycle"], strict=False))
     points = _points(history)
     referenced = set(references["key"])
     rows = []
     for item in _records(items):
-        if item["status"] != "done" or isinstance(item["deleted_at"], pd.Timestamp):
+        if item["status"] != "done" or item["kind"] == "support" or isinstance(item["deleted_at"], pd.Timestamp):
             continue
         found = cycles(points.get((item["source"], item["key"]), []))
         if not found or found[-1].closed_as != "done" or found[-1].closed_at is None:

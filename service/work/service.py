@@ -18,9 +18,10 @@ from sqlmodel import Session, col
 
 from service.errors import InvalidInput
 from service.models import Change, Deployment, DeploymentChange, Incident, PullRequest, Service
-from service.work.compute import support_tickets, time_to_ship
+from service.work.compute import done_not_shipped, support_tickets, time_to_ship, warnings
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
 from service.work.panel import PANELS
+from service.work.summary import work_summary
 
 ITEM_COLUMNS = ["source", "key", "kind", "status", "service", "team", "parent", "created_at", "deleted_at", "title"]
 SHIPMENT_COLUMNS = ["key", "finished_at", "service", "platform", "deployment_id"]
@@ -130,6 +131,36 @@ def load_incidents(session: Session) -> pd.DataFrame:
 def service_teams(session: Session) -> dict[str, str | None]:
     rows = session.connection().execute(select(col(Service.slug), col(Service.team))).all()
     return {str(slug): team for slug, team in rows}
+
+
+def load_summary(
+    session: Session,
+    *,
+    environments: frozenset[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    min_sample: int,
+    service: str | None = None,
+    team: str | None = None,
+) -> dict[str, Any]:
+    """``GET /api/v1/metrics/work``: time to ship, done but not shipped, support load, incidents by category."""
+    work = load_work(session, environments=environments)
+    teams = service_teams(session)
+    samples = time_to_ship(work.items, work.history, work.shipments, work.references)
+    waiting = done_not_shipped(work.items, work.history, work.shipments, work.references, now=now)
+    tickets = support_tickets(work.items, work.history)
+    incidents = load_incidents(session)
+    found = warnings(samples, work.history, work.items)
+    frames = [samples, waiting, tickets, incidents]
+    if service:
+        frames = [frame[frame["service"] == service] for frame in frames]
+    if team:
+        frames = [frame[frame["service"].map(teams) == team] for frame in frames]
+    samples, waiting, tickets, incidents = frames
+    return work_summary(
+        samples, waiting, tickets, incidents, found, start=start, end=end, now=now, min_sample=min_sample
+    )
 
 
 def load_panel(
