@@ -1,5 +1,6 @@
 """GitHub webhooks: deployments and their statuses, mapped workflow runs, pushes, merged pull requests,
-and issues carrying the incident label. Signed with ``X-Hub-Signature-256``."""
+issues carrying the incident label (incidents), other issues (work items) and their project (v2) Status
+changes. Signed with ``X-Hub-Signature-256``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from service.records import (
     ParseResult,
     PullRequestRecord,
     WorkItemRecord,
+    WorkItemReferenceRecord,
+    WorkItemStatusRecord,
 )
 from service.settings import Settings
 from service.work.keys import github_issue_key
@@ -136,6 +139,7 @@ class _IssueType(Payload):
 
 class _Issue(Payload):
     number: int
+    node_id: str | None = None
     title: str = ""
     labels: list[_Label] = []
     state: str = "open"
@@ -300,10 +304,11 @@ def _work_item(event: IssuesEvent, labels: list[str], config: IntegrationConfig)
     kind = mapping.kind(issue_type=issue.type.name if issue.type else None, labels=labels, project=repository)
     named = mapping.service(labels=labels, repository=repository)
     changed_at = (issue.closed_at if event.action == "closed" else None) or issue.updated_at or issue.created_at
+    key = github_issue_key(repository, issue.number)
     return [
         WorkItemRecord(
             source=SOURCE,
-            key=github_issue_key(repository, issue.number),
+            key=key,
             kind=kind,
             status=status,
             raw_status=raw[:128],
@@ -313,6 +318,59 @@ def _work_item(event: IssuesEvent, labels: list[str], config: IntegrationConfig)
             labels=tuple(labels),
             created_at=issue.created_at,
             url=issue.html_url,
+        ),
+        *(
+            [WorkItemReferenceRecord(key=key, kind="node", repository=SOURCE, ref=issue.node_id)]
+            if issue.node_id
+            else []
+        ),
+    ]
+
+
+class _Option(Payload):
+    name: str
+
+
+class _FieldValue(Payload):
+    field_name: str | None = None
+    to: _Option | None = None
+
+
+class _ItemChanges(Payload):
+    field_value: _FieldValue | None = None
+
+
+class _ProjectItem(Payload):
+    content_node_id: str
+    content_type: str
+    updated_at: VendorTime
+
+
+class ProjectsV2ItemEvent(Payload):
+    action: str
+    projects_v2_item: _ProjectItem
+    changes: _ItemChanges | None = None
+
+
+def _projects_v2_item(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    """A project (v2) Status change of an issue: a status history point of that issue, named by node id."""
+    event = validated(ProjectsV2ItemEvent, value)
+    item, changed = event.projects_v2_item, event.changes.field_value if event.changes else None
+    if event.action != "edited" or item.content_type != "Issue" or changed is None or changed.to is None:
+        return Ignored("project item event that does not change an issue's field")
+    if (changed.field_name or "").strip().lower() != "status":
+        return Ignored(f"project field {changed.field_name!r} is not the status")
+    name = changed.to.name
+    status = config.work_mapping.status(name=name, category=name, type_=name)
+    if status is None:
+        return Ignored(f"project status {name!r} is not mapped (service/work/mapping.yaml statuses)")
+    return [
+        WorkItemStatusRecord(
+            source=SOURCE,
+            key=f"node:{item.content_node_id}",
+            status=status,
+            changed_at=item.updated_at,
+            raw_status=name[:128],
         )
     ]
 
@@ -353,6 +411,7 @@ HANDLERS: dict[str, Handler] = {
     "push": _push,
     "pull_request": _pull_request,
     "issues": _issues,
+    "projects_v2_item": _projects_v2_item,
 }
 
 

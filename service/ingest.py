@@ -44,6 +44,7 @@ from service.records import (
     Record,
     WorkItemRecord,
     WorkItemReferenceRecord,
+    WorkItemStatusRecord,
 )
 from service.work.ingest import apply_work_records
 
@@ -78,6 +79,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     frictions = [r for r in records if isinstance(r, FrictionRecord)]
     work_items = [r for r in records if isinstance(r, WorkItemRecord)]
     references = [r for r in records if isinstance(r, WorkItemReferenceRecord)]
+    points = [r for r in records if isinstance(r, WorkItemStatusRecord)]
     with_service: list[ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord] = [
         *changes,
         *deployments,
@@ -96,7 +98,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
-    apply_work_records(session, work_items, references)
+    apply_work_records(session, work_items, references, points)
     touched: list[tuple[str | None, datetime | None]] = [
         (d.service, d.finished_at or d.started_at) for d in deployments
     ]

@@ -114,6 +114,19 @@ class WorkItemRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkItemStatusRecord:
+    """A status history point alone, for a sender that names the item only by an alias: GitHub's
+    project (v2) item events name the issue by node id (``key = "node:<id>"``), which the issue's own
+    events tie to its key with a ``node`` reference; reads follow that alias."""
+
+    source: str
+    key: str
+    status: str
+    changed_at: datetime
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkItemReferenceRecord:
     """A change, pull request, branch or deployment that names a work item by its key.
 
@@ -171,6 +184,7 @@ Record = (
     | IncidentRecord
     | FrictionRecord
     | WorkItemRecord
+    | WorkItemStatusRecord
     | WorkItemReferenceRecord
 )
 ParseResult = list[Record] | Ignored

@@ -312,3 +312,57 @@ def test_pagerduty_service_mapping_beats_the_title_rules(database_url: str, tmp_
         "rule",
         ["error rate"],
     )
+
+
+def _project_item(status: str, at: str, *, field: str = "Status") -> dict[str, Any]:
+    return {
+        "action": "edited",
+        "projects_v2_item": {
+            "id": 9001,
+            "node_id": "PVTI_lADOA",
+            "project_node_id": "PVT_kwDOA",
+            "content_node_id": "I_kwDOA",
+            "content_type": "Issue",
+            "creator": {"login": "octocat", "id": 1},
+            "created_at": "2026-10-05T12:00:00Z",
+            "updated_at": at,
+            "archived_at": None,
+        },
+        "changes": {
+            "field_value": {
+                "field_node_id": "PVTSSF_lADOA",
+                "field_type": "single_select",
+                "field_name": field,
+                "project_number": 3,
+                "from": {"id": "f75ad846", "name": "Todo", "color": "GRAY", "description": ""},
+                "to": {"id": "47fc9ee4", "name": status, "color": "YELLOW", "description": ""},
+            }
+        },
+        "organization": {"login": "acme", "id": 1},
+        "sender": {"login": "octocat", "id": 1},
+    }
+
+
+def test_github_project_status_starts_an_issue_whatever_the_order(
+    work_client: TestClient, work_settings: Settings
+) -> None:
+    ingest = {"Authorization": f"Bearer {issue_token(work_settings, 'ci', ['ingest'])}"}
+    # The project move arrives before the issue event that ties the node id to the issue's key.
+    moved = work_client.post(
+        "/webhooks/github", **github_request("projects_v2_item", _project_item("In Progress", "2026-10-06T12:00:00Z"))
+    )
+    other_field = _project_item("High", "2026-10-06T12:00:00Z", field="Priority")
+    priority = work_client.post("/webhooks/github", **github_request("projects_v2_item", other_field))
+    opened = work_client.post("/webhooks/github", **github_request("issues", _gh_issue("opened", ["enhancement"])))
+    shipped = make_deployment(
+        "co-1", service="checkout-api", finished_at=T0 + 5 * DAY, work_items=["acme/checkout-api#31"]
+    )
+    assert work_client.post("/webhooks/generic", json=shipped, headers=ingest).status_code == 202
+    drain(work_settings)
+
+    assert (moved.json()["ignored"], opened.json()["ignored"]) == (None, None)
+    assert "not the status" in priority.json()["ignored"]
+    with Session(get_engine(work_settings.database_url)) as session:
+        frames = load_work(session, environments=frozenset({"production"}))
+    samples = time_to_ship(frames.items, frames.history, frames.shipments, frames.references)
+    assert list(samples["days"]) == [4.0]  # started on the board on day 1, shipped on day 5

@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func
 from sqlmodel import Session
 
 from service.db import execute_rows, upsert_insert
-from service.records import WorkItemRecord, WorkItemReferenceRecord
+from service.records import WorkItemRecord, WorkItemReferenceRecord, WorkItemStatusRecord
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
 
 _STATE = ("kind", "status", "raw_status", "labels")
@@ -23,10 +23,13 @@ _FILLED = ("title", "service", "team", "parent", "url")
 
 
 def apply_work_records(
-    session: Session, items: Sequence[WorkItemRecord], references: Sequence[WorkItemReferenceRecord]
+    session: Session,
+    items: Sequence[WorkItemRecord],
+    references: Sequence[WorkItemReferenceRecord],
+    points: Sequence[WorkItemStatusRecord] = (),
 ) -> None:
     _upsert_items(session, items)
-    _insert_history(session, [item for item in items if not item.deleted])
+    _insert_history(session, [*(item for item in items if not item.deleted), *points])
     _insert_references(session, references)
 
 
@@ -71,7 +74,7 @@ def _upsert_items(session: Session, items: Sequence[WorkItemRecord]) -> None:
     execute_rows(session, statement, rows, key=("source", "key"))
 
 
-def _insert_history(session: Session, items: Sequence[WorkItemRecord]) -> None:
+def _insert_history(session: Session, items: Sequence[WorkItemRecord | WorkItemStatusRecord]) -> None:
     rows = [
         {
             "source": item.source,

@@ -108,8 +108,14 @@ def load_work(session: Session, *, environments: frozenset[str]) -> WorkFrames:
         ["source", "key", "status", "changed_at"],
         ("changed_at",),
     )
+    aliases = session.connection().execute(
+        select(col(WorkItemReference.ref), col(WorkItemReference.key)).where(col(WorkItemReference.kind) == "node")
+    )
+    alias = {f"node:{ref}": key for ref, key in aliases}
+    history["key"] = history["key"].map(lambda key: alias.get(key, key))
     shipments = _frame(session, shipments_statement(environments), SHIPMENT_COLUMNS, ("finished_at",))
-    references = _frame(session, select(col(WorkItemReference.key)).distinct(), ["key"], ())
+    named = select(col(WorkItemReference.key)).where(col(WorkItemReference.kind) != "node").distinct()
+    references = _frame(session, named, ["key"], ())  # an alias names no change: it is not a reference
     return WorkFrames(items=items, history=history, shipments=shipments, references=references)
 
 
