@@ -184,6 +184,7 @@ EVENTS = {
     linear: ["Issue.create", "Issue.update", "Project.update", "Comment.create"],
     cdevents: [f"dev.cdevents.{t}.0.2.0" for t in ("ticket.created", "ticket.closed", "service.deployed")]
     + ["dev.cdevents.incident.detected.0.2.0", "dev.cdevents.build.started.0.2.0"],
+    github: ["issues", "projects_v2_item"],
 }
 
 
