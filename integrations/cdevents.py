@@ -139,7 +139,7 @@ def _family(event_type_: str) -> str:
 
 def _service_name(config: IntegrationConfig, name: str) -> str:
     """A CDEvents service id (``service/checkout-api`` or a URI) → our slug."""
-    return config.service_for(name, fallback=name.rstrip("/").rsplit("/", 1)[-1])
+    return item_service(config, name, fallback=name.rstrip("/").rsplit("/", 1)[-1]) or "unknown"
 
 
 def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:

@@ -16,9 +16,10 @@ from service.records import WorkItemReferenceRecord
 from service.work.keys import keys_in_branch, keys_in_text
 
 
-def item_service(config: IntegrationConfig, name: str | None) -> str | None:
-    """A tracker's service name (from the mapping) as our service slug; None stays None."""
-    return config.service_for(name, fallback=name) if name else None
+def item_service(config: IntegrationConfig, name: str | None, *, fallback: str | None = None) -> str | None:
+    """A tracker's (or CDEvents') service name as our service slug; None stays None. The one call of
+    the service-name rule for work items and CDEvents, so it can be swapped in one place."""
+    return config.service_for(name, fallback=fallback or name) if name else None
 
 
 def incident_category(

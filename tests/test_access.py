@@ -36,6 +36,7 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/metrics/dora"): "read",
     ("GET", "/api/v1/metrics/weekly"): "read",
     ("GET", "/api/v1/metrics/friction"): "read",
+    ("GET", "/api/v1/metrics/work"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
     ("GET", "/digests/{week}"): "read",
 }
