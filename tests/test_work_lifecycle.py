@@ -144,3 +144,52 @@ def test_done_without_a_deployment_is_done_but_not_shipped(work_client: TestClie
     assert list(waiting["key"]) == ["PROJ-7"]
     assert list(waiting["age_days"]) == [5.0]
     assert list(waiting["referenced"]) == [True]
+
+
+def _work_rows(url: str) -> dict[str, list[Any]]:
+    with Session(get_engine(url)) as session:
+
+        def rows(model: Any) -> list[Any]:
+            found = [{k: v for k, v in row.model_dump().items() if k != "id"} for row in session.exec(select(model))]
+            return sorted((tuple(sorted(row.items(), key=lambda kv: kv[0])) for row in found), key=repr)
+
+        return {"item": rows(WorkItem), "history": rows(WorkItemStatus), "reference": rows(WorkItemReference)}
+
+
+def test_resends_change_nothing_and_a_rebuild_reproduces_the_work_rows(
+    work_client: TestClient, work_settings: Settings
+) -> None:
+    from click.testing import CliRunner
+
+    from service.cli import main
+    from service.settings import get_settings
+
+    c = work_client
+    jira(c, "jira:issue_created", "To Do", T0)
+    jira(c, "jira:issue_updated", "In Progress", T0 + DAY, previous="To Do")
+    named = gh_commit(sha(50), T0 + 2 * DAY)
+    named["message"] = "PROJ-7 wallets"
+    github(c, "push", gh_push("main", [gh_commit(sha(1), T0 - 30 * DAY)]))
+    deploy(c, 1, sha(1), T0 - 20 * DAY, "production", REPO)
+    github(c, "push", gh_push("main", [named]))
+    deploy(c, 8, sha(50), T0 + 3 * DAY, "production", REPO)
+    drain(work_settings)
+    before = _work_rows(work_settings.database_url)
+    # The same Jira moves again under new delivery ids (a replay from another tool): nothing changes.
+    jira(c, "jira:issue_updated", "In Progress", T0 + DAY, previous="To Do")
+    jira(c, "jira:issue_created", "To Do", T0)
+    drain(work_settings)
+    assert _work_rows(work_settings.database_url) == before
+
+    get_settings.cache_clear()
+    try:
+        result = CliRunner(env={"FRICTIONLOG_DATABASE_URL": work_settings.database_url}).invoke(
+            main, ["rebuild", "--yes"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert _work_rows(work_settings.database_url) == before
+    with Session(get_engine(work_settings.database_url)) as session:
+        frames = load_work(session, environments=frozenset({"production"}))
+    assert list(time_to_ship(frames.items, frames.history, frames.shipments, frames.references)["days"]) == [2.0]
