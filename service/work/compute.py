@@ -21,6 +21,7 @@ Input frames (timestamps tz-aware UTC):
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,48 +98,56 @@ def time_to_ship(
     items: pd.DataFrame, history: pd.DataFrame, shipments: pd.DataFrame, references: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per shipped (or done-fallback) cycle: SAMPLE_COLUMNS. Deleted items are left out."""
-    all_shipments = inherited_shipments(items, shipments)
-    by_key = {key: group.sort_values("finished_at") for key, group in all_shipments.groupby("key")}
-    referenced = set(references["key"]) | set(all_shipments["key"])
+    all_shipments = inherited_shipments(items, shipments).sort_values("finished_at", kind="stable")
+    by_key: dict[str, list[tuple[pd.Timestamp, Any, Any]]] = {}
+    for key, finished, service, platform in zip(
+        all_shipments["key"],
+        all_shipments["finished_at"],
+        all_shipments["service"],
+        all_shipments["platform"],
+        strict=True,
+    ):
+        by_key.setdefault(key, []).append((finished, service, platform))
+    referenced = set(references["key"]) | set(by_key)
     points = _points(history)
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for item in _records(items):
         if isinstance(item["deleted_at"], pd.Timestamp):
             continue
-        shipped = by_key.get(item["key"])
+        shipped = by_key.get(item["key"], [])
+        moments = [moment for moment, _, _ in shipped]
         previous: pd.Timestamp | None = None
+        head = (item["source"], item["key"], item["kind"])
         for number, cycle in enumerate(cycles(points.get((item["source"], item["key"]), [])), start=1):
             if cycle.started_at is None:
                 continue
             start = pd.Timestamp(cycle.started_at)
-            row = {
-                "source": item["source"],
-                "key": item["key"],
-                "kind": item["kind"],
-                "service": item["service"],
-                "team": item["team"],
-                "platform": None,
-                "cycle": number,
-                "started_at": start,
-                "done_at": pd.Timestamp(cycle.closed_at) if cycle.closed_as == "done" and cycle.closed_at else pd.NaT,
-            }
-            first = _first_after(shipped, start, previous)
-            if first is not None:
-                previous = first["finished_at"]
-                rows.append(
-                    row
-                    | {
-                        "service": item["service"] if isinstance(item["service"], str) else first["service"],
-                        "platform": first["platform"],
-                        "shipped_at": first["finished_at"],
-                        "days": (first["finished_at"] - start).total_seconds() / DAY_SECONDS,
-                        "basis": "shipped",
-                    }
-                )
+            done_at = pd.Timestamp(cycle.closed_at) if cycle.closed_as == "done" and cycle.closed_at else pd.NaT
+            index = bisect_left(moments, start)
+            if previous is not None:
+                index = max(index, bisect_right(moments, previous))
+            if index < len(shipped):
+                finished, service, platform = shipped[index]
+                previous = finished
+                own = item["service"] if isinstance(item["service"], str) else service
+                days = (finished - start).total_seconds() / DAY_SECONDS
+                rows.append((*head, own, item["team"], platform, number, start, finished, done_at, days, "shipped"))
             elif item["key"] not in referenced and cycle.closed_as == "done" and cycle.closed_at is not None:
                 done = pd.Timestamp(cycle.closed_at)
                 days = (done - start).total_seconds() / DAY_SECONDS
-                rows.append(row | {"shipped_at": pd.NaT, "days": days, "basis": "done_fallback"})
+                row = (
+                    *head,
+                    item["service"],
+                    item["team"],
+                    None,
+                    number,
+                    start,
+                    pd.NaT,
+                    done,
+                    days,
+                    "done_fallback",
+                )
+                rows.append(row)
     frame = pd.DataFrame(rows, columns=SAMPLE_COLUMNS)
     for name in ("started_at", "shipped_at", "done_at"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
@@ -157,15 +166,6 @@ def _points(history: pd.DataFrame) -> dict[tuple[str, str], list[tuple[datetime,
     ):
         points.setdefault((source, key), []).append((moment, status))
     return points
-
-
-def _first_after(shipped: pd.DataFrame | None, start: pd.Timestamp, previous: pd.Timestamp | None) -> pd.Series | None:
-    if shipped is None:
-        return None
-    eligible = shipped[shipped["finished_at"] >= start]
-    if previous is not None:
-        eligible = eligible[eligible["finished_at"] > previous]
-    return None if eligible.empty else eligible.iloc[0]
 
 
 def done_not_shipped(
