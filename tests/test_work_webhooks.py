@@ -25,7 +25,7 @@ from service.work.service import load_work
 from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident
 from tests.fakes import RecordingWaker
-from tests.vendors import REPO, github_request, pd_incident_event, pd_request
+from tests.vendors import GL_PROJECT, REPO, github_request, gl_request, pd_incident_event, pd_request
 from tests.work_vendors import (
     SECRETS,
     cdevent,
@@ -366,3 +366,55 @@ def test_github_project_status_starts_an_issue_whatever_the_order(
         frames = load_work(session, environments=frozenset({"production"}))
     samples = time_to_ship(frames.items, frames.history, frames.shipments, frames.references)
     assert list(samples["days"]) == [4.0]  # started on the board on day 1, shipped on day 5
+
+
+def test_gitlab_pushes_and_merge_requests_keep_the_keys_they_name(
+    work_client: TestClient, work_settings: Settings
+) -> None:
+    commit = {
+        "id": "9" * 40,
+        "message": "Ledger rounding\n\nPart of PAY-12, see also ops-3 (lower case is not a key)",
+        "title": "Ledger rounding",
+        "timestamp": "2026-10-05T09:00:00+02:00",
+        "url": f"https://gitlab.example.com/acme/ledger/-/commit/{'9' * 40}",
+        "author": {"name": "Jordi Mallach", "email": "jordi@example.com"},
+        "added": [],
+        "modified": ["app.rb"],
+        "removed": [],
+    }
+    push = {
+        "object_kind": "push",
+        "ref": "refs/heads/pay-12-rounding",
+        "before": "0" * 40,
+        "after": "9" * 40,
+        "project": GL_PROJECT,
+        "commits": [commit],
+        "total_commits_count": 1,
+    }
+    merge = {
+        "object_kind": "merge_request",
+        "project": GL_PROJECT,
+        "object_attributes": {
+            "iid": 8,
+            "title": "Rounding for PAY-12",
+            "description": "Closes PAY-13",
+            "state": "merged",
+            "action": "merge",
+            "source_branch": "pay-12-rounding",
+            "target_branch": "main",
+            "merge_commit_sha": "8" * 40,
+            "updated_at": "2026-10-05 10:00:00 UTC",
+        },
+    }
+    for event, payload in (("Push Hook", push), ("Merge Request Hook", merge)):
+        assert work_client.post("/webhooks/gitlab", **gl_request(event, payload)).status_code == 202
+    drain(work_settings)
+
+    with Session(get_engine(work_settings.database_url)) as session:
+        found = sorted((r.key, r.kind, r.repository, r.ref) for r in session.exec(select(WorkItemReference)))
+    assert found == [
+        ("PAY-12", "branch", "acme/ledger", "pay-12-rounding"),
+        ("PAY-12", "commit", "acme/ledger", "9" * 40),
+        ("PAY-12", "pull_request", "acme/ledger", "8"),
+        ("PAY-13", "pull_request", "acme/ledger", "8"),
+    ]
