@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from service.timeutil import week_start
 from service.work.panel import (
     PANEL_COLUMNS,
     app_incidents_panel,
@@ -22,7 +26,9 @@ MONDAY = datetime(2026, 10, 5, tzinfo=UTC)  # ISO week 2026-W41
 DAY = timedelta(days=1)
 
 
-def _sample(service: str, shipped: datetime, days: float, *, basis: str = "shipped", kind: str = "feature") -> dict:
+def _sample(
+    service: str, shipped: datetime, days: float, *, basis: str = "shipped", kind: str = "feature"
+) -> dict[str, object]:
     return {
         "source": "jira",
         "key": f"K-{service}-{days}",
@@ -109,3 +115,39 @@ def test_support_tickets_panel_counts_by_local_week(tz: str) -> None:
     expected_week = date(2026, 10, 5) if tz == "UTC" else date(2026, 10, 12)
     assert opened[expected_week] == 1.0
     assert sum(opened.values()) == 1.0
+
+
+services = st.sampled_from(["api", "web", "ml-api"])
+offsets = st.floats(min_value=-10, max_value=40, allow_nan=False)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(services, offsets, st.floats(0, 90, allow_nan=False)), max_size=30),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"]),
+)
+def test_panels_cover_every_service_week_once_and_count_what_is_inside(
+    rows: list[tuple[str, float, float]], tz: str
+) -> None:
+    start, end = MONDAY, MONDAY + 28 * DAY
+    samples = pd.DataFrame(
+        [_sample(service, MONDAY + timedelta(days=offset), days) for service, offset, days in rows],
+        columns=list(_sample("x", MONDAY, 1.0)),
+    )
+    panel = time_to_ship_panel(samples, tz=tz, start=start, end=end, services=["api", "web", "ml-api"])
+    weeks = complete_weeks(start, end, tz)
+    zone = ZoneInfo(tz)
+    inside = [r for r in rows if week_start(MONDAY + timedelta(days=r[1]), zone) in weeks]
+
+    assert len(panel) == 3 * len(weeks)
+    assert not panel.duplicated(["service", "week_start"]).any()
+    assert panel["weight"].sum() == len(inside)
+    assert (panel["weight"] >= 0).all()
+    assert panel["value"].isna().eq(panel["weight"] == 0).all()
+    weighted = (panel["value"].fillna(0) * panel["weight"]).sum()
+    assert math.isclose(weighted, sum(days for _, _, days in inside), rel_tol=1e-9, abs_tol=1e-9)
+
+    opened = pd.DataFrame({"service": [r[0] for r in rows], "opened_at": [MONDAY + timedelta(days=r[1]) for r in rows]})
+    counts = support_tickets_panel(opened, tz=tz, start=start, end=end, services=["api", "web", "ml-api"])
+    assert counts["value"].sum() == len(inside)
+    assert set(counts["weight"]) <= {1.0}
