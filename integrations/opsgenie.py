@@ -34,7 +34,8 @@ class _Alert(Payload):
     createdAt: VendorTime  # noqa: N815
     updatedAt: VendorTime | None = None  # noqa: N815
     details: dict[str, Any] = {}
-    teams: list[str] = []
+    teams: list[str | dict[str, Any]] = []
+    """Team ids (the webhook's form), or ``{"id", "name"}`` objects (the Alert API's form)."""
 
 
 class Envelope(Payload):
@@ -57,6 +58,16 @@ def _service(alert: _Alert, config: IntegrationConfig) -> str:
     return config.service_for(candidate, alert.entity, fallback=candidate or "unknown")
 
 
+def _teams(alert: _Alert) -> list[str]:
+    names: list[str] = []
+    for team in alert.teams:
+        if isinstance(team, str):
+            names.append(team)
+        else:
+            names += [str(team[field]) for field in ("id", "name") if isinstance(team.get(field), str)]
+    return names
+
+
 def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     status = USED.get(meta.event_type)
     if status is None:
@@ -76,7 +87,7 @@ def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
             severity=alert.priority,
             title=(alert.message or "")[:1000] or None,
             **incident_category(
-                config, vendor_services=[alert.entity], teams=alert.teams, title=alert.message, service=service
+                config, vendor_services=[alert.entity], teams=_teams(alert), title=alert.message, service=service
             ),
         )
     ]

@@ -25,7 +25,7 @@ from service.work.service import load_work
 from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident
 from tests.fakes import RecordingWaker
-from tests.vendors import GL_PROJECT, REPO, github_request, gl_request, pd_incident_event, pd_request
+from tests.vendors import GL_PROJECT, OPSGENIE_TOKEN, REPO, github_request, gl_request, pd_incident_event, pd_request
 from tests.work_vendors import (
     SECRETS,
     cdevent,
@@ -418,3 +418,38 @@ def test_gitlab_pushes_and_merge_requests_keep_the_keys_they_name(
         ("PAY-12", "pull_request", "acme/ledger", "8"),
         ("PAY-13", "pull_request", "acme/ledger", "8"),
     ]
+
+
+def test_opsgenie_teams_and_entities_map_to_categories(database_url: str, tmp_path: Path) -> None:
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        "incidents:\n  teams:\n    7c2e-sre: infrastructure\n  services:\n    checkout-web: application\n"
+    )
+    settings = make_settings(database_url, tmp_path, work_mapping_path=mapping)
+
+    def alert(alert_id: str, entity: str, teams: list[Any]) -> dict[str, Any]:
+        body = {
+            "alertId": alert_id,
+            "message": "replication lag above 5 minutes",
+            "tags": ["service:ledger"],
+            "entity": entity,
+            "createdAt": int(T0.timestamp() * 1000),
+            "priority": "P2",
+            "teams": teams,
+            "details": {},
+        }
+        return {"action": "Create", "alert": body, "integrationName": "Frictionlog", "integrationType": "Webhook"}
+
+    headers = {"X-Frictionlog-Token": OPSGENIE_TOKEN}
+    with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        for payload in (
+            alert("a1", "ledger-db", ["7c2e-sre"]),
+            alert("a2", "checkout-web", [{"id": "x", "name": "Web"}]),
+        ):
+            assert client.post("/webhooks/opsgenie", json=payload, headers=headers).status_code == 202
+    drain(settings)
+
+    with Session(get_engine(database_url)) as session:
+        found = {i.external_id: (i.category, i.category_source) for i in session.exec(select(Incident))}
+    # The entity (Opsgenie's service) is checked before the team, as PagerDuty's service is.
+    assert found == {"a1": ("infrastructure", "team_map"), "a2": ("application", "service_map")}
