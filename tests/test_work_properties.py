@@ -15,12 +15,19 @@ from hypothesis import strategies as st
 from integrations import cdevents, generic, github, jira, linear
 from integrations.config import IntegrationConfig
 from service.errors import InvalidInput
-from service.records import Ignored, InboxMeta, IncidentRecord, WorkItemRecord, WorkItemReferenceRecord
+from service.records import (
+    Ignored,
+    InboxMeta,
+    IncidentRecord,
+    WorkItemRecord,
+    WorkItemReferenceRecord,
+    WorkItemStatusRecord,
+)
 from service.work.compute import cycles, time_to_ship
 from service.work.keys import keys_in_branch, keys_in_text
 from tests.factories import iso
 from tests.vendors import REPO
-from tests.work_vendors import cdevent, cloudevent, jira_issue_event, linear_issue
+from tests.work_vendors import cdevent, cloudevent, jira_issue_event, linear_issue, linear_project
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CONFIG = IntegrationConfig()
@@ -72,6 +79,50 @@ def test_linear_items_carry_key_status_service_and_time(
     item = one_item(linear.parse(meta("Issue.update"), body, CONFIG))
     assert (item.key, item.status, item.service, item.changed_at) == (key, LINEAR_STATE[state], service, at)
     assert item.parent == (linear.project_key("p-1") if in_project else None)
+
+
+@FAST
+@given(st.uuids().map(str), st.sampled_from(["planned", "started", "paused", "completed", "canceled"]), moments)
+def test_linear_projects_are_features_with_their_state_and_time(project_id: str, state: str, at: datetime) -> None:
+    item = one_item(linear.parse(meta("Project.update"), linear_project("update", project_id, state, at), CONFIG))
+    assert (item.key, item.kind, item.changed_at) == (linear.project_key(project_id), "feature", at)
+    assert item.status == {"planned": "open", "completed": "done", "canceled": "cancelled"}.get(state, "in_progress")
+
+
+@FAST
+@given(
+    st.sampled_from(["Todo", "In Progress", "Done", "Blocked"]),
+    moments,
+    st.from_regex(r"I_[A-Za-z0-9]{4,12}", fullmatch=True),
+)
+def test_github_project_moves_are_status_points_of_the_node(name: str, at: datetime, node: str) -> None:
+    body = {
+        "action": "edited",
+        "projects_v2_item": {"content_node_id": node, "content_type": "Issue", "updated_at": iso(at)},
+        "changes": {"field_value": {"field_name": "Status", "to": {"name": name}}},
+    }
+    result = github.parse(meta("projects_v2_item"), body, CONFIG)
+    if name == "Blocked":  # not in the mapping: recorded as ignored, not guessed
+        assert isinstance(result, Ignored)
+        return
+    assert isinstance(result, list)
+    [point] = result
+    assert isinstance(point, WorkItemStatusRecord)
+    expected = {"Todo": "open", "In Progress": "in_progress", "Done": "done"}[name]
+    assert (point.key, point.status, point.changed_at) == (f"node:{node}", expected, at)
+
+
+@FAST
+@given(services, moments, st.lists(keys, min_size=1, max_size=4, unique=True))
+def test_generic_deployments_name_their_work_items(service: str, at: datetime, items: list[str]) -> None:
+    body = {"type": "deployment", "id": "d-1", "service": service, "environment": "production", "status": "success"}
+    result = generic.parse({**body, "finished_at": iso(at), "work_items": items})
+    assert isinstance(result, list)
+    deployment, *references = result
+    assert (deployment.service, deployment.finished_at) == (service, at)  # type: ignore[union-attr]
+    assert [(r.key, r.kind, r.ref) for r in references if isinstance(r, WorkItemReferenceRecord)] == [
+        (key, "deployment", "d-1") for key in items
+    ]
 
 
 @FAST
