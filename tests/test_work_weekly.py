@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from service.db import get_engine
 from service.settings import Settings
-from service.work.service import load_panel
+from service.work.service import load_panel, load_panels
 from tests.factories import T0, iso, make_deployment, make_incident
 from workers.process import drain
 
@@ -78,6 +78,13 @@ def test_weekly_has_time_to_ship_support_and_infra_incidents(
             end=T0 + 14 * DAY,
             environments=frozenset({"production"}),
         )
+        every = load_panels(
+            session, tz="UTC", start=T0 - 7 * DAY, end=T0 + 14 * DAY, environments=frozenset({"production"})
+        )
+    assert set(every) == {"time_to_ship", "support_tickets", "infra_incidents", "app_incidents"}
+    assert every["time_to_ship"].equals(panel)
+    assert list(every["support_tickets"]["value"]) == [1.0, 1.0]
+    assert list(every["app_incidents"]["value"]) == [0.0, 1.0]
     # T0 - 7 days is a Monday noon: that week is not whole, so the panel holds W41 and W42 only.
     assert panel[["value", "weight"]].fillna(-1).to_records(index=False).tolist() == [(5.0, 2.0), (-1.0, 0.0)]
     assert list(infra["value"]) == [1.0, 0.0]

@@ -194,3 +194,31 @@ def load_panel(
         else:
             frame = support_tickets(work.items, work.history)
     return builder(frame, tz=tz, start=start, end=end, services=names)
+
+
+def load_panels(
+    session: Session,
+    *,
+    tz: str,
+    start: datetime,
+    end: datetime,
+    environments: frozenset[str],
+    services: Iterable[str] | None = None,
+    keys: Iterable[str] = tuple(PANELS),
+) -> dict[str, pd.DataFrame]:
+    """Every panel asked for, from one read of the work and incident tables (``load_panel`` reads them
+    once per key)."""
+    wanted = list(keys)
+    unknown = sorted(set(wanted) - set(PANELS))
+    if unknown:
+        raise InvalidInput(f"no panel {unknown[0]!r}; panels: {', '.join(sorted(PANELS))}", field="key")
+    names = list(services) if services is not None else sorted(service_teams(session))
+    inputs: dict[str, pd.DataFrame] = {}
+    sources = {PANELS[key][0] for key in wanted}
+    if "incidents" in sources:
+        inputs["incidents"] = load_incidents(session)
+    if sources & {"samples", "tickets"}:
+        work = load_work(session, environments=environments)
+        inputs["samples"] = time_to_ship(work.items, work.history, work.shipments, work.references)
+        inputs["tickets"] = support_tickets(work.items, work.history)
+    return {key: PANELS[key][1](inputs[PANELS[key][0]], tz=tz, start=start, end=end, services=names) for key in wanted}
