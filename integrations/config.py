@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from service.settings import Settings
+from service.work.mapping import WorkMapping, load_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,8 @@ class IntegrationConfig:
     name or id, an Opsgenie entity."""
     monorepo_paths: Mapping[str, str] = field(default_factory=dict)
     """``owner/repo:path/prefix`` → service: commits touching files under the prefix belong to it."""
+    work_mapping: WorkMapping = field(default_factory=load_mapping)
+    """Which tracker items are features, bugs, support; which statuses start and finish; incident categories."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IntegrationConfig:
@@ -28,6 +31,7 @@ class IntegrationConfig:
             incident_label=settings.incident_label,
             service_aliases=dict(settings.service_aliases),
             monorepo_paths=dict(settings.monorepo_paths),
+            work_mapping=load_mapping(str(settings.work_mapping_path) if settings.work_mapping_path else None),
         )
 
     def service_for(self, *names: str | None, fallback: str) -> str:

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 
+from integrations.config import IntegrationConfig
 from integrations.payload import first_error
+from integrations.work_common import incident_category
 from service.cost.currency import Currencies
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
@@ -25,6 +27,9 @@ from service.records import (
     IncidentRecord,
     MeasurementRecord,
     ParseResult,
+    Record,
+    WorkItemRecord,
+    WorkItemReferenceRecord,
 )
 from service.timeutil import parse_timestamp
 
@@ -73,6 +78,8 @@ class DeploymentIn(_Event):
     platform: Text | None = None
     rollback_of: Text | None = None
     url: Url | None = None
+    work_items: list[Text] = Field(default_factory=list, max_length=1000)
+    """Keys of the work items this deployment ships (issue 15)."""
 
 
 class IncidentIn(_Event):
@@ -88,6 +95,7 @@ class IncidentIn(_Event):
     caused_by_deployment: Text | None = None
     commit_sha: Sha | None = None
     url: Url | None = None
+    category: Literal["infrastructure", "application", "unknown"] | None = None
 
 
 class ChangeIn(_Event):
@@ -136,9 +144,29 @@ class MeasurementIn(_Event):
 
 KNOWN_METRICS = ("gpu_utilisation", "gpu_hours_provisioned", "gpu_hours_used", "cpu_utilisation", "cold_start_seconds")
 """Metrics the weekly figures use (docs/metrics.md); any other name is stored and charted as it is."""
-TYPES = ("deployment", "incident", "change", "cost", "measurement")
 
-GenericEvent = Annotated[DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn, Field(discriminator="type")]
+
+class WorkItemIn(_Event):
+    """A tracker item in our own terms (issue 15): ``id`` is its stable key (``PROJ-123``)."""
+
+    type: Literal["work_item"]
+    id: Text
+    kind: Literal["feature", "bug", "support", "task"]
+    status: Literal["open", "in_progress", "done", "cancelled"]
+    changed_at: Timestamp
+    title: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    service: Text | None = None
+    team: Text | None = None
+    labels: list[Text] = Field(default_factory=list, max_length=100)
+    created_at: Timestamp | None = None
+    parent: Text | None = None
+    url: Url | None = None
+
+
+GenericEvent = Annotated[
+    DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn, Field(discriminator="type")
+]
+TYPES = ("deployment", "incident", "change", "cost", "measurement", "work_item")
 
 
 class _Envelope(BaseModel):
@@ -157,7 +185,7 @@ def normalise_repository(name: str | None) -> str | None:
     return match.group("path") if match else name.strip()
 
 
-def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn:
+def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn:
     """Check one generic event; InvalidInput names the first bad field (``finished_at``, ``commits.0.sha``)."""
     if not isinstance(value, dict):
         raise InvalidInput("each event must be a JSON object", field=None)
@@ -171,7 +199,7 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | Meas
     return event
 
 
-def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn) -> None:
+def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn) -> None:
     """A negative duration is a sender's bug: refused (422 naming the field), never silently dropped from
     time to restore or deployment times."""
     pairs: list[tuple[str, datetime | None, str, datetime | None]] = []
@@ -187,9 +215,31 @@ def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)
 
 
-def parse(value: Any) -> ParseResult:
+def _work_item(event: WorkItemIn) -> list[Record]:
+    return [
+        WorkItemRecord(
+            source=SOURCE,
+            key=event.id,
+            kind=event.kind,
+            status=event.status,
+            raw_status=event.status,
+            changed_at=event.changed_at,
+            title=event.title,
+            service=event.service,
+            team=event.team,
+            labels=tuple(event.labels),
+            created_at=event.created_at,
+            parent=event.parent,
+            url=event.url,
+        )
+    ]
+
+
+def parse(value: Any, config: IntegrationConfig | None = None) -> ParseResult:
     """Records for one generic event (the same checks the API ran at the edge)."""
     event = validate(value)
+    if isinstance(event, WorkItemIn):
+        return _work_item(event)
     if isinstance(event, DeploymentIn):
         if event.status != "in_progress" and event.finished_at is None:
             raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
@@ -209,7 +259,11 @@ def parse(value: Any) -> ParseResult:
                 platform=event.platform,
                 rollback_of=event.rollback_of,
                 url=event.url,
-            )
+            ),
+            *(
+                WorkItemReferenceRecord(key=key, kind="deployment", repository=SOURCE, ref=event.id)
+                for key in dict.fromkeys(event.work_items)
+            ),
         ]
     if isinstance(event, CostIn | MeasurementIn):
         return [_cost_or_measurement(event)]
@@ -228,6 +282,9 @@ def parse(value: Any) -> ParseResult:
                 caused_by_deployment=event.caused_by_deployment,
                 commit_sha=event.commit_sha.lower() if event.commit_sha else None,
                 url=event.url,
+                **incident_category(
+                    config or IntegrationConfig(), explicit=event.category, title=event.title, service=event.service
+                ),
             )
         ]
     return [

@@ -1,5 +1,6 @@
 """GitHub webhooks: deployments and their statuses, mapped workflow runs, pushes, merged pull requests,
-and issues carrying the incident label. Signed with ``X-Hub-Signature-256``."""
+issues carrying the incident label (incidents), other issues (work items) and their project (v2) Status
+changes. Signed with ``X-Hub-Signature-256``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Handler, Payload, VendorTime, dispatch, validated
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_github
+from integrations.work_common import incident_category, item_service, pull_request_references
 from service.records import (
     DeploymentRecord,
     Ignored,
@@ -19,8 +21,12 @@ from service.records import (
     IncidentRecord,
     ParseResult,
     PullRequestRecord,
+    WorkItemRecord,
+    WorkItemReferenceRecord,
+    WorkItemStatusRecord,
 )
 from service.settings import Settings
+from service.work.keys import github_issue_key
 
 SOURCE = "github"
 EVENT_HEADER = "x-github-event"
@@ -71,6 +77,7 @@ class _Author(Payload):
 class _Commit(Payload):
     id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
     timestamp: VendorTime
+    message: str = ""
     author: _Author = _Author()
     added: list[str] = []
     modified: list[str] = []
@@ -90,6 +97,8 @@ class _Branch(Payload):
 
 class _PullRequest(Payload):
     number: int
+    title: str = ""
+    body: str | None = None
     merged: bool | None = None
     merged_at: VendorTime | None = None
     merge_commit_sha: str | None = None
@@ -124,11 +133,20 @@ class _Label(Payload):
     name: str
 
 
+class _IssueType(Payload):
+    name: str
+
+
 class _Issue(Payload):
     number: int
+    node_id: str | None = None
     title: str = ""
     labels: list[_Label] = []
+    state: str = "open"
+    state_reason: str | None = None
+    type: _IssueType | None = None
     created_at: VendorTime
+    updated_at: VendorTime | None = None
     closed_at: VendorTime | None = None
     html_url: str | None = None
 
@@ -240,7 +258,9 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         default_branch=event.repository.default_branch,
         default_service=_service(config, event.repository),
         commits=[
-            PushedCommit(c.id, c.timestamp, c.author.username or c.author.name, [*c.added, *c.modified, *c.removed])
+            PushedCommit(
+                c.id, c.timestamp, c.author.username or c.author.name, [*c.added, *c.modified, *c.removed], c.message
+            )
             for c in event.commits
         ],
     )
@@ -253,13 +273,104 @@ def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
         return Ignored(f"pull request {event.action}, not merged")
     if pr.merged_at is None or not pr.merge_commit_sha:
         return Ignored("merged pull request without merge time or merge commit")
+    repository = event.repository.full_name
     return [
         PullRequestRecord(
-            repository=event.repository.full_name,
+            repository=repository,
             number=pr.number,
             head_branch=pr.head.ref,
             merge_commit_sha=pr.merge_commit_sha.lower(),
             merged_at=pr.merged_at,
+        ),
+        *pull_request_references(repository, pr.number, [pr.title, pr.body], pr.head.ref, pr.merged_at),
+    ]
+
+
+_ISSUE_ACTIONS = ("opened", "edited", "labeled", "unlabeled", "closed", "reopened", "assigned", "transferred")
+
+
+def _work_item(event: IssuesEvent, labels: list[str], config: IntegrationConfig) -> ParseResult:
+    """An issue without the incident label is a work item: ``<owner>/<repo>#<number>``."""
+    issue, repository = event.issue, event.repository.full_name
+    if event.action not in _ISSUE_ACTIONS:
+        return Ignored(f"issue {event.action}")
+    mapping = config.work_mapping
+    if issue.state == "closed":
+        status = "cancelled" if issue.state_reason == "not_planned" else "done"
+        raw = f"closed:{issue.state_reason or 'completed'}"
+    else:  # a label may carry the status (``in progress``), else the issue is open
+        labelled = [(label, mapping.status(name=label)) for label in labels]
+        raw, status = next(((label, found) for label, found in labelled if found), ("open", "open"))
+    kind = mapping.kind(issue_type=issue.type.name if issue.type else None, labels=labels, project=repository)
+    named = mapping.service(labels=labels, repository=repository)
+    changed_at = (issue.closed_at if event.action == "closed" else None) or issue.updated_at or issue.created_at
+    key = github_issue_key(repository, issue.number)
+    return [
+        WorkItemRecord(
+            source=SOURCE,
+            key=key,
+            kind=kind,
+            status=status,
+            raw_status=raw[:128],
+            changed_at=changed_at,
+            title=issue.title[:1000] or None,
+            service=item_service(config, named) or _service(config, event.repository),
+            labels=tuple(labels),
+            created_at=issue.created_at,
+            url=issue.html_url,
+        ),
+        *(
+            [WorkItemReferenceRecord(key=key, kind="node", repository=SOURCE, ref=issue.node_id)]
+            if issue.node_id
+            else []
+        ),
+    ]
+
+
+class _Option(Payload):
+    name: str
+
+
+class _FieldValue(Payload):
+    field_name: str | None = None
+    to: _Option | None = None
+
+
+class _ItemChanges(Payload):
+    field_value: _FieldValue | None = None
+
+
+class _ProjectItem(Payload):
+    content_node_id: str
+    content_type: str
+    updated_at: VendorTime
+
+
+class ProjectsV2ItemEvent(Payload):
+    action: str
+    projects_v2_item: _ProjectItem
+    changes: _ItemChanges | None = None
+
+
+def _projects_v2_item(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    """A project (v2) Status change of an issue: a status history point of that issue, named by node id."""
+    event = validated(ProjectsV2ItemEvent, value)
+    item, changed = event.projects_v2_item, event.changes.field_value if event.changes else None
+    if event.action != "edited" or item.content_type != "Issue" or changed is None or changed.to is None:
+        return Ignored("project item event that does not change an issue's field")
+    if (changed.field_name or "").strip().lower() != "status":
+        return Ignored(f"project field {changed.field_name!r} is not the status")
+    name = changed.to.name
+    status = config.work_mapping.status(name=name, category=name, type_=name)
+    if status is None:
+        return Ignored(f"project status {name!r} is not mapped (service/work/mapping.yaml statuses)")
+    return [
+        WorkItemStatusRecord(
+            source=SOURCE,
+            key=f"node:{item.content_node_id}",
+            status=status,
+            changed_at=item.updated_at,
+            raw_status=name[:128],
         )
     ]
 
@@ -269,7 +380,7 @@ def _issues(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResu
     issue = event.issue
     labels = [label.name for label in issue.labels]
     if config.incident_label.lower() not in {label.lower() for label in labels}:
-        return Ignored(f"issue without the {config.incident_label!r} label")
+        return _work_item(event, labels, config)
     named = [label.split(":", 1)[1].strip() for label in labels if label.lower().startswith("service:")]
     service = named[0] if named else _service(config, event.repository)
     if event.action in ("opened", "labeled", "reopened"):
@@ -288,6 +399,7 @@ def _issues(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResu
             resolved_at=resolved_at,
             title=issue.title[:1000] or None,
             url=issue.html_url,
+            **incident_category(config, teams=labels, title=issue.title, service=service),
         )
     ]
 
@@ -299,6 +411,7 @@ HANDLERS: dict[str, Handler] = {
     "push": _push,
     "pull_request": _pull_request,
     "issues": _issues,
+    "projects_v2_item": _projects_v2_item,
 }
 
 

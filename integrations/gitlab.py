@@ -15,6 +15,7 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Handler, Payload, VendorTime, dispatch, sha_from_url, validated
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_token_header
+from integrations.work_common import pull_request_references
 from service.records import (
     DeploymentRecord,
     Ignored,
@@ -57,6 +58,7 @@ class _Author(Payload):
 class _Commit(Payload):
     id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
     timestamp: VendorTime
+    message: str = ""
     author: _Author = _Author()
     added: list[str] = []
     modified: list[str] = []
@@ -72,6 +74,8 @@ class PushHook(Payload):
 
 class _MergeRequest(Payload):
     iid: int
+    title: str = ""
+    description: str | None = None
     state: str
     action: str | None = None
     source_branch: str
@@ -143,7 +147,9 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         default_branch=hook.project.default_branch,
         default_service=_service(config, hook.project),
         commits=[
-            PushedCommit(c.id, c.timestamp, c.author.name or c.author.email, [*c.added, *c.modified, *c.removed])
+            PushedCommit(
+                c.id, c.timestamp, c.author.name or c.author.email, [*c.added, *c.modified, *c.removed], c.message
+            )
             for c in hook.commits
         ],
     )
@@ -155,14 +161,16 @@ def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Pa
     landed = mr.squash_commit_sha or mr.merge_commit_sha
     if mr.state != "merged" or not landed:
         return Ignored(f"merge request {mr.action or mr.state}, not merged")
+    repository, merged_at = hook.project.path_with_namespace, mr.merged_at or mr.updated_at
     return [
         PullRequestRecord(
-            repository=hook.project.path_with_namespace,
+            repository=repository,
             number=mr.iid,
             head_branch=mr.source_branch,
             merge_commit_sha=landed.lower(),
-            merged_at=mr.merged_at or mr.updated_at,
-        )
+            merged_at=merged_at,
+        ),
+        *pull_request_references(repository, mr.iid, [mr.title, mr.description], mr.source_branch, merged_at),
     ]
 
 

@@ -14,6 +14,7 @@ from pydantic import BeforeValidator
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_token_header
+from integrations.work_common import incident_category
 from service.records import Ignored, InboxMeta, IncidentRecord, ParseResult
 from service.settings import Settings
 
@@ -51,6 +52,8 @@ class _Alert(Payload):
     createdAt: VendorTime  # noqa: N815
     updatedAt: VendorTime | None = None  # noqa: N815
     details: dict[str, Any] = {}
+    teams: list[str | dict[str, Any]] = []
+    """Team ids (the webhook's form), or ``{"id", "name"}`` objects (the Alert API's form)."""
 
 
 class Envelope(Payload):
@@ -73,22 +76,36 @@ def _service(alert: _Alert, config: IntegrationConfig) -> str:
     return config.service_for(candidate, alert.entity, fallback=candidate or "unknown")
 
 
+def _teams(alert: _Alert) -> list[str]:
+    names: list[str] = []
+    for team in alert.teams:
+        if isinstance(team, str):
+            names.append(team)
+        else:
+            names += [str(team[field]) for field in ("id", "name") if isinstance(team.get(field), str)]
+    return names
+
+
 def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     status = USED.get(meta.event_type)
     if status is None:
         return Ignored(f"Opsgenie action {meta.event_type!r} is not used")
     alert = validated(Envelope, value).alert
     changed_at = alert.updatedAt or meta.received_at  # stable across a rebuild, unlike the clock
+    service = _service(alert, config)
     return [
         IncidentRecord(
             source=SOURCE,
             external_id=alert.alertId,
-            service=_service(alert, config),
+            service=service,
             status=status,
             started_at=alert.createdAt,
             acknowledged_at=changed_at if status == "acknowledged" else None,
             resolved_at=changed_at if status == "resolved" else None,
             severity=alert.priority,
             title=(alert.message or "")[:1000] or None,
+            **incident_category(
+                config, vendor_services=[alert.entity], teams=_teams(alert), title=alert.message, service=service
+            ),
         )
     ]

@@ -12,6 +12,7 @@ from typing import Any
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_pagerduty
+from integrations.work_common import incident_category
 from service.records import Ignored, InboxMeta, IncidentRecord, ParseResult
 from service.settings import Settings
 
@@ -43,6 +44,7 @@ class _Incident(Payload):
     service: _Reference
     priority: _Reference | None = None
     urgency: str | None = None
+    teams: list[_Reference] = []
 
 
 class _Event(Payload):
@@ -89,5 +91,12 @@ def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
             severity=(incident.priority.summary if incident.priority else None) or incident.urgency,
             title=(incident.title or "")[:1000] or None,
             url=incident.html_url,
+            **incident_category(
+                config,
+                vendor_services=[incident.service.id, incident.service.summary],
+                teams=[name for team in incident.teams for name in (team.id, team.summary)],
+                title=incident.title,
+                service=service,
+            ),
         )
     ]

@@ -1,5 +1,6 @@
 """Pushed commits → changes, the same for every forge: branch, push order, author, and the services a
-commit belongs to (monorepo path prefixes, else the repository's service)."""
+commit belongs to (monorepo path prefixes, else the repository's service). The message itself is not
+kept: only the work-item keys it names (and the branch's), as references."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from integrations.config import IntegrationConfig
+from integrations.work_common import branch_references, commit_references
 from service.records import PUSH_ORDER_STRIDE, ChangeRecord, InboxMeta, Record
 
 
@@ -17,6 +19,7 @@ class PushedCommit:
     committed_at: datetime
     author: str | None
     files: list[str]
+    message: str = ""
 
 
 def pushed_changes(
@@ -44,4 +47,7 @@ def pushed_changes(
                     on_default_branch=branch == default_branch,
                 )
             )
+        records.extend(commit_references(repository, commit.sha, commit.message, commit.committed_at))
+    if commits and branch != default_branch:
+        records.extend(branch_references(repository, branch, commits[-1].committed_at))
     return records

@@ -9,7 +9,19 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from integrations import friction_api, generic, github, gitlab, opencost, opsgenie, pagerduty, prometheus
+from integrations import (
+    cdevents,
+    friction_api,
+    generic,
+    github,
+    gitlab,
+    jira,
+    linear,
+    opencost,
+    opsgenie,
+    pagerduty,
+    prometheus,
+)
 from integrations.config import IntegrationConfig
 from service.errors import InvalidInput
 from service.inbox import Delivery, content_key
@@ -22,15 +34,28 @@ SLACK_SOURCE = "slack"
 Parser = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
 """(the inbox row's metadata, its decoded JSON body, config) → canonical records, Ignored, or InvalidInput."""
 
-VENDORS: dict[str, ModuleType] = {module.SOURCE: module for module in (github, gitlab, pagerduty, opsgenie)}
+VENDORS: dict[str, ModuleType] = {
+    module.SOURCE: module for module in (github, gitlab, pagerduty, opsgenie, jira, linear, cdevents)
+}
 """Sources that post their own payloads to ``/webhooks/{source}``."""
 
-KEPT_HEADERS = ("user-agent", "content-type", "x-request-id", "x-github-event", "x-gitlab-event", "x-webhook-id")
+KEPT_HEADERS = (
+    "user-agent",
+    "content-type",
+    "x-request-id",
+    "x-github-event",
+    "x-gitlab-event",
+    "x-webhook-id",
+    "x-atlassian-webhook-identifier",
+    "linear-delivery",
+    "linear-event",
+    "ce-id",
+)
 """The only request headers stored with an inbox row; never an Authorization header or a signature."""
 
 
-def _generic(_meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:
-    return generic.parse(body)
+def _generic(_meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
+    return generic.parse(body, config)
 
 
 def _friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> ParseResult:

@@ -82,3 +82,16 @@ def verify_slack(headers: Mapping[str, str], body: bytes, secret: SecretStr | No
     expected = "v0=" + hmac_hex(key, b"v0:" + timestamp.encode() + b":" + body)
     if not hmac.compare_digest(signature.strip().encode(), expected.encode()):
         raise Unauthenticated("signature does not match the body", field="x-slack-signature")
+
+
+def verify_prefixed_hmac(
+    headers: Mapping[str, str], body: bytes, secret: SecretStr | None, *, header: str, prefix: str, source: str
+) -> None:
+    """``<header>: <prefix><hex HMAC-SHA256 of the raw body>`` (Jira's WebSub ``sha256=…``, Linear's bare hex)."""
+    key = _secret(secret, source)
+    signature = headers.get(header)
+    if not signature:
+        raise Unauthenticated(f"missing {header} header", field=header)
+    expected = prefix + hmac_hex(key, body)
+    if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
+        raise Unauthenticated("signature does not match the body", field=header)

@@ -45,9 +45,14 @@ from service.records import (
     MeasurementRecord,
     PullRequestRecord,
     Record,
+    WorkItemRecord,
+    WorkItemReferenceRecord,
+    WorkItemStatusRecord,
 )
+from service.work.ingest import apply_work_records
 
 _INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
+_CATEGORY_RANK = {"rule": 1, "team_map": 2, "service_map": 2, "explicit": 3}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,9 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
     incidents = [r for r in records if isinstance(r, IncidentRecord)]
     frictions = [r for r in records if isinstance(r, FrictionRecord)]
+    work_items = [r for r in records if isinstance(r, WorkItemRecord)]
+    references = [r for r in records if isinstance(r, WorkItemReferenceRecord)]
+    points = [r for r in records if isinstance(r, WorkItemStatusRecord)]
     costs = [r for r in records if isinstance(r, CostRecord)]
     measurements = [r for r in records if isinstance(r, MeasurementRecord)]
     with_service: list[
@@ -93,6 +101,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
     apply_cost_records(session, costs, measurements, histories, tz=policy.timezone)
+    apply_work_records(session, work_items, references, points)
     touched: list[tuple[str | None, datetime | None]] = [
         (d.service, d.finished_at or d.started_at) for d in deployments
     ]
@@ -303,6 +312,10 @@ def _rank(column: Any) -> Any:
     return case(_INCIDENT_RANK, value=column, else_=0)
 
 
+def _category_rank(column: Any) -> Any:
+    return case(_CATEGORY_RANK, value=column, else_=0)
+
+
 def _upsert_incidents(
     session: Session, incidents: list[IncidentRecord], histories: dict[str, list[PlatformAssignment]]
 ) -> None:
@@ -321,6 +334,9 @@ def _upsert_incidents(
             "commit_sha": i.commit_sha,
             "caused_by_deployment": i.caused_by_deployment,
             "url": i.url,
+            "category": i.category,
+            "category_source": i.category_source,
+            "category_evidence": list(i.category_evidence),
         }
         for i in incidents
     ]
@@ -337,6 +353,10 @@ def _upsert_incidents(
         "started_at": case((earlier, new.started_at), else_=table.c.started_at),
         "platform": case((earlier, new.platform), else_=table.c.platform),
     }
+    # A category decided a stronger way (explicit > service or team map > rule) is never replaced by a weaker one.
+    stronger = _category_rank(new.category_source) >= _category_rank(table.c.category_source)
+    for name in ("category", "category_source", "category_evidence"):
+        set_[name] = case((and_(new.category.is_not(None), stronger), new[name]), else_=table.c[name])
     statement = insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_)
     execute_rows(session, statement, rows, key=("source", "external_id"))
 

@@ -181,6 +181,11 @@ class Incident(SQLModel, table=True):
     link_method: str | None = Field(default=None, max_length=16)
     """How the cause was found: ``explicit``, ``sha`` or ``window``."""
     url: str | None = Field(default=None, max_length=1024)
+    category: str | None = Field(default=None, max_length=16)
+    """``infrastructure`` | ``application`` | ``unknown`` (None: not classified yet, read as unknown)."""
+    category_source: str | None = Field(default=None, max_length=16)
+    """How it was decided: ``explicit``, ``service_map``, ``team_map`` or ``rule``."""
+    category_evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class FrictionReport(SQLModel, table=True):
@@ -328,13 +333,31 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = _utc()
 
 
-DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change", "pull_request")
+DERIVED_TABLES = (
+    "deployment_change",
+    "incident",
+    "deployment",
+    "change",
+    "pull_request",
+    "work_item_reference",
+    "work_item_status",
+    "work_item",
+)
 """Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
 Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""
 
 
-# Spend and measurements live in their own domain module; imported here so every reader of the metadata
-# (Alembic, the schema check, the test fixtures) sees them.
+# Spend, measurements and work items live in their own domain modules; imported here so every reader of
+# the metadata (Alembic, the schema check, the test fixtures) sees them.
 from service.cost.models import CostImport, CostLine, Measurement, WeeklyCostRollup  # noqa: E402
+from service.work.models import WorkItem, WorkItemReference, WorkItemStatus  # noqa: E402
 
-__all__ = ["CostImport", "CostLine", "Measurement", "WeeklyCostRollup"]
+__all__ = [
+    "CostImport",
+    "CostLine",
+    "Measurement",
+    "WeeklyCostRollup",
+    "WorkItem",
+    "WorkItemReference",
+    "WorkItemStatus",
+]

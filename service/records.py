@@ -83,6 +83,61 @@ class IncidentRecord:
     caused_by_deployment: str | None = None
     commit_sha: str | None = None
     url: str | None = None
+    category: str | None = None
+    """``infrastructure`` | ``application`` | ``unknown``, decided by service.work.mapping.classify_incident."""
+    category_source: str | None = None
+    """How: ``explicit`` (the sender said), ``service_map``, ``team_map``, ``rule``; None when undecided."""
+    category_evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItemRecord:
+    """A tracker item (Jira issue, Linear issue or project, GitHub issue, CDEvents ticket, generic form),
+    identified by (source, key). ``status`` is already mapped to open | in_progress | done | cancelled;
+    each record is also one point of its status history at ``changed_at``."""
+
+    source: str
+    key: str
+    kind: str
+    """feature | bug | support | task (service/work/mapping.yaml decides for vendor items)."""
+    status: str
+    changed_at: datetime
+    raw_status: str | None = None
+    title: str | None = None
+    service: str | None = None
+    team: str | None = None
+    labels: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    parent: str | None = None
+    url: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItemStatusRecord:
+    """A status history point alone, for a sender that names the item only by an alias: GitHub's
+    project (v2) item events name the issue by node id (``key = "node:<id>"``), which the issue's own
+    events tie to its key with a ``node`` reference; reads follow that alias."""
+
+    source: str
+    key: str
+    status: str
+    changed_at: datetime
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItemReferenceRecord:
+    """A change, pull request, branch or deployment that names a work item by its key.
+
+    ``kind`` is ``commit`` (ref = sha), ``pull_request`` (ref = number), ``branch`` (ref = branch name)
+    or ``deployment`` (repository = deployment source, ref = its external id)."""
+
+    key: str
+    kind: str
+    repository: str
+    ref: str
+    seen_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,5 +220,8 @@ Record = (
     | FrictionRecord
     | CostRecord
     | MeasurementRecord
+    | WorkItemRecord
+    | WorkItemStatusRecord
+    | WorkItemReferenceRecord
 )
 ParseResult = list[Record] | Ignored

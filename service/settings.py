@@ -88,10 +88,19 @@ class Settings(BaseSettings):
     quote_min_reporters: int = Field(default=3, ge=1)
     """The digest quotes a report only from a team with at least this many reporters that week."""
 
+    work_mapping_path: Path | None = None
+    """A work-item and incident mapping YAML replacing the built-in one (service/work/mapping.yaml)."""
+    linear_timestamp_tolerance_seconds: float = Field(default=60.0, gt=0)
+    """Linear deliveries whose ``webhookTimestamp`` is further than this from now are refused (401)."""
+
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_token: SecretStr | None = None
     pagerduty_webhook_secret: SecretStr | None = None
     opsgenie_webhook_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    cdevents_webhook_secret: SecretStr | None = None
+    """HMAC-SHA256 secret for CDEvents (``X-Signature-256: sha256=<hex>``); a bearer ``ingest`` token works too."""
     slack_signing_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
@@ -144,6 +153,7 @@ class Settings(BaseSettings):
     @field_validator(
         "broker_url",
         "taxonomy_path",
+        "work_mapping_path",
         "slack_triage_channel",
         "slack_bot_user_id",
         "opencost_url",

@@ -38,6 +38,7 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/metrics/friction"): "read",
     ("GET", "/api/v1/metrics/measurements"): "read",
     ("POST", "/api/v1/cost/imports"): "admin",
+    ("GET", "/api/v1/metrics/work"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
     ("GET", "/digests/{week}"): "read",
     ("DELETE", "/api/v1/reporters/{identity}"): "admin",
@@ -93,6 +94,9 @@ def test_no_secret_reaches_the_logs(client: TestClient, settings: Settings, capl
     from workers.process import drain
 
     caplog.set_level(logging.DEBUG)
+    # The CLI quiets httpx (a CLI test may have run first); its request lines carry URLs, which is where a
+    # token would leak, so they are part of what is checked.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     token = issue_token(settings, "ci", ["ingest", "read", "admin"])
     headers = {"Authorization": f"Bearer {token}"}
     client.post("/webhooks/generic", json=make_deployment(), headers=headers)

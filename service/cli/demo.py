@@ -166,6 +166,16 @@ def _format(table: Any) -> str:
         lead_time_h=table["lead_time_median_seconds"] / hours,
         restore_h=table["time_to_restore_median_seconds"] / hours,
         friction_h=table["friction_minutes_lost"] / 60.0,
-    ).rename(columns={"group": "platform", "deployments": "deploys", "change_failure_rate": "cfr"})
+    ).rename(
+        columns={
+            "group": "platform",
+            "deployments": "deploys",
+            "change_failure_rate": "cfr",
+            "time_to_ship_mean_days": "ship_d",
+            "support_tickets_opened": "support",
+            "infra_incidents": "infra_inc",
+        }
+    )
     columns = ["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h", "friction"]
+    columns += ["ship_d", "support", "infra_inc"]
     return str(shown[columns].to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))

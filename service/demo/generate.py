@@ -1,7 +1,10 @@
 """Generate a seeded migration story: services moving from ``legacy`` to ``new`` at staggered dates.
 
 Pure: a seed and an end date in, plain JSON-ready dicts out (catalogue, migration, generic events).
-On the new platform teams deploy more often, ship faster, fail less and restore sooner.
+On the new platform teams deploy more often, ship faster, fail less and restore sooner. Features ship
+in 11 days on average instead of 47, infrastructure support tickets and infrastructure incidents fall
+by two thirds, and application incidents stay flat (issue 15; drawn from their own random stream, so
+the rest of the story is the same for a seed).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ class PlatformProfile:
     restore_median_h: float
     friction_per_week: float
     friction_themes: tuple[str, ...]
+    time_to_ship_days: float = 47.0
+    """Mean days from started to the production deployment that ships a feature."""
+    features_per_week: float = 0.8
+    support_per_week: float = 0.9
+    support_resolve_days: float = 3.0
+    infra_incidents_per_week: float = 0.6
 
 
 # What engineers say, by theme; {service} is filled in. Written for the demo.
@@ -68,7 +77,26 @@ LEGACY_THEMES = ("cold_start_latency", "deploy_release", "build_ci", "config_com
 NEW_THEMES = ("platform_migration", "docs_knowledge", "observability_debugging", "build_ci")
 
 LEGACY = PlatformProfile(2.5, 40.0, 0.15, 0.10, 4.0, 1.2, LEGACY_THEMES)
-NEW = PlatformProfile(6.0, 6.0, 0.06, 0.04, 1.2, 0.4, NEW_THEMES)
+NEW = PlatformProfile(
+    6.0,
+    6.0,
+    0.06,
+    0.04,
+    1.2,
+    0.4,
+    NEW_THEMES,
+    time_to_ship_days=11.0,
+    support_per_week=0.3,
+    support_resolve_days=1.0,
+    infra_incidents_per_week=0.2,
+)
+INFRA_TITLES = (
+    "{service}: node pool out of capacity, pods pending",
+    "{service}: DNS resolution failures in the cluster",
+    "{service}: disk full on kubernetes nodes",
+    "{service}: TLS certificate expired on the load balancer",
+    "{service}: GPU quota exhausted",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +146,7 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
 
     timed: list[tuple[datetime, dict[str, Any]]] = []
     friction: list[tuple[datetime, dict[str, Any]]] = []
+    work_rng = random.Random(seed * 1_000_003 + 15)
     for spec in services:
         moved_at = datetime.fromisoformat(spec["platforms"][-1]["effective_from"].replace("Z", "+00:00"))
         for week in range(weeks):
@@ -129,6 +158,8 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
             for _ in range(_poisson(rng, profile.friction_per_week)):
                 filed = _working_time(rng, week_start + timedelta(days=rng.randint(0, 4)))
                 friction.append((filed, _friction(rng, spec["slug"], filed, profile)))
+            timed.extend(_work_week(work_rng, spec["slug"], week_start, profile))
+    timed = _ship_features(work_rng, timed, services)
     timed.sort(key=lambda pair: pair[0])
     friction.sort(key=lambda pair: pair[0])
     migration = {
@@ -197,8 +228,81 @@ def _deployment(
             "severity": rng.choice(["sev1", "sev2", "sev2", "sev3", "sev3", "sev3"]),
             "title": f"{service}: elevated error rate",
             "caused_by_deployment": deploy_id,
+            "category": "application",
         }
         resolved = started + timedelta(hours=restore)
         events.append((started, incident))
         events.append((resolved, {**incident, "status": "resolved", "resolved_at": _iso(resolved)}))
     return events
+
+
+def _lognormal_mean(rng: random.Random, mean: float, sigma: float = 0.35) -> float:
+    """A lognormal draw whose expectation is ``mean``."""
+    return rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma)
+
+
+def _work_item(key: str, kind: str, status: str, at: datetime, service: str, **extra: Any) -> dict[str, Any]:
+    item = {"type": "work_item", "id": key, "kind": kind, "status": status, "changed_at": _iso(at), "service": service}
+    return item | extra
+
+
+def _work_week(
+    rng: random.Random, service: str, week_start: datetime, profile: PlatformProfile
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """One week of a service's infrastructure support tickets and infrastructure incidents."""
+    events: list[tuple[datetime, dict[str, Any]]] = []
+    for index in range(_poisson(rng, profile.support_per_week)):
+        opened = _working_time(rng, week_start + timedelta(days=rng.randint(0, 4)))
+        key = f"SUP-{service}-{week_start:%Y%m%d}-{index}"
+        resolved = opened + timedelta(days=_lognormal_mean(rng, profile.support_resolve_days))
+        title = f"Help with {rng.choice(['ingress', 'IAM role', 'helm values', 'node pool', 'secrets'])} for {service}"
+        events.append((opened, _work_item(key, "support", "open", opened, service, title=title)))
+        events.append((resolved, _work_item(key, "support", "done", resolved, service, title=title)))
+    for index in range(_poisson(rng, profile.infra_incidents_per_week)):
+        started = _working_time(rng, week_start + timedelta(days=rng.randint(0, 6)))
+        incident = {
+            "type": "incident",
+            "id": f"INFRA-{service}-{week_start:%Y%m%d}-{index}",
+            "service": service,
+            "status": "triggered",
+            "started_at": _iso(started),
+            "severity": rng.choice(["sev2", "sev3"]),
+            "title": rng.choice(INFRA_TITLES).format(service=service),  # classified by the mapping's rules
+        }
+        resolved = started + timedelta(hours=rng.lognormvariate(math.log(profile.restore_median_h), 0.5))
+        events.append((started, incident))
+        events.append((resolved, {**incident, "status": "resolved", "resolved_at": _iso(resolved)}))
+    return events
+
+
+def _ship_features(
+    rng: random.Random, timed: list[tuple[datetime, dict[str, Any]]], services: list[dict[str, Any]]
+) -> list[tuple[datetime, dict[str, Any]]]:
+    """Some successful production deployments ship a feature (about ``features_per_week`` a week): the
+    feature was started ``time_to_ship_days`` (on average, for the platform the deployment ran on)
+    before, created a few days before that, and marked done a day or two after."""
+    moves = {
+        spec["slug"]: datetime.fromisoformat(spec["platforms"][-1]["effective_from"].replace("Z", "+00:00"))
+        for spec in services
+        if len(spec["platforms"]) > 1
+    }
+    out: list[tuple[datetime, dict[str, Any]]] = []
+    for moment, event in timed:
+        out.append((moment, event))
+        if event["type"] != "deployment" or event["status"] != "success":
+            continue
+        moved = moves.get(event["service"])
+        profile = NEW if moved is not None and moment >= moved else LEGACY
+        if rng.random() >= profile.features_per_week / profile.deploys_per_week:
+            continue
+        key = f"FEAT-{event['id']}"
+        service = event["service"]
+        started = moment - timedelta(days=_lognormal_mean(rng, profile.time_to_ship_days))
+        created = started - timedelta(days=rng.uniform(1, 10))
+        done = moment + timedelta(hours=rng.uniform(2, 48))
+        title = f"{service}: feature {key}"
+        event["work_items"] = [key]
+        out.append((created, _work_item(key, "feature", "open", created, service, title=title)))
+        out.append((started, _work_item(key, "feature", "in_progress", started, service, title=title)))
+        out.append((done, _work_item(key, "feature", "done", done, service, title=title)))
+    return out

@@ -16,6 +16,7 @@ from service.cost import rollups_db as cost_rollups
 from service.metrics import compute, rollup, rollups_db
 from service.metrics.service import Filters, environments, load
 from service.settings import Settings
+from service.work.weekly import COUNTS, load_weekly_work
 
 
 def weekly_metrics(
@@ -45,8 +46,37 @@ def weekly_metrics(
     cost_rows = cost_rollups.rows_for(session, settings, filters, start, end)
     cost = cost_rollup.weekly_from_cost_rollups(cost_rows, group_by=group_by)
     table = cost_compute.with_cost(table, cost)
+    table = _with_work(table, session, settings, group_by=group_by, filters=filters, start=start, end=end)
     table["low_sample"] = table["completed_deployments"] < settings.min_sample
     return table
+
+
+def _with_work(
+    table: pd.DataFrame,
+    session: Session,
+    settings: Settings,
+    *,
+    group_by: str,
+    filters: Filters,
+    start: datetime | None,
+    end: datetime | None,
+) -> pd.DataFrame:
+    """Time to ship, support tickets and incidents by category beside the DORA columns (issue 15); a week
+    with only work-item rows gets zeros in the DORA counts."""
+    work = load_weekly_work(
+        session,
+        tz=settings.timezone,
+        group_by=group_by,
+        environments=environments(settings, filters),
+        filters=filters,
+        start=start,
+        end=end,
+    )
+    merged = table.merge(work, on=["week", "group"], how="outer")
+    counts = ["deployments", "deploy_days", "lead_time_n", "failed_deployments", "completed_deployments", "restore_n"]
+    counts += ["incidents", "friction", "friction_minutes_lost", *COUNTS]
+    merged[counts] = merged[counts].fillna(0).astype(int)
+    return merged.sort_values(["week", "group"]).reset_index(drop=True)
 
 
 def _inside(moments: pd.Series, start: datetime | None, end: datetime | None) -> pd.Series:

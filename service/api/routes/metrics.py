@@ -18,11 +18,12 @@ from service.cost.frames import measurement_frame
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
-from service.metrics.service import Filters, dora_metrics, friction_frame
+from service.metrics.service import Filters, dora_metrics, environments, friction_frame
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.tabular import frame_csv
 from service.timeutil import utcnow
+from service.work.service import load_summary
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"], dependencies=[Depends(require_scope("read"))])
 
@@ -127,3 +128,21 @@ def friction(request: Request, session: DbSession, scope: Annotated[Scope, Depen
     window = _window(settings, scope.start, scope.end, 28)
     frame = friction_frame(session, scope.filters, window.start, window.end)
     return friction_metrics.summary(frame, window.start, window.end)
+
+
+@router.get("/work")
+def work(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+    """Time to ship, done-but-not-shipped items with their age, support load and incidents by category
+    (default: last 28 days); see docs/metrics.md "Work items"."""
+    settings: Settings = request.app.state.settings
+    window = _window(settings, scope.start, scope.end, 28)
+    return load_summary(
+        session,
+        environments=environments(settings, scope.filters),
+        start=window.start,
+        end=window.end,
+        now=utcnow(),
+        min_sample=settings.min_sample,
+        service=scope.filters.service,
+        team=scope.filters.team,
+    )

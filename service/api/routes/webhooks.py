@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from integrations import generic, opsgenie, registry
+from integrations import cdevents, generic, opsgenie, registry
 from service import inbox
 from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
@@ -95,7 +95,7 @@ async def generic_webhook(
     responses={200: {"description": "Already received (a resend): nothing new stored"}},
 )
 async def vendor_webhook(
-    source: Annotated[str, Path(description="github, gitlab, pagerduty or opsgenie")],
+    source: Annotated[str, Path(description="github, gitlab, pagerduty, opsgenie, jira, linear or cdevents")],
     request: Request,
     response: Response,
     raw: Annotated[bytes, Depends(read_capped)],
@@ -112,8 +112,8 @@ async def vendor_webhook(
         raise NotFound(f"no webhook for {source!r}; sources: generic, {', '.join(sorted(registry.VENDORS))}")
     settings: Settings = request.app.state.settings
     headers = {name.lower(): value for name, value in request.headers.items()}
-    if source == opsgenie.SOURCE and credentials is not None:
-        await authorize_async(request, credentials, "ingest")  # Opsgenie does not sign: a token is the other way in
+    if source in (opsgenie.SOURCE, cdevents.SOURCE) and credentials is not None:
+        await authorize_async(request, credentials, "ingest")  # unsigned senders: a token is the other way in
     else:
         registry.verify(source, headers, raw, settings)
     require_json(request)

@@ -1,0 +1,176 @@
+"""Linear webhooks: ``Issue`` and ``Project`` create / update / remove become work items.
+
+Signed with ``Linear-Signature``: the hex HMAC-SHA256 of the raw body with the webhook's signing secret.
+The body's ``webhookTimestamp`` (milliseconds) must be within FRICTIONLOG_LINEAR_TIMESTAMP_TOLERANCE_SECONDS
+(a minute) of our clock, else 401: a captured delivery cannot be replayed later. ``Linear-Delivery``
+identifies a delivery. State types (triage, backlog, unstarted, started, completed, canceled) decide
+started and done unless the mapping names the state. An issue in a project is that project's child.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from integrations.config import IntegrationConfig
+from integrations.payload import Payload, VendorTime, validated
+from integrations.signatures import verify_prefixed_hmac
+from integrations.work_common import item_service
+from service.errors import InvalidInput, Unauthenticated
+from service.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
+from service.settings import Settings
+from service.timeutil import utcnow
+
+SOURCE = "linear"
+SIGNATURE_HEADER = "linear-signature"
+DELIVERY_HEADER = "linear-delivery"
+USED_TYPES = ("Issue", "Project")
+ACTIONS = ("create", "update", "remove")
+
+
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings, *, now: datetime | None = None) -> None:
+    verify_prefixed_hmac(
+        headers, body, settings.linear_webhook_secret, header=SIGNATURE_HEADER, prefix="", source="Linear"
+    )
+    try:
+        stamp = json.loads(body).get("webhookTimestamp")
+    except (ValueError, AttributeError):
+        stamp = None
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
+        raise Unauthenticated("webhookTimestamp is missing", field="webhookTimestamp")
+    skew = abs((now or utcnow()).timestamp() - stamp / 1000)
+    if skew > settings.linear_timestamp_tolerance_seconds:
+        raise Unauthenticated("webhookTimestamp is too far from now (a replay?)", field="webhookTimestamp")
+
+
+def project_key(project_id: str) -> str:
+    return f"linear-project:{project_id}"
+
+
+class _State(Payload):
+    name: str | None = None
+    type: str | None = None
+
+
+class _Team(Payload):
+    key: str | None = None
+    name: str | None = None
+
+
+class _Label(Payload):
+    name: str
+
+
+class _Parent(Payload):
+    identifier: str
+
+
+class _Issue(Payload):
+    id: str
+    identifier: str
+    title: str | None = None
+    state: _State | None = None
+    team: _Team | None = None
+    labels: list[_Label] = []
+    parent: _Parent | None = None
+    projectId: str | None = None  # noqa: N815  (the vendor's field names)
+    createdAt: VendorTime | None = None  # noqa: N815
+    updatedAt: VendorTime | None = None  # noqa: N815
+    url: str | None = None
+
+
+class _Project(Payload):
+    id: str
+    name: str | None = None
+    state: str | None = None
+    status: _State | None = None
+    createdAt: VendorTime | None = None  # noqa: N815
+    updatedAt: VendorTime | None = None  # noqa: N815
+    url: str | None = None
+
+
+class Envelope(Payload):
+    action: str
+    type: str
+    createdAt: VendorTime | None = None  # noqa: N815
+    url: str | None = None
+
+
+class IssueEnvelope(Envelope):
+    data: _Issue
+
+
+class ProjectEnvelope(Envelope):
+    data: _Project
+
+
+def event_type(headers: Mapping[str, str], value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    return f"{value.get('type', '')}.{value.get('action', '')}" if value.get("type") else ""
+
+
+def delivery_key(headers: Mapping[str, str]) -> str | None:
+    return headers.get(DELIVERY_HEADER)
+
+
+def parse(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
+    kind, _, action = meta.event_type.partition(".")
+    if kind not in USED_TYPES or action not in ACTIONS:
+        return Ignored(f"Linear event {meta.event_type!r} is not used")
+    if kind == "Issue":
+        issue = validated(IssueEnvelope, value)
+        return [_issue(issue, issue.data, config, removed=action == "remove")]
+    project = validated(ProjectEnvelope, value)
+    return [_project(project, project.data, config, removed=action == "remove")]
+
+
+def _changed_at(envelope: Envelope, updated: datetime | None, created: datetime | None) -> datetime:
+    moment = envelope.createdAt or updated or created
+    if moment is None:
+        raise InvalidInput("createdAt is required", field="createdAt")
+    return moment
+
+
+def _issue(envelope: Envelope, issue: _Issue, config: IntegrationConfig, *, removed: bool) -> WorkItemRecord:
+    mapping = config.work_mapping
+    labels = [label.name for label in issue.labels]
+    team = issue.team.key if issue.team else None
+    state = issue.state or _State()
+    named = mapping.service(labels=labels, team=team)
+    parent = issue.parent.identifier.upper() if issue.parent else None
+    return WorkItemRecord(
+        source=SOURCE,
+        key=issue.identifier.upper(),
+        kind=mapping.kind(issue_type=None, labels=labels, project=team),
+        status=mapping.status(name=state.name, type_=state.type) or "open",
+        raw_status=(state.name or state.type or "")[:128] or None,
+        changed_at=_changed_at(envelope, issue.updatedAt, issue.createdAt),
+        title=(issue.title or "")[:1000] or None,
+        service=item_service(config, named),
+        team=team,
+        labels=tuple(labels),
+        created_at=issue.createdAt,
+        parent=parent or (project_key(issue.projectId) if issue.projectId else None),
+        url=issue.url or envelope.url,
+        deleted=removed,
+    )
+
+
+def _project(envelope: Envelope, project: _Project, config: IntegrationConfig, *, removed: bool) -> WorkItemRecord:
+    state_type = (project.status.type if project.status else None) or project.state
+    name = project.status.name if project.status else None
+    return WorkItemRecord(
+        source=SOURCE,
+        key=project_key(project.id),
+        kind="feature",
+        status=config.work_mapping.status(name=name, type_=state_type) or "open",
+        raw_status=(name or state_type or "")[:128] or None,
+        changed_at=_changed_at(envelope, project.updatedAt, project.createdAt),
+        title=(project.name or "")[:1000] or None,
+        created_at=project.createdAt,
+        url=project.url or envelope.url,
+        deleted=removed,
+    )
