@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from integrations.payload import first_error
 from service.errors import InvalidInput
+from service.identity import ServiceName, repository_service
 from service.inbox import Delivery, content_key
 from service.records import (
     ChangeRecord,
@@ -58,7 +59,7 @@ class CommitIn(BaseModel):
 class DeploymentIn(_Event):
     type: Literal["deployment"]
     id: Text
-    service: Text
+    service: ServiceName
     environment: Text
     status: Literal["success", "failure", "error", "cancelled", "in_progress"]
     finished_at: Timestamp | None = None
@@ -75,7 +76,7 @@ class DeploymentIn(_Event):
 class IncidentIn(_Event):
     type: Literal["incident"]
     id: Text
-    service: Text
+    service: ServiceName
     status: Literal["triggered", "acknowledged", "resolved"]
     started_at: Timestamp
     acknowledged_at: Timestamp | None = None
@@ -91,7 +92,7 @@ class ChangeIn(_Event):
     type: Literal["change"]
     sha: Sha
     repository: Text
-    service: Text | None = None
+    service: ServiceName | None = None
     timestamp: Timestamp
     pr_number: int | None = Field(default=None, ge=1, le=2_147_483_647)
     merged_at: Timestamp | None = None
@@ -169,11 +170,12 @@ def parse(value: Any) -> ParseResult:
                 url=event.url,
             )
         ]
+    repository = normalise_repository(event.repository) or event.repository
     return [
         ChangeRecord(
             sha=event.sha.lower(),
-            repository=normalise_repository(event.repository) or event.repository,
-            service=event.service,
+            repository=repository,
+            service=event.service or repository_service(repository),
             committed_at=event.timestamp,
             pr_number=event.pr_number,
             merged_at=event.merged_at,

@@ -12,20 +12,23 @@ fields take the newest non-null value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Text, and_, case, func, literal, or_, tuple_, update
 from sqlmodel import Session, col, select
 
+from service.aliases import resolve
 from service.catalogue import platform_at
 from service.db import execute_rows, upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
+from service.identity import repository_service
 from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
-from service.metrics.rollups_db import mark_dirty
+from service.metrics.marks import mark_dirty
 from service.models import (
     Change,
     Deployment,
@@ -43,6 +46,8 @@ from service.records import (
     PullRequestRecord,
     Record,
 )
+
+log = logging.getLogger("frictionlog.ingest")
 
 _INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
 
@@ -67,6 +72,7 @@ class IngestPolicy:
 
 
 def apply_records(session: Session, records: Sequence[Record], *, policy: IngestPolicy) -> None:
+    records = _with_catalogue_names(session, records)
     changes = [r for r in records if isinstance(r, ChangeRecord)]
     merges = [r for r in records if isinstance(r, PullRequestRecord)]
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
@@ -98,6 +104,33 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     mark_dirty(session, [(s, m) for s, m in touched if s and m], tz=policy.timezone)
 
 
+def _with_catalogue_names(session: Session, records: Sequence[Record]) -> list[Record]:
+    """Every record under its catalogue name: a change without a service takes its repository's, an old
+    (aliased) name becomes the service's; unmapped monorepo commits are counted and dropped."""
+    named: list[Record] = []
+    unmapped: dict[str, int] = {}
+    for record in records:
+        if isinstance(record, ChangeRecord):
+            if record.unmapped:
+                unmapped[record.repository] = unmapped.get(record.repository, 0) + 1
+                continue
+            if record.service is None:
+                record = replace(record, service=repository_service(record.repository))
+        named.append(record)
+    for repository, count in sorted(unmapped.items()):
+        log.warning("ingest.unmapped_commits repository=%s count=%s (no monorepo prefix matches)", repository, count)
+    aliases = resolve(session, {s for r in named if (s := getattr(r, "service", None))})
+    if not aliases:
+        return named
+    return [_renamed(r, aliases) for r in named]
+
+
+def _renamed(record: Record, aliases: dict[str, str]) -> Record:
+    if isinstance(record, PullRequestRecord) or record.service not in aliases:
+        return record
+    return replace(record, service=aliases[record.service])
+
+
 def _ensure_services(session: Session, slugs: Iterable[str]) -> None:
     """Services first seen in an event join the catalogue with no team; known ones are untouched."""
     rows = [{"slug": slug} for slug in sorted(slugs)]
@@ -121,17 +154,12 @@ def _deployment_repository(record: DeploymentRecord) -> str:
     return record.repository or f"service:{record.service}"
 
 
-def default_service(repository: str) -> str:
-    """The service a repository's commits belong to when nothing says otherwise: its name."""
-    return repository.rstrip("/").rsplit("/", 1)[-1]
-
-
 def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]) -> None:
     rows = [
         {
             "sha": c.sha,
             "repository": c.repository,
-            "service": c.service or default_service(c.repository),
+            "service": c.service,
             "committed_at": c.committed_at,
             "pr_number": c.pr_number,
             "merged_at": c.merged_at,

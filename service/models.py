@@ -65,6 +65,16 @@ class Service(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class ServiceAlias(SQLModel, table=True):
+    """An old (renamed or merged) service name: events under ``alias`` count for ``service``."""
+
+    __tablename__ = "service_alias"
+
+    alias: str = Field(primary_key=True, max_length=128)
+    service: str = Field(foreign_key="service.slug", max_length=128, index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class PlatformAssignment(SQLModel, table=True):
     """Which platform a service runs on from ``effective_from`` on; a migration is a change of assignment."""
 

@@ -34,6 +34,8 @@ class ChangeRecord:
     """Increases with every commit pushed to the repository: (inbox row id, index in the push)."""
     author: str | None = None
     on_default_branch: bool = False
+    unmapped: bool = False
+    """A monorepo commit under none of its mapped path prefixes: counted, never given a service."""
 
 
 @dataclass(frozen=True, slots=True)

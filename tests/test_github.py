@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from integrations.signatures import verify_github
 from service.errors import Unauthenticated
-from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident
+from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
 from service.settings import Settings
 from tests.factories import T0, sha
 from tests.vendors import (
@@ -315,7 +315,9 @@ def test_a_merge_event_after_the_deployment_still_attaches_the_branch_commits(
     assert links(session)["2"] == [(sha(10), None), (sha(99), "merge_commit")]
 
 
-def test_a_monorepo_push_splits_commits_by_path(database_url: str, tmp_path: Any) -> None:
+def test_a_monorepo_push_splits_commits_by_path(
+    database_url: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     from service.api.app import create_app
     from service.db import get_engine
     from tests.conftest import make_settings
@@ -338,7 +340,11 @@ def test_a_monorepo_push_splits_commits_by_path(database_url: str, tmp_path: Any
 
     with Session(get_engine(database_url)) as session:
         pairs = sorted(session.exec(select(Change.sha, Change.service)).all())
-    assert pairs == [(sha(1), "ml-api"), (sha(2), "auth"), (sha(2), "ml-api"), (sha(3), "mono")]
+        services = set(session.exec(select(Service.slug)).all())
+    assert pairs == [(sha(1), "ml-api"), (sha(2), "auth"), (sha(2), "ml-api")]
+    # The README commit is under no mapped prefix: counted as unmapped, no service named after the repository.
+    assert services == {"ml-api", "auth"}
+    assert "ingest.unmapped_commits repository=acme/mono count=1" in caplog.text
 
 
 def test_mapped_workflow_runs_on_the_default_branch_are_deployments(database_url: str, tmp_path: Any) -> None:
