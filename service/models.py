@@ -10,18 +10,11 @@ from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
 from service.timeutil import utcnow
+from service.vocab import InboxStatus
 
 
 def _utc(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-class InboxStatus:
-    PENDING = "pending"
-    PROCESSED = "processed"
-    IGNORED = "ignored"
-    FAILED = "failed"
-    ALL = (PENDING, PROCESSED, IGNORED, FAILED)
 
 
 class InboxEvent(SQLModel, table=True):

@@ -328,7 +328,7 @@ def test_an_alias_moves_stored_events_and_a_rebuild_re_derives_them(
     # A rebuild re-derives every row from the inbox: the old name lands on the new service again.
     from service.cli import _delete_derived
     from service.inbox import requeue
-    from service.models import InboxStatus
+    from service.vocab import InboxStatus
 
     _delete_derived(session)
     requeue(session, statuses=[InboxStatus.PROCESSED])

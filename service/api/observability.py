@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import inbox
 from service.db import session_scope
-from service.models import InboxEvent, InboxStatus
+from service.models import InboxEvent
 from service.timeutil import utcnow
+from service.vocab import InboxStatus
 
 
 class InboxCollector(Collector):
