@@ -1,12 +1,19 @@
 """Embedded mode: the worker and the scheduler as threads of the API process (SQLite, no servers).
 
-Same drain loop as the Celery task; only the transport differs (an Event instead of a broker).
+Same drain loop as the Celery task; only the transport differs (an Event instead of a broker). The
+scheduler runs the entries of workers.schedule — the table beat reads — at the moments beat would.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from celery import Celery
+from celery.schedules import BaseSchedule
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
@@ -15,11 +22,65 @@ from service.errors import TransientError
 from service.metrics import rollups_db
 from service.settings import Settings
 from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
+from workers.jobs import retrain
 from workers.notify import notify_pending
 from workers.process import DrainStats, drain, seconds_until_next_due
-from workers.tasks import retrain
+from workers.schedule import SCHEDULE, Entry, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
+RETRY_AFTER = timedelta(minutes=1)
+"""A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
+
+
+@dataclass(slots=True)
+class _Planned:
+    entry: Entry
+    schedule: BaseSchedule
+    last_run: datetime
+    retry_at: datetime | None = None
+
+
+class EmbeddedScheduler:
+    """Runs the schedule's jobs in-process when due; ``clock`` is the time source (tests move it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        entries: Sequence[Entry] = SCHEDULE,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        app = Celery("frictionlog-embedded", set_as_current=False)
+        app.conf.update(timezone=settings.timezone)
+        started = self._clock()
+        self._planned = [
+            _Planned(entry, celery_schedule(entry, settings, app=app, now=self._clock), started) for entry in entries
+        ]
+
+    def run_due(self) -> tuple[list[str], float]:
+        """Run every entry that is due; returns their names and the seconds until one may be due next."""
+        ran: list[str] = []
+        wait = float("inf")
+        for plan in self._planned:
+            now = self._clock()
+            if plan.retry_at is not None and now < plan.retry_at:
+                wait = min(wait, (plan.retry_at - now).total_seconds())
+                continue
+            due, next_seconds = plan.schedule.is_due(plan.last_run)
+            if due:
+                ran.append(plan.entry.name)
+                try:
+                    plan.entry.job(self._settings)
+                except Exception:  # the loop must outlive a job's failure; it is tried again shortly
+                    log.exception("embedded.job_failed name=%s", plan.entry.name)
+                    plan.retry_at = now + RETRY_AFTER
+                    continue
+                plan.last_run, plan.retry_at = now, None
+                next_seconds = plan.schedule.is_due(now)[1]
+            wait = min(wait, next_seconds)
+        return ran, wait
 
 
 class EmbeddedWorker:
@@ -33,6 +94,7 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
+        self.scheduler = EmbeddedScheduler(settings)
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
     def start(self) -> None:
@@ -61,7 +123,7 @@ class EmbeddedWorker:
             try:
                 if self._retrain.is_set():
                     self._retrain.clear()
-                    retrain(self._settings.database_url)
+                    retrain(self._settings)
                 stats = drain(self._settings, budget_seconds=5.0)
                 self.totals.add(stats)
                 if stats.processed:
@@ -75,6 +137,8 @@ class EmbeddedWorker:
                 next_due = seconds_until_next_due(self._settings)
                 if next_due is not None and next_due > 0:
                     wait = min(wait, next_due)
+                _, scheduled = self.scheduler.run_due()
+                wait = min(wait, max(scheduled, 0.0))
             except TransientError:
                 log.warning("embedded.drain_deferred", exc_info=True)
                 wait = self._poll
