@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from integrations.slack import blocks
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
 from service.db import session_scope
-from service.friction.categorise import load_taxonomy
+from service.friction.categorise import configured_taxonomy
 from service.friction.triage import CLOSED
 from service.models import FrictionReport
 from service.settings import Settings
@@ -33,7 +33,7 @@ class NotifyStats:
 
 def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
     stats = NotifyStats()
-    taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
+    taxonomy = configured_taxonomy(settings)
     with session_scope(settings.database_url, write=True) as session:
         if settings.slack_triage_channel:
             new = session.exec(

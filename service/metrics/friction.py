@@ -7,14 +7,14 @@ from typing import Any
 
 import pandas as pd
 
-from service.friction.categorise import load_taxonomy
+from service.friction.categorise import Taxonomy
 
 
-def summary(frame: pd.DataFrame, start: datetime, end: datetime) -> dict[str, Any]:
-    """Reports filed in the window: counts, minutes lost, per category, open vs resolved, time to resolve."""
+def summary(frame: pd.DataFrame, start: datetime, end: datetime, *, taxonomy: Taxonomy) -> dict[str, Any]:
+    """Reports filed in the window: counts, minutes lost, per category (titled by the deployment's
+    taxonomy), open vs resolved, time to resolve."""
     resolved = frame[frame["status"].isin(("resolved", "wont_fix")) & frame["resolved_at"].notna()]
     hours = (resolved["resolved_at"] - resolved["created_at"]).dt.total_seconds() / 3600.0
-    taxonomy = load_taxonomy()
     by_category: list[dict[str, Any]] = []
     for category, rows in frame.groupby("category"):
         by_category.append(

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from service.api.auth import authorize, bearer, require_scope
 from service.api.deps import DbSession
+from service.api.state import app_state
 from service.digest.build import build
 from service.digest.html import render_html
 from service.models import Digest
@@ -29,7 +30,7 @@ def _content(session: Any, request: Request, week: str, audience: str) -> dict[s
     if posted is not None:
         stored: dict[str, Any] = posted.content
         return stored
-    return build(session, request.app.state.settings, week=week.upper(), audience=audience)
+    return build(session, app_state(request).settings, week=week.upper(), audience=audience)
 
 
 @router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read"))])

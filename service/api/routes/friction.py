@@ -13,6 +13,7 @@ from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
+from service.api.state import app_state
 from service.errors import NotFound
 from service.friction import reports, themes
 from service.friction.triage import triage
@@ -142,7 +143,7 @@ def triage_friction(
     result = triage(
         session,
         report_id,
-        taxonomy=request.app.state.taxonomy,
+        taxonomy=app_state(request).taxonomy,
         category=body.category,
         status=body.status,
         resolution_note=body.resolution_note,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import redis
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
+from service.api.state import SettingsDep, StateDep
 from service.db import get_engine
 
 router = APIRouter(tags=["health"])
@@ -19,9 +20,8 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(settings: SettingsDep) -> JSONResponse:
     """The database (and, in distributed mode, the broker) answer; 503 names what does not."""
-    settings = request.app.state.settings
     checks: dict[str, str] = {}
     try:
         with get_engine(settings.database_url).connect() as connection:
@@ -42,7 +42,7 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def prometheus(request: Request) -> PlainTextResponse:
+def prometheus(state: StateDep) -> PlainTextResponse:
     """Prometheus exposition: requests, inbox depth by status, processing lag, retrying events."""
-    body = request.app.state.metrics.exposition()
+    body = state.metrics.exposition()
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from service.api.auth import require_scope
 from service.api.deps import DbSession
+from service.api.state import SettingsDep, TaxonomyDep
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
@@ -65,22 +66,20 @@ class Scope:
 
 
 @router.get("/dora")
-def dora(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+def dora(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
     """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
-    settings: Settings = request.app.state.settings
     return dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28))
 
 
 @router.get("/weekly", response_model=None)
 def weekly(
-    request: Request,
+    settings: SettingsDep,
     session: DbSession,
     scope: Annotated[Scope, Depends()],
     group_by: Literal["service", "team", "platform", "cohort"] = "platform",
     format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
 ) -> dict[str, Any] | Response:
     """One row per ISO week (in the configured time zone) and group; ``?format=csv`` for spreadsheets."""
-    settings: Settings = request.app.state.settings
     window = _window(settings, scope.start, scope.end, 7 * 26)
     table = weekly_metrics(
         session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
@@ -98,9 +97,11 @@ def weekly(
 
 
 @router.get("/friction")
-def friction(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
-    """Friction reports: how many, minutes lost, by category, open vs resolved, median time to resolve."""
-    settings: Settings = request.app.state.settings
+def friction(
+    settings: SettingsDep, taxonomy: TaxonomyDep, session: DbSession, scope: Annotated[Scope, Depends()]
+) -> dict[str, Any]:
+    """Friction reports: how many, minutes lost, by category (titled by the configured taxonomy), open vs
+    resolved, median time to resolve."""
     window = _window(settings, scope.start, scope.end, 28)
     frame = friction_frame(session, scope.filters, window.start, window.end)
-    return friction_metrics.summary(frame, window.start, window.end)
+    return friction_metrics.summary(frame, window.start, window.end, taxonomy=taxonomy)

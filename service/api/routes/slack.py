@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
+from service.api.state import StateDep
 from service.errors import NotFound
 
 router = APIRouter(tags=["slack"])
 
 
 @router.post("/slack/events", include_in_schema=True)
-async def slack_events(request: Request) -> Response:
+async def slack_events(request: Request, state: StateDep) -> Response:
     """Slack signs every request (``v0``, five-minute window); bolt verifies it before any listener runs."""
-    handler: AsyncSlackRequestHandler | None = request.app.state.slack_handler
+    handler = state.slack_handler
     if handler is None:
         raise NotFound("Slack is not configured on this server (FRICTIONLOG_SLACK_SIGNING_SECRET)")
     return await handler.handle(request)

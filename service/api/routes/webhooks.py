@@ -15,10 +15,8 @@ from service import inbox
 from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep
-from service.api.inbox_writer import InboxWriter
+from service.api.state import app_state
 from service.errors import NotFound
-from service.settings import Settings
-from service.spool import Spool
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
@@ -48,12 +46,11 @@ def kept_headers(request: Request) -> dict[str, str]:
 async def store(request: Request, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
     """Into the inbox (group-committed with concurrent requests); if the database cannot commit, onto the
     fsync'd spool — still a 2xx: nothing is lost. Wakes the workers when something is new."""
-    writer: InboxWriter = request.app.state.inbox_writer
+    state = app_state(request)
     try:
-        results = await writer.accept(deliveries)
+        results = await state.inbox_writer.accept(deliveries)
     except (OperationalError, InterfaceError):
-        spool: Spool = request.app.state.spool
-        await run_in_threadpool(spool.append, deliveries)  # SpoolUnavailable (503) if the disk fails too
+        await run_in_threadpool(state.spool.append, deliveries)  # SpoolUnavailable (503) if the disk fails too
         return [inbox.Accepted(id=None, duplicate=False) for _ in deliveries]
     if any(not result.duplicate for result in results):
         waker.wake()
@@ -107,14 +104,14 @@ async def vendor_webhook(
     """
     if source not in registry.VENDORS:
         raise NotFound(f"no webhook for {source!r}; sources: generic, {', '.join(sorted(registry.VENDORS))}")
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     headers = {name.lower(): value for name, value in request.headers.items()}
     if source == opsgenie.SOURCE and credentials is not None:
         await authorize_async(request, credentials, "ingest")  # Opsgenie does not sign: a token is the other way in
     else:
         registry.verify(source, headers, raw, settings)
     require_json(request)
-    made = registry.vendor_delivery(source, headers, raw, decode_json(raw), request.app.state.integration_config)
+    made = registry.vendor_delivery(source, headers, raw, decode_json(raw), app_state(request).integration_config)
     result = (await store(request, waker, [made.delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)
