@@ -17,6 +17,7 @@ from service.api.state import SettingsDep, TaxonomyDep
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
+from service.metrics.results import DoraResult, dora_result
 from service.metrics.service import Filters, dora_metrics, friction_frame
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
@@ -66,9 +67,9 @@ class Scope:
 
 
 @router.get("/dora")
-def dora(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+def dora(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> DoraResult:
     """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
-    return dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28))
+    return dora_result(dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28)))
 
 
 @router.get("/weekly", response_model=None)
