@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -14,7 +14,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from service.aliases import canonical
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, InvalidInput, NotFound
 from service.identity import service_slug
 from service.metrics.marks import mark_all_weeks
 from service.models import (
@@ -30,7 +30,7 @@ from service.models import (
     ServiceAlias,
     WeeklyRollup,
 )
-from service.timeutil import parse_timestamp
+from service.timeutil import as_utc, parse_timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,3 +286,53 @@ def _forget_service(session: Session, *, old: str, new: str) -> None:
             new_service.team, new_service.tier = service.team, service.tier
         session.delete(service)
     session.flush()
+
+
+def known_service(session: Session, name: str) -> str:
+    """The catalogue slug a filter names (normalised, through aliases); NotFound naming it if unknown."""
+    slug = canonical(session, name)
+    if session.get(Service, slug) is None:
+        raise NotFound(f"unknown service {name.strip()!r}", field="service")
+    return slug
+
+
+def known_team(session: Session, team: str) -> str:
+    """A team some service of the catalogue belongs to; NotFound naming it if none does."""
+    if session.exec(select(Service.slug).where(Service.team == team)).first() is None:
+        raise NotFound(f"unknown team {team!r}: no service of the catalogue has it", field="team")
+    return team
+
+
+def platform_weeks(
+    session: Session, *, platform: str, services: Sequence[str] | None, start: datetime, end: datetime
+) -> float:
+    """Weeks of ``[start, end)`` during which at least one of ``services`` (None: any) ran on ``platform``.
+
+    The denominator of deployments per week under a platform filter: a service that moved to the platform
+    halfway through the window deployed there for half of it, not for all of it."""
+    statement = select(PlatformAssignment).order_by(
+        col(PlatformAssignment.service), col(PlatformAssignment.effective_from)
+    )
+    if services is not None:
+        statement = statement.where(col(PlatformAssignment.service).in_(list(services)))
+    histories: dict[str, list[PlatformAssignment]] = {}
+    for period in session.exec(statement):
+        histories.setdefault(period.service, []).append(period)
+    spans: list[tuple[datetime, datetime]] = []
+    for history in histories.values():
+        for period, following in zip(history, [*history[1:], None], strict=True):
+            if period.platform != platform:
+                continue
+            low = max(as_utc(period.effective_from), start)
+            high = min(as_utc(following.effective_from) if following else end, end)
+            if low < high:
+                spans.append((low, high))
+    covered = timedelta(0)
+    reach: datetime | None = None
+    for low, high in sorted(spans):
+        if reach is not None and low < reach:
+            low = reach
+        if low < high:
+            covered += high - low
+            reach = high
+    return covered / timedelta(weeks=1)

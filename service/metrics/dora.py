@@ -55,9 +55,13 @@ def _seconds(values: pd.Series, quantile: float) -> float | None:
     return None if values.empty else float(values.quantile(quantile))
 
 
-def deployment_frequency(prod: pd.DataFrame, window: Window, tz: str, min_sample: int) -> dict[str, Any]:
+def deployment_frequency(
+    prod: pd.DataFrame, window: Window, tz: str, min_sample: int, *, weeks: float | None = None
+) -> dict[str, Any]:
+    """``weeks``: the denominator when it is not the whole window (under a platform filter, the weeks the
+    services ran on that platform)."""
     done = prod[prod["status"].eq("success") & window.mask(prod["finished_at"])]
-    per_week = len(done) / window.weeks
+    per_week = len(done) / (weeks if weeks is not None else window.weeks)
     low = len(done) < min_sample
     band = None
     if not low:
@@ -165,8 +169,10 @@ def dora(
     tz: str,
     min_sample: int,
     follow_up: timedelta,
+    weeks: float | None = None,
 ) -> dict[str, Any]:
-    """Every key over the window. Figures from fewer than ``min_sample`` samples say so and carry no band."""
+    """Every key over the window. Figures from fewer than ``min_sample`` samples say so and carry no band.
+    ``weeks`` replaces the window's length as the denominator of deployments per week."""
     prod = production(deployments, environments)
     prod_ids = set(prod["id"].astype(int))
     return {
@@ -174,7 +180,7 @@ def dora(
         "bands_from": BAND_SOURCE,
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
-        "deployment_frequency": deployment_frequency(prod, window, tz, min_sample),
+        "deployment_frequency": deployment_frequency(prod, window, tz, min_sample, weeks=weeks),
         "lead_time": lead_time(lead_times, prod_ids, window, min_sample),
         "change_failure_rate": change_failure_rate(prod, incidents, window, min_sample),
         "time_to_restore": time_to_restore(incidents, window, min_sample),

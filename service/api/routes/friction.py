@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from integrations import friction_api
+from service import catalogue
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
@@ -97,6 +98,7 @@ def list_friction(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: BeforeId = None,
 ) -> list[FrictionOut]:
+    service = catalogue.known_service(session, service) if service else None
     rows = reports.list_reports(
         session, status=status, category=category, service=service, limit=limit, before_id=before_id
     )
@@ -110,6 +112,7 @@ def friction_themes(
     service: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[ThemeOut]:
     """Near-duplicate reports grouped by service and category: how many people hit the same thing."""
+    service = catalogue.known_service(session, service) if service else None
     frame = reports.theme_frame(session, since=utcnow() - timedelta(days=days), service=service)
     return [
         ThemeOut(

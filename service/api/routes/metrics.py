@@ -18,7 +18,7 @@ from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
 from service.metrics.results import DoraResult, dora_result
-from service.metrics.service import Filters, dora_metrics, friction_frame
+from service.metrics.service import Filters, dora_metrics, friction_frame, known_filters
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -69,7 +69,8 @@ class Scope:
 @router.get("/dora")
 def dora(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> DoraResult:
     """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
-    return dora_result(dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28)))
+    window = _window(settings, scope.start, scope.end, 28)
+    return dora_result(dora_metrics(session, settings, known_filters(session, scope.filters), window))
 
 
 @router.get("/weekly", response_model=None)
@@ -82,9 +83,8 @@ def weekly(
 ) -> dict[str, Any] | Response:
     """One row per ISO week (in the configured time zone) and group; ``?format=csv`` for spreadsheets."""
     window = _window(settings, scope.start, scope.end, 7 * 26)
-    table = weekly_metrics(
-        session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
-    )
+    filters = known_filters(session, scope.filters)
+    table = weekly_metrics(session, settings, group_by=group_by, filters=filters, start=window.start, end=window.end)
     if format == "csv":
         buffer = io.StringIO()
         table.to_csv(buffer, index=False)
@@ -104,5 +104,5 @@ def friction(
     """Friction reports: how many, minutes lost, by category (titled by the configured taxonomy), open vs
     resolved, median time to resolve."""
     window = _window(settings, scope.start, scope.end, 28)
-    frame = friction_frame(session, scope.filters, window.start, window.end)
+    frame = friction_frame(session, known_filters(session, scope.filters), window.start, window.end)
     return friction_metrics.summary(frame, window.start, window.end, taxonomy=taxonomy)
