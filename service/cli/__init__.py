@@ -210,14 +210,22 @@ def replay(statuses: tuple[str, ...], since: str | None) -> None:
 @main.command()
 @click.confirmation_option(prompt="Delete the derived tables and re-derive them from the inbox?")
 def rebuild() -> None:
-    """Re-derive deployments, changes and incidents from the inbox (a changed rule, a fixed parser)."""
+    """Re-derive deployments, changes, incidents and machine-made categories from the inbox (a changed
+    rule, a fixed parser); a lead's category survives. Prints what changed."""
     from service import inbox
+    from service import rebuild as changes
 
     with _session() as session:
+        before = changes.snapshot(session)
         _delete_derived(session)
         count = inbox.requeue(session, statuses=[s for s in InboxStatus if s != InboxStatus.PENDING])
     click.echo(f"re-queued {count} events")
-    _process_now()
+    if not _process_now(wait=True):
+        click.echo("the workers have not finished after 10 minutes: the changes are not reported", err=True)
+        return
+    with _session() as session:
+        for line in changes.changes(before, changes.snapshot(session)).lines():
+            click.echo(line)
 
 
 def _delete_derived(session: Session) -> None:
@@ -231,7 +239,13 @@ def _delete_derived(session: Session) -> None:
     session.commit()
 
 
-def _process_now() -> None:
+def _process_now(*, wait: bool = False, wait_seconds: float = 600.0) -> bool:
+    """Process the pending rows here (embedded) or wake the workers; with ``wait``, until none is pending.
+    Returns whether nothing is pending any more (always, in embedded mode)."""
+    import time
+
+    from service import inbox
+    from service.db import session_scope
     from workers.celery_app import DRAIN_TASK, create_celery
     from workers.process import drain
 
@@ -239,9 +253,17 @@ def _process_now() -> None:
     if settings.embedded:
         stats = drain(settings, budget_seconds=3600)
         click.echo(f"processed {stats.processed}, ignored {stats.ignored}, failed {stats.failed}")
-    else:
-        create_celery(settings).send_task(DRAIN_TASK)
-        click.echo("the workers were woken")
+        return True
+    create_celery(settings).send_task(DRAIN_TASK)
+    click.echo("the workers were woken")
+    deadline = time.monotonic() + (wait_seconds if wait else 0.0)
+    while True:
+        with session_scope(settings.database_url) as session:
+            if inbox.count_by_status(session)[InboxStatus.PENDING] == 0:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
 
 
 def _session() -> AbstractContextManager[Session]:
