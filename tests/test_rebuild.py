@@ -47,7 +47,8 @@ def test_a_rebuild_keeps_a_leads_category_and_reports_what_it_recategorised(
 
     assert result.exit_code == 0, result.output
     assert f"friction #{ids[0]}: cost → build_ci (by rule)" in result.stdout
-    assert f"#{ids[1]}" not in result.stdout and f"#{ids[2]}" not in result.stdout
+    assert f"#{ids[1]}" not in result.stdout
+    assert f"#{ids[2]}" not in result.stdout
     with Session(get_engine(database_url)) as db:
         categories = dict(db.exec(select(FrictionReport.id, FrictionReport.category)).all())
         assert len(db.exec(select(Deployment.id)).all()) == 1
