@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "Installing Frictionlog and its dependencies into $(VENV) (3-4 minutes the first time) ..."
+	$(BIN)/pip install --progress-bar on -e .
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
