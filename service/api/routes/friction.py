@@ -14,13 +14,13 @@ from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
-from service.api.state import app_state
+from service.api.state import TaxonomyDep
 from service.errors import NotFound
 from service.friction import reports, themes
 from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from workers.enqueue import wake_after_triage
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
 
@@ -139,21 +139,18 @@ def get_friction(report_id: ReportId, session: DbSession) -> FrictionOut:
 
 @router.patch("/friction/{report_id}", dependencies=[Depends(require_scope("admin"))])
 def triage_friction(
-    report_id: ReportId, body: TriageIn, request: Request, session: WriteSession, waker: WakerDep
+    report_id: ReportId, body: TriageIn, taxonomy: TaxonomyDep, session: WriteSession, waker: WakerDep
 ) -> FrictionOut:
     """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
     Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""
     result = triage(
         session,
         report_id,
-        taxonomy=app_state(request).taxonomy,
+        taxonomy=taxonomy,
         category=body.category,
         status=body.status,
         resolution_note=body.resolution_note,
         duplicate_of=body.duplicate_of,
     )
-    if result.corrected:
-        waker.wake(RETRAIN_TASK)
-    if result.notify_reporter:
-        waker.wake(NOTIFY_TASK)
+    wake_after_triage(waker, corrected=result.corrected, notify_reporter=result.notify_reporter)
     return _out(result.report)

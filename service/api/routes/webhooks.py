@@ -40,7 +40,7 @@ class BatchAcceptedOut(BaseModel):
 
 
 def kept_headers(request: Request) -> dict[str, str]:
-    return {name: request.headers[name][:256] for name in registry.KEPT_HEADERS if name in request.headers}
+    return registry.kept_headers(request.headers)
 
 
 async def store(request: Request, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
