@@ -212,6 +212,7 @@ class FrictionReport(SQLModel, table=True):
     votes: int = 1
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    """The ts of its message in the Slack triage channel (set when it is posted there)."""
     permalink: str | None = Field(default=None, max_length=1024)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resolved_at: datetime | None = _utc()
@@ -300,6 +301,7 @@ class Digest(SQLModel, table=True):
     """Set by the worker that is posting it (expires after ten minutes)."""
     posted_at: datetime | None = _utc()
     slack_ts: str | None = Field(default=None, max_length=32)
+    """The ts of the posted Slack message."""
 
 
 class ApiToken(SQLModel, table=True):

@@ -79,6 +79,7 @@ def test_embedded_mode_posts_the_weekly_digest_when_it_is_due_and_only_then(
         row = session.exec(select(Digest)).one()
     assert (row.week, row.audience, row.channel) == (last_full_week(utcnow(), settings.timezone), "leaders", "CDIGEST")
     assert row.posted_at is not None
+    assert row.slack_ts == slack.answer_ts("chat.postMessage", channel="CDIGEST")  # the ts Slack gave the post
 
 
 def test_a_failing_job_is_retried_a_minute_later_not_in_a_tight_loop(tmp_path: Path) -> None:

@@ -45,9 +45,10 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
             ).all()
             for report in new:
                 text = f"Friction #{report.id}: {blocks.clip(report.text, 200)}"
-                ok = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
-                stats.posted += ok
-                stats.refused += not ok
+                ts = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
+                report.slack_ts = ts  # the triage message, in the triage channel
+                stats.posted += ts is not None
+                stats.refused += ts is None
                 report.triage_posted_at = utcnow()
                 session.commit()
         closed = session.exec(
@@ -64,16 +65,16 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
         for report in closed:
             assert report.reporter is not None
             text, message = blocks.resolution_dm(report)
-            ok = _send(notifier, report.reporter, text, message)
-            stats.dms += ok
-            stats.refused += not ok
+            sent = _send(notifier, report.reporter, text, message) is not None
+            stats.dms += sent
+            stats.refused += not sent
             report.notified_at = utcnow()
             session.commit()
     return stats
 
 
-def _send(notifier: SlackNotifier, channel: str, text: str, message: list[dict[str, object]]) -> bool:
-    """True if posted, False if refused for good; SlackUnavailable propagates (the task retries later)."""
+def _send(notifier: SlackNotifier, channel: str, text: str, message: list[dict[str, object]]) -> str | None:
+    """The message ts if posted, None if refused for good; SlackUnavailable propagates (the task retries)."""
     try:
         return notifier.post_message(channel, text, message)
     except SlackUnavailable:
