@@ -135,8 +135,8 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
     import hmac
 
     from service.api.app import create_app
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
     from tests.vendors import GITHUB_SECRET
 
     request = github_request("ping", {"zen": "x"})
@@ -155,8 +155,8 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
 
 def test_an_unconfigured_secret_refuses_everything(database_url: str, tmp_path: Any) -> None:
     from service.api.app import create_app
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, github_webhook_secret=None)
     with TestClient(create_app(settings, waker=RecordingWaker())) as client:
@@ -320,8 +320,8 @@ def test_a_monorepo_push_splits_commits_by_path(
 ) -> None:
     from service.api.app import create_app
     from service.db import get_engine
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     mono = {**REPO, "name": "mono", "full_name": "acme/mono"}
     settings = make_settings(
@@ -350,8 +350,8 @@ def test_a_monorepo_push_splits_commits_by_path(
 def test_mapped_workflow_runs_on_the_default_branch_are_deployments(database_url: str, tmp_path: Any) -> None:
     from service.api.app import create_app
     from service.db import get_engine
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, workflow_environments={"Deploy to prod": "production"})
 

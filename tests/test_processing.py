@@ -15,8 +15,8 @@ from service import inbox
 from service.db import get_engine
 from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, make_deployment, make_incident, sha
+from tests.helpers import make_settings
 from workers.process import drain
 
 URL = "/webhooks/generic"

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from service.metrics import compute, marks, rollup
 from service.settings import Settings
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 PROD = frozenset({"production"})
 START = datetime(2026, 9, 7, tzinfo=UTC)

@@ -14,7 +14,7 @@ from service.db import get_engine
 from service.digest.build import last_full_week
 from service.models import Digest
 from service.timeutil import utcnow
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.celery_app import create_celery
 from workers.embedded import EmbeddedScheduler

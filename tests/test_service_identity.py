@@ -23,9 +23,9 @@ from service.errors import InvalidInput
 from service.identity import is_slug, normalise, service_slug
 from service.models import Change, Deployment, FrictionReport, Incident, Service, ServiceAlias
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token, sha
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from tests.vendors import (
     GL_PROJECT,

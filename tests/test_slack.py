@@ -20,8 +20,8 @@ from integrations.slack.notifier import WebClientNotifier
 from service.api.app import create_app
 from service.models import FrictionReport, InboxEvent
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.notify import notify_pending
 from workers.process import drain

@@ -14,7 +14,7 @@ from integrations.slack.notifier import WebClientNotifier
 from service import inbox
 from service.db import get_engine
 from service.models import FrictionReport
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.notify import notify_pending
 from workers.process import drain

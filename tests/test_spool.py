@@ -18,12 +18,10 @@ from service.db import get_engine
 from service.models import Deployment, InboxEvent
 from service.settings import Settings
 from service.spool import Spool
-from tests.conftest import PG_ADMIN_DSN, make_settings
 from tests.factories import T0, issue_token, make_deployment
 from tests.fakes import RecordingWaker
+from tests.helpers import PG_ADMIN_DSN, make_settings
 from workers.process import drain
-
-pytestmark = pytest.mark.integration
 
 
 class Outage:

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from service.api.app import create_app
 from service.friction.categorise import configured_taxonomy, load_taxonomy
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from workers.process import drain
 
 CUSTOM = """\
