@@ -77,3 +77,12 @@ def test_with_a_platform_filter_deploys_per_week_count_only_the_weeks_on_that_pl
     assert per_week(None) == pytest.approx(7.0)
     assert per_week("legacy") == pytest.approx(7.0)
     assert per_week("new") == pytest.approx(7.0)
+
+
+@pytest.mark.usefixtures("catalogued")
+def test_a_digest_for_a_team_no_service_has_is_404_naming_it(client: TestClient, admin_headers: dict[str, str]) -> None:
+    response = client.get("/api/v1/digests/2026-W42", params={"audience": "team:paymints"}, headers=admin_headers)
+    assert response.status_code == 404
+    assert "paymints" in response.json()["error"]["message"]
+    known = client.get("/api/v1/digests/2026-W42", params={"audience": "team:payments"}, headers=admin_headers)
+    assert known.status_code == 200
