@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
-from slack_sdk.signature import SignatureVerifier
 from sqlmodel import Session, select
 
 from service import catalogue
@@ -36,6 +34,7 @@ from tests.vendors import (
     gl_request,
     pd_incident_event,
     pd_request,
+    slack_request,
 )
 from workers.process import drain
 
@@ -90,15 +89,7 @@ def _slack_form(service: str, number: int) -> dict[str, Any]:
             },
         },
     }
-    body = urlencode({"payload": json.dumps(payload)})
-    timestamp = str(int(time.time()))
-    signature = SignatureVerifier(SLACK_SECRET).generate_signature(timestamp=timestamp, body=body)
-    headers = {
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-        "Content-Type": "application/x-www-form-urlencoded",
-    }
-    return {"content": body.encode(), "headers": headers}
+    return slack_request(urlencode({"payload": json.dumps(payload)}), secret=SLACK_SECRET)
 
 
 def _post_everywhere(client: TestClient, token: str, service: str, n: int) -> list[int]:
