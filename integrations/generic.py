@@ -25,6 +25,7 @@ from service.records import (
     ParseResult,
 )
 from service.timeutil import parse_timestamp
+from service.vocab import DeploymentStatus, IncidentStatus
 
 SOURCE = "generic"
 MAX_BATCH = 500
@@ -61,7 +62,7 @@ class DeploymentIn(_Event):
     id: Text
     service: ServiceName
     environment: Text
-    status: Literal["success", "failure", "error", "cancelled", "in_progress"]
+    status: DeploymentStatus
     finished_at: Timestamp | None = None
     started_at: Timestamp | None = None
     commit_sha: Sha | None = None
@@ -77,7 +78,7 @@ class IncidentIn(_Event):
     type: Literal["incident"]
     id: Text
     service: ServiceName
-    status: Literal["triggered", "acknowledged", "resolved"]
+    status: IncidentStatus
     started_at: Timestamp
     acknowledged_at: Timestamp | None = None
     resolved_at: Timestamp | None = None
@@ -133,7 +134,7 @@ def parse(value: Any) -> ParseResult:
     """Records for one generic event (the same checks the API ran at the edge)."""
     event = validate(value)
     if isinstance(event, DeploymentIn):
-        if event.status != "in_progress" and event.finished_at is None:
+        if event.status != DeploymentStatus.IN_PROGRESS and event.finished_at is None:
             raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
         return [
             DeploymentRecord(

@@ -46,10 +46,12 @@ from service.records import (
     PullRequestRecord,
     Record,
 )
+from service.vocab import CategorySource, DeploymentStatus, IncidentStatus, LinkMethod, ReportStatus
 
 log = logging.getLogger("frictionlog.ingest")
 
-_INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
+_INCIDENT_RANK = {status: rank for rank, status in enumerate(IncidentStatus)}
+IN_PROGRESS = DeploymentStatus.IN_PROGRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +240,7 @@ def _upsert_deployments(
         "service": new.service,
         "environment": new.environment,
         "status": case(
-            (and_(new.status == "in_progress", table.c.status != "in_progress"), table.c.status), else_=new.status
+            (and_(new.status == IN_PROGRESS, table.c.status != IN_PROGRESS), table.c.status), else_=new.status
         ),
         "is_rollback": func.coalesce(new.rollback_of, table.c.rollback_of).is_not(None),
     }
@@ -257,7 +259,7 @@ def _upsert_deployments(
                 col(Incident.caused_by_deployment_id).is_(None),
                 named.exists(),
             )
-            .values(caused_by_deployment_id=named.scalar_subquery(), link_method="explicit")
+            .values(caused_by_deployment_id=named.scalar_subquery(), link_method=LinkMethod.EXPLICIT)
         )
 
 
@@ -390,7 +392,8 @@ def _link_incidents(
         candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
     if not candidates:
         return
-    statement = select(Incident).where(or_(*candidates), func.coalesce(col(Incident.link_method), "") != "explicit")
+    not_explicit = func.coalesce(col(Incident.link_method), "") != LinkMethod.EXPLICIT
+    statement = select(Incident).where(or_(*candidates), not_explicit)
     for incident in session.exec(statement):
         _link_cause(session, incident, policy)
 
@@ -407,7 +410,7 @@ def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> N
             )
         ).first()
         incident.caused_by_deployment_id = named
-        incident.link_method = "explicit" if named is not None else None
+        incident.link_method = LinkMethod.EXPLICIT if named is not None else None
         return
     production = col(Deployment.environment).in_(policy.production_environments)
     if incident.commit_sha:
@@ -417,12 +420,12 @@ def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> N
             .order_by(col(Deployment.finished_at))
         ).first()
         if by_sha is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_sha, "sha"
+            incident.caused_by_deployment_id, incident.link_method = by_sha, LinkMethod.SHA
             return
     if policy.window is not None:
         by_window = _latest_before(session, incident.service, incident.started_at, policy.window, production)
         if by_window is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_window, "window"
+            incident.caused_by_deployment_id, incident.link_method = by_window, LinkMethod.WINDOW
 
 
 def _latest_before(session: Session, service: str, moment: datetime, window: timedelta, production: Any) -> int | None:
@@ -431,7 +434,7 @@ def _latest_before(session: Session, service: str, moment: datetime, window: tim
         .where(
             Deployment.service == service,
             production,
-            Deployment.status == "success",
+            Deployment.status == DeploymentStatus.SUCCESS,
             col(Deployment.finished_at) <= moment,
             col(Deployment.finished_at) >= moment - window,
         )
@@ -469,7 +472,7 @@ def _upsert_friction(
                 "slack_channel": report.slack_channel,
                 "permalink": report.permalink,
                 "created_at": report.created_at,
-                "status": "open",
+                "status": ReportStatus.OPEN,
                 "votes": 1,
             }
         )
@@ -478,7 +481,7 @@ def _upsert_friction(
     statement = insert.on_conflict_do_update(
         index_elements=["id"],
         set_={name: insert.excluded[name] for name in ("category", "category_source", "confidence", "evidence")},
-        where=table.c.category_source != "human",
+        where=table.c.category_source != CategorySource.HUMAN,
     )
     execute_rows(session, statement, rows, key=("id",))
 

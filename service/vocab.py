@@ -40,6 +40,12 @@ class ReportStatus(StrEnum):
     WONT_FIX = "wont_fix"
 
 
+OPEN = (ReportStatus.OPEN, ReportStatus.ACKNOWLEDGED)
+"""Report statuses still waiting for a fix."""
+CLOSED = (ReportStatus.RESOLVED, ReportStatus.WONT_FIX)
+"""Report statuses that close a report (its reporter is told)."""
+
+
 class CategorySource(StrEnum):
     """Who chose a friction report's category: the taxonomy's rules, the learned model, or a lead."""
 

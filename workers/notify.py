@@ -15,10 +15,10 @@ from integrations.slack import blocks
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
 from service.db import session_scope
 from service.friction.categorise import configured_taxonomy
-from service.friction.triage import CLOSED
 from service.models import FrictionReport
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.vocab import CLOSED
 
 log = logging.getLogger("frictionlog.notify")
 BATCH = 50

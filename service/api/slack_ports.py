@@ -14,9 +14,8 @@ from service.friction.categorise import Taxonomy
 from service.inbox import Accepted, Delivery
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.vocab import OPEN
 from workers.enqueue import Waker, wake_after_triage
-
-OPEN = ("open", "acknowledged")
 
 
 def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPorts:

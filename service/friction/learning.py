@@ -22,6 +22,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from service.friction.categorise import OTHER, Categorisation, Taxonomy, categorise, scores
+from service.vocab import CategorySource
 
 MIN_SAMPLES = 4
 SURE = 0.5
@@ -86,13 +87,15 @@ def categorise_with(text: str, taxonomy: Taxonomy, model: LearnedModel | None) -
     corrections hold learned evidence for one (see the module docstring)."""
     by_rules = categorise(text, taxonomy)
     if model is None or by_rules.category != OTHER:
-        return by_rules, "rule"
+        return by_rules, CategorySource.RULE
     probabilities = dict(zip(model.pipeline.classes_, model.pipeline.predict_proba([text])[0], strict=True))
     top = max(sorted(probabilities), key=lambda category: probabilities[category])
     confidence = float(probabilities[top])
     cues = sorted(word for word in words(text) & model.cues.get(top, frozenset()) if not scores(word, taxonomy))
     needed = SURE_WHEN_RULES_SILENT if not by_rules.evidence else SURE
     if top == OTHER or not cues or confidence < needed or confidence <= by_rules.confidence:
-        return by_rules, "rule"
+        return by_rules, CategorySource.RULE
     learned = f"learned from {model.samples} corrections"
-    return Categorisation(category=top, confidence=round(confidence, 3), evidence=(learned, *cues)), "model"
+    return Categorisation(
+        category=top, confidence=round(confidence, 3), evidence=(learned, *cues)
+    ), CategorySource.MODEL

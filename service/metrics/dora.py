@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from service.metrics.compute import counted_lead_seconds, failed_deployment_ids, production
+from service.metrics.compute import FAILED_STATUSES, counted_lead_seconds, failed_deployment_ids, production
+from service.vocab import DeploymentStatus
 
 DEFINITIONS_VERSION = "1.0"
 BAND_SOURCE = "2023 Accelerate State of DevOps Report (DORA), performance clusters"
@@ -60,7 +61,7 @@ def deployment_frequency(
 ) -> dict[str, Any]:
     """``weeks``: the denominator when it is not the whole window (under a platform filter, the weeks the
     services ran on that platform)."""
-    done = prod[prod["status"].eq("success") & window.mask(prod["finished_at"])]
+    done = prod[prod["status"].eq(DeploymentStatus.SUCCESS) & window.mask(prod["finished_at"])]
     per_week = len(done) / (weeks if weeks is not None else window.weeks)
     low = len(done) < min_sample
     band = None
@@ -130,7 +131,7 @@ def rework_rate(prod: pd.DataFrame, window: Window, follow_up: timedelta, min_sa
     after one of its failed deployments (a fix forward). DORA 2024's fifth key."""
     ordered = prod.sort_values("finished_at")
     previous_failed_at = (
-        ordered["finished_at"].where(ordered["status"].isin(("failure", "error"))).groupby(ordered["service"]).shift(1)
+        ordered["finished_at"].where(ordered["status"].isin(FAILED_STATUSES)).groupby(ordered["service"]).shift(1)
     )
     previous_failed_at = previous_failed_at.groupby(ordered["service"]).ffill()
     fix_forward = (ordered["finished_at"] - previous_failed_at) <= pd.Timedelta(follow_up)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -20,11 +20,12 @@ from service.friction import reports, themes
 from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
+from service.vocab import ReportStatus
 from workers.enqueue import wake_after_triage
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
 
-Status = Literal["open", "acknowledged", "resolved", "wont_fix"]
+Status = ReportStatus
 
 
 class FrictionOut(BaseModel):
