@@ -57,6 +57,8 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.slack_command $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.themes $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.cli_startup $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.chaos $(if $(QUICK),--quick)
 
 clean:
