@@ -49,7 +49,7 @@ def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="3 runs instead of 10")
+    parser.add_argument("--quick", action="store_true", help="3 runs instead of 10; print only, write nothing")
     parser.add_argument("--before", type=Path, help="another checkout to measure the same commands in")
     options = parser.parse_args()
     runs = 3 if options.quick else 10
@@ -75,10 +75,10 @@ def main() -> None:
             "start-up by every command and Alembic ran (and logged two INFO lines) on every one.",
         ]
     )
-    command = "python -m bench.cli_startup" + (" --quick" if options.quick else "")
-    command += f" --before {options.before}" if options.before else ""
-    write_section("cli_startup", "CLI start-up time", command, body)
     print(body)
+    if not options.quick:
+        command = "python -m bench.cli_startup" + (f" --before {options.before}" if options.before else "")
+        write_section("cli_startup", "CLI start-up time", command, body)
 
 
 if __name__ == "__main__":
