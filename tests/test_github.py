@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -323,6 +324,7 @@ def test_a_monorepo_push_splits_commits_by_path(
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
 
+    caplog.set_level(logging.WARNING, logger="frictionlog.ingest")
     mono = {**REPO, "name": "mono", "full_name": "acme/mono"}
     settings = make_settings(
         database_url,
