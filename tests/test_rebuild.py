@@ -63,3 +63,16 @@ def test_a_rebuild_that_changes_nothing_says_so(cli: CliRunner, settings: Settin
     get_settings.cache_clear()
     result = cli.invoke(main, ["rebuild", "--yes"], catch_exceptions=False)
     assert "the rebuild changed nothing" in result.stdout
+
+
+def test_services_alias_moves_an_old_name_s_events(cli: CliRunner, settings: Settings, database_url: str) -> None:
+    with Session(get_engine(database_url)) as db:
+        inbox.accept(db, generic.deliveries(make_deployment(service="payments"), headers={}))
+        db.commit()
+    drain(settings)
+    get_settings.cache_clear()
+    result = cli.invoke(main, ["services", "alias", "Payments", "billing"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "payments is now an alias of billing; 1 stored events moved" in result.stdout
+    with Session(get_engine(database_url)) as db:
+        assert db.exec(select(Deployment.service)).all() == ["billing"]

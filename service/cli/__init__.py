@@ -185,6 +185,18 @@ def services_import(path: Path) -> None:
     click.echo(f"imported {count} services")
 
 
+@services_group.command("alias")
+@click.argument("old")
+@click.argument("service")
+def services_alias(old: str, service: str) -> None:
+    """Make OLD (a renamed or merged service's name) an alias of SERVICE: its events count for SERVICE."""
+    from service import catalogue
+
+    with _session() as session:
+        result = catalogue.put_alias(session, alias=old, service=service)
+    click.echo(f"{result.alias} is now an alias of {result.service}; {result.relabelled} stored events moved")
+
+
 @main.command()
 @click.option(
     "--status",
