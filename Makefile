@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	@echo "Installing Frictionlog and its dependencies into $(VENV) (3-4 minutes the first time) ..."
+	$(BIN)/pip install --progress-bar on -e .
 	touch $@
 
 $(DEV_STAMP): pyproject.toml | $(BIN)/python
@@ -57,6 +58,8 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.cost_import $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.themes $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.cli_startup $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.chaos $(if $(QUICK),--quick)
 
 clean:

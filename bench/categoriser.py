@@ -59,10 +59,11 @@ def main() -> None:
 ambiguous), every third held out ({n}, {ambiguous} ambiguous). Goal: ≥ 85 % before corrections.
 Misses of the rules: {", ".join(f"{k} ({v})" for k, v in misses.most_common()) or "none"}.
 
-The model overrides the rules only when it is sure (service/friction/learning.py): from a hundred
-corrections over fourteen categories alone it is right on about a quarter of held-out reports, so a
-plain weighted average of the two halved the accuracy; gated, corrections never make it worse here,
-and they teach an organisation's own jargon, which the rules cannot know
+The model speaks only where the rules found no category, and only with learned evidence — a word its
+corrections of one category share that no taxonomy term matches (service/friction/learning.py). A gate
+on the model's probability alone fell to 18/52 after 9 corrections ("cannot get access" became
+platform_migration); tests/test_categoriser_gate.py checks k = 1 … 20 corrections in two orders never
+fall below rules-only. Corrections teach an organisation's own jargon, which the rules cannot know
 (tests/test_triage_learning.py: "hermes", an internal event bus, learned from 7 corrections).
 
 Caveat: the reports and the taxonomy were written by the same team, so this measures consistency more

@@ -13,7 +13,6 @@ from contextlib import ExitStack, contextmanager
 from urllib.parse import urlencode
 
 import httpx
-from slack_sdk.signature import SignatureVerifier
 
 from bench.harness import (
     PacedLoad,
@@ -29,6 +28,7 @@ from bench.harness import (
 )
 from bench.report import spread, write_section
 from tests.slack_fake import fake_slack
+from tests.vendors import slack_request
 
 SECRET = "bench-signing-secret"
 
@@ -48,14 +48,7 @@ def slash_command(response_base: str) -> Callable[[httpx.Client, int], int]:
                 "response_url": f"{response_base}/commands/response/{i}",
             }
         )
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(SECRET).generate_signature(timestamp=timestamp, body=body)
-        headers = {
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        return client.post("/slack/events", content=body, headers=headers).status_code
+        return client.post("/slack/events", **slack_request(body, secret=SECRET)).status_code
 
     return slash
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from service.identity import service_slug
 from service.settings import Settings
 from service.work.mapping import WorkMapping, load_mapping
 
@@ -34,12 +35,16 @@ class IntegrationConfig:
             work_mapping=load_mapping(str(settings.work_mapping_path) if settings.work_mapping_path else None),
         )
 
-    def service_for(self, *names: str | None, fallback: str) -> str:
-        """The first name with an alias wins; otherwise the fallback (a repository or service name)."""
+    def service_for(self, *names: str | None, fallback: str, field: str = "service") -> str:
+        """The first name with an alias wins; otherwise the fallback (a repository or service name).
+        Either way the result is the catalogue slug (service.identity); ``field`` names it in a 422."""
         for name in names:
             if name and name in self.service_aliases:
-                return self.service_aliases[name]
-        return slugify(fallback)
+                return service_slug(self.service_aliases[name], field=field)
+        return service_slug(fallback, field=field)
+
+    def is_monorepo(self, repository: str) -> bool:
+        return any(key.partition(":")[0] == repository for key in self.monorepo_paths)
 
     def services_for_paths(self, repository: str, paths: list[str]) -> set[str]:
         """Services of a monorepo whose path prefixes these files fall under (empty: not a monorepo)."""
@@ -47,11 +52,5 @@ class IntegrationConfig:
         for key, service in self.monorepo_paths.items():
             repo, _, prefix = key.partition(":")
             if repo == repository and any(path.startswith(prefix) for path in paths):
-                found.add(service)
+                found.add(service_slug(service, field="monorepo_paths"))
         return found
-
-
-def slugify(name: str) -> str:
-    """``API Service`` → ``api-service``: a readable slug for names that come from outside."""
-    cleaned = "".join(ch.lower() if ch.isalnum() or ch in "._-" else "-" for ch in name.strip())
-    return "-".join(part for part in cleaned.split("-") if part)[:128] or "unknown"

@@ -10,6 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from integrations.generic import canonical_json
 from integrations.payload import first_error
 from service.errors import InvalidInput
+from service.identity import ServiceName
 from service.inbox import Delivery, content_key
 from service.records import FrictionRecord, InboxMeta, ParseResult
 from service.timeutil import parse_timestamp
@@ -34,7 +35,7 @@ class FrictionIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=4000)]
-    service: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)] | None = None
+    service: ServiceName | None = None
     reporter: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None = None
     anonymous: bool = False
     minutes_lost: int | None = Field(default=None, ge=0, le=100_000)

@@ -18,6 +18,7 @@ from integrations.payload import first_error
 from integrations.work_common import incident_category
 from service.cost.currency import Currencies
 from service.errors import InvalidInput
+from service.identity import ServiceName, repository_service
 from service.inbox import Delivery, content_key
 from service.records import (
     ChangeRecord,
@@ -32,6 +33,7 @@ from service.records import (
     WorkItemReferenceRecord,
 )
 from service.timeutil import parse_timestamp
+from service.vocab import DeploymentStatus, IncidentStatus
 
 SOURCE = "generic"
 MAX_BATCH = 500
@@ -66,9 +68,9 @@ class CommitIn(BaseModel):
 class DeploymentIn(_Event):
     type: Literal["deployment"]
     id: Text
-    service: Text
+    service: ServiceName
     environment: Text
-    status: Literal["success", "failure", "error", "cancelled", "in_progress"]
+    status: DeploymentStatus
     finished_at: Timestamp | None = None
     started_at: Timestamp | None = None
     commit_sha: Sha | None = None
@@ -85,8 +87,8 @@ class DeploymentIn(_Event):
 class IncidentIn(_Event):
     type: Literal["incident"]
     id: Text
-    service: Text
-    status: Literal["triggered", "acknowledged", "resolved"]
+    service: ServiceName
+    status: IncidentStatus
     started_at: Timestamp
     acknowledged_at: Timestamp | None = None
     resolved_at: Timestamp | None = None
@@ -102,7 +104,7 @@ class ChangeIn(_Event):
     type: Literal["change"]
     sha: Sha
     repository: Text
-    service: Text | None = None
+    service: ServiceName | None = None
     timestamp: Timestamp
     pr_number: int | None = Field(default=None, ge=1, le=2_147_483_647)
     merged_at: Timestamp | None = None
@@ -241,7 +243,7 @@ def parse(value: Any, config: IntegrationConfig | None = None) -> ParseResult:
     if isinstance(event, WorkItemIn):
         return _work_item(event)
     if isinstance(event, DeploymentIn):
-        if event.status != "in_progress" and event.finished_at is None:
+        if event.status != DeploymentStatus.IN_PROGRESS and event.finished_at is None:
             raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
         return [
             DeploymentRecord(
@@ -287,11 +289,12 @@ def parse(value: Any, config: IntegrationConfig | None = None) -> ParseResult:
                 ),
             )
         ]
+    repository = normalise_repository(event.repository) or event.repository
     return [
         ChangeRecord(
             sha=event.sha.lower(),
-            repository=normalise_repository(event.repository) or event.repository,
-            service=event.service,
+            repository=repository,
+            service=event.service or repository_service(repository),
             committed_at=event.timestamp,
             pr_number=event.pr_number,
             merged_at=event.merged_at,

@@ -382,7 +382,7 @@ def _issues(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResu
     if config.incident_label.lower() not in {label.lower() for label in labels}:
         return _work_item(event, labels, config)
     named = [label.split(":", 1)[1].strip() for label in labels if label.lower().startswith("service:")]
-    service = named[0] if named else _service(config, event.repository)
+    service = config.service_for(named[0], fallback=named[0]) if named else _service(config, event.repository)
     if event.action in ("opened", "labeled", "reopened"):
         status, resolved_at = "triggered", None
     elif event.action == "closed":

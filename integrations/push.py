@@ -1,6 +1,10 @@
 """Pushed commits → changes, the same for every forge: branch, push order, author, and the services a
-commit belongs to (monorepo path prefixes, else the repository's service). The message itself is not
-kept: only the work-item keys it names (and the branch's), as references."""
+commit belongs to (monorepo path prefixes, else the repository's service).
+
+In a monorepo (a repository with prefixes in FRICTIONLOG_MONOREPO_PATHS) a commit under no mapped prefix
+belongs to no service: it is kept as an *unmapped* change (counted, with a warning, by service.ingest),
+never credited to a service named after the repository. The commit message itself is not kept: only the
+work-item keys it names (and the branch's), as references."""
 
 from __future__ import annotations
 
@@ -33,14 +37,20 @@ def pushed_changes(
     commits: Sequence[PushedCommit],
 ) -> list[Record]:
     records: list[Record] = []
+    monorepo = config.is_monorepo(repository)
     for index, commit in enumerate(commits):
-        for service in sorted(config.services_for_paths(repository, commit.files) or {default_service}):
+        mapped = config.services_for_paths(repository, commit.files)
+        services: list[str | None] = [default_service]
+        if monorepo or mapped:
+            services = [*sorted(mapped)] or [None]
+        for service in services:
             records.append(
                 ChangeRecord(
                     sha=commit.sha.lower(),
                     repository=repository,
                     committed_at=commit.committed_at,
                     service=service,
+                    unmapped=service is None,
                     branch=branch,
                     push_order=meta.id * PUSH_ORDER_STRIDE + index,
                     author=commit.author,

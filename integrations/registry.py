@@ -99,9 +99,14 @@ def vendor_delivery(
     probe = InboxMeta(id=0, event_type=event_type, delivery_key=key, received_at=utcnow())
     result = module.parse(probe, value, config)
     ignored = result.reason if not isinstance(result, list) else None
-    kept = {name: headers[name][:256] for name in KEPT_HEADERS if name in headers}
     body = raw.decode("utf-8")
-    return VendorDelivery(Delivery(source, event_type[:64], key[:128], body, kept), ignored)
+    return VendorDelivery(Delivery(source, event_type[:64], key[:128], body, kept_headers(headers)), ignored)
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers stored with an inbox row (KEPT_HEADERS, 256 characters at most); ``headers`` keyed in
+    lower case, as Starlette's are."""
+    return {name: headers[name][:256] for name in KEPT_HEADERS if name in headers}
 
 
 def verify(source: str, headers: Mapping[str, str], raw: bytes, settings: Settings) -> None:

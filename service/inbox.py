@@ -17,8 +17,9 @@ from sqlalchemy import Connection, func, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from service.models import InboxEvent, InboxStatus
+from service.models import InboxEvent
 from service.timeutil import utcnow
+from service.vocab import InboxStatus
 
 MAX_ERROR_CHARS = 2000
 
@@ -194,7 +195,7 @@ def schedule_retry(event: InboxEvent, error: str, *, max_attempts: int, base_sec
 
 def count_by_status(session: Session) -> dict[str, int]:
     rows = session.exec(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
-    counts = dict.fromkeys(InboxStatus.ALL, 0)
+    counts: dict[str, int] = dict.fromkeys(InboxStatus, 0)
     counts.update({status: int(count) for status, count in rows})
     return counts
 

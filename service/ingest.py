@@ -12,21 +12,24 @@ fields take the newest non-null value.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ARRAY, ColumnElement, Text, and_, case, func, literal, or_, tuple_, update
 from sqlmodel import Session, col, select
 
+from service.aliases import resolve
 from service.catalogue import platform_at
 from service.cost.apply import apply_cost_records
 from service.db import execute_rows, upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
+from service.identity import repository_service
 from service.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
-from service.metrics.rollups_db import mark_dirty
+from service.metrics.marks import mark_dirty
 from service.models import (
     Change,
     Deployment,
@@ -49,9 +52,13 @@ from service.records import (
     WorkItemReferenceRecord,
     WorkItemStatusRecord,
 )
+from service.vocab import CategorySource, DeploymentStatus, IncidentStatus, LinkMethod, ReportStatus
 from service.work.ingest import apply_work_records
 
-_INCIDENT_RANK = {"triggered": 0, "acknowledged": 1, "resolved": 2}
+log = logging.getLogger("frictionlog.ingest")
+
+_INCIDENT_RANK = {status: rank for rank, status in enumerate(IncidentStatus)}
+IN_PROGRESS = DeploymentStatus.IN_PROGRESS
 _CATEGORY_RANK = {"rule": 1, "team_map": 2, "service_map": 2, "explicit": 3}
 
 
@@ -75,6 +82,7 @@ class IngestPolicy:
 
 
 def apply_records(session: Session, records: Sequence[Record], *, policy: IngestPolicy) -> None:
+    records = _with_catalogue_names(session, records)
     changes = [r for r in records if isinstance(r, ChangeRecord)]
     merges = [r for r in records if isinstance(r, PullRequestRecord)]
     deployments = [r for r in records if isinstance(r, DeploymentRecord)]
@@ -110,6 +118,35 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     mark_dirty(session, [(s, m) for s, m in touched if s and m], tz=policy.timezone)
 
 
+def _with_catalogue_names(session: Session, records: Sequence[Record]) -> list[Record]:
+    """Every record under its catalogue name: a change without a service takes its repository's, an old
+    (aliased) name becomes the service's; unmapped monorepo commits are counted and dropped."""
+    named: list[Record] = []
+    unmapped: dict[str, int] = {}
+    for record in records:
+        if isinstance(record, ChangeRecord):
+            if record.unmapped:
+                unmapped[record.repository] = unmapped.get(record.repository, 0) + 1
+                continue
+            if record.service is None:
+                record = replace(record, service=repository_service(record.repository))
+        named.append(record)
+    for repository, count in sorted(unmapped.items()):
+        log.warning("ingest.unmapped_commits repository=%s count=%s (no monorepo prefix matches)", repository, count)
+    aliases = resolve(session, {s for r in named if (s := getattr(r, "service", None))})
+    if not aliases:
+        return named
+    return [_renamed(r, aliases) for r in named]
+
+
+def _renamed(record: Record, aliases: dict[str, str]) -> Record:
+    if isinstance(record, PullRequestRecord | WorkItemStatusRecord | WorkItemReferenceRecord):
+        return record
+    if record.service is None or record.service not in aliases:
+        return record
+    return replace(record, service=aliases[record.service])
+
+
 def _ensure_services(session: Session, slugs: Iterable[str]) -> None:
     """Services first seen in an event join the catalogue with no team; known ones are untouched."""
     rows = [{"slug": slug} for slug in sorted(slugs)]
@@ -133,17 +170,12 @@ def _deployment_repository(record: DeploymentRecord) -> str:
     return record.repository or f"service:{record.service}"
 
 
-def default_service(repository: str) -> str:
-    """The service a repository's commits belong to when nothing says otherwise: its name."""
-    return repository.rstrip("/").rsplit("/", 1)[-1]
-
-
 def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]) -> None:
     rows = [
         {
             "sha": c.sha,
             "repository": c.repository,
-            "service": c.service or default_service(c.repository),
+            "service": c.service,
             "committed_at": c.committed_at,
             "pr_number": c.pr_number,
             "merged_at": c.merged_at,
@@ -222,7 +254,7 @@ def _upsert_deployments(
         "service": new.service,
         "environment": new.environment,
         "status": case(
-            (and_(new.status == "in_progress", table.c.status != "in_progress"), table.c.status), else_=new.status
+            (and_(new.status == IN_PROGRESS, table.c.status != IN_PROGRESS), table.c.status), else_=new.status
         ),
         "is_rollback": func.coalesce(new.rollback_of, table.c.rollback_of).is_not(None),
     }
@@ -241,7 +273,7 @@ def _upsert_deployments(
                 col(Incident.caused_by_deployment_id).is_(None),
                 named.exists(),
             )
-            .values(caused_by_deployment_id=named.scalar_subquery(), link_method="explicit")
+            .values(caused_by_deployment_id=named.scalar_subquery(), link_method=LinkMethod.EXPLICIT)
         )
 
 
@@ -385,7 +417,8 @@ def _link_incidents(
         candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
     if not candidates:
         return
-    statement = select(Incident).where(or_(*candidates), func.coalesce(col(Incident.link_method), "") != "explicit")
+    not_explicit = func.coalesce(col(Incident.link_method), "") != LinkMethod.EXPLICIT
+    statement = select(Incident).where(or_(*candidates), not_explicit)
     for incident in session.exec(statement):
         _link_cause(session, incident, policy)
 
@@ -402,7 +435,7 @@ def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> N
             )
         ).first()
         incident.caused_by_deployment_id = named
-        incident.link_method = "explicit" if named is not None else None
+        incident.link_method = LinkMethod.EXPLICIT if named is not None else None
         return
     production = col(Deployment.environment).in_(policy.production_environments)
     if incident.commit_sha:
@@ -412,12 +445,12 @@ def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> N
             .order_by(col(Deployment.finished_at))
         ).first()
         if by_sha is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_sha, "sha"
+            incident.caused_by_deployment_id, incident.link_method = by_sha, LinkMethod.SHA
             return
     if policy.window is not None:
         by_window = _latest_before(session, incident.service, incident.started_at, policy.window, production)
         if by_window is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_window, "window"
+            incident.caused_by_deployment_id, incident.link_method = by_window, LinkMethod.WINDOW
 
 
 def _latest_before(session: Session, service: str, moment: datetime, window: timedelta, production: Any) -> int | None:
@@ -426,7 +459,7 @@ def _latest_before(session: Session, service: str, moment: datetime, window: tim
         .where(
             Deployment.service == service,
             production,
-            Deployment.status == "success",
+            Deployment.status == DeploymentStatus.SUCCESS,
             col(Deployment.finished_at) <= moment,
             col(Deployment.finished_at) >= moment - window,
         )
@@ -465,7 +498,7 @@ def _upsert_friction(
                 "slack_channel": report.slack_channel,
                 "permalink": report.permalink,
                 "created_at": report.created_at,
-                "status": "open",
+                "status": ReportStatus.OPEN,
                 "votes": 1,
             }
         )
@@ -474,7 +507,7 @@ def _upsert_friction(
     statement = insert.on_conflict_do_update(
         index_elements=["id"],
         set_={name: insert.excluded[name] for name in ("category", "category_source", "confidence", "evidence")},
-        where=table.c.category_source != "human",
+        where=table.c.category_source != CategorySource.HUMAN,
     )
     execute_rows(session, statement, rows, key=("id",))
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from service.db import upsert_insert
 from service.models import Change, Deployment, DeploymentChange, PullRequest
 from service.records import PUSH_ORDER_STRIDE, PullRequestRecord
+from service.vocab import DeploymentStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def link_pushed_changes(session: Session, deployment_ids: Iterable[int], rules: 
     eligible = session.exec(
         select(Deployment).where(
             col(Deployment.id).in_(ids),
-            Deployment.status == "success",
+            Deployment.status == DeploymentStatus.SUCCESS,
             col(Deployment.environment).in_(rules.production_environments),
             col(Deployment.sha).is_not(None),
             col(Deployment.repository).is_not(None),
@@ -138,7 +139,7 @@ def _is_first_deployment(session: Session, deployment: Deployment, rules: LeadTi
         select(Deployment.id).where(
             Deployment.service == deployment.service,
             col(Deployment.environment).in_(rules.production_environments),
-            Deployment.status == "success",
+            Deployment.status == DeploymentStatus.SUCCESS,
             col(Deployment.finished_at) < deployment.finished_at,
         )
     ).first()

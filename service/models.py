@@ -10,18 +10,11 @@ from sqlmodel import Field, SQLModel
 
 from service.db import UTCDateTime
 from service.timeutil import utcnow
+from service.vocab import InboxStatus
 
 
 def _utc(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-class InboxStatus:
-    PENDING = "pending"
-    PROCESSED = "processed"
-    IGNORED = "ignored"
-    FAILED = "failed"
-    ALL = (PENDING, PROCESSED, IGNORED, FAILED)
 
 
 class InboxEvent(SQLModel, table=True):
@@ -62,6 +55,16 @@ class Service(SQLModel, table=True):
     slug: str = Field(primary_key=True, max_length=128)
     team: str | None = Field(default=None, max_length=128, index=True)
     tier: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ServiceAlias(SQLModel, table=True):
+    """An old (renamed or merged) service name: events under ``alias`` count for ``service``."""
+
+    __tablename__ = "service_alias"
+
+    alias: str = Field(primary_key=True, max_length=128)
+    service: str = Field(foreign_key="service.slug", max_length=128, index=True, ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -215,6 +218,7 @@ class FrictionReport(SQLModel, table=True):
     votes: int = 1
     slack_channel: str | None = Field(default=None, max_length=32)
     slack_ts: str | None = Field(default=None, max_length=32)
+    """The ts of its message in the Slack triage channel (set when it is posted there)."""
     permalink: str | None = Field(default=None, max_length=1024)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     resolved_at: datetime | None = _utc()
@@ -318,6 +322,7 @@ class Digest(SQLModel, table=True):
     """Set by the worker that is posting it (expires after ten minutes)."""
     posted_at: datetime | None = _utc()
     slack_ts: str | None = Field(default=None, max_length=32)
+    """The ts of the posted Slack message."""
 
 
 class ApiToken(SQLModel, table=True):

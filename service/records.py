@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from service.vocab import DeploymentStatus, IncidentStatus
+
 PUSH_ORDER_STRIDE = 10_000
 """push_order = inbox row id × stride + index in the push; a push holds at most 2,048 commits (GitHub)."""
 
-DEPLOYMENT_STATUSES = ("success", "failure", "error", "cancelled", "in_progress")
-INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
+DEPLOYMENT_STATUSES = tuple(DeploymentStatus)
+INCIDENT_STATUSES = tuple(IncidentStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,8 @@ class ChangeRecord:
     """Increases with every commit pushed to the repository: (inbox row id, index in the push)."""
     author: str | None = None
     on_default_branch: bool = False
+    unmapped: bool = False
+    """A monorepo commit under none of its mapped path prefixes: counted, never given a service."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from service.errors import Conflict, InvalidInput, NotFound
 from service.models import ApiToken
 from service.timeutil import utcnow
+from service.vocab import Scope
 
-SCOPES = ("ingest", "read", "admin")
+SCOPES = tuple(Scope)
 PREFIX = "fl_"
 
 

@@ -1,8 +1,10 @@
-"""Fixtures: a real PostgreSQL and a SQLite database (the DB suite runs on both), apps, tokens, clients."""
+"""Fixtures: a real PostgreSQL and a SQLite database (the DB suite runs on both), apps, tokens, clients.
+
+Helpers the tests import live in tests/helpers.py. A test that needs the real PostgreSQL is marked
+``integration`` here, from the fixtures it uses (so ``-m "not integration"`` runs without servers)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,8 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from service.api.app import create_app
 from service.db import get_engine
@@ -19,15 +20,7 @@ from service.migrations import upgrade
 from service.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
-from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET
-
-PG_ADMIN_DSN = os.environ.get("FRICTIONLOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("FRICTIONLOG_TEST_REDIS", "redis://127.0.0.1:6379/15")
-
-
-def _pg_url(dsn: str, database: str) -> str:
-    base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return f"{base}/{database}"
+from tests.helpers import PG_ADMIN_DSN, empty_all_tables, make_settings, pg_url
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +33,7 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_DSN}: {exc}")
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = _pg_url(PG_ADMIN_DSN, name)
+    url = pg_url(PG_ADMIN_DSN, name)
     upgrade(url)
     yield url
     get_engine(url).dispose()
@@ -55,45 +48,18 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def _empty_all_tables(url: str) -> None:
-    engine = get_engine(url)
-    names = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                connection.execute(text(f"DELETE FROM {name}"))
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest) -> str:
     """Each test that takes this runs once per backend, on empty tables."""
     url: str = request.getfixturevalue(f"{request.param}_url")
-    _empty_all_tables(url)
+    empty_all_tables(url)
     return url
 
 
 @pytest.fixture
 def pg_database_url(postgres_url: str) -> str:
-    _empty_all_tables(postgres_url)
+    empty_all_tables(postgres_url)
     return postgres_url
-
-
-def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "broker_url": None,
-        "spool_dir": tmp_path / "spool",
-        "ingest_retry_base_seconds": 0.0,
-        "token_cache_seconds": 0.0,
-        "github_webhook_secret": GITHUB_SECRET,
-        "gitlab_webhook_token": GITLAB_TOKEN,
-        "pagerduty_webhook_secret": PAGERDUTY_SECRET,
-        "opsgenie_webhook_token": OPSGENIE_TOKEN,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)
 
 
 @pytest.fixture
@@ -126,3 +92,20 @@ def admin_headers(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def ingest_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}
+
+
+PG_FIXTURES = frozenset({"postgres_url", "pg_database_url", "pg_settings"})
+"""Fixtures that reach the real PostgreSQL server; ``database_url`` does when its parameter is postgres."""
+
+
+def needs_postgres(item: pytest.Item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    on_postgres = callspec is not None and callspec.params.get("database_url") == "postgres"
+    return bool(names & PG_FIXTURES) or on_postgres
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if needs_postgres(item) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)

@@ -32,10 +32,19 @@ class FakeSlack:
             return {"ok": False, "error": error}
         canned: dict[str, dict[str, Any]] = {
             "auth.test": {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T0001", "team": "acme"},
-            "chat.postMessage": {"ok": True, "channel": body.get("channel"), "ts": "1700000000.000100"},
+            # A new ts for every message, as Slack gives, so a stored ts can be traced to its post.
+            "chat.postMessage": {"ok": True, "channel": body.get("channel"), "ts": f"1700000000.{len(self.calls):06d}"},
             "chat.getPermalink": {"ok": True, "permalink": "https://acme.slack.com/archives/C1/p1700000000000100"},
         }
         return canned.get(method, {"ok": True})
+
+    def answer_ts(self, method: str, *, channel: str) -> str:
+        """The ts the last ``method`` call to ``channel`` was answered with."""
+        with self._lock:
+            index = max(
+                i for i, (name, body) in enumerate(self.calls) if name == method and body.get("channel") == channel
+            )
+        return f"1700000000.{index + 1:06d}"
 
     def of(self, method: str) -> list[dict[str, Any]]:
         with self._lock:

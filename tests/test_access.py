@@ -31,6 +31,8 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/events/stats"): "read",
     ("PUT", "/api/v1/services/{slug}"): "admin",
     ("GET", "/api/v1/services"): "read",
+    ("PUT", "/api/v1/services/{slug}/aliases"): "admin",
+    ("GET", "/api/v1/aliases"): "read",
     ("GET", "/api/v1/migrations"): "read",
     ("POST", "/api/v1/migrations"): "admin",
     ("GET", "/api/v1/metrics/dora"): "read",

@@ -96,3 +96,35 @@ def test_distributed_commands_refuse_to_start_without_a_broker(cli: CliRunner) -
         result = cli.invoke(main, command)
         assert result.exit_code == 2
         assert "FRICTIONLOG_BROKER_URL" in result.output
+
+
+HEAVY = ("pandas", "sklearn", "matplotlib", "fastapi", "celery", "alembic", "uvicorn", "numpy")
+
+
+def _imported_by(tmp_path: Path, *args: str) -> set[str]:
+    """The heavy libraries a real ``frictionlog`` process has imported by the time the command is done."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, json, sys\n"
+        f"atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules))))\n"
+        "from service.cli import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "FRICTIONLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FRICTIONLOG_BROKER_URL": ""}
+    cwd = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *args], env=env, cwd=cwd, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_help_and_tokens_create_import_no_heavy_library_and_log_no_alembic_line(tmp_path: Path) -> None:
+    """Start-up stays under a second (bench/cli_startup.py) because of this: nothing heavy is imported."""
+    assert _imported_by(tmp_path, "--help") == set()
+    assert _imported_by(tmp_path, "db", "upgrade") == {"alembic"}  # a new database: Alembic runs
+    assert _imported_by(tmp_path, "tokens", "create", "ci", "--scope", "ingest") == set()  # at head: it does not

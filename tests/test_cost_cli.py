@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,10 @@ from service.cost.models import CostLine, Measurement
 from service.db import get_engine
 from service.models import InboxEvent
 from service.settings import get_settings
-from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.focus_files import Charge, write_csv
+from tests.helpers import make_settings
 from tests.pull_standins import StandIn, serve
 from workers.celery_app import configure, create_celery
 from workers.embedded import EmbeddedWorker
@@ -101,7 +102,8 @@ def test_beat_and_the_embedded_runner_schedule_the_pulls(database_url: str, tmp_
             pull_interval_seconds=1800,
         )
         schedule = configure(create_celery(settings), settings).conf.beat_schedule
-        assert schedule["pull-opencost"] == {"task": "frictionlog.pull.opencost", "schedule": 1800}
+        assert schedule["pull-opencost"]["task"] == "frictionlog.pull.opencost"
+        assert schedule["pull-opencost"]["schedule"].run_every == timedelta(seconds=1800)
         assert schedule["pull-prometheus"]["task"] == "frictionlog.pull.prometheus"
         worker = EmbeddedWorker(settings, poll_seconds=0.05)
         worker.start()

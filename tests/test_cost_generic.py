@@ -15,9 +15,9 @@ from service.cost.models import CostLine, Measurement
 from service.db import get_engine, session_scope
 from service.metrics import rollups_db
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from workers.process import drain
 
 HOUR = timedelta(hours=1)

@@ -16,9 +16,9 @@ from service.db import get_engine, session_scope
 from service.metrics import rollups_db
 from service.models import Migration, PlatformAssignment, Service
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, make_deployment
 from tests.focus_files import Charge, write_csv, write_parquet
+from tests.helpers import make_settings
 from workers.process import drain
 
 DAY = timedelta(days=1)

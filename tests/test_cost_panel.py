@@ -23,9 +23,9 @@ from service.cost.panel import (
     load_panels,
 )
 from service.db import session_scope
-from tests.conftest import make_settings
 from tests.factories import iso, issue_token
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from workers.process import drain
 
 MON = datetime(2026, 10, 5, tzinfo=UTC)  # 2026-W41

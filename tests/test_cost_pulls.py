@@ -16,7 +16,7 @@ from service.db import get_engine
 from service.models import InboxEvent
 from service.settings import Settings
 from service.timeutil import utcnow
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 from tests.pull_standins import StandIn, serve
 from workers.process import drain
 

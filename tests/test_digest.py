@@ -16,8 +16,8 @@ from integrations.slack.client import sync_client
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import WebClientNotifier
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import iso, make_deployment, make_incident
+from tests.helpers import make_settings
 from tests.slack_fake import fake_slack
 from workers.digest import run_digests
 from workers.process import drain

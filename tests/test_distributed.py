@@ -27,9 +27,9 @@ from service.api.app import create_app
 from service.db import get_engine
 from service.models import Change, Deployment, InboxEvent, Incident
 from service.settings import Settings, get_settings
-from tests.conftest import REDIS_URL, make_settings
 from tests.factories import T0, issue_token, make_change, make_deployment, make_incident, sha
 from tests.fakes import RecordingWaker
+from tests.helpers import REDIS_URL, make_settings
 from workers.celery_app import DRAIN_TASK, SWEEP_TASK, configure, create_celery
 from workers.celery_app import app as celery_app
 

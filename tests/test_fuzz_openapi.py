@@ -15,16 +15,16 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from service.api.app import create_app
 from service.settings import Settings
-from tests.conftest import _empty_all_tables, make_settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
+from tests.helpers import empty_all_tables, make_settings
 
 pytestmark = pytest.mark.slow
 EXAMPLES = 25
 
 
 def test_every_operation_survives_generated_requests(sqlite_url: str, tmp_path_factory: pytest.TempPathFactory) -> None:
-    _empty_all_tables(sqlite_url)
+    empty_all_tables(sqlite_url)
     app_settings: Settings = make_settings(sqlite_url, tmp_path_factory.mktemp("fuzz"))
     token = issue_token(app_settings, "fuzz", ["ingest", "read", "admin"])
     app = create_app(app_settings, waker=RecordingWaker())

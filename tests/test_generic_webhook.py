@@ -168,7 +168,7 @@ def test_bodies_that_are_not_events_get_a_clear_4xx(
 
 def test_a_body_over_the_cap_is_413(database_url: str, tmp_path: object, waker: RecordingWaker) -> None:
     from service.api.app import create_app
-    from tests.conftest import make_settings
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, max_body_bytes=2048)  # type: ignore[arg-type]
     headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from integrations.signatures import verify_github
 from service.errors import Unauthenticated
-from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident
+from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
 from service.settings import Settings
 from tests.factories import T0, sha
 from tests.vendors import (
@@ -135,8 +136,8 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
     import hmac
 
     from service.api.app import create_app
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
     from tests.vendors import GITHUB_SECRET
 
     request = github_request("ping", {"zen": "x"})
@@ -155,8 +156,8 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
 
 def test_an_unconfigured_secret_refuses_everything(database_url: str, tmp_path: Any) -> None:
     from service.api.app import create_app
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, github_webhook_secret=None)
     with TestClient(create_app(settings, waker=RecordingWaker())) as client:
@@ -315,12 +316,15 @@ def test_a_merge_event_after_the_deployment_still_attaches_the_branch_commits(
     assert links(session)["2"] == [(sha(10), None), (sha(99), "merge_commit")]
 
 
-def test_a_monorepo_push_splits_commits_by_path(database_url: str, tmp_path: Any) -> None:
+def test_a_monorepo_push_splits_commits_by_path(
+    database_url: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     from service.api.app import create_app
     from service.db import get_engine
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
+    caplog.set_level(logging.WARNING, logger="frictionlog.ingest")
     mono = {**REPO, "name": "mono", "full_name": "acme/mono"}
     settings = make_settings(
         database_url,
@@ -338,14 +342,18 @@ def test_a_monorepo_push_splits_commits_by_path(database_url: str, tmp_path: Any
 
     with Session(get_engine(database_url)) as session:
         pairs = sorted(session.exec(select(Change.sha, Change.service)).all())
-    assert pairs == [(sha(1), "ml-api"), (sha(2), "auth"), (sha(2), "ml-api"), (sha(3), "mono")]
+        services = set(session.exec(select(Service.slug)).all())
+    assert pairs == [(sha(1), "ml-api"), (sha(2), "auth"), (sha(2), "ml-api")]
+    # The README commit is under no mapped prefix: counted as unmapped, no service named after the repository.
+    assert services == {"ml-api", "auth"}
+    assert "ingest.unmapped_commits repository=acme/mono count=1" in caplog.text
 
 
 def test_mapped_workflow_runs_on_the_default_branch_are_deployments(database_url: str, tmp_path: Any) -> None:
     from service.api.app import create_app
     from service.db import get_engine
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, workflow_environments={"Deploy to prod": "production"})
 

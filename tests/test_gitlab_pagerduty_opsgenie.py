@@ -203,8 +203,8 @@ def test_pagerduty_ping_and_unused_events_are_ignored_and_webhook_id_dedupes(cli
 def test_pagerduty_service_names_map_to_our_slugs(database_url: str, tmp_path: Any) -> None:
     from service.api.app import create_app
     from service.db import get_engine
-    from tests.conftest import make_settings
     from tests.fakes import RecordingWaker
+    from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, service_aliases={"PF9KMXH": "payments-worker"})
     with TestClient(create_app(settings, waker=RecordingWaker())) as client:

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from service.migrations import upgrade
-from tests.conftest import make_settings
 from tests.factories import issue_token
+from tests.helpers import make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024

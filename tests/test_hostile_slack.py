@@ -19,14 +19,16 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from integrations.slack.blocks import triage_message
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service.api.app import create_app
 from service.db import get_engine
+from service.friction.categorise import configured_taxonomy
 from service.models import FrictionReport, InboxEvent, SlackMessage
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from tests.test_slack import (
     LEAD,
@@ -147,14 +149,19 @@ def test_a_backtick_in_a_service_name_cannot_close_its_code_span(
     service = "ml` <!here> `api"
     form["view"]["state"]["values"]["service"]["service"]["selected_option"]["value"] = service
     client.post("/slack/events", **interaction(form))
-    slack.wait_for("chat.postMessage")
+    [refusal] = slack.wait_for("chat.postMessage")
     drain(settings)
     notify_pending(settings, WebClientNotifier(sync_client(settings)))
 
-    [triage_post] = [p for p in slack.of("chat.postMessage") if p["channel"] == "CTRIAGE"]
-    facts = triage_post["blocks"][1]["elements"][0]["text"]
+    # Such a name is no service (service.identity): the report is refused and the reporter told, escaped.
+    assert "was not filed" in refusal["text"]
+    assert not [p for p in slack.of("chat.postMessage") if p["channel"] == "CTRIAGE"]
+    for message in slack.of("chat.postMessage"):
+        assert_nothing_live(message, allowed=frozenset())
+    # And the builder keeps any stored name inside its code span (a name from before the identity rule).
+    report = FrictionReport(id=7, text="x", service=service, category="other", category_source="rule", confidence=1.0)
+    facts = triage_message(report, configured_taxonomy(settings))[1]["elements"][0]["text"]
     assert "service `mlˋ &lt;!here&gt; ˋapi`" in facts
-    assert_nothing_live(triage_post, allowed=frozenset({f"@{REPORTER}"}))
 
 
 def test_an_api_reporter_is_a_contact_never_a_channel_nor_someones_list(

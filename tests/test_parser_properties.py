@@ -1,5 +1,6 @@
 """Property tests: whatever JSON arrives, every parser answers with records, Ignored, or InvalidInput —
-never another exception (which would be a 500 at the edge or a stuck row in a worker)."""
+never another exception (which would be a 500 at the edge or a stuck row in a worker). What the records
+carry (the payload's service and times) is checked by tests/test_parser_contents.py."""
 
 from __future__ import annotations
 

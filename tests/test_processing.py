@@ -15,8 +15,8 @@ from service import inbox
 from service.db import get_engine
 from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.factories import T0, make_deployment, make_incident, sha
+from tests.helpers import make_settings
 from workers.process import drain
 
 URL = "/webhooks/generic"
@@ -227,7 +227,7 @@ def accept_directly(settings: Settings, *events: dict[str, Any]) -> None:
 
 def test_a_failing_apply_is_retried_with_backoff(pg_database_url: str, tmp_path: Path) -> None:
     settings = make_settings(pg_database_url, tmp_path, ingest_retry_base_seconds=3600)
-    accept_directly(settings, make_deployment(service="s" * 200), make_deployment("ok"))
+    accept_directly(settings, make_deployment(environment="e" * 100), make_deployment("ok"))
 
     stats = drain(settings)
 
@@ -242,7 +242,7 @@ def test_a_failing_apply_is_retried_with_backoff(pg_database_url: str, tmp_path:
 
 def test_one_event_that_breaks_apply_does_not_hold_back_its_batch(pg_database_url: str, tmp_path: Path) -> None:
     settings = make_settings(pg_database_url, tmp_path, ingest_retry_base_seconds=3600)
-    events = [make_deployment(f"ok-{i}") for i in range(5)] + [make_deployment("bad", service="s" * 200)]
+    events = [make_deployment(f"ok-{i}") for i in range(5)] + [make_deployment("bad", environment="e" * 100)]
     accept_directly(settings, *events)
 
     stats = drain(settings)

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service.metrics import compute, rollup
+from service.metrics import compute, marks, rollup
 from service.settings import Settings
-from tests.conftest import make_settings
+from tests.helpers import make_settings
 
 PROD = frozenset({"production"})
 START = datetime(2026, 9, 7, tzinfo=UTC)
@@ -252,13 +252,13 @@ def test_a_refresh_never_clears_a_mark_whose_events_it_could_not_see(pg_database
         session.add(Service(slug="ledger"))
         session.add(deployment("d-1"))
         rollups_db.rebuild(session, settings)  # rollups exist; the week counts one deployment
-        rollups_db.mark_dirty(session, [("ledger", moment)], tz=settings.timezone)
+        marks.mark_dirty(session, [("ledger", moment)], tz=settings.timezone)
         session.commit()
 
     with Session(get_engine(pg_database_url)) as worker:  # a drain, not yet committed
         worker.add(deployment("d-2"))
         worker.flush()
-        rollups_db.mark_dirty(worker, [("ledger", moment)], tz=settings.timezone)
+        marks.mark_dirty(worker, [("ledger", moment)], tz=settings.timezone)
         with session_scope(pg_database_url, write=True) as refresher:
             assert rollups_db.refresh(refresher, settings) == 0  # the mark is taken: left for later
         worker.commit()

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
-from slack_sdk.signature import SignatureVerifier
 from sqlmodel import Session, select
 
 from integrations.slack.client import sync_client
@@ -20,9 +19,10 @@ from integrations.slack.notifier import WebClientNotifier
 from service.api.app import create_app
 from service.models import FrictionReport, InboxEvent
 from service.settings import Settings
-from tests.conftest import make_settings
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
+from tests.vendors import slack_request
 from workers.notify import notify_pending
 from workers.process import drain
 
@@ -56,10 +56,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def signed(body: str, content_type: str, *, secret: str = SIGNING_SECRET, age: int = 0) -> dict[str, Any]:
-    timestamp = str(int(time.time()) - age)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-    headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature, "Content-Type": content_type}
-    return {"content": body.encode(), "headers": headers}
+    return slack_request(body, secret=secret, content_type=content_type, age=age)
 
 
 def command(

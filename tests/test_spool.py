@@ -18,12 +18,10 @@ from service.db import get_engine
 from service.models import Deployment, InboxEvent
 from service.settings import Settings
 from service.spool import Spool
-from tests.conftest import PG_ADMIN_DSN, make_settings
 from tests.factories import T0, issue_token, make_deployment
 from tests.fakes import RecordingWaker
+from tests.helpers import PG_ADMIN_DSN, make_settings
 from workers.process import drain
-
-pytestmark = pytest.mark.integration
 
 
 class Outage:
@@ -74,10 +72,10 @@ def test_while_the_database_is_down_requests_are_spooled_and_land_exactly_once(
         outage.begin()
         answers = [client.post("/webhooks/generic", json=event, headers=headers) for event in events]
         resends = [client.post("/webhooks/generic", json=event, headers=headers) for event in events[:5]]
-        spool = client.app.state.spool  # type: ignore[attr-defined]
+        spool = client.app.state.frictionlog.spool  # type: ignore[attr-defined]
         spooled_lines = sum(len(p.read_text().splitlines()) for p in spool.directory.glob("spool-*"))
         with pytest.raises(OperationalError, match="connection|allow"):
-            client.app.state.spool.drain(lambda deliveries: _accept(pg_settings, deliveries))  # type: ignore[attr-defined]
+            client.app.state.frictionlog.spool.drain(lambda deliveries: _accept(pg_settings, deliveries))  # type: ignore[attr-defined]
 
         outage.end()
         get_engine(pg_settings.database_url).dispose()
@@ -103,7 +101,7 @@ def _accept(settings: Settings, deliveries: list[inbox.Delivery]) -> None:
 
 def _drain_spool(client: TestClient, settings: Settings) -> int:
     total = 0
-    spool = client.app.state.spool  # type: ignore[attr-defined]
+    spool = client.app.state.frictionlog.spool  # type: ignore[attr-defined]
     while spool.pending():
         total += spool.drain(lambda deliveries: _accept(settings, deliveries))
     return total

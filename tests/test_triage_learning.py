@@ -12,8 +12,8 @@ from service.models import CategoriserModel, FrictionReport
 from service.settings import Settings
 from tests.fakes import RecordingWaker
 from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from workers.jobs import retrain
 from workers.process import drain
-from workers.tasks import retrain
 
 
 def file(client: TestClient, headers: dict[str, str], text: str, **extra: object) -> int:
@@ -135,12 +135,12 @@ def test_after_corrections_similar_reports_are_categorised_the_corrected_way(
         client.patch(f"/api/v1/friction/{number}", json={"category": "data_pipeline"}, headers=admin_headers)
     for number in numbers[len(jargon) :]:
         client.patch(f"/api/v1/friction/{number}", json={"category": "other"}, headers=admin_headers)
-    version = retrain(settings.database_url)
+    version = retrain(settings)
     after = file(client, admin_headers, "hermes backlog growing since the weekend")
     drain(settings)
 
     assert version is not None
-    assert retrain(settings.database_url) is None  # nothing new: no second version
+    assert retrain(settings) is None  # nothing new: no second version
     learned = client.get(f"/api/v1/friction/{after}", headers=admin_headers).json()
     assert (learned["category"], learned["category_source"]) == ("data_pipeline", "model")
     assert learned["evidence"][0] == "learned from 7 corrections"

@@ -34,9 +34,10 @@ from sqlalchemy import inspect, text
 from service.api.app import create_app
 from service.db import get_engine
 from service.migrations import upgrade
-from tests.conftest import PG_ADMIN_DSN, _pg_url, make_settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
+from tests.helpers import PG_ADMIN_DSN, make_settings
+from tests.helpers import pg_url as _pg_url
 from workers.process import drain
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,9 +19,9 @@ from service.settings import Settings
 from service.work.compute import done_not_shipped, time_to_ship
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
 from service.work.service import load_work
-from tests.conftest import make_settings
 from tests.factories import T0, sha
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.vendors import REPO, gh_commit, gh_deployment_status, gh_pull_request_merged, gh_push, github_request
 from tests.work_vendors import SECRETS, jira_issue_event, jira_request
 from workers.process import drain

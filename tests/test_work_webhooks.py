@@ -22,9 +22,9 @@ from service.timeutil import utcnow
 from service.work.compute import time_to_ship
 from service.work.models import WorkItem, WorkItemReference
 from service.work.service import load_work
-from tests.conftest import make_settings
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident
 from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
 from tests.vendors import GL_PROJECT, OPSGENIE_TOKEN, REPO, github_request, gl_request, pd_incident_event, pd_request
 from tests.work_vendors import (
     SECRETS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.schedules import crontab
 
 from service.settings import Settings, get_settings
 
@@ -33,6 +32,8 @@ TASK_QUEUES = {
 
 
 def configure(app: Celery, settings: Settings) -> Celery:
+    from workers.schedule import beat_schedule  # the one schedule table (it names the tasks defined here)
+
     app.conf.update(
         broker_url=settings.broker_url or "memory://",
         task_serializer="json",
@@ -48,21 +49,7 @@ def configure(app: Celery, settings: Settings) -> Celery:
         task_routes={name: {"queue": queue} for name, queue in TASK_QUEUES.items()},
         task_default_queue=INGEST_QUEUE,
         timezone=settings.timezone,
-        beat_schedule={
-            "sweep-inbox": {"task": SWEEP_TASK, "schedule": settings.sweep_interval_seconds},
-            # Corrections also request a retrain at once; this catches any request a lost message dropped.
-            "retrain-categoriser": {"task": RETRAIN_TASK, "schedule": 900.0},
-            # New reports reach the triage channel within half a minute; closures are also sent at once.
-            "notify-slack": {"task": NOTIFY_TASK, "schedule": 30.0},
-            "refresh-rollups": {"task": ROLLUP_TASK, "schedule": 15.0},
-            # Whole past days not pulled yet (a no-op when the URL is unset); the embedded runner does the same.
-            "pull-opencost": {"task": PULL_OPENCOST_TASK, "schedule": settings.pull_interval_seconds},
-            "pull-prometheus": {"task": PULL_PROMETHEUS_TASK, "schedule": settings.pull_interval_seconds},
-            "weekly-digest": {
-                "task": DIGEST_TASK,
-                "schedule": crontab(minute=0, hour=settings.digest_hour, day_of_week=settings.digest_day),
-            },
-        },
+        beat_schedule=beat_schedule(settings),
     )
     return app
 

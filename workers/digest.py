@@ -52,13 +52,13 @@ def run_digests(
                 continue
         text, blocks = digest_blocks(content)
         try:
-            posted = notifier.post_message(channel, text, blocks)
+            ts = notifier.post_message(channel, text, blocks)
         except Exception:
             with session_scope(settings.database_url, write=True) as session:
                 release(session, row.id)
             raise
         with session_scope(settings.database_url, write=True) as session:
-            mark_posted(session, row.id, slack_ts=None)
-        run.posted += posted
-        log.info("digest.posted week=%s audience=%s channel=%s ok=%s", week, audience, channel, posted)
+            mark_posted(session, row.id, slack_ts=ts)
+        run.posted += ts is not None
+        log.info("digest.posted week=%s audience=%s channel=%s ts=%s", week, audience, channel, ts)
     return run

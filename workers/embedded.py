@@ -1,14 +1,20 @@
 """Embedded mode: the worker and the scheduler as threads of the API process (SQLite, no servers).
 
-Same drain loop as the Celery task; only the transport differs (an Event instead of a broker).
+Same drain loop as the Celery task; only the transport differs (an Event instead of a broker). The
+scheduler runs the entries of workers.schedule — the table beat reads — at the moments beat would.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from integrations import opencost, prometheus
+from celery import Celery
+from celery.schedules import BaseSchedule
+
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service.db import session_scope
@@ -16,11 +22,68 @@ from service.errors import TransientError
 from service.metrics import rollups_db
 from service.settings import Settings
 from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
+from workers.jobs import retrain
 from workers.notify import notify_pending
 from workers.process import DrainStats, drain, seconds_until_next_due
-from workers.tasks import retrain
+from workers.schedule import SCHEDULE, Entry, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
+RETRY_AFTER = timedelta(minutes=1)
+"""A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
+
+
+@dataclass(slots=True)
+class _Planned:
+    entry: Entry
+    schedule: BaseSchedule
+    last_run: datetime
+    retry_at: datetime | None = None
+
+
+class EmbeddedScheduler:
+    """Runs the schedule's jobs in-process when due; ``clock`` is the time source (tests move it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        entries: Sequence[Entry] = SCHEDULE,
+        at_start: bool = False,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or (lambda: datetime.now(UTC))
+        app = Celery("frictionlog-embedded", set_as_current=False)
+        app.conf.update(timezone=settings.timezone)
+        started = self._clock()
+        # at_start: every entry is due at once (the background pulls catch up on days missed while down).
+        last_run = datetime.min.replace(tzinfo=UTC) if at_start else started
+        self._planned = [
+            _Planned(entry, celery_schedule(entry, settings, app=app, now=self._clock), last_run) for entry in entries
+        ]
+
+    def run_due(self) -> tuple[list[str], float]:
+        """Run every entry that is due; returns their names and the seconds until one may be due next."""
+        ran: list[str] = []
+        wait = float("inf")
+        for plan in self._planned:
+            now = self._clock()
+            if plan.retry_at is not None and now < plan.retry_at:
+                wait = min(wait, (plan.retry_at - now).total_seconds())
+                continue
+            due, next_seconds = plan.schedule.is_due(plan.last_run)
+            if due:
+                ran.append(plan.entry.name)
+                try:
+                    plan.entry.job(self._settings)
+                except Exception:  # the loop must outlive a job's failure; it is tried again shortly
+                    log.exception("embedded.job_failed name=%s", plan.entry.name)
+                    plan.retry_at = now + RETRY_AFTER
+                    continue
+                plan.last_run, plan.retry_at = now, None
+                next_seconds = plan.schedule.is_due(now)[1]
+            wait = min(wait, next_seconds)
+        return ran, wait
 
 
 class EmbeddedWorker:
@@ -34,6 +97,8 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
+        self.scheduler = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if not e.background])
+        self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background], at_start=True)
         self._pulls = threading.Thread(target=self._pull_loop, name="frictionlog-embedded-pulls", daemon=True)
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
@@ -62,16 +127,13 @@ class EmbeddedWorker:
                     return
 
     def _pull_loop(self) -> None:
-        """The embedded scheduler's pulls (beat's pull-opencost and pull-prometheus), every pull interval, in
-        a thread of their own: a source that times out never holds up processing."""
+        """The schedule's background entries (the OpenCost and Prometheus pulls), in a thread of their own: a
+        source that times out never holds up processing. What a pull stored is drained at once."""
         while not self._stop.is_set():
-            for source in (opencost, prometheus):
-                try:
-                    if source.pull(self._settings).stored:
-                        self._wake.set()
-                except Exception:  # a bad queries file or a bug must not stop the loop; the next interval retries
-                    log.exception("embedded.pull_error source=%s", source.SOURCE)
-            self._stop.wait(self._settings.pull_interval_seconds)
+            ran, wait = self.background.run_due()
+            if ran:
+                self._wake.set()
+            self._stop.wait(min(max(wait, 0.05), 60.0))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -79,7 +141,7 @@ class EmbeddedWorker:
             try:
                 if self._retrain.is_set():
                     self._retrain.clear()
-                    retrain(self._settings.database_url)
+                    retrain(self._settings)
                 stats = drain(self._settings, budget_seconds=5.0)
                 self.totals.add(stats)
                 if stats.processed:
@@ -93,6 +155,8 @@ class EmbeddedWorker:
                 next_due = seconds_until_next_due(self._settings)
                 if next_due is not None and next_due > 0:
                     wait = min(wait, next_due)
+                _, scheduled = self.scheduler.run_due()
+                wait = min(wait, max(scheduled, 0.0))
             except TransientError:
                 log.warning("embedded.drain_deferred", exc_info=True)
                 wait = self._poll

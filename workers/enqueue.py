@@ -15,7 +15,7 @@ from typing import Protocol
 from celery import Celery
 
 from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, TASK_QUEUES, create_celery
+from workers.celery_app import DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, TASK_QUEUES, create_celery
 
 log = logging.getLogger("frictionlog.enqueue")
 
@@ -26,6 +26,15 @@ class Waker(Protocol):
         on the request path."""
 
     def close(self) -> None: ...
+
+
+def wake_after_triage(waker: Waker, *, corrected: bool, notify_reporter: bool) -> None:
+    """The wake-ups a triage asks for, from the API and from Slack alike: a corrected category retrains
+    the categoriser; a closed report with a reporter sends the notification."""
+    if corrected:
+        waker.wake(RETRAIN_TASK)
+    if notify_reporter:
+        waker.wake(NOTIFY_TASK)
 
 
 class CoalescingWaker:

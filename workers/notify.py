@@ -17,11 +17,11 @@ from integrations.slack import blocks
 from integrations.slack.mrkdwn import Mrkdwn
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
 from service.db import session_scope
-from service.friction.categorise import load_taxonomy
-from service.friction.triage import CLOSED
+from service.friction.categorise import configured_taxonomy
 from service.models import FrictionReport, SlackMessage
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.vocab import CLOSED
 
 log = logging.getLogger("frictionlog.notify")
 BATCH = 50
@@ -36,7 +36,7 @@ class NotifyStats:
 
 def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
     stats = NotifyStats()
-    taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
+    taxonomy = configured_taxonomy(settings)
     with session_scope(settings.database_url, write=True) as session:
         if settings.slack_triage_channel:
             new = session.exec(
@@ -48,9 +48,10 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
             ).all()
             for report in new:
                 text = blocks.triage_text(report)
-                ok = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
-                stats.posted += ok
-                stats.refused += not ok
+                ts = _send(notifier, settings.slack_triage_channel, text, blocks.triage_message(report, taxonomy))
+                report.slack_ts = ts  # the triage message, in the triage channel
+                stats.posted += ts is not None
+                stats.refused += ts is None
                 report.triage_posted_at = utcnow()
                 session.commit()
         closed = session.exec(
@@ -68,9 +69,9 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
         for report in closed:
             assert report.reporter is not None
             text, message = blocks.resolution_dm(report)
-            ok = _send(notifier, report.reporter, text, message)
-            stats.dms += ok
-            stats.refused += not ok
+            sent = _send(notifier, report.reporter, text, message) is not None
+            stats.dms += sent
+            stats.refused += not sent
             report.notified_at = utcnow()
             session.commit()
         deferred = session.exec(
@@ -82,7 +83,7 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
         ).all()
         for waiting in deferred:
             text = Mrkdwn(waiting.text)  # escaped when it was written (blocks.safe)
-            ok = _send(notifier, waiting.channel, text, [blocks.mrkdwn(text)])
+            ok = _send(notifier, waiting.channel, text, [blocks.mrkdwn(text)]) is not None
             stats.dms += ok
             stats.refused += not ok
             waiting.sent_at = utcnow()
@@ -90,8 +91,8 @@ def notify_pending(settings: Settings, notifier: SlackNotifier) -> NotifyStats:
     return stats
 
 
-def _send(notifier: SlackNotifier, channel: str, text: str, message: list[dict[str, object]]) -> bool:
-    """True if posted, False if refused for good; SlackUnavailable propagates (the task retries later)."""
+def _send(notifier: SlackNotifier, channel: str, text: str, message: list[dict[str, object]]) -> str | None:
+    """The message ts if posted, None if refused for good; SlackUnavailable propagates (the task retries)."""
     try:
         return notifier.post_message(channel, text, message)
     except SlackUnavailable:

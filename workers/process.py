@@ -18,7 +18,7 @@ from integrations.registry import parse_inbox_body
 from service import inbox
 from service.db import session_scope
 from service.errors import InvalidInput, TransientError
-from service.friction.categorise import load_taxonomy
+from service.friction.categorise import configured_taxonomy
 from service.friction.triage import current_model
 from service.ingest import IngestPolicy, apply_records
 from service.models import InboxEvent
@@ -50,7 +50,7 @@ def ingest_policy(settings: Settings, session: Session) -> IngestPolicy:
     return IngestPolicy(
         production_environments=frozenset(settings.production_environments),
         window=window,
-        taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
+        taxonomy=configured_taxonomy(settings),
         bot_authors=frozenset(settings.bot_authors),
         model=current_model(session, cache_key=settings.database_url),
         timezone=settings.timezone,

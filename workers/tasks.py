@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from celery import Task
 
-from integrations import opencost, prometheus
 from integrations.pulls import PullReport
-from integrations.slack.client import sync_client
-from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
-from service import inbox
-from service.db import session_scope
-from service.digest.build import last_full_week
+from integrations.slack.notifier import SlackUnavailable
 from service.errors import TransientError
-from service.friction.triage import publish_model
-from service.metrics import rollups_db
 from service.settings import get_settings
-from service.timeutil import utcnow
+from workers import jobs
 from workers.celery_app import (
     DIGEST_TASK,
     DRAIN_TASK,
@@ -30,8 +22,6 @@ from workers.celery_app import (
     SWEEP_TASK,
     app,
 )
-from workers.digest import run_digests
-from workers.notify import notify_pending
 from workers.process import drain, seconds_until_next_due
 
 log = logging.getLogger("frictionlog.tasks")
@@ -71,9 +61,7 @@ def drain_inbox(self: Task) -> dict[str, int]:  # type: ignore[type-arg]
 @app.task(name=SWEEP_TASK, acks_late=True)
 def sweep_inbox() -> bool:
     """Beat, every minute: if rows wait longer than a wake-up should take, enqueue a drain. Returns whether."""
-    settings = get_settings()
-    with session_scope(settings.database_url) as session:
-        stale = inbox.has_stale_pending(session, older_than=timedelta(seconds=settings.sweep_after_seconds))
+    stale = jobs.stale_inbox(get_settings())
     if stale:
         log.warning("inbox.sweep_requeued")
         drain_inbox.apply_async()
@@ -86,15 +74,7 @@ def retrain_categoriser() -> int | None:
 
     Idempotent: with nothing new since the last version it publishes nothing. Returns the version id.
     """
-    return retrain(get_settings().database_url)
-
-
-def retrain(database_url: str) -> int | None:
-    with session_scope(database_url, write=True) as session:
-        version = publish_model(session)
-    if version is not None:
-        log.info("categoriser.published version=%s samples=%s", version.id, version.samples)
-    return version.id if version is not None else None
+    return jobs.retrain(get_settings())
 
 
 @app.task(
@@ -107,10 +87,7 @@ def retrain(database_url: str) -> int | None:
 )
 def notify_reporters() -> dict[str, int]:
     """Post new reports to the triage channel and tell reporters their report was closed (Slack)."""
-    settings = get_settings()
-    if settings.slack_bot_token is None:
-        return {"posted": 0, "dms": 0, "refused": 0}
-    stats = notify_pending(settings, WebClientNotifier(sync_client(settings)))
+    stats = jobs.notify(get_settings())
     return {"posted": stats.posted, "dms": stats.dms, "refused": stats.refused}
 
 
@@ -124,23 +101,14 @@ def notify_reporters() -> dict[str, int]:
 )
 def weekly_digest(week: str | None = None) -> dict[str, int]:
     """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
-    settings = get_settings()
-    notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
-    run = run_digests(settings, notifier, week=week or last_full_week(utcnow(), settings.timezone))
+    run = jobs.weekly_digest(get_settings(), week)
     return {"built": run.built, "posted": run.posted, "already_posted": run.already_posted}
 
 
 @app.task(name=ROLLUP_TASK, acks_late=True, autoretry_for=(TransientError,), retry_backoff=True)
 def refresh_rollups() -> int:
     """Recompute the weekly rollups of the (service, week) pairs new events touched (all, the first time)."""
-    settings = get_settings()
-    refreshed = 0
-    while True:
-        with session_scope(settings.database_url, write=True) as session:
-            done = rollups_db.refresh(session, settings)
-        refreshed += done
-        if done == 0:
-            return refreshed
+    return jobs.refresh_rollups(get_settings())
 
 
 def _pulled(report: PullReport) -> dict[str, object]:
@@ -151,12 +119,11 @@ def _pulled(report: PullReport) -> dict[str, object]:
 
 @app.task(name=PULL_OPENCOST_TASK, acks_late=True)
 def pull_opencost() -> dict[str, object]:
-    """Beat: OpenCost allocations of the whole past days not pulled yet, into the inbox (idempotent per day).
-    A window that keeps failing is reported (logged, returned) with nothing stored; the next run retries it."""
-    return _pulled(opencost.pull(get_settings()))
+    """Beat: jobs.pull_opencost, then a drain of what it stored."""
+    return _pulled(jobs.pull_opencost(get_settings()))
 
 
 @app.task(name=PULL_PROMETHEUS_TASK, acks_late=True)
 def pull_prometheus() -> dict[str, object]:
-    """Beat: the configured PromQL queries for the whole past days not pulled yet, into the inbox."""
-    return _pulled(prometheus.pull(get_settings()))
+    """Beat: jobs.pull_prometheus, then a drain of what it stored."""
+    return _pulled(jobs.pull_prometheus(get_settings()))

@@ -18,23 +18,24 @@ class SlackUnavailable(Exception):
 
 
 class SlackNotifier(Protocol):
-    def post_message(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> bool:
-        """Post; True if posted, False if Slack refused for good (logged). SlackUnavailable: try later."""
+    def post_message(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> str | None:
+        """Post; the message's ``ts`` if posted (kept, to update or thread on it later), None if Slack
+        refused for good (logged). SlackUnavailable: try later."""
 
 
 class WebClientNotifier:
     def __init__(self, client: WebClient) -> None:
         self._client = client
 
-    def post_message(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> bool:
+    def post_message(self, channel: str, text: str, blocks: list[dict[str, Any]]) -> str | None:
         try:
-            self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            answer = self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
             if error in FATAL:
                 log.error("slack.post_refused channel=%s error=%s", channel, error)
-                return False
+                return None
             raise SlackUnavailable(error) from exc
         except OSError as exc:  # connection trouble the retry handlers could not get past
             raise SlackUnavailable(exc.__class__.__name__) from exc
-        return True
+        return str(answer.get("ts") or "") or None

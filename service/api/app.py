@@ -20,7 +20,8 @@ from service.api.observability import Metrics, MetricsMiddleware
 from service.api.routes import catalogue, cost, digests, events, friction, health, metrics, slack, webhooks
 from service.api.security import SecurityHeaders, install_log_redaction
 from service.api.slack_ports import build_ports
-from service.friction.categorise import load_taxonomy
+from service.api.state import AppState
+from service.friction.categorise import configured_taxonomy
 from service.migrations import upgrade
 from service.settings import Settings, get_settings
 from service.spool import Spool
@@ -45,16 +46,16 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         return celery_waker(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         install_log_redaction()  # after the server configured its loggers (uvicorn's access log)
         if settings.embedded:
             upgrade(settings.database_url)
-        app.state.waker = make_waker()
-        drainer = SpoolDrainer(app.state.spool, settings, app.state.waker)
+        state.waker = started = make_waker()
+        drainer = SpoolDrainer(state.spool, settings, started)
         drainer.start()
         if settings.slack_signing_secret is not None:
-            ports = build_ports(settings, app.state.taxonomy, app.state.waker)
-            app.state.slack_handler = AsyncSlackRequestHandler(build_app(settings, ports))
+            ports = build_ports(settings, state.taxonomy, started)
+            state.slack_handler = AsyncSlackRequestHandler(build_app(settings, ports))
         # Everything built so far (the libraries, the app, the taxonomy) lives as long as the process: keep
         # it out of the collector's full passes, which otherwise stall every request for ~150 ms each.
         gc.collect()
@@ -64,8 +65,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
             yield
         finally:
             drainer.close()
-            app.state.inbox_writer.close()
-            app.state.waker.close()
+            state.inbox_writer.close()
+            started.close()
 
     app = FastAPI(
         title="Frictionlog",
@@ -73,18 +74,21 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         summary="Is the platform migration working? Deploys, incidents and friction, week by week.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.token_cache = TokenCache(settings.token_cache_seconds)
-    app.state.integration_config = IntegrationConfig.from_settings(settings)
-    app.state.slack_handler = None
-    app.state.spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
-    app.state.inbox_writer = InboxWriter(settings.database_url, lock_timeout=settings.database_lock_timeout_seconds)
-    app.state.taxonomy = load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
-    app.state.metrics = Metrics(settings.database_url, app.state.spool)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    spool = Spool(settings.spool_dir, max_bytes=settings.spool_max_bytes)
+    state = AppState(
+        settings=settings,
+        token_cache=TokenCache(settings.token_cache_seconds),
+        integration_config=IntegrationConfig.from_settings(settings),
+        spool=spool,
+        inbox_writer=InboxWriter(settings.database_url, lock_timeout=settings.database_lock_timeout_seconds),
+        taxonomy=configured_taxonomy(settings),
+        metrics=Metrics(settings.database_url, spool),
+    )
+    app.state.frictionlog = state  # read only through service.api.state
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(SecurityHeaders)
     # Outermost: the body cap and the token check run before anything reads a body.
-    app.add_middleware(RequestGuard, settings=settings, token_cache=app.state.token_cache)
+    app.add_middleware(RequestGuard, settings=settings, token_cache=state.token_cache)
     install_error_handlers(app)
     for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
+from service.api.state import app_state
 from service.db import session_scope
 from service.errors import Forbidden, TransientError, Unauthenticated
 from service.settings import Settings
@@ -86,14 +87,15 @@ def _with_scope(principal: Principal, scope: str) -> Principal:
 
 def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
     """The token's principal if it holds ``scope``: 401 without a valid token, 403 without the scope."""
-    principal = authenticate(request.app.state.settings, request.app.state.token_cache, _secret(credentials))
+    state = app_state(request)
+    principal = authenticate(state.settings, state.token_cache, _secret(credentials))
     return _with_scope(principal, scope)
 
 
 async def authorize_async(request: Request, credentials: HTTPAuthorizationCredentials | None, scope: str) -> Principal:
     """``authorize`` for async routes: a cached token is checked inline, only a miss reads the database
     (in a worker thread, so the event loop never waits on it)."""
-    cached = request.app.state.token_cache.get(hash_token(_secret(credentials)))
+    cached = app_state(request).token_cache.get(hash_token(_secret(credentials)))
     if cached is not None:
         return _with_scope(cached, scope)
     return await run_in_threadpool(authorize, request, credentials, scope)

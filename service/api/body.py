@@ -11,6 +11,7 @@ from fastapi import Request
 from starlette.requests import ClientDisconnect
 
 from service.api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
+from service.api.state import app_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +27,7 @@ def _is_json(content_type: str) -> bool:
 
 async def read_capped(request: Request) -> bytes:
     """The raw body, refused with 413 as soon as it passes the configured cap (never read whole first)."""
-    limit: int = request.app.state.settings.max_body_bytes
+    limit = app_state(request).settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")

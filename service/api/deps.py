@@ -5,27 +5,29 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 from sqlmodel import Session
 
+from service.api.state import SettingsDep, StateDep
 from service.db import session_scope
 from workers.enqueue import Waker
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    with session_scope(request.app.state.settings.database_url) as session:
+def db_session(settings: SettingsDep) -> Iterator[Session]:
+    with session_scope(settings.database_url) as session:
         yield session
 
 
-def db_write_session(request: Request) -> Iterator[Session]:
+def db_write_session(settings: SettingsDep) -> Iterator[Session]:
     """For routes that read and then write (see ``session_scope``)."""
-    with session_scope(request.app.state.settings.database_url, write=True) as session:
+    with session_scope(settings.database_url, write=True) as session:
         yield session
 
 
-async def get_waker(request: Request) -> Waker:
-    waker: Waker = request.app.state.waker
-    return waker
+async def get_waker(state: StateDep) -> Waker:
+    if state.waker is None:
+        raise RuntimeError("the app has not started: no waker yet")
+    return state.waker
 
 
 MAX_ID = 2_147_483_647

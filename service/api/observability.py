@@ -19,9 +19,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service import inbox
 from service.db import session_scope
-from service.models import InboxEvent, InboxStatus
+from service.models import InboxEvent
 from service.spool import Spool
 from service.timeutil import utcnow
+from service.vocab import InboxStatus
 
 
 class InboxCollector(Collector):

@@ -15,10 +15,9 @@ from service.inbox import Accepted, Delivery
 from service.models import SlackMessage
 from service.settings import Settings
 from service.timeutil import utcnow
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
-from workers.enqueue import Waker
-
-OPEN = ("open", "acknowledged")
+from service.vocab import OPEN
+from workers.celery_app import NOTIFY_TASK
+from workers.enqueue import Waker, wake_after_triage
 
 
 def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPorts:
@@ -47,10 +46,7 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
     def change(report_id: int, **changes: Any) -> triage.TriageResult:
         with session_scope(url, write=True) as session:
             result = triage.triage(session, report_id, taxonomy=taxonomy, **changes)
-        if result.corrected:
-            waker.wake(RETRAIN_TASK)
-        if result.notify_reporter:
-            waker.wake(NOTIFY_TASK)
+        wake_after_triage(waker, corrected=result.corrected, notify_reporter=result.notify_reporter)
         return result
 
     def add_detail(report_id: int, **details: Any) -> Any:

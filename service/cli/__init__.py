@@ -8,41 +8,26 @@ import sys
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import uvicorn
-from sqlalchemy import delete
-from sqlmodel import Session, SQLModel, col
 
-from integrations.slack.client import sync_client
-from integrations.slack.notifier import WebClientNotifier
-from service import catalogue, inbox, tokens
-from service.api.security import install_log_redaction
-from service.cli.demo import demo
-from service.cost.focus import count_rows
-from service.cost.imports import SOURCE as FOCUS_SOURCE
-from service.cost.imports import import_focus, read_file
-from service.db import session_scope
-from service.digest.build import build, last_full_week
-from service.digest.html import render_html
-from service.digest.render import plain_text
 from service.errors import AppError
-from service.friction import privacy
-from service.metrics import rollups_db
-from service.migrations import upgrade
-from service.models import DERIVED_TABLES, CostLine, InboxStatus, Measurement
 from service.settings import Settings, get_settings
-from service.timeutil import parse_timestamp, utcnow
-from workers.celery_app import DRAIN_TASK, QUEUES, configure, create_celery
-from workers.celery_app import app as celery_app
-from workers.digest import run_digests
-from workers.process import drain
+from service.vocab import InboxStatus, Scope
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+# Start-up stays under a second (bench/cli_startup.py): pandas, scikit-learn, matplotlib, FastAPI, Celery
+# and Alembic are imported inside the commands that use them, never at the top of this module.
 
 
 def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from service.api.security import install_log_redaction  # light: re and logging
+
     install_log_redaction()  # tokens never reach a log line (the API installs it again after uvicorn's set-up)
 
 
@@ -67,6 +52,10 @@ def main(log_level: str) -> None:
 @ACCESS_LOG
 def serve(host: str, port: int, access_log: bool) -> None:
     """API, worker and scheduler in one process (embedded mode; with a broker set, the API only)."""
+    import uvicorn
+
+    from service.migrations import upgrade
+
     settings = get_settings()
     upgrade(settings.database_url)
     uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, access_log=access_log)
@@ -79,6 +68,8 @@ def serve(host: str, port: int, access_log: bool) -> None:
 @ACCESS_LOG
 def api(host: str, port: int, workers: int, access_log: bool) -> None:
     """The API alone (distributed mode): it accepts and enqueues; ``frictionlog worker`` processes."""
+    import uvicorn
+
     if get_settings().embedded:
         raise click.UsageError("set FRICTIONLOG_BROKER_URL for the distributed API, or use `frictionlog serve`")
     uvicorn.run(
@@ -88,11 +79,14 @@ def api(host: str, port: int, workers: int, access_log: bool) -> None:
 
 @main.command()
 @click.option("--concurrency", "-c", default=2, show_default=True, type=int)
-@click.option("--queues", "-Q", default=",".join(QUEUES), show_default=True)
+@click.option("--queues", "-Q", default="ingest,aggregate,digest", show_default=True)
 @click.option("--pool", default="prefork", show_default=True, type=click.Choice(["prefork", "solo", "threads"]))
 @click.option("--name", "-n", default="frictionlog@%h", show_default=True)
 def worker(concurrency: int, queues: str, pool: str, name: str) -> None:
     """A Celery worker for the ingest, aggregate and digest queues."""
+    from workers.celery_app import app as celery_app
+    from workers.celery_app import configure
+
     settings = _distributed_settings()
     configure(celery_app, settings)
     celery_app.worker_main(
@@ -110,7 +104,10 @@ def worker(concurrency: int, queues: str, pool: str, name: str) -> None:
 @main.command()
 @click.option("--schedule-file", default="./var/celerybeat-schedule", show_default=True)
 def beat(schedule_file: str) -> None:
-    """Celery beat: the inbox sweeper (every minute) and the weekly digest. Run exactly one."""
+    """Celery beat: every entry of workers.schedule (sweeper, digest, ...). Run exactly one."""
+    from workers.celery_app import app as celery_app
+    from workers.celery_app import configure
+
     settings = _distributed_settings()
     configure(celery_app, settings)
     Path(schedule_file).parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +129,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations."""
+    from service.migrations import upgrade
+
     upgrade(get_settings().database_url)
     click.echo("database is up to date")
 
@@ -143,8 +142,10 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(tokens.SCOPES))
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice([scope.value for scope in Scope]))
 def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
+    from service import tokens
+
     with _session() as session:
         _, secret = tokens.create_token(session, name=name, scopes=scopes)
     click.echo(secret)
@@ -153,6 +154,8 @@ def tokens_create(name: str, scopes: tuple[str, ...]) -> None:
 
 @tokens_group.command("list")
 def tokens_list() -> None:
+    from service import tokens
+
     with _session() as session:
         for token in tokens.list_tokens(session):
             state = "revoked" if token.revoked_at else "active"
@@ -162,6 +165,8 @@ def tokens_list() -> None:
 @tokens_group.command("revoke")
 @click.argument("name")
 def tokens_revoke(name: str) -> None:
+    from service import tokens
+
     with _session() as session:
         tokens.revoke_token(session, name=name)
     click.echo(f"revoked {name!r}")
@@ -175,10 +180,24 @@ def services_group() -> None:
 @services_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def services_import(path: Path) -> None:
-    """Import services and platform history from a .csv or .yaml file."""
+    """Import services, platform history and aliases from a .csv or .yaml file (docs/catalogue.md)."""
+    from service import catalogue
+
     with _session() as session:
         count = catalogue.import_catalogue(session, path)
     click.echo(f"imported {count} services")
+
+
+@services_group.command("alias")
+@click.argument("old")
+@click.argument("service")
+def services_alias(old: str, service: str) -> None:
+    """Make OLD (a renamed or merged service's name) an alias of SERVICE: its events count for SERVICE."""
+    from service import catalogue
+
+    with _session() as session:
+        result = catalogue.put_alias(session, alias=old, service=service)
+    click.echo(f"{result.alias} is now an alias of {result.service}; {result.relabelled} stored events moved")
 
 
 @main.group("cost")
@@ -190,6 +209,9 @@ def cost_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def cost_import(path: Path) -> None:
     """Import a FOCUS cost export (CSV, gzip'd CSV or Parquet); re-importing a billing period replaces it."""
+    from service.cost.focus import count_rows
+    from service.cost.imports import import_focus, read_file
+
     settings = get_settings()
     total = count_rows(path)
     bar: Any
@@ -208,13 +230,16 @@ def cost_import(path: Path) -> None:
     "--status",
     "statuses",
     multiple=True,
-    default=[InboxStatus.FAILED],
+    default=[InboxStatus.FAILED.value],
     show_default=True,
-    type=click.Choice([InboxStatus.FAILED, InboxStatus.IGNORED, InboxStatus.PROCESSED]),
+    type=click.Choice([InboxStatus.FAILED.value, InboxStatus.IGNORED.value, InboxStatus.PROCESSED.value]),
 )
 @click.option("--since", default=None, help="Only events received at or after this RFC 3339 time")
 def replay(statuses: tuple[str, ...], since: str | None) -> None:
     """Put events back to pending and process them again (after a fix)."""
+    from service import inbox
+    from service.timeutil import parse_timestamp
+
     moment: datetime | None = parse_timestamp(since, field="since") if since else None
     with _session() as session:
         count = inbox.requeue(session, statuses=statuses, since=moment)
@@ -225,15 +250,31 @@ def replay(statuses: tuple[str, ...], since: str | None) -> None:
 @main.command()
 @click.confirmation_option(prompt="Delete the derived tables and re-derive them from the inbox?")
 def rebuild() -> None:
-    """Re-derive deployments, changes and incidents from the inbox (a changed rule, a fixed parser)."""
+    """Re-derive deployments, changes, incidents and machine-made categories from the inbox (a changed
+    rule, a fixed parser); a lead's category survives. Prints what changed."""
+    from service import inbox
+    from service import rebuild as changes
+
     with _session() as session:
+        before = changes.snapshot(session)
         _delete_derived(session)
-        count = inbox.requeue(session, statuses=[s for s in InboxStatus.ALL if s != InboxStatus.PENDING])
+        count = inbox.requeue(session, statuses=[s for s in InboxStatus if s != InboxStatus.PENDING])
     click.echo(f"re-queued {count} events")
-    _process_now()
+    if not _process_now(wait=True):
+        click.echo("the workers have not finished after 10 minutes: the changes are not reported", err=True)
+        return
+    with _session() as session:
+        for line in changes.changes(before, changes.snapshot(session)).lines():
+            click.echo(line)
 
 
 def _delete_derived(session: Session) -> None:
+    from sqlalchemy import delete
+    from sqlmodel import SQLModel, col
+
+    from service.cost.imports import SOURCE as FOCUS_SOURCE
+    from service.models import DERIVED_TABLES, CostLine, Measurement
+
     for name in DERIVED_TABLES:
         session.exec(delete(SQLModel.metadata.tables[name]))
     # Cost lines and measurements that came through the inbox; FOCUS imports are not in it and stay.
@@ -242,19 +283,39 @@ def _delete_derived(session: Session) -> None:
     session.commit()
 
 
-def _process_now() -> None:
+def _process_now(*, wait: bool = False, wait_seconds: float = 600.0) -> bool:
+    """Process the pending rows here (embedded) or wake the workers; with ``wait``, until none is pending.
+    Returns whether nothing is pending any more (always, in embedded mode)."""
+    import time
+
+    from service import inbox
+    from service.db import session_scope
+    from workers.celery_app import DRAIN_TASK, create_celery
+    from workers.process import drain
+
     settings = get_settings()
     if settings.embedded:
         stats = drain(settings, budget_seconds=3600)
         click.echo(f"processed {stats.processed}, ignored {stats.ignored}, failed {stats.failed}")
-    else:
-        create_celery(settings).send_task(DRAIN_TASK)
-        click.echo("the workers were woken")
+        return True
+    create_celery(settings).send_task(DRAIN_TASK)
+    click.echo("the workers were woken")
+    deadline = time.monotonic() + (wait_seconds if wait else 0.0)
+    while True:
+        with session_scope(settings.database_url) as session:
+            if inbox.count_by_status(session)[InboxStatus.PENDING] == 0:
+                return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(1.0)
 
 
 def _session() -> AbstractContextManager[Session]:
     """A session on an up-to-date schema: in embedded mode the CLI migrates the SQLite file itself,
     as ``serve`` does, so ``frictionlog tokens create`` works on a fresh install."""
+    from service.db import session_scope
+    from service.migrations import upgrade
+
     settings = get_settings()
     if settings.embedded:
         upgrade(settings.database_url)
@@ -269,6 +330,16 @@ def _session() -> AbstractContextManager[Session]:
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON")
 def digest(week: str | None, audience: str, post: bool, html_path: Path | None, as_json: bool) -> None:
     """Build the weekly digest; without --post it never posts."""
+    from integrations.slack.client import sync_client
+    from integrations.slack.notifier import WebClientNotifier
+    from service.db import session_scope
+    from service.digest.build import build, last_full_week
+    from service.digest.html import render_html
+    from service.digest.render import plain_text
+    from service.migrations import upgrade
+    from service.timeutil import utcnow
+    from workers.digest import run_digests
+
     settings = get_settings()
     if settings.embedded:
         upgrade(settings.database_url)
@@ -299,6 +370,8 @@ def rollups() -> None:
 @rollups.command("rebuild")
 def rollups_rebuild() -> None:
     """Recompute every weekly rollup from raw rows (after changing FRICTIONLOG_TIMEZONE, say)."""
+    from service.metrics import rollups_db
+
     with _session() as session:
         rows = rollups_db.rebuild(session, get_settings())
     click.echo(f"wrote {rows} weekly rollup rows")
@@ -314,12 +387,20 @@ def reporters_group() -> None:
 def reporters_forget(identity: str) -> None:
     """Remove a Slack user id (or an API contact) from every report, inbox body and outbox; the reports
     stay, as anonymous ones."""
+    from service.friction import privacy
+
     with _session() as session:
         done = privacy.forget_reporter(session, identity)
     click.echo(f"forgot {identity!r}: {done.reports} reports now anonymous, {done.inbox_rows} inbox bodies scrubbed")
 
 
-main.add_command(demo)
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
+@click.pass_context
+def demo(ctx: click.Context) -> None:
+    """Generate a seeded migration, send it through the API, and print weekly metrics per platform."""
+    from service.cli.demo import demo as real_demo  # FastAPI, pandas and the digest: only when it runs
+
+    real_demo.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
 
 
 def run() -> None:

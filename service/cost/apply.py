@@ -17,7 +17,7 @@ from service.catalogue import platform_at
 from service.cost.models import CostLine, Measurement
 from service.cost.rollups_db import dirty_pairs
 from service.db import execute_rows, upsert_insert
-from service.metrics.rollups_db import mark_dirty
+from service.metrics.marks import mark_dirty
 from service.models import PlatformAssignment
 from service.records import CostRecord, MeasurementRecord
 

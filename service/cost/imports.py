@@ -23,7 +23,7 @@ from service.cost.models import CostImport, CostLine
 from service.cost.rollups_db import dirty_pairs
 from service.db import execute_rows, upsert_insert
 from service.metrics import rollups_db
-from service.metrics.rollups_db import mark_dirty
+from service.metrics.marks import mark_dirty
 from service.models import PlatformAssignment, RollupState, Service
 from service.settings import Settings
 

@@ -49,7 +49,7 @@ def spanned(start: datetime, end: datetime) -> Iterator[datetime]:
 
 
 def dirty_pairs(spans: Iterable[tuple[str | None, datetime, datetime]]) -> list[tuple[str, datetime]]:
-    """(mark, instant) pairs for ``service.metrics.rollups_db.mark_dirty``: every week of every span."""
+    """(mark, instant) pairs for ``service.metrics.marks.mark_dirty``: every week of every span."""
     return [(mark_of(service), moment) for service, start, end in spans for moment in spanned(start, end)]
 
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from service.db import upsert_insert
 from service.digest.content import DigestInput, MigratedService, build_content
 from service.errors import InvalidInput
-from service.friction.categorise import load_taxonomy
+from service.friction.categorise import configured_taxonomy
 from service.metrics.service import Filters, environments, load
 from service.models import Digest, Migration, PlatformAssignment, Service
 from service.settings import Settings
@@ -93,7 +93,7 @@ def digest_input(session: Session, settings: Settings, *, week: str, audience: s
         frames=load(session, filters, earliest, end),
         services=_services(session, filters, followed.to_platform if followed else None),
         migration=migration,
-        taxonomy=load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None),
+        taxonomy=configured_taxonomy(settings),
         environments=environments(settings, filters),
         tz=settings.timezone,
         min_sample=settings.min_sample,

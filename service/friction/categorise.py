@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from service.errors import InvalidInput
+from service.settings import Settings
 
 DEFAULT_TAXONOMY = Path(__file__).with_name("taxonomy.yaml")
 OTHER = "other"
@@ -74,7 +75,14 @@ def parse_taxonomy(text: str) -> Taxonomy:
 
 @lru_cache(maxsize=4)
 def load_taxonomy(path: str | None = None) -> Taxonomy:
+    """The taxonomy file at ``path`` (the built-in one when None), read once per process and path."""
     return parse_taxonomy(Path(path or DEFAULT_TAXONOMY).read_text(encoding="utf-8"))
+
+
+def configured_taxonomy(settings: Settings) -> Taxonomy:
+    """The deployment's taxonomy: FRICTIONLOG_TAXONOMY_PATH, else the built-in one. Every reader — ingest,
+    the API, Slack, the digest, the metrics — takes it from here."""
+    return load_taxonomy(str(settings.taxonomy_path) if settings.taxonomy_path else None)
 
 
 def scores(text: str, taxonomy: Taxonomy) -> dict[str, tuple[float, list[str]]]:

@@ -10,20 +10,26 @@ halved held-out accuracy: the model's flat probabilities outvoted correct rules)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from service.friction.categorise import OTHER, Categorisation, Taxonomy, categorise, scores
+from service.vocab import CategorySource
 
 MIN_SAMPLES = 4
 SURE = 0.5
 SURE_WHEN_RULES_SILENT = 0.34
+CUE_MIN = 2
+"""A word becomes a learned cue of a category once this many of its corrections contain it."""
+_WORD = re.compile(r"[a-z0-9][a-z0-9_\-]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +37,24 @@ class LearnedModel:
     version: int
     samples: int
     pipeline: Any  # a fitted sklearn Pipeline (untyped library)
+    cues: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Category → the words of its corrections that no other category's corrections contain (see module)."""
+
+
+def words(text: str) -> set[str]:
+    return {word for word in _WORD.findall(text.lower()) if word not in ENGLISH_STOP_WORDS}
+
+
+def learned_cues(texts: Sequence[str], labels: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Words at least CUE_MIN corrections of one category contain and none of another does."""
+    per_label: dict[str, Counter[str]] = {}
+    for text, label in zip(texts, labels, strict=True):
+        per_label.setdefault(label, Counter()).update(words(text))
+    cues: dict[str, frozenset[str]] = {}
+    for label, counts in per_label.items():
+        elsewhere = set().union(*(set(c) for other, c in per_label.items() if other != label))
+        cues[label] = frozenset(word for word, n in counts.items() if n >= CUE_MIN and word not in elsewhere)
+    return cues
 
 
 def make_pipeline_for_text() -> Pipeline:
@@ -46,7 +70,7 @@ def fit(texts: Sequence[str], labels: Sequence[str], *, version: int) -> Learned
         return None
     pipeline = make_pipeline_for_text()
     pipeline.fit(list(texts), list(labels))
-    return LearnedModel(version=version, samples=len(texts), pipeline=pipeline)
+    return LearnedModel(version=version, samples=len(texts), pipeline=pipeline, cues=learned_cues(texts, labels))
 
 
 def cross_validated_accuracy(texts: Sequence[str], labels: Sequence[str]) -> float | None:
@@ -59,16 +83,19 @@ def cross_validated_accuracy(texts: Sequence[str], labels: Sequence[str]) -> flo
 
 
 def categorise_with(text: str, taxonomy: Taxonomy, model: LearnedModel | None) -> tuple[Categorisation, str]:
-    """The category and who chose it: ``rule``, or ``model`` when the corrections are sure of better."""
+    """The category and who chose it: ``rule``, or ``model`` when the rules found no category and the
+    corrections hold learned evidence for one (see the module docstring)."""
     by_rules = categorise(text, taxonomy)
-    if model is None:
-        return by_rules, "rule"
+    if model is None or by_rules.category != OTHER:
+        return by_rules, CategorySource.RULE
     probabilities = dict(zip(model.pipeline.classes_, model.pipeline.predict_proba([text])[0], strict=True))
     top = max(sorted(probabilities), key=lambda category: probabilities[category])
     confidence = float(probabilities[top])
-    needed = SURE_WHEN_RULES_SILENT if by_rules.category == OTHER and not by_rules.evidence else SURE
-    if top == by_rules.category or confidence < needed or confidence <= by_rules.confidence:
-        return by_rules, "rule"
+    cues = sorted(word for word in words(text) & model.cues.get(top, frozenset()) if not scores(word, taxonomy))
+    needed = SURE_WHEN_RULES_SILENT if not by_rules.evidence else SURE
+    if top == OTHER or not cues or confidence < needed or confidence <= by_rules.confidence:
+        return by_rules, CategorySource.RULE
     learned = f"learned from {model.samples} corrections"
-    evidence = (learned, *scores(text, taxonomy).get(top, (0.0, []))[1])
-    return Categorisation(category=top, confidence=round(confidence, 3), evidence=tuple(evidence)), "model"
+    return Categorisation(
+        category=top, confidence=round(confidence, 3), evidence=(learned, *cues)
+    ), CategorySource.MODEL

@@ -13,9 +13,9 @@ from service.friction import learning, privacy
 from service.friction.categorise import Taxonomy
 from service.models import CategoriserModel, FrictionReport
 from service.timeutil import utcnow
+from service.vocab import CLOSED, CategorySource, ReportStatus
 
-STATUSES = ("open", "acknowledged", "resolved", "wont_fix")
-CLOSED = ("resolved", "wont_fix")
+STATUSES = tuple(ReportStatus)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ def triage(
     if category is not None:
         if category not in taxonomy.ids():
             raise InvalidInput(f"unknown category {category!r}; one of {', '.join(taxonomy.ids())}", field="category")
-        report.category, report.category_source, report.confidence = category, "human", 1.0
+        report.category, report.category_source, report.confidence = category, CategorySource.HUMAN, 1.0
         report.evidence = ["set by a lead"]
         report.corrected_at = utcnow()
         corrected = True
@@ -117,7 +117,9 @@ def _mark_duplicate(session: Session, report: FrictionReport, original_id: int) 
 
 def corrections(session: Session, *, until: datetime | None = None) -> list[tuple[str, str]]:
     """(text, category) of every report whose category a lead set, up to ``until``."""
-    statement = select(FrictionReport.text, FrictionReport.category).where(FrictionReport.category_source == "human")
+    statement = select(FrictionReport.text, FrictionReport.category).where(
+        FrictionReport.category_source == CategorySource.HUMAN
+    )
     if until is not None:
         statement = statement.where(col(FrictionReport.corrected_at) <= until)
     return [(text, category) for text, category in session.exec(statement)]

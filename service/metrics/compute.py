@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-FAILED_STATUSES = ("failure", "error")
-COMPLETED_STATUSES = ("success", "failure", "error")
+from service.vocab import DeploymentStatus
+
+FAILED_STATUSES = (DeploymentStatus.FAILURE, DeploymentStatus.ERROR)
+COMPLETED_STATUSES = (DeploymentStatus.SUCCESS, *FAILED_STATUSES)
 GROUPS = ("service", "team", "platform", "cohort")
 
 WEEKLY_COLUMNS = [
@@ -84,7 +86,7 @@ def weekly(
     prod = _grouped(prod, "finished_at", group_by, tz).assign(
         day=lambda f: f["finished_at"].dt.tz_convert(tz).dt.date,
         failed=lambda f: f["id"].isin(failed),
-        succeeded=lambda f: f["status"].eq("success"),
+        succeeded=lambda f: f["status"].eq(DeploymentStatus.SUCCESS),
     )
     per_week = prod.groupby(["week", "group"]).agg(
         deployments=("succeeded", "sum"),
@@ -181,7 +183,7 @@ def data_quality(
         uncatalogued,
     )
     shipped = set(lead_times["deployment_id"])
-    bare = prod[prod["status"].eq("success") & ~prod["id"].isin(shipped)]
+    bare = prod[prod["status"].eq(DeploymentStatus.SUCCESS) & ~prod["id"].isin(shipped)]
     warn(
         "deployments_without_commits",
         "successful production deployments with no commits known (no lead time)",

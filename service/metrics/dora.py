@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from service.metrics.compute import counted_lead_seconds, failed_deployment_ids, production
+from service.metrics.compute import FAILED_STATUSES, counted_lead_seconds, failed_deployment_ids, production
+from service.vocab import DeploymentStatus
 
 DEFINITIONS_VERSION = "1.0"
 BAND_SOURCE = "2023 Accelerate State of DevOps Report (DORA), performance clusters"
@@ -55,9 +56,13 @@ def _seconds(values: pd.Series, quantile: float) -> float | None:
     return None if values.empty else float(values.quantile(quantile))
 
 
-def deployment_frequency(prod: pd.DataFrame, window: Window, tz: str, min_sample: int) -> dict[str, Any]:
-    done = prod[prod["status"].eq("success") & window.mask(prod["finished_at"])]
-    per_week = len(done) / window.weeks
+def deployment_frequency(
+    prod: pd.DataFrame, window: Window, tz: str, min_sample: int, *, weeks: float | None = None
+) -> dict[str, Any]:
+    """``weeks``: the denominator when it is not the whole window (under a platform filter, the weeks the
+    services ran on that platform)."""
+    done = prod[prod["status"].eq(DeploymentStatus.SUCCESS) & window.mask(prod["finished_at"])]
+    per_week = len(done) / (weeks if weeks is not None else window.weeks)
     low = len(done) < min_sample
     band = None
     if not low:
@@ -126,7 +131,7 @@ def rework_rate(prod: pd.DataFrame, window: Window, follow_up: timedelta, min_sa
     after one of its failed deployments (a fix forward). DORA 2024's fifth key."""
     ordered = prod.sort_values("finished_at")
     previous_failed_at = (
-        ordered["finished_at"].where(ordered["status"].isin(("failure", "error"))).groupby(ordered["service"]).shift(1)
+        ordered["finished_at"].where(ordered["status"].isin(FAILED_STATUSES)).groupby(ordered["service"]).shift(1)
     )
     previous_failed_at = previous_failed_at.groupby(ordered["service"]).ffill()
     fix_forward = (ordered["finished_at"] - previous_failed_at) <= pd.Timedelta(follow_up)
@@ -165,8 +170,10 @@ def dora(
     tz: str,
     min_sample: int,
     follow_up: timedelta,
+    weeks: float | None = None,
 ) -> dict[str, Any]:
-    """Every key over the window. Figures from fewer than ``min_sample`` samples say so and carry no band."""
+    """Every key over the window. Figures from fewer than ``min_sample`` samples say so and carry no band.
+    ``weeks`` replaces the window's length as the denominator of deployments per week."""
     prod = production(deployments, environments)
     prod_ids = set(prod["id"].astype(int))
     return {
@@ -174,7 +181,7 @@ def dora(
         "bands_from": BAND_SOURCE,
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
-        "deployment_frequency": deployment_frequency(prod, window, tz, min_sample),
+        "deployment_frequency": deployment_frequency(prod, window, tz, min_sample, weeks=weeks),
         "lead_time": lead_time(lead_times, prod_ids, window, min_sample),
         "change_failure_rate": change_failure_rate(prod, incidents, window, min_sample),
         "time_to_restore": time_to_restore(incidents, window, min_sample),

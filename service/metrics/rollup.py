@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from service.metrics.compute import WEEKLY_COLUMNS, counted_lead_seconds, failed_deployment_ids, production, week_label
+from service.vocab import DeploymentStatus
 
 KEY = ["week", "week_start", "service", "platform"]
 ROLLUP_COLUMNS = [
@@ -55,7 +56,7 @@ def rollup(
     failed = failed_deployment_ids(prod, incidents)
     prod = _keyed(prod, "finished_at", tz).assign(
         failed=lambda f: f["id"].isin(failed),
-        succeeded=lambda f: f["status"].eq("success"),
+        succeeded=lambda f: f["status"].eq(DeploymentStatus.SUCCESS),
         day_bit=lambda f: np.left_shift(1, f["finished_at"].dt.tz_convert(tz).dt.day_of_week).where(f["succeeded"], 0),
     )
     deploys = prod.groupby(KEY).agg(

@@ -3,10 +3,8 @@ a full rebuild; and reading them for the weekly endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -14,34 +12,14 @@ from sqlalchemy import Text, cast, delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from service.catalogue import ALL_WEEKS
 from service.cost import rollups_db as cost_rollups
 from service.db import upsert_insert
 from service.metrics import rollup
+from service.metrics.marks import ALL_WEEKS, week_instant
 from service.metrics.service import Filters, environments, load, migrated_platforms
 from service.models import RollupDirty, RollupState, Service, WeeklyRollup
 from service.settings import Settings
-from service.timeutil import as_utc, utcnow, week_start
-
-
-def week_instant(moment: datetime, tz: str) -> datetime:
-    zone = ZoneInfo(tz)
-    return datetime.combine(week_start(moment, zone), time(0), tzinfo=zone).astimezone(UTC)
-
-
-def mark_dirty(session: Session, pairs: Iterable[tuple[str, datetime]], *, tz: str) -> None:
-    """Mark (service, week) pairs for a refresh, in the transaction that writes their raw rows.
-
-    An existing mark is touched (a no-op UPDATE), not skipped: that locks it until this transaction
-    commits, so a refresh cannot clear it having computed from rows it did not see — it skips the
-    locked mark, or, if it locked the mark first, this waits and then marks again."""
-    rows = sorted({(service, week_instant(moment, tz)) for service, moment in pairs if service and moment})
-    if rows:
-        insert = upsert_insert(session, RollupDirty)
-        statement = insert.on_conflict_do_update(
-            index_elements=["service", "week_start"], set_={"service": insert.excluded.service}
-        )
-        session.connection().execute(statement, [{"service": s, "week_start": w} for s, w in rows])
+from service.timeutil import as_utc, utcnow
 
 
 def _write(session: Session, table: pd.DataFrame, tz: str) -> None:

@@ -6,7 +6,7 @@ The cohort of an event is ``migrated`` when it ran on a platform some migration 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from service import catalogue
 from service.metrics import compute, dora
 from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, Migration, Service
 from service.settings import Settings
@@ -205,6 +206,29 @@ def environments(settings: Settings, filters: Filters) -> frozenset[str]:
     return frozenset({filters.environment}) if filters.environment else frozenset(settings.production_environments)
 
 
+def known_filters(session: Session, filters: Filters) -> Filters:
+    """The filters with the service in its catalogue spelling; NotFound naming an unknown service or team
+    (a filter that matches nothing would otherwise answer zeros that read like a quiet week)."""
+    service = catalogue.known_service(session, filters.service) if filters.service else None
+    team = catalogue.known_team(session, filters.team) if filters.team else None
+    return replace(filters, service=service, team=team)
+
+
+def _platform_weeks(session: Session, filters: Filters, window: dora.Window) -> float | None:
+    """Under a platform filter, the weeks the selected services ran on it (None: no platform filter)."""
+    if not filters.platform:
+        return None
+    services: list[str] | None = None
+    if filters.service:
+        services = [filters.service]
+    elif filters.team:
+        services = list(session.exec(sqlmodel.select(Service.slug).where(Service.team == filters.team)).all())
+    weeks = catalogue.platform_weeks(
+        session, platform=filters.platform, services=services, start=window.start, end=window.end
+    )
+    return max(weeks, 1 / 7)
+
+
 def dora_metrics(session: Session, settings: Settings, filters: Filters, window: dora.Window) -> dict[str, Any]:
     frames = load(session, filters, window.start, window.end)
     envs = environments(settings, filters)
@@ -217,6 +241,7 @@ def dora_metrics(session: Session, settings: Settings, filters: Filters, window:
         tz=settings.timezone,
         min_sample=settings.min_sample,
         follow_up=timedelta(hours=settings.incident_link_window_hours or 24),
+        weeks=_platform_weeks(session, filters, window),
     )
     in_window = frames.deployments[window.mask(frames.deployments["finished_at"])]
     result["warnings"] = compute.data_quality(in_window, frames.lead_times, frames.incidents, environments=envs)

@@ -18,7 +18,7 @@ from service.timeutil import as_utc
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 AwareUTC = Annotated[datetime, AfterValidator(as_utc)]
-Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+Slug = Annotated[str, Path(max_length=256, description="Normalised by service.identity; 422 if it is no slug")]
 
 
 class PlatformPeriodIn(BaseModel):
@@ -83,6 +83,31 @@ def list_services(
 ) -> list[ServiceOut] | Response:
     out = [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
     return csv_response(out, ServiceOut, "services") if format == "csv" else out
+
+
+class AliasIn(BaseModel):
+    alias: str = Field(min_length=1, max_length=256, description="The old (renamed or merged) name")
+
+
+class AliasOut(BaseModel):
+    alias: str
+    service: str
+
+
+class AliasPut(AliasOut):
+    relabelled: int = Field(description="Stored events moved from the old name to the service by this call")
+
+
+@router.put("/services/{slug}/aliases", dependencies=[Depends(require_scope("admin"))])
+def put_alias(slug: Slug, body: AliasIn, session: WriteSession) -> AliasPut:
+    """Make ``alias`` an old name of this service: its events (stored and future) count for the service."""
+    result = catalogue.put_alias(session, alias=body.alias, service=slug)
+    return AliasPut(alias=result.alias, service=result.service, relabelled=result.relabelled)
+
+
+@router.get("/aliases", dependencies=[Depends(require_scope("read"))])
+def list_aliases(session: DbSession) -> list[AliasOut]:
+    return [AliasOut(alias=a.alias, service=a.service) for a in catalogue.list_aliases(session)]
 
 
 @router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])

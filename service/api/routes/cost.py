@@ -13,6 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from service.api.auth import require_scope
 from service.api.errors import MalformedBody, PayloadTooLarge
+from service.api.state import app_state
 from service.cost.imports import import_focus, read_file
 from service.db import session_scope
 from service.settings import Settings
@@ -64,7 +65,7 @@ async def _spool_body(request: Request, settings: Settings) -> Path:
 async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportOut:
     """Import a FOCUS export (CSV, gzip'd CSV or Parquet, detected from its bytes). A malformed file gets a
     422 naming the row and the column, and nothing is imported; re-importing a billing period replaces it."""
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     path = await _spool_body(request, settings)
 
     def run() -> ImportOut:

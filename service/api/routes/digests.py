@@ -9,9 +9,11 @@ from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import select
 
+from service import catalogue
 from service.api.auth import authorize, bearer, require_scope
 from service.api.deps import DbSession
 from service.api.formats import JsonOnly
+from service.api.state import app_state
 from service.digest.build import build
 from service.digest.html import render_html
 from service.models import Digest
@@ -23,14 +25,17 @@ Audience = Annotated[str, Query(max_length=140, description="leaders, or team:<n
 
 
 def _content(session: Any, request: Request, week: str, audience: str) -> dict[str, Any]:
-    """What was posted for that week and audience, if it was; else built now from the data."""
+    """What was posted for that week and audience, if it was; else built now from the data. A team no
+    service has is 404 naming it (its digest would read as "a quiet week")."""
+    if audience.startswith("team:"):
+        catalogue.known_team(session, audience.removeprefix("team:"))
     posted = session.exec(
         select(Digest).where(Digest.week == week.upper(), Digest.audience == audience, Digest.posted_at.is_not(None))  # type: ignore[union-attr]
     ).first()
     if posted is not None:
         stored: dict[str, Any] = posted.content
         return stored
-    return build(session, request.app.state.settings, week=week.upper(), audience=audience)
+    return build(session, app_state(request).settings, week=week.upper(), audience=audience)
 
 
 @router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read")), JsonOnly])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
@@ -12,10 +11,11 @@ from service import inbox
 from service.api.auth import require_scope
 from service.api.deps import BeforeId, DbSession
 from service.api.formats import Format, JsonOnly, csv_response
+from service.vocab import InboxStatus
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"], dependencies=[Depends(require_scope("read"))])
 
-Status = Literal["pending", "processed", "ignored", "failed"]
+Status = InboxStatus
 
 
 class InboxEventOut(BaseModel):

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from integrations import friction_api
+from service import catalogue
 from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.formats import Format, JsonOnly, csv_response
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
+from service.api.state import TaxonomyDep
 from service.errors import NotFound
 from service.friction import privacy, reports, themes
 from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from service.vocab import ReportStatus
+from workers.enqueue import wake_after_triage
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
 
-Status = Literal["open", "acknowledged", "resolved", "wont_fix"]
+Status = ReportStatus
 
 
 class FrictionOut(BaseModel):
@@ -110,6 +113,7 @@ def list_friction(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     before_id: BeforeId = None,
 ) -> list[FrictionOut] | Response:
+    service = catalogue.known_service(session, service) if service else None
     rows = reports.list_reports(
         session, status=status, category=category, service=service, limit=limit, before_id=before_id
     )
@@ -125,6 +129,7 @@ def friction_themes(
     service: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[ThemeOut] | Response:
     """Near-duplicate reports grouped by service and category: how many people hit the same thing."""
+    service = catalogue.known_service(session, service) if service else None
     frame = reports.theme_frame(session, since=utcnow() - timedelta(days=days), service=service)
     out = [
         ThemeOut(
@@ -152,23 +157,20 @@ def get_friction(report_id: ReportId, session: DbSession) -> FrictionOut:
 
 @router.patch("/friction/{report_id}", dependencies=[Depends(require_scope("admin"))])
 def triage_friction(
-    report_id: ReportId, body: TriageIn, request: Request, session: WriteSession, waker: WakerDep
+    report_id: ReportId, body: TriageIn, taxonomy: TaxonomyDep, session: WriteSession, waker: WakerDep
 ) -> FrictionOut:
     """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
     Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""
     result = triage(
         session,
         report_id,
-        taxonomy=request.app.state.taxonomy,
+        taxonomy=taxonomy,
         category=body.category,
         status=body.status,
         resolution_note=body.resolution_note,
         duplicate_of=body.duplicate_of,
     )
-    if result.corrected:
-        waker.wake(RETRAIN_TASK)
-    if result.notify_reporter:
-        waker.wake(NOTIFY_TASK)
+    wake_after_triage(waker, corrected=result.corrected, notify_reporter=result.notify_reporter)
     return _out(result.report)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import redis
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from service.api.state import StateDep
 from service.db import get_engine
 
 router = APIRouter(tags=["health"])
@@ -21,9 +22,9 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(request: Request) -> JSONResponse:
+def readyz(state: StateDep) -> JSONResponse:
+    settings = state.settings
     """The database (and, in distributed mode, the broker) answer; 503 names what does not."""
-    settings = request.app.state.settings
     checks: dict[str, str] = {}
     try:
         with get_engine(settings.database_url).connect() as connection:
@@ -46,7 +47,7 @@ def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # a probe reports, it does not raise
             checks["broker"] = f"unavailable: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
-    spool = request.app.state.spool
+    spool = state.spool
     waiting = {"deliveries": spool.depth(), "bytes": spool.size_bytes(), "max_bytes": spool.max_bytes}
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks, "spool": waiting},
@@ -55,7 +56,7 @@ def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def prometheus(request: Request) -> PlainTextResponse:
+def prometheus(state: StateDep) -> PlainTextResponse:
     """Prometheus exposition: requests, inbox depth by status, processing lag, retrying events."""
-    body = request.app.state.metrics.exposition()
+    body = state.metrics.exposition()
     return PlainTextResponse(body, media_type="text/plain; version=0.0.4; charset=utf-8")

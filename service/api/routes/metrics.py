@@ -7,18 +7,20 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from service.api.auth import require_scope
 from service.api.deps import DbSession
 from service.api.formats import JsonOnly
+from service.api.state import SettingsDep, TaxonomyDep
 from service.cost.compute import measurement_weekly
 from service.cost.frames import measurement_frame
 from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
-from service.metrics.service import Filters, dora_metrics, environments, friction_frame
+from service.metrics.results import DoraResult, dora_result
+from service.metrics.service import Filters, dora_metrics, environments, friction_frame, known_filters
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.tabular import frame_csv
@@ -69,26 +71,24 @@ class Scope:
 
 
 @router.get("/dora", dependencies=[JsonOnly])
-def dora(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+def dora(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> DoraResult:
     """The DORA keys (and rework rate, incidents, warnings) over ``from``–``to`` (default: last 28 days)."""
-    settings: Settings = request.app.state.settings
-    return dora_metrics(session, settings, scope.filters, _window(settings, scope.start, scope.end, 28))
+    window = _window(settings, scope.start, scope.end, 28)
+    return dora_result(dora_metrics(session, settings, known_filters(session, scope.filters), window))
 
 
 @router.get("/weekly", response_model=None)
 def weekly(
-    request: Request,
+    settings: SettingsDep,
     session: DbSession,
     scope: Annotated[Scope, Depends()],
     group_by: Literal["service", "team", "platform", "cohort"] = "platform",
     format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
 ) -> dict[str, Any] | Response:
     """One row per ISO week (in the configured time zone) and group; ``?format=csv`` for spreadsheets."""
-    settings: Settings = request.app.state.settings
     window = _window(settings, scope.start, scope.end, 7 * 26)
-    table = weekly_metrics(
-        session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
-    )
+    filters = known_filters(session, scope.filters)
+    table = weekly_metrics(session, settings, group_by=group_by, filters=filters, start=window.start, end=window.end)
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="frictionlog-weekly.csv"'}
         return Response(frame_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
@@ -101,7 +101,7 @@ def weekly(
 
 @router.get("/measurements", response_model=None)
 def measurements(
-    request: Request,
+    settings: SettingsDep,
     session: DbSession,
     scope: Annotated[Scope, Depends()],
     metric: Annotated[str | None, Query(max_length=128, description="One metric; default: all")] = None,
@@ -109,9 +109,10 @@ def measurements(
     format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
 ) -> dict[str, Any] | Response:
     """Any measurement (known or not) by ISO week and group: weighted mean, sum, min, max, count."""
-    settings: Settings = request.app.state.settings
     window = _window(settings, scope.start, scope.end, 7 * 26)
-    frame = measurement_frame(session, scope.filters, window.start, window.end, metrics=[metric] if metric else None)
+    frame = measurement_frame(
+        session, known_filters(session, scope.filters), window.start, window.end, metrics=[metric] if metric else None
+    )
     table = measurement_weekly(frame, tz=settings.timezone, group_by=group_by)
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="frictionlog-measurements.csv"'}
@@ -122,27 +123,29 @@ def measurements(
 
 
 @router.get("/friction", dependencies=[JsonOnly])
-def friction(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
-    """Friction reports: how many, minutes lost, by category, open vs resolved, median time to resolve."""
-    settings: Settings = request.app.state.settings
+def friction(
+    settings: SettingsDep, taxonomy: TaxonomyDep, session: DbSession, scope: Annotated[Scope, Depends()]
+) -> dict[str, Any]:
+    """Friction reports: how many, minutes lost, by category (titled by the configured taxonomy), open vs
+    resolved, median time to resolve."""
     window = _window(settings, scope.start, scope.end, 28)
-    frame = friction_frame(session, scope.filters, window.start, window.end)
-    return friction_metrics.summary(frame, window.start, window.end)
+    frame = friction_frame(session, known_filters(session, scope.filters), window.start, window.end)
+    return friction_metrics.summary(frame, window.start, window.end, taxonomy=taxonomy)
 
 
-@router.get("/work")
-def work(request: Request, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
+@router.get("/work", dependencies=[JsonOnly])
+def work(settings: SettingsDep, session: DbSession, scope: Annotated[Scope, Depends()]) -> dict[str, Any]:
     """Time to ship, done-but-not-shipped items with their age, support load and incidents by category
     (default: last 28 days); see docs/metrics.md "Work items"."""
-    settings: Settings = request.app.state.settings
     window = _window(settings, scope.start, scope.end, 28)
+    filters = known_filters(session, scope.filters)
     return load_summary(
         session,
-        environments=environments(settings, scope.filters),
+        environments=environments(settings, filters),
         start=window.start,
         end=window.end,
         now=utcnow(),
         min_sample=settings.min_sample,
-        service=scope.filters.service,
-        team=scope.filters.team,
+        service=filters.service,
+        team=filters.team,
     )

@@ -11,20 +11,20 @@ import time
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from starlette.requests import ClientDisconnect
 
 from integrations.signatures import verify_slack
 from service.api.errors import MalformedBody
+from service.api.state import StateDep
 from service.errors import NotFound
 
 router = APIRouter(tags=["slack"])
 
 
 @router.post("/slack/events", include_in_schema=True)
-async def slack_events(request: Request) -> Response:
+async def slack_events(request: Request, state: StateDep) -> Response:
     """Slack signs every request (``v0``, five-minute window); it is verified before any listener runs."""
-    handler: AsyncSlackRequestHandler | None = request.app.state.slack_handler
+    handler = state.slack_handler
     if handler is None:
         raise NotFound("Slack is not configured on this server (FRICTIONLOG_SLACK_SIGNING_SECRET)")
     try:
@@ -33,7 +33,7 @@ async def slack_events(request: Request) -> Response:
         raise MalformedBody("the client disconnected before sending the whole body") from None
     headers = {name.lower(): value for name, value in request.headers.items()}
     if not _ssl_check(headers, raw):  # Slack's certificate probe carries nothing; bolt answers it 200
-        verify_slack(headers, raw, request.app.state.settings.slack_signing_secret, now=time.time())
+        verify_slack(headers, raw, state.settings.slack_signing_secret, now=time.time())
     return await handler.handle(request)
 
 

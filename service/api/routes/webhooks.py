@@ -15,11 +15,9 @@ from service import inbox
 from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep
-from service.api.inbox_writer import InboxWriter
+from service.api.state import app_state
 from service.cost.currency import Currencies
 from service.errors import NotFound
-from service.settings import Settings
-from service.spool import Spool
 from workers.enqueue import Waker
 
 router = APIRouter(tags=["webhooks"])
@@ -43,18 +41,17 @@ class BatchAcceptedOut(BaseModel):
 
 
 def kept_headers(request: Request) -> dict[str, str]:
-    return {name: request.headers[name][:256] for name in registry.KEPT_HEADERS if name in request.headers}
+    return registry.kept_headers(request.headers)
 
 
 async def store(request: Request, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
     """Into the inbox (group-committed with concurrent requests); if the database cannot commit, onto the
     fsync'd spool — still a 2xx: nothing is lost. Wakes the workers when something is new."""
-    writer: InboxWriter = request.app.state.inbox_writer
+    state = app_state(request)
     try:
-        results = await writer.accept(deliveries)
+        results = await state.inbox_writer.accept(deliveries)
     except (OperationalError, InterfaceError):
-        spool: Spool = request.app.state.spool
-        await run_in_threadpool(spool.append, deliveries)  # SpoolUnavailable (503) if the disk fails too
+        await run_in_threadpool(state.spool.append, deliveries)  # SpoolUnavailable (503) if the disk fails too
         return [inbox.Accepted(id=None, duplicate=False) for _ in deliveries]
     if any(not result.duplicate for result in results):
         waker.wake()
@@ -75,7 +72,7 @@ async def generic_webhook(
     waker: WakerDep,
 ) -> AcceptedOut | BatchAcceptedOut:
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
-    currencies = Currencies.from_settings(request.app.state.settings)
+    currencies = Currencies.from_settings(app_state(request).settings)
     made = generic.deliveries(body.value, headers=kept_headers(request), currencies=currencies)
     results = await store(request, waker, made)
     new = sum(not result.duplicate for result in results)
@@ -110,14 +107,14 @@ async def vendor_webhook(
     """
     if source not in registry.VENDORS:
         raise NotFound(f"no webhook for {source!r}; sources: generic, {', '.join(sorted(registry.VENDORS))}")
-    settings: Settings = request.app.state.settings
+    settings = app_state(request).settings
     headers = {name.lower(): value for name, value in request.headers.items()}
     if source in (opsgenie.SOURCE, cdevents.SOURCE) and credentials is not None:
         await authorize_async(request, credentials, "ingest")  # unsigned senders: a token is the other way in
     else:
         registry.verify(source, headers, raw, settings)
     require_json(request)
-    made = registry.vendor_delivery(source, headers, raw, decode_json(raw), request.app.state.integration_config)
+    made = registry.vendor_delivery(source, headers, raw, decode_json(raw), app_state(request).integration_config)
     result = (await store(request, waker, [made.delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)

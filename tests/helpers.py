@@ -1,0 +1,48 @@
+"""Helpers the tests import (conftest.py holds fixtures only): the test servers, settings, emptying tables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from service.db import get_engine
+from service.settings import Settings
+from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET
+
+PG_ADMIN_DSN = os.environ.get("FRICTIONLOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("FRICTIONLOG_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def pg_url(dsn: str, database: str) -> str:
+    base = dsn.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{database}"
+
+
+def empty_all_tables(url: str) -> None:
+    engine = get_engine(url)
+    names = [table.name for table in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                connection.execute(text(f"DELETE FROM {name}"))
+
+
+def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "broker_url": None,
+        "spool_dir": tmp_path / "spool",
+        "ingest_retry_base_seconds": 0.0,
+        "token_cache_seconds": 0.0,
+        "github_webhook_secret": GITHUB_SECRET,
+        "gitlab_webhook_token": GITLAB_TOKEN,
+        "pagerduty_webhook_secret": PAGERDUTY_SECRET,
+        "opsgenie_webhook_token": OPSGENIE_TOKEN,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)

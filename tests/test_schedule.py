@@ -1,0 +1,102 @@
+"""One schedule table drives Celery beat and the embedded scheduler; embedded mode posts the digest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from celery.schedules import crontab
+from sqlmodel import Session, select
+
+from service.db import get_engine
+from service.digest.build import last_full_week
+from service.models import Digest
+from service.timeutil import utcnow
+from tests.helpers import make_settings
+from tests.slack_fake import FakeSlack, fake_slack
+from workers.celery_app import create_celery
+from workers.embedded import EmbeddedScheduler
+from workers.schedule import SCHEDULE
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with fake_slack() as fake:
+        yield fake
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_beat_reads_every_entry_of_the_table_with_the_settings(tmp_path: Path) -> None:
+    settings = make_settings("sqlite://", tmp_path, digest_day="tue", digest_hour=7, sweep_interval_seconds=42.0)
+    beat = create_celery(settings).conf.beat_schedule
+    assert list(beat) == [entry.name for entry in SCHEDULE]
+    assert {name: item["task"] for name, item in beat.items()} == {entry.name: entry.task for entry in SCHEDULE}
+    digest = beat["weekly-digest"]["schedule"]
+    assert isinstance(digest, crontab)
+    assert (digest.hour, digest.day_of_week, digest.minute) == ({7}, {2}, {0})
+    assert beat["sweep-inbox"]["schedule"].run_every == timedelta(seconds=42)
+
+
+def test_embedded_mode_posts_the_weekly_digest_when_it_is_due_and_only_then(
+    database_url: str, tmp_path: Path, slack: FakeSlack
+) -> None:
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        timezone="Europe/Paris",
+        digest_day="mon",
+        digest_hour=9,
+        digest_audiences={"leaders": "CDIGEST"},
+        slack_bot_token="xoxb-test-token",
+        slack_api_url=slack.url,
+    )
+    # Monday 30 November 2026, 08:59 in Paris (07:59 UTC): a minute before the digest is due.
+    clock = Clock(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))
+    scheduler = EmbeddedScheduler(settings, clock=clock)
+
+    ran, wait = scheduler.run_due()
+    assert "weekly-digest" not in ran
+    assert 0 < wait <= 60
+    clock.now += timedelta(minutes=1, seconds=5)
+    ran, _ = scheduler.run_due()
+    assert "weekly-digest" in ran
+    clock.now += timedelta(hours=2)
+    ran, _ = scheduler.run_due()
+    assert "weekly-digest" not in ran  # once a week, not on every check after it was due
+
+    posts = [body for name, body in slack.calls if name == "chat.postMessage"]
+    assert [post["channel"] for post in posts] == ["CDIGEST"]
+    with Session(get_engine(database_url)) as session:
+        row = session.exec(select(Digest)).one()
+    assert (row.week, row.audience, row.channel) == (last_full_week(utcnow(), settings.timezone), "leaders", "CDIGEST")
+    assert row.posted_at is not None
+    assert row.slack_ts == slack.answer_ts("chat.postMessage", channel="CDIGEST")  # the ts Slack gave the post
+
+
+def test_a_failing_job_is_retried_a_minute_later_not_in_a_tight_loop(tmp_path: Path) -> None:
+    from workers.schedule import Entry
+
+    calls: list[datetime] = []
+    clock = Clock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+
+    def flaky(_settings: object) -> None:
+        calls.append(clock.now)
+        raise RuntimeError("the outside service is down")
+
+    settings = make_settings("sqlite://", tmp_path)
+    scheduler = EmbeddedScheduler(
+        settings, clock=clock, entries=[Entry("flaky", "frictionlog.test.flaky", 10.0, flaky)]
+    )
+    for _ in range(12):  # two minutes in ten-second steps
+        clock.now += timedelta(seconds=10)
+        scheduler.run_due()
+    assert [c - calls[0] for c in calls] == [timedelta(0), timedelta(seconds=60)]

@@ -1,0 +1,74 @@
+"""The bodies of the scheduled jobs, as functions of Settings: Celery tasks (workers.tasks) are thin
+shells around them, and the embedded scheduler calls them directly, so both modes run the same code."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from integrations import opencost, prometheus
+from integrations.pulls import PullReport
+from integrations.slack.client import sync_client
+from integrations.slack.notifier import SlackNotifier, WebClientNotifier
+from service import inbox
+from service.db import session_scope
+from service.digest.build import last_full_week
+from service.friction.triage import publish_model
+from service.metrics import rollups_db
+from service.settings import Settings
+from service.timeutil import utcnow
+from workers.digest import DigestRun, run_digests
+from workers.notify import NotifyStats, notify_pending
+
+log = logging.getLogger("frictionlog.jobs")
+
+
+def slack_notifier(settings: Settings) -> SlackNotifier | None:
+    return WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
+
+
+def stale_inbox(settings: Settings) -> bool:
+    """Whether rows wait longer than a wake-up should take (the sweeper then enqueues a drain)."""
+    with session_scope(settings.database_url) as session:
+        return inbox.has_stale_pending(session, older_than=timedelta(seconds=settings.sweep_after_seconds))
+
+
+def retrain(settings: Settings) -> int | None:
+    """Publish a categoriser version from leads' corrections; None when nothing is new since the last."""
+    with session_scope(settings.database_url, write=True) as session:
+        version = publish_model(session)
+    if version is not None:
+        log.info("categoriser.published version=%s samples=%s", version.id, version.samples)
+    return version.id if version is not None else None
+
+
+def notify(settings: Settings) -> NotifyStats:
+    notifier = slack_notifier(settings)
+    return notify_pending(settings, notifier) if notifier is not None else NotifyStats()
+
+
+def refresh_rollups(settings: Settings) -> int:
+    """Recompute the weekly rollups of the (service, week) pairs new events touched (all, the first time)."""
+    refreshed = 0
+    while True:
+        with session_scope(settings.database_url, write=True) as session:
+            done = rollups_db.refresh(session, settings)
+        refreshed += done
+        if done == 0:
+            return refreshed
+
+
+def weekly_digest(settings: Settings, week: str | None = None) -> DigestRun:
+    """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
+    return run_digests(settings, slack_notifier(settings), week=week or last_full_week(utcnow(), settings.timezone))
+
+
+def pull_opencost(settings: Settings) -> PullReport:
+    """OpenCost allocations of the whole past days not pulled yet, into the inbox (idempotent per day). A
+    window that keeps failing is reported (logged, returned) with nothing stored; the next run retries it."""
+    return opencost.pull(settings)
+
+
+def pull_prometheus(settings: Settings) -> PullReport:
+    """The configured PromQL queries for the whole past days not pulled yet, into the inbox."""
+    return prometheus.pull(settings)

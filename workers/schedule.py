@@ -1,0 +1,94 @@
+"""The one schedule: Celery beat (distributed mode) and the embedded scheduler both read this table.
+
+Adding a scheduled job is one line in ``SCHEDULE``: its beat name, the Celery task name, when, and the
+job (a function of Settings, in workers.jobs) the embedded scheduler calls in-process. A ``when`` is
+seconds (a fixed number or read from Settings) or :class:`Weekly` (a day and hour in
+FRICTIONLOG_TIMEZONE), so both modes fire at the same moments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from celery import Celery
+from celery.schedules import BaseSchedule, crontab, schedule
+
+from service.settings import Settings
+from workers import jobs
+from workers.celery_app import (
+    DIGEST_TASK,
+    NOTIFY_TASK,
+    PULL_OPENCOST_TASK,
+    PULL_PROMETHEUS_TASK,
+    RETRAIN_TASK,
+    ROLLUP_TASK,
+    SWEEP_TASK,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Weekly:
+    """Once a week at ``hour``:00 on ``day`` (``mon`` … ``sun``) in the configured time zone."""
+
+    day: Callable[[Settings], str]
+    hour: Callable[[Settings], int]
+
+
+When = float | Callable[[Settings], float] | Weekly
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    name: str
+    task: str
+    when: When
+    job: Callable[[Settings], Any]
+    background: bool = False
+    """Embedded mode runs it in a thread of its own, and once at start-up: for pulls from outside sources,
+    which may be slow (a timeout never holds up processing) and are idempotent per window."""
+
+
+def _pull_every(settings: Settings) -> float:
+    return settings.pull_interval_seconds
+
+
+SCHEDULE: tuple[Entry, ...] = (
+    Entry("sweep-inbox", SWEEP_TASK, lambda s: s.sweep_interval_seconds, jobs.stale_inbox),
+    # Corrections also request a retrain at once; this catches any request a lost message dropped.
+    Entry("retrain-categoriser", RETRAIN_TASK, 900.0, jobs.retrain),
+    # New reports reach the triage channel within half a minute; closures are also sent at once.
+    Entry("notify-slack", NOTIFY_TASK, 30.0, jobs.notify),
+    Entry("refresh-rollups", ROLLUP_TASK, 15.0, jobs.refresh_rollups),
+    Entry("weekly-digest", DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest),
+    # Whole past days not pulled yet (a no-op while the source's URL is unset).
+    Entry("pull-opencost", PULL_OPENCOST_TASK, lambda s: s.pull_interval_seconds, jobs.pull_opencost, background=True),
+    Entry(
+        "pull-prometheus",
+        PULL_PROMETHEUS_TASK,
+        lambda s: s.pull_interval_seconds,
+        jobs.pull_prometheus,
+        background=True,
+    ),
+)
+
+
+def celery_schedule(
+    entry: Entry, settings: Settings, *, app: Celery | None = None, now: Callable[[], datetime] | None = None
+) -> BaseSchedule:
+    """The Celery schedule object of an entry. Beat binds it to its app; the embedded scheduler passes an
+    app for the time zone and its own clock (``now``, which tests move)."""
+    nowfun = now  # None: the app's clock (beat pickles its entries, so no lambda may sit in them)
+    when = entry.when
+    if isinstance(when, Weekly):
+        hour, day = when.hour(settings), when.day(settings)
+        return crontab(minute=0, hour=hour, day_of_week=day, nowfun=nowfun, app=app)
+    seconds = when(settings) if callable(when) else when
+    return schedule(run_every=timedelta(seconds=seconds), nowfun=nowfun, app=app)
+
+
+def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """``beat_schedule`` for Celery's configuration."""
+    return {entry.name: {"task": entry.task, "schedule": celery_schedule(entry, settings)} for entry in SCHEDULE}
