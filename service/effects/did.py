@@ -1,0 +1,457 @@
+"""Did the migration cause the change? Staggered difference-in-differences (Callaway & Sant'Anna 2021).
+
+Pure numpy over a panel (``service.effects.panel``). For each cohort g (services whose first week on the
+new platform is g) and week t:
+
+    ATT(g, t) = [mean over g of  Y(t) − Ȳ(pre g)] − [mean over controls of  Y(t) − Ȳ(pre g)]
+
+where Ȳ(pre g) is a service's own (weighted) mean over the ``base_weeks`` weeks before g, and the controls
+are the services not yet moved at t (never-moved ones, and later movers before their move) — never a
+service already on the new platform, which is what biases two-way fixed effects under staggered
+adoption. With ``base_weeks=1`` this is exactly Callaway & Sant'Anna's ATT(g,t) with base period g−1; a
+longer base averages out weekly noise and stays unbiased under the same parallel-trends assumption.
+
+The effect is the average of the post-move ATT(g, t), each weighted by its number of treated services,
+and stated relative to the treated services' counterfactual mean (what they would have shown without
+the move: observed minus ATT). Intervals are 90 %, from a bootstrap that resamples whole services
+(stratified: ever-moved and never-moved services separately), computed as matrix products so that
+every replicate is one pass.
+
+Checks before a claim: enough moved and comparison services and weeks; a placebo (pre-trend) test on
+the weeks before each move; with no comparison services at all a before/after is given and labelled so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm as normal
+from scipy.stats import t as student_t
+
+CONFIDENCE = 0.90
+PRETREND_CONFIDENCE = 0.95
+"""The placebo test blocks a claim when its 95 % interval excludes zero (a test that errs 1 time in 20)."""
+RESAMPLES = 999
+SEED = 20261201
+BASE_WEEKS = 8
+HORIZON = 8
+"""The event study runs from −HORIZON to +HORIZON weeks since the move."""
+MIN_TREATED = 3
+MIN_CONTROLS = 2
+MIN_PRE_WEEKS = 2
+PLACEBO_PRE_WEEKS = 4
+"""A cohort needs this many weeks before its move to take part in the placebo test."""
+POWER_Z = 1.645 + 0.842
+"""A minimum detectable effect at 80 % power for a two-sided 90 % interval: (z₀.₉₅ + z₀.₈) standard errors."""
+
+Verdict = Literal["changed", "no_clear_change", "not_enough_data"]
+Method = Literal["staggered_did", "before_after", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    base_weeks: int = BASE_WEEKS
+    horizon: int = HORIZON
+    controls: Literal["not_yet_treated", "never_treated"] = "not_yet_treated"
+    resamples: int = RESAMPLES
+    seed: int = SEED
+    confidence: float = CONFIDENCE
+    min_treated: int = MIN_TREATED
+    min_controls: int = MIN_CONTROLS
+    min_pre_weeks: int = MIN_PRE_WEEKS
+
+
+@dataclass(frozen=True, slots=True)
+class PreTrend:
+    status: Literal["parallel", "diverging", "not_tested"]
+    estimate: float | None = None
+    """Late-minus-early pre-move difference, treated minus controls, relative to the treated pre mean."""
+    low: float | None = None
+    high: float | None = None
+    cohorts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventPoint:
+    week: int
+    """Weeks since the move: 0 is the first week on the new platform."""
+    relative: float | None
+    low: float | None
+    high: float | None
+    services: int
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What the data says about the move's effect on one metric (values in the panel's unit)."""
+
+    method: Method
+    verdict: Verdict
+    reason: str | None
+    """Why there is no claim: few_treated, few_controls, few_weeks, pre_trend_diverging, pre_trend_untested."""
+    treated: int
+    controls: int
+    cohorts: int
+    before: float | None = None
+    """The moved services' mean before their move."""
+    after: float | None = None
+    """Their mean after it (observed)."""
+    counterfactual: float | None = None
+    """What they would have shown after the move without it (after − att)."""
+    att: float | None = None
+    att_low: float | None = None
+    att_high: float | None = None
+    relative: float | None = None
+    low: float | None = None
+    high: float | None = None
+    mde_relative: float | None = None
+    """The smallest relative effect these data would detect 80 % of the time."""
+    pre_trend: PreTrend = field(default_factory=lambda: PreTrend("not_tested"))
+    event_study: tuple[EventPoint, ...] = ()
+    post_weeks: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Matrices:
+    services: list[str]
+    weeks: list[date]
+    y: np.ndarray
+    w: np.ndarray
+    valid: np.ndarray
+    g: np.ndarray
+    """Index of each service's first treated week; +inf never (or after the panel), −1 always treated."""
+
+
+def _matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> _Matrices:
+    services = sorted(panel["service"].unique().tolist())
+    if panel.empty:
+        return _Matrices([], [], np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0), bool), np.zeros(0))
+    first, last = min(panel["week_start"]), max(panel["week_start"])
+    weeks = [first + pd.Timedelta(weeks=i).to_pytimedelta() for i in range((last - first).days // 7 + 1)]
+    row = {s: i for i, s in enumerate(services)}
+    col = {d: j for j, d in enumerate(weeks)}
+    y = np.full((len(services), len(weeks)), np.nan)
+    w = np.zeros_like(y)
+    i = panel["service"].map(row).to_numpy()
+    j = panel["week_start"].map(col).to_numpy()
+    y[i, j] = panel["value"].to_numpy(float)
+    w[i, j] = np.nan_to_num(panel["weight"].to_numpy(float))
+    valid = np.isfinite(y) & (w > 0)
+    g = np.full(len(services), np.inf)
+    for s, k in row.items():
+        moved = first_treated.get(s)
+        if moved is not None:
+            offset = (moved - first).days // 7
+            g[k] = np.inf if offset >= len(weeks) else (-1 if offset <= 0 else offset)
+    return _Matrices(services, weeks, y, w, valid, g)
+
+
+def _draws(g: np.ndarray, options: Options) -> np.ndarray:
+    """(1 + resamples) × services multiplicities: row 0 the data as is; then a bootstrap that resamples
+    ever-moved and never-moved services separately, so no replicate lacks either kind."""
+    n = len(g)
+    rng = np.random.default_rng(options.seed)
+    counts = np.zeros((options.resamples + 1, n))
+    counts[0] = 1
+    for stratum in (np.flatnonzero(np.isfinite(g)), np.flatnonzero(~np.isfinite(g))):
+        if len(stratum):
+            picks = rng.integers(0, len(stratum), size=(options.resamples, len(stratum)))
+            np.add.at(counts[1:], (np.arange(options.resamples)[:, None], stratum[picks]), 1)
+    return counts
+
+
+def _window_mean(m: _Matrices, lo: int, hi: int) -> np.ndarray:
+    ww = np.where(m.valid[:, lo:hi], m.w[:, lo:hi], 0.0)
+    total = ww.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, (ww * np.nan_to_num(m.y[:, lo:hi])).sum(axis=1) / total, np.nan)
+
+
+def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
+    """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
+    (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
+    df = max(clusters - fitted, 1)
+    tail = 1 - (1 - confidence) / 2
+    return float(np.sqrt(clusters / df) * student_t.ppf(tail, df) / normal.ppf(tail))
+
+
+def _interval(
+    values: np.ndarray, centre: float, confidence: float, widen: float = 1.0
+) -> tuple[float | None, float | None]:
+    """Percentile interval of bootstrap replicates, stretched by ``widen`` around the estimate."""
+    finite = values[np.isfinite(values)]
+    if len(finite) < 10 or not np.isfinite(centre):
+        return None, None
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(finite, tail), np.quantile(finite, 1 - tail)
+    return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
+
+
+def _f(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _cohort(
+    m: _Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ATT(g, t) for every week t and every replicate (rows of ``k``): (att, treated count, treated level,
+    treated pre-move level, treated mask, control mask)."""
+    n_weeks = len(m.weeks)
+    t_idx = np.arange(n_weeks)
+    d = np.where(m.valid, m.y - base[:, None], np.nan)
+    ok = np.isfinite(d)
+    d0 = np.nan_to_num(d)
+    treated = members[:, None] & ok
+    if options.controls == "never_treated":
+        control = np.repeat((~np.isfinite(m.g))[:, None], n_weeks, axis=1)
+    else:
+        control = m.g[:, None] > np.maximum(t_idx, g)[None, :]
+    control = control & ok & np.isfinite(base)[:, None]
+    n_t, n_c = k @ treated, k @ control
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = (k @ (treated * d0)) / n_t - (k @ (control * d0)) / n_c
+        level = (k @ (treated * np.nan_to_num(m.y))) / n_t
+        pre_level = (k @ (treated * np.nan_to_num(base)[:, None])) / n_t
+    return att, n_t, level, pre_level, treated, control
+
+
+def att_gt(
+    panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options | None = None
+) -> pd.DataFrame:
+    """The group-time effects themselves, one row per cohort and week: cohort (its first week), week,
+    att, treated, controls. Rows without treated or control services are left out."""
+    options = options or Options()
+    m = _matrices(panel, first_treated)
+    ones = np.ones((1, len(m.services)))
+    rows = []
+    for g in sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < len(m.weeks)}):
+        base = _window_mean(m, max(0, g - options.base_weeks), g)
+        members = (m.g == g) & np.isfinite(base)
+        att, n_t, _, _, treated, control = _cohort(m, g, base, members, ones, options)
+        for t, week in enumerate(m.weeks):
+            if np.isfinite(att[0, t]):
+                rows.append((m.weeks[g], week, float(att[0, t]), int(treated[:, t].sum()), int(control[:, t].sum())))
+    return pd.DataFrame(rows, columns=["cohort", "week", "att", "treated", "controls"])
+
+
+def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options | None = None) -> Effect:
+    """The move's effect on the panel's metric. ``first_treated``: each service's first whole week on the
+    new platform (``panel.treatment_weeks``); a service absent or None never moved."""
+    options = options or Options()
+    m = _matrices(panel, first_treated)
+    n_weeks = len(m.weeks)
+    cohorts = sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < n_weeks})
+    k = _draws(m.g, options)
+    b = k.shape[0]
+    horizon = options.horizon
+    span = 2 * horizon + 1
+    t_idx = np.arange(n_weeks)
+    post_n = np.zeros(b)
+    sums = {name: np.zeros(b) for name in ("att", "after", "before")}
+    es_num, es_cf, es_den = np.zeros((b, span)), np.zeros((b, span)), np.zeros((b, span))
+    es_units = np.zeros(span, dtype=int)
+    placebo_num, placebo_level, placebo_den = np.zeros(b), np.zeros(b), np.zeros(b)
+    placebo_cohorts = 0
+    treated_units: set[int] = set()
+    control_units: set[int] = set()
+    post_weeks: set[int] = set()
+    min_pre = n_weeks
+    for g in cohorts:
+        lo = max(0, g - options.base_weeks)
+        base = _window_mean(m, lo, g)
+        members = (m.g == g) & np.isfinite(base)
+        if not members.any():
+            continue
+        min_pre = min(min_pre, int(m.valid[members, lo:g].sum(axis=1).min()))
+        att, n_t, level, pre_level, treated, control = _cohort(m, g, base, members, k, options)
+        cell = np.isfinite(att) & (n_t > 0)
+        weight = np.where(cell, n_t, 0.0)
+        post = t_idx >= g
+        post_n += (weight * post).sum(axis=1)
+        sums["att"] += (np.where(cell, att, 0) * weight * post).sum(axis=1)
+        sums["after"] += (np.where(cell, level, 0) * weight * post).sum(axis=1)
+        sums["before"] += (np.where(cell, pre_level, 0) * weight * post).sum(axis=1)
+        used = cell[0] & post
+        if used.any():
+            treated_units |= set(np.flatnonzero(treated[:, used].any(axis=1)))
+            control_units |= set(np.flatnonzero(control[:, used].any(axis=1)))
+            post_weeks |= {int(t - g) for t in t_idx[used]}
+        e = t_idx - g
+        inside = (e >= -horizon) & (e <= horizon)
+        for t in t_idx[inside]:
+            slot = int(e[t]) + horizon
+            es_num[:, slot] += np.where(cell[:, t], att[:, t] * n_t[:, t], 0)
+            es_cf[:, slot] += np.where(cell[:, t], (level[:, t] - att[:, t]) * n_t[:, t], 0)
+            es_den[:, slot] += weight[:, t]
+            if cell[0, t]:
+                es_units[slot] += int(treated[:, t].sum())
+        if g - lo >= PLACEBO_PRE_WEEKS:
+            half = lo + (g - lo) // 2
+            early, late = _window_mean(m, lo, half), _window_mean(m, half, g)
+            change = late - early
+            fine = np.isfinite(change)
+            p_t = members & fine
+            p_c = (m.g > g) & fine if options.controls == "not_yet_treated" else ~np.isfinite(m.g) & fine
+            if p_t.any() and p_c.any():
+                placebo_cohorts += 1
+                c0 = np.nan_to_num(change)
+                nt, nc = k @ p_t, k @ p_c
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    diff = (k @ (p_t * c0)) / nt - (k @ (p_c * c0)) / nc
+                    lvl = (k @ (p_t * np.nan_to_num(base))) / nt
+                good = np.isfinite(diff) & np.isfinite(lvl)
+                placebo_num += np.where(good, diff * nt, 0)
+                placebo_level += np.where(good, lvl * nt, 0)
+                placebo_den += np.where(good, nt, 0)
+    return _summarise(
+        options=options,
+        has_controls=bool(control_units),
+        treated=len(treated_units),
+        controls=len(control_units),
+        cohorts=len(cohorts),
+        post_n=post_n,
+        sums=sums,
+        es=(es_num, es_cf, es_den, es_units),
+        placebo=(placebo_num, placebo_level, placebo_den, placebo_cohorts),
+        min_pre=min_pre if treated_units else 0,
+        post_weeks=len(post_weeks),
+        panel=panel,
+        first_treated=first_treated,
+    )
+
+
+def _summarise(
+    *,
+    options: Options,
+    has_controls: bool,
+    treated: int,
+    controls: int,
+    cohorts: int,
+    post_n: np.ndarray,
+    sums: dict[str, np.ndarray],
+    es: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    placebo: tuple[np.ndarray, np.ndarray, np.ndarray, int],
+    min_pre: int,
+    post_weeks: int,
+    panel: pd.DataFrame,
+    first_treated: Mapping[str, date | None],
+) -> Effect:
+    if not has_controls:
+        moved = [s for s, g in first_treated.items() if g is not None]
+        if len(set(moved) & set(panel["service"])) >= options.min_treated:
+            return before_after(panel, first_treated, options)
+        return Effect("none", "not_enough_data", "few_treated", treated, 0, cohorts)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        att = sums["att"] / post_n
+        after = sums["after"] / post_n
+        before = sums["before"] / post_n
+        cf = after - att
+        rel = att / cf
+    level = options.confidence
+    widen = few_cluster_factor(max(min(treated, controls), 2), level, fitted=1)
+    att_low, att_high = _interval(att[1:], att[0], level, widen)
+    low, high = _interval(rel[1:], rel[0], level, widen)
+    spread = np.nanstd(att[1:]) if np.isfinite(att[1:]).sum() > 10 else np.nan
+    mde = _f(POWER_Z * widen * spread / abs(cf[0])) if np.isfinite(cf[0]) and cf[0] != 0 else None
+    es_num, es_cf, es_den, es_units = es
+    points = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        es_rel = es_num / es_cf
+    for slot in range(es_num.shape[1]):
+        lo_e, hi_e = _interval(es_rel[1:, slot], es_rel[0, slot], level, widen)
+        value = _f(es_rel[0, slot]) if es_den[0, slot] > 0 else None
+        points.append(EventPoint(slot - options.horizon, value, lo_e, hi_e, int(es_units[slot])))
+    p_num, p_level, p_den, p_cohorts = placebo
+    if p_cohorts:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p_rel = p_num / p_level
+        p_low, p_high = _interval(p_rel[1:], p_rel[0], PRETREND_CONFIDENCE, widen)
+        diverging = p_low is not None and p_high is not None and not p_low <= 0 <= p_high
+        pre = PreTrend("diverging" if diverging else "parallel", _f(p_rel[0]), p_low, p_high, p_cohorts)
+    else:
+        pre = PreTrend("not_tested")
+    reason: str | None = None
+    if treated < options.min_treated:
+        reason = "few_treated"
+    elif controls < options.min_controls:
+        reason = "few_controls"
+    elif min_pre < options.min_pre_weeks or post_weeks < 1:
+        reason = "few_weeks"
+    elif pre.status == "diverging":
+        reason = "pre_trend_diverging"
+    elif pre.status == "not_tested":
+        reason = "pre_trend_untested"
+    elif low is None or high is None:
+        reason = "few_treated"
+    verdict: Verdict = "not_enough_data" if reason else ("no_clear_change" if low <= 0 <= high else "changed")  # type: ignore[operator]
+    return Effect(
+        method="staggered_did",
+        verdict=verdict,
+        reason=reason,
+        treated=treated,
+        controls=controls,
+        cohorts=cohorts,
+        before=_f(before[0]),
+        after=_f(after[0]),
+        counterfactual=_f(cf[0]),
+        att=_f(att[0]),
+        att_low=att_low,
+        att_high=att_high,
+        relative=_f(rel[0]),
+        low=low,
+        high=high,
+        mde_relative=mde,
+        pre_trend=pre,
+        event_study=tuple(points),
+        post_weeks=post_weeks,
+    )
+
+
+def before_after(
+    panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options | None = None
+) -> Effect:
+    """No comparison group: each moved service's mean after its move against its own ``base_weeks``
+    before, bootstrapped over services. Not an effect — the calendar is not taken out."""
+    options = options or Options()
+    m = _matrices(panel, first_treated)
+    n_weeks = len(m.weeks)
+    rows = []
+    for i, g in enumerate(m.g):
+        if np.isfinite(g) and 0 < g < n_weeks:
+            gi = int(g)
+            before = _window_mean(m, max(0, gi - options.base_weeks), gi)[i]
+            after = _window_mean(m, gi, n_weeks)[i]
+            if np.isfinite(before) and np.isfinite(after):
+                rows.append((before, after))
+    data = np.array(rows, dtype=float).reshape(-1, 2)
+    units = len(data)
+    if units < options.min_treated or data[:, 0].mean() <= 0:
+        return Effect("before_after", "not_enough_data", "few_treated", units, 0, 0)
+    rng = np.random.default_rng(options.seed)
+    picks = rng.integers(0, units, size=(options.resamples, units))
+    means = data[picks].mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = means[:, 1] / means[:, 0] - 1
+    before, after = float(data[:, 0].mean()), float(data[:, 1].mean())
+    widen = few_cluster_factor(max(units, 2), options.confidence, fitted=1)
+    low, high = _interval(ratios, after / before - 1, options.confidence, widen)
+    verdict: Verdict = "no_clear_change" if low is None or high is None or low <= 0 <= high else "changed"
+    return Effect(
+        "before_after",
+        verdict,
+        None,
+        units,
+        0,
+        0,
+        before=before,
+        after=after,
+        att=after - before,
+        relative=after / before - 1,
+        low=low,
+        high=high,
+    )
