@@ -245,7 +245,7 @@ def test_every_registered_metric_builds_a_valid_panel_from_frames() -> None:
     assert deploys[("a", w1)] == 1
     assert deploys[("a", w2)] == 0
     assert built["lead_time"].loc[("a", w1), "value"] == pytest.approx(5.0)
-    assert np.isnan(float(built["lead_time"].loc[("a", w2), "value"]))
+    assert built["lead_time"]["value"].isna()[("a", w2)]
     assert built["change_failure_rate"].loc[("a", w1), "value"] == pytest.approx(0.5)
     assert built["change_failure_rate"].loc[("a", w1), "weight"] == 2
     assert built["time_to_restore"].loc[("a", w2), "value"] == pytest.approx(3.0)
