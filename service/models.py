@@ -315,3 +315,6 @@ class ApiToken(SQLModel, table=True):
 DERIVED_TABLES = ("deployment_change", "incident", "deployment", "change", "pull_request")
 """Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
 Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""
+
+# Tables of their own domains, on the same metadata, so Alembic and every session see them.
+from service.criteria.models import CriteriaChange, SuccessCriterion  # noqa: E402, F401

@@ -33,13 +33,15 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/services"): "read",
     ("GET", "/api/v1/migrations"): "read",
     ("POST", "/api/v1/migrations"): "admin",
+    ("PATCH", "/api/v1/migrations/{migration_id}"): "admin",
+    ("DELETE", "/api/v1/migrations/{migration_id}"): "admin",
     ("GET", "/api/v1/metrics/dora"): "read",
     ("GET", "/api/v1/metrics/weekly"): "read",
     ("GET", "/api/v1/metrics/friction"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
     ("GET", "/digests/{week}"): "read",
 }
-SAMPLES = {"report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github"}
+SAMPLES = {"migration_id": "1", "report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github"}
 
 
 def operations(client: TestClient) -> set[tuple[str, str]]:

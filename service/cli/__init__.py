@@ -18,6 +18,8 @@ from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
 from service import catalogue, inbox, tokens
 from service.cli.demo import demo
+from service.cli.migrations import migrations
+from service.cli.session import cli_session
 from service.db import session_scope
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
@@ -221,12 +223,7 @@ def _process_now() -> None:
 
 
 def _session() -> AbstractContextManager[Session]:
-    """A session on an up-to-date schema: in embedded mode the CLI migrates the SQLite file itself,
-    as ``serve`` does, so ``frictionlog tokens create`` works on a fresh install."""
-    settings = get_settings()
-    if settings.embedded:
-        upgrade(settings.database_url)
-    return session_scope(settings.database_url, write=True)
+    return cli_session()
 
 
 @main.command()
@@ -273,6 +270,7 @@ def rollups_rebuild() -> None:
 
 
 main.add_command(demo)
+main.add_command(migrations)
 
 
 def run() -> None:

@@ -101,6 +101,8 @@ class Effect:
     """The moved services' mean before their move."""
     after: float | None = None
     """Their mean after it (observed)."""
+    after_low: float | None = None
+    after_high: float | None = None
     counterfactual: float | None = None
     """What they would have shown after the move without it (after − att)."""
     att: float | None = None
@@ -356,6 +358,7 @@ def _summarise(
     widen = few_cluster_factor(max(min(treated, controls), 2), level, fitted=1)
     att_low, att_high = _interval(att[1:], att[0], level, widen)
     low, high = _interval(rel[1:], rel[0], level, widen)
+    after_low, after_high = _interval(after[1:], after[0], level, widen)
     spread = np.nanstd(att[1:]) if np.isfinite(att[1:]).sum() > 10 else np.nan
     mde = _f(POWER_Z * widen * spread / abs(cf[0])) if np.isfinite(cf[0]) and cf[0] != 0 else None
     es_num, es_cf, es_den, es_units = es
@@ -398,6 +401,8 @@ def _summarise(
         cohorts=cohorts,
         before=_f(before[0]),
         after=_f(after[0]),
+        after_low=after_low,
+        after_high=after_high,
         counterfactual=_f(cf[0]),
         att=_f(att[0]),
         att_low=att_low,
@@ -440,6 +445,7 @@ def before_after(
     before, after = float(data[:, 0].mean()), float(data[:, 1].mean())
     widen = few_cluster_factor(max(units, 2), options.confidence, fitted=1)
     low, high = _interval(ratios, after / before - 1, options.confidence, widen)
+    after_low, after_high = _interval(means[:, 1], after, options.confidence, widen)
     verdict: Verdict = "no_clear_change" if low is None or high is None or low <= 0 <= high else "changed"
     return Effect(
         "before_after",
@@ -450,6 +456,8 @@ def before_after(
         0,
         before=before,
         after=after,
+        after_low=after_low,
+        after_high=after_high,
         att=after - before,
         relative=after / before - 1,
         low=low,
