@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from integrations.slack.blocks import clip, context, mrkdwn, plain
-from service.digest.render import headline_line, plain_text
+from service.digest.render import headline_line, migration_lines, plain_text, warning_line
 
 MAX_BLOCKS = 50
 
@@ -13,19 +13,22 @@ MAX_BLOCKS = 50
 def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
     fallback = clip(plain_text(content), 3000)
+    week = content.get("week_label") or content["week"]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Frictionlog — week {content['week']}", 150)},
+        {"type": "header", "text": plain(f"Frictionlog — week {week}", 150)},
         mrkdwn(content["summary"]),
     ]
     if content["empty"]:
         return fallback, blocks
+    if content.get("verdict"):
+        blocks.append(mrkdwn("\n".join(content["verdict"])))
+    if content.get("warnings"):
+        blocks.append(context("⚠ Data quality: " + " · ".join(warning_line(w) for w in content["warnings"])))
     blocks.append(mrkdwn("*Headline*\n" + "\n".join(f"• {headline_line(row)}" for row in content["headline"])))
     migration = content.get("migration")
     if migration:
-        moved, total = migration["services_migrated"], migration["services_total"]
-        lines = [f"*The migration — {migration['name']}*: {moved}/{total} services moved"]
-        lines += [f"• {item['sentence']}" for item in migration["before_after"]]
-        blocks.append(mrkdwn("\n".join(lines)))
+        first, *rest = migration_lines(migration)
+        blocks.append(mrkdwn(f"*{first}*\n" + "\n".join(f"• {line}" for line in rest)))
         cohorts = migration["cohorts"]
         blocks.append(
             context(
@@ -43,13 +46,12 @@ def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         f"{friction['hours_lost']} h lost"
     ]
     lines += [f"• {c['title']}: {c['reports']} (last week {c['last_week']})" for c in friction["top_categories"]]
-    lines += [
-        f"• Rising: {t['title']}{' on `' + t['service'] + '`' if t['service'] else ''} ({t['reports']} reports)"
-        for t in friction["rising_themes"]
-    ]
     blocks.append(mrkdwn("\n".join(lines)))
-    for quote in friction["quotes"]:
-        blocks.append(mrkdwn(f">{quote}"))
+    for t in friction["rising_themes"]:  # each rising theme with its own example, never above other quotes
+        where = f" on `{t['service']}`" if t["service"] else ""
+        blocks.append(mrkdwn(f"Rising: {t['title']}{where} ({t['reports']} reports), e.g.\n>{t['example']}"))
+    if friction["quotes"]:
+        blocks.append(mrkdwn("*In engineers’ words this week*\n" + "\n".join(f">{q}" for q in friction["quotes"])))
     if friction["you_said_we_did"]:
         said = [f"• #{i['id']} “{i['text']}” → {i['note']}" for i in friction["you_said_we_did"]]
         blocks.append(mrkdwn("*You said → we did*\n" + "\n".join(said)))

@@ -93,7 +93,8 @@ class Effect:
     method: Method
     verdict: Verdict
     reason: str | None
-    """Why there is no claim: few_treated, few_controls, few_weeks, pre_trend_diverging, pre_trend_untested."""
+    """Why there is no claim: few_treated, few_controls, few_weeks, no_baseline (nothing before the move to
+    compare with), pre_trend_diverging, pre_trend_untested."""
     treated: int
     controls: int
     cohorts: int
@@ -310,9 +311,12 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
                 placebo_num += np.where(good, diff * nt, 0)
                 placebo_level += np.where(good, lvl * nt, 0)
                 placebo_den += np.where(good, nt, 0)
+    has_data = m.valid.any(axis=1)
+    comparable = bool(cohorts) and bool((has_data & (m.g > min(cohorts))).any())
     return _summarise(
         options=options,
         has_controls=bool(control_units),
+        comparable=comparable,
         treated=len(treated_units),
         controls=len(control_units),
         cohorts=len(cohorts),
@@ -331,6 +335,7 @@ def _summarise(
     *,
     options: Options,
     has_controls: bool,
+    comparable: bool,
     treated: int,
     controls: int,
     cohorts: int,
@@ -343,11 +348,15 @@ def _summarise(
     panel: pd.DataFrame,
     first_treated: Mapping[str, date | None],
 ) -> Effect:
-    if not has_controls:
-        moved = [s for s, g in first_treated.items() if g is not None]
-        if len(set(moved) & set(panel["service"])) >= options.min_treated:
-            return before_after(panel, first_treated, options)
+    if not comparable:
+        # No service that had not moved yet, ever, with data: a before/after is all there is.
+        fallback = before_after(panel, first_treated, options)
+        if fallback.treated:
+            return fallback
         return Effect("none", "not_enough_data", "few_treated", treated, 0, cohorts)
+    if not has_controls:
+        missing = "few_treated" if treated < options.min_treated else "few_controls"
+        return Effect("staggered_did", "not_enough_data", missing, treated, 0, cohorts)
     with np.errstate(invalid="ignore", divide="ignore"):
         att = sums["att"] / post_n
         after = sums["after"] / post_n
@@ -385,6 +394,8 @@ def _summarise(
         reason = "few_controls"
     elif min_pre < options.min_pre_weeks or post_weeks < 1:
         reason = "few_weeks"
+    elif not (np.isfinite(cf[0]) and cf[0] > 0):
+        reason = "no_baseline"
     elif pre.status == "diverging":
         reason = "pre_trend_diverging"
     elif pre.status == "not_tested":
@@ -435,8 +446,11 @@ def before_after(
                 rows.append((before, after))
     data = np.array(rows, dtype=float).reshape(-1, 2)
     units = len(data)
-    if units < options.min_treated or data[:, 0].mean() <= 0:
+    if units < options.min_treated:
         return Effect("before_after", "not_enough_data", "few_treated", units, 0, 0)
+    if data[:, 0].mean() <= 0:
+        after_mean = float(data[:, 1].mean())
+        return Effect("before_after", "not_enough_data", "no_baseline", units, 0, 0, before=0.0, after=after_mean)
     rng = np.random.default_rng(options.seed)
     picks = rng.integers(0, units, size=(options.resamples, units))
     means = data[picks].mean(axis=1)
