@@ -120,8 +120,12 @@ def test_too_few_moved_services_or_weeks_is_not_enough_data() -> None:
     data, first = _additive_world({"a": 6.0, "b": 6.0, "c": 6.0})
     two_moved = {**first, "c": None}
     assert did.estimate(data, two_moved).reason == "few_treated"
-    late = {**first, "a": _week(1), "b": _week(1), "c": _week(1)}
-    assert did.estimate(data, late).reason in ("few_weeks", "pre_trend_untested")
+    one_week_before = {**first, "a": _week(1), "b": _week(1), "c": _week(1)}
+    assert did.estimate(data, one_week_before).reason == "few_treated"  # a service needs 2 weeks before its move
+    three_weeks_before = {**first, "a": _week(3), "b": _week(3), "c": _week(3)}
+    untested = did.estimate(data, three_weeks_before)
+    assert untested.reason == "pre_trend_untested"  # too short to check parallel trends: no claim
+    assert untested.verdict == "not_enough_data"
 
 
 def test_the_event_study_runs_from_minus_eight_to_plus_eight_and_shows_when_it_started() -> None:

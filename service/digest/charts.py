@@ -70,7 +70,11 @@ def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list
 def event_study(items: list[dict[str, Any]]) -> str:
     """One small panel per metric: the effect (% against the counterfactual) by weeks since the move, with
     its 90 % band. Weeks before the move should hover around zero; a lasting change stays off it."""
-    shown = [item for item in items if any(p["relative"] is not None for p in item.get("event_study", []))]
+    shown = [
+        item
+        for item in items
+        if item["verdict"] != "not_enough_data" and any(p["relative"] is not None for p in item.get("event_study", []))
+    ]
     if not shown:
         return "<p class='muted'>No event study yet: too few services moved with data on both sides.</p>"
     columns = min(3, len(shown))
@@ -96,6 +100,9 @@ def event_study(items: list[dict[str, Any]]) -> str:
         axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         axes.tick_params(labelsize=6.5)
         axes.set_xlim(-8.5, 8.5)
+        # A week with one or two services can swing wildly: keep the axis on the estimates, not the widest band.
+        reach = max([abs(v) for v in y] + [0.25])
+        axes.set_ylim(max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach))
         axes.spines[["top", "right"]].set_visible(False)
         if index // columns == rows - 1:
             axes.set_xlabel("weeks since the move", fontsize=7)

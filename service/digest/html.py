@@ -84,20 +84,30 @@ def _criteria(migration: dict[str, Any]) -> list[str]:
         rows = "".join(
             f"<tr><td>{escape(c.get('goal') or c['label'])}</td>"
             f"<td class='{STATUS_TONE[c['status']]}'><b>{STATUS_WORD[c['status']]}</b></td>"
-            f"<td>{escape(c['sentence'][len(c.get('goal') or '') :].lstrip(': '))}</td></tr>"
+            f"<td>{escape(_estimate(c))}</td><td>{escape(str(c['deadline'] or '–')[:10])}</td></tr>"
             for c in items
         )
         parts += [
             "<h3>Success criteria</h3>",
-            "<table><tr><th>Criterion</th><th>Status</th><th>Estimate (judged from the interval)</th></tr>"
+            "<table><tr><th>Criterion</th><th>Status</th><th>Estimate and 90 % interval</th><th>Due</th></tr>"
             + rows
-            + "</table>",
+            + "</table><p class='note'>Met: the whole interval is on the right side of the target. On track: the "
+            "estimate is, the interval not yet. Judged against what the moved services would have shown "
+            "without the move.</p>",
         ]
     changes = migration.get("criteria_changes", [])
     if changes:
         lines = "".join(f"<p class='statement'>{escape(c['sentence'])}</p>" for c in changes)
         parts.append(f"<div class='moved'><b>Changed after the migration started:</b>{lines}</div>")
     return parts
+
+
+def _estimate(criterion: dict[str, Any]) -> str:
+    if criterion["status"] == "not_enough_data" or criterion["estimate"] is None or criterion["low"] is None:
+        return "–"
+    if criterion["kind"] == "relative":
+        return f"{_pct(criterion['estimate'])} ({_pct(criterion['low'])} to {_pct(criterion['high'])})"
+    return f"{criterion['estimate']:.1f} ({criterion['low']:.1f} to {criterion['high']:.1f})"
 
 
 def _pct(value: float | None) -> str:
@@ -107,6 +117,13 @@ def _pct(value: float | None) -> str:
 def _effects_table(items: list[dict[str, Any]]) -> str:
     rows = []
     for item in items:
+        if item["verdict"] == "not_enough_data":
+            why = "no claim: diverging before the move" if item.get("reason") == "pre_trend_diverging" else "–"
+            rows.append(
+                f"<tr><td>{escape(item['label'])}</td><td class='muted' colspan='6'>not enough data — "
+                f"{escape(why if why != '–' else 'see above')}</td></tr>"
+            )
+            continue
         pre = (item.get("pre_trend") or {}).get("status", "not_tested")
         interval = "–" if item["low"] is None else f"{_pct(item['low'])} to {_pct(item['high'])}"
         tone = ""
@@ -161,9 +178,9 @@ def _per_service_table(items: list[dict[str, Any]]) -> str:
 
 def _migration(migration: dict[str, Any]) -> list[str]:
     parts = [f"<h2>The migration: {escape(migration['name'])}</h2>"]
-    progress = f"{migration['services_migrated']} of {migration['services_total']} services moved."
-    if migration.get("schedule"):
-        progress += f" {migration['schedule']}"
+    progress = migration.get("schedule") or (
+        f"{migration['services_migrated']} of {migration['services_total']} services moved."
+    )
     parts.append(f"<p>{escape(progress)}</p>")
     parts += _criteria(migration)
     items = migration["before_after"]
@@ -250,7 +267,7 @@ def render_html(content: dict[str, Any]) -> str:
         ("change_failure_rate", "Change failure rate", "%"),
         ("time_to_restore", "Time to restore (median)", "hours"),
     ):
-        if charts.get(key):
+        if any(v is not None for values in (charts.get(key) or {}).values() for v in values):
             parts.append(chart.cohort_lines(title_, unit, charts["weeks"], charts[key]))
     parts += _friction(content["friction"])
     parts.append(chart.friction_bars(charts["friction_by_category"]))

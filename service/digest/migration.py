@@ -174,24 +174,52 @@ def criteria(
     return judged
 
 
+def _shown(key: str, value: object, relative: bool) -> str:
+    if key == "target" and isinstance(value, int | float):
+        return f"{value:+.0%}" if relative else f"{value:g}"
+    return str(value)
+
+
 def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeNote]:
-    """The changes made after the migration started, as sentences: "deploys: target changed from …"."""
+    """The changes made after the migration started, as sentences. Criteria added after the start at the
+    same moment (recorded with a migration whose start was backdated) make one note: not set in advance."""
     notes = []
-    for change in changes:
-        if not change.get("after_start"):
+    late = [c for c in changes if c.get("after_start")]
+    added: dict[tuple[object, object], list[dict[str, object]]] = {}
+    for change in late:
+        if change["action"] == "created":
+            added.setdefault((change["changed_at"], change["changed_by"]), []).append(change)
+    for (at, by), group in added.items():
+        assert isinstance(at, datetime)
+        metrics = ", ".join(str(c["subject"]) for c in group)
+        notes.append(
+            CriteriaChangeNote(
+                subject=metrics,
+                action="created",
+                before=None,
+                after=None,
+                changed_by=str(by),
+                changed_at=at,
+                sentence=f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — "
+                "not set in advance.",
+            )
+        )
+    for change in late:
+        if change["action"] == "created":
             continue
         before, after = change.get("before"), change.get("after")
         subject, action = str(change["subject"]), str(change["action"])
         at = change["changed_at"]
         assert isinstance(at, datetime)
-        what = f"{subject}: {action}"
+        what = f"{subject}: removed"
         if isinstance(before, dict) and isinstance(after, dict):
-            diffs = [f"{k} {before.get(k)} → {after.get(k)}" for k in after if before.get(k) != after.get(k)]
+            relative = after.get("kind", "relative") == "relative"
+            diffs = [
+                f"{k} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
+                for k in after
+                if before.get(k) != after.get(k)
+            ]
             what = f"{subject}: " + ", ".join(diffs)
-        elif isinstance(after, dict) and action == "created":
-            what = f"{subject}: added after the start ({after.get('direction')} {after.get('target')})"
-        elif action == "removed":
-            what = f"{subject}: removed after the start"
         notes.append(
             CriteriaChangeNote(
                 subject=subject,

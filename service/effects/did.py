@@ -64,6 +64,7 @@ class Options:
     min_treated: int = MIN_TREATED
     min_controls: int = MIN_CONTROLS
     min_pre_weeks: int = MIN_PRE_WEEKS
+    """A moved service takes part only with this many weeks of data before its move."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,14 +264,13 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
     treated_units: set[int] = set()
     control_units: set[int] = set()
     post_weeks: set[int] = set()
-    min_pre = n_weeks
     for g in cohorts:
         lo = max(0, g - options.base_weeks)
         base = _window_mean(m, lo, g)
-        members = (m.g == g) & np.isfinite(base)
+        pre_weeks = m.valid[:, lo:g].sum(axis=1)
+        members = (m.g == g) & np.isfinite(base) & (pre_weeks >= options.min_pre_weeks)
         if not members.any():
             continue
-        min_pre = min(min_pre, int(m.valid[members, lo:g].sum(axis=1).min()))
         att, n_t, level, pre_level, treated, control = _cohort(m, g, base, members, k, options)
         cell = np.isfinite(att) & (n_t > 0)
         weight = np.where(cell, n_t, 0.0)
@@ -324,7 +324,6 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
         sums=sums,
         es=(es_num, es_cf, es_den, es_units),
         placebo=(placebo_num, placebo_level, placebo_den, placebo_cohorts),
-        min_pre=min_pre if treated_units else 0,
         post_weeks=len(post_weeks),
         panel=panel,
         first_treated=first_treated,
@@ -343,7 +342,6 @@ def _summarise(
     sums: dict[str, np.ndarray],
     es: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     placebo: tuple[np.ndarray, np.ndarray, np.ndarray, int],
-    min_pre: int,
     post_weeks: int,
     panel: pd.DataFrame,
     first_treated: Mapping[str, date | None],
@@ -392,7 +390,7 @@ def _summarise(
         reason = "few_treated"
     elif controls < options.min_controls:
         reason = "few_controls"
-    elif min_pre < options.min_pre_weeks or post_weeks < 1:
+    elif post_weeks < 1:
         reason = "few_weeks"
     elif not (np.isfinite(cf[0]) and cf[0] > 0):
         reason = "no_baseline"

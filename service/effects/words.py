@@ -22,7 +22,7 @@ def better(metric: PanelMetric, relative: float) -> bool:
 
 
 def comparison(effect: Effect) -> str:
-    return f"{_plural(effect.treated, 'moved service')} against {_plural(effect.controls, 'not yet moved')}"
+    return f"{_plural(effect.treated, 'moved service')} against {effect.controls} not yet moved"
 
 
 def _interval(effect: Effect) -> str:
@@ -34,8 +34,12 @@ def sentence(metric: PanelMetric, effect: Effect) -> str:
     caused by the migration rather than the calendar (6 moved services against 6 not yet moved)."."""
     label = metric.label
     if effect.reason == "no_baseline":
-        after = "" if effect.after is None else f" ({effect.after * metric.scale:.1f} after)"
-        return f"{label}: none before the move to compare with{after}, so no percentage."
+        if not effect.after:
+            return f"{label}: none before or after the move, so nothing to compare."
+        after = effect.after * metric.scale
+        return f"{label}: none before the move to compare with ({after:.1f} after), so no percentage."
+    if effect.method == "none" or (effect.treated == 0 and effect.verdict == "not_enough_data"):
+        return f"{label}: no data yet from the moved services."
     if effect.method == "before_after":
         if effect.relative is None or effect.low is None or effect.high is None:
             return f"{label}: not enough data yet ({_plural(effect.treated, 'moved service')} with data on both sides)."
@@ -73,8 +77,8 @@ def _reason(effect: Effect) -> str:
             f"{MIN_CONTROLS} needed)"
         )
     if reason == "few_weeks":
-        return f"not enough data yet (under {MIN_PRE_WEEKS} weeks before the move or no complete week after it)"
+        return "not enough data yet (no complete week since the move)"
     return (
-        f"not enough data yet ({_plural(effect.treated, 'moved service')} with data before and after; "
-        f"{MIN_TREATED} needed)"
+        f"not enough data yet ({_plural(effect.treated, 'moved service')} with {MIN_PRE_WEEKS}+ weeks of data "
+        f"before the move and some after; {MIN_TREATED} needed)"
     )
