@@ -11,8 +11,9 @@ import pandas as pd
 from sqlmodel import Session
 
 from service.metrics import compute, rollup, rollups_db
-from service.metrics.service import Filters, environments, load
+from service.metrics.service import Filters, deployments_frame, environments, incidents_frame, lead_times_frame, load
 from service.settings import Settings
+from service.timeutil import utcnow
 
 
 def weekly_metrics(
@@ -40,7 +41,31 @@ def weekly_metrics(
             group_by=group_by,
         )
     table["low_sample"] = table["completed_deployments"] < settings.min_sample
+    current = compute.week_label(pd.Series([pd.Timestamp(utcnow())]), settings.timezone).iloc[0]
+    table["week_so_far"] = table["week"] == current
+    """The current week is not over: its figures are for the week so far, never a whole week."""
     return table
+
+
+def weekly_warnings(
+    session: Session, settings: Settings, *, filters: Filters | None = None, start: datetime, end: datetime
+) -> list[dict[str, object]]:
+    """The data-quality warnings (``compute.data_quality``) over the weekly table's window, so they travel
+    with its figures into JSON and CSV."""
+    filters = filters or Filters()
+    deployments = deployments_frame(session, filters, start, end)
+    deployments = deployments[_inside(deployments["finished_at"], start, end)]
+    return compute.data_quality(
+        deployments,
+        lead_times_frame(session, filters, start, end),
+        incidents_frame(session, filters, start, end),
+        environments=environments(settings, filters),
+    )
+
+
+def warnings_cell(warnings: list[dict[str, object]]) -> str:
+    """One CSV cell for every row: ``incidents_unlinked: 3; deployments_without_commits: 12``."""
+    return "; ".join(f"{w['code']}: {w['count']}" for w in warnings)
 
 
 def _inside(moments: pd.Series, start: datetime | None, end: datetime | None) -> pd.Series:

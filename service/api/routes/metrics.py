@@ -17,7 +17,7 @@ from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
 from service.metrics.service import Filters, dora_metrics, friction_frame
-from service.metrics.weekly import weekly_metrics
+from service.metrics.weekly import warnings_cell, weekly_metrics, weekly_warnings
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -85,15 +85,16 @@ def weekly(
     table = weekly_metrics(
         session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
     )
+    warnings = weekly_warnings(session, settings, filters=scope.filters, start=window.start, end=window.end)
     if format == "csv":
         buffer = io.StringIO()
-        table.to_csv(buffer, index=False)
+        table.assign(warnings=warnings_cell(warnings)).to_csv(buffer, index=False)
         headers = {"Content-Disposition": 'attachment; filename="frictionlog-weekly.csv"'}
         return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
     # pandas writes the rows in C (NaN → null); a year of weekly rows by service is ~10 k rows × 16 fields,
     # which FastAPI's generic encoder would walk value by value.
     rows = table.to_json(orient="records", date_format="iso", double_precision=6)
-    head = json.dumps({"group_by": group_by, "timezone": settings.timezone})
+    head = json.dumps({"group_by": group_by, "timezone": settings.timezone, "warnings": warnings}, default=str)
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
 
 
