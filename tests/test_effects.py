@@ -256,3 +256,13 @@ def test_every_registered_metric_builds_a_valid_panel_from_frames() -> None:
     assert built["incidents"].loc[("a", w2), "value"] == 1
     assert built["incidents"].loc[("b", w2), "value"] == 0
     assert metric("lead_time").higher_is_better is False
+
+
+def test_the_worked_example_in_docs_metrics_md() -> None:
+    values = {"a": [2, 2, 6, 7, 7], "b": [3, 3, 4, 5, 9], "c": [1, 1, 2, 3, 3], "d": [4, 4, 5, 6, 6]}
+    data = _panel({s: [float(v) for v in series] for s, series in values.items()})
+    cells = did.att_gt(data, {"a": _week(2), "b": _week(4), "c": None, "d": None}, did.Options(base_weeks=1))
+    cells = cells.set_index(["cohort", "week"])
+    assert cells.loc[(_week(2), _week(3)), "att"] == pytest.approx(3.0)
+    assert cells.loc[(_week(4), _week(4)), "att"] == pytest.approx(4.0)
+    assert cells.loc[(_week(2), _week(4)), "controls"] == 2  # b has moved: no longer a control

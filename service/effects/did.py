@@ -204,24 +204,42 @@ def _cohort(
     m: _Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """ATT(g, t) for every week t and every replicate (rows of ``k``): (att, treated count, treated level,
-    treated pre-move level, treated mask, control mask)."""
+    treated pre-move level, treated mask, control mask). Weeks more than ``horizon`` before the move are
+    not needed and stay NaN; the treated side multiplies only the cohort's own columns of ``k``."""
     n_weeks = len(m.weeks)
-    t_idx = np.arange(n_weeks)
-    d = np.where(m.valid, m.y - base[:, None], np.nan)
+    first = max(0, g - options.horizon)
+    t_idx = np.arange(first, n_weeks)
+    y = m.y[:, first:]
+    d = np.where(m.valid[:, first:], y - base[:, None], np.nan)
     ok = np.isfinite(d)
     d0 = np.nan_to_num(d)
     treated = members[:, None] & ok
     if options.controls == "never_treated":
-        control = np.repeat((~np.isfinite(m.g))[:, None], n_weeks, axis=1)
+        control = np.repeat((~np.isfinite(m.g))[:, None], len(t_idx), axis=1)
     else:
         control = m.g[:, None] > np.maximum(t_idx, g)[None, :]
     control = control & ok & np.isfinite(base)[:, None]
-    n_t, n_c = k @ treated, k @ control
+    own = np.flatnonzero(members)
+    k_own = k[:, own]
+    width = len(t_idx)
+    treated_parts = k_own @ np.hstack(
+        [treated[own], treated[own] * d0[own], treated[own] * np.nan_to_num(y[own]), treated[own] * base[own, None]]
+    )
+    control_parts = k @ np.hstack([control, control * d0])
+    n_t = treated_parts[:, :width]
+    n_c = control_parts[:, :width]
+    full = (k.shape[0], n_weeks)
+    att, level, pre_level = np.full(full, np.nan), np.full(full, np.nan), np.full(full, np.nan)
+    counts = np.zeros(full)
     with np.errstate(invalid="ignore", divide="ignore"):
-        att = (k @ (treated * d0)) / n_t - (k @ (control * d0)) / n_c
-        level = (k @ (treated * np.nan_to_num(m.y))) / n_t
-        pre_level = (k @ (treated * np.nan_to_num(base)[:, None])) / n_t
-    return att, n_t, level, pre_level, treated, control
+        att[:, first:] = treated_parts[:, width : 2 * width] / n_t - control_parts[:, width:] / n_c
+        level[:, first:] = treated_parts[:, 2 * width : 3 * width] / n_t
+        pre_level[:, first:] = treated_parts[:, 3 * width :] / n_t
+    counts[:, first:] = n_t
+    treated_full = np.zeros((len(m.services), n_weeks), dtype=bool)
+    control_full = np.zeros_like(treated_full)
+    treated_full[:, first:], control_full[:, first:] = treated, control
+    return att, counts, level, pre_level, treated_full, control_full
 
 
 def att_gt(
