@@ -390,3 +390,33 @@ def test_the_html_page_needs_a_read_token(client: TestClient, settings: Settings
     assert page.headers["content-type"].startswith("text/html")
     assert "<svg" not in page.text  # an empty week has no charts, only its one line
     assert "A quiet week" in page.text
+
+
+def test_a_rising_theme_shows_its_own_example_and_other_quotes_stand_apart(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    client.put("/api/v1/services/ml-api", json={"team": "growth"}, headers=admin_headers)
+    filed = datetime(2026, 10, 28, 10, tzinfo=UTC)
+    texts = [f"cold starts take {30 + i} s on ml-api" for i in range(3)] + ["the wiki on ingress is outdated"]
+    for i, text in enumerate(texts):
+        body = {
+            "text": text,
+            "service": "ml-api",
+            "reporter": f"U{i}",
+            "minutes_lost": 60 - i,
+            "occurred_at": iso(filed),
+        }
+        assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
+    content = digest(client, admin_headers, settings)
+    html = client.get(f"/digests/{WEEK}", headers=admin_headers).text
+    _, blocks = digest_blocks(content)
+
+    theme = content["friction"]["rising_themes"][0]
+    rising_at = html.index("Rising: Cold starts and latency")
+    example_at = html.index(f"“{theme['example']}”", rising_at)
+    words_at = html.index("In engineers’ words this week")
+    assert rising_at < example_at < words_at  # the theme's own example sits under it …
+    assert html.index("“" + content["friction"]["quotes"][0], words_at) > words_at  # … other quotes apart
+    texts_in_slack = [b["text"]["text"] for b in blocks if b.get("text") and b["type"] == "section"]
+    rising_block = next(t for t in texts_in_slack if t.startswith("Rising:"))
+    assert f">{theme['example']}" in rising_block
