@@ -22,6 +22,7 @@ router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 AwareUTC = Annotated[datetime, AfterValidator(as_utc)]
 Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+MigrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class PlatformPeriodIn(BaseModel):
@@ -51,7 +52,9 @@ class CriterionIn(BaseModel):
     metric: str = Field(min_length=1, max_length=64, description="A key of service.effects.registry.METRICS")
     direction: Literal["at_least", "at_most"]
     kind: Literal["relative", "absolute"] = "relative"
-    target: float = Field(description="Relative: a fraction (1.0 = +100 %, -0.3 = -30 %). Absolute: a value.")
+    target: float = Field(
+        allow_inf_nan=False, description="Relative: a fraction (1.0 = +100 %, -0.3 = -30 %). Absolute: a value."
+    )
     deadline: AwareUTC | None = Field(default=None, description="None: the migration's target_date")
 
     def spec(self) -> Criterion:
@@ -171,7 +174,9 @@ def list_migrations(session: DbSession) -> list[MigrationOut]:
 
 
 @router.patch("/migrations/{migration_id}")
-def patch_migration(migration_id: int, body: MigrationPatch, session: WriteSession, principal: Admin) -> MigrationOut:
+def patch_migration(
+    migration_id: MigrationId, body: MigrationPatch, session: WriteSession, principal: Admin
+) -> MigrationOut:
     fields = body.model_dump(exclude_unset=True, exclude={"criteria"})
     for key in ("name", "from_platform", "to_platform", "started_at", "baseline_weeks"):
         if key in fields and fields[key] is None:
@@ -182,7 +187,7 @@ def patch_migration(migration_id: int, body: MigrationPatch, session: WriteSessi
 
 
 @router.delete("/migrations/{migration_id}", status_code=204, dependencies=[Depends(require_scope("admin"))])
-def delete_migration(migration_id: int, session: WriteSession) -> Response:
+def delete_migration(migration_id: MigrationId, session: WriteSession) -> Response:
     """The migration, its criteria and their history; services keep their platform history."""
     criteria.delete_migration(session, migration_id)
     return Response(status_code=204)
