@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm as normal
 from scipy.stats import t as student_t
+from threadpoolctl import threadpool_limits
 
 CONFIDENCE = 0.90
 PRETREND_CONFIDENCE = 0.95
@@ -263,8 +264,15 @@ def att_gt(
 
 def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options | None = None) -> Effect:
     """The move's effect on the panel's metric. ``first_treated``: each service's first whole week on the
-    new platform (``panel.treatment_weeks``); a service absent or None never moved."""
-    options = options or Options()
+    new platform (``panel.treatment_weeks``); a service absent or None never moved.
+
+    BLAS runs on one thread here: the matrices are small, and on busy shared cores a threaded BLAS spent
+    4–5× longer synchronising than multiplying (bench/effects.py)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _estimate(panel, first_treated, options or Options())
+
+
+def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options) -> Effect:
     m = _matrices(panel, first_treated)
     n_weeks = len(m.weeks)
     cohorts = sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < n_weeks})
