@@ -420,3 +420,15 @@ def test_a_rising_theme_shows_its_own_example_and_other_quotes_stand_apart(
     texts_in_slack = [b["text"]["text"] for b in blocks if b.get("text") and b["type"] == "section"]
     rising_block = next(t for t in texts_in_slack if t.startswith("Rising:"))
     assert f">{theme['example']}" in rising_block
+
+
+def test_the_api_schema_documents_every_field_of_the_digest(client: TestClient) -> None:
+    schema = client.app.openapi()  # type: ignore[attr-defined]
+    response = schema["paths"]["/api/v1/digests/{week}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert response["schema"] == {"$ref": "#/components/schemas/DigestContent"}
+    effect = schema["components"]["schemas"]["BeforeAfter"]["properties"]
+    version_1 = {"metric", "label", "before", "after", "relative", "low", "high", "services", "verdict", "sentence"}
+    assert version_1 | {"method", "controls", "pre_trend", "event_study", "per_service"} <= set(effect)
+    assert {"criteria", "criteria_changes", "target_date"} <= set(
+        schema["components"]["schemas"]["MigrationPart"]["properties"]
+    )
