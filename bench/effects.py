@@ -106,7 +106,7 @@ digest said before issue 13).
 
 Time for the five metrics' effects (999 cluster-bootstrap resamples each), median (min–max) of runs;
 beside it, one plain before/after bootstrap per metric on the same panels. Load average while it ran:
-{load} on 2 shared cores (an earlier run the same day, under less load, took 61 ms and 434 ms).
+{load} on 2 shared cores.
 
 | panel | staggered DiD, 5 metrics | before/after, 5 metrics |
 |---|---|---|

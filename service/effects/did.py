@@ -226,7 +226,8 @@ def _cohort(
     treated_parts = k_own @ np.hstack(
         [treated[own], treated[own] * d0[own], treated[own] * np.nan_to_num(y[own]), treated[own] * base[own, None]]
     )
-    control_parts = k @ np.hstack([control, control * d0])
+    eligible = np.flatnonzero(control.any(axis=1))  # only services that are a control some week
+    control_parts = k[:, eligible] @ np.hstack([control[eligible], control[eligible] * d0[eligible]])
     n_t = treated_parts[:, :width]
     n_c = control_parts[:, :width]
     full = (k.shape[0], n_weeks)
