@@ -13,7 +13,8 @@ from sqlmodel import Session, col, select
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
 from service.db import upsert_insert
-from service.digest.content import DigestInput, MigratedService, build_content
+from service.digest.content import build_content
+from service.digest.inputs import DigestInput, MigratedService
 from service.errors import InvalidInput
 from service.friction.categorise import load_taxonomy
 from service.metrics.service import Filters, environments, load

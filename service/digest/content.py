@@ -6,17 +6,16 @@ HTML and JSON outputs render its result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from service.criteria.judge import Criterion
 from service.digest import migration as migration_part
+from service.digest import series
+from service.digest.inputs import DigestInput
 from service.digest.models import (
     Category,
-    Charts,
     Cohort,
     DigestContent,
     FrictionPart,
@@ -27,54 +26,10 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
-from service.friction.categorise import Taxonomy
 from service.friction.themes import group as group_themes
 from service.metrics import compute, dora
-from service.metrics.compute import production
-from service.metrics.service import Frames
 
 QUOTE_MAX_CHARS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class MigratedService:
-    slug: str
-    team: str | None
-    moved_at: datetime | None
-    """When it first ran on the migration's target platform; None: not migrated."""
-
-
-@dataclass(frozen=True, slots=True)
-class DigestInput:
-    week: str
-    start: datetime
-    end: datetime
-    audience: str
-    frames: Frames
-    services: list[MigratedService]
-    migration: dict[str, Any] | None
-    """name, started_at, baseline_weeks, to_platform, target_date — the migration the digest follows."""
-    taxonomy: Taxonomy
-    environments: frozenset[str]
-    tz: str
-    min_sample: int
-    quote_min_reporters: int
-    now: datetime
-    """The clock: an unfinished week is "the week so far", deadlines pass."""
-    history_start: datetime
-    """Where the frames start: the effects' panels run from here to the last complete week."""
-    criteria: tuple[Criterion, ...] = ()
-    criteria_changes: tuple[dict[str, Any], ...] = ()
-    follow_up: timedelta = field(default=timedelta(hours=24))
-
-    @property
-    def partial(self) -> bool:
-        return self.end > self.now
-
-    @property
-    def until(self) -> datetime:
-        """The end of what has happened of the digest's week."""
-        return min(self.end, max(self.start, self.now))
 
 
 HEADLINE = (
@@ -293,75 +248,6 @@ def _quotes(this: pd.DataFrame, data: DigestInput) -> list[str]:
     return [str(text) for text in candidates["text"].head(2)]
 
 
-def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:
-    """Lead time, change failure rate and time to restore per week and cohort, from the one weekly table
-    (``compute.weekly``; cohort = the platform the event ran on was a migration's target)."""
-    frames = data.frames
-    table = compute.weekly(
-        frames.deployments,
-        frames.lead_times,
-        frames.incidents,
-        frames.friction,
-        tz=data.tz,
-        environments=data.environments,
-        group_by="cohort",
-    ).set_index(["week", "group"])
-    columns = {
-        "lead_time": ("lead_time_median_seconds", 1 / 3600),
-        "change_failure_rate": ("change_failure_rate", 100.0),
-        "time_to_restore": ("time_to_restore_median_seconds", 1 / 3600),
-    }
-    series: dict[str, dict[str, list[float | None]]] = {}
-    for key, (column, factor) in columns.items():
-        series[key] = {}
-        for cohort in ("migrated", "not_migrated"):
-            values: list[float | None] = []
-            for label in labels:
-                value = table[column].get((label, cohort)) if (label, cohort) in table.index else None
-                values.append(None if value is None or pd.isna(value) else float(value) * factor)
-            series[key][cohort] = values
-    return series
-
-
-def charts(data: DigestInput, weeks: int = 16) -> Charts:
-    """Weekly series for the HTML charts: deploys and incidents per cohort, lead time, change failure rate
-    and time to restore per cohort, friction by category."""
-    start = data.start - timedelta(weeks=weeks - 1)
-    labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
-    moved_at = {s.slug: s.moved_at for s in data.services}
-
-    def migrated_by(service: str, moment: datetime) -> bool:
-        moved = moved_at.get(service)
-        return moved is not None and moved < moment
-
-    def cohort_counts(frame: pd.DataFrame, moment: str) -> dict[str, list[int]]:
-        result: dict[str, list[int]] = {"migrated": [], "not_migrated": []}
-        for week_start in labels:
-            week_end = week_start + timedelta(weeks=1)
-            rows = frame[(frame[moment] >= week_start) & (frame[moment] < week_end)]
-            migrated = rows["service"].map(lambda s, end=week_end: migrated_by(s, end)).astype(bool)
-            result["migrated"].append(int(migrated.sum()))
-            result["not_migrated"].append(int((~migrated).sum()))
-        return result
-
-    prod = production(data.frames.deployments, data.environments)
-    reports = data.frames.friction
-    recent = reports[reports["created_at"] >= data.start - timedelta(weeks=3)]
-    recent = recent[recent["created_at"] < data.end]
-    by_category = recent["category"].value_counts().head(8)
-    names = [w.strftime("%G-W%V") for w in labels]
-    lines = _cohort_series(data, names)
-    return Charts(
-        weeks=names,
-        deploys=cohort_counts(prod[prod["status"].eq("success")], "finished_at"),
-        incidents=cohort_counts(data.frames.incidents, "started_at"),
-        lead_time=lines["lead_time"],
-        change_failure_rate=lines["change_failure_rate"],
-        time_to_restore=lines["time_to_restore"],
-        friction_by_category={data.taxonomy.title(str(k)): int(v) for k, v in by_category.items()},
-    )
-
-
 def warnings(data: DigestInput) -> list[Warning]:
     """Data-quality warnings over the digest's week, so "no data" is not read as "good news"."""
     frames = data.frames
@@ -398,7 +284,7 @@ def build_content(data: DigestInput) -> DigestContent:
         headline=headline_rows,
         migration=migration_section,
         friction=friction_part,
-        charts=charts(data),
+        charts=series.charts(data),
         warnings=warnings(data),
         definitions_version=dora.DEFINITIONS_VERSION,
     )

@@ -30,9 +30,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm as normal
-from scipy.stats import t as student_t
 from threadpoolctl import threadpool_limits
+
+from service.effects.matrix import Matrices, draws, few_cluster_factor, finite_or_none, interval, matrices, window_mean
 
 CONFIDENCE = 0.90
 PRETREND_CONFIDENCE = 0.95
@@ -121,88 +121,8 @@ class Effect:
     post_weeks: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Matrices:
-    services: list[str]
-    weeks: list[date]
-    y: np.ndarray
-    w: np.ndarray
-    valid: np.ndarray
-    g: np.ndarray
-    """Index of each service's first treated week; +inf never (or after the panel), −1 always treated."""
-
-
-def _matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> _Matrices:
-    services = sorted(panel["service"].unique().tolist())
-    if panel.empty:
-        return _Matrices([], [], np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0), bool), np.zeros(0))
-    first, last = min(panel["week_start"]), max(panel["week_start"])
-    weeks = [first + pd.Timedelta(weeks=i).to_pytimedelta() for i in range((last - first).days // 7 + 1)]
-    row = {s: i for i, s in enumerate(services)}
-    col = {d: j for j, d in enumerate(weeks)}
-    y = np.full((len(services), len(weeks)), np.nan)
-    w = np.zeros_like(y)
-    i = panel["service"].map(row).to_numpy()
-    j = panel["week_start"].map(col).to_numpy()
-    y[i, j] = panel["value"].to_numpy(float)
-    w[i, j] = np.nan_to_num(panel["weight"].to_numpy(float))
-    valid = np.isfinite(y) & (w > 0)
-    g = np.full(len(services), np.inf)
-    for s, k in row.items():
-        moved = first_treated.get(s)
-        if moved is not None:
-            offset = (moved - first).days // 7
-            g[k] = np.inf if offset >= len(weeks) else (-1 if offset <= 0 else offset)
-    return _Matrices(services, weeks, y, w, valid, g)
-
-
-def _draws(g: np.ndarray, options: Options) -> np.ndarray:
-    """(1 + resamples) × services multiplicities: row 0 the data as is; then a bootstrap that resamples
-    ever-moved and never-moved services separately, so no replicate lacks either kind."""
-    n = len(g)
-    rng = np.random.default_rng(options.seed)
-    counts = np.zeros((options.resamples + 1, n))
-    counts[0] = 1
-    for stratum in (np.flatnonzero(np.isfinite(g)), np.flatnonzero(~np.isfinite(g))):
-        if len(stratum):
-            picks = rng.integers(0, len(stratum), size=(options.resamples, len(stratum)))
-            np.add.at(counts[1:], (np.arange(options.resamples)[:, None], stratum[picks]), 1)
-    return counts
-
-
-def _window_mean(m: _Matrices, lo: int, hi: int) -> np.ndarray:
-    ww = np.where(m.valid[:, lo:hi], m.w[:, lo:hi], 0.0)
-    total = ww.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (ww * np.nan_to_num(m.y[:, lo:hi])).sum(axis=1) / total, np.nan)
-
-
-def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
-    """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
-    (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
-    df = max(clusters - fitted, 1)
-    tail = 1 - (1 - confidence) / 2
-    return float(np.sqrt(clusters / df) * student_t.ppf(tail, df) / normal.ppf(tail))
-
-
-def _interval(
-    values: np.ndarray, centre: float, confidence: float, widen: float = 1.0
-) -> tuple[float | None, float | None]:
-    """Percentile interval of bootstrap replicates, stretched by ``widen`` around the estimate."""
-    finite = values[np.isfinite(values)]
-    if len(finite) < 10 or not np.isfinite(centre):
-        return None, None
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(finite, tail), np.quantile(finite, 1 - tail)
-    return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
-
-
-def _f(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
-
-
 def _cohort(
-    m: _Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options
+    m: Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """ATT(g, t) for every week t and every replicate (rows of ``k``): (att, treated count, treated level,
     treated pre-move level, treated mask, control mask). Weeks more than ``horizon`` before the move are
@@ -250,11 +170,11 @@ def att_gt(
     """The group-time effects themselves, one row per cohort and week: cohort (its first week), week,
     att, treated, controls. Rows without treated or control services are left out."""
     options = options or Options()
-    m = _matrices(panel, first_treated)
+    m = matrices(panel, first_treated)
     ones = np.ones((1, len(m.services)))
     rows = []
     for g in sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < len(m.weeks)}):
-        base = _window_mean(m, max(0, g - options.base_weeks), g)
+        base = window_mean(m, max(0, g - options.base_weeks), g)
         members = (m.g == g) & np.isfinite(base)
         att, n_t, _, _, treated, control = _cohort(m, g, base, members, ones, options)
         for t, week in enumerate(m.weeks):
@@ -274,10 +194,10 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
 
 
 def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options) -> Effect:
-    m = _matrices(panel, first_treated)
+    m = matrices(panel, first_treated)
     n_weeks = len(m.weeks)
     cohorts = sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < n_weeks})
-    k = _draws(m.g, options)
+    k = draws(m.g, options.resamples, options.seed)
     b = k.shape[0]
     horizon = options.horizon
     span = 2 * horizon + 1
@@ -293,7 +213,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
     post_weeks: set[int] = set()
     for g in cohorts:
         lo = max(0, g - options.base_weeks)
-        base = _window_mean(m, lo, g)
+        base = window_mean(m, lo, g)
         pre_weeks = m.valid[:, lo:g].sum(axis=1)
         members = (m.g == g) & np.isfinite(base) & (pre_weeks >= options.min_pre_weeks)
         if not members.any():
@@ -322,7 +242,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
                 es_units[slot] += int(treated[:, t].sum())
         if g - lo >= PLACEBO_PRE_WEEKS:
             half = lo + (g - lo) // 2
-            early, late = _window_mean(m, lo, half), _window_mean(m, half, g)
+            early, late = window_mean(m, lo, half), window_mean(m, half, g)
             change = late - early
             fine = np.isfinite(change)
             p_t = members & fine
@@ -390,26 +310,26 @@ def _summarise(
         rel = att / cf
     level = options.confidence
     widen = few_cluster_factor(max(min(treated, controls), 2), level, fitted=1)
-    att_low, att_high = _interval(att[1:], att[0], level, widen)
-    low, high = _interval(rel[1:], rel[0], level, widen)
-    after_low, after_high = _interval(after[1:], after[0], level, widen)
+    att_low, att_high = interval(att[1:], att[0], level, widen)
+    low, high = interval(rel[1:], rel[0], level, widen)
+    after_low, after_high = interval(after[1:], after[0], level, widen)
     spread = np.nanstd(att[1:]) if np.isfinite(att[1:]).sum() > 10 else np.nan
-    mde = _f(POWER_Z * widen * spread / abs(cf[0])) if np.isfinite(cf[0]) and cf[0] != 0 else None
+    mde = finite_or_none(POWER_Z * widen * spread / abs(cf[0])) if np.isfinite(cf[0]) and cf[0] != 0 else None
     es_num, es_cf, es_den, es_units = es
     points = []
     with np.errstate(invalid="ignore", divide="ignore"):
         es_rel = es_num / es_cf
     for slot in range(es_num.shape[1]):
-        lo_e, hi_e = _interval(es_rel[1:, slot], es_rel[0, slot], level, widen)
-        value = _f(es_rel[0, slot]) if es_den[0, slot] > 0 else None
+        lo_e, hi_e = interval(es_rel[1:, slot], es_rel[0, slot], level, widen)
+        value = finite_or_none(es_rel[0, slot]) if es_den[0, slot] > 0 else None
         points.append(EventPoint(slot - options.horizon, value, lo_e, hi_e, int(es_units[slot])))
     p_num, p_level, p_den, p_cohorts = placebo
     if p_cohorts:
         with np.errstate(invalid="ignore", divide="ignore"):
             p_rel = p_num / p_level
-        p_low, p_high = _interval(p_rel[1:], p_rel[0], PRETREND_CONFIDENCE, widen)
+        p_low, p_high = interval(p_rel[1:], p_rel[0], PRETREND_CONFIDENCE, widen)
         diverging = p_low is not None and p_high is not None and not p_low <= 0 <= p_high
-        pre = PreTrend("diverging" if diverging else "parallel", _f(p_rel[0]), p_low, p_high, p_cohorts)
+        pre = PreTrend("diverging" if diverging else "parallel", finite_or_none(p_rel[0]), p_low, p_high, p_cohorts)
     else:
         pre = PreTrend("not_tested")
     reason: str | None = None
@@ -435,15 +355,15 @@ def _summarise(
         treated=treated,
         controls=controls,
         cohorts=cohorts,
-        before=_f(before[0]),
-        after=_f(after[0]),
+        before=finite_or_none(before[0]),
+        after=finite_or_none(after[0]),
         after_low=after_low,
         after_high=after_high,
-        counterfactual=_f(cf[0]),
-        att=_f(att[0]),
+        counterfactual=finite_or_none(cf[0]),
+        att=finite_or_none(att[0]),
         att_low=att_low,
         att_high=att_high,
-        relative=_f(rel[0]),
+        relative=finite_or_none(rel[0]),
         low=low,
         high=high,
         mde_relative=mde,
@@ -459,14 +379,14 @@ def before_after(
     """No comparison group: each moved service's mean after its move against its own ``base_weeks``
     before, bootstrapped over services. Not an effect — the calendar is not taken out."""
     options = options or Options()
-    m = _matrices(panel, first_treated)
+    m = matrices(panel, first_treated)
     n_weeks = len(m.weeks)
     rows = []
     for i, g in enumerate(m.g):
         if np.isfinite(g) and 0 < g < n_weeks:
             gi = int(g)
-            before = _window_mean(m, max(0, gi - options.base_weeks), gi)[i]
-            after = _window_mean(m, gi, n_weeks)[i]
+            before = window_mean(m, max(0, gi - options.base_weeks), gi)[i]
+            after = window_mean(m, gi, n_weeks)[i]
             if np.isfinite(before) and np.isfinite(after):
                 rows.append((before, after))
     data = np.array(rows, dtype=float).reshape(-1, 2)
@@ -483,8 +403,8 @@ def before_after(
         ratios = means[:, 1] / means[:, 0] - 1
     before, after = float(data[:, 0].mean()), float(data[:, 1].mean())
     widen = few_cluster_factor(max(units, 2), options.confidence, fitted=1)
-    low, high = _interval(ratios, after / before - 1, options.confidence, widen)
-    after_low, after_high = _interval(means[:, 1], after, options.confidence, widen)
+    low, high = interval(ratios, after / before - 1, options.confidence, widen)
+    after_low, after_high = interval(means[:, 1], after, options.confidence, widen)
     verdict: Verdict = "no_clear_change" if low is None or high is None or low <= 0 <= high else "changed"
     return Effect(
         "before_after",
