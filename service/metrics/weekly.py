@@ -11,7 +11,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from service.metrics import compute, rollup, rollups_db
-from service.metrics.service import Filters, deployments_frame, environments, incidents_frame, lead_times_frame, load
+from service.metrics.service import Filters, deployments_frame, environments, incidents_frame, load, shipped_frame
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -57,7 +57,7 @@ def weekly_warnings(
     deployments = deployments[_inside(deployments["finished_at"], start, end)]
     return compute.data_quality(
         deployments,
-        lead_times_frame(session, filters, start, end),
+        shipped_frame(session, filters, start, end),
         incidents_frame(session, filters, start, end),
         environments=environments(settings, filters),
     )
