@@ -5,7 +5,7 @@ Both give the same figures (tests/test_rollups.py); rollups only change the cost
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
@@ -47,11 +47,20 @@ def weekly_metrics(
     return table
 
 
+WARNINGS_OVER = timedelta(weeks=4)
+"""Warnings cover the last four weeks of a weekly table's window: their cost stays that of four weeks
+however long the window (reading a year of raw rows for them would undo what the rollups save)."""
+
+
+def warnings_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    return max(start, end - WARNINGS_OVER), end
+
+
 def weekly_warnings(
     session: Session, settings: Settings, *, filters: Filters | None = None, start: datetime, end: datetime
 ) -> list[dict[str, object]]:
-    """The data-quality warnings (``compute.data_quality``) over the weekly table's window, so they travel
-    with its figures into JSON and CSV."""
+    """The data-quality warnings (``compute.data_quality``) over ``start``–``end`` (``warnings_window`` of
+    the table's), so they travel with its figures into JSON and CSV."""
     filters = filters or Filters()
     deployments = deployments_frame(session, filters, start, end)
     deployments = deployments[_inside(deployments["finished_at"], start, end)]
@@ -64,7 +73,8 @@ def weekly_warnings(
 
 
 def warnings_cell(warnings: list[dict[str, object]]) -> str:
-    """One CSV cell for every row: ``incidents_unlinked: 3; deployments_without_commits: 12``."""
+    """One CSV cell for every row: ``incidents_unlinked: 3; deployments_without_commits: 12`` (the last four
+    weeks of the window)."""
     return "; ".join(f"{w['code']}: {w['count']}" for w in warnings)
 
 

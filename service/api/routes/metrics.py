@@ -17,7 +17,7 @@ from service.errors import InvalidInput
 from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
 from service.metrics.service import Filters, dora_metrics, friction_frame
-from service.metrics.weekly import warnings_cell, weekly_metrics, weekly_warnings
+from service.metrics.weekly import warnings_cell, warnings_window, weekly_metrics, weekly_warnings
 from service.settings import Settings
 from service.timeutil import utcnow
 
@@ -85,7 +85,8 @@ def weekly(
     table = weekly_metrics(
         session, settings, group_by=group_by, filters=scope.filters, start=window.start, end=window.end
     )
-    warnings = weekly_warnings(session, settings, filters=scope.filters, start=window.start, end=window.end)
+    since, until = warnings_window(window.start, window.end)
+    warnings = weekly_warnings(session, settings, filters=scope.filters, start=since, end=until)
     if format == "csv":
         buffer = io.StringIO()
         table.assign(warnings=warnings_cell(warnings)).to_csv(buffer, index=False)
@@ -94,7 +95,16 @@ def weekly(
     # pandas writes the rows in C (NaN → null); a year of weekly rows by service is ~10 k rows × 16 fields,
     # which FastAPI's generic encoder would walk value by value.
     rows = table.to_json(orient="records", date_format="iso", double_precision=6)
-    head = json.dumps({"group_by": group_by, "timezone": settings.timezone, "warnings": warnings}, default=str)
+    head = json.dumps(
+        {
+            "group_by": group_by,
+            "timezone": settings.timezone,
+            "warnings": warnings,
+            "warnings_from": since.isoformat(),
+            "warnings_to": until.isoformat(),
+        },
+        default=str,
+    )
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
 
 
