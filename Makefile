@@ -60,6 +60,7 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.cost_import $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.themes $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.cli_startup $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.effects $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.chaos $(if $(QUICK),--quick)
 
 clean:

@@ -355,12 +355,15 @@ Friction reports are re-derived too but never deleted: they carry triage state a
 # Spend, measurements and work items live in their own domain modules; imported here so every reader of
 # the metadata (Alembic, the schema check, the test fixtures) sees them.
 from service.cost.models import CostImport, CostLine, Measurement, WeeklyCostRollup  # noqa: E402
+from service.criteria.models import CriteriaChange, SuccessCriterion  # noqa: E402
 from service.work.models import WorkItem, WorkItemReference, WorkItemStatus  # noqa: E402
 
 __all__ = [
     "CostImport",
+    "CriteriaChange",
     "CostLine",
     "Measurement",
+    "SuccessCriterion",
     "WeeklyCostRollup",
     "WorkItem",
     "WorkItemReference",

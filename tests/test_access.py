@@ -35,6 +35,8 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/aliases"): "read",
     ("GET", "/api/v1/migrations"): "read",
     ("POST", "/api/v1/migrations"): "admin",
+    ("PATCH", "/api/v1/migrations/{migration_id}"): "admin",
+    ("DELETE", "/api/v1/migrations/{migration_id}"): "admin",
     ("GET", "/api/v1/metrics/dora"): "read",
     ("GET", "/api/v1/metrics/weekly"): "read",
     ("GET", "/api/v1/metrics/friction"): "read",
@@ -45,7 +47,14 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/digests/{week}"): "read",
     ("DELETE", "/api/v1/reporters/{identity}"): "admin",
 }
-SAMPLES = {"report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github", "identity": "U024BE7LH"}
+SAMPLES = {
+    "migration_id": "1",
+    "report_id": "1",
+    "slug": "ml-api",
+    "week": "2026-W44",
+    "source": "github",
+    "identity": "U024BE7LH",
+}
 
 
 def operations(client: TestClient) -> set[tuple[str, str]]:

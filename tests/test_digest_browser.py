@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
 from service.settings import Settings
-from tests.test_digest import WEEK, digest, story
+from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +28,26 @@ FLAGS = [
 ]
 
 
+# In every bar chart, no legend box overlaps a bar (the incidents chart's legend used to sit on its bars).
+LEGEND_CLEAR = """() => [...document.querySelectorAll('figure.chart svg')].every(svg => {
+  const legend = svg.querySelector('[id^="legend"]');
+  if (!legend) return true;
+  const box = legend.getBoundingClientRect();
+  return [...svg.querySelectorAll('[id^="patch"]')].every(p => {
+    if (legend.contains(p)) return true;
+    const b = p.getBoundingClientRect();
+    if (b.width === 0 || b.height === 0 || b.width > svg.getBoundingClientRect().width * 0.8) return true;
+    return b.right <= box.left || b.left >= box.right || b.bottom <= box.top || b.top >= box.bottom;
+  });
+})"""
+
+
 def test_the_html_digest_renders_with_its_charts_and_no_console_errors(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, tmp_path: Path
 ) -> None:
     if not Path(CHROMIUM).exists():  # CI installs it (Makefile); a missing browser is a failure, not a skip
         pytest.fail("Chromium is not installed: apt-get install chromium (make test does)")
-    story(client, admin_headers, moves={f"svc-{i}": 3 + i % 3 for i in range(6)}, before=2, after=6, noise=0.5)
+    story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.5)
     for text in ("Cold starts take 40 s on svc-1", "GPU quota took 3 days"):
         body = {"text": text, "occurred_at": "2026-10-28T10:00:00Z", "minutes_lost": 45}
         assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
@@ -57,11 +71,21 @@ def test_the_html_digest_renders_with_its_charts_and_no_console_errors(
             page.screenshot(path=str(tmp_path / "digest.png"), full_page=True)
             shutil.copy(tmp_path / "digest.png", Path(tempfile.gettempdir()) / "frictionlog-digest.png")
             heading = page.locator("h1").inner_text()
+            verdict = page.locator(".verdict").inner_text()
+            legend_clear = page.evaluate(LEGEND_CLEAR)
         finally:
             browser.close()
 
     assert problems == []
     assert heading == f"Frictionlog — week {WEEK}"
-    assert chart_names == ["Deploys per week", "Incidents per week", "friction"]
-    assert all(box is not None and box["width"] > 300 and box["height"] > 80 for box in boxes)
+    assert chart_names == [
+        "event study",
+        "Deploys per week",
+        "Incidents per week",
+        "Change failure rate",  # the story sends no commits and resolves no incident: no empty lead-time chart
+        "friction",
+    ]
+    assert "caused by the migration rather than the calendar" in verdict
+    assert legend_clear
+    assert all(box is not None and box["width"] > 300 and box["height"] > 80 for box in boxes), boxes
     assert (tmp_path / "digest.png").stat().st_size > 20_000

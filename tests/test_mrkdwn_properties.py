@@ -96,12 +96,19 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
         "week": "2026-W44",
         "summary": f"{service} deployed more",
         "empty": False,
+        "verdict": [f"Migration {name}: {service} deployed more", f"criteria of {name}: 1 of 2 met"],
+        "warnings": [
+            {"code": "incidents_unlinked", "count": 2, "message": f"{service} unlinked", "examples": [service, name]}
+        ],
         "headline": [row],
         "migration": {
             "name": name,
             "services_migrated": 1,
             "services_total": 2,
+            "schedule": f"{name} is due on 2026-12-31",
             "before_after": [{"sentence": f"{service} went from 1 to 3 deploys a week"}],
+            "criteria": [{"sentence": f"{name}: deploys at least +100 %: met"}],
+            "criteria_changes": [{"sentence": f"{note} lowered the target of {name}"}],
             "cohorts": {"migrated": {"services": 1, "deployment_frequency": 3.0}},
         },
         "friction": {
@@ -109,7 +116,7 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
             "last_week": 1,
             "hours_lost": 1.5,
             "top_categories": [{"title": title, "reports": 2, "last_week": 1}],
-            "rising_themes": [{"title": title, "service": service, "reports": 2}],
+            "rising_themes": [{"title": title, "service": service, "reports": 2, "example": quote_text}],
             "quotes": [quote_text],
             "you_said_we_did": [{"id": 7, "text": quote_text, "note": note}],
         },

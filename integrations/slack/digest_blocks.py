@@ -12,7 +12,7 @@ from typing import Any
 from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
 from integrations.slack.mrkdwn import Mrkdwn, code, fmt, quote
-from service.digest.render import headline_line, plain_text
+from service.digest.render import headline_line, migration_lines, plain_text, warning_line
 
 MAX_BLOCKS = 50
 
@@ -20,19 +20,23 @@ MAX_BLOCKS = 50
 def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
     fallback = safe(md.escape(plain_text(content)))
+    week = content.get("week_label") or content["week"]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": plain(f"Frictionlog — week {content['week']}", 150)},
+        {"type": "header", "text": plain(f"Frictionlog — week {week}", 150)},
         mrkdwn(md.escape(content["summary"])),
     ]
     if content["empty"]:
         return fallback, blocks
+    if content.get("verdict"):
+        blocks.append(mrkdwn(md.join("\n", content["verdict"])))
+    if content.get("warnings"):
+        blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content["warnings"]))))
     headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content["headline"]))
     blocks.append(mrkdwn(fmt("*Headline*\n{}", headline)))
     migration = content.get("migration")
     if migration:
-        moved, total = migration["services_migrated"], migration["services_total"]
-        lines = [fmt("*The migration — {}*: {}/{} services moved", migration["name"], moved, total)]
-        lines += [fmt("• {}", item["sentence"]) for item in migration["before_after"]]
+        first, *rest = migration_lines(migration)
+        lines = [fmt("*{}*", first), *(fmt("• {}", line) for line in rest)]
         blocks.append(mrkdwn(md.join("\n", lines)))
         cohorts = migration["cohorts"]
         blocks.append(
@@ -66,18 +70,14 @@ def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     lines += [
         fmt("• {}: {} (last week {})", c["title"], c["reports"], c["last_week"]) for c in friction["top_categories"]
     ]
-    lines += [
-        fmt(
-            "• Rising: {}{} ({} reports)",
-            t["title"],
-            fmt(" on {}", code(t["service"])) if t["service"] else Mrkdwn(""),
-            t["reports"],
-        )
-        for t in friction["rising_themes"]
-    ]
     blocks.append(mrkdwn(md.join("\n", lines)))
-    for text in friction["quotes"]:
-        blocks.append(mrkdwn(quote(text)))
+    for t in friction["rising_themes"]:  # each rising theme with its own example, never above other quotes
+        where = fmt(" on {}", code(t["service"])) if t["service"] else Mrkdwn("")
+        example = quote(t["example"])
+        blocks.append(mrkdwn(fmt("Rising: {}{} ({} reports), e.g.\n{}", t["title"], where, t["reports"], example)))
+    if friction["quotes"]:
+        quotes = md.join("\n", (quote(q) for q in friction["quotes"]))
+        blocks.append(mrkdwn(fmt("*In engineers’ words this week*\n{}", quotes)))
     if friction["you_said_we_did"]:
         said = [fmt("• #{} “{}” → {}", i["id"], i["text"], i["note"]) for i in friction["you_said_we_did"]]
         blocks.append(mrkdwn(fmt("*You said → we did*\n{}", md.join("\n", said))))

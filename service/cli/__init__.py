@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from service.cli.migrations import migrations
+from service.cli.session import cli_session
 from service.errors import AppError
 from service.settings import Settings, get_settings
 from service.vocab import InboxStatus, Scope
@@ -311,15 +313,8 @@ def _process_now(*, wait: bool = False, wait_seconds: float = 600.0) -> bool:
 
 
 def _session() -> AbstractContextManager[Session]:
-    """A session on an up-to-date schema: in embedded mode the CLI migrates the SQLite file itself,
-    as ``serve`` does, so ``frictionlog tokens create`` works on a fresh install."""
-    from service.db import session_scope
-    from service.migrations import upgrade
-
-    settings = get_settings()
-    if settings.embedded:
-        upgrade(settings.database_url)
-    return session_scope(settings.database_url, write=True)
+    """A session on an up-to-date schema (service.cli.session, the one definition)."""
+    return cli_session()
 
 
 @main.command()
@@ -401,6 +396,9 @@ def demo(ctx: click.Context) -> None:
     from service.cli.demo import demo as real_demo  # FastAPI, pandas and the digest: only when it runs
 
     real_demo.main(ctx.args, prog_name=ctx.command_path, standalone_mode=False)
+
+
+main.add_command(migrations)
 
 
 def run() -> None:

@@ -167,7 +167,14 @@ def generate(*, seed: int = 7, weeks: int = 16, end: datetime) -> DemoData:
         "from_platform": "legacy",
         "to_platform": "new",
         "started_at": _iso(migration_start),
+        "target_date": _iso(last_monday + timedelta(weeks=4)),
         "baseline_weeks": 3,
+        # Set before the move: what the platform team promised the leaders.
+        "criteria": [
+            {"metric": "deploys", "direction": "at_least", "target": 1.5},
+            {"metric": "lead_time", "direction": "at_most", "target": -0.5},
+            {"metric": "time_to_restore", "direction": "at_most", "target": -0.3},
+        ],
     }
     return DemoData(
         services=services,

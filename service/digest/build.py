@@ -10,14 +10,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from service.criteria import service as criteria
+from service.criteria.judge import Criterion
 from service.db import upsert_insert
-from service.digest.content import DigestInput, MigratedService, build_content
+from service.digest.content import build_content
+from service.digest.inputs import DigestInput, MigratedService
 from service.errors import InvalidInput
 from service.friction.categorise import configured_taxonomy
 from service.metrics.service import Filters, environments, load
 from service.models import Digest, Migration, PlatformAssignment, Service
 from service.settings import Settings
-from service.timeutil import utcnow
+from service.timeutil import as_utc, utcnow
 
 CLAIM_FOR = timedelta(minutes=10)
 """A post claimed longer ago than this without being marked posted is claimed again (a dead worker)."""
@@ -70,7 +73,9 @@ def _services(session: Session, filters: Filters, target: str | None) -> list[Mi
     return [MigratedService(slug=s.slug, team=s.team, moved_at=moved.get(s.slug)) for s in services]
 
 
-def digest_input(session: Session, settings: Settings, *, week: str, audience: str) -> DigestInput:
+def digest_input(
+    session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
+) -> DigestInput:
     start, end = week_window(week, settings.timezone)
     filters = _audience_filters(audience)
     followed = _followed_migration(session)
@@ -78,13 +83,22 @@ def digest_input(session: Session, settings: Settings, *, week: str, audience: s
     if followed is not None:
         earliest = min(earliest, followed.started_at - timedelta(weeks=followed.baseline_weeks + 8))
     migration = None
+    specs: tuple[Criterion, ...] = ()
+    changes: tuple[dict[str, Any], ...] = ()
     if followed is not None:
+        assert followed.id is not None
         migration = {
             "name": followed.name,
-            "started_at": followed.started_at,
+            "started_at": as_utc(followed.started_at),
             "baseline_weeks": followed.baseline_weeks,
             "to_platform": followed.to_platform,
+            "target_date": None if followed.target_date is None else as_utc(followed.target_date),
         }
+        specs = tuple(criteria.as_criterion(row) for row in criteria.criteria_of(session, followed.id))
+        changes = tuple(
+            {**row.model_dump(), "changed_at": as_utc(row.changed_at)}
+            for row in criteria.changes_of(session, followed.id)
+        )
     return DigestInput(
         week=week.upper(),
         start=start,
@@ -98,11 +112,18 @@ def digest_input(session: Session, settings: Settings, *, week: str, audience: s
         tz=settings.timezone,
         min_sample=settings.min_sample,
         quote_min_reporters=settings.quote_min_reporters,
+        now=now or utcnow(),
+        history_start=earliest,
+        criteria=specs,
+        criteria_changes=changes,
     )
 
 
-def build(session: Session, settings: Settings, *, week: str, audience: str) -> dict[str, Any]:
-    return build_content(digest_input(session, settings, week=week, audience=audience))
+def build(
+    session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """The digest in its JSON form (``DigestContent.as_json``): what is stored, served and rendered."""
+    return build_content(digest_input(session, settings, week=week, audience=audience, now=now)).as_json()
 
 
 def keep(

@@ -6,50 +6,30 @@ HTML and JSON outputs render its result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
+from service.digest import migration as migration_part
+from service.digest import series
+from service.digest.inputs import DigestInput
+from service.digest.models import (
+    Category,
+    Cohort,
+    DigestContent,
+    FrictionPart,
+    HeadlineRow,
+    MigrationPart,
+    Resolution,
+    RisingTheme,
+    Warning,
+)
 from service.digest.render import number
-from service.digest.stats import relative_change
-from service.friction.categorise import Taxonomy
 from service.friction.themes import group as group_themes
-from service.metrics import dora
-from service.metrics.compute import production
-from service.metrics.service import Frames
+from service.metrics import compute, dora
 
-ALIGN_WEEKS = 8
-"""Before/after a service's own move: up to this many weeks on each side."""
-MIN_SERVICES = 3
 QUOTE_MAX_CHARS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class MigratedService:
-    slug: str
-    team: str | None
-    moved_at: datetime | None
-    """When it first ran on the migration's target platform; None: not migrated."""
-
-
-@dataclass(frozen=True, slots=True)
-class DigestInput:
-    week: str
-    start: datetime
-    end: datetime
-    audience: str
-    frames: Frames
-    services: list[MigratedService]
-    migration: dict[str, Any] | None
-    """name, started_at, baseline_weeks, to_platform — the migration the digest follows."""
-    taxonomy: Taxonomy
-    environments: frozenset[str]
-    tz: str
-    min_sample: int
-    quote_min_reporters: int
-    follow_up: timedelta = field(default=timedelta(hours=24))
 
 
 HEADLINE = (
@@ -102,8 +82,16 @@ def _direction(now: float | None, then: float | None) -> str:
     return "up" if change > 0.05 else "down" if change < -0.05 else "flat"
 
 
-def headline(data: DigestInput) -> list[dict[str, Any]]:
-    week = _summary(data, data.start, data.end)
+def _better(now: float | None, then: float | None, unit: str, lower_is_better: bool) -> bool | None:
+    """True/False when ``now`` is better/worse than ``then`` by more than 5 % (and shows differently)."""
+    if now is None or then is None or number(now, unit) == number(then, unit):
+        return None
+    direction = _direction(now, then)
+    return None if direction in ("flat", "new") else (direction == "down") == lower_is_better
+
+
+def headline(data: DigestInput) -> list[HeadlineRow]:
+    week = _summary(data, data.start, data.until)
     previous = _summary(data, data.start - timedelta(weeks=4), data.start)
     baseline = None
     if data.migration:
@@ -121,98 +109,30 @@ def headline(data: DigestInput) -> list[dict[str, Any]]:
         direction = "flat" if number(now, unit) == number(avg, unit) else _direction(now, avg)
         better = None if direction in ("flat", "new") else (direction == "down") == lower_is_better
         rows.append(
-            {
-                "key": key,
-                "label": label,
-                "unit": unit,
-                "this_week": now,
-                "four_week_average": avg,
-                "baseline": base,
-                "direction": direction,
-                "better": better,
-                "band": week[key].get("band"),
-                "low_sample": low,
-            }
+            HeadlineRow(
+                key=key,
+                label=label,
+                unit=unit,
+                this_week=now,
+                four_week_average=avg,
+                baseline=base,
+                direction=direction,
+                better=better,
+                vs_four_weeks=better,
+                vs_baseline=_better(now, base, unit, lower_is_better),
+                colour_by="baseline" if base is not None else "four_week_average",
+                band=week[key].get("band"),
+                low_sample=low,
+            )
         )
     return rows
 
 
-def _per_week(frame: pd.DataFrame, moment: str, service: str, start: datetime, end: datetime) -> float:
-    weeks = max((end - start) / timedelta(weeks=1), 1e-9)
-    rows = frame[(frame["service"] == service) & (frame[moment] >= start) & (frame[moment] < end)]
-    return len(rows) / weeks
+def _moves(data: DigestInput) -> dict[str, datetime | None]:
+    return {s.slug: s.moved_at for s in data.services}
 
 
-def before_after(data: DigestInput) -> list[dict[str, Any]]:
-    """Each migrated service compared with itself, before vs after its own move (up to ALIGN_WEEKS each
-    side, and no later than this week's end), summed up with a bootstrap interval over services."""
-    prod = production(data.frames.deployments, data.environments)
-    succeeded = prod[prod["status"].eq("success")]
-    pairs: dict[str, list[tuple[float, float]]] = {"deploys": [], "incidents": [], "lead_time": []}
-    first_seen = data.frames.deployments.groupby("service")["finished_at"].min()
-    for service in data.services:
-        if service.moved_at is None or service.moved_at >= data.end or service.slug not in first_seen:
-            continue
-        # The before side starts where the service's data starts: empty weeks before its first event
-        # (a new service, or data not sent yet) would fake an improvement.
-        since = max(service.moved_at - timedelta(weeks=ALIGN_WEEKS), first_seen[service.slug].to_pydatetime())
-        before = (since, service.moved_at)
-        after = (service.moved_at, min(service.moved_at + timedelta(weeks=ALIGN_WEEKS), data.end))
-        if min(before[1] - before[0], after[1] - after[0]) < timedelta(weeks=1):
-            continue  # less than a week on either side says nothing yet
-        pairs["deploys"].append(
-            (
-                _per_week(succeeded, "finished_at", service.slug, *before),
-                _per_week(succeeded, "finished_at", service.slug, *after),
-            )
-        )
-        pairs["incidents"].append(
-            (
-                _per_week(data.frames.incidents, "started_at", service.slug, *before),
-                _per_week(data.frames.incidents, "started_at", service.slug, *after),
-            )
-        )
-        lead = _lead_hours(data, service.slug, before), _lead_hours(data, service.slug, after)
-        if lead[0] is not None and lead[1] is not None:
-            pairs["lead_time"].append((lead[0], lead[1]))
-    results = []
-    for key, label, lower_is_better in (
-        ("deploys", "Deploys per week", False),
-        ("incidents", "Incidents per week", True),
-        ("lead_time", "Lead time", True),
-    ):
-        change = relative_change(pairs[key], min_units=MIN_SERVICES)
-        results.append(
-            {
-                "metric": key,
-                "label": label,
-                "before": change.before,
-                "after": change.after,
-                "relative": change.relative,
-                "low": change.low,
-                "high": change.high,
-                "services": change.units,
-                "verdict": change.verdict,
-                "sentence": change.sentence(label, lower_is_better=lower_is_better),
-            }
-        )
-    return results
-
-
-def _lead_hours(data: DigestInput, service: str, window: tuple[datetime, datetime]) -> float | None:
-    deployments = data.frames.deployments
-    ids = set(deployments.loc[deployments["service"] == service, "id"])
-    pairs = data.frames.lead_times
-    pairs = pairs[
-        pairs["deployment_id"].isin(ids) & (pairs["finished_at"] >= window[0]) & (pairs["finished_at"] < window[1])
-    ]
-    pairs = pairs[pairs["excluded"].isna()]
-    hours = (pairs["finished_at"] - pairs["committed_at"]).dt.total_seconds() / 3600
-    hours = hours[hours > 0]
-    return float(hours.median()) if len(hours) >= data.min_sample else None
-
-
-def migration(data: DigestInput) -> dict[str, Any] | None:
+def migration(data: DigestInput) -> MigrationPart | None:
     if data.migration is None:
         return None
     moved = {s.slug for s in data.services if s.moved_at is not None and s.moved_at < data.end}
@@ -220,34 +140,56 @@ def migration(data: DigestInput) -> dict[str, Any] | None:
     four = data.start - timedelta(weeks=3)
     cohorts = {}
     for name, members in (("migrated", moved), ("not_migrated", rest)):
-        summary = _summary(data, four, data.end, members)
-        cohorts[name] = {
-            "services": len(members),
+        summary = _summary(data, four, data.until, members)
+        cohorts[name] = Cohort(
+            services=len(members),
             **{key: _value(summary, key)[0] for key, *_ in HEADLINE},
-            "low_sample": summary["deployment_frequency"]["low_sample"],
-        }
-    return {
-        "name": data.migration["name"],
-        "services_total": len(data.services),
-        "services_migrated": len(moved),
-        "cohorts_over": "the last 4 weeks",
-        "cohorts": cohorts,
-        "before_after": before_after(data),
-    }
+            low_sample=summary["deployment_frequency"]["low_sample"],
+        )
+    frames = data.frames
+    results = migration_part.effects(
+        frames={
+            "deployments": frames.deployments,
+            "lead_times": frames.lead_times,
+            "incidents": frames.incidents,
+            "friction": frames.friction,
+        },
+        moves=_moves(data),
+        tz=data.tz,
+        environments=data.environments,
+        start=data.history_start,
+        end=data.end,
+        now=data.now,
+    )
+    target_date = data.migration.get("target_date")
+    judged = migration_part.criteria(results, data.criteria, target_date=target_date, now=data.now)
+    return MigrationPart(
+        name=data.migration["name"],
+        services_total=len(data.services),
+        services_migrated=len(moved),
+        cohorts_over="the last 4 weeks",
+        cohorts=cohorts,
+        before_after=migration_part.before_after(results),
+        started_at=data.migration["started_at"],
+        target_date=target_date,
+        schedule=migration_part.schedule(len(moved), len(data.services), target_date, data.now),
+        criteria=judged,
+        criteria_changes=migration_part.change_notes(data.criteria_changes),
+    )
 
 
-def friction(data: DigestInput) -> dict[str, Any]:
+def friction(data: DigestInput) -> FrictionPart:
     reports = data.frames.friction
     this = reports[(reports["created_at"] >= data.start) & (reports["created_at"] < data.end)]
     last = reports[(reports["created_at"] >= data.start - timedelta(weeks=1)) & (reports["created_at"] < data.start)]
     counts, previous = this["category"].value_counts(), last["category"].value_counts()
     top = [
-        {
-            "category": str(category),
-            "title": data.taxonomy.title(str(category)),
-            "reports": int(count),
-            "last_week": int(previous.get(category, 0)),
-        }
+        Category(
+            category=str(category),
+            title=data.taxonomy.title(str(category)),
+            reports=int(count),
+            last_week=int(previous.get(category, 0)),
+        )
         for category, count in counts.sort_index().sort_values(ascending=False, kind="stable").head(3).items()
     ]
     resolved = reports[
@@ -257,25 +199,25 @@ def friction(data: DigestInput) -> dict[str, Any]:
         & (reports["resolved_at"] < data.end)
         & reports["resolution_note"].notna()
     ]
-    return {
-        "new": len(this),
-        "last_week": len(last),
-        "hours_lost": round(float(this["minutes_lost"].fillna(0).sum()) / 60, 1),
-        "top_categories": top,
-        "rising_themes": _rising(this, last, data),
-        "quotes": _quotes(this, data),
-        "you_said_we_did": [
-            {
-                "id": int(row["id"]),
-                "text": str(row["text"])[:QUOTE_MAX_CHARS],
-                "note": str(row["resolution_note"])[:QUOTE_MAX_CHARS],
-            }
+    return FrictionPart(
+        new=len(this),
+        last_week=len(last),
+        hours_lost=round(float(this["minutes_lost"].fillna(0).sum()) / 60, 1),
+        top_categories=top,
+        rising_themes=_rising(this, last, data),
+        quotes=_quotes(this, data),
+        you_said_we_did=[
+            Resolution(
+                id=int(row["id"]),
+                text=str(row["text"])[:QUOTE_MAX_CHARS],
+                note=str(row["resolution_note"])[:QUOTE_MAX_CHARS],
+            )
             for row in resolved.sort_values("resolved_at").head(5).to_dict(orient="records")
         ],
-    }
+    )
 
 
-def _rising(this: pd.DataFrame, last: pd.DataFrame, data: DigestInput) -> list[dict[str, Any]]:
+def _rising(this: pd.DataFrame, last: pd.DataFrame, data: DigestInput) -> list[RisingTheme]:
     if this.empty:
         return []
     frame = this.assign(votes=1)[["id", "text", "service", "category", "reporter", "votes", "minutes_lost"]]
@@ -284,12 +226,12 @@ def _rising(this: pd.DataFrame, last: pd.DataFrame, data: DigestInput) -> list[d
         before = int((last["category"] == theme.category).sum())
         if theme.reports >= 2 and theme.reports > before:
             rising.append(
-                {
-                    "title": data.taxonomy.title(theme.category),
-                    "service": theme.service,
-                    "reports": theme.reports,
-                    "example": theme.example[:QUOTE_MAX_CHARS],
-                }
+                RisingTheme(
+                    title=data.taxonomy.title(theme.category),
+                    service=theme.service,
+                    reports=theme.reports,
+                    example=theme.example[:QUOTE_MAX_CHARS],
+                )
             )
     return rising[:3]
 
@@ -306,69 +248,62 @@ def _quotes(this: pd.DataFrame, data: DigestInput) -> list[str]:
     return [str(text) for text in candidates["text"].head(2)]
 
 
-def charts(data: DigestInput, weeks: int = 16) -> dict[str, Any]:
-    """Weekly series for the HTML charts: deploys and incidents per cohort, friction by category."""
-    start = data.start - timedelta(weeks=weeks - 1)
-    labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
-    moved_at = {s.slug: s.moved_at for s in data.services}
-
-    def migrated_by(service: str, moment: datetime) -> bool:
-        moved = moved_at.get(service)
-        return moved is not None and moved < moment
-
-    def cohort_counts(frame: pd.DataFrame, moment: str) -> dict[str, list[int]]:
-        result: dict[str, list[int]] = {"migrated": [], "not_migrated": []}
-        for week_start in labels:
-            week_end = week_start + timedelta(weeks=1)
-            rows = frame[(frame[moment] >= week_start) & (frame[moment] < week_end)]
-            migrated = rows["service"].map(lambda s, end=week_end: migrated_by(s, end)).astype(bool)
-            result["migrated"].append(int(migrated.sum()))
-            result["not_migrated"].append(int((~migrated).sum()))
-        return result
-
-    prod = production(data.frames.deployments, data.environments)
-    reports = data.frames.friction
-    recent = reports[reports["created_at"] >= data.start - timedelta(weeks=3)]
-    recent = recent[recent["created_at"] < data.end]
-    by_category = recent["category"].value_counts().head(8)
-    return {
-        "weeks": [w.strftime("%G-W%V") for w in labels],
-        "deploys": cohort_counts(prod[prod["status"].eq("success")], "finished_at"),
-        "incidents": cohort_counts(data.frames.incidents, "started_at"),
-        "friction_by_category": {data.taxonomy.title(str(k)): int(v) for k, v in by_category.items()},
-    }
+def warnings(data: DigestInput) -> list[Warning]:
+    """Data-quality warnings over the digest's week, so "no data" is not read as "good news"."""
+    frames = data.frames
+    window = dora.Window(data.start, data.until)
+    deployments = frames.deployments[window.mask(frames.deployments["finished_at"])]
+    incidents = frames.incidents[window.mask(frames.incidents["started_at"])]
+    found = compute.data_quality(deployments, frames.lead_times, incidents, environments=data.environments)
+    return [Warning.model_validate(item) for item in found]
 
 
-def build_content(data: DigestInput) -> dict[str, Any]:
+def build_content(data: DigestInput) -> DigestContent:
     headline_rows = headline(data)
     friction_part = friction(data)
-    week = _summary(data, data.start, data.end)
+    week = _summary(data, data.start, data.until)
     empty = (
-        week["deployment_frequency"]["deployments"] == 0
-        and week["incidents"]["count"] == 0
-        and friction_part["new"] == 0
+        week["deployment_frequency"]["deployments"] == 0 and week["incidents"]["count"] == 0 and friction_part.new == 0
     )
-    return {
-        "week": data.week,
-        "audience": data.audience,
-        "from": data.start.isoformat(),
-        "to": data.end.isoformat(),
-        "empty": empty,
-        "summary": _summary_line(headline_rows, friction_part, empty),
-        "headline": headline_rows,
-        "migration": migration(data),
-        "friction": friction_part,
-        "charts": charts(data),
-        "definitions_version": dora.DEFINITIONS_VERSION,
-    }
+    migration_section = None if empty else migration(data)
+    verdict: list[str] = []
+    if migration_section is not None:
+        verdict = migration_part.verdict(
+            migration_section.before_after, migration_section.criteria, migration_section.criteria_changes
+        )
+    return DigestContent(
+        week=data.week,
+        audience=data.audience,
+        from_=data.start.isoformat(),
+        to=data.end.isoformat(),
+        partial=data.partial,
+        week_label=f"{data.week} (week so far)" if data.partial else data.week,
+        empty=empty,
+        summary=_summary_line(headline_rows, friction_part, empty, data.partial),
+        verdict=verdict,
+        headline=headline_rows,
+        migration=migration_section,
+        friction=friction_part,
+        charts=series.charts(data),
+        warnings=warnings(data),
+        definitions_version=dora.DEFINITIONS_VERSION,
+    )
 
 
-def _summary_line(rows: list[dict[str, Any]], friction_part: dict[str, Any], empty: bool) -> str:
+def _summary_line(rows: list[HeadlineRow], friction_part: FrictionPart, empty: bool, partial: bool) -> str:
+    when = "so far this week" if partial else "this week"
     if empty:
+        if partial:
+            return "Nothing recorded so far this week: no deployments, incidents or friction reports."
         return "A quiet week: no deployments, incidents or friction reports were recorded."
-    deploys = next(r for r in rows if r["key"] == "deployment_frequency")
-    incidents = next(r for r in rows if r["key"] == "incidents")
+    deploys = next(r for r in rows if r.key == "deployment_frequency")
+    incidents = next(r for r in rows if r.key == "incidents")
+    if partial:
+        return (
+            f"Week so far: deploys at {deploys.this_week or 0:.0f} a week, {incidents.this_week or 0:.0f} "
+            f"incidents and {friction_part.new} friction reports."
+        )
     return (
-        f"{deploys['this_week']:.0f} deploys, {incidents['this_week']:.0f} incidents and "
-        f"{friction_part['new']} friction reports this week."
+        f"{deploys.this_week or 0:.0f} deploys, {incidents.this_week or 0:.0f} incidents and "
+        f"{friction_part.new} friction reports {when}."
     )

@@ -1,128 +1,224 @@
-"""The digest as one self-contained HTML page: inline CSS and SVG charts (matplotlib), no JavaScript,
-so it reads the same in a browser and as an email body."""
+"""The digest as one self-contained HTML page: inline CSS and SVG charts (``service.digest.charts``), no
+JavaScript, so it reads the same in a browser and as an email body. Every text is escaped here."""
 
 from __future__ import annotations
 
-import io
 from html import escape
 from typing import Any
 
-import matplotlib
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from service.digest import charts as chart
+from service.digest.charts import LABELS
+from service.digest.render import ARROWS, number, warning_line
 
-from service.digest.render import ARROWS, number
-
-COLOURS = {"migrated": "#2f7ed8", "not_migrated": "#b0b7c3"}
-LABELS = {"migrated": "migrated", "not_migrated": "not yet migrated"}
-
-
-def _svg(figure: Figure) -> str:
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "frictionlog"}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
-    text = buffer.getvalue()
-    return text[text.index("<svg") :]
-
-
-def _cohort_chart(title: str, weeks: list[str], series: dict[str, list[int]]) -> str:
-    figure = Figure(figsize=(7.5, 2.6))
-    axes = figure.subplots()
-    bottom = [0] * len(weeks)
-    for cohort in ("not_migrated", "migrated"):
-        values = series[cohort]
-        axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[cohort], label=LABELS[cohort], width=0.8)
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
-    axes.set_ylim(bottom=0, top=max(1, max(bottom) * 1.15))
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(title, fontsize=10, loc="left")
-    axes.legend(fontsize=7, frameon=False, loc="upper left")
-    axes.spines[["top", "right"]].set_visible(False)
-    return f'<figure class="chart" data-chart="{escape(title)}">{_svg(figure)}</figure>'
-
-
-def _friction_chart(by_category: dict[str, int]) -> str:
-    if not by_category:
-        return "<p class='muted'>No friction reported in the last four weeks.</p>"
-    figure = Figure(figsize=(7.5, 0.4 + 0.32 * len(by_category)))
-    axes = figure.subplots()
-    names = list(by_category)[::-1]
-    axes.barh(names, [by_category[n] for n in names], color="#e4572e")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title("Friction by category, last 4 weeks", fontsize=10, loc="left")
-    axes.tick_params(labelsize=8)
-    axes.spines[["top", "right"]].set_visible(False)
-    return f'<figure class="chart" data-chart="friction">{_svg(figure)}</figure>'
-
+STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
+STATUS_WORD = {
+    "met": "met",
+    "on_track": "on track",
+    "off_track": "off track",
+    "not_met": "not met",
+    "not_enough_data": "not enough data",
+}
+METHOD_WORD = {"staggered_did": "staggered DiD", "before_after": "before/after only", "none": "–"}
+PRE_TREND_WORD = {"parallel": "parallel", "diverging": "diverging", "not_tested": "not checked"}
 
 STYLE = " ".join(
     [
-        "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1f23;max-width:820px;",
+        "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1f23;max-width:860px;",
         "margin:24px auto;padding:0 16px} h1{font-size:22px;margin-bottom:4px}",
         "h2{font-size:17px;margin-top:28px;border-bottom:1px solid #e3e6ea;padding-bottom:4px}",
-        "table{border-collapse:collapse;width:100%;font-size:14px}",
-        "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #eef0f2} th{color:#5b616b;font-weight:600}",
-        ".better{color:#1a7f37} .worse{color:#b42318} .muted{color:#6b7280} .statement{margin:6px 0}",
-        ".chart svg{max-width:100%;height:auto}",
-        "blockquote{border-left:3px solid #d0d5dd;margin:8px 0;padding:2px 12px;color:#374151}",
+        "h3{font-size:14px;margin:18px 0 6px}",
+        "table{border-collapse:collapse;width:100%;font-size:13.5px}",
+        "th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f2} th{color:#5b616b;font-weight:600}",
+        ".better{color:#1a7f37} .worse{color:#b42318} .muted{color:#6b7280} .statement{margin:6px 0;font-size:14.5px}",
+        ".verdict{background:#f3f6fb;border-left:4px solid #2f7ed8;padding:8px 14px;margin:14px 0}",
+        ".verdict p{margin:6px 0;font-size:15px}",
+        ".warn{background:#fff8e6;border-left:4px solid #d29922;padding:6px 14px;margin:10px 0;font-size:13.5px}",
+        ".moved{background:#fdf0ef;border-left:4px solid #b42318;padding:6px 14px;margin:10px 0;font-size:13.5px}",
+        ".chart svg{max-width:100%;height:auto} .note{font-size:12.5px;color:#6b7280;margin:4px 0}",
+        "blockquote{border-left:3px solid #d0d5dd;margin:6px 0 6px 14px;padding:2px 12px;color:#374151}",
     ]
 )
 
 
-def _headline_table(rows: list[dict[str, Any]]) -> str:
+def _tone(better: bool | None) -> str:
+    return "" if better is None else ("better" if better else "worse")
+
+
+def _mark(better: bool | None) -> str:
+    return "" if better is None else (" ✓" if better else " ✗")
+
+
+def _headline_table(rows: list[dict[str, Any]], partial: bool) -> str:
     body = []
     for row in rows:
-        tone = "" if row["better"] is None else ("better" if row["better"] else "worse")
+        four = row.get("vs_four_weeks", row["better"])
+        base = row.get("vs_baseline")
+        tone = _tone(base if row.get("colour_by") == "baseline" else four)
         note = " <span class='muted'>(thin data)</span>" if row["low_sample"] else ""
         arrow = ARROWS[row["direction"]] if row["this_week"] is not None else ""
         body.append(
             f"<tr><td>{escape(row['label'])}</td>"
             f"<td class='{tone}'>{escape(number(row['this_week'], row['unit']))} {arrow}{note}</td>"
-            f"<td>{escape(number(row['four_week_average'], row['unit']))}</td>"
-            f"<td>{escape(number(row['baseline'], row['unit']))}</td>"
+            f"<td class='{_tone(four)}'>{escape(number(row['four_week_average'], row['unit']))}{_mark(four)}</td>"
+            f"<td class='{_tone(base)}'>{escape(number(row['baseline'], row['unit']))}{_mark(base)}</td>"
             f"<td>{escape(row.get('band') or '–')}</td></tr>"
         )
+    judges = (
+        "before the migration (where known; else the 4-week average)"
+        if any(r.get("colour_by") == "baseline" for r in rows)
+        else "the 4-week average"
+    )
+    week = "Week so far" if partial else "This week"
     return (
-        "<table><tr><th>Metric</th><th>This week</th><th>4-week average</th><th>Before the migration</th>"
+        f"<table><tr><th>Metric</th><th>{week}</th><th>4-week average</th><th>Before the migration</th>"
         "<th>DORA band</th></tr>" + "".join(body) + "</table>"
+        f"<p class='note'>The colour of “{week.lower()}” compares it with {judges}; ✓/✗ beside each "
+        "comparison says whether this week is better or worse than it.</p>"
     )
 
 
-def render_html(content: dict[str, Any]) -> str:
-    title = f"Frictionlog — week {content['week']}"
-    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(content['summary'])}</p>"]
-    if content["empty"]:
-        return _page(title, parts)
-    parts += ["<h2>Headline</h2>", _headline_table(content["headline"])]
-    migration = content.get("migration")
-    charts = content["charts"]
-    if migration:
-        parts.append(f"<h2>The migration: {escape(migration['name'])}</h2>")
-        parts.append(f"<p>{migration['services_migrated']} of {migration['services_total']} services moved.</p>")
-        parts += [f"<p class='statement'>{escape(item['sentence'])}</p>" for item in migration["before_after"]]
-        cohorts = migration["cohorts"]
-        parts.append(
-            "<table><tr><th>Over the last 4 weeks</th><th>Services</th><th>Deploys / week</th><th>Lead time</th>"
-            "<th>Change failure rate</th><th>Incidents</th></tr>"
-            + "".join(
-                f"<tr><td>{LABELS[name]}</td><td>{c['services']}</td>"
-                f"<td>{escape(number(c['deployment_frequency'], 'per week'))}</td>"
-                f"<td>{escape(number(c['lead_time'], 'hours'))}</td>"
-                f"<td>{escape(number(c['change_failure_rate'], '%'))}</td>"
-                f"<td>{escape(number(c['incidents'], 'count'))}</td></tr>"
-                for name, c in cohorts.items()
-            )
-            + "</table>"
+def _criteria(migration: dict[str, Any]) -> list[str]:
+    items = migration.get("criteria", [])
+    parts: list[str] = []
+    if items:
+        rows = "".join(
+            f"<tr><td>{escape(c.get('goal') or c['label'])}</td>"
+            f"<td class='{STATUS_TONE[c['status']]}'><b>{STATUS_WORD[c['status']]}</b></td>"
+            f"<td>{escape(_estimate(c))}</td><td>{escape(str(c['deadline'] or '–')[:10])}</td></tr>"
+            for c in items
         )
-    parts.append(_cohort_chart("Deploys per week", charts["weeks"], charts["deploys"]))
-    parts.append(_cohort_chart("Incidents per week", charts["weeks"], charts["incidents"]))
-    friction = content["friction"]
-    parts.append("<h2>Friction</h2>")
-    parts.append(
-        f"<p>{friction['new']} new reports ({friction['last_week']} the week before), "
-        f"{friction['hours_lost']} hours lost.</p>"
+        parts += [
+            "<h3>Success criteria</h3>",
+            "<table><tr><th>Criterion</th><th>Status</th><th>Estimate and 90 % interval</th><th>Due</th></tr>"
+            + rows
+            + "</table><p class='note'>Met: the whole interval is on the right side of the target. On track: the "
+            "estimate is, the interval not yet. Judged against what the moved services would have shown "
+            "without the move.</p>",
+        ]
+    changes = migration.get("criteria_changes", [])
+    if changes:
+        lines = "".join(f"<p class='statement'>{escape(c['sentence'])}</p>" for c in changes)
+        parts.append(f"<div class='moved'><b>Changed after the migration started:</b>{lines}</div>")
+    return parts
+
+
+def _estimate(criterion: dict[str, Any]) -> str:
+    if criterion["status"] == "not_enough_data" or criterion["estimate"] is None or criterion["low"] is None:
+        return "–"
+    if criterion["kind"] == "relative":
+        return f"{_pct(criterion['estimate'])} ({_pct(criterion['low'])} to {_pct(criterion['high'])})"
+    return f"{criterion['estimate']:.1f} ({criterion['low']:.1f} to {criterion['high']:.1f})"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.0%}"
+
+
+def _effects_table(items: list[dict[str, Any]]) -> str:
+    rows = []
+    for item in items:
+        if item["verdict"] == "not_enough_data":
+            why = "no claim: diverging before the move" if item.get("reason") == "pre_trend_diverging" else "–"
+            rows.append(
+                f"<tr><td>{escape(item['label'])}</td><td class='muted' colspan='6'>not enough data — "
+                f"{escape(why if why != '–' else 'see above')}</td></tr>"
+            )
+            continue
+        pre = (item.get("pre_trend") or {}).get("status", "not_tested")
+        interval = "–" if item["low"] is None else f"{_pct(item['low'])} to {_pct(item['high'])}"
+        tone = ""
+        if item["verdict"] == "changed" and item["relative"] is not None:
+            tone = _tone((item["relative"] > 0) == bool(item.get("higher_is_better")))
+        mde = item.get("mde_relative")
+        rows.append(
+            f"<tr><td>{escape(item['label'])}</td><td class='{tone}'>{_pct(item['relative'])}</td>"
+            f"<td>{interval}</td><td>{METHOD_WORD.get(item.get('method', 'none'), '–')}</td>"
+            f"<td>{item['services']} / {item.get('controls', 0)}</td><td>{PRE_TREND_WORD.get(pre, pre)}</td>"
+            f"<td>{'–' if mde is None else f'±{mde:.0%}'}</td></tr>"
+        )
+    return (
+        "<table><tr><th>Metric</th><th>Effect</th><th>90 % interval</th><th>Method</th>"
+        "<th>Moved / compared</th><th>Pre-trend</th><th>Detectable</th></tr>" + "".join(rows) + "</table>"
+        "<p class='note'>Effect: against what the moved services would have shown without the move, estimated "
+        "from services not yet moved (staggered difference-in-differences). Detectable: the smallest effect "
+        "these data would show 80 % of the time — “no clear change” is not “no change”. docs/metrics.md.</p>"
     )
+
+
+def _per_service_table(items: list[dict[str, Any]]) -> str:
+    shown = [i for i in items if i["metric"] in ("deploys", "lead_time") and i.get("per_service")]
+    if not shown:
+        return ""
+    services: dict[str, dict[str, Any]] = {}
+    for item in shown:
+        for row in item["per_service"]:
+            services.setdefault(row["service"], {"moved_on": row["moved_on"]})[item["metric"]] = (item, row)
+    head = "".join(f"<th>{escape(i['label'])}: before → after</th><th>change</th>" for i in shown)
+    body = []
+    for service, cells in sorted(services.items()):
+        tds = ""
+        for item in shown:
+            pair = cells.get(item["metric"])
+            if pair is None:
+                tds += "<td>–</td><td>–</td>"
+                continue
+            _, row = pair
+            tds += (
+                f"<td>{escape(number(row['before'], item['unit']))} → {escape(number(row['after'], item['unit']))}</td>"
+                f"<td>{_pct(row['relative'])}</td>"
+            )
+        body.append(f"<tr><td>{escape(service)}</td><td>{escape(str(cells['moved_on'] or '–'))}</td>{tds}</tr>")
+    return (
+        "<h3>Each moved service against itself</h3>"
+        f"<table><tr><th>Service</th><th>Moved (first whole week)</th>{head}</tr>" + "".join(body) + "</table>"
+        "<p class='note'>Before: up to 8 weeks before the move; after: the complete weeks since. These include "
+        "whatever else changed over the same weeks; the effect above takes that out.</p>"
+    )
+
+
+def _migration(migration: dict[str, Any]) -> list[str]:
+    parts = [f"<h2>The migration: {escape(migration['name'])}</h2>"]
+    progress = migration.get("schedule") or (
+        f"{migration['services_migrated']} of {migration['services_total']} services moved."
+    )
+    parts.append(f"<p>{escape(progress)}</p>")
+    parts += _criteria(migration)
+    items = migration["before_after"]
+    parts.append("<h3>What the move changed</h3>")
+    parts += [f"<p class='statement'>{escape(item['sentence'])}</p>" for item in items]
+    parts.append(_effects_table(items))
+    parts.append("<h3>When it changed: effect by weeks since the move</h3>")
+    parts.append(chart.event_study(items))
+    parts.append(
+        "<p class='note'>Left of the dashed line the moved and not-yet-moved services should run level (the "
+        "check of parallel trends); right of it, the effect and whether it lasts. Bands: 90 % intervals.</p>"
+    )
+    parts.append(_per_service_table(items))
+    cohorts = migration["cohorts"]
+    parts.append(
+        "<h3>Cohorts over the last 4 weeks</h3>"
+        "<table><tr><th>Cohort</th><th>Services</th><th>Deploys / week</th><th>Lead time</th>"
+        "<th>Change failure rate</th><th>Time to restore</th><th>Incidents</th></tr>"
+        + "".join(
+            f"<tr><td>{LABELS[name]}</td><td>{c['services']}</td>"
+            f"<td>{escape(number(c['deployment_frequency'], 'per week'))}</td>"
+            f"<td>{escape(number(c['lead_time'], 'hours'))}</td>"
+            f"<td>{escape(number(c['change_failure_rate'], '%'))}</td>"
+            f"<td>{escape(number(c.get('time_to_restore'), 'hours'))}</td>"
+            f"<td>{escape(number(c['incidents'], 'count'))}</td></tr>"
+            for name, c in cohorts.items()
+        )
+        + "</table>"
+    )
+    return parts
+
+
+def _friction(friction: dict[str, Any]) -> list[str]:
+    parts = [
+        "<h2>Friction</h2>",
+        f"<p>{friction['new']} new reports ({friction['last_week']} the week before), "
+        f"{friction['hours_lost']} hours lost.</p>",
+    ]
     if friction["top_categories"]:
         items = "".join(
             f"<li>{escape(c['title'])}: {c['reports']} (last week {c['last_week']})</li>"
@@ -131,15 +227,50 @@ def render_html(content: dict[str, Any]) -> str:
         parts.append(f"<ul>{items}</ul>")
     for theme in friction["rising_themes"]:
         where = f" on {escape(theme['service'])}" if theme["service"] else ""
-        parts.append(f"<p class='statement'>Rising: {escape(theme['title'])}{where}, {theme['reports']} reports.</p>")
-    parts += [f"<blockquote>“{escape(quote)}”</blockquote>" for quote in friction["quotes"]]
+        parts.append(
+            f"<p class='statement'>Rising: {escape(theme['title'])}{where}, {theme['reports']} reports — "
+            f"for example:</p><blockquote>“{escape(theme['example'])}”</blockquote>"
+        )
+    if friction["quotes"]:
+        parts.append("<h3>In engineers’ words this week</h3>")
+        parts += [f"<blockquote>“{escape(quote)}”</blockquote>" for quote in friction["quotes"]]
     if friction["you_said_we_did"]:
         parts.append("<h2>You said → we did</h2>")
         parts += [
             f"<p class='statement'>#{item['id']} “{escape(item['text'])}” → {escape(item['note'])}</p>"
             for item in friction["you_said_we_did"]
         ]
-    parts.append(_friction_chart(charts["friction_by_category"]))
+    return parts
+
+
+def render_html(content: dict[str, Any]) -> str:
+    week = content.get("week_label") or content["week"]
+    title = f"Frictionlog — week {week}"
+    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(content['summary'])}</p>"]
+    if content["empty"]:
+        return _page(title, parts)
+    if content.get("verdict"):
+        parts.append("<div class='verdict'>" + "".join(f"<p>{escape(s)}</p>" for s in content["verdict"]) + "</div>")
+    if content.get("warnings"):
+        items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content["warnings"])
+        parts.append(f"<div class='warn'><b>Data quality this week</b><ul>{items}</ul></div>")
+    parts += ["<h2>Headline</h2>", _headline_table(content["headline"], bool(content.get("partial")))]
+    migration = content.get("migration")
+    if migration:
+        parts += _migration(migration)
+    charts = content["charts"]
+    parts.append("<h2>Week by week</h2>")
+    parts.append(chart.cohort_bars("Deploys per week", charts["weeks"], charts["deploys"]))
+    parts.append(chart.cohort_bars("Incidents per week", charts["weeks"], charts["incidents"]))
+    for key, title_, unit in (
+        ("lead_time", "Lead time (median)", "hours"),
+        ("change_failure_rate", "Change failure rate", "%"),
+        ("time_to_restore", "Time to restore (median)", "hours"),
+    ):
+        if any(v is not None for values in (charts.get(key) or {}).values() for v in values):
+            parts.append(chart.cohort_lines(title_, unit, charts["weeks"], charts[key]))
+    parts += _friction(content["friction"])
+    parts.append(chart.friction_bars(charts["friction_by_category"]))
     parts.append(f"<p class='muted'>Definitions v{escape(content['definitions_version'])}: docs/metrics.md.</p>")
     return _page(title, parts)
 

@@ -124,6 +124,22 @@ def lead_times_frame(session: Session, filters: Filters, start: datetime | None,
     )
 
 
+def shipped_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    """``deployment_id`` of each deployment in the window that shipped at least one commit: what
+    ``compute.data_quality`` reads of the lead times, without loading every commit."""
+    statement = (
+        select(col(DeploymentChange.deployment_id))
+        .distinct()
+        .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+        .join(Service, col(Service.slug) == col(Deployment.service))
+    )
+    if start is not None:
+        statement = statement.where(col(Deployment.finished_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Deployment.finished_at) < end)
+    return _frame(session, _scoped(statement, Deployment, filters), ["deployment_id"])
+
+
 def incidents_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     statement = select(
         col(Incident.id),

@@ -5,7 +5,7 @@ Both give the same figures (tests/test_rollups.py); rollups only change the cost
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session
@@ -14,8 +14,9 @@ from service.cost import compute as cost_compute
 from service.cost import rollup as cost_rollup
 from service.cost import rollups_db as cost_rollups
 from service.metrics import compute, rollup, rollups_db
-from service.metrics.service import Filters, environments, load
+from service.metrics.service import Filters, deployments_frame, environments, incidents_frame, load, shipped_frame
 from service.settings import Settings
+from service.timeutil import utcnow
 from service.work.weekly import COUNTS, load_weekly_work
 
 
@@ -48,6 +49,9 @@ def weekly_metrics(
     table = cost_compute.with_cost(table, cost)
     table = _with_work(table, session, settings, group_by=group_by, filters=filters, start=start, end=end)
     table["low_sample"] = table["completed_deployments"] < settings.min_sample
+    current = compute.week_label(pd.Series([pd.Timestamp(utcnow())]), settings.timezone).iloc[0]
+    table["week_so_far"] = table["week"] == current
+    """The current week is not over: its figures are for the week so far, never a whole week."""
     return table
 
 
@@ -77,6 +81,37 @@ def _with_work(
     counts += ["incidents", "friction", "friction_minutes_lost", *COUNTS]
     merged[counts] = merged[counts].fillna(0).astype(int)
     return merged.sort_values(["week", "group"]).reset_index(drop=True)
+
+
+WARNINGS_OVER = timedelta(weeks=4)
+"""Warnings cover the last four weeks of a weekly table's window: their cost stays that of four weeks
+however long the window (reading a year of raw rows for them would undo what the rollups save)."""
+
+
+def warnings_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    return max(start, end - WARNINGS_OVER), end
+
+
+def weekly_warnings(
+    session: Session, settings: Settings, *, filters: Filters | None = None, start: datetime, end: datetime
+) -> list[dict[str, object]]:
+    """The data-quality warnings (``compute.data_quality``) over ``start``–``end`` (``warnings_window`` of
+    the table's), so they travel with its figures into JSON and CSV."""
+    filters = filters or Filters()
+    deployments = deployments_frame(session, filters, start, end)
+    deployments = deployments[_inside(deployments["finished_at"], start, end)]
+    return compute.data_quality(
+        deployments,
+        shipped_frame(session, filters, start, end),
+        incidents_frame(session, filters, start, end),
+        environments=environments(settings, filters),
+    )
+
+
+def warnings_cell(warnings: list[dict[str, object]]) -> str:
+    """One CSV cell for every row: ``incidents_unlinked: 3; deployments_without_commits: 12`` (the last four
+    weeks of the window)."""
+    return "; ".join(f"{w['code']}: {w['count']}" for w in warnings)
 
 
 def _inside(moments: pd.Series, start: datetime | None, end: datetime | None) -> pd.Series:

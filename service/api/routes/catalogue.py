@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlmodel import Session
 
 from service import catalogue
-from service.api.auth import require_scope
+from service.api.auth import Principal, require_scope
 from service.api.deps import DbSession, WriteSession
 from service.api.formats import Format, csv_response
+from service.criteria import service as criteria
+from service.criteria.judge import Criterion
+from service.errors import InvalidInput
+from service.models import Migration
 from service.timeutil import as_utc
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
 
 AwareUTC = Annotated[datetime, AfterValidator(as_utc)]
 Slug = Annotated[str, Path(max_length=256, description="Normalised by service.identity; 422 if it is no slug")]
+MigrationId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class PlatformPeriodIn(BaseModel):
@@ -41,6 +46,32 @@ class ServiceOut(BaseModel):
     platforms: list[PlatformPeriodIn]
 
 
+class CriterionIn(BaseModel):
+    """A success criterion: ``deploys`` ``at_least`` ``+1.0`` (relative: +100 % against the counterfactual),
+    or ``lead_time`` ``at_most`` ``24`` with ``kind: absolute`` (in the unit the digest shows)."""
+
+    metric: str = Field(min_length=1, max_length=64, description="A key of service.effects.registry.METRICS")
+    direction: Literal["at_least", "at_most"]
+    kind: Literal["relative", "absolute"] = "relative"
+    target: float = Field(
+        allow_inf_nan=False, description="Relative: a fraction (1.0 = +100 %, -0.3 = -30 %). Absolute: a value."
+    )
+    deadline: AwareUTC | None = Field(default=None, description="None: the migration's target_date")
+
+    def spec(self) -> Criterion:
+        return Criterion(self.metric, self.direction, self.kind, self.target, self.deadline)
+
+
+class CriteriaChangeOut(BaseModel):
+    subject: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed_by: str
+    changed_at: datetime
+    after_start: bool
+
+
 class MigrationIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     from_platform: str = Field(min_length=1, max_length=64)
@@ -48,10 +79,52 @@ class MigrationIn(BaseModel):
     started_at: AwareUTC
     target_date: AwareUTC | None = None
     baseline_weeks: int = Field(default=8, ge=1, le=52)
+    criteria: list[CriterionIn] = Field(default_factory=list, max_length=50)
 
 
-class MigrationOut(MigrationIn):
+class MigrationPatch(BaseModel):
+    """Only the fields sent change. ``criteria``, when sent, replaces the whole list; every change after
+    the migration started is recorded with the token's name and the time."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=128)
+    from_platform: str | None = Field(default=None, min_length=1, max_length=64)
+    to_platform: str | None = Field(default=None, min_length=1, max_length=64)
+    started_at: AwareUTC | None = None
+    target_date: AwareUTC | None = None
+    baseline_weeks: int | None = Field(default=None, ge=1, le=52)
+    criteria: list[CriterionIn] | None = Field(default=None, max_length=50)
+
+
+class MigrationOut(BaseModel):
     id: int
+    name: str
+    from_platform: str
+    to_platform: str
+    started_at: datetime
+    target_date: datetime | None
+    baseline_weeks: int
+    criteria: list[CriterionIn]
+    changes: list[CriteriaChangeOut]
+
+
+def _migration_out(session: Session, migration: Migration) -> MigrationOut:
+    assert migration.id is not None
+    return MigrationOut(
+        id=migration.id,
+        name=migration.name,
+        from_platform=migration.from_platform,
+        to_platform=migration.to_platform,
+        started_at=migration.started_at,
+        target_date=migration.target_date,
+        baseline_weeks=migration.baseline_weeks,
+        criteria=[
+            CriterionIn.model_validate(row, from_attributes=True) for row in criteria.criteria_of(session, migration.id)
+        ],
+        changes=[
+            CriteriaChangeOut.model_validate(row, from_attributes=True)
+            for row in criteria.changes_of(session, migration.id)
+        ],
+    )
 
 
 def _service_out(session: Session, slug: str, team: str | None, tier: str | None) -> ServiceOut:
@@ -110,10 +183,19 @@ def list_aliases(session: DbSession) -> list[AliasOut]:
     return [AliasOut(alias=a.alias, service=a.service) for a in catalogue.list_aliases(session)]
 
 
-@router.post("/migrations", status_code=201, dependencies=[Depends(require_scope("admin"))])
-def create_migration(body: MigrationIn, session: WriteSession) -> MigrationOut:
-    migration = catalogue.create_migration(session, **body.model_dump())
-    return MigrationOut.model_validate(migration, from_attributes=True)
+Admin = Annotated[Principal, Depends(require_scope("admin"))]
+
+
+@router.post("/migrations", status_code=201)
+def create_migration(body: MigrationIn, session: WriteSession, principal: Admin) -> MigrationOut:
+    """A migration, with the success criteria it will be judged on (set them before it starts)."""
+    for item in body.criteria:
+        criteria.check(item.spec())
+    migration = catalogue.create_migration(session, **body.model_dump(exclude={"criteria"}))
+    assert migration.id is not None
+    if body.criteria:
+        criteria.set_criteria(session, migration.id, [c.spec() for c in body.criteria], by=principal.name)
+    return _migration_out(session, migration)
 
 
 @router.get("/migrations", dependencies=[Depends(require_scope("read"))], response_model=list[MigrationOut])
@@ -121,5 +203,25 @@ def list_migrations(
     session: DbSession,
     format: Format = "json",  # noqa: A002  (the query parameter's name)
 ) -> list[MigrationOut] | Response:
-    out = [MigrationOut.model_validate(m, from_attributes=True) for m in catalogue.list_migrations(session)]
+    out = [_migration_out(session, m) for m in catalogue.list_migrations(session)]
     return csv_response(out, MigrationOut, "migrations") if format == "csv" else out
+
+
+@router.patch("/migrations/{migration_id}")
+def patch_migration(
+    migration_id: MigrationId, body: MigrationPatch, session: WriteSession, principal: Admin
+) -> MigrationOut:
+    fields = body.model_dump(exclude_unset=True, exclude={"criteria"})
+    for key in ("name", "from_platform", "to_platform", "started_at", "baseline_weeks"):
+        if key in fields and fields[key] is None:
+            raise InvalidInput(f"{key} cannot be null", field=key)
+    specs = None if body.criteria is None else [c.spec() for c in body.criteria]
+    migration = criteria.update_migration(session, migration_id, fields=fields, criteria=specs, by=principal.name)
+    return _migration_out(session, migration)
+
+
+@router.delete("/migrations/{migration_id}", status_code=204, dependencies=[Depends(require_scope("admin"))])
+def delete_migration(migration_id: MigrationId, session: WriteSession) -> Response:
+    """The migration, its criteria and their history; services keep their platform history."""
+    criteria.delete_migration(session, migration_id)
+    return Response(status_code=204)

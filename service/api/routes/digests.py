@@ -16,6 +16,7 @@ from service.api.formats import JsonOnly
 from service.api.state import app_state
 from service.digest.build import build
 from service.digest.html import render_html
+from service.digest.models import DigestContent
 from service.models import Digest
 
 router = APIRouter(tags=["digests"])
@@ -38,8 +39,12 @@ def _content(session: Any, request: Request, week: str, audience: str) -> dict[s
     return build(session, app_state(request).settings, week=week.upper(), audience=audience)
 
 
-@router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read")), JsonOnly])
+@router.get(
+    "/api/v1/digests/{week}", response_model=DigestContent, dependencies=[Depends(require_scope("read")), JsonOnly]
+)
 def digest_json(week: Week, request: Request, session: DbSession, audience: Audience = "leaders") -> dict[str, Any]:
+    """The digest as JSON (its schema: ``DigestContent``): the verdict, headline, the migration's effects
+    with their intervals and checks, success criteria, friction, chart series and data warnings."""
     return _content(session, request, week, audience)
 
 

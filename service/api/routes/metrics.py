@@ -21,7 +21,7 @@ from service.metrics import friction as friction_metrics
 from service.metrics.dora import Window
 from service.metrics.results import DoraResult, dora_result
 from service.metrics.service import Filters, dora_metrics, environments, friction_frame, known_filters
-from service.metrics.weekly import weekly_metrics
+from service.metrics.weekly import warnings_cell, warnings_window, weekly_metrics, weekly_warnings
 from service.settings import Settings
 from service.tabular import frame_csv
 from service.timeutil import utcnow
@@ -89,13 +89,25 @@ def weekly(
     window = _window(settings, scope.start, scope.end, 7 * 26)
     filters = known_filters(session, scope.filters)
     table = weekly_metrics(session, settings, group_by=group_by, filters=filters, start=window.start, end=window.end)
+    since, until = warnings_window(window.start, window.end)
+    warnings = weekly_warnings(session, settings, filters=filters, start=since, end=until)
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="frictionlog-weekly.csv"'}
-        return Response(frame_csv(table), media_type="text/csv; charset=utf-8", headers=headers)
+        csv_text = frame_csv(table.assign(warnings=warnings_cell(warnings)))
+        return Response(csv_text, media_type="text/csv; charset=utf-8", headers=headers)
     # pandas writes the rows in C (NaN → null); a year of weekly rows by service is ~10 k rows × 16 fields,
     # which FastAPI's generic encoder would walk value by value.
     rows = table.to_json(orient="records", date_format="iso", double_precision=6)
-    head = json.dumps({"group_by": group_by, "timezone": settings.timezone})
+    head = json.dumps(
+        {
+            "group_by": group_by,
+            "timezone": settings.timezone,
+            "warnings": warnings,
+            "warnings_from": since.isoformat(),
+            "warnings_to": until.isoformat(),
+        },
+        default=str,
+    )
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
 
 

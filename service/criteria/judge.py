@@ -1,0 +1,100 @@
+"""Is a success criterion met? Judged from the effect's 90 % interval, never from the point estimate alone.
+
+- ``met``: the whole interval is on the success side of the target.
+- ``not_met``: the deadline has passed and the interval is not wholly on the success side.
+- ``off_track``: before the deadline, the whole interval is on the failure side, or the estimate is.
+- ``on_track``: before the deadline, the estimate is on the success side but the interval still reaches
+  the failure side (not shown yet).
+- ``not_enough_data``: no interval (too few services or weeks, diverging pre-trends, or — for a relative
+  target — no comparison group: a before/after is not the migration's effect).
+
+A relative target is judged on the effect relative to the counterfactual (+100 % = twice what the moved
+services would have shown without the move); an absolute one on the moved services' mean after the move,
+in the metric's unit as shown (hours, %, per week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from service.effects.did import Effect
+from service.effects.panel import PanelMetric
+
+Status = Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
+STATUS_WORDS: dict[str, str] = {
+    "met": "met",
+    "on_track": "on track",
+    "off_track": "off track",
+    "not_met": "not met",
+    "not_enough_data": "not enough data",
+}
+DIRECTIONS = ("at_least", "at_most")
+KINDS = ("relative", "absolute")
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    metric: str
+    direction: Literal["at_least", "at_most"]
+    kind: Literal["relative", "absolute"]
+    target: float
+    deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    status: Status
+    estimate: float | None
+    low: float | None
+    high: float | None
+    sentence: str
+
+
+def target_words(criterion: Criterion, metric: PanelMetric) -> str:
+    side = "at least" if criterion.direction == "at_least" else "at most"
+    if criterion.kind == "relative":
+        return f"{metric.label} {side} {criterion.target:+.0%}"
+    return f"{metric.label} {side} {criterion.target:g} {metric.unit}"
+
+
+def _value(value: float | None, criterion: Criterion, metric: PanelMetric) -> str:
+    if value is None:
+        return "–"
+    return f"{value:+.0%}" if criterion.kind == "relative" else f"{value:.1f} {metric.unit}"
+
+
+def judge(criterion: Criterion, effect: Effect, metric: PanelMetric, *, now: datetime) -> Judgement:
+    if criterion.kind == "relative":
+        usable = effect.method == "staggered_did" and effect.verdict != "not_enough_data"
+        estimate, low, high = effect.relative, effect.low, effect.high
+    else:
+        usable = effect.after is not None and effect.after_low is not None
+        scale = metric.scale
+        estimate, low, high = (
+            None if v is None else v * scale for v in (effect.after, effect.after_low, effect.after_high)
+        )
+    goal = target_words(criterion, metric)
+    if not usable or estimate is None or low is None or high is None:
+        return Judgement("not_enough_data", estimate, low, high, f"{goal}: not enough data to judge yet.")
+
+    def succeeds(value: float) -> bool:
+        return value >= criterion.target if criterion.direction == "at_least" else value <= criterion.target
+
+    passed = criterion.deadline is not None and now >= criterion.deadline
+    interval = (
+        f"{_value(estimate, criterion, metric)}, 90 % interval "
+        f"{_value(low, criterion, metric)} to {_value(high, criterion, metric)}"
+    )
+    status: Status
+    if succeeds(low) and succeeds(high):
+        status = "met"
+    elif passed:
+        status = "not_met"
+    elif succeeds(estimate):
+        status = "on_track"
+    else:
+        status = "off_track"
+    due = f"; due {criterion.deadline:%Y-%m-%d}" if criterion.deadline is not None else ""
+    return Judgement(status, estimate, low, high, f"{goal}: {STATUS_WORDS[status]} ({interval}{due}).")

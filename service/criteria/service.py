@@ -1,0 +1,243 @@
+"""Success criteria and migration edits, the database side. Every change to a criterion — or to the
+migration's start or target date — is recorded with who and when; those made after the migration
+started are flagged, and the digest lists them. No quiet moving of goalposts. Functions here commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from service.criteria.judge import DIRECTIONS, KINDS, Criterion
+from service.criteria.models import CriteriaChange, SuccessCriterion
+from service.effects import registry
+from service.errors import Conflict, InvalidInput, NotFound
+from service.models import Migration
+from service.timeutil import as_utc, utcnow
+
+AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform")
+"""Migration fields whose change after the start moves the goalposts."""
+
+
+def check(criterion: Criterion) -> Criterion:
+    """InvalidInput naming the field, for a metric the registry does not know or a bad direction/kind."""
+    known_keys = registry.keys()
+    if criterion.metric not in known_keys:
+        known = ", ".join(known_keys)
+        raise InvalidInput(f"unknown metric {criterion.metric!r}; known: {known}", field="metric")
+    if criterion.direction not in DIRECTIONS:
+        raise InvalidInput("direction is at_least or at_most", field="direction")
+    if criterion.kind not in KINDS:
+        raise InvalidInput("kind is relative or absolute", field="kind")
+    if criterion.kind == "relative" and criterion.target <= -1:
+        raise InvalidInput("a relative target is above -100 % (e.g. -0.3 for -30 %)", field="target")
+    deadline = None if criterion.deadline is None else as_utc(criterion.deadline)
+    return Criterion(criterion.metric, criterion.direction, criterion.kind, float(criterion.target), deadline)
+
+
+def as_criterion(row: SuccessCriterion) -> Criterion:
+    return Criterion(row.metric, row.direction, row.kind, row.target, row.deadline)  # type: ignore[arg-type]
+
+
+def _json(criterion: Criterion) -> dict[str, Any]:
+    return {
+        "metric": criterion.metric,
+        "direction": criterion.direction,
+        "kind": criterion.kind,
+        "target": criterion.target,
+        "deadline": None if criterion.deadline is None else as_utc(criterion.deadline).isoformat(),
+    }
+
+
+def get_migration(session: Session, migration_id: int) -> Migration:
+    migration = session.get(Migration, migration_id)
+    if migration is None:
+        raise NotFound(f"no migration {migration_id}", field="migration_id")
+    return migration
+
+
+def find_migration(session: Session, name: str) -> Migration:
+    migration = session.exec(select(Migration).where(Migration.name == name)).first()
+    if migration is None:
+        raise NotFound(f"no migration named {name!r}", field="name")
+    return migration
+
+
+def criteria_of(session: Session, migration_id: int) -> list[SuccessCriterion]:
+    statement = select(SuccessCriterion).where(SuccessCriterion.migration_id == migration_id)
+    return list(session.exec(statement.order_by(col(SuccessCriterion.id))))
+
+
+def changes_of(session: Session, migration_id: int) -> list[CriteriaChange]:
+    statement = select(CriteriaChange).where(CriteriaChange.migration_id == migration_id)
+    return list(session.exec(statement.order_by(col(CriteriaChange.changed_at), col(CriteriaChange.id))))
+
+
+def _record(
+    session: Session,
+    migration: Migration,
+    *,
+    subject: str,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    by: str,
+    now: datetime,
+) -> None:
+    assert migration.id is not None
+    session.add(
+        CriteriaChange(
+            migration_id=migration.id,
+            subject=subject,
+            action=action,
+            before=before,
+            after=after,
+            changed_by=by,
+            changed_at=now,
+            after_start=now >= as_utc(migration.started_at),
+        )
+    )
+
+
+def _apply(session: Session, migration: Migration, wanted: Iterable[Criterion], *, by: str, now: datetime) -> None:
+    """Make the migration's criteria exactly ``wanted`` (one per metric), recording each difference."""
+    assert migration.id is not None
+    rows = {row.metric: row for row in criteria_of(session, migration.id)}
+    targets: dict[str, Criterion] = {}
+    for criterion in wanted:
+        criterion = check(criterion)
+        if criterion.metric in targets:
+            raise InvalidInput(f"two criteria for {criterion.metric!r}", field="criteria")
+        targets[criterion.metric] = criterion
+    for metric, row in rows.items():
+        if metric not in targets:
+            _record(
+                session,
+                migration,
+                subject=metric,
+                action="removed",
+                before=_json(as_criterion(row)),
+                after=None,
+                by=by,
+                now=now,
+            )
+            session.delete(row)
+    for metric, criterion in targets.items():
+        existing = rows.get(metric)
+        if existing is None:
+            session.add(
+                SuccessCriterion(
+                    migration_id=migration.id,
+                    metric=metric,
+                    direction=criterion.direction,
+                    kind=criterion.kind,
+                    target=criterion.target,
+                    deadline=criterion.deadline,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            _record(
+                session,
+                migration,
+                subject=metric,
+                action="created",
+                before=None,
+                after=_json(criterion),
+                by=by,
+                now=now,
+            )
+        elif _json(as_criterion(existing)) != _json(criterion):
+            before = _json(as_criterion(existing))
+            existing.direction, existing.kind, existing.target = criterion.direction, criterion.kind, criterion.target
+            existing.deadline, existing.updated_at = criterion.deadline, now
+            session.add(existing)
+            _record(
+                session,
+                migration,
+                subject=metric,
+                action="updated",
+                before=before,
+                after=_json(criterion),
+                by=by,
+                now=now,
+            )
+
+
+def set_criteria(
+    session: Session, migration_id: int, criteria: Iterable[Criterion], *, by: str
+) -> list[SuccessCriterion]:
+    """Replace the migration's criteria with ``criteria``; each difference is recorded. Commits."""
+    migration = get_migration(session, migration_id)
+    _apply(session, migration, criteria, by=by, now=utcnow())
+    session.commit()
+    return criteria_of(session, migration_id)
+
+
+def put_criterion(session: Session, migration_id: int, criterion: Criterion, *, by: str) -> list[SuccessCriterion]:
+    """Add or change one criterion, keeping the others. Commits."""
+    rows = criteria_of(session, migration_id)
+    kept = [as_criterion(row) for row in rows if row.metric != criterion.metric]
+    return set_criteria(session, migration_id, [*kept, criterion], by=by)
+
+
+def remove_criterion(session: Session, migration_id: int, metric: str, *, by: str) -> list[SuccessCriterion]:
+    rows = criteria_of(session, migration_id)
+    if metric not in {row.metric for row in rows}:
+        raise NotFound(f"no criterion on {metric!r}", field="metric")
+    return set_criteria(session, migration_id, [as_criterion(r) for r in rows if r.metric != metric], by=by)
+
+
+def update_migration(
+    session: Session,
+    migration_id: int,
+    *,
+    fields: Mapping[str, Any],
+    criteria: Iterable[Criterion] | None,
+    by: str,
+) -> Migration:
+    """PATCH: change the given fields (and, when given, replace the criteria). Commits."""
+    migration = get_migration(session, migration_id)
+    now = utcnow()
+    name = fields.get("name")
+    taken = name is not None and name != migration.name
+    if taken and session.exec(select(Migration.id).where(Migration.name == name)).first() is not None:
+        raise Conflict(f"a migration named {name!r} exists already", field="name")
+    before = {key: _plain(getattr(migration, key)) for key in AUDITED_FIELDS}
+    for key, value in fields.items():
+        setattr(migration, key, value)
+    after = {key: _plain(getattr(migration, key)) for key in AUDITED_FIELDS}
+    if before != after:
+        changed = [key for key in AUDITED_FIELDS if before[key] != after[key]]
+        _record(
+            session,
+            migration,
+            subject="migration",
+            action="updated",
+            before={k: before[k] for k in changed},
+            after={k: after[k] for k in changed},
+            by=by,
+            now=now,
+        )
+    session.add(migration)
+    if criteria is not None:
+        _apply(session, migration, criteria, by=by, now=now)
+    session.commit()
+    session.refresh(migration)
+    return migration
+
+
+def _plain(value: Any) -> Any:
+    return as_utc(value).isoformat() if isinstance(value, datetime) else value
+
+
+def delete_migration(session: Session, migration_id: int) -> None:
+    """The migration, its criteria and their history. Services and their platform history stay. Commits."""
+    get_migration(session, migration_id)
+    session.exec(delete(CriteriaChange).where(col(CriteriaChange.migration_id) == migration_id))
+    session.exec(delete(SuccessCriterion).where(col(SuccessCriterion.migration_id) == migration_id))
+    session.exec(delete(Migration).where(col(Migration.id) == migration_id))
+    session.commit()

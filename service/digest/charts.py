@@ -1,0 +1,124 @@
+"""The digest's charts as inline SVG (matplotlib, no JavaScript): cohort bars, cohort lines and the
+event study of the migration's effect by weeks since the move."""
+
+from __future__ import annotations
+
+import io
+import math
+from html import escape
+from typing import Any
+
+import matplotlib
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, PercentFormatter
+
+COLOURS = {"migrated": "#2f7ed8", "not_migrated": "#b0b7c3"}
+LABELS = {"migrated": "migrated", "not_migrated": "not yet migrated"}
+
+
+def _svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "frictionlog"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _figure(name: str, figure: Figure) -> str:
+    return f'<figure class="chart" data-chart="{escape(name)}">{_svg(figure)}</figure>'
+
+
+def _legend_above(axes: Any) -> None:
+    """The legend sits above the plot area, never over the bars or lines."""
+    axes.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, borderaxespad=0.2)
+
+
+def cohort_bars(title: str, weeks: list[str], series: dict[str, list[int]]) -> str:
+    figure = Figure(figsize=(7.5, 2.6))
+    axes = figure.subplots()
+    bottom = [0] * len(weeks)
+    for cohort in ("not_migrated", "migrated"):
+        values = series[cohort]
+        axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[cohort], label=LABELS[cohort], width=0.8)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
+    axes.set_ylim(bottom=0, top=max(1, max(bottom) * 1.1))
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title(title, fontsize=10, loc="left", pad=18)
+    _legend_above(axes)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _figure(title, figure)
+
+
+def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list[float | None]]) -> str:
+    figure = Figure(figsize=(7.5, 2.2))
+    axes = figure.subplots()
+    for cohort in ("not_migrated", "migrated"):
+        values = [math.nan if v is None else v for v in series.get(cohort, [])]
+        if values:
+            axes.plot(range(len(values)), values, marker="o", markersize=3, color=COLOURS[cohort], label=LABELS[cohort])
+    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
+    axes.set_ylim(bottom=0)
+    axes.set_ylabel(unit, fontsize=8)
+    axes.tick_params(axis="y", labelsize=7)
+    axes.set_title(title, fontsize=10, loc="left", pad=18)
+    _legend_above(axes)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _figure(title, figure)
+
+
+def event_study(items: list[dict[str, Any]]) -> str:
+    """One small panel per metric: the effect (% against the counterfactual) by weeks since the move, with
+    its 90 % band. Weeks before the move should hover around zero; a lasting change stays off it."""
+    shown = [
+        item
+        for item in items
+        if item["verdict"] != "not_enough_data" and any(p["relative"] is not None for p in item.get("event_study", []))
+    ]
+    if not shown:
+        return "<p class='muted'>No event study yet: too few services moved with data on both sides.</p>"
+    columns = min(3, len(shown))
+    rows = math.ceil(len(shown) / columns)
+    figure = Figure(figsize=(7.5, (2.1 if columns > 1 else 2.6) * rows))
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for index, axes in enumerate(grid.flat):
+        if index >= len(shown):
+            axes.set_visible(False)
+            continue
+        item = shown[index]
+        points = [p for p in item["event_study"] if p["relative"] is not None]
+        x = [p["week"] for p in points]
+        y = [p["relative"] for p in points]
+        low = [p["low"] if p["low"] is not None else p["relative"] for p in points]
+        high = [p["high"] if p["high"] is not None else p["relative"] for p in points]
+        colour = "#2f7ed8" if item["verdict"] == "changed" else "#6b7280"
+        axes.fill_between(x, low, high, color=colour, alpha=0.18, linewidth=0)
+        axes.plot(x, y, color=colour, marker="o", markersize=2.5, linewidth=1.2)
+        axes.axhline(0, color="#1d1f23", linewidth=0.6)
+        axes.axvline(-0.5, color="#b42318", linewidth=0.8, linestyle="--")
+        axes.set_title(item["label"], fontsize=8.5, loc="left")
+        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        axes.tick_params(labelsize=6.5)
+        axes.set_xlim(-8.5, 8.5)
+        # A week with one or two services can swing wildly: keep the axis on the estimates, not the widest band.
+        reach = max([abs(v) for v in y] + [0.25])
+        axes.set_ylim(max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach))
+        axes.spines[["top", "right"]].set_visible(False)
+        if index // columns == rows - 1:
+            axes.set_xlabel("weeks since the move", fontsize=7)
+    figure.tight_layout(h_pad=1.2)
+    return _figure("event study", figure)
+
+
+def friction_bars(by_category: dict[str, int]) -> str:
+    if not by_category:
+        return "<p class='muted'>No friction reported in the last four weeks.</p>"
+    figure = Figure(figsize=(7.5, 0.4 + 0.32 * len(by_category)))
+    axes = figure.subplots()
+    names = list(by_category)[::-1]
+    axes.barh(names, [by_category[n] for n in names], color="#e4572e")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_title("Friction by category, last 4 weeks", fontsize=10, loc="left")
+    axes.tick_params(labelsize=8)
+    axes.spines[["top", "right"]].set_visible(False)
+    return _figure("friction", figure)

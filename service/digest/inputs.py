@@ -1,0 +1,53 @@
+"""What a digest is built from: the frames, the services and their moves, the migration and its criteria,
+and the clock. ``service.digest.build`` fills it from the database; everything downstream is pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from service.criteria.judge import Criterion
+from service.friction.categorise import Taxonomy
+from service.metrics.service import Frames
+
+
+@dataclass(frozen=True, slots=True)
+class MigratedService:
+    slug: str
+    team: str | None
+    moved_at: datetime | None
+    """When it first ran on the migration's target platform; None: not migrated."""
+
+
+@dataclass(frozen=True, slots=True)
+class DigestInput:
+    week: str
+    start: datetime
+    end: datetime
+    audience: str
+    frames: Frames
+    services: list[MigratedService]
+    migration: dict[str, Any] | None
+    """name, started_at, baseline_weeks, to_platform, target_date — the migration the digest follows."""
+    taxonomy: Taxonomy
+    environments: frozenset[str]
+    tz: str
+    min_sample: int
+    quote_min_reporters: int
+    now: datetime
+    """The clock: an unfinished week is "the week so far", deadlines pass."""
+    history_start: datetime
+    """Where the frames start: the effects' panels run from here to the last complete week."""
+    criteria: tuple[Criterion, ...] = ()
+    criteria_changes: tuple[dict[str, Any], ...] = ()
+    follow_up: timedelta = field(default=timedelta(hours=24))
+
+    @property
+    def partial(self) -> bool:
+        return self.end > self.now
+
+    @property
+    def until(self) -> datetime:
+        """The end of what has happened of the digest's week."""
+        return min(self.end, max(self.start, self.now))

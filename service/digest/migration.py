@@ -1,0 +1,317 @@
+"""The digest's migration section: the effect of the move on every registered metric (staggered
+difference-in-differences, ``service.effects``), the per-service before/after table, the success
+criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, models out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from service.criteria.judge import STATUS_WORDS, Criterion, judge, target_words
+from service.digest.models import (
+    BeforeAfter,
+    CriteriaChangeNote,
+    CriterionResult,
+    EventPoint,
+    PreTrend,
+    ServiceChange,
+)
+from service.effects import did, words
+from service.effects.panel import PanelInputs, PanelMetric, first_treated_week, mask_move_weeks, treatment_weeks
+from service.effects.registry import METRICS
+from service.metrics import dora
+from service.timeutil import week_start
+
+PER_SERVICE_WEEKS = 8
+"""The per-service table compares up to this many weeks before a service's move with the weeks since."""
+
+
+@dataclass(frozen=True, slots=True)
+class MetricEffect:
+    metric: PanelMetric
+    effect: did.Effect
+    panel: pd.DataFrame
+    first_treated: dict[str, date | None]
+
+
+def complete_weeks_end(end: datetime, now: datetime, tz: str) -> date:
+    """The Monday after the last complete week at or before ``end``: an unfinished week is never a week."""
+    zone = ZoneInfo(tz)
+    return min(week_start(end, zone), week_start(now, zone))
+
+
+def effects(
+    *,
+    frames: dict[str, pd.DataFrame],
+    moves: dict[str, datetime | None],
+    tz: str,
+    environments: frozenset[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    metrics: tuple[PanelMetric, ...] = METRICS,
+    options: did.Options | None = None,
+) -> list[MetricEffect]:
+    """Each metric's panel over the complete weeks from ``start`` to ``end`` and the move's effect on it.
+    ``moves``: every service of the audience, with when it first ran on the target platform (None: never)."""
+    inputs = PanelInputs(
+        frames=frames,
+        services=tuple(sorted(moves)),
+        tz=tz,
+        start=first_treated_week(start, tz),
+        end=complete_weeks_end(end, now, tz),
+        environments=environments,
+    )
+    first = treatment_weeks(moves, tz)
+    results = []
+    for metric in metrics:
+        panel = mask_move_weeks(metric.build(inputs), moves, tz)
+        results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first))
+    return results
+
+
+def _scaled(value: float | None, metric: PanelMetric) -> float | None:
+    return None if value is None else value * metric.scale
+
+
+def per_service(result: MetricEffect) -> list[ServiceChange]:
+    """Each moved service against itself: its weeks before the move and its weeks since (not an effect:
+    the table shows where the pooled figure comes from)."""
+    rows = []
+    panel = result.panel.assign(weighted=result.panel["value"] * result.panel["weight"])
+    usable = panel[panel["value"].notna() & (panel["weight"] > 0)]
+    for service, moved in sorted(result.first_treated.items()):
+        if moved is None:
+            continue
+        own = usable[usable["service"] == service]
+        before = own[(own["week_start"] < moved) & (own["week_start"] >= moved - timedelta(weeks=PER_SERVICE_WEEKS))]
+        after = own[own["week_start"] >= moved]
+        if after.empty and before.empty:
+            continue
+        b = float(before["weighted"].sum() / before["weight"].sum()) if not before.empty else None
+        a = float(after["weighted"].sum() / after["weight"].sum()) if not after.empty else None
+        relative = a / b - 1 if a is not None and b is not None and b > 0 else None
+        rows.append(
+            ServiceChange(
+                service=service,
+                moved_on=moved,
+                before=_scaled(b, result.metric),
+                after=_scaled(a, result.metric),
+                relative=relative,
+            )
+        )
+    return rows
+
+
+def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:
+    items = []
+    for result in results:
+        effect, metric = result.effect, result.metric
+        pre = effect.pre_trend
+        items.append(
+            BeforeAfter(
+                metric=metric.key,
+                label=metric.label,
+                unit=metric.unit,
+                higher_is_better=metric.higher_is_better,
+                before=_scaled(effect.before, metric),
+                after=_scaled(effect.after, metric),
+                counterfactual=_scaled(effect.counterfactual, metric),
+                relative=effect.relative,
+                low=effect.low,
+                high=effect.high,
+                services=effect.treated,
+                controls=effect.controls,
+                verdict=effect.verdict,
+                reason=effect.reason,
+                method=effect.method,
+                pre_trend=PreTrend(status=pre.status, estimate=pre.estimate, low=pre.low, high=pre.high),
+                mde_relative=effect.mde_relative,
+                sentence=words.sentence(metric, effect),
+                event_study=[
+                    EventPoint(week=p.week, relative=p.relative, low=p.low, high=p.high, services=p.services)
+                    for p in effect.event_study
+                ],
+                per_service=per_service(result),
+            )
+        )
+    return items
+
+
+def criteria(
+    results: list[MetricEffect], specs: tuple[Criterion, ...], *, target_date: datetime | None, now: datetime
+) -> list[CriterionResult]:
+    """Each criterion judged from its metric's interval; a criterion without a deadline has the migration's
+    target date."""
+    by_key = {r.metric.key: r for r in results}
+    judged = []
+    for spec in specs:
+        result = by_key.get(spec.metric)
+        if result is None:
+            continue  # a metric no longer registered: kept in the database, not judged
+        deadline = spec.deadline or target_date
+        dated = Criterion(spec.metric, spec.direction, spec.kind, spec.target, deadline)
+        verdict = judge(dated, result.effect, result.metric, now=now)
+        judged.append(
+            CriterionResult(
+                metric=spec.metric,
+                label=result.metric.label,
+                goal=target_words(dated, result.metric),
+                direction=spec.direction,
+                kind=spec.kind,
+                target=spec.target,
+                deadline=deadline,
+                status=verdict.status,
+                estimate=verdict.estimate,
+                low=verdict.low,
+                high=verdict.high,
+                sentence=verdict.sentence,
+            )
+        )
+    return judged
+
+
+def _shown(key: str, value: object, relative: bool) -> str:
+    if key == "target" and isinstance(value, int | float):
+        return f"{value:+.0%}" if relative else f"{value:g}"
+    return str(value)
+
+
+def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeNote]:
+    """The changes made after the migration started, as sentences. Criteria added after the start at the
+    same moment (recorded with a migration whose start was backdated) make one note: not set in advance."""
+    notes = []
+    late = [c for c in changes if c.get("after_start")]
+    added: dict[tuple[object, object], list[dict[str, object]]] = {}
+    for change in late:
+        if change["action"] == "created":
+            added.setdefault((change["changed_at"], change["changed_by"]), []).append(change)
+    for (at, by), group in added.items():
+        assert isinstance(at, datetime)
+        metrics = ", ".join(str(c["subject"]) for c in group)
+        notes.append(
+            CriteriaChangeNote(
+                subject=metrics,
+                action="created",
+                before=None,
+                after=None,
+                changed_by=str(by),
+                changed_at=at,
+                sentence=f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — "
+                "not set in advance.",
+            )
+        )
+    for change in late:
+        if change["action"] == "created":
+            continue
+        before, after = change.get("before"), change.get("after")
+        subject, action = str(change["subject"]), str(change["action"])
+        at = change["changed_at"]
+        assert isinstance(at, datetime)
+        what = f"{subject}: removed"
+        if isinstance(before, dict) and isinstance(after, dict):
+            relative = after.get("kind", "relative") == "relative"
+            diffs = [
+                f"{k} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
+                for k in after
+                if before.get(k) != after.get(k)
+            ]
+            what = f"{subject}: " + ", ".join(diffs)
+        notes.append(
+            CriteriaChangeNote(
+                subject=subject,
+                action=action,
+                before=before if isinstance(before, dict) else None,
+                after=after if isinstance(after, dict) else None,
+                changed_by=str(change["changed_by"]),
+                changed_at=at,
+                sentence=f"{what} — by {change['changed_by']} on {at:%Y-%m-%d}.",
+            )
+        )
+    return notes
+
+
+def schedule(moved: int, total: int, target_date: datetime | None, now: datetime) -> str | None:
+    if target_date is None:
+        return None
+    left = total - moved
+    if now >= target_date:
+        if left == 0:
+            return f"All {total} services moved; the target date was {target_date:%Y-%m-%d}."
+        return f"The target date {target_date:%Y-%m-%d} has passed with {left} of {total} services not yet moved."
+    weeks_left = (target_date - now) / timedelta(weeks=1)
+    return f"{moved} of {total} services moved, {weeks_left:.0f} weeks before the target date {target_date:%Y-%m-%d}."
+
+
+def _frequency_word(per_week: float | None) -> str | None:
+    if per_week is None:
+        return None
+    for bound, name in dora.FREQUENCY_BANDS:
+        if per_week >= bound:
+            return name
+    return "fewer than monthly"
+
+
+def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: list[CriteriaChangeNote]) -> list[str]:
+    """Two or three plain sentences before any table: what changed because of the move, what did not or
+    cannot be told yet, and how the success criteria stand."""
+    sentences: list[str] = []
+    if any(item.method == "before_after" for item in items):
+        sentences.append(
+            "Every service moved in the same week, so there is no comparison group: the figures below are "
+            "before/after, not effects of the migration."
+        )
+    changed = [i for i in items if i.verdict == "changed" and i.method == "staggered_did"]
+    if changed:
+        parts = [_claim(item) for item in changed]
+        sentences.append(f"{_join(parts)}, caused by the migration rather than the calendar.".capitalize())
+    flat = [i.label.lower() for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
+    diverging = [i.label.lower() for i in items if i.reason == "pre_trend_diverging"]
+    waiting = [i.label.lower() for i in items if i.verdict == "not_enough_data" and i.reason != "pre_trend_diverging"]
+    rest = []
+    if flat:
+        rest.append(f"{_join(flat)} {'shows' if len(flat) == 1 else 'show'} no clear change")
+    if diverging:
+        rest.append(f"no claim on {_join(diverging)}: moved and not-yet-moved services were already diverging")
+    if waiting:
+        rest.append(f"not enough data yet on {_join(waiting)}")
+    if rest:
+        sentences.append(f"{'; '.join(rest)}.".capitalize())
+    if judged:
+        met = sum(c.status == "met" for c in judged)
+        counts = [f"{met} of {len(judged)} success criteria met"]
+        for status in ("on_track", "off_track", "not_met", "not_enough_data"):
+            n = sum(c.status == status for c in judged)
+            if n:
+                counts.append(f"{n} {STATUS_WORDS[status]}")
+        moved = f" (changed after the start: {len(changes)}, see below)" if changes else ""
+        sentences.append(f"{', '.join(counts)}{moved}.")
+    if not sentences:
+        sentences.append("No services have moved yet, so there is no effect to report.")
+    return sentences
+
+
+def _claim(item: BeforeAfter) -> str:
+    """ "deploys per week rose to 6.1 against 2.0 expected without the move (+205 %, 90 % interval …)"."""
+    assert item.relative is not None
+    assert item.low is not None
+    assert item.high is not None
+    interval = f"{item.relative:+.0%}, 90 % interval {item.low:+.0%} to {item.high:+.0%}"
+    direction = "rose" if item.relative > 0 else "fell"
+    unit = "" if item.unit in ("per week", "count") else f" {item.unit}"
+    level = ""
+    if item.after is not None and item.counterfactual is not None:
+        level = f" to {item.after:.1f}{unit} against {item.counterfactual:.1f}{unit} expected without the move"
+    words = ""
+    if item.metric == "deploys":
+        then, now = _frequency_word(item.counterfactual), _frequency_word(item.after)
+        if then and now and then != now:
+            words = f"; from {then} to {now} in DORA's terms"
+    return f"{item.label.lower()} {direction}{level} ({interval}{words})"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -1,0 +1,204 @@
+"""The digest's JSON contract as pydantic models: what ``GET /api/v1/digests/{week}`` returns, what is
+stored with a posted digest, and what the web app reads. Every field a BI user reads is documented here
+(the OpenAPI schema is generated from these models).
+
+Fields added after version 1 have defaults, so digests stored before them still validate.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Verdict = Literal["changed", "no_clear_change", "not_enough_data"]
+
+
+class HeadlineRow(BaseModel):
+    key: str
+    label: str
+    unit: str
+    this_week: float | None = Field(description="The digest's week (or the week so far, when it is unfinished)")
+    four_week_average: float | None
+    baseline: float | None = Field(description="Weekly average over the baseline weeks before the migration")
+    direction: str = Field(description="up, down, flat or new: this week against the 4-week average")
+    better: bool | None = Field(description="Against the 4-week average (kept for version 1 readers)")
+    vs_four_weeks: bool | None = Field(default=None, description="True: better than the 4-week average")
+    vs_baseline: bool | None = Field(default=None, description="True: better than before the migration")
+    colour_by: Literal["baseline", "four_week_average"] = Field(
+        default="four_week_average", description="Which comparison the colour of this row shows"
+    )
+    band: str | None = None
+    low_sample: bool
+
+
+class PreTrend(BaseModel):
+    status: Literal["parallel", "diverging", "not_tested"]
+    estimate: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class EventPoint(BaseModel):
+    week: int = Field(description="Weeks since the move (0: the first whole week on the new platform)")
+    relative: float | None
+    low: float | None
+    high: float | None
+    services: int
+
+
+class ServiceChange(BaseModel):
+    service: str
+    moved_on: date | None
+    before: float | None = Field(description="Mean of the weeks before the move (up to 8), in the metric's unit")
+    after: float | None = Field(description="Mean of the complete weeks since the move")
+    relative: float | None
+
+
+class BeforeAfter(BaseModel):
+    """The migration's effect on one metric. ``relative``/``low``/``high`` are against the counterfactual
+    when ``method`` is ``staggered_did``; a plain before/after when it is ``before_after``."""
+
+    metric: str
+    label: str
+    before: float | None
+    after: float | None
+    relative: float | None
+    low: float | None
+    high: float | None
+    services: int = Field(description="Moved services the estimate uses")
+    verdict: Verdict
+    sentence: str
+    method: Literal["staggered_did", "before_after", "none"] = "none"
+    controls: int = Field(default=0, description="Not-yet-moved and never-moved services compared with")
+    pre_trend: PreTrend | None = None
+    unit: str = ""
+    higher_is_better: bool | None = None
+    reason: str | None = None
+    counterfactual: float | None = None
+    mde_relative: float | None = Field(default=None, description="Smallest relative effect the data would detect")
+    event_study: list[EventPoint] = Field(default_factory=list)
+    per_service: list[ServiceChange] = Field(default_factory=list)
+
+
+class CriterionResult(BaseModel):
+    metric: str
+    label: str
+    goal: str = Field(default="", description="The criterion in words: 'Deploys per week at least +100%'")
+    direction: Literal["at_least", "at_most"]
+    kind: Literal["relative", "absolute"]
+    target: float
+    deadline: datetime | None
+    status: Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
+    estimate: float | None
+    low: float | None
+    high: float | None
+    sentence: str
+
+
+class CriteriaChangeNote(BaseModel):
+    subject: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed_by: str
+    changed_at: datetime
+    sentence: str
+
+
+class Cohort(BaseModel):
+    services: int
+    deployment_frequency: float | None
+    lead_time: float | None
+    change_failure_rate: float | None
+    time_to_restore: float | None
+    incidents: float | None
+    low_sample: bool
+
+
+class MigrationPart(BaseModel):
+    name: str
+    services_total: int
+    services_migrated: int
+    cohorts_over: str
+    cohorts: dict[str, Cohort]
+    before_after: list[BeforeAfter]
+    started_at: datetime | None = None
+    target_date: datetime | None = None
+    schedule: str | None = Field(default=None, description="Progress against the target date, in words")
+    criteria: list[CriterionResult] = Field(default_factory=list)
+    criteria_changes: list[CriteriaChangeNote] = Field(
+        default_factory=list, description="Changes to the criteria or dates made after the migration started"
+    )
+
+
+class Warning(BaseModel):
+    code: str
+    message: str
+    count: int
+    examples: list[str] = Field(default_factory=list)
+
+
+class Category(BaseModel):
+    category: str
+    title: str
+    reports: int
+    last_week: int
+
+
+class RisingTheme(BaseModel):
+    title: str
+    service: str | None
+    reports: int
+    example: str
+
+
+class Resolution(BaseModel):
+    id: int
+    text: str
+    note: str
+
+
+class FrictionPart(BaseModel):
+    new: int
+    last_week: int
+    hours_lost: float
+    top_categories: list[Category]
+    rising_themes: list[RisingTheme]
+    quotes: list[str]
+    you_said_we_did: list[Resolution]
+
+
+class Charts(BaseModel):
+    weeks: list[str]
+    deploys: dict[str, list[int]]
+    incidents: dict[str, list[int]]
+    lead_time: dict[str, list[float | None]] = Field(default_factory=dict, description="Median hours per cohort")
+    change_failure_rate: dict[str, list[float | None]] = Field(default_factory=dict, description="% per cohort")
+    time_to_restore: dict[str, list[float | None]] = Field(default_factory=dict, description="Median hours")
+    friction_by_category: dict[str, int]
+
+
+class DigestContent(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    week: str
+    audience: str
+    from_: str = Field(alias="from")
+    to: str
+    partial: bool = Field(default=False, description="The week is not over: figures are for the week so far")
+    week_label: str = Field(default="", description="The week as shown: '2026-W47' or '2026-W47 (week so far)'")
+    empty: bool
+    summary: str
+    verdict: list[str] = Field(default_factory=list, description="The two or three sentences the digest opens with")
+    headline: list[HeadlineRow]
+    migration: MigrationPart | None
+    friction: FrictionPart
+    charts: Charts
+    warnings: list[Warning] = Field(default_factory=list, description="Data-quality warnings for the week")
+    definitions_version: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The stored and served form (``from`` spelled as such, datetimes as RFC 3339)."""
+        return self.model_dump(mode="json", by_alias=True)

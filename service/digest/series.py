@@ -1,0 +1,82 @@
+"""The weekly series the HTML charts draw: deploys and incidents per cohort, lead time, change failure rate
+and time to restore per cohort, friction by category. Pure: a ``DigestInput`` in, ``Charts`` out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from service.digest.inputs import DigestInput
+from service.digest.models import Charts
+from service.metrics import compute
+from service.metrics.compute import production
+
+
+def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:
+    """Lead time, change failure rate and time to restore per week and cohort, from the one weekly table
+    (``compute.weekly``; cohort = the platform the event ran on was a migration's target)."""
+    frames = data.frames
+    table = compute.weekly(
+        frames.deployments,
+        frames.lead_times,
+        frames.incidents,
+        frames.friction,
+        tz=data.tz,
+        environments=data.environments,
+        group_by="cohort",
+    ).set_index(["week", "group"])
+    columns = {
+        "lead_time": ("lead_time_median_seconds", 1 / 3600),
+        "change_failure_rate": ("change_failure_rate", 100.0),
+        "time_to_restore": ("time_to_restore_median_seconds", 1 / 3600),
+    }
+    series: dict[str, dict[str, list[float | None]]] = {}
+    for key, (column, factor) in columns.items():
+        series[key] = {}
+        for cohort in ("migrated", "not_migrated"):
+            values: list[float | None] = []
+            for label in labels:
+                value = table[column].get((label, cohort)) if (label, cohort) in table.index else None
+                values.append(None if value is None or pd.isna(value) else float(value) * factor)
+            series[key][cohort] = values
+    return series
+
+
+def charts(data: DigestInput, weeks: int = 16) -> Charts:
+    """Weekly series for the HTML charts: deploys and incidents per cohort, lead time, change failure rate
+    and time to restore per cohort, friction by category."""
+    start = data.start - timedelta(weeks=weeks - 1)
+    labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
+    moved_at = {s.slug: s.moved_at for s in data.services}
+
+    def migrated_by(service: str, moment: datetime) -> bool:
+        moved = moved_at.get(service)
+        return moved is not None and moved < moment
+
+    def cohort_counts(frame: pd.DataFrame, moment: str) -> dict[str, list[int]]:
+        result: dict[str, list[int]] = {"migrated": [], "not_migrated": []}
+        for week_start in labels:
+            week_end = week_start + timedelta(weeks=1)
+            rows = frame[(frame[moment] >= week_start) & (frame[moment] < week_end)]
+            migrated = rows["service"].map(lambda s, end=week_end: migrated_by(s, end)).astype(bool)
+            result["migrated"].append(int(migrated.sum()))
+            result["not_migrated"].append(int((~migrated).sum()))
+        return result
+
+    prod = production(data.frames.deployments, data.environments)
+    reports = data.frames.friction
+    recent = reports[reports["created_at"] >= data.start - timedelta(weeks=3)]
+    recent = recent[recent["created_at"] < data.end]
+    by_category = recent["category"].value_counts().head(8)
+    names = [w.strftime("%G-W%V") for w in labels]
+    lines = _cohort_series(data, names)
+    return Charts(
+        weeks=names,
+        deploys=cohort_counts(prod[prod["status"].eq("success")], "finished_at"),
+        incidents=cohort_counts(data.frames.incidents, "started_at"),
+        lead_time=lines["lead_time"],
+        change_failure_rate=lines["change_failure_rate"],
+        time_to_restore=lines["time_to_restore"],
+        friction_by_category={data.taxonomy.title(str(k)): int(v) for k, v in by_category.items()},
+    )

@@ -1,0 +1,18 @@
+"""What the migration caused: per-service weekly panels, the one list of metrics judged, a staggered
+difference-in-differences and worlds with a known truth to check it. Pure functions of DataFrames.
+
+Public API (the digest, the criteria and the web app use only these):
+
+- ``panel``: ``PanelMetric`` (key, label, unit, higher_is_better, build, relative, scale), ``PanelInputs``
+  (frames by name, services, tz, start/end Mondays, environments), ``validate(panel)``,
+  ``week_starts(series, tz)``, ``first_treated_week(moved_at, tz)``, ``treatment_weeks(moves, tz)``,
+  ``mask_move_weeks(panel, moves, tz)``, ``grid(services, start, end)``.
+- ``registry``: ``METRICS`` (the tuple to extend), ``metric(key)``, ``keys()``.
+- ``did``: ``estimate(panel, first_treated, Options()) -> Effect`` (verdict, relative, low, high, att,
+  counterfactual, before/after, mde_relative, pre_trend, event_study, treated, controls, method, reason),
+  ``att_gt(panel, first_treated) -> DataFrame`` (cohort, week, att, treated, controls),
+  ``before_after(panel, first_treated) -> Effect``.
+- ``words``: ``sentence(metric, effect) -> str``.
+- ``world``: ``World(...)``, ``generate(world, seed) -> (panel, first_treated)``, ``NULL_WORLDS``,
+  ``EFFECT_WORLDS``.
+"""

@@ -1,0 +1,96 @@
+"""Per-service weekly panels of the DORA keys, from the one weekly table ``service.metrics.compute.weekly``
+(so a definition lives in one place: the digest's effects use the figures ``/metrics/weekly`` shows).
+
+Counts (deploys, incidents) are 0 in a week with no event, but only from the service's first event on:
+empty weeks before a service sent anything would fake an improvement. Medians and rates are NaN in a
+week with nothing to take them from, and weighted by what they are taken from.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from service.effects.panel import PanelInputs, grid, week_starts
+from service.metrics import compute
+
+HOUR = 3600.0
+
+
+def weekly_by_service(inputs: PanelInputs) -> pd.DataFrame:
+    """``compute.weekly`` grouped by service, keyed by (service, week_start); memoised in ``inputs.cache``."""
+    cached = inputs.cache.get("dora_weekly")
+    if isinstance(cached, pd.DataFrame):
+        return cached
+    frames = inputs.frames
+    table = compute.weekly(
+        frames["deployments"],
+        frames["lead_times"],
+        frames["incidents"],
+        frames["friction"],
+        tz=inputs.tz,
+        environments=inputs.environments,
+        group_by="service",
+    )
+    table = table.assign(
+        service=table["group"],
+        week_start=[date.fromisocalendar(int(w[:4]), int(w[6:]), 1) for w in table["week"]],
+    )
+    inputs.cache["dora_weekly"] = table
+    return table
+
+
+def _first_seen(inputs: PanelInputs) -> pd.Series:
+    """The first week each service shows up in any frame."""
+    seen = []
+    for name, moment in (("deployments", "finished_at"), ("incidents", "started_at")):
+        frame = inputs.frames[name]
+        if not frame.empty:
+            rows = frame.dropna(subset=[moment])
+            seen.append(pd.DataFrame({"service": rows["service"], "week_start": week_starts(rows[moment], inputs.tz)}))
+    if not seen:
+        return pd.Series(dtype=object)
+    return pd.concat(seen).groupby("service")["week_start"].min()
+
+
+def _panel(inputs: PanelInputs, value: pd.Series, weight: pd.Series, *, count: bool) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    frame = grid(inputs.services, inputs.start, inputs.end)
+    keyed = table.assign(value=value, weight=weight)[["service", "week_start", "value", "weight"]]
+    frame = frame.merge(keyed, on=["service", "week_start"], how="left")
+    if count:
+        first = frame["service"].map(_first_seen(inputs))
+        alive = first.notna() & (frame["week_start"] >= first.where(first.notna(), date.max))
+        frame["value"] = frame["value"].fillna(0.0).where(alive)
+        frame["weight"] = np.where(alive, 1.0, 0.0)
+    else:
+        frame["weight"] = frame["weight"].fillna(0.0)
+        frame["value"] = frame["value"].where(frame["weight"] > 0)
+    return frame.astype({"value": float, "weight": float})
+
+
+def deploys(inputs: PanelInputs) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    return _panel(inputs, table["deployments"].astype(float), pd.Series(1.0, index=table.index), count=True)
+
+
+def lead_time_hours(inputs: PanelInputs) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    return _panel(inputs, table["lead_time_median_seconds"] / HOUR, table["lead_time_n"].astype(float), count=False)
+
+
+def change_failure_rate(inputs: PanelInputs) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    return _panel(inputs, table["change_failure_rate"], table["completed_deployments"].astype(float), count=False)
+
+
+def time_to_restore_hours(inputs: PanelInputs) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    return _panel(inputs, table["time_to_restore_median_seconds"] / HOUR, table["restore_n"].astype(float), count=False)
+
+
+def incidents(inputs: PanelInputs) -> pd.DataFrame:
+    table = weekly_by_service(inputs)
+    return _panel(inputs, table["incidents"].astype(float), pd.Series(1.0, index=table.index), count=True)

@@ -1,0 +1,84 @@
+"""The sentences that state an effect: one builder, used by the digest (Slack, HTML, text) and the web app.
+
+Plain text; whoever renders it escapes it. A claim of change is made only with ``verdict == "changed"``
+from the staggered comparison, and then says it is the migration's effect rather than the calendar's.
+"""
+
+from __future__ import annotations
+
+from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PLACEBO_PRE_WEEKS, Effect
+from service.effects.panel import PanelMetric
+
+NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
+DIVERGING = "no claim: migrated and not-yet-migrated services were already diverging before the move"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def better(metric: PanelMetric, relative: float) -> bool:
+    return (relative > 0) == metric.higher_is_better
+
+
+def comparison(effect: Effect) -> str:
+    return f"{_plural(effect.treated, 'moved service')} against {effect.controls} not yet moved"
+
+
+def _interval(effect: Effect) -> str:
+    return f"90 % interval {effect.low:+.0%} to {effect.high:+.0%}"
+
+
+def sentence(metric: PanelMetric, effect: Effect) -> str:
+    """One sentence per metric, e.g. "Deploys per week: +98 % (better; 90 % interval +60 % to +140 %),
+    caused by the migration rather than the calendar (6 moved services against 6 not yet moved)."."""
+    label = metric.label
+    if effect.reason == "no_baseline":
+        if not effect.after:
+            return f"{label}: none before or after the move, so nothing to compare."
+        after = effect.after * metric.scale
+        return f"{label}: none before the move to compare with ({after:.1f} after), so no percentage."
+    if effect.method == "none" or (effect.treated == 0 and effect.verdict == "not_enough_data"):
+        return f"{label}: no data yet from the moved services."
+    if effect.method == "before_after":
+        if effect.relative is None or effect.low is None or effect.high is None:
+            return f"{label}: not enough data yet ({_plural(effect.treated, 'moved service')} with data on both sides)."
+        return f"{label}: {effect.relative:+.0%} after the move than before ({_interval(effect)}) — {NO_COMPARISON}."
+    if effect.verdict == "not_enough_data":
+        return f"{label}: {_reason(effect)}."
+    if effect.relative is None or effect.low is None or effect.high is None:
+        return f"{label}: not enough data yet."
+    if effect.verdict == "no_clear_change":
+        detectable = (
+            f"; the data could only show a change of about ±{effect.mde_relative:.0%} or more"
+            if effect.mde_relative is not None
+            else ""
+        )
+        return f"{label}: no clear change ({_interval(effect)}, {comparison(effect)}){detectable}."
+    word = "better" if better(metric, effect.relative) else "worse"
+    return (
+        f"{label}: {effect.relative:+.0%} ({word}; {_interval(effect)}), caused by the migration rather than "
+        f"the calendar ({comparison(effect)})."
+    )
+
+
+def _reason(effect: Effect) -> str:
+    reason = effect.reason
+    if reason == "pre_trend_diverging":
+        return DIVERGING
+    if reason == "pre_trend_untested":
+        return (
+            f"no claim yet: fewer than {PLACEBO_PRE_WEEKS} weeks of data before the moves to check that moved and "
+            "not-yet-moved services ran in parallel"
+        )
+    if reason == "few_controls":
+        return (
+            f"not enough data yet ({_plural(effect.controls, 'service')} not yet moved to compare with; "
+            f"{MIN_CONTROLS} needed)"
+        )
+    if reason == "few_weeks":
+        return "not enough data yet (no complete week since the move)"
+    return (
+        f"not enough data yet ({_plural(effect.treated, 'moved service')} with {MIN_PRE_WEEKS}+ weeks of data "
+        f"before the move and some after; {MIN_TREATED} needed)"
+    )
