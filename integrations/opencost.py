@@ -25,9 +25,8 @@ from typing import Any
 import httpx
 
 from integrations.config import IntegrationConfig
-from integrations.pulls import PullFailed, PullReport, day_windows, get_json, http_client, known_keys, now, store
+from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
 from service.errors import InvalidInput
-from service.inbox import Delivery
 from service.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
 from service.settings import Settings
 from service.timeutil import parse_timestamp
@@ -53,40 +52,38 @@ def pull(
     backoff_seconds: float = 1.0,
 ) -> PullReport:
     """Pull the configured whole days not pulled yet; each becomes one inbox delivery."""
-    report = PullReport(SOURCE)
     if not settings.opencost_url:
-        return report
+        return PullReport(SOURCE)
     label = settings.opencost_label
-    windows = day_windows(now(), settings.pull_lookback_days)
-    keys = {delivery_key(label, s, e): (s, e) for s, e in windows}
-    done = known_keys(settings, SOURCE, list(keys))
-    report.already = len(done)
-    with http_client(settings, settings.opencost_url, transport) as client:
-        for key, (start, end) in keys.items():
-            if key in done:
-                continue
-            params = {
-                "window": f"{_rfc3339(start)},{_rfc3339(end)}",
-                "aggregate": f"label:{label}",
-                "step": "1d",
-                "accumulate": "false",
-                "includeIdle": "true",
-            }
-            try:
-                answer = get_json(
-                    client, "/allocation", params, attempts=settings.pull_attempts, backoff_seconds=backoff_seconds
-                )
-                _check(answer)
-            except (PullFailed, InvalidInput) as exc:
-                report.failed.append(f"{params['window']}: {exc.message}")
-                log.error("pull.failed source=opencost window=%s error=%s", params["window"], exc.message)
-                continue
-            window = {"start": _rfc3339(start), "end": _rfc3339(end)}
-            # The currency OpenCost reports in is taken to be the reporting one (OpenCost's currencyCode).
-            stored = {"window": window, "label": label, "currency": settings.reporting_currency, "response": answer}
-            body = json.dumps(stored)
-            report.stored += store(settings, Delivery(SOURCE, EVENT_TYPE, key, body, {}))
-    return report
+    keys = {delivery_key(label, s, e): (s, e) for s, e in day_windows(now(), settings.pull_lookback_days)}
+
+    def fetch(client: httpx.Client, start: datetime, end: datetime) -> str:
+        params = {
+            "window": f"{_rfc3339(start)},{_rfc3339(end)}",
+            "aggregate": f"label:{label}",
+            "step": "1d",
+            "accumulate": "false",
+            "includeIdle": "true",
+        }
+        answer = get_json(
+            client, "/allocation", params, attempts=settings.pull_attempts, backoff_seconds=backoff_seconds
+        )
+        _check(answer)
+        window = {"start": _rfc3339(start), "end": _rfc3339(end)}
+        # The currency OpenCost reports in is taken to be the reporting one (OpenCost's currencyCode).
+        return json.dumps(
+            {"window": window, "label": label, "currency": settings.reporting_currency, "response": answer}
+        )
+
+    return pull_windows(
+        settings,
+        source=SOURCE,
+        event_type=EVENT_TYPE,
+        base_url=settings.opencost_url,
+        keys=keys,
+        fetch=fetch,
+        transport=transport,
+    )
 
 
 def _check(answer: Any) -> None:

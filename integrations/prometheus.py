@@ -20,9 +20,8 @@ import httpx
 import yaml
 
 from integrations.config import IntegrationConfig
-from integrations.pulls import PullFailed, PullReport, day_windows, get_json, http_client, known_keys, now, store
+from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
 from service.errors import InvalidInput
-from service.inbox import Delivery
 from service.records import InboxMeta, MeasurementRecord, ParseResult, Record
 from service.settings import Settings
 
@@ -81,53 +80,40 @@ def pull(
     backoff_seconds: float = 1.0,
 ) -> PullReport:
     """Run every configured query for each whole day not pulled yet; each day becomes one delivery."""
-    report = PullReport(SOURCE)
     if not settings.prometheus_url:
-        return report
+        return PullReport(SOURCE)
     config = load_queries(settings.prometheus_queries_path)
     step = settings.prometheus_step_seconds
-    windows = day_windows(now(), settings.pull_lookback_days)
-    keys = {delivery_key(s, e, step): (s, e) for s, e in windows}
-    done = known_keys(settings, SOURCE, list(keys))
-    report.already = len(done)
-    with http_client(settings, settings.prometheus_url, transport) as client:
-        for key, (start, end) in keys.items():
-            if key in done:
-                continue
-            results: dict[str, Any] = {}
-            try:
-                for query in config.queries:
-                    # A point at t covers the step before it ([t − step, t): avg_over_time, rate), so the
-                    # day's points run from its start + step to its end, and days never share a point.
-                    params = {
-                        "query": query.query.replace("$step", f"{step}s"),
-                        "start": str(int(start.timestamp()) + step),
-                        "end": str(int(end.timestamp())),
-                        "step": f"{step}s",
-                    }
-                    answer = get_json(
-                        client,
-                        "/api/v1/query_range",
-                        params,
-                        attempts=settings.pull_attempts,
-                        backoff_seconds=backoff_seconds,
-                    )
-                    _check(answer, query.metric)
-                    results[query.metric] = {"unit": query.unit, "per_hour": query.per_hour, "data": answer["data"]}
-            except (PullFailed, InvalidInput) as exc:
-                report.failed.append(f"{start.date().isoformat()}: {exc.message}")
-                log.error("pull.failed source=prometheus day=%s error=%s", start.date(), exc.message)
-                continue
-            body = json.dumps(
-                {
-                    "window": {"start": start.isoformat(), "end": end.isoformat()},
-                    "step": step,
-                    "service_label": config.service_label,
-                    "results": results,
-                }
+    keys = {delivery_key(s, e, step): (s, e) for s, e in day_windows(now(), settings.pull_lookback_days)}
+
+    def fetch(client: httpx.Client, start: datetime, end: datetime) -> str:
+        results: dict[str, Any] = {}
+        for query in config.queries:
+            # A point at t covers the step before it ([t − step, t): avg_over_time, rate), so the day's
+            # points run from its start + step to its end, and days never share a point.
+            params = {
+                "query": query.query.replace("$step", f"{step}s"),
+                "start": str(int(start.timestamp()) + step),
+                "end": str(int(end.timestamp())),
+                "step": f"{step}s",
+            }
+            answer = get_json(
+                client, "/api/v1/query_range", params, attempts=settings.pull_attempts, backoff_seconds=backoff_seconds
             )
-            report.stored += store(settings, Delivery(SOURCE, EVENT_TYPE, key, body, {}))
-    return report
+            _check(answer, query.metric)
+            results[query.metric] = {"unit": query.unit, "per_hour": query.per_hour, "data": answer["data"]}
+        window = {"start": start.isoformat(), "end": end.isoformat()}
+        return json.dumps({"window": window, "step": step, "service_label": config.service_label, "results": results})
+
+    return pull_windows(
+        settings,
+        source=SOURCE,
+        event_type=EVENT_TYPE,
+        base_url=settings.prometheus_url,
+        keys=keys,
+        fetch=fetch,
+        transport=transport,
+    )
 
 
 def _check(answer: Any, metric: str) -> None:

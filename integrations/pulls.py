@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from service import inbox
 from service.db import session_scope
-from service.errors import TransientError
+from service.errors import InvalidInput, TransientError
 from service.models import InboxEvent
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -104,3 +104,37 @@ def http_client(settings: Settings, base_url: str, transport: httpx.BaseTranspor
 
 def now() -> datetime:
     return utcnow()
+
+
+Window = tuple[datetime, datetime]
+Fetch = Callable[[httpx.Client, datetime, datetime], str]
+"""One window's requests → the body of its delivery; raises PullFailed or InvalidInput (nothing stored)."""
+
+
+def pull_windows(
+    settings: Settings,
+    *,
+    source: str,
+    event_type: str,
+    base_url: str,
+    keys: Mapping[str, Window],
+    fetch: Fetch,
+    transport: httpx.BaseTransport | None = None,
+) -> PullReport:
+    """The one pull loop: each window whose delivery key the inbox lacks is fetched whole and stored as one
+    delivery; a window that fails is reported (logged, returned) and stored not at all."""
+    report = PullReport(source)
+    done = known_keys(settings, source, list(keys))
+    report.already = len(done)
+    with http_client(settings, base_url, transport) as client:
+        for key, (start, end) in keys.items():
+            if key in done:
+                continue
+            try:
+                body = fetch(client, start, end)
+            except (PullFailed, InvalidInput) as exc:
+                report.failed.append(f"{start.date().isoformat()}: {exc.message}")
+                log.error("pull.failed source=%s day=%s error=%s", source, start.date(), exc.message)
+                continue
+            report.stored += store(settings, inbox.Delivery(source, event_type, key, body, {}))
+    return report

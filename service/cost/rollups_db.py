@@ -9,9 +9,8 @@ FRICTIONLOG_REPORTING_CURRENCY needs ``frictionlog rollups rebuild`` (as a chang
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -23,10 +22,11 @@ from service.cost import rollup
 from service.cost.currency import Currencies
 from service.cost.frames import cost_frame, measurement_frame
 from service.cost.models import WeeklyCostRollup
+from service.metrics.marks import week_instant
+from service.metrics.rollup_query import filtered
 from service.metrics.service import Filters, migrated_platforms
 from service.models import RollupState, Service
 from service.settings import Settings
-from service.timeutil import week_start
 
 UNALLOCATED_MARK = "__unallocated__"
 """The dirty mark of spend with no service (a name no service can have: it is not a valid slug start)."""
@@ -53,11 +53,6 @@ def dirty_pairs(spans: Iterable[tuple[str | None, datetime, datetime]]) -> list[
     return [(mark_of(service), moment) for service, start, end in spans for moment in spanned(start, end)]
 
 
-def _week_instant(moment: datetime, tz: str) -> datetime:
-    zone = ZoneInfo(tz)
-    return datetime.combine(week_start(moment, zone), time(0), tzinfo=zone).astimezone(UTC)
-
-
 def compute_rows(
     session: Session,
     settings: Settings,
@@ -69,7 +64,7 @@ def compute_rows(
 ) -> pd.DataFrame:
     """Rollup rows from the raw lines for whole weeks from ``start``'s week up to ``end``."""
     filters = filters or Filters()
-    low = _week_instant(start, settings.timezone) if start is not None else None
+    low = week_instant(start, settings.timezone) if start is not None else None
     costs = cost_frame(session, filters, low, end, unallocated=unallocated)
     measures = measurement_frame(session, filters, low, end, unallocated=unallocated)
     rows = rollup.cost_rollup(costs, measures, tz=settings.timezone, currencies=Currencies.from_settings(settings))
@@ -136,16 +131,7 @@ def read(
         .outerjoin(Service, col(Service.slug) == table.c.service)
         .where(table.c.timezone == settings.timezone)
     )
-    if start is not None:
-        statement = statement.where(table.c.week_start >= _week_instant(start, settings.timezone))
-    if end is not None:
-        statement = statement.where(table.c.week_start < end)
-    if filters.service:
-        statement = statement.where(table.c.service == filters.service)
-    if filters.team:
-        statement = statement.where(col(Service.team) == filters.team)
-    if filters.platform:
-        statement = statement.where(table.c.platform == filters.platform)
+    statement = filtered(statement, table, filters=filters, start=start, end=end, tz=settings.timezone)
     frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
     frame["week_start"] = pd.to_datetime(frame["week_start"], utc=True)
     frame["cold_start_seconds"] = frame["cold_start_seconds"].map(_samples)

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 from service.cost import rollups_db as cost_rollups
 from service.db import upsert_insert
 from service.metrics import rollup
-from service.metrics.marks import ALL_WEEKS, week_instant
+from service.metrics.marks import ALL_WEEKS
+from service.metrics.rollup_query import filtered
 from service.metrics.service import Filters, environments, load, migrated_platforms
 from service.models import RollupDirty, RollupState, Service, WeeklyRollup
 from service.settings import Settings
@@ -120,16 +121,7 @@ def read(
         .join(Service, col(Service.slug) == table.c.service)
         .where(table.c.timezone == settings.timezone)
     )
-    if start is not None:
-        statement = statement.where(table.c.week_start >= week_instant(start, settings.timezone))
-    if end is not None:
-        statement = statement.where(table.c.week_start < end)
-    if filters.service:
-        statement = statement.where(table.c.service == filters.service)
-    if filters.team:
-        statement = statement.where(col(Service.team) == filters.team)
-    if filters.platform:
-        statement = statement.where(table.c.platform == filters.platform)
+    statement = filtered(statement, table, filters=filters, start=start, end=end, tz=settings.timezone)
     frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
     for name in ("lead_seconds", "restore_seconds"):  # JSON text → arrays, parsed by numpy in C
         frame[name] = frame[name].map(_samples)
