@@ -91,12 +91,32 @@ class Settings(BaseSettings):
     slack_admins: Annotated[list[str], NoDecode] = []
     """Slack user ids allowed to triage (comma-separated)."""
 
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the web app (scheme, host, optional path prefix); links in Slack are built from it.
+    An https URL also marks the session cookie Secure."""
+    session_secret: SecretStr | None = None
+    """Signs the web app's session cookies. Unset: a random key per process (sessions end at a restart, and
+    several API replicas need one shared value)."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """A web session ends this long after sign-in."""
+    slack_client_id: str | None = None
+    """The Slack app's client id for "Sign in with Slack" (OpenID Connect); unset: token sign-in only."""
+    slack_client_secret: SecretStr | None = None
+    slack_oidc_url: str = "https://slack.com"
+    """Base of Slack's OpenID Connect endpoints (/openid/connect/authorize, /api/openid.connect.token,
+    /api/openid.connect.userInfo): a local stand-in in tests."""
+    slack_team_id: str | None = None
+    """Only members of this Slack workspace may sign in with Slack (recommended); unset: any workspace
+    the Slack app is installed in."""
+
     @field_validator("production_environments", "bot_authors", "slack_admins", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
 
-    @field_validator("broker_url", "taxonomy_path", "slack_triage_channel", mode="before")
+    @field_validator(
+        "broker_url", "taxonomy_path", "slack_triage_channel", "slack_client_id", "slack_team_id", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

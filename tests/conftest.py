@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel
 
-from service.api.app import create_app
 from service.db import get_engine
 from service.migrations import upgrade
 from service.settings import Settings
+from service.web.app import create_app
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
 from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET

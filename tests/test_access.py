@@ -37,7 +37,6 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/v1/metrics/weekly"): "read",
     ("GET", "/api/v1/metrics/friction"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
-    ("GET", "/digests/{week}"): "read",
 }
 SAMPLES = {"report_id": "1", "slug": "ml-api", "week": "2026-W44", "source": "github"}
 

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote as urlquote
 
 from integrations.slack.blocks import clip, context, mrkdwn, plain
 from service.digest.render import headline_line, plain_text
+from service.settings import Settings
 
 MAX_BLOCKS = 50
+DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default
 
 
-def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def digest_link(content: dict[str, Any], public_url: str) -> str:
+    """The digest's page in the web app, absolute (``FRICTIONLOG_PUBLIC_URL``). No token in it: a reader
+    without a session signs in first and lands on this page."""
+    query = "" if content["audience"] == "leaders" else "?audience=" + urlquote(content["audience"], safe="")
+    return f"{public_url.rstrip('/')}/digests/{content['week']}{query}"
+
+
+def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_URL) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
     fallback = clip(plain_text(content), 3000)
     blocks: list[dict[str, Any]] = [
@@ -55,7 +65,8 @@ def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(mrkdwn("*You said → we did*\n" + "\n".join(said)))
     blocks.append(
         context(
-            f"Definitions v{content['definitions_version']} · the full digest with charts: /digests/{content['week']}"
+            f"Definitions v{content['definitions_version']} · "
+            f"<{digest_link(content, public_url)}|the full digest with charts>"
         )
     )
     return fallback, blocks[:MAX_BLOCKS]

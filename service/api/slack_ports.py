@@ -8,13 +8,13 @@ from typing import Any
 
 from integrations.slack.ports import SlackPorts
 from service import catalogue, inbox
+from service.api.triage import apply_triage
 from service.db import session_scope
 from service.friction import reports, themes, triage
 from service.friction.categorise import Taxonomy
 from service.inbox import Accepted, Delivery
 from service.settings import Settings
 from service.timeutil import utcnow
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 from workers.enqueue import Waker
 
 OPEN = ("open", "acknowledged")
@@ -45,12 +45,7 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
 
     def change(report_id: int, **changes: Any) -> triage.TriageResult:
         with session_scope(url, write=True) as session:
-            result = triage.triage(session, report_id, taxonomy=taxonomy, **changes)
-        if result.corrected:
-            waker.wake(RETRAIN_TASK)
-        if result.notify_reporter:
-            waker.wake(NOTIFY_TASK)
-        return result
+            return apply_triage(session, report_id, taxonomy=taxonomy, waker=waker, **changes)
 
     def add_detail(report_id: int, **details: Any) -> Any:
         with session_scope(url, write=True) as session:

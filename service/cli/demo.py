@@ -15,7 +15,6 @@ import httpx
 import uvicorn
 
 from service import tokens
-from service.api.app import create_app
 from service.db import session_scope
 from service.demo.generate import generate
 from service.digest.build import build, last_full_week
@@ -24,6 +23,7 @@ from service.digest.render import plain_text
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.web.app import create_app
 
 
 def _free_port() -> int:

@@ -1,18 +1,15 @@
-"""The weekly digest over HTTP: JSON for tools, an HTML page (with charts) for people."""
+"""The weekly digest as JSON for tools. People read it in the web app (``service.web``, ``/digests``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import select
 
-from service.api.auth import authorize, bearer, require_scope
+from service.api.auth import require_scope
 from service.api.deps import DbSession
 from service.digest.build import build
-from service.digest.html import render_html
 from service.models import Digest
 
 router = APIRouter(tags=["digests"])
@@ -35,19 +32,3 @@ def _content(session: Any, request: Request, week: str, audience: str) -> dict[s
 @router.get("/api/v1/digests/{week}", dependencies=[Depends(require_scope("read"))])
 def digest_json(week: Week, request: Request, session: DbSession, audience: Audience = "leaders") -> dict[str, Any]:
     return _content(session, request, week, audience)
-
-
-@router.get("/digests/{week}", response_class=HTMLResponse)
-def digest_html(
-    week: Week,
-    request: Request,
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    audience: Audience = "leaders",
-    token: Annotated[str | None, Query(description="A read token, for browsers (prefer the header)")] = None,
-) -> HTMLResponse:
-    """The digest as a page with charts, readable without JavaScript (and as an email body)."""
-    if credentials is None and token:
-        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    authorize(request, credentials, "read")
-    return HTMLResponse(render_html(_content(session, request, week, audience)))

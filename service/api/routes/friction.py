@@ -13,12 +13,11 @@ from service.api.auth import require_scope
 from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
+from service.api.triage import apply_triage
 from service.errors import NotFound
 from service.friction import reports, themes
-from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
 
@@ -139,17 +138,14 @@ def triage_friction(
 ) -> FrictionOut:
     """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
     Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""
-    result = triage(
+    result = apply_triage(
         session,
         report_id,
         taxonomy=request.app.state.taxonomy,
+        waker=waker,
         category=body.category,
         status=body.status,
         resolution_note=body.resolution_note,
         duplicate_of=body.duplicate_of,
     )
-    if result.corrected:
-        waker.wake(RETRAIN_TASK)
-    if result.notify_reporter:
-        waker.wake(NOTIFY_TASK)
     return _out(result.report)

@@ -1,0 +1,59 @@
+"""Data quality (``/data``): failed and ignored events with their errors and, for admins, a replay button
+(``service.inbox.requeue``, the function ``frictionlog replay`` calls); unlinked incidents; services seen
+but not catalogued; deployments with no commits; the warnings the figures carry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from service import inbox, quality
+from service.api.deps import DbSession, WriteSession
+from service.metrics import dora
+from service.metrics.service import Filters, dora_metrics
+from service.models import InboxStatus
+from service.timeutil import utcnow
+from service.web.auth import Admin, Csrf, Viewing
+from service.web.render import page
+
+router = APIRouter(include_in_schema=False)
+WINDOW_DAYS = 28
+REPLAYABLE = (InboxStatus.FAILED, InboxStatus.IGNORED)
+
+
+@router.get("/data")
+def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
+    settings = request.app.state.settings
+    now = utcnow()
+    since = now - timedelta(days=WINDOW_DAYS)
+    figures = dora_metrics(session, settings, Filters(), dora.Window(since, now))
+    return page(
+        request,
+        "data.html",
+        title="Data quality",
+        viewer=viewer,
+        days=WINDOW_DAYS,
+        counts=inbox.count_by_status(session),
+        failed=inbox.list_events(session, status=InboxStatus.FAILED, limit=50),
+        ignored=inbox.list_events(session, status=InboxStatus.IGNORED, limit=50),
+        unlinked=quality.unlinked_incidents(session, since=since),
+        uncatalogued=quality.uncatalogued_services(session, since=since),
+        no_commits=quality.deployments_without_commits(
+            session, since=since, environments=settings.production_environments
+        ),
+        warnings=figures["warnings"],
+        replayed=request.query_params.get("replayed"),
+    )
+
+
+@router.post("/data/replay", dependencies=[Csrf])
+def replay(
+    request: Request, _admin: Admin, session: WriteSession, event_id: Annotated[int, Form(ge=1, le=2_147_483_647)]
+) -> Response:
+    count = inbox.requeue(session, statuses=REPLAYABLE, ids=[event_id])
+    if count:
+        request.app.state.waker.wake()
+    return RedirectResponse(f"/data?replayed={event_id if count else 'none'}", status_code=303)
