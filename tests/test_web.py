@@ -297,6 +297,7 @@ def test_plurals() -> None:
         "2 people",
         "1,200 events",
     ]
+    assert [plural(1.0, "hour"), plural(6.5, "hour"), plural(None, "report")] == ["1 hour", "6.5 hours", "0 reports"]
 
 
 # Sign in with Slack, against the local OpenID Connect stand-in.
@@ -397,3 +398,32 @@ def test_the_authorize_url_is_slacks_documented_one(settings: Settings) -> None:
     assert query["scope"] == "openid profile"
     assert query["redirect_uri"] == "https://fl.example.com/signin/slack/callback"
     assert (query["state"], query["nonce"]) == (state["state"], state["nonce"])
+
+
+def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text() -> None:
+    from service.web.charts import Series, points_with_intervals, stacked_bars
+
+    svg = str(
+        stacked_bars(
+            "Deploys <b>",
+            ["2026-W40", "2026-W41"],
+            [Series("legacy", [3, 0], "s-legacy"), Series("<new>", [1, 12], "s-migrated")],
+            unit="deploy",
+            chart_id="c1",
+        )
+    )
+    study = str(
+        points_with_intervals("Study", ["-1", "+0"], [0.1, -0.5], [None, -0.9], [None, -0.1], unit="", chart_id="c2")
+    )
+
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert titles == [
+        "2026-W40 · legacy: 3 deploys",
+        "2026-W40 · &lt;new&gt;: 1 deploy",
+        "2026-W41 · &lt;new&gt;: 12 deploys",
+    ]
+    assert "<b>" not in svg
+    assert "Deploys &lt;b&gt;" in svg
+    assert re.findall(r'class="tick"[^>]*>([\d,.]+)</text>', svg)[:4] == ["0", "5", "10", "15"]
+    assert "<td>12</td>" in svg
+    assert "+0: -0.50 (90 % interval -0.90 to -0.10)" in study

@@ -7,11 +7,14 @@ keyboards and screen readers. Every text is escaped here, the one builder that w
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
+
+from service.web.words import noun, plural
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
@@ -25,28 +28,31 @@ class Series:
     """A class of the stylesheet: s-migrated, s-legacy, s-friction, s-incident, s-deploy."""
 
 
-def _nice_top(value: float) -> float:
+def _scale(value: float) -> tuple[float, float]:
+    """(top, step) of a y axis from 0 with at most five gridlines at round steps (1, 2 or 5 × 10^k)."""
     if value <= 0:
-        return 1.0
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        top = step * -(-value // step)
-        if top / step <= 5:
-            return float(top)
-    return float(value)
+        return 1.0, 1.0
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return float(step * math.ceil(value / step)), float(step)
 
 
 def _fmt(value: float | None, unit: str) -> str:
+    """A value with its unit, in the singular when it is one (``unit`` is the singular: ``deploy``)."""
     if value is None:
         return "no data"
-    shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
-    return f"{shown} {unit}".strip()
+    if unit:
+        return plural(value, unit)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
-def _axis(top: float, plot_h: float) -> list[str]:
+def _axis(top: float, step: float, plot_h: float) -> list[str]:
     parts = []
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    ticks = round(top / step)
+    for i in range(ticks + 1):
+        value = step * i
+        y = TOP + plot_h - plot_h * value / top
         label = f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
@@ -67,9 +73,9 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], *,
     """Stacked weekly bars; each segment's tooltip names the week, the series and the value."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    top = _nice_top(max(totals, default=0))
+    top, step = _scale(max(totals, default=0))
     slot = plot_w / max(len(labels), 1)
-    parts = _axis(top, plot_h)
+    parts = _axis(top, step, plot_h)
     for i, label in enumerate(labels):
         base = 0.0
         for s in series:
@@ -101,7 +107,8 @@ def points_with_intervals(
     """An event-study chart: one point per period relative to the move, with its interval, and zero marked."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [v for v in [*estimates, *lows, *highs] if v is not None]
-    span = _nice_top(max((abs(v) for v in values), default=1.0))
+    biggest = max((abs(v) for v in values), default=1.0)
+    span = biggest * 1.1 if biggest > 0 else 1.0
     slot = plot_w / max(len(labels), 1)
 
     def y_of(value: float) -> float:
@@ -109,8 +116,9 @@ def points_with_intervals(
 
     parts = [
         f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(0):.1f}" y2="{y_of(0):.1f}"/>',
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">+{span:g}</text>',
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end">-{span:g}</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">+{span:.2g}</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{y_of(0) + 4:.1f}" text-anchor="end">0</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end">-{span:.2g}</text>',
     ]
     for i, label in enumerate(labels):
         x = LEFT + slot * (i + 0.5)
@@ -123,7 +131,7 @@ def points_with_intervals(
             band = "" if low is None or high is None else f" (90 % interval {low:+.2f} to {high:+.2f})"
             parts.append(
                 f'<circle class="point" cx="{x:.1f}" cy="{y_of(estimate):.1f}" r="5"><title>{escape(label)}: '
-                f"{estimate:+.2f} {escape(unit)}{escape(band)}</title></circle>"
+                f"{estimate:+.2f}{escape(' ' + unit if unit else '')}{escape(band)}</title></circle>"
             )
     parts += _x_labels(labels, slot)
     rows = [Series("estimate", estimates, "point"), Series("low", lows, ""), Series("high", highs, "")]
@@ -157,7 +165,8 @@ def _figure(
         + (f'<ul class="legend">{keys}</ul>' if legend else "")
         + f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{safe_id}-title" '
         f'preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg>'
-        f"<details><summary>The numbers ({escape(unit)})</summary><div class='scroll'><table class='data'>"
+        f"<details><summary>The numbers ({escape(noun(2, unit) if unit else 'values')})</summary>"
+        "<div class='scroll'><table class='data'>"
         f"<thead><tr><th scope='col'>Week</th>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
         "</figure>"
     )

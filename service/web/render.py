@@ -15,19 +15,10 @@ from starlette.responses import HTMLResponse, Response
 from service.digest.render import number
 from service.timeutil import as_utc
 from service.web.auth import Viewer, current_viewer, web_session
+from service.web.words import plural
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-
-IRREGULAR = {"person": "people", "category": "categories", "theme": "themes", "reply": "replies"}
-
-
-def plural(count: int | float | None, noun: str, many: str | None = None) -> str:
-    """``1 incident``, ``2 incidents``, ``0 incidents``; ``many`` for the irregular ones."""
-    value = 0 if count is None else count
-    shown = f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-    word = noun if value == 1 else (many or IRREGULAR.get(noun) or f"{noun}s")
-    return f"{shown} {word}"
 
 
 def when(moment: datetime | str | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -32,8 +32,8 @@ def cohort_charts(content: dict[str, Any]) -> list[Any]:
     weeks = data.get("weeks") or []
     out = []
     for key, title, unit in (
-        ("deploys", "Deploys per week", "deploys"),
-        ("incidents", "Incidents per week", "incidents"),
+        ("deploys", "Deploys per week", "deploy"),
+        ("incidents", "Incidents per week", "incident"),
     ):
         series = data.get(key)
         if not series:

@@ -84,9 +84,9 @@ def _timeline(session: Session, settings: Any, slug: str) -> list[Any]:
     }
     out = []
     for column, title, unit in (
-        ("deployments", "Deploys per week", "deploys"),
-        ("incidents", "Incidents per week", "incidents"),
-        ("friction", "Friction reports per week", "reports"),
+        ("deployments", "Deploys per week", "deploy"),
+        ("incidents", "Incidents per week", "incident"),
+        ("friction", "Friction reports per week", "report"),
     ):
         series = []
         for p in platforms:
