@@ -427,3 +427,28 @@ def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text
     assert re.findall(r'class="tick"[^>]*>([\d,.]+)</text>', svg)[:4] == ["0", "5", "10", "15"]
     assert "<td>12</td>" in svg
     assert "+0: -0.50 (90 % interval -0.90 to -0.10)" in study
+
+
+def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data() -> None:
+    from service.web import cache
+
+    cache.clear()
+    calls: list[int] = []
+
+    def compute(value: int) -> Any:
+        def run() -> int:
+            calls.append(value)
+            return value
+
+        return run
+
+    assert cache.remember("k", 1, compute(10)) == 10
+    assert cache.remember("k", 1, compute(99)) == 10  # same data version: no recompute
+    assert cache.remember("k", 2, compute(20)) == 10  # new data: the last answer while the new one computes
+    deadline = time.monotonic() + 5
+    while cache.remember("k", 2, compute(99)) != 20:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    cache.clear()
+    assert cache.remember("k", 2, compute(30)) == 30
+    assert calls == [10, 20, 30]

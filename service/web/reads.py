@@ -1,29 +1,27 @@
 """The reads the pages share: the followed migration, the catalogue with move dates, the digest content.
 
-Digest content comes through ``service.digest.build`` (the digest's own public function): what was posted
-for a week if it was, else built from the data. A built week is kept in memory for a minute, so paging
-through the app does not rebuild it on every click.
+Digest content comes through ``service.digest.build`` (the digest's own public function): what the weekly
+digest job kept for that week and audience (what was posted, or built to be read), else built from the data
+now. A week built here is remembered (``service.web.cache``) until the data changes, so paging through the
+app does not rebuild it on every click (a digest build reads months of raw rows: seconds on a large
+install, see BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from service import catalogue
+from service.db import session_scope
 from service.digest.build import build
 from service.models import Digest, Migration, PlatformAssignment
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.web import cache
 from service.web.tables import ServiceFacts
-
-CACHE_SECONDS = 60.0
-_cache: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
-_lock = threading.Lock()
 
 
 def followed_migration(session: Session) -> Migration | None:
@@ -71,20 +69,13 @@ def posted_weeks(session: Session) -> dict[tuple[str, str], Digest]:
 
 
 def digest_content(session: Session, settings: Settings, *, week: str, audience: str) -> dict[str, Any]:
-    posted = session.exec(
-        select(Digest).where(Digest.week == week, Digest.audience == audience, col(Digest.posted_at).is_not(None))
-    ).first()
-    if posted is not None:
-        stored: dict[str, Any] = posted.content
+    kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
+    if kept is not None:
+        stored: dict[str, Any] = kept.content
         return stored
-    key = (settings.database_url, week, audience)
-    with _lock:
-        hit = _cache.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    content = build(session, settings, week=week, audience=audience)
-    with _lock:
-        if len(_cache) > 256:
-            _cache.clear()
-        _cache[key] = (time.monotonic() + CACHE_SECONDS, content)
-    return content
+
+    def compute() -> dict[str, Any]:
+        with session_scope(settings.database_url) as own:
+            return build(own, settings, week=week, audience=audience)
+
+    return cache.remember(("digest", settings.database_url, week, audience), cache.data_version(session), compute)

@@ -12,10 +12,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from service import inbox, quality
 from service.api.deps import DbSession, WriteSession
+from service.db import session_scope
 from service.metrics import dora
 from service.metrics.service import Filters, dora_metrics
 from service.models import InboxStatus
 from service.timeutil import utcnow
+from service.web import cache
 from service.web.auth import Admin, Csrf, Viewing
 from service.web.render import page
 
@@ -29,7 +31,15 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
     settings = request.app.state.settings
     now = utcnow()
     since = now - timedelta(days=WINDOW_DAYS)
-    figures = dora_metrics(session, settings, Filters(), dora.Window(since, now))
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    window = dora.Window(hour - timedelta(days=WINDOW_DAYS), hour)
+
+    def compute() -> list[dict[str, object]]:
+        with session_scope(settings.database_url) as own:
+            found: list[dict[str, object]] = dora_metrics(own, settings, Filters(), window)["warnings"]
+        return found
+
+    warnings = cache.remember(("warnings", settings.database_url, hour), cache.data_version(session), compute)
     return page(
         request,
         "data.html",
@@ -44,7 +54,7 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
         no_commits=quality.deployments_without_commits(
             session, since=since, environments=settings.production_environments
         ),
-        warnings=figures["warnings"],
+        warnings=warnings,
         replayed=request.query_params.get("replayed"),
     )
 
@@ -56,4 +66,5 @@ def replay(
     count = inbox.requeue(session, statuses=REPLAYABLE, ids=[event_id])
     if count:
         request.app.state.waker.wake()
+        cache.clear()
     return RedirectResponse(f"/data?replayed={event_id if count else 'none'}", status_code=303)

@@ -13,11 +13,13 @@ from sqlmodel import Session, col, select
 
 from service.api.deps import DbSession, ReportId, WriteSession
 from service.api.triage import apply_triage
+from service.db import session_scope
 from service.errors import InvalidInput, NotFound
 from service.friction import reports, themes
 from service.friction.triage import STATUSES
 from service.models import FrictionReport, Service
 from service.timeutil import utcnow
+from service.web import cache
 from service.web.auth import Admin, Csrf, Viewing
 from service.web.reads import service_facts
 from service.web.render import page
@@ -32,9 +34,16 @@ def theme_key(theme: themes.Theme) -> str:
     return f"t{min(theme.report_ids)}"
 
 
-def current_themes(session: Session) -> list[themes.Theme]:
-    frame = reports.theme_frame(session, since=utcnow() - timedelta(days=THEME_DAYS))
-    return themes.group(frame)
+def current_themes(session: Session, database_url: str) -> list[themes.Theme]:
+    """Themes of the last THEME_DAYS days (grouping compares reports pairwise: remembered per data version)."""
+
+    def compute() -> list[themes.Theme]:
+        with session_scope(database_url) as own:
+            frame = reports.theme_frame(own, since=utcnow() - timedelta(days=THEME_DAYS))
+        return themes.group(frame)
+
+    day = utcnow().date().isoformat()
+    return cache.remember(("themes", database_url, day), cache.data_version(session), compute)
 
 
 @router.get("/friction")
@@ -54,7 +63,7 @@ def board(
         services = [f.slug for f in facts if f.team == team]
     if service:
         services = [s for s in (services if services is not None else [service]) if s == service]
-    found = current_themes(session)
+    found = current_themes(session, request.app.state.settings.database_url)
     ids = None
     if theme:
         chosen = next((t for t in found if theme_key(t) == theme), None)
@@ -86,7 +95,7 @@ def board(
 
 @router.get("/friction/themes")
 def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
-    found = current_themes(session)
+    found = current_themes(session, request.app.state.settings.database_url)
     ids = [i for t in found for i in t.report_ids]
     texts: dict[int, FrictionReport] = {}
     if ids:
@@ -167,4 +176,5 @@ def triage_report(
 ) -> Response:
     changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
     apply_triage(session, report_id, taxonomy=request.app.state.taxonomy, waker=request.app.state.waker, **changes)
+    cache.clear()
     return RedirectResponse(f"/friction/{report_id}?done={action}", status_code=303)

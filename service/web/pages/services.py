@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from service import catalogue
 from service.api.deps import DbSession, WriteSession
+from service.db import session_scope
 from service.digest.build import last_full_week, week_window
 from service.errors import InvalidInput, NotFound
 from service.friction import reports
@@ -20,7 +21,7 @@ from service.metrics.service import Filters, dora_metrics
 from service.metrics.weekly import weekly_metrics
 from service.models import Service
 from service.timeutil import parse_timestamp, utcnow
-from service.web import charts, tables
+from service.web import cache, charts, tables
 from service.web.auth import Admin, Csrf, Viewing
 from service.web.reads import service_facts
 from service.web.render import page
@@ -53,9 +54,15 @@ def services_list(
 ) -> Response:
     settings = request.app.state.settings
     facts = service_facts(session)
-    start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
-    weekly = weekly_metrics(session, settings, group_by="service", start=start, end=end)
-    rows = tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
+
+    def compute() -> list[dict[str, Any]]:
+        start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
+        with session_scope(settings.database_url) as own:
+            weekly = weekly_metrics(own, settings, group_by="service", start=start, end=end)
+        return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
+
+    key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
+    rows = cache.remember(key, cache.data_version(session), compute)
     shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
@@ -72,6 +79,15 @@ def services_list(
         order=order,
         metrics=tables.METRICS,
     )
+
+
+def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str], list[Any]]:
+    """(DORA figures of the last four whole weeks with warnings, their first and last week, timeline charts)."""
+    start, end, labels = _window(settings.timezone, 4)
+    with session_scope(settings.database_url) as session:
+        figures = dora_metrics(session, settings, Filters(service=slug), dora.Window(start, end))
+        timeline = _timeline(session, settings, slug)
+    return figures, (labels[0], labels[-1]), timeline
 
 
 def _timeline(session: Session, settings: Any, slug: str) -> list[Any]:
@@ -107,9 +123,12 @@ def _service_or_404(session: Session, slug: str) -> Service:
 def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSession) -> Response:
     settings = request.app.state.settings
     service = _service_or_404(session, slug)
-    start, end, labels = _window(settings.timezone, 4)
-    figures = dora_metrics(session, settings, Filters(service=slug), dora.Window(start, end))
     history = catalogue.platform_history(session, slug)
+    key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
+    week = last_full_week(utcnow(), settings.timezone)
+    figures, window, timeline = cache.remember(
+        (*key, week), cache.data_version(session), lambda: _figures(settings, slug)
+    )
     open_reports = [
         r
         for status in ("open", "acknowledged")
@@ -123,8 +142,8 @@ def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSes
         service=service,
         history=history,
         figures=figures,
-        window=(labels[0], labels[-1]),
-        timeline=_timeline(session, settings, slug),
+        window=window,
+        timeline=timeline,
         open_reports=sorted(open_reports, key=lambda r: r.id, reverse=True),
         history_text="\n".join(f"{p.platform} {p.effective_from.date().isoformat()}" for p in history),
         saved=request.query_params.get("saved") == "1",
@@ -160,4 +179,5 @@ def service_edit(
         slug=slug, team=team.strip() or None, tier=tier.strip() or None, platforms=parse_history(platforms)
     )
     catalogue.put_service(session, spec)
+    cache.clear()
     return RedirectResponse(f"/services/{slug}?saved=1", status_code=303)
