@@ -452,3 +452,43 @@ def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data()
     cache.clear()
     assert cache.remember("k", 2, compute(30)) == 30
     assert calls == [10, 20, 30]
+
+
+def test_before_after_per_service_leaves_out_the_week_of_the_move_and_the_current_week() -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from service.web.tables import ServiceFacts, before_after, sort_rows
+
+    weeks = [f"2026-W{n:02d}" for n in range(33, 50)]
+    rows = []
+    for week in weeks:
+        after = week > "2026-W41"
+        rows.append(
+            {
+                "week": week,
+                "group": "ml-api",
+                "deployments": 4 if after else 2,
+                "completed_deployments": 4 if after else 2,
+                "failed_deployments": 1 if week == "2026-W35" else 0,
+                "lead_time_median_seconds": 3600.0 if after else 7200.0,
+                "incidents": 0 if after else 1,
+            }
+        )
+    rows[weeks.index("2026-W41")]["deployments"] = 100  # the week of the move: mixed, never counted
+    rows[weeks.index("2026-W49")]["deployments"] = 100  # the current week: unfinished, never counted
+    facts = ServiceFacts("ml-api", "growth", "1", "new", datetime(2026, 10, 7, 12, tzinfo=UTC))
+
+    change = before_after(facts, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC")
+
+    assert change is not None
+    assert change["deploys"] == {"before": 2.0, "after": 4.0, "relative": 1.0}
+    assert change["lead_time"]["before"] == 2.0
+    assert change["lead_time"]["relative"] == -0.5
+    assert change["cfr"]["before"] == 100 / 16
+    assert change["incidents"]["relative"] == -1.0
+    not_moved = ServiceFacts("auth", "core", None, "legacy", None)
+    assert before_after(not_moved, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC") is None
+    ordered = sort_rows([{"facts": not_moved, "change": None}, {"facts": facts, "change": change}], "deploys", True)
+    assert [r["facts"].slug for r in ordered] == ["ml-api", "auth"]  # no value sorts last
