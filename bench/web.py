@@ -150,30 +150,35 @@ def main() -> None:
         f"| {label} | {f['first']:.0f} | **{f['p50']:.0f}** | {f['p95']:.0f} | {f['max']:.0f} | {busy_cells(f)} |"
         for label, f in figures.items()
     )
-    slow = [
-        label
-        for label, f in figures.items()
-        if not label.startswith("baseline") and max(f["p95"], f.get("busy_p50", 0)) > GOAL_MS
-    ]
+    pages_only = {label: f for label, f in figures.items() if not label.startswith("baseline")}
+    slow = [label for label, f in pages_only.items() if max(f["p95"], f.get("busy_p50", 0)) > GOAL_MS]
+    cold = [label for label, f in pages_only.items() if f["first"] > GOAL_MS]
     verdict = (
-        f"**Goal met**: every page's p95, and its median just after new data, is under {GOAL_MS:.0f} ms."
+        f"Once a page has answered once, its p95 and its median just after new data are under {GOAL_MS:.0f} ms"
         if not slow
-        else f"**Goal not met** for: {', '.join(slow)} (p95, or median after new data, over {GOAL_MS:.0f} ms)."
+        else f"**Goal not met** for: {', '.join(slow)} (p95, or median after new data, over {GOAL_MS:.0f} ms)"
+    )
+    verdict += (
+        f". **Not met on the first request after a start** for: {', '.join(cold)}."
+        if cold
+        else "; the first request after a start too."
     )
     body = f"""
 {data.total:,} rows ({services} services, a year), rollups built and last week's digest kept as the scheduler
 leaves them (prepared in {prepared:.0f} s). One `frictionlog serve` process on PostgreSQL, one client, a
-signed-in session; {runs} sequential requests per page after a first one, then {max(3, runs // 3)} more each right
-after a new event was processed (the data changed, so the pages' per-data-version memo cannot answer and
-the page is computed afresh: the cost on a busy install). Milliseconds.
+signed-in session; the first request of each page after the server started (nothing memoised yet: the
+page computes everything), then {runs} sequential requests, then {max(3, runs // 3)} more each right after a
+new event was processed (the data version changed: the page serves its last answer while a background
+thread recomputes, the cost a reader sees on a busy install). Milliseconds.
 
 | page | first request | p50 | p95 | max | just after new data: p50 | max |
 |---|---|---|---|---|---|---|
 {rows}
 
-{verdict} The first request of a page that builds a digest nobody kept (an older week) pays a full digest
-build (see the metrics section); it is then cached for ten minutes. The machine is shared (2 cores, other
-developers' runs), so the tails are noisy.
+{verdict} The first request computes from rollups and raw rows (the services table reads 24 weeks of rollups
+for every service, the data page a 28-day DORA pass for its warnings; a digest nobody kept is a full digest
+build, see the metrics section), and the weekly API baseline shows that cost without a memo. The machine is
+shared (2 cores, other developers' runs at the same time), so the tails and the digest build are noisy.
 """
     print(body)
     if not args.quick:
