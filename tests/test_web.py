@@ -492,3 +492,76 @@ def test_before_after_per_service_leaves_out_the_week_of_the_move_and_the_curren
     assert before_after(not_moved, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC") is None
     ordered = sort_rows([{"facts": not_moved, "change": None}, {"facts": facts, "change": change}], "deploys", True)
     assert [r["facts"].slug for r in ordered] == ["ml-api", "auth"]  # no value sorts last
+
+
+def test_the_overview_renders_the_causal_fields_when_the_digest_carries_them(
+    client: TestClient, admin_secret: str, settings: Settings
+) -> None:
+    """Issue 13 adds a verdict, criteria, method, controls, pre-trend and an event study to the digest's
+    migration section: the overview shows them as soon as the content has them."""
+    from service.digest.build import keep, last_full_week
+    from service.timeutil import utcnow
+
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    body = {"team": "growth", "platforms": [{"platform": "new", "effective_from": "2026-01-05T00:00:00Z"}]}
+    assert client.put("/api/v1/services/ml-api", json=body, headers=headers).status_code == 200
+    migration = {
+        "name": "to-new",
+        "from_platform": "legacy",
+        "to_platform": "new",
+        "started_at": "2026-01-01T00:00:00Z",
+    }
+    assert client.post("/api/v1/migrations", json=migration, headers=headers).status_code == 201
+    week = last_full_week(utcnow(), settings.timezone)
+    content = {
+        "week": week,
+        "summary": "12 deploys.",
+        "empty": False,
+        "headline": [],
+        "migration": {
+            "name": "to-new",
+            "services_total": 1,
+            "services_migrated": 1,
+            "verdict": {"verdict": "working", "sentence": "The migration is working: 2 of 3 criteria met."},
+            "criteria": [{"metric": "deploys", "sentence": "Deploys per week up 50 %: met (interval +20 % to +80 %)."}],
+            "before_after": [
+                {
+                    "metric": "deploys",
+                    "label": "Deploys per week",
+                    "sentence": "Deploys per week: +52% (better; 90 % interval +30% to +70%, 8 services).",
+                    "method": "staggered difference-in-differences",
+                    "controls": ["auth", "ledger"],
+                    "pre_trend": {"sentence": "no pre-trend (p = 0.61)"},
+                }
+            ],
+            "event_study": [
+                {
+                    "metric": "deploys",
+                    "label": "Deploys per week",
+                    "points": [
+                        {"relative_week": -1, "estimate": 0.0, "low": -0.3, "high": 0.3},
+                        {"relative_week": 2, "estimate": 1.5, "low": 0.8, "high": 2.1},
+                    ],
+                }
+            ],
+        },
+        "charts": {"weeks": [week], "deploys": {"migrated": [12], "not_migrated": [0]}},
+        "friction": {},
+        "definitions_version": "1",
+    }
+    with session_scope(settings.database_url, write=True) as db:
+        keep(db, week=week, audience="leaders", channel=None, content=content, html="")
+    sign_in(client, admin_secret)
+
+    page = client.get("/").text
+
+    for text in (
+        "The migration is working: 2 of 3 criteria met.",
+        "Deploys per week up 50 %: met",
+        "Method: staggered difference-in-differences · compared with 2 control services",
+        "Pre-trend check: no pre-trend (p = 0.61)",
+        "Event study: Deploys per week by week relative to the move",
+        "+2: +1.50 (90 % interval +0.80 to +2.10)",
+        'href="/services/ml-api"',
+    ):
+        assert text in page, text
