@@ -565,3 +565,41 @@ def test_the_overview_renders_the_causal_fields_when_the_digest_carries_them(
         'href="/services/ml-api"',
     ):
         assert text in page, text
+
+
+def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_cannot(
+    client: TestClient, admin_secret: str, read_secret: str, session: Session
+) -> None:
+    from service import catalogue
+    from service.models import Service
+
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    body = {
+        "team": "growth",
+        "tier": "2",
+        "platforms": [{"platform": "legacy", "effective_from": "2025-01-01T00:00:00Z"}],
+    }
+    assert client.put("/api/v1/services/ml-api", json=body, headers=headers).status_code == 200
+    sign_in(client, read_secret)
+    as_reader = client.get("/services/ml-api").text
+    refused = client.post(
+        "/services/ml-api", data={"team": "x", "tier": "", "platforms": "", "csrf": csrf_of(as_reader)}
+    )
+    client.cookies.clear()
+    sign_in(client, admin_secret)
+    form = {"team": "ml-platform", "tier": "1", "platforms": "legacy 2025-01-01\nnew 2026-09-28", "csrf": ""}
+    form["csrf"] = csrf_of(client.get("/services/ml-api").text)
+    bad = client.post("/services/ml-api", data={**form, "platforms": "new"})
+    saved = client.post("/services/ml-api", data=form)
+
+    assert "Edit the catalogue entry" not in as_reader
+    assert refused.status_code == 403
+    assert bad.status_code == 422
+    assert saved.status_code == 200
+    assert "Saved." in saved.text
+    session.expire_all()
+    service = session.get(Service, "ml-api")
+    assert service is not None
+    assert (service.team, service.tier) == ("ml-platform", "1")
+    history = [(p.platform, p.effective_from.date().isoformat()) for p in catalogue.platform_history(session, "ml-api")]
+    assert history == [("legacy", "2025-01-01"), ("new", "2026-09-28")]
