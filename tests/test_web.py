@@ -430,9 +430,9 @@ def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text
 
 
 def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data() -> None:
-    from service.web import cache
+    from service.web.cache import PageMemo
 
-    cache.clear()
+    cache = PageMemo()
     calls: list[int] = []
 
     def compute(value: int) -> Any:

@@ -18,6 +18,7 @@ from service.api.errors import status_of
 from service.errors import AppError
 from service.settings import Settings, get_settings
 from service.web.auth import CsrfFailed, SignInRequired
+from service.web.cache import PageMemo
 from service.web.pages import data, digests, friction, overview, services, signin
 from service.web.render import page
 from service.web.sessions import SessionCodec
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     settings = settings or get_settings()
     app = create_api(settings, waker=waker)
     app.state.session_codec = SessionCodec(settings)
+    app.state.page_memo = PageMemo()
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (signin, overview, services, friction, digests, data):
         app.include_router(module.router)

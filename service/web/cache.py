@@ -1,4 +1,4 @@
-"""A small per-process memo for the pages' heavy reads (digest content, the services table, a service's
+"""A small memo, one per app, for the pages' heavy reads (digest content, the services table, a service's
 figures, themes, the data page's warnings), keyed by a cheap data version.
 
 An answer computed for the current data version is served as is. When the data has moved on, the last
@@ -35,11 +35,6 @@ class _Entry:
     value: Any
 
 
-_entries: dict[Hashable, _Entry] = {}
-_refreshing: set[Hashable] = set()
-_lock = threading.Lock()
-
-
 def data_version(session: Session) -> tuple[Any, ...]:
     """Changes whenever an event arrives or is processed, rollups are refreshed, or a report is triaged."""
     newest = session.exec(select(func.max(InboxEvent.id))).one()
@@ -58,46 +53,57 @@ def data_version(session: Session) -> tuple[Any, ...]:
     return (newest, pending, dirty, *tuple(triaged))
 
 
-def _store(key: Hashable, version: Hashable, value: Any) -> None:
-    with _lock:
-        if len(_entries) >= MAX_ENTRIES and key not in _entries:
-            _entries.clear()
-        _entries[key] = _Entry(version, time.monotonic(), value)
+class PageMemo:
+    """One per app (``app.state.page_memo``), so two apps in a process (tests) never share answers."""
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, _Entry] = {}
+        self._refreshing: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def _store(self, key: Hashable, version: Hashable, value: Any) -> None:
+        with self._lock:
+            if len(self._entries) >= MAX_ENTRIES and key not in self._entries:
+                self._entries.clear()
+            self._entries[key] = _Entry(version, time.monotonic(), value)
+
+    def remember(self, key: Hashable, version: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()`` for ``version`` of the data, or the last answer while the new one is computed.
+        ``compute`` must open its own database session: it may run in a background thread."""
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and hit.version == version:
+            fresh: T = hit.value
+            return fresh
+        if hit is not None and time.monotonic() - hit.computed < STALE_SECONDS:
+            with self._lock:
+                start = key not in self._refreshing
+                self._refreshing.add(key)
+            if start:
+                threading.Thread(target=self._refresh, args=(key, version, compute), daemon=True).start()
+            stale: T = hit.value
+            return stale
+        value = compute()
+        self._store(key, version, value)
+        return value
+
+    def _refresh(self, key: Hashable, version: Hashable, compute: Callable[[], Any]) -> None:
+        try:
+            self._store(key, version, compute())
+        except Exception:  # the next request computes it in the foreground and reports the error itself
+            log.exception("web.cache_refresh_failed key=%s", key)
+            with self._lock:
+                self._entries.pop(key, None)
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
 
 
-def remember(key: Hashable, version: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()`` for ``version`` of the data, or the last answer while the new one is computed.
-    ``compute`` must open its own database session: it may run in a background thread."""
-    with _lock:
-        hit = _entries.get(key)
-    if hit is not None and hit.version == version:
-        fresh: T = hit.value
-        return fresh
-    if hit is not None and time.monotonic() - hit.computed < STALE_SECONDS:
-        with _lock:
-            start = key not in _refreshing
-            _refreshing.add(key)
-        if start:
-            threading.Thread(target=_refresh, args=(key, version, compute), daemon=True).start()
-        stale: T = hit.value
-        return stale
-    value = compute()
-    _store(key, version, value)
-    return value
-
-
-def _refresh(key: Hashable, version: Hashable, compute: Callable[[], Any]) -> None:
-    try:
-        _store(key, version, compute())
-    except Exception:  # the next request computes it in the foreground and reports the error itself
-        log.exception("web.cache_refresh_failed key=%s", key)
-        with _lock:
-            _entries.pop(key, None)
-    finally:
-        with _lock:
-            _refreshing.discard(key)
-
-
-def clear() -> None:
-    with _lock:
-        _entries.clear()
+def of(request: Any) -> PageMemo:
+    """The app's memo (made by ``service.web.app.create_app``)."""
+    memo: PageMemo = request.app.state.page_memo
+    return memo

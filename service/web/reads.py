@@ -68,7 +68,9 @@ def posted_weeks(session: Session) -> dict[tuple[str, str], Digest]:
     return {(d.week, d.audience): d for d in session.exec(select(Digest))}
 
 
-def digest_content(session: Session, settings: Settings, *, week: str, audience: str) -> dict[str, Any]:
+def digest_content(
+    session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
+) -> dict[str, Any]:
     kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
     if kept is not None:
         stored: dict[str, Any] = kept.content
@@ -78,4 +80,4 @@ def digest_content(session: Session, settings: Settings, *, week: str, audience:
         with session_scope(settings.database_url) as own:
             return build(own, settings, week=week, audience=audience)
 
-    return cache.remember(("digest", settings.database_url, week, audience), cache.data_version(session), compute)
+    return memo.remember(("digest", settings.database_url, week, audience), cache.data_version(session), compute)

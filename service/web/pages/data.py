@@ -39,7 +39,9 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
             found: list[dict[str, object]] = dora_metrics(own, settings, Filters(), window)["warnings"]
         return found
 
-    warnings = cache.remember(("warnings", settings.database_url, hour), cache.data_version(session), compute)
+    warnings = cache.of(request).remember(
+        ("warnings", settings.database_url, hour), cache.data_version(session), compute
+    )
     return page(
         request,
         "data.html",
@@ -66,5 +68,5 @@ def replay(
     count = inbox.requeue(session, statuses=REPLAYABLE, ids=[event_id])
     if count:
         request.app.state.waker.wake()
-        cache.clear()
+        cache.of(request).clear()
     return RedirectResponse(f"/data?replayed={event_id if count else 'none'}", status_code=303)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.api.deps import DbSession
 from service.digest.html import render_html
+from service.web import cache
 from service.web.auth import Viewing
 from service.web.pages.overview import cohort_charts, recent_weeks
 from service.web.reads import digest_content, posted_weeks, service_facts
@@ -44,7 +45,9 @@ def digest_list(request: Request, viewer: Viewing, session: DbSession) -> Respon
 def digest_page(
     request: Request, week: Week, viewer: Viewing, session: DbSession, audience: Audience = "leaders"
 ) -> Response:
-    content = digest_content(session, request.app.state.settings, week=week.upper(), audience=audience)
+    content = digest_content(
+        session, request.app.state.settings, week=week.upper(), audience=audience, memo=cache.of(request)
+    )
     return page(
         request,
         "digest.html",
@@ -61,5 +64,7 @@ def digest_standalone(
     request: Request, week: Week, _viewer: Viewing, session: DbSession, audience: Audience = "leaders"
 ) -> HTMLResponse:
     """The digest as one self-contained page with charts, readable without JavaScript and as an email body."""
-    content = digest_content(session, request.app.state.settings, week=week.upper(), audience=audience)
+    content = digest_content(
+        session, request.app.state.settings, week=week.upper(), audience=audience, memo=cache.of(request)
+    )
     return HTMLResponse(render_html(content))

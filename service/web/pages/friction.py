@@ -34,8 +34,10 @@ def theme_key(theme: themes.Theme) -> str:
     return f"t{min(theme.report_ids)}"
 
 
-def current_themes(session: Session, database_url: str) -> list[themes.Theme]:
+def current_themes(request: Request, session: Session) -> list[themes.Theme]:
     """Themes of the last THEME_DAYS days (grouping compares reports pairwise: remembered per data version)."""
+
+    database_url = request.app.state.settings.database_url
 
     def compute() -> list[themes.Theme]:
         with session_scope(database_url) as own:
@@ -43,7 +45,7 @@ def current_themes(session: Session, database_url: str) -> list[themes.Theme]:
         return themes.group(frame)
 
     day = utcnow().date().isoformat()
-    return cache.remember(("themes", database_url, day), cache.data_version(session), compute)
+    return cache.of(request).remember(("themes", database_url, day), cache.data_version(session), compute)
 
 
 @router.get("/friction")
@@ -63,7 +65,7 @@ def board(
         services = [f.slug for f in facts if f.team == team]
     if service:
         services = [s for s in (services if services is not None else [service]) if s == service]
-    found = current_themes(session, request.app.state.settings.database_url)
+    found = current_themes(request, session)
     ids = None
     if theme:
         chosen = next((t for t in found if theme_key(t) == theme), None)
@@ -95,7 +97,7 @@ def board(
 
 @router.get("/friction/themes")
 def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
-    found = current_themes(session, request.app.state.settings.database_url)
+    found = current_themes(request, session)
     ids = [i for t in found for i in t.report_ids]
     texts: dict[int, FrictionReport] = {}
     if ids:
@@ -176,5 +178,5 @@ def triage_report(
 ) -> Response:
     changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
     apply_triage(session, report_id, taxonomy=request.app.state.taxonomy, waker=request.app.state.waker, **changes)
-    cache.clear()
+    cache.of(request).clear()
     return RedirectResponse(f"/friction/{report_id}?done={action}", status_code=303)

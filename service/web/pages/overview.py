@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from service.api.deps import DbSession
 from service.digest.build import last_full_week
 from service.timeutil import utcnow
-from service.web import charts
+from service.web import cache, charts
 from service.web.auth import Viewing
 from service.web.reads import digest_content, followed_migration, service_facts, upcoming_moves
 from service.web.render import page
@@ -93,7 +93,7 @@ def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQu
     chosen = (week or weeks[0]).upper()
     migration_row = followed_migration(session)
     facts = service_facts(session)
-    content = digest_content(session, settings, week=chosen, audience="leaders")
+    content = digest_content(session, settings, week=chosen, audience="leaders", memo=cache.of(request))
     migration = content.get("migration") or {}
     week_end = datetime.fromisoformat(content["to"]) if content.get("to") else utcnow()
     moved = [f for f in facts if f.moved_at is not None and f.moved_at < week_end]

@@ -62,7 +62,7 @@ def services_list(
         return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
 
     key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
-    rows = cache.remember(key, cache.data_version(session), compute)
+    rows = cache.of(request).remember(key, cache.data_version(session), compute)
     shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
@@ -126,7 +126,7 @@ def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSes
     history = catalogue.platform_history(session, slug)
     key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
     week = last_full_week(utcnow(), settings.timezone)
-    figures, window, timeline = cache.remember(
+    figures, window, timeline = cache.of(request).remember(
         (*key, week), cache.data_version(session), lambda: _figures(settings, slug)
     )
     open_reports = [
@@ -166,6 +166,7 @@ def parse_history(text: str) -> list[catalogue.PlatformPeriod]:
 
 @router.post("/services/{slug}", dependencies=[Csrf])
 def service_edit(
+    request: Request,
     slug: Slug,
     _admin: Admin,
     session: WriteSession,
@@ -179,5 +180,5 @@ def service_edit(
         slug=slug, team=team.strip() or None, tier=tier.strip() or None, platforms=parse_history(platforms)
     )
     catalogue.put_service(session, spec)
-    cache.clear()
+    cache.of(request).clear()
     return RedirectResponse(f"/services/{slug}?saved=1", status_code=303)
