@@ -74,8 +74,10 @@ def _install_page_errors(app: FastAPI) -> None:
         return page(request, "error.html", title=title, status_code=status, message=exc.message, status=status)
 
     async def http_error(request: Request, exc: Exception) -> Response:
+        """No route matched: the framed 404 page for a browser (it asks for HTML), the API's JSON otherwise."""
         assert isinstance(exc, StarletteHTTPException)
-        if not is_page(request) or exc.status_code != 404:
+        wants_html = "text/html" in request.headers.get("accept", "")
+        if not is_page(request) or exc.status_code != 404 or not wants_html:
             return await _json(json_http_error, request, exc)
         return page(request, "error.html", title="Not found", status_code=404, message=None, status=404)
 
