@@ -4,6 +4,8 @@ pages in the app's frame for page requests (API paths keep their JSON errors).""
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from service.api.app import create_app as create_api
 from service.api.errors import status_of
 from service.errors import AppError
 from service.settings import Settings, get_settings
+from service.web import warm
 from service.web.auth import CsrfFailed, SignInRequired
 from service.web.cache import PageMemo
 from service.web.pages import data, digests, friction, overview, services, signin
@@ -38,6 +41,15 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     app = create_api(settings, waker=waker)
     app.state.session_codec = SessionCodec(settings)
     app.state.page_memo = PageMemo()
+    api_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(running: FastAPI) -> AsyncIterator[None]:
+        async with api_lifespan(running):
+            warm.start(settings, running.state.page_memo)
+            yield
+
+    app.router.lifespan_context = lifespan
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (signin, overview, services, friction, digests, data):
         app.include_router(module.router)

@@ -4,7 +4,8 @@ figures, themes, the data page's warnings), keyed by a cheap data version.
 An answer computed for the current data version is served as is. When the data has moved on, the last
 answer is served once more while a background thread computes the new one (stale-while-revalidate), so a
 busy install never makes a reader wait for a recompute; what a reader sees then lags the data by one
-computation (well under a second, see BENCHMARKS.md). Nothing is served stale past ``STALE_SECONDS``.
+computation (a fraction of a second; a digest build takes seconds, see BENCHMARKS.md). An answer older
+than ``STALE_SECONDS`` is never served for changed data: that request computes in the foreground.
 The web app's own writes (triage, catalogue edits, replay) clear it, so their effect shows at once.
 """
 
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, select
 from service.models import FrictionReport, InboxEvent, InboxStatus, RollupDirty
 
 T = TypeVar("T")
-STALE_SECONDS = 600.0
+STALE_SECONDS = 300.0
 MAX_ENTRIES = 256
 log = logging.getLogger("frictionlog.web")
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from service import inbox, quality
 from service.api.deps import DbSession, WriteSession
@@ -16,6 +17,7 @@ from service.db import session_scope
 from service.metrics import dora
 from service.metrics.service import Filters, dora_metrics
 from service.models import InboxStatus
+from service.settings import Settings
 from service.timeutil import utcnow
 from service.web import cache
 from service.web.auth import Admin, Csrf, Viewing
@@ -26,12 +28,9 @@ WINDOW_DAYS = 28
 REPLAYABLE = (InboxStatus.FAILED, InboxStatus.IGNORED)
 
 
-@router.get("/data")
-def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
-    settings = request.app.state.settings
-    now = utcnow()
-    since = now - timedelta(days=WINDOW_DAYS)
-    hour = now.replace(minute=0, second=0, microsecond=0)
+def figure_warnings(settings: Settings, memo: cache.PageMemo, session: Session) -> list[dict[str, object]]:
+    """The warnings the last WINDOW_DAYS days of figures carry (a DORA pass over raw rows: remembered)."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
     window = dora.Window(hour - timedelta(days=WINDOW_DAYS), hour)
 
     def compute() -> list[dict[str, object]]:
@@ -39,9 +38,14 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
             found: list[dict[str, object]] = dora_metrics(own, settings, Filters(), window)["warnings"]
         return found
 
-    warnings = cache.of(request).remember(
-        ("warnings", settings.database_url, hour), cache.data_version(session), compute
-    )
+    return memo.remember(("warnings", settings.database_url, hour), cache.data_version(session), compute)
+
+
+@router.get("/data")
+def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
+    settings = request.app.state.settings
+    since = utcnow() - timedelta(days=WINDOW_DAYS)
+    warnings = figure_warnings(settings, cache.of(request), session)
     return page(
         request,
         "data.html",

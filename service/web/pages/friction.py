@@ -18,6 +18,7 @@ from service.errors import InvalidInput, NotFound
 from service.friction import reports, themes
 from service.friction.triage import STATUSES
 from service.models import FrictionReport, Service
+from service.settings import Settings
 from service.timeutil import utcnow
 from service.web import cache
 from service.web.auth import Admin, Csrf, Viewing
@@ -34,10 +35,9 @@ def theme_key(theme: themes.Theme) -> str:
     return f"t{min(theme.report_ids)}"
 
 
-def current_themes(request: Request, session: Session) -> list[themes.Theme]:
+def current_themes(settings: Settings, memo: cache.PageMemo, session: Session) -> list[themes.Theme]:
     """Themes of the last THEME_DAYS days (grouping compares reports pairwise: remembered per data version)."""
-
-    database_url = request.app.state.settings.database_url
+    database_url = settings.database_url
 
     def compute() -> list[themes.Theme]:
         with session_scope(database_url) as own:
@@ -45,7 +45,7 @@ def current_themes(request: Request, session: Session) -> list[themes.Theme]:
         return themes.group(frame)
 
     day = utcnow().date().isoformat()
-    return cache.of(request).remember(("themes", database_url, day), cache.data_version(session), compute)
+    return memo.remember(("themes", database_url, day), cache.data_version(session), compute)
 
 
 @router.get("/friction")
@@ -65,7 +65,7 @@ def board(
         services = [f.slug for f in facts if f.team == team]
     if service:
         services = [s for s in (services if services is not None else [service]) if s == service]
-    found = current_themes(request, session)
+    found = current_themes(request.app.state.settings, cache.of(request), session)
     ids = None
     if theme:
         chosen = next((t for t in found if theme_key(t) == theme), None)
@@ -97,7 +97,7 @@ def board(
 
 @router.get("/friction/themes")
 def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
-    found = current_themes(request, session)
+    found = current_themes(request.app.state.settings, cache.of(request), session)
     ids = [i for t in found for i in t.report_ids]
     texts: dict[int, FrictionReport] = {}
     if ids:

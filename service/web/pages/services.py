@@ -20,6 +20,7 @@ from service.metrics import dora
 from service.metrics.service import Filters, dora_metrics
 from service.metrics.weekly import weekly_metrics
 from service.models import Service
+from service.settings import Settings
 from service.timeutil import parse_timestamp, utcnow
 from service.web import cache, charts, tables
 from service.web.auth import Admin, Csrf, Viewing
@@ -41,6 +42,22 @@ def _window(tz: str, weeks: int) -> tuple[Any, Any, list[str]]:
     return start, end, labels
 
 
+def services_table(
+    settings: Settings, memo: cache.PageMemo, session: Session
+) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]]]:
+    """The catalogue and every service's before/after (from 24 weeks of rollups: remembered per data version)."""
+    facts = service_facts(session)
+
+    def compute() -> list[dict[str, Any]]:
+        start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
+        with session_scope(settings.database_url) as own:
+            weekly = weekly_metrics(own, settings, group_by="service", start=start, end=end)
+        return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
+
+    key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
+    return facts, memo.remember(key, cache.data_version(session), compute)
+
+
 @router.get("/services")
 def services_list(
     request: Request,
@@ -52,17 +69,7 @@ def services_list(
     sort: Annotated[str, Query(max_length=16)] = "service",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> Response:
-    settings = request.app.state.settings
-    facts = service_facts(session)
-
-    def compute() -> list[dict[str, Any]]:
-        start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
-        with session_scope(settings.database_url) as own:
-            weekly = weekly_metrics(own, settings, group_by="service", start=start, end=end)
-        return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
-
-    key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
-    rows = cache.of(request).remember(key, cache.data_version(session), compute)
+    facts, rows = services_table(request.app.state.settings, cache.of(request), session)
     shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
