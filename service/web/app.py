@@ -3,6 +3,7 @@ pages in the app's frame for page requests (API paths keep their JSON errors).""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,8 +47,12 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     @asynccontextmanager
     async def lifespan(running: FastAPI) -> AsyncIterator[None]:
         async with api_lifespan(running):
-            warm.start(settings, running.state.page_memo)
-            yield
+            warming = warm.start(settings, running.state.page_memo)
+            try:
+                yield
+            finally:
+                # Never leave it reading while the app shuts down (and the database may go away).
+                await asyncio.to_thread(warming.join, warm.JOIN_SECONDS)
 
     app.router.lifespan_context = lifespan
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

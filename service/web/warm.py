@@ -18,6 +18,7 @@ from service.web.pages.services import services_table
 from service.web.reads import digest_content
 
 log = logging.getLogger("frictionlog.web")
+JOIN_SECONDS = 30.0
 
 
 def warm(settings: Settings, memo: PageMemo) -> None:
