@@ -178,7 +178,9 @@ thread recomputes, the cost a reader sees on a busy install). Milliseconds.
 |---|---|---|---|---|---|---|
 {rows}
 
-{verdict} The first request computes from rollups and raw rows (the services table reads 24 weeks of rollups
+{verdict}
+
+The first request computes from rollups and raw rows (the services table reads 24 weeks of rollups
 for every service, the data page a 28-day DORA pass for its warnings; a digest nobody kept is a full digest
 build, see the metrics section), and the weekly API baseline shows that cost without a memo. The machine is
 shared (2 cores, other developers' runs at the same time), so the tails and the digest build are noisy.
