@@ -115,7 +115,14 @@ class Settings(BaseSettings):
         return _split_csv(value)
 
     @field_validator(
-        "broker_url", "taxonomy_path", "slack_triage_channel", "slack_client_id", "slack_team_id", mode="before"
+        "broker_url",
+        "taxonomy_path",
+        "slack_triage_channel",
+        "slack_client_id",
+        "slack_team_id",
+        "session_secret",
+        "slack_client_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +29,7 @@ from service.web.render import page
 from service.web.sessions import SessionCodec
 from workers.enqueue import Waker
 
+log = logging.getLogger("frictionlog.web")
 STATIC = Path(__file__).resolve().parent / "static"
 NOT_PAGES = ("/api/", "/webhooks/", "/slack/", "/metrics", "/healthz", "/readyz", "/docs", "/openapi", "/redoc")
 
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     settings = settings or get_settings()
     app = create_api(settings, waker=waker)
     app.state.session_codec = SessionCodec(settings)
+    if settings.session_secret is None and not settings.embedded:
+        log.warning("web.session_secret_unset: sessions end at a restart and are not shared between API processes")
     app.state.page_memo = PageMemo()
     api_lifespan = app.router.lifespan_context
 
