@@ -56,6 +56,7 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.lag $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.slack_command $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.web $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.cost_import $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.themes $(if $(QUICK),--quick)

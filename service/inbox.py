@@ -231,8 +231,11 @@ def list_events(
     return list(session.exec(statement))
 
 
-def requeue(session: Session, *, statuses: Sequence[str], since: datetime | None = None) -> int:
-    """Put rows back to pending (replay, rebuild); returns how many. Commits."""
+def requeue(
+    session: Session, *, statuses: Sequence[str], since: datetime | None = None, ids: Sequence[int] | None = None
+) -> int:
+    """Put rows back to pending (replay, rebuild); returns how many. Commits. ``ids`` narrows it to those
+    rows (the web app's replay button); the CLI and the web app both replay through here."""
     statement = (
         update(InboxEvent)
         .where(col(InboxEvent.status).in_(statuses))
@@ -240,6 +243,8 @@ def requeue(session: Session, *, statuses: Sequence[str], since: datetime | None
     )
     if since is not None:
         statement = statement.where(col(InboxEvent.received_at) >= since)
+    if ids is not None:
+        statement = statement.where(col(InboxEvent.id).in_(list(ids)))
     count = session.exec(statement).rowcount
     session.commit()
     return int(count)

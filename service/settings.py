@@ -21,8 +21,13 @@ SECRETS = (
     "gitlab_webhook_token",
     "pagerduty_webhook_secret",
     "opsgenie_webhook_token",
+    "jira_webhook_secret",
+    "linear_webhook_secret",
+    "cdevents_webhook_secret",
     "slack_signing_secret",
     "slack_bot_token",
+    "slack_client_secret",
+    "session_secret",
 )
 
 
@@ -145,6 +150,24 @@ class Settings(BaseSettings):
     pull_attempts: int = Field(default=3, ge=1, le=10)
     """Tries per request (timeouts and 5xx are retried with backoff); then the pull is reported failed."""
 
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the web app (scheme, host, optional path prefix); links in Slack are built from it.
+    An https URL also marks the session cookie Secure."""
+    session_secret: SecretStr | None = None
+    """Signs the web app's session cookies. Unset: a random key per process (sessions end at a restart, and
+    several API replicas need one shared value)."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """A web session ends this long after sign-in."""
+    slack_client_id: str | None = None
+    """The Slack app's client id for "Sign in with Slack" (OpenID Connect); unset: token sign-in only."""
+    slack_client_secret: SecretStr | None = None
+    slack_oidc_url: str = "https://slack.com"
+    """Base of Slack's OpenID Connect endpoints (/openid/connect/authorize, /api/openid.connect.token,
+    /api/openid.connect.userInfo): a local stand-in in tests."""
+    slack_team_id: str | None = None
+    """Only members of this Slack workspace may sign in with Slack (recommended); unset: any workspace
+    the Slack app is installed in."""
+
     @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
@@ -159,6 +182,8 @@ class Settings(BaseSettings):
         "opencost_url",
         "prometheus_url",
         "prometheus_queries_path",
+        "slack_client_id",
+        "slack_team_id",
         mode="before",
     )
     @classmethod

@@ -44,7 +44,6 @@ SCOPES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/cost/imports"): "admin",
     ("GET", "/api/v1/metrics/work"): "read",
     ("GET", "/api/v1/digests/{week}"): "read",
-    ("GET", "/digests/{week}"): "read",
     ("DELETE", "/api/v1/reporters/{identity}"): "admin",
 }
 SAMPLES = {

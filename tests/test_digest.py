@@ -379,13 +379,18 @@ def test_the_scheduled_run_posts_once_per_audience_however_often_it_runs(databas
     assert sorted(post["channel"] for post in posts) == ["CLEADERS", "CPAYMENTS"]
 
 
-def test_the_html_page_needs_a_read_token(client: TestClient, settings: Settings) -> None:
+def test_the_html_page_needs_a_read_token_in_the_header_not_the_url(client: TestClient, settings: Settings) -> None:
     from tests.factories import issue_token
 
     token = issue_token(settings, "browser", ["read"])
 
-    assert client.get(f"/digests/{WEEK}").status_code == 401
-    page = client.get(f"/digests/{WEEK}", params={"token": token})
+    assert (
+        client.get(f"/digests/{WEEK}/html", headers={"Accept": "text/html"}, follow_redirects=False).status_code == 303
+    )
+    retired = client.get(f"/digests/{WEEK}/html", params={"token": token}, follow_redirects=False)
+    assert retired.status_code == 303  # ?token= links are retired: the way in is the sign-in page
+    assert retired.headers["location"].startswith("/signin?next=")
+    page = client.get(f"/digests/{WEEK}/html", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "<svg" not in page.text  # an empty week has no charts, only its one line
@@ -408,7 +413,7 @@ def test_a_rising_theme_shows_its_own_example_and_other_quotes_stand_apart(
         }
         assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
     content = digest(client, admin_headers, settings)
-    html = client.get(f"/digests/{WEEK}", headers=admin_headers).text
+    html = client.get(f"/digests/{WEEK}/html", headers=admin_headers).text
     _, blocks = digest_blocks(content)
 
     theme = content["friction"]["rising_themes"][0]

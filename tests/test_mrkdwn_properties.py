@@ -58,9 +58,14 @@ def mrkdwn_strings(node: Any) -> list[str]:
     return found
 
 
+DIGEST_URL = "http://127.0.0.1:8000/digests/2026-W44"
+
+
 def assert_no_live_markup(*texts: str) -> None:
     for text in texts:
-        live = set(LIVE.findall(text)) - {f"@{REPORTER}"}  # the one mention the app writes itself
+        # The mention and the link the app writes itself: the verified reporter, the digest's page in the web
+        # app (built from FRICTIONLOG_PUBLIC_URL, never from user text).
+        live = set(LIVE.findall(text)) - {f"@{REPORTER}", f"{DIGEST_URL}|the full digest with charts"}
         assert not live, f"live markup {live} in {text!r}"
 
 
@@ -94,6 +99,7 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
     }
     return {
         "week": "2026-W44",
+        "audience": "leaders",
         "summary": f"{service} deployed more",
         "empty": False,
         "verdict": [f"Migration {name}: {service} deployed more", f"criteria of {name}: 1 of 2 met"],

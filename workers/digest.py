@@ -50,7 +50,7 @@ def run_digests(
             if not claim_post(session, row.id):
                 run.already_posted += 1
                 continue
-        text, blocks = digest_blocks(content)
+        text, blocks = digest_blocks(content, public_url=settings.public_url)
         try:
             ts = notifier.post_message(channel, text, blocks)
         except Exception:

@@ -8,16 +8,26 @@ code spans with their backticks removed.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote as urlquote
 
 from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
-from integrations.slack.mrkdwn import Mrkdwn, code, fmt, quote
+from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
 from service.digest.render import headline_line, migration_lines, plain_text, warning_line
+from service.settings import Settings
 
 MAX_BLOCKS = 50
+DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default
 
 
-def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def digest_link(content: dict[str, Any], public_url: str) -> str:
+    """The digest's page in the web app, absolute (``FRICTIONLOG_PUBLIC_URL``). No token in it: a reader
+    without a session signs in first and lands on this page."""
+    query = "" if content["audience"] == "leaders" else "?audience=" + urlquote(content["audience"], safe="")
+    return f"{public_url.rstrip('/')}/digests/{content['week']}{query}"
+
+
+def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_URL) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
     fallback = safe(md.escape(plain_text(content)))
     week = content.get("week_label") or content["week"]
@@ -84,9 +94,9 @@ def digest_blocks(content: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     blocks.append(
         context(
             fmt(
-                "Definitions v{} · the full digest with charts: /digests/{}",
+                "Definitions v{} · {}",
                 content["definitions_version"],
-                content["week"],
+                link(digest_link(content, public_url), "the full digest with charts"),
             )
         )
     )

@@ -55,6 +55,14 @@ def quote(text: object) -> Mrkdwn:
     return Mrkdwn("\n".join(f">{line}" for line in escape(text).split("\n")))
 
 
+def link(url: str, label: object) -> Mrkdwn:
+    """``<url|label>`` for a URL the app built itself (from its settings): the label is escaped, and the URL
+    may hold no ``<``, ``>``, ``|`` or space (they would end the link or start another)."""
+    if any(c in url for c in "<>| \n") or not url.startswith(("https://", "http://")):
+        raise ValueError(f"not a link the app can write: {url!r}")
+    return Mrkdwn(f"<{url.replace('&', '&amp;')}|{escape(label)}>")
+
+
 def user_mention(user_id: str | None) -> Mrkdwn | None:
     """``<@U…>`` for a well-formed Slack user id (one Slack sent us); None for anything else."""
     if user_id and _USER_ID.fullmatch(user_id):

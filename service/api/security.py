@@ -57,6 +57,8 @@ class SecurityHeaders:
 _PATTERNS = (
     # query strings and form bodies: ?token=…&… (any name ending in token, secret, signature, password, key)
     re.compile(r"(?i)((?:[?&;]|\b)(?:[a-z_]*token|[a-z_]*secret|signature|password|api_?key|sig)=)[^&\s\"';]+"),
+    # the same inside a URL-encoded parameter (a ``next=`` that carries a whole query string)
+    re.compile(r"(?i)((?:%3F|%26|\b)(?:[a-z_]*token|[a-z_]*secret|signature|password|api_?key|sig)%3D)[^&\s\"';%]+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"()\bxox[abposr]-[A-Za-z0-9-]+"),
 )

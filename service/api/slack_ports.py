@@ -8,6 +8,7 @@ from typing import Any
 
 from integrations.slack.ports import SlackPorts
 from service import catalogue, inbox
+from service.api.triage import apply_triage
 from service.db import session_scope
 from service.friction import reports, themes, triage
 from service.friction.categorise import Taxonomy
@@ -17,7 +18,7 @@ from service.settings import Settings
 from service.timeutil import utcnow
 from service.vocab import OPEN
 from workers.celery_app import NOTIFY_TASK
-from workers.enqueue import Waker, wake_after_triage
+from workers.enqueue import Waker
 
 
 def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPorts:
@@ -45,9 +46,7 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
 
     def change(report_id: int, **changes: Any) -> triage.TriageResult:
         with session_scope(url, write=True) as session:
-            result = triage.triage(session, report_id, taxonomy=taxonomy, **changes)
-        wake_after_triage(waker, corrected=result.corrected, notify_reporter=result.notify_reporter)
-        return result
+            return apply_triage(session, report_id, taxonomy=taxonomy, waker=waker, **changes)
 
     def add_detail(report_id: int, **details: Any) -> Any:
         with session_scope(url, write=True) as session:

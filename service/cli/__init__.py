@@ -60,7 +60,7 @@ def serve(host: str, port: int, access_log: bool) -> None:
 
     settings = get_settings()
     upgrade(settings.database_url)
-    uvicorn.run("service.api.app:create_app", factory=True, host=host, port=port, access_log=access_log)
+    uvicorn.run("service.web.app:create_app", factory=True, host=host, port=port, access_log=access_log)
 
 
 @main.command()
@@ -75,7 +75,7 @@ def api(host: str, port: int, workers: int, access_log: bool) -> None:
     if get_settings().embedded:
         raise click.UsageError("set FRICTIONLOG_BROKER_URL for the distributed API, or use `frictionlog serve`")
     uvicorn.run(
-        "service.api.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log
+        "service.web.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=access_log
     )
 
 

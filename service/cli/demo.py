@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,16 +18,16 @@ import httpx
 import uvicorn
 
 from service import tokens
-from service.api.app import create_app
 from service.db import session_scope
 from service.demo.cost import generate_cost
-from service.demo.generate import generate
+from service.demo.generate import DemoData, generate
 from service.digest.build import build, last_full_week
 from service.digest.html import render_html
 from service.digest.render import plain_text
 from service.metrics.weekly import weekly_metrics
 from service.settings import Settings
 from service.timeutil import utcnow
+from service.web.app import create_app
 
 
 def _free_port() -> int:
@@ -38,8 +39,8 @@ def _free_port() -> int:
 class BackgroundServer:
     """uvicorn in a thread of this process, with the embedded worker; stopped on exit."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
+    def __init__(self, settings: Settings, *, port: int | None = None) -> None:
+        self.port = port or _free_port()
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="frictionlog-demo-server", daemon=True)
@@ -52,6 +53,14 @@ class BackgroundServer:
                 raise click.ClickException("the embedded server did not start")
             time.sleep(0.05)
         return self
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C)."""
+        try:
+            while self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            click.echo("\nStopping the demo server.")
 
     def __exit__(self, *_exc: object) -> None:
         self._server.should_exit = True
@@ -87,47 +96,78 @@ def _wait_drained(client: httpx.Client, timeout: float = 60.0) -> dict[str, int]
         time.sleep(0.1)
 
 
+def seed(
+    client: httpx.Client, data: DemoData, *, seed_value: int = 7, weeks: int = 16, bill_dir: Path | None = None
+) -> tuple[int, int, dict[str, int]]:
+    """Send a generated story through the HTTP API (catalogue, migration and its criteria, events, friction,
+    the FOCUS bill and utilisation) and wait until the worker drained it: (accepted, rejected, inbox
+    counts). The demo and the browser tests use it."""
+    for service in data.services:
+        body = {key: service[key] for key in ("team", "tier", "platforms")}
+        client.put(f"/api/v1/services/{service['slug']}", json=body).raise_for_status()
+    made = client.post("/api/v1/migrations", json=data.migration).raise_for_status().json()
+    # A goalpost moved after the start: the digest shows who changed it and when.
+    lowered = [{**c, "target": 1.0} if c["metric"] == "deploys" else c for c in data.migration["criteria"]]
+    client.patch(f"/api/v1/migrations/{made['id']}", json={"criteria": lowered}).raise_for_status()
+    requests = [("/webhooks/generic", event) for event in data.events]
+    requests += [("/api/v1/friction", report) for report in data.friction]
+    accepted, rejected = _post_all(client, requests)
+    with tempfile.TemporaryDirectory() as scratch:
+        click.echo(_send_cost(client, data, seed=seed_value, weeks=weeks, data_dir=bill_dir or Path(scratch)))
+    return accepted, rejected, _wait_drained(client)
+
+
 @click.command()
-@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--seed", "seed_value", default=7, show_default=True, type=int)
 @click.option("--weeks", default=16, show_default=True, type=click.IntRange(8, 52))
 @click.option("--data-dir", default="./var/demo", show_default=True, type=click.Path(path_type=Path))
-def demo(seed: int, weeks: int, data_dir: Path) -> None:
+@click.option("--serve", is_flag=True, help="Keep the web app running on --port afterwards (Ctrl-C stops it)")
+@click.option("--port", default=8000, show_default=True, type=int, help="The port of --serve")
+def demo(seed_value: int, weeks: int, data_dir: Path, serve: bool, port: int) -> None:
     """Generate a seeded migration, send it through the API, and print weekly metrics per platform."""
     shutil.rmtree(data_dir, ignore_errors=True)
     data_dir.mkdir(parents=True)
-    settings = Settings(database_url=f"sqlite:///{data_dir / 'frictionlog.db'}", broker_url=None)
+    url = f"http://127.0.0.1:{port}/"
+    settings = Settings(
+        database_url=f"sqlite:///{data_dir / 'frictionlog.db'}",
+        broker_url=None,
+        spool_dir=data_dir / "spool",
+        public_url=url.rstrip("/"),
+    )
     started = time.monotonic()
-    data = generate(seed=seed, weeks=weeks, end=utcnow())
+    data = generate(seed=seed_value, weeks=weeks, end=utcnow())
     click.echo(
         f"Demo: {len(data.services)} services, {len(data.events)} CI/CD and incident events and "
-        f"{len(data.friction)} friction reports over {weeks} weeks (seed {seed})"
+        f"{len(data.friction)} friction reports over {weeks} weeks (seed {seed_value})"
     )
-    with BackgroundServer(settings) as server:
+    with BackgroundServer(settings, port=port if serve else None) as server:
         with session_scope(settings.database_url, write=True) as session:
             _, secret = tokens.create_token(session, name="demo", scopes=["ingest", "read", "admin"])
         headers = {"Authorization": f"Bearer {secret}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers=headers, timeout=30) as client:
-            for service in data.services:
-                body = {key: service[key] for key in ("team", "tier", "platforms")}
-                client.put(f"/api/v1/services/{service['slug']}", json=body).raise_for_status()
-            made = client.post("/api/v1/migrations", json=data.migration).raise_for_status().json()
-            # A goalpost moved after the start: the digest shows who changed it and when.
-            lowered = [{**c, "target": 1.0} if c["metric"] == "deploys" else c for c in data.migration["criteria"]]
-            client.patch(f"/api/v1/migrations/{made['id']}", json={"criteria": lowered}).raise_for_status()
-            requests = [("/webhooks/generic", event) for event in data.events]
-            requests += [("/api/v1/friction", report) for report in data.friction]
-            accepted, rejected = _post_all(client, requests)
-            costs = _send_cost(client, data, seed=seed, weeks=weeks, data_dir=data_dir)
-            stats = _wait_drained(client)
+            accepted, rejected, stats = seed(client, data, seed_value=seed_value, weeks=weeks, bill_dir=data_dir)
+        click.echo(
+            f"Accepted {accepted}, rejected {rejected}; processed {stats['processed']}, "
+            f"failed {stats['failed']}, pending {stats['pending']} in {time.monotonic() - started:.1f}s"
+        )
+        _report(settings, data_dir)
+        if serve:
+            click.echo(f"\nThe web app is running: open {url} and sign in with the token {secret}")
+            click.echo("(Ctrl-C stops it.)")
+            server.wait()
+            return
     click.echo(
-        f"Accepted {accepted}, rejected {rejected}; processed {stats['processed']}, "
-        f"failed {stats['failed']}, pending {stats['pending']} in {time.monotonic() - started:.1f}s"
+        f"\nTo browse it: FRICTIONLOG_DATABASE_URL={settings.database_url} frictionlog serve "
+        f"(or `frictionlog demo --serve`), then open {url} and sign in with the token {secret}"
     )
+
+
+def _report(settings: Settings, data_dir: Path) -> None:
     with session_scope(settings.database_url) as session:
         table = weekly_metrics(session, settings, group_by="platform")
     click.echo("\nWeekly DORA metrics by platform (legacy = not yet migrated, new = migrated):\n")
     click.echo(_format(table))
-    click.echo(f"\n{costs}; weekly cost and utilisation by platform (the move week runs on both):\n")
+    click.echo("\nWeekly cost and utilisation by platform (the move week runs on both):\n")
     click.echo(_format_cost(table))
     week = last_full_week(utcnow(), settings.timezone)
     with session_scope(settings.database_url) as session:

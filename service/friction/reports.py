@@ -56,3 +56,26 @@ def theme_frame(session: Session, *, since: datetime | None, service: str | None
     return pd.DataFrame(
         [tuple(row) for row in rows], columns=["id", "text", "service", "category", "reporter", "votes", "minutes_lost"]
     )
+
+
+def board(
+    session: Session,
+    *,
+    status: str,
+    category: str | None = None,
+    services: list[str] | None = None,
+    ids: list[int] | None = None,
+    limit: int = 30,
+) -> tuple[list[FrictionReport], int]:
+    """One column of the triage board: the newest original (not duplicate) reports in ``status`` matching
+    the filters, and how many match in all. ``services`` and ``ids`` narrow it (a team, a theme)."""
+    where: list[Any] = [col(FrictionReport.status) == status, col(FrictionReport.duplicate_of).is_(None)]
+    if category:
+        where.append(col(FrictionReport.category) == category)
+    if services is not None:
+        where.append(col(FrictionReport.service).in_(services))
+    if ids is not None:
+        where.append(col(FrictionReport.id).in_(ids))
+    rows = session.exec(select(FrictionReport).where(*where).order_by(col(FrictionReport.id).desc()).limit(limit)).all()
+    total = session.exec(select(func.count()).select_from(FrictionReport).where(*where)).one()
+    return list(rows), int(total)

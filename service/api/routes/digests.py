@@ -1,21 +1,18 @@
-"""The weekly digest over HTTP: JSON for tools, an HTML page (with charts) for people."""
+"""The weekly digest as JSON for tools. People read it in the web app (``service.web``, ``/digests``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse
-from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import select
 
 from service import catalogue
-from service.api.auth import authorize, bearer, require_scope
+from service.api.auth import require_scope
 from service.api.deps import DbSession
 from service.api.formats import JsonOnly
 from service.api.state import app_state
 from service.digest.build import build
-from service.digest.html import render_html
 from service.digest.models import DigestContent
 from service.models import Digest
 
@@ -46,19 +43,3 @@ def digest_json(week: Week, request: Request, session: DbSession, audience: Audi
     """The digest as JSON (its schema: ``DigestContent``): the verdict, headline, the migration's effects
     with their intervals and checks, success criteria, friction, chart series and data warnings."""
     return _content(session, request, week, audience)
-
-
-@router.get("/digests/{week}", response_class=HTMLResponse)
-def digest_html(
-    week: Week,
-    request: Request,
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    audience: Audience = "leaders",
-    token: Annotated[str | None, Query(description="A read token, for browsers (prefer the header)")] = None,
-) -> HTMLResponse:
-    """The digest as a page with charts, readable without JavaScript (and as an email body)."""
-    if credentials is None and token:
-        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
-    authorize(request, credentials, "read")
-    return HTMLResponse(render_html(_content(session, request, week, audience)))

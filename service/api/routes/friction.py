@@ -16,13 +16,12 @@ from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, Wr
 from service.api.formats import Format, JsonOnly, csv_response
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
 from service.api.state import TaxonomyDep
+from service.api.triage import apply_triage
 from service.errors import NotFound
 from service.friction import privacy, reports, themes
-from service.friction.triage import triage
 from service.models import FrictionReport
 from service.timeutil import utcnow
 from service.vocab import ReportStatus
-from workers.enqueue import wake_after_triage
 
 router = APIRouter(prefix="/api/v1", tags=["friction"])
 
@@ -161,16 +160,16 @@ def triage_friction(
 ) -> FrictionOut:
     """Triage: correct the category (the categoriser learns from it), link a duplicate, set the status.
     Closing a report (resolved, wont_fix) tells its reporter, with the note; anonymous ones have no one."""
-    result = triage(
+    result = apply_triage(
         session,
         report_id,
         taxonomy=taxonomy,
+        waker=waker,
         category=body.category,
         status=body.status,
         resolution_note=body.resolution_note,
         duplicate_of=body.duplicate_of,
     )
-    wake_after_triage(waker, corrected=result.corrected, notify_reporter=result.notify_reporter)
     return _out(result.report)
 
 

@@ -1,0 +1,81 @@
+"""Data quality (``/data``): failed and ignored events with their errors and, for admins, a replay button
+(``service.inbox.requeue``, the function ``frictionlog replay`` calls); unlinked incidents; services seen
+but not catalogued; deployments with no commits; the warnings the figures carry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from service import inbox, quality
+from service.api.deps import DbSession, WakerDep, WriteSession
+from service.api.state import app_state
+from service.db import session_scope
+from service.metrics import dora
+from service.metrics.service import Filters, dora_metrics
+from service.settings import Settings
+from service.timeutil import utcnow
+from service.vocab import InboxStatus
+from service.web import cache
+from service.web.auth import Admin, Csrf, Viewing
+from service.web.render import page
+
+router = APIRouter(include_in_schema=False)
+WINDOW_DAYS = 28
+REPLAYABLE = (InboxStatus.FAILED, InboxStatus.IGNORED)
+
+
+def figure_warnings(settings: Settings, memo: cache.PageMemo, session: Session) -> list[dict[str, object]]:
+    """The warnings the last WINDOW_DAYS days of figures carry (a DORA pass over raw rows: remembered)."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    window = dora.Window(hour - timedelta(days=WINDOW_DAYS), hour)
+
+    def compute() -> list[dict[str, object]]:
+        with session_scope(settings.database_url) as own:
+            found: list[dict[str, object]] = dora_metrics(own, settings, Filters(), window)["warnings"]
+        return found
+
+    return memo.remember(("warnings", settings.database_url, hour), cache.data_version(session), compute)
+
+
+@router.get("/data")
+def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
+    settings = app_state(request).settings
+    since = utcnow() - timedelta(days=WINDOW_DAYS)
+    warnings = figure_warnings(settings, cache.of(request), session)
+    return page(
+        request,
+        "data.html",
+        title="Data quality",
+        viewer=viewer,
+        days=WINDOW_DAYS,
+        counts=inbox.count_by_status(session),
+        failed=inbox.list_events(session, status=InboxStatus.FAILED, limit=50),
+        ignored=inbox.list_events(session, status=InboxStatus.IGNORED, limit=50),
+        unlinked=quality.unlinked_incidents(session, since=since),
+        uncatalogued=quality.uncatalogued_services(session, since=since),
+        no_commits=quality.deployments_without_commits(
+            session, since=since, environments=settings.production_environments
+        ),
+        warnings=warnings,
+        replayed=request.query_params.get("replayed"),
+    )
+
+
+@router.post("/data/replay", dependencies=[Csrf])
+def replay(
+    request: Request,
+    _admin: Admin,
+    session: WriteSession,
+    waker: WakerDep,
+    event_id: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    count = inbox.requeue(session, statuses=REPLAYABLE, ids=[event_id])
+    if count:
+        waker.wake()
+        cache.of(request).clear()
+    return RedirectResponse(f"/data?replayed={event_id if count else 'none'}", status_code=303)

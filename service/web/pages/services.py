@@ -1,0 +1,192 @@
+"""Services: a sortable, filterable table with before/after per metric; per service its timeline across
+platform periods, DORA figures with warnings, open friction, and (admins) its catalogue entry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from service import catalogue
+from service.api.deps import DbSession, WriteSession
+from service.api.state import app_state
+from service.db import session_scope
+from service.digest.build import last_full_week, week_window
+from service.errors import InvalidInput, NotFound
+from service.friction import reports
+from service.metrics import dora
+from service.metrics.service import Filters, dora_metrics
+from service.metrics.weekly import weekly_metrics
+from service.models import Service
+from service.settings import Settings
+from service.timeutil import parse_timestamp, utcnow
+from service.web import cache, charts, tables
+from service.web.auth import Admin, Csrf, Viewing
+from service.web.reads import service_facts
+from service.web.render import page
+
+router = APIRouter(include_in_schema=False)
+Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+Text = Annotated[str | None, Query(max_length=128)]
+TIMELINE_WEEKS = 16
+
+
+def _window(tz: str, weeks: int) -> tuple[Any, Any, list[str]]:
+    """[start, end) of the last ``weeks`` complete weeks, and their labels, oldest first."""
+    now = utcnow()
+    labels = [last_full_week(now - timedelta(weeks=i), tz) for i in range(weeks)][::-1]
+    start, _ = week_window(labels[0], tz)
+    _, end = week_window(labels[-1], tz)
+    return start, end, labels
+
+
+def services_table(
+    settings: Settings, memo: cache.PageMemo, session: Session
+) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]]]:
+    """The catalogue and every service's before/after (from 24 weeks of rollups: remembered per data version)."""
+    facts = service_facts(session)
+
+    def compute() -> list[dict[str, Any]]:
+        start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
+        with session_scope(settings.database_url) as own:
+            weekly = weekly_metrics(own, settings, group_by="service", start=start, end=end)
+        return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
+
+    key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
+    return facts, memo.remember(key, cache.data_version(session), compute)
+
+
+@router.get("/services")
+def services_list(
+    request: Request,
+    viewer: Viewing,
+    session: DbSession,
+    team: Text = None,
+    platform: Text = None,
+    q: Text = None,
+    sort: Annotated[str, Query(max_length=16)] = "service",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+) -> Response:
+    facts, rows = services_table(app_state(request).settings, cache.of(request), session)
+    shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
+    shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
+    return page(
+        request,
+        "services.html",
+        title="Services",
+        viewer=viewer,
+        rows=shown,
+        total=len(rows),
+        teams=sorted({f.team for f in facts if f.team}),
+        platforms=sorted({f.platform for f in facts if f.platform}),
+        filters={"team": team or "", "platform": platform or "", "q": q or ""},
+        sort=sort,
+        order=order,
+        metrics=tables.METRICS,
+    )
+
+
+def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str], list[Any]]:
+    """(DORA figures of the last four whole weeks with warnings, their first and last week, timeline charts)."""
+    start, end, labels = _window(settings.timezone, 4)
+    with session_scope(settings.database_url) as session:
+        figures = dora_metrics(session, settings, Filters(service=slug), dora.Window(start, end))
+        timeline = _timeline(session, settings, slug)
+    return figures, (labels[0], labels[-1]), timeline
+
+
+def _timeline(session: Session, settings: Any, slug: str) -> list[Any]:
+    start, end, labels = _window(settings.timezone, TIMELINE_WEEKS)
+    weekly = weekly_metrics(session, settings, group_by="platform", filters=Filters(service=slug), start=start, end=end)
+    platforms = sorted(set(weekly["group"])) if len(weekly) else []
+    css = {
+        p: ("s-migrated" if i == len(platforms) - 1 and len(platforms) > 1 else "s-legacy")
+        for i, p in enumerate(platforms)
+    }
+    out = []
+    for column, title, unit in (
+        ("deployments", "Deploys per week", "deploy"),
+        ("incidents", "Incidents per week", "incident"),
+        ("friction", "Friction reports per week", "report"),
+    ):
+        series = []
+        for p in platforms:
+            mine = weekly[weekly["group"] == p].set_index("week")[column]
+            series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
+        out.append(charts.stacked_bars(title, labels, series, unit=unit, chart_id=f"timeline-{column}"))
+    return out
+
+
+def _service_or_404(session: Session, slug: str) -> Service:
+    service = session.get(Service, slug)
+    if service is None:
+        raise NotFound(f"There is no service called {slug!r} in the catalogue.")
+    return service
+
+
+@router.get("/services/{slug}")
+def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSession) -> Response:
+    settings = app_state(request).settings
+    service = _service_or_404(session, slug)
+    history = catalogue.platform_history(session, slug)
+    key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
+    week = last_full_week(utcnow(), settings.timezone)
+    figures, window, timeline = cache.of(request).remember(
+        (*key, week), cache.data_version(session), lambda: _figures(settings, slug)
+    )
+    open_reports = [
+        r
+        for status in ("open", "acknowledged")
+        for r in reports.list_reports(session, status=status, service=slug, limit=20)
+    ]
+    return page(
+        request,
+        "service.html",
+        title=slug,
+        viewer=viewer,
+        service=service,
+        history=history,
+        figures=figures,
+        window=window,
+        timeline=timeline,
+        open_reports=sorted(open_reports, key=lambda r: r.id, reverse=True),
+        history_text="\n".join(f"{p.platform} {p.effective_from.date().isoformat()}" for p in history),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+def parse_history(text: str) -> list[catalogue.PlatformPeriod]:
+    """One period a line: ``platform YYYY-MM-DD`` (or a full RFC 3339 time)."""
+    periods = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise InvalidInput(f"line {number}: write 'platform 2026-09-01'", field="platforms")
+        moment = parts[1] if "T" in parts[1] else f"{parts[1]}T00:00:00Z"
+        periods.append(catalogue.PlatformPeriod(parts[0][:64], parse_timestamp(moment, field="platforms")))
+    return periods
+
+
+@router.post("/services/{slug}", dependencies=[Csrf])
+def service_edit(
+    request: Request,
+    slug: Slug,
+    _admin: Admin,
+    session: WriteSession,
+    team: Annotated[str, Form(max_length=128)] = "",
+    tier: Annotated[str, Form(max_length=32)] = "",
+    platforms: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The same catalogue function as ``PUT /api/v1/services/{slug}``."""
+    _service_or_404(session, slug)
+    spec = catalogue.ServiceSpec(
+        slug=slug, team=team.strip() or None, tier=tier.strip() or None, platforms=parse_history(platforms)
+    )
+    catalogue.put_service(session, spec)
+    cache.of(request).clear()
+    return RedirectResponse(f"/services/{slug}?saved=1", status_code=303)

@@ -1,0 +1,83 @@
+"""The reads the pages share: the followed migration, the catalogue with move dates, the digest content.
+
+Digest content comes through ``service.digest.build`` (the digest's own public function): what the weekly
+digest job kept for that week and audience (what was posted, or built to be read), else built from the data
+now. A week built here is remembered (``service.web.cache``) until the data changes, so paging through the
+app does not rebuild it on every click (a digest build reads months of raw rows: seconds on a large
+install, see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service import catalogue
+from service.db import session_scope
+from service.digest.build import build
+from service.models import Digest, Migration, PlatformAssignment
+from service.settings import Settings
+from service.timeutil import utcnow
+from service.web import cache
+from service.web.tables import ServiceFacts
+
+
+def followed_migration(session: Session) -> Migration | None:
+    """The migration the digest follows (the latest started), the same rule as ``service.digest.build``."""
+    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
+
+
+def service_facts(session: Session, *, now: datetime | None = None) -> list[ServiceFacts]:
+    """Every catalogued service, its platform now, and when it first ran on the migration's target."""
+    now = now or utcnow()
+    target = followed_migration(session)
+    periods = list(session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))))
+    current: dict[str, str] = {}
+    moved: dict[str, datetime] = {}
+    for period in periods:
+        if period.effective_from <= now:
+            current[period.service] = period.platform
+            if target is not None and period.platform == target.to_platform:
+                moved.setdefault(period.service, period.effective_from)
+    return [
+        ServiceFacts(slug=s.slug, team=s.team, tier=s.tier, platform=current.get(s.slug), moved_at=moved.get(s.slug))
+        for s in catalogue.list_services(session)
+    ]
+
+
+def upcoming_moves(session: Session, *, now: datetime | None = None) -> list[PlatformAssignment]:
+    """Scheduled moves to the migration's target platform that have not happened yet: the next ones."""
+    target = followed_migration(session)
+    if target is None:
+        return []
+    return list(
+        session.exec(
+            select(PlatformAssignment)
+            .where(
+                PlatformAssignment.platform == target.to_platform,
+                col(PlatformAssignment.effective_from) > (now or utcnow()),
+            )
+            .order_by(col(PlatformAssignment.effective_from))
+        )
+    )
+
+
+def posted_weeks(session: Session) -> dict[tuple[str, str], Digest]:
+    return {(d.week, d.audience): d for d in session.exec(select(Digest))}
+
+
+def digest_content(
+    session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
+) -> dict[str, Any]:
+    kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
+    if kept is not None:
+        stored: dict[str, Any] = kept.content
+        return stored
+
+    def compute() -> dict[str, Any]:
+        with session_scope(settings.database_url) as own:
+            return build(own, settings, week=week, audience=audience)
+
+    return memo.remember(("digest", settings.database_url, week, audience), cache.data_version(session), compute)

@@ -1,0 +1,40 @@
+"""Warm the page memo when the app starts, in a background thread: the first reader after a start gets
+the overview, the services table, the themes and the data page's warnings without waiting for them
+(they read rollups and raw rows: up to a second or more on a large install, see BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from service.db import session_scope
+from service.digest.build import last_full_week
+from service.settings import Settings
+from service.timeutil import utcnow
+from service.web.cache import PageMemo
+from service.web.pages.data import figure_warnings
+from service.web.pages.friction import current_themes
+from service.web.pages.services import services_table
+from service.web.reads import digest_content
+
+log = logging.getLogger("frictionlog.web")
+JOIN_SECONDS = 30.0
+
+
+def warm(settings: Settings, memo: PageMemo) -> None:
+    """Compute what the main pages show; a failure is logged and leaves the pages to compute it themselves."""
+    try:
+        with session_scope(settings.database_url) as session:
+            week = last_full_week(utcnow(), settings.timezone)
+            digest_content(session, settings, week=week, audience="leaders", memo=memo)
+            services_table(settings, memo, session)
+            current_themes(settings, memo, session)
+            figure_warnings(settings, memo, session)
+    except Exception:  # a cold page is slower, never wrong: the page computes it on its first request
+        log.warning("web.warm_failed", exc_info=True)
+
+
+def start(settings: Settings, memo: PageMemo) -> threading.Thread:
+    thread = threading.Thread(target=warm, args=(settings, memo), name="frictionlog-web-warm", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,124 @@
+"""A local stand-in for Slack's OpenID Connect endpoints (Sign in with Slack), written from Slack's docs:
+``GET /openid/connect/authorize`` sends the browser back to ``redirect_uri`` with a code and the state;
+``POST /api/openid.connect.token`` (form: client_id, client_secret, code, grant_type, redirect_uri) answers
+``{"ok": true, "access_token", "token_type", "id_token"}`` with the claims Slack puts in its ID tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+CLIENT_ID = "2141029472.691202649728"
+CLIENT_SECRET = "e1b9e11dfcd19c1982d5de12921e17e8c"
+TEAM_ID = "T0001"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def id_token(claims: dict[str, Any]) -> str:
+    """A JWT of the shape Slack sends (RS256 header; the signature is not checked by a client that got the
+    token straight from the token endpoint over TLS, so random bytes stand in for it here)."""
+    header = {"typ": "JWT", "alg": "RS256", "kid": "mB2MAyKSn555isd0EbdhKx6nkyAi9xLq8rvCEb_nOyY"}
+    parts = [json.dumps(header).encode(), json.dumps(claims).encode(), secrets.token_bytes(64)]
+    return ".".join(_b64(part) for part in parts)
+
+
+@dataclass
+class FakeSlackOidc:
+    user_id: str = "UADMIN"
+    name: str = "Ada Admin"
+    team_id: str = TEAM_ID
+    url: str = ""
+    codes: dict[str, dict[str, str]] = field(default_factory=dict)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claims(self, nonce: str) -> dict[str, Any]:
+        now = int(time.time())
+        return {
+            "iss": "https://slack.com",
+            "sub": self.user_id,
+            "aud": CLIENT_ID,
+            "exp": now + 3600,
+            "iat": now,
+            "auth_time": now,
+            "nonce": nonce,
+            "at_hash": _b64(secrets.token_bytes(16)),
+            "https://slack.com/team_id": self.team_id,
+            "https://slack.com/user_id": self.user_id,
+            "name": self.name,
+            "given_name": self.name.split()[0],
+            "locale": "en-US",
+        }
+
+
+def _handler(fake: FakeSlackOidc) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            parts = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            if parts.path != "/openid/connect/authorize" or query.get("client_id") != CLIENT_ID:
+                self._json(404, {"ok": False, "error": "invalid_client_id"})
+                return
+            code = secrets.token_hex(16)
+            with fake.lock:
+                fake.codes[code] = {"nonce": query.get("nonce", ""), "redirect_uri": query["redirect_uri"]}
+            self.send_response(302)
+            back = urlencode({"code": code, "state": query["state"]})
+            self.send_header("Location", f"{query['redirect_uri']}?{back}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:  # noqa: N802
+            raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+            form = {k: v[0] for k, v in parse_qs(raw).items()}
+            with fake.lock:
+                fake.token_requests.append(form)
+                issued = fake.codes.pop(form.get("code", ""), None)
+            if self.path != "/api/openid.connect.token":
+                self._json(404, {"ok": False, "error": "unknown_method"})
+            elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
+                self._json(200, {"ok": False, "error": "invalid_client"})
+            elif issued is None or issued["redirect_uri"] != form.get("redirect_uri"):
+                self._json(200, {"ok": False, "error": "invalid_code"})
+            else:
+                token = id_token(fake.claims(issued["nonce"]))
+                self._json(200, {"ok": True, "access_token": "xoxp-1234", "token_type": "Bearer", "id_token": token})
+
+        def _json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def fake_slack_oidc(**identity: str) -> Iterator[FakeSlackOidc]:
+    fake = FakeSlackOidc(**identity)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,618 @@
+"""The web app over HTTP (no browser): sessions, CSRF, roles, Slack sign-in against a local OpenID Connect
+stand-in, triage and replay through the shared functions, escaping, 404s. Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from integrations import friction_api
+from integrations.registry import SLACK_SOURCE
+from integrations.slack.commands import report_body
+from integrations.slack.digest_blocks import digest_blocks
+from service import inbox, tokens
+from service.db import session_scope
+from service.errors import Unauthenticated
+from service.models import FrictionReport, InboxEvent
+from service.settings import Settings
+from service.web import oidc
+from service.web.app import create_app
+from service.web.render import plural
+from service.web.sessions import safe_next
+from tests.factories import issue_token, make_deployment
+from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
+from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, fake_slack_oidc
+from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from workers.process import drain
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF field"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, secret: str, target: str = "/") -> httpx.Response:
+    form = client.get("/signin")
+    return client.post(
+        "/signin", data={"token": secret, "csrf": csrf_of(form.text), "next": target}, follow_redirects=False
+    )
+
+
+def file_slack_report(settings: Settings, reporter: str, text: str = "Cold starts take 40 s on ml-api") -> int:
+    """A report as the Slack listeners file it (the only kind whose reporter is a Slack user to DM)."""
+    body = report_body(text, reporter=reporter, channel=None, delivery_id=f"slack-test:{reporter}:{text}")
+    with session_scope(settings.database_url, write=True) as session:
+        accepted = inbox.accept(session, [friction_api.delivery(body, headers={}, source=SLACK_SOURCE)])[0]
+    drain(settings)
+    return accepted.id
+
+
+def file_report(client: TestClient, headers: dict[str, str], settings: Settings, **body: Any) -> int:
+    body = {"text": "Cold starts take 40 s on ml-api", **body}
+    response = client.post("/api/v1/friction", json=body, headers=headers)
+    assert response.status_code == 202
+    drain(settings)
+    number: int = response.json()["id"]
+    return number
+
+
+@pytest.fixture
+def admin_secret(settings: Settings) -> str:
+    return issue_token(settings, "lead", ["ingest", "read", "admin"])
+
+
+@pytest.fixture
+def read_secret(settings: Settings) -> str:
+    return issue_token(settings, "leader", ["read"])
+
+
+def test_pages_send_a_visitor_to_sign_in_and_then_to_the_page_asked_for(client: TestClient, admin_secret: str) -> None:
+    first = client.get("/services?team=core", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/signin?next=%2Fservices%3Fteam%3Dcore"
+
+    signed = sign_in(client, admin_secret, target="/services?team=core")
+
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/services?team=core"
+    cookie = signed.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie or "samesite=lax" in cookie.lower()
+    assert "Max-Age=43200" in cookie
+    assert "Secure" not in cookie  # plain http on localhost
+    assert admin_secret not in cookie
+    assert client.get("/services").status_code == 200
+
+
+def test_next_never_leaves_the_site() -> None:
+    assert [safe_next(t) for t in ("/friction?x=1", "//evil.example", "https://evil.example", "/\\evil", None)] == [
+        "/friction?x=1",
+        "/",
+        "/",
+        "/",
+        "/",
+    ]
+
+
+def test_the_cookie_is_secure_behind_tls(database_url: str, tmp_path: Path, admin_secret: str) -> None:
+    settings = make_settings(database_url, tmp_path, public_url="https://frictionlog.example.com")
+    with TestClient(create_app(settings, waker=RecordingWaker()), base_url="https://testserver") as client:
+        assert "Secure" in sign_in(client, admin_secret).headers["set-cookie"]
+
+
+def test_a_wrong_or_ingest_only_token_does_not_sign_in(client: TestClient, settings: Settings) -> None:
+    ingest_only = issue_token(settings, "ci", ["ingest"])
+
+    for secret in ("fl_not-a-token", ingest_only):
+        answer = sign_in(client, secret)
+        assert answer.status_code == 401
+        assert "not valid" in answer.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_post_without_the_csrf_token_is_refused(
+    client: TestClient, admin_secret: str, settings: Settings, session: Session
+) -> None:
+    number = file_report(client, {"Authorization": f"Bearer {admin_secret}"}, settings, reporter="U1")
+    sign_in(client, admin_secret)
+
+    forged = client.post(f"/friction/{number}/triage", data={"action": "acknowledge"})
+    wrong = client.post(f"/friction/{number}/triage", data={"action": "acknowledge", "csrf": "guess"})
+    no_csrf_sign_in = client.post("/signin", data={"token": admin_secret})
+
+    assert (forged.status_code, wrong.status_code, no_csrf_sign_in.status_code) == (403, 403, 403)
+    assert "did not come from this site" in forged.text
+    session.expire_all()
+    report = session.get(FrictionReport, number)
+    assert report is not None
+    assert report.status == "open"
+
+
+def test_a_read_user_sees_the_report_but_no_triage_and_is_refused_it(
+    client: TestClient, admin_secret: str, read_secret: str, settings: Settings, session: Session
+) -> None:
+    number = file_report(client, {"Authorization": f"Bearer {admin_secret}"}, settings, reporter="U1")
+    sign_in(client, read_secret)
+
+    page = client.get(f"/friction/{number}")
+    refused = client.post(
+        f"/friction/{number}/triage", data={"action": "resolve", "note": "done", "csrf": csrf_of(page.text)}
+    )
+
+    assert page.status_code == 200
+    assert "Cold starts take 40 s" in page.text
+    assert "/triage" not in page.text
+    assert refused.status_code == 403
+    session.expire_all()
+    report = session.get(FrictionReport, number)
+    assert report is not None
+    assert report.status == "open"
+
+
+def test_triage_on_the_board_learns_moves_votes_and_tells_the_reporter_through_the_shared_path(
+    client: TestClient, admin_secret: str, settings: Settings, session: Session, waker: RecordingWaker
+) -> None:
+    original = file_slack_report(settings, "U1")
+    copy = file_slack_report(settings, "U2", "cold starts are 40s again")
+    sign_in(client, admin_secret)
+    csrf = csrf_of(client.get(f"/friction/{original}").text)
+
+    def act(number: int, **form: str) -> httpx.Response:
+        return client.post(f"/friction/{number}/triage", data={"csrf": csrf, **form}, follow_redirects=False)
+
+    assert act(original, action="category", category="deploy_release").status_code == 303
+    assert act(copy, action="duplicate", duplicate_of=f"#{original}").status_code == 303
+    empty_note = act(original, action="resolve", note="  ")
+    resolved = act(original, action="resolve", note="Pre-warmed pools are on")
+
+    assert empty_note.status_code == 422
+    assert resolved.headers["location"] == f"/friction/{original}?done=resolve"
+    session.expire_all()
+    report = session.get(FrictionReport, original)
+    assert report is not None
+    assert (report.category, report.category_source, report.status, report.votes) == (
+        "deploy_release",
+        "human",
+        "resolved",
+        2,
+    )
+    assert report.resolution_note == "Pre-warmed pools are on"
+    assert RETRAIN_TASK in waker.requested
+    assert waker.requested.count(NOTIFY_TASK) == 1
+    assert "resolved; the reporter is told in Slack" in client.get(resolved.headers["location"]).text
+
+
+def test_an_anonymous_report_shows_no_identity_and_user_text_is_escaped(
+    client: TestClient, admin_secret: str, settings: Settings
+) -> None:
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    hostile = file_report(client, headers, settings, text="<script>alert(1)</script> deploys hang", reporter="U1")
+    anonymous = file_report(client, headers, settings, reporter="USECRET", anonymous=True)
+    sign_in(client, admin_secret)
+
+    board = client.get("/friction").text
+    page = client.get(f"/friction/{anonymous}").text
+
+    assert "<script>alert(1)</script>" not in board
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in board
+    assert f"/friction/{hostile}" in board
+    assert "USECRET" not in page
+    assert "USECRET" not in board
+    assert "anonymous" in page
+
+
+def test_replay_from_the_data_page_requeues_the_failed_event_and_wakes_the_worker(
+    client: TestClient, admin_secret: str, settings: Settings, session: Session, waker: RecordingWaker
+) -> None:
+    client.post("/webhooks/generic", json=make_deployment(), headers={"Authorization": f"Bearer {admin_secret}"})
+    row = session.exec(select(InboxEvent)).one()
+    row.status, row.error = "failed", "invalid: a parser bug since fixed"
+    session.commit()
+    sign_in(client, admin_secret)
+    page = client.get("/data")
+    assert "a parser bug since fixed" in page.text
+    before = waker.wakes
+
+    answer = client.post("/data/replay", data={"event_id": str(row.id), "csrf": csrf_of(page.text)})
+    drain(settings)
+
+    assert answer.status_code == 200
+    assert f"Event #{row.id} is queued again" in answer.text
+    assert waker.wakes == before + 1
+    session.expire_all()
+    assert session.exec(select(InboxEvent.status)).one() == "processed"
+
+
+def test_a_revoked_token_ends_its_session(client: TestClient, settings: Settings, read_secret: str) -> None:
+    sign_in(client, read_secret)
+    assert client.get("/data").status_code == 200
+    with session_scope(settings.database_url, write=True) as db:
+        tokens.revoke_token(db, name="leader")
+
+    assert client.get("/data", follow_redirects=False).status_code == 303
+
+
+def test_unknown_pages_get_the_framed_404_and_api_paths_keep_json(client: TestClient, read_secret: str) -> None:
+    sign_in(client, read_secret)
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+
+    page = client.get("/no/such/page", headers=browser)
+    report = client.get("/friction/2147483000")
+    tool = client.get("/no/such/page")
+    api = client.get("/api/v1/no-such-thing", headers=browser)
+
+    assert page.status_code == 404
+    assert "<nav" in page.text
+    assert "There is no page here" in page.text
+    assert report.status_code == 404
+    assert "There is no friction report #2147483000" in report.text
+    assert (tool.status_code, tool.json()["error"]["code"]) == (404, "not_found")
+    assert (api.status_code, api.json()["error"]["code"]) == (404, "not_found")
+
+
+def test_every_page_renders_for_an_empty_install_with_what_to_connect_next(
+    client: TestClient, read_secret: str
+) -> None:
+    sign_in(client, read_secret)
+
+    paths = ("/", "/services", "/friction", "/friction/themes", "/digests", "/data")
+    texts = {path: client.get(path) for path in paths}
+
+    assert {path: r.status_code for path, r in texts.items()} == dict.fromkeys(texts, 200)
+    assert "Connect your CI/CD" in texts["/"].text
+    assert "No services in the catalogue yet" in texts["/services"].text
+    assert "No friction reported yet" in texts["/friction"].text
+
+
+def test_the_slack_digest_links_to_the_app_by_its_public_url_without_a_token() -> None:
+    content = {
+        "week": "2026-W44",
+        "audience": "team:payments",
+        "summary": "A quiet week.",
+        "empty": False,
+        "headline": [],
+        "migration": None,
+        "friction": {
+            "new": 0,
+            "last_week": 0,
+            "hours_lost": 0,
+            "top_categories": [],
+            "rising_themes": [],
+            "quotes": [],
+            "you_said_we_did": [],
+        },
+        "definitions_version": "1",
+    }
+
+    _, blocks = digest_blocks(content, public_url="https://frictionlog.example.com/")
+
+    link = blocks[-1]["elements"][0]["text"]
+    assert "<https://frictionlog.example.com/digests/2026-W44?audience=team%3Apayments|" in link
+    assert "token" not in link
+
+
+def test_plurals() -> None:
+    assert [plural(1, "incident"), plural(0, "incident"), plural(2, "person"), plural(1200, "event")] == [
+        "1 incident",
+        "0 incidents",
+        "2 people",
+        "1,200 events",
+    ]
+    assert [plural(1.0, "hour"), plural(6.5, "hour"), plural(None, "report")] == ["1 hour", "6.5 hours", "0 reports"]
+
+
+# Sign in with Slack, against the local OpenID Connect stand-in.
+
+
+def slack_settings(database_url: str, tmp_path: Path, url: str, **extra: Any) -> Settings:
+    return make_settings(
+        database_url,
+        tmp_path,
+        slack_client_id=CLIENT_ID,
+        slack_client_secret=CLIENT_SECRET,
+        slack_oidc_url=url,
+        slack_team_id=TEAM_ID,
+        slack_admins=["UADMIN"],
+        public_url="http://testserver",
+        **extra,
+    )
+
+
+def slack_round_trip(client: TestClient, target: str) -> httpx.Response:
+    """Our /signin/slack → the stand-in's authorize (a real HTTP hop) → our callback."""
+    start = client.get(f"/signin/slack?next={target}", follow_redirects=False)
+    assert start.status_code == 302
+    authorize = httpx.get(start.headers["location"], follow_redirects=False, timeout=5)
+    assert authorize.status_code == 302
+    back = urlsplit(authorize.headers["location"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == "http://testserver/signin/slack/callback"
+    return client.get(f"{back.path}?{back.query}", follow_redirects=False)
+
+
+@pytest.mark.parametrize(("user", "role", "triage_forms"), [("UADMIN", "admin", True), ("UREADER", "read", False)])
+def test_sign_in_with_slack_makes_admins_of_the_configured_admins_only(
+    database_url: str, tmp_path: Path, user: str, role: str, triage_forms: bool
+) -> None:
+    with fake_slack_oidc(user_id=user, name="Grace Hopper") as slack:
+        settings = slack_settings(database_url, tmp_path, slack.url)
+        ingest = issue_token(settings, "ci", ["ingest"])
+        with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+            number = file_report(client, {"Authorization": f"Bearer {ingest}"}, settings, reporter="U9")
+            assert "Sign in with Slack" in client.get("/signin").text
+
+            done = slack_round_trip(client, f"/friction/{number}")
+
+            assert done.status_code == 303
+            assert done.headers["location"] == f"/friction/{number}"
+            page = client.get(f"/friction/{number}").text
+            assert f"Grace Hopper · {role}" in page
+            assert ("/triage" in page) is triage_forms
+        form = slack.token_requests[0]
+        assert (form["grant_type"], form["redirect_uri"]) == (
+            "authorization_code",
+            "http://testserver/signin/slack/callback",
+        )
+
+
+def test_a_slack_callback_with_a_forged_state_or_another_workspace_is_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    with fake_slack_oidc(team_id="TOTHER") as slack:
+        settings = slack_settings(database_url, tmp_path, slack.url)
+        with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+            client.get("/signin/slack", follow_redirects=False)
+            forged = client.get("/signin/slack/callback?code=abc&state=forged", follow_redirects=False)
+            other_team = slack_round_trip(client, "/")
+
+            assert forged.status_code == 400
+            assert other_team.status_code == 401
+            assert "workspace may not sign in" in other_team.text
+            assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_id_token_claims_are_checked(settings: Settings) -> None:
+    base = settings.model_copy(update={"slack_client_id": CLIENT_ID, "slack_team_id": None})
+    good = {
+        "iss": "https://slack.com",
+        "aud": CLIENT_ID,
+        "nonce": "n1",
+        "exp": time.time() + 60,
+        "https://slack.com/user_id": "U1",
+        "name": "Ada",
+    }
+
+    assert oidc.identity_from_claims(base, good, nonce="n1").user_id == "U1"
+    for bad in ({"aud": "someone-else"}, {"iss": "https://evil.example"}, {"nonce": "n2"}, {"exp": time.time() - 1}):
+        with pytest.raises(Unauthenticated):
+            oidc.identity_from_claims(base, {**good, **bad}, nonce="n1")
+
+
+def test_the_authorize_url_is_slacks_documented_one(settings: Settings) -> None:
+    base = settings.model_copy(update={"slack_client_id": CLIENT_ID, "public_url": "https://fl.example.com"})
+
+    url, state = oidc.start(base)
+
+    parts = urlsplit(url)
+    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://slack.com/openid/connect/authorize"
+    assert query["response_type"] == "code"
+    assert query["scope"] == "openid profile"
+    assert query["redirect_uri"] == "https://fl.example.com/signin/slack/callback"
+    assert (query["state"], query["nonce"]) == (state["state"], state["nonce"])
+
+
+def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text() -> None:
+    from service.web.charts import Series, points_with_intervals, stacked_bars
+
+    svg = str(
+        stacked_bars(
+            "Deploys <b>",
+            ["2026-W40", "2026-W41"],
+            [Series("legacy", [3, 0], "s-legacy"), Series("<new>", [1, 12], "s-migrated")],
+            unit="deploy",
+            chart_id="c1",
+        )
+    )
+    study = str(
+        points_with_intervals("Study", ["-1", "+0"], [0.1, -0.5], [None, -0.9], [None, -0.1], unit="", chart_id="c2")
+    )
+
+    titles = re.findall(r"<title>([^<]*)</title>", svg)
+    assert titles == [
+        "2026-W40 · legacy: 3 deploys",
+        "2026-W40 · &lt;new&gt;: 1 deploy",
+        "2026-W41 · &lt;new&gt;: 12 deploys",
+    ]
+    assert "<b>" not in svg
+    assert "Deploys &lt;b&gt;" in svg
+    assert re.findall(r'class="tick"[^>]*>([\d,.]+)</text>', svg)[:4] == ["0", "5", "10", "15"]
+    assert "<td>12</td>" in svg
+    assert "+0: -0.50 (90 % interval -0.90 to -0.10)" in study
+
+
+def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data() -> None:
+    from service.web.cache import PageMemo
+
+    cache = PageMemo()
+    calls: list[int] = []
+
+    def compute(value: int) -> Any:
+        def run() -> int:
+            calls.append(value)
+            return value
+
+        return run
+
+    assert cache.remember("k", 1, compute(10)) == 10
+    assert cache.remember("k", 1, compute(99)) == 10  # same data version: no recompute
+    assert cache.remember("k", 2, compute(20)) == 10  # new data: the last answer while the new one computes
+    deadline = time.monotonic() + 5
+    while cache.remember("k", 2, compute(99)) != 20:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    cache.clear()
+    assert cache.remember("k", 2, compute(30)) == 30
+    assert calls == [10, 20, 30]
+
+
+def test_before_after_per_service_leaves_out_the_week_of_the_move_and_the_current_week() -> None:
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    from service.web.tables import ServiceFacts, before_after, sort_rows
+
+    weeks = [f"2026-W{n:02d}" for n in range(33, 50)]
+    rows = []
+    for week in weeks:
+        after = week > "2026-W41"
+        rows.append(
+            {
+                "week": week,
+                "group": "ml-api",
+                "deployments": 4 if after else 2,
+                "completed_deployments": 4 if after else 2,
+                "failed_deployments": 1 if week == "2026-W35" else 0,
+                "lead_time_median_seconds": 3600.0 if after else 7200.0,
+                "incidents": 0 if after else 1,
+            }
+        )
+    rows[weeks.index("2026-W41")]["deployments"] = 100  # the week of the move: mixed, never counted
+    rows[weeks.index("2026-W49")]["deployments"] = 100  # the current week: unfinished, never counted
+    facts = ServiceFacts("ml-api", "growth", "1", "new", datetime(2026, 10, 7, 12, tzinfo=UTC))
+
+    change = before_after(facts, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC")
+
+    assert change is not None
+    assert change["deploys"] == {"before": 2.0, "after": 4.0, "relative": 1.0}
+    assert change["lead_time"]["before"] == 2.0
+    assert change["lead_time"]["relative"] == -0.5
+    assert change["cfr"]["before"] == 100 / 16
+    assert change["incidents"]["relative"] == -1.0
+    not_moved = ServiceFacts("auth", "core", None, "legacy", None)
+    assert before_after(not_moved, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC") is None
+    ordered = sort_rows([{"facts": not_moved, "change": None}, {"facts": facts, "change": change}], "deploys", True)
+    assert [r["facts"].slug for r in ordered] == ["ml-api", "auth"]  # no value sorts last
+
+
+def test_the_overview_renders_the_causal_fields_when_the_digest_carries_them(
+    client: TestClient, admin_secret: str, settings: Settings
+) -> None:
+    """Issue 13 adds a verdict, criteria, method, controls, pre-trend and an event study to the digest's
+    migration section: the overview shows them as soon as the content has them."""
+    from service.digest.build import keep, last_full_week
+    from service.timeutil import utcnow
+
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    body = {"team": "growth", "platforms": [{"platform": "new", "effective_from": "2026-01-05T00:00:00Z"}]}
+    assert client.put("/api/v1/services/ml-api", json=body, headers=headers).status_code == 200
+    migration = {
+        "name": "to-new",
+        "from_platform": "legacy",
+        "to_platform": "new",
+        "started_at": "2026-01-01T00:00:00Z",
+    }
+    assert client.post("/api/v1/migrations", json=migration, headers=headers).status_code == 201
+    week = last_full_week(utcnow(), settings.timezone)
+    content = {
+        "week": week,
+        "summary": "12 deploys.",
+        "empty": False,
+        "headline": [],
+        "migration": {
+            "name": "to-new",
+            "services_total": 1,
+            "services_migrated": 1,
+            "verdict": {"verdict": "working", "sentence": "The migration is working: 2 of 3 criteria met."},
+            "criteria": [{"metric": "deploys", "sentence": "Deploys per week up 50 %: met (interval +20 % to +80 %)."}],
+            "before_after": [
+                {
+                    "metric": "deploys",
+                    "label": "Deploys per week",
+                    "sentence": "Deploys per week: +52% (better; 90 % interval +30% to +70%, 8 services).",
+                    "method": "staggered difference-in-differences",
+                    "controls": ["auth", "ledger"],
+                    "pre_trend": {"sentence": "no pre-trend (p = 0.61)"},
+                }
+            ],
+            "event_study": [
+                {
+                    "metric": "deploys",
+                    "label": "Deploys per week",
+                    "points": [
+                        {"relative_week": -1, "estimate": 0.0, "low": -0.3, "high": 0.3},
+                        {"relative_week": 2, "estimate": 1.5, "low": 0.8, "high": 2.1},
+                    ],
+                }
+            ],
+        },
+        "charts": {"weeks": [week], "deploys": {"migrated": [12], "not_migrated": [0]}},
+        "friction": {},
+        "definitions_version": "1",
+    }
+    with session_scope(settings.database_url, write=True) as db:
+        keep(db, week=week, audience="leaders", channel=None, content=content, html="")
+    sign_in(client, admin_secret)
+
+    page = client.get("/").text
+
+    for text in (
+        "The migration is working: 2 of 3 criteria met.",
+        "Deploys per week up 50 %: met",
+        "Method: staggered difference-in-differences · compared with 2 control services",
+        "Pre-trend check: no pre-trend (p = 0.61)",
+        "Event study: Deploys per week by week relative to the move",
+        "+2: +1.50 (90 % interval +0.80 to +2.10)",
+        'href="/services/ml-api"',
+    ):
+        assert text in page, text
+
+
+def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_cannot(
+    client: TestClient, admin_secret: str, read_secret: str, session: Session
+) -> None:
+    from service import catalogue
+    from service.models import Service
+
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    body = {
+        "team": "growth",
+        "tier": "2",
+        "platforms": [{"platform": "legacy", "effective_from": "2025-01-01T00:00:00Z"}],
+    }
+    assert client.put("/api/v1/services/ml-api", json=body, headers=headers).status_code == 200
+    sign_in(client, read_secret)
+    as_reader = client.get("/services/ml-api").text
+    refused = client.post(
+        "/services/ml-api", data={"team": "x", "tier": "", "platforms": "", "csrf": csrf_of(as_reader)}
+    )
+    client.cookies.clear()
+    sign_in(client, admin_secret)
+    form = {"team": "ml-platform", "tier": "1", "platforms": "legacy 2025-01-01\nnew 2026-09-28", "csrf": ""}
+    form["csrf"] = csrf_of(client.get("/services/ml-api").text)
+    bad = client.post("/services/ml-api", data={**form, "platforms": "new"})
+    saved = client.post("/services/ml-api", data=form)
+
+    assert "Edit the catalogue entry" not in as_reader
+    assert refused.status_code == 403
+    assert bad.status_code == 422
+    assert saved.status_code == 200
+    assert "Saved." in saved.text
+    session.expire_all()
+    service = session.get(Service, "ml-api")
+    assert service is not None
+    assert (service.team, service.tier) == ("ml-platform", "1")
+    history = [(p.platform, p.effective_from.date().isoformat()) for p in catalogue.platform_history(session, "ml-api")]
+    assert history == [("legacy", "2025-01-01"), ("new", "2026-09-28")]
