@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import SQLModel
@@ -46,3 +47,14 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+def slack_report_delivery(text: str, reporter: str) -> Any:
+    """A friction report exactly as the Slack listeners write it to the inbox (source ``slack``): the only
+    kind whose reporter is a Slack user id the app may DM (an API ``reporter`` is a contact)."""
+    from integrations import friction_api
+    from integrations.registry import SLACK_SOURCE
+    from integrations.slack.commands import report_body
+
+    body = report_body(text, reporter=reporter, channel=None, delivery_id=f"slack-test:{reporter}:{text}")
+    return friction_api.delivery(body, headers={}, source=SLACK_SOURCE)

@@ -14,9 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from integrations import friction_api
-from integrations.registry import SLACK_SOURCE
-from integrations.slack.commands import report_body
 from integrations.slack.digest_blocks import digest_blocks
 from service import inbox, tokens
 from service.db import session_scope
@@ -29,7 +26,7 @@ from service.web.render import plural
 from service.web.sessions import safe_next
 from tests.factories import issue_token, make_deployment
 from tests.fakes import RecordingWaker
-from tests.helpers import make_settings
+from tests.helpers import make_settings, slack_report_delivery
 from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, fake_slack_oidc
 from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 from workers.process import drain
@@ -52,9 +49,8 @@ def sign_in(client: TestClient, secret: str, target: str = "/") -> httpx.Respons
 
 def file_slack_report(settings: Settings, reporter: str, text: str = "Cold starts take 40 s on ml-api") -> int:
     """A report as the Slack listeners file it (the only kind whose reporter is a Slack user to DM)."""
-    body = report_body(text, reporter=reporter, channel=None, delivery_id=f"slack-test:{reporter}:{text}")
     with session_scope(settings.database_url, write=True) as session:
-        accepted = inbox.accept(session, [friction_api.delivery(body, headers={}, source=SLACK_SOURCE)])[0]
+        accepted = inbox.accept(session, [slack_report_delivery(text, reporter)])[0]
     drain(settings)
     return accepted.id
 

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from service import inbox
 from service.cli.demo import BackgroundServer, seed
 from service.db import get_engine, session_scope
 from service.demo.generate import generate
@@ -29,7 +30,7 @@ from service.models import FrictionReport, InboxEvent
 from service.settings import Settings
 from service.timeutil import utcnow
 from tests.factories import issue_token, make_deployment
-from tests.helpers import make_settings
+from tests.helpers import make_settings, slack_report_delivery
 from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, FakeSlackOidc, fake_slack_oidc
 from tests.slack_fake import FakeSlack, fake_slack
 
@@ -65,6 +66,15 @@ class Site:
         return context
 
 
+def _drained(client: httpx.Client, timeout: float = 60.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stats: dict[str, int] = client.get("/api/v1/events/stats").raise_for_status().json()
+        if stats["pending"] == 0 or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.1)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -97,6 +107,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             headers = {"Authorization": f"Bearer {ingest}"}
             with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers=headers, timeout=30) as client:
                 accepted, rejected, stats = seed(client, generate(seed=7, weeks=16, end=utcnow()))
+                # The demo files friction over the API (reporters are contacts there); a few as Slack files
+                # them, so triage has a Slack user to DM.
+                with session_scope(url, write=True) as db:
+                    texts = ("cold starts take 40 s on ml-api", "helm values are 600 lines", "GPU quota took 3 days")
+                    inbox.accept(db, [slack_report_delivery(text, f"U0SLACK{n}") for n, text in enumerate(texts)])
+                stats = _drained(client)
             assert (rejected, stats["pending"]) == (0, 0), (accepted, rejected, stats)
             # The app warmed its page memo on the empty database at start; the first view after the seeding
             # serves that answer while it recomputes (stale-while-revalidate): wait until it has.
