@@ -153,6 +153,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
             "lead_times": frames.lead_times,
             "incidents": frames.incidents,
             "friction": frames.friction,
+            **data.resource_frames,
         },
         moves=_moves(data),
         tz=data.tz,
