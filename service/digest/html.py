@@ -228,6 +228,8 @@ def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
     rows = []
     for key, label, shown, lower_is_better in COST_ROWS:
         now, then = this.get(key), before.get(key)
+        if now is None and then is None:
+            continue  # no GPU cost lines, say: no empty row
         tone = ""
         if now is not None and then is not None and then != 0 and abs(now / then - 1) > 0.05:
             tone = _tone((now < then) == lower_is_better)

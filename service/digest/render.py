@@ -97,6 +97,7 @@ def cost_lines(cost: dict[str, Any]) -> list[str]:
         f"{label}: {cost_value(this.get(key), shown, cost['currency'])} vs "
         f"{cost_value(before.get(key), shown, cost['currency'])} 4-week average"
         for key, label, shown, _ in COST_ROWS
+        if this.get(key) is not None or before.get(key) is not None  # a figure with no data at all is left out
     ]
     platforms = " · ".join(
         f"{p['platform']} {money(p['this_week'], cost['currency'])}" for p in cost.get("by_platform", [])
