@@ -267,11 +267,16 @@ def _resources(content: dict[str, Any]) -> list[str]:
     if content.get("cost"):
         parts += _cost(content["cost"], bool(content.get("partial")))
     if content.get("productivity"):
-        parts += ["<h2>Engineering productivity</h2>", f"<p>{escape(productivity_line(content['productivity']))}</p>"]
+        line = productivity_line(content["productivity"]).removeprefix("Engineering productivity: ")
+        parts += [
+            "<h2>Engineering productivity</h2>",
+            f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
+        ]
     if content.get("incident_categories"):
+        line = incidents_line(content["incident_categories"]).removeprefix("Infrastructure-related incidents: ")
         parts += [
             "<h2>Infrastructure-related incidents</h2>",
-            f"<p>{escape(incidents_line(content['incident_categories']))}</p>",
+            f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
         ]
     return parts
 

@@ -265,9 +265,14 @@ def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: li
             "before/after, not effects of the migration."
         )
     changed = [i for i in items if i.verdict == "changed" and i.method == "staggered_did"]
-    if changed:
-        parts = [_claim(item) for item in changed]
+    delivery = [item for item in changed if item.metric not in ARTICLE_NAMES]
+    resources = [item for item in changed if item.metric in ARTICLE_NAMES]  # cost and work: a sentence of their own
+    if delivery:
+        parts = [_claim(item) for item in delivery]
         sentences.append(_upper_first(f"{_join(parts)}, caused by the migration rather than the calendar."))
+    if resources:
+        cause = "also caused by the migration" if delivery else "caused by the migration rather than the calendar"
+        sentences.append(_upper_first(f"{_join([_claim(item) for item in resources])}, {cause}."))
     flat = [_lower_first(i.label) for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
     diverging = [_lower_first(i.label) for i in items if i.reason == "pre_trend_diverging"]
     waiting = [
