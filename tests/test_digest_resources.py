@@ -98,6 +98,14 @@ def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api
     moves = {**MOVERS, **STAYERS}
     story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
     _resources(client, admin_headers, moves)
+    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
+    criteria = [
+        {"metric": "compute_cost", "direction": "at_most", "target": 0.15},
+        {"metric": "gpu_utilisation", "direction": "at_least", "kind": "absolute", "target": 40},
+        {"metric": "time_to_ship", "direction": "at_most", "target": -0.5},
+    ]
+    patched = client.patch(f"/api/v1/migrations/{migration['id']}", json={"criteria": criteria}, headers=admin_headers)
+    assert patched.status_code == 200, patched.text
 
     content = digest(client, admin_headers, settings)
 
@@ -115,6 +123,13 @@ def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api
     assert before_after(content, "time_to_ship")["high"] < 0  # shipping faster
     assert before_after(content, "app_incidents")["verdict"] != "changed"  # nothing happened to them
     assert any(s.startswith("Compute cost +") or "compute cost +" in s for s in content["verdict"])
+
+    judged = {c["metric"]: c for c in content["migration"]["criteria"]}
+    assert judged["compute_cost"]["goal"] == "Compute cost per service-week at most +15%"
+    assert judged["compute_cost"]["status"] == "met"  # +12 %, the whole interval under +15 %
+    assert judged["gpu_utilisation"]["goal"] == "GPU utilisation at least 40 %"
+    assert judged["gpu_utilisation"]["status"] == "met"  # ~50 % after the move
+    assert judged["time_to_ship"]["status"] == "met"  # 20 → 5 days: −75 %
 
     figures = content["cost"]
     assert figures["currency"] == settings.reporting_currency
