@@ -127,6 +127,38 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
             "you_said_we_did": [{"id": 7, "text": quote_text, "note": note}],
         },
         "definitions_version": "1",
+        # Platform names come from cost tags and the catalogue: user text in the cost lines.
+        "cost": {
+            "currency": "USD",
+            "this_week": {"compute_cost": 1200.0, "unallocated_cost_share": 0.1, "gpu_utilisation": 0.5},
+            "four_week_average": {"compute_cost": 1000.0},
+            "by_platform": [
+                {"platform": name, "this_week": 700.0, "four_week_average": 600.0},
+                {"platform": service, "this_week": 500.0, "four_week_average": 400.0},
+            ],
+            "hybrid": True,
+            "sentence": f"Hybrid period: 2 platforms ran at once this week ({name} 700 USD, {service} 500 USD).",
+        },
+        "productivity": {
+            "support_tickets": 3,
+            "support_tickets_four_week_average": 4.0,
+            "time_to_resolve_median_days": 1.5,
+            "time_to_resolve_four_week_median_days": 2.0,
+            "open_support_tickets": 2,
+            "friction_hours_lost": 3.5,
+            "friction_hours_four_week_average": 5.0,
+            "features_shipped": 2,
+            "time_to_ship_mean_days": 11.0,
+            "time_to_ship_low_sample": True,
+        },
+        "incident_categories": {
+            "total": 3,
+            "infrastructure": 1,
+            "application": 1,
+            "unknown": 1,
+            "total_four_week_average": 4.0,
+            "infrastructure_four_week_average": 3.0,
+        },
     }
 
 
@@ -155,6 +187,10 @@ def test_no_builder_lets_user_text_out_live(text: str, service: str, note: str, 
     fallback, digest_message = digest_blocks(digest(name, service, text, note, contact))
     outputs.append(digest_message)
     fallbacks.append(fallback)
+    cost_text = "\n".join(s for s in mrkdwn_strings(digest_message) if s.startswith("*Cost and utilisation*"))
+    assert "Engineering productivity: 3 infrastructure support tickets" in "".join(mrkdwn_strings(digest_message))
+    for platform in (name, service):  # shown as typed, once Slack turns the entities back
+        assert platform.replace("\n", " ")[:50].strip() in html.unescape(cost_text).replace("\n", " ")
 
     assert_no_live_markup(*fallbacks, *(s for output in outputs for s in mrkdwn_strings(output)))
     # Shown as typed: Slack turns the entities back into the characters, so the reporter's words survive.

@@ -13,7 +13,15 @@ from urllib.parse import quote as urlquote
 from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
 from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
-from service.digest.render import headline_line, migration_lines, plain_text, warning_line
+from service.digest.render import (
+    cost_lines,
+    headline_line,
+    incidents_line,
+    migration_lines,
+    plain_text,
+    productivity_line,
+    warning_line,
+)
 from service.settings import Settings
 
 MAX_BLOCKS = 50
@@ -43,6 +51,16 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
         blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content["warnings"]))))
     headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content["headline"]))
     blocks.append(mrkdwn(fmt("*Headline*\n{}", headline)))
+    if content.get("cost"):
+        figures = md.join("\n", (fmt("• {}", line) for line in cost_lines(content["cost"])))
+        blocks.append(mrkdwn(fmt("*Cost and utilisation*\n{}", figures)))
+    others = []
+    if content.get("productivity"):
+        others.append(fmt("• {}", productivity_line(content["productivity"])))
+    if content.get("incident_categories"):
+        others.append(fmt("• {}", incidents_line(content["incident_categories"])))
+    if others:
+        blocks.append(mrkdwn(md.join("\n", others)))
     migration = content.get("migration")
     if migration:
         first, *rest = migration_lines(migration)

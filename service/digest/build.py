@@ -7,20 +7,26 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from service.cost import panel as cost_panel
+from service.cost.currency import Currencies
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
 from service.db import upsert_insert
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
+from service.effects import resource_panels as resources
 from service.errors import InvalidInput
 from service.friction.categorise import configured_taxonomy
 from service.metrics.service import Filters, environments, load
 from service.models import Digest, Migration, PlatformAssignment, Service
 from service.settings import Settings
 from service.timeutil import as_utc, utcnow
+from service.work import compute as work_compute
+from service.work import service as work_service
 
 CLAIM_FOR = timedelta(minutes=10)
 """A post claimed longer ago than this without being marked posted is claimed again (a dead worker)."""
@@ -73,6 +79,44 @@ def _services(session: Session, filters: Filters, target: str | None) -> list[Mi
     return [MigratedService(slug=s.slug, team=s.team, moved_at=moved.get(s.slug)) for s in services]
 
 
+def resource_frames(
+    session: Session,
+    settings: Settings,
+    *,
+    filters: Filters,
+    services: list[str],
+    environments: frozenset[str],
+    start: datetime,
+    end: datetime,
+) -> dict[str, pd.DataFrame]:
+    """The cost, measurement and work-item frames the effects' panels read (``resource_panels``), through
+    the loaders ``/metrics/weekly`` and ``/metrics/work`` use. Costs are converted to the reporting
+    currency here (a currency without a rate is refused, never summed as it is). The panels keep only
+    complete weeks (``PanelInputs.end``)."""
+    loaded = cost_panel.load_inputs(session, filters=filters, start=start, end=end)
+    currencies = Currencies.from_settings(settings)
+    costs = loaded.costs
+    if not costs.empty:
+        costs = costs.assign(
+            amount=currencies.convert(costs["amount"], costs["currency"]), currency=currencies.reporting
+        )
+    work = work_service.load_work(session, environments=environments)
+    names = set(services)
+
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["service"].isin(names)].reset_index(drop=True)
+
+    return {
+        resources.COSTS: costs,
+        resources.MEASUREMENTS: loaded.measurements,
+        resources.WORK_SAMPLES: mine(
+            work_compute.time_to_ship(work.items, work.history, work.shipments, work.references)
+        ),
+        resources.SUPPORT_TICKETS: mine(work_compute.support_tickets(work.items, work.history)),
+        resources.CLASSIFIED_INCIDENTS: mine(work_service.load_incidents(session)),
+    }
+
+
 def digest_input(
     session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
 ) -> DigestInput:
@@ -99,16 +143,18 @@ def digest_input(
             {**row.model_dump(), "changed_at": as_utc(row.changed_at)}
             for row in criteria.changes_of(session, followed.id)
         )
+    services = _services(session, filters, followed.to_platform if followed else None)
+    envs = environments(settings, filters)
     return DigestInput(
         week=week.upper(),
         start=start,
         end=end,
         audience=audience,
         frames=load(session, filters, earliest, end),
-        services=_services(session, filters, followed.to_platform if followed else None),
+        services=services,
         migration=migration,
         taxonomy=configured_taxonomy(settings),
-        environments=environments(settings, filters),
+        environments=envs,
         tz=settings.timezone,
         min_sample=settings.min_sample,
         quote_min_reporters=settings.quote_min_reporters,
@@ -116,6 +162,16 @@ def digest_input(
         history_start=earliest,
         criteria=specs,
         criteria_changes=changes,
+        resource_frames=resource_frames(
+            session,
+            settings,
+            filters=filters,
+            services=[s.slug for s in services],
+            environments=envs,
+            start=earliest,
+            end=end,
+        ),
+        reporting_currency=settings.reporting_currency,
     )
 
 

@@ -102,7 +102,10 @@ def event_study(items: list[dict[str, Any]]) -> str:
         axes.set_xlim(-8.5, 8.5)
         # A week with one or two services can swing wildly: keep the axis on the estimates, not the widest band.
         reach = max([abs(v) for v in y] + [0.25])
-        axes.set_ylim(max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach))
+        bottom, top = max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach)
+        if top - bottom < 0.05:  # a metric that did not move at all (every week alike): a flat line on ±25 %
+            bottom, top = -0.25, 0.25
+        axes.set_ylim(bottom, top)
         axes.spines[["top", "right"]].set_visible(False)
         if index // columns == rows - 1:
             axes.set_xlabel("weeks since the move", fontsize=7)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from service.digest import migration as migration_part
-from service.digest import series
+from service.digest import resources, series
 from service.digest.inputs import DigestInput
 from service.digest.models import (
     Category,
@@ -153,6 +153,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
             "lead_times": frames.lead_times,
             "incidents": frames.incidents,
             "friction": frames.friction,
+            **data.resource_frames,
         },
         moves=_moves(data),
         tz=data.tz,
@@ -287,6 +288,9 @@ def build_content(data: DigestInput) -> DigestContent:
         charts=series.charts(data),
         warnings=warnings(data),
         definitions_version=dora.DEFINITIONS_VERSION,
+        cost=None if empty else resources.cost(data),
+        productivity=None if empty else resources.productivity(data),
+        incident_categories=None if empty else resources.incident_categories(data),
     )
 
 

@@ -8,7 +8,16 @@ from typing import Any
 
 from service.digest import charts as chart
 from service.digest.charts import LABELS
-from service.digest.render import ARROWS, number, warning_line
+from service.digest.render import (
+    ARROWS,
+    COST_ROWS,
+    cost_value,
+    incidents_line,
+    money,
+    number,
+    productivity_line,
+    warning_line,
+)
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {
@@ -213,6 +222,65 @@ def _migration(migration: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
+    this, before = cost.get("this_week") or {}, cost.get("four_week_average") or {}
+    currency = cost["currency"]
+    rows = []
+    for key, label, shown, lower_is_better in COST_ROWS:
+        now, then = this.get(key), before.get(key)
+        if now is None and then is None:
+            continue  # no GPU cost lines, say: no empty row
+        tone = ""
+        if now is not None and then is not None and then != 0 and abs(now / then - 1) > 0.05:
+            tone = _tone((now < then) == lower_is_better)
+        rows.append(
+            f"<tr><td>{escape(label)}</td><td class='{tone}'>{escape(cost_value(now, shown, currency))}</td>"
+            f"<td>{escape(cost_value(then, shown, currency))}</td></tr>"
+        )
+    week = "Week so far" if partial else "This week"
+    parts = [
+        "<h2>Cost and utilisation</h2>",
+        f"<table><tr><th>Figure</th><th>{week}</th><th>4-week average</th></tr>" + "".join(rows) + "</table>",
+    ]
+    platforms = cost.get("by_platform") or []
+    if platforms:
+        body = "".join(
+            f"<tr><td>{escape(p['platform'])}</td><td>{escape(money(p['this_week'], currency))}</td>"
+            f"<td>{escape(money(p['four_week_average'], currency))}</td></tr>"
+            for p in platforms
+        )
+        parts.append(
+            "<h3>Cost per platform</h3>"
+            f"<table><tr><th>Platform</th><th>{week}</th><th>4-week average</th></tr>{body}</table>"
+        )
+    if cost.get("sentence"):
+        parts.append(f"<p class='statement'><b>{escape(cost['sentence'])}</b></p>")
+    parts.append(
+        "<p class='note'>The week's figures, not the migration's effect: the effect on compute cost, GPU "
+        "utilisation and cold-start p95 is in the migration section. Colour: against the 4-week average.</p>"
+    )
+    return parts
+
+
+def _resources(content: dict[str, Any]) -> list[str]:
+    parts: list[str] = []
+    if content.get("cost"):
+        parts += _cost(content["cost"], bool(content.get("partial")))
+    if content.get("productivity"):
+        line = productivity_line(content["productivity"]).removeprefix("Engineering productivity: ")
+        parts += [
+            "<h2>Engineering productivity</h2>",
+            f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
+        ]
+    if content.get("incident_categories"):
+        line = incidents_line(content["incident_categories"]).removeprefix("Infrastructure-related incidents: ")
+        parts += [
+            "<h2>Infrastructure-related incidents</h2>",
+            f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
+        ]
+    return parts
+
+
 def _friction(friction: dict[str, Any]) -> list[str]:
     parts = [
         "<h2>Friction</h2>",
@@ -255,6 +323,7 @@ def render_html(content: dict[str, Any]) -> str:
         items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content["warnings"])
         parts.append(f"<div class='warn'><b>Data quality this week</b><ul>{items}</ul></div>")
     parts += ["<h2>Headline</h2>", _headline_table(content["headline"], bool(content.get("partial")))]
+    parts += _resources(content)
     migration = content.get("migration")
     if migration:
         parts += _migration(migration)

@@ -3,9 +3,12 @@ and the clock. ``service.digest.build`` fills it from the database; everything d
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+
+import pandas as pd
 
 from service.criteria.judge import Criterion
 from service.friction.categorise import Taxonomy
@@ -42,6 +45,10 @@ class DigestInput:
     criteria: tuple[Criterion, ...] = ()
     criteria_changes: tuple[dict[str, Any], ...] = ()
     follow_up: timedelta = field(default=timedelta(hours=24))
+    resource_frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    """Cost, measurement and work-item frames by name (``service.effects.resource_panels.FRAME_NAMES``);
+    absent ones read as "no data yet"."""
+    reporting_currency: str = "USD"
 
     @property
     def partial(self) -> bool:

@@ -265,12 +265,19 @@ def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: li
             "before/after, not effects of the migration."
         )
     changed = [i for i in items if i.verdict == "changed" and i.method == "staggered_did"]
-    if changed:
-        parts = [_claim(item) for item in changed]
-        sentences.append(f"{_join(parts)}, caused by the migration rather than the calendar.".capitalize())
-    flat = [i.label.lower() for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
-    diverging = [i.label.lower() for i in items if i.reason == "pre_trend_diverging"]
-    waiting = [i.label.lower() for i in items if i.verdict == "not_enough_data" and i.reason != "pre_trend_diverging"]
+    delivery = [item for item in changed if item.metric not in ARTICLE_NAMES]
+    resources = [item for item in changed if item.metric in ARTICLE_NAMES]  # cost and work: a sentence of their own
+    if delivery:
+        parts = [_claim(item) for item in delivery]
+        sentences.append(_upper_first(f"{_join(parts)}, caused by the migration rather than the calendar."))
+    if resources:
+        cause = "also caused by the migration" if delivery else "caused by the migration rather than the calendar"
+        sentences.append(_upper_first(f"{_join([_claim(item) for item in resources])}, {cause}."))
+    flat = [_lower_first(i.label) for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
+    diverging = [_lower_first(i.label) for i in items if i.reason == "pre_trend_diverging"]
+    waiting = [
+        _lower_first(i.label) for i in items if i.verdict == "not_enough_data" and i.reason != "pre_trend_diverging"
+    ]
     rest = []
     if flat:
         rest.append(f"{_join(flat)} {'shows' if len(flat) == 1 else 'show'} no clear change")
@@ -279,7 +286,7 @@ def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: li
     if waiting:
         rest.append(f"not enough data yet on {_join(waiting)}")
     if rest:
-        sentences.append(f"{'; '.join(rest)}.".capitalize())
+        sentences.append(_upper_first(f"{'; '.join(rest)}."))
     if judged:
         met = sum(c.status == "met" for c in judged)
         counts = [f"{met} of {len(judged)} success criteria met"]
@@ -294,12 +301,61 @@ def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: li
     return sentences
 
 
+ARTICLE_NAMES = {
+    "compute_cost": "compute cost",
+    "gpu_utilisation": "GPU utilisation",
+    "cold_start_p95": "cold-start p95",
+    "time_to_ship": "time to ship",
+    "support_tickets": "infrastructure support tickets",
+    "infra_incidents": "infrastructure-related incidents",
+    "app_incidents": "application incidents",
+}
+"""How the article's leaders name the metrics whose claim reads "name +12 %" or "name 47 → 11 days"."""
+LEVELS = {"gpu_utilisation", "cold_start_p95", "time_to_ship"}
+"""Claims that read as a level before → after the move ("time to ship 47 → 11 days")."""
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _lower_first(text: str) -> str:
+    """ "Deploys per week" → "deploys per week"; an acronym ("GPU utilisation") stays as it is."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def _level(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:.0f} %"
+    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
+
+
+def _article_claim(item: BeforeAfter, interval: str) -> str:
+    """The article's terms: "compute cost +12 % (a cost rise; …)", "time to ship 47 → 11 days (−77 %, …)",
+    "infrastructure-related incidents −67 % (…)"."""
+    name = ARTICLE_NAMES[item.metric]
+    assert item.relative is not None
+    better = (item.relative > 0) == bool(item.higher_is_better)
+    if item.metric in LEVELS and item.before is not None and item.after is not None:
+        unit = "" if item.unit == "%" else f" {item.unit}"
+        expected = ""
+        if item.counterfactual is not None:
+            expected = f"; {_level(item.counterfactual, item.unit)}{unit} expected without the move"
+        return f"{name} {_level(item.before, item.unit)} → {_level(item.after, item.unit)}{unit} ({interval}{expected})"
+    cost = "a cost rise; " if item.metric == "compute_cost" and not better else ""
+    return f"{name} {item.relative:+.0%} ({cost}{interval})"
+
+
 def _claim(item: BeforeAfter) -> str:
     """ "deploys per week rose to 6.1 against 2.0 expected without the move (+205 %, 90 % interval …)"."""
     assert item.relative is not None
     assert item.low is not None
     assert item.high is not None
     interval = f"{item.relative:+.0%}, 90 % interval {item.low:+.0%} to {item.high:+.0%}"
+    if item.metric in ARTICLE_NAMES:
+        if item.metric not in LEVELS:
+            interval = f"90 % interval {item.low:+.0%} to {item.high:+.0%}"
+        return _article_claim(item, interval)
     direction = "rose" if item.relative > 0 else "fell"
     unit = "" if item.unit in ("per week", "count") else f" {item.unit}"
     level = ""
@@ -310,7 +366,7 @@ def _claim(item: BeforeAfter) -> str:
         then, now = _frequency_word(item.counterfactual), _frequency_word(item.after)
         if then and now and then != now:
             words = f"; from {then} to {now} in DORA's terms"
-    return f"{item.label.lower()} {direction}{level} ({interval}{words})"
+    return f"{_lower_first(item.label)} {direction}{level} ({interval}{words})"
 
 
 def _join(parts: list[str]) -> str:

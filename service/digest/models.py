@@ -180,6 +180,58 @@ class Charts(BaseModel):
     friction_by_category: dict[str, int]
 
 
+class CostFigures(BaseModel):
+    compute_cost: float | None = Field(description="Compute cost in the reporting currency (credits subtract)")
+    unallocated_cost_share: float | None = Field(description="Share (0–1) of the cost with no service tag")
+    gpu_utilisation: float | None = Field(description="GPU hours used ÷ provisioned (0–1), weighted by hours")
+    idle_gpu_cost: float | None = Field(description="GPU cost × (1 − GPU utilisation)")
+    cold_start_p95_seconds: float | None
+
+
+class PlatformCost(BaseModel):
+    platform: str
+    this_week: float | None
+    four_week_average: float | None = Field(description="Mean weekly cost over the 4 weeks before")
+
+
+class CostPart(BaseModel):
+    """Cost and utilisation beside DORA: the week's figures, not the migration's effect (see
+    ``migration.before_after[]`` keys ``compute_cost``, ``gpu_utilisation``, ``cold_start_p95``)."""
+
+    currency: str
+    this_week: CostFigures | None
+    four_week_average: CostFigures | None = Field(description="Mean of the 4 weekly figures before this week")
+    by_platform: list[PlatformCost] = Field(default_factory=list)
+    hybrid: bool = Field(default=False, description="Two or more platforms were paid for this week")
+    sentence: str | None = None
+
+
+class ProductivityPart(BaseModel):
+    """Engineering productivity: infrastructure support load from the trackers beside friction hours."""
+
+    support_tickets: int = Field(description="Infrastructure support tickets opened this week")
+    support_tickets_four_week_average: float
+    time_to_resolve_median_days: float | None
+    time_to_resolve_four_week_median_days: float | None
+    open_support_tickets: int
+    friction_hours_lost: float
+    friction_hours_four_week_average: float
+    features_shipped: int
+    time_to_ship_mean_days: float | None
+    time_to_ship_low_sample: bool
+
+
+class IncidentCategories(BaseModel):
+    """Infrastructure-related incidents beside all incidents this week (``infra_incidents``)."""
+
+    total: int
+    infrastructure: int
+    application: int
+    unknown: int
+    total_four_week_average: float
+    infrastructure_four_week_average: float
+
+
 class DigestContent(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -198,6 +250,9 @@ class DigestContent(BaseModel):
     charts: Charts
     warnings: list[Warning] = Field(default_factory=list, description="Data-quality warnings for the week")
     definitions_version: str
+    cost: CostPart | None = Field(default=None, description="Cost and utilisation; null without cost data")
+    productivity: ProductivityPart | None = Field(default=None, description="Support load and friction hours")
+    incident_categories: IncidentCategories | None = Field(default=None, description="Incidents by category")
 
     def as_json(self) -> dict[str, Any]:
         """The stored and served form (``from`` spelled as such, datetimes as RFC 3339)."""

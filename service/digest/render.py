@@ -58,6 +58,95 @@ def migration_lines(migration: dict[str, Any]) -> list[str]:
     return lines
 
 
+def money(value: float | None, currency: str) -> str:
+    return "–" if value is None else f"{value:,.0f} {currency}"
+
+
+def share(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} s"
+
+
+def days(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} days"
+
+
+COST_ROWS = (
+    # key, label, how it is shown, lower is better
+    ("compute_cost", "Compute cost", "money", True),
+    ("unallocated_cost_share", "Unallocated share (no service tag)", "share", True),
+    ("gpu_utilisation", "GPU utilisation (used ÷ provisioned)", "share", False),
+    ("idle_gpu_cost", "Idle GPU cost", "money", True),
+    ("cold_start_p95_seconds", "Cold-start p95", "seconds", True),
+)
+
+
+def cost_value(value: float | None, shown: str, currency: str) -> str:
+    if shown == "money":
+        return money(value, currency)
+    return share(value) if shown == "share" else seconds(value)
+
+
+def cost_lines(cost: dict[str, Any]) -> list[str]:
+    """ "Compute cost: 12,400 USD vs 11,900 USD 4-week average", one per figure, then cost per platform."""
+    this, before = cost.get("this_week") or {}, cost.get("four_week_average") or {}
+    lines = [
+        f"{label}: {cost_value(this.get(key), shown, cost['currency'])} vs "
+        f"{cost_value(before.get(key), shown, cost['currency'])} 4-week average"
+        for key, label, shown, _ in COST_ROWS
+        if this.get(key) is not None or before.get(key) is not None  # a figure with no data at all is left out
+    ]
+    platforms = " · ".join(
+        f"{p['platform']} {money(p['this_week'], cost['currency'])}" for p in cost.get("by_platform", [])
+    )
+    if platforms:
+        lines.append(f"Cost per platform this week: {platforms}")
+    if cost.get("sentence"):
+        lines.append(cost["sentence"])
+    return lines
+
+
+def productivity_line(part: dict[str, Any]) -> str:
+    """Support load from the trackers beside the friction engineers report."""
+    resolve = part["time_to_resolve_median_days"]
+    resolved = f", resolved in a median {days(resolve)}" if resolve is not None else ""
+    ship = ""
+    if part["features_shipped"]:
+        thin = " (few features: not a trend)" if part["time_to_ship_low_sample"] else ""
+        ship = (
+            f"; {part['features_shipped']} features shipped, in {days(part['time_to_ship_mean_days'])} on average{thin}"
+        )
+    return (
+        f"Engineering productivity: {part['support_tickets']} infrastructure support tickets opened "
+        f"(4-week average {part['support_tickets_four_week_average']:.1f}){resolved}, "
+        f"{part['open_support_tickets']} open; {part['friction_hours_lost']:.1f} hours lost to friction "
+        f"(4-week average {part['friction_hours_four_week_average']:.1f}){ship}."
+    )
+
+
+def incidents_line(part: dict[str, Any]) -> str:
+    return (
+        f"Infrastructure-related incidents: {part['infrastructure']} of {part['total']} incidents "
+        f"(4-week average {part['infrastructure_four_week_average']:.1f} of {part['total_four_week_average']:.1f}); "
+        f"{part['application']} application, {part['unknown']} not classified."
+    )
+
+
+def resource_lines(content: dict[str, Any]) -> list[str]:
+    """Cost and utilisation, engineering productivity and incident categories, as plain lines."""
+    lines = []
+    if content.get("cost"):
+        lines += cost_lines(content["cost"])
+    if content.get("productivity"):
+        lines.append(productivity_line(content["productivity"]))
+    if content.get("incident_categories"):
+        lines.append(incidents_line(content["incident_categories"]))
+    return lines
+
+
 def plain_text(content: dict[str, Any]) -> str:
     """The fallback text of the Slack message, and the text version of the digest."""
     week = content.get("week_label") or content["week"]
@@ -66,6 +155,7 @@ def plain_text(content: dict[str, Any]) -> str:
         return lines[0]
     lines += content.get("verdict", [])
     lines += [headline_line(row) for row in content["headline"]]
+    lines += resource_lines(content)
     migration = content.get("migration")
     if migration:
         lines += migration_lines(migration)

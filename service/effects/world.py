@@ -23,7 +23,7 @@ START = date(2026, 1, 5)
 
 @dataclass(frozen=True, slots=True)
 class World:
-    kind: Literal["count", "duration", "rate"]
+    kind: Literal["count", "duration", "rate", "amount"]
     level: float
     """Mean per week (count), median (duration) or share (rate) of a typical service at week 0."""
     trend: float = 0.0
@@ -40,6 +40,8 @@ class World:
     samples_per_week: float = 5.0
     """Events a duration or a rate is taken from each week."""
     duration_sigma: float = 0.6
+    amount_sigma: float = 0.1
+    """Week-to-week noise of an ``amount`` (a service's weekly compute bill: lognormal, weight 1)."""
     diverging: float = 0.0
     """Extra trend per week of the services that will move, before and after the move: breaks parallel
     trends, so the pre-trend test must block a claim."""
@@ -88,6 +90,8 @@ def generate(world: World, seed: int) -> tuple[pd.DataFrame, dict[str, date | No
 def _draw(world: World, rng: np.random.Generator, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if world.kind == "count":
         return rng.poisson(mean).astype(float), np.ones(len(mean))
+    if world.kind == "amount":
+        return mean * rng.lognormal(0.0, world.amount_sigma, size=len(mean)), np.ones(len(mean))
     n = rng.poisson(world.samples_per_week, size=len(mean))
     if world.kind == "rate":
         share = np.clip(mean, 0, 1)
@@ -108,6 +112,15 @@ NULL_WORLDS: dict[str, World] = {
     "change_failure_rate": World("rate", 0.15, trend=-0.01),
     "time_to_restore": World("duration", 4.0, trend=-0.01, samples_per_week=2.0),
     "incidents": World("count", 1.5, trend=-0.02),
+    # Issue 14: prices creep up, GPU utilisation drifts, cold starts shorten with every release.
+    "compute_cost": World("amount", 1000.0, trend=0.005),
+    "gpu_utilisation": World("rate", 0.25, trend=0.005, samples_per_week=60.0),
+    "cold_start_p95": World("amount", 14.0, trend=-0.005, amount_sigma=0.2),
+    # Issue 15: tooling gets better for everyone; tickets and incidents ebb with the season.
+    "time_to_ship": World("duration", 47.0, trend=-0.005, samples_per_week=2.0, duration_sigma=0.4),
+    "support_tickets": World("count", 4.0, trend=-0.01),
+    "infra_incidents": World("count", 1.5, trend=-0.01),
+    "app_incidents": World("count", 1.0, trend=-0.01),
 }
 """Per metric: a calendar trend and no effect. The digest must say "no clear change"."""
 
@@ -117,5 +130,28 @@ EFFECT_WORLDS: dict[str, World] = {
     "change_failure_rate": World("rate", 0.15, trend=-0.01, effect=0.5),
     "time_to_restore": World("duration", 4.0, trend=-0.01, effect=0.6, samples_per_week=2.0),
     "incidents": World("count", 1.5, trend=-0.02, effect=0.5),
+    "compute_cost": World("amount", 1000.0, trend=0.005, effect=1.12),
+    "gpu_utilisation": World("rate", 0.25, trend=0.005, samples_per_week=60.0, effect=2.0),
+    "cold_start_p95": World("amount", 14.0, trend=-0.005, amount_sigma=0.2, effect=0.4),
+    "time_to_ship": World("duration", 47.0, trend=-0.005, samples_per_week=2.0, duration_sigma=0.4, effect=11 / 47),
+    "support_tickets": World("count", 4.0, trend=-0.01, effect=0.5),
+    "infra_incidents": World("count", 1.5, trend=-0.01, effect=1 / 3),
+    "app_incidents": World("count", 1.0, trend=-0.01, effect=1.5),
 }
 """Per metric: the same calendar and a known effect. The interval must contain it."""
+
+ARTICLE_WORLDS: dict[str, dict[str, World]] = {
+    # Issue 14: migrated services cost +12 % and use their GPUs twice as well.
+    "cost_and_gpu": {
+        "compute_cost": EFFECT_WORLDS["compute_cost"],
+        "gpu_utilisation": EFFECT_WORLDS["gpu_utilisation"],
+    },
+    # Issue 15: features ship in 11 days instead of 47, infrastructure incidents fall by two thirds, and
+    # application incidents stay flat (the twin the move must not be credited with).
+    "ship_and_incidents": {
+        "time_to_ship": EFFECT_WORLDS["time_to_ship"],
+        "infra_incidents": EFFECT_WORLDS["infra_incidents"],
+        "app_incidents": NULL_WORLDS["app_incidents"],
+    },
+}
+"""The issues' worked examples: several metrics of the same services, moving at the same weeks."""
