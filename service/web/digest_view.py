@@ -80,6 +80,11 @@ def event_study_charts(migration: dict[str, Any]) -> list[Markup]:
     return out
 
 
+def _region(label: str, html: str) -> Markup:
+    """A part that may be wider than a phone: it scrolls on its own and can be reached with the keyboard."""
+    return Markup('<div class="scroll" tabindex="0" role="region" aria-label="{}">{}</div>').format(label, Markup(html))
+
+
 def parts(content: dict[str, Any]) -> dict[str, Any]:
     """Everything the digest partial (``templates/_digest.html``) lays out, from one content."""
     migration = content.get("migration") or {}
@@ -87,8 +92,8 @@ def parts(content: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": list(content.get("verdict") or []),
         "warnings": [warning_line(w) for w in content.get("warnings", [])],
-        "criteria": Markup("".join(digest_html._criteria(migration))) if migration else Markup(""),
-        "effects": Markup(digest_html._effects_table(items)) if items else Markup(""),
+        "criteria": _region("Success criteria", "".join(digest_html._criteria(migration))) if migration else Markup(""),
+        "effects": _region("Effects", digest_html._effects_table(items)) if items else Markup(""),
         "claims": items,
         "event_study": event_study_charts(migration),
         "cohort_charts": cohort_charts(content),
