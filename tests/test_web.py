@@ -602,7 +602,9 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
                 "last_week": 0,
                 "hours_lost": 2.0,
                 "top_categories": [],
-                "rising_themes": [],
+                "rising_themes": [
+                    {"title": "Cold starts", "service": "ml-api", "reports": 3, "example": "40 s <i>cold</i>"}
+                ],
                 "quotes": ["<script>alert(1)</script>"],
                 "you_said_we_did": [],
             },  # fmt: skip
@@ -642,6 +644,10 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
     assert "<script>alert(1)</script>" not in framed
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in framed
     assert "In engineers’ words this week" in framed
+    assert "Cohorts over 4 weeks" in overview
+    assert "Cohorts over 4 weeks" in framed
+    assert 'on <a href="/services/ml-api">ml-api</a>, 3 reports — for example:' in framed
+    assert "“40 s &lt;i&gt;cold&lt;/i&gt;”" in framed
 
 
 def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_cannot(
