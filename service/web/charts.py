@@ -112,11 +112,16 @@ def points_with_intervals(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     values = [v for v in [*estimates, *lows, *highs] if v is not None]
     biggest = max((abs(v) for v in values), default=1.0)
+    # A period with one or two services can have a huge interval: keep the axis on the estimates (at most
+    # twice the largest), clip the band at the edge; hover and the table keep the true numbers.
+    reach = max((abs(v) for v in estimates if v is not None), default=0.0)
+    if reach > 0:
+        biggest = min(biggest, 2 * max(reach, 0.25 if percent else 0.0))
     span = biggest * 1.1 if biggest > 0 else 1.0
     slot = plot_w / max(len(labels), 1)
 
     def y_of(value: float) -> float:
-        return TOP + plot_h / 2 - (plot_h / 2) * value / span
+        return TOP + plot_h / 2 - (plot_h / 2) * max(-span, min(span, value)) / span
 
     def show(value: float) -> str:
         return f"{value:+.0%}" if percent else f"{value:+.2f}"
