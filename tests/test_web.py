@@ -503,12 +503,14 @@ def test_before_after_per_service_leaves_out_the_week_of_the_move_and_the_curren
     assert [r["facts"].slug for r in ordered] == ["ml-api", "auth"]  # no value sorts last
 
 
-def test_the_overview_renders_the_causal_fields_when_the_digest_carries_them(
+def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_claims_linked_to_services(
     client: TestClient, admin_secret: str, settings: Settings
 ) -> None:
-    """Issue 13 adds a verdict, criteria, method, controls, pre-trend and an event study to the digest's
-    migration section: the overview shows them as soon as the content has them."""
+    """The content as issue 13's models shape it (validated by them): the top-level verdict, criteria with
+    status and moved goalposts, per-metric event study with its band, per-service rows linked to their
+    pages, warnings; the same parts on the overview and on /digests/{week}. User text stays escaped."""
     from service.digest.build import keep, last_full_week
+    from service.digest.models import DigestContent
     from service.timeutil import utcnow
 
     headers = {"Authorization": f"Bearer {admin_secret}"}
@@ -522,58 +524,126 @@ def test_the_overview_renders_the_causal_fields_when_the_digest_carries_them(
     }
     assert client.post("/api/v1/migrations", json=migration, headers=headers).status_code == 201
     week = last_full_week(utcnow(), settings.timezone)
-    content = {
-        "week": week,
-        "summary": "12 deploys.",
-        "empty": False,
-        "headline": [],
-        "migration": {
-            "name": "to-new",
-            "services_total": 1,
-            "services_migrated": 1,
-            "verdict": {"verdict": "working", "sentence": "The migration is working: 2 of 3 criteria met."},
-            "criteria": [{"metric": "deploys", "sentence": "Deploys per week up 50 %: met (interval +20 % to +80 %)."}],
-            "before_after": [
-                {
-                    "metric": "deploys",
-                    "label": "Deploys per week",
-                    "sentence": "Deploys per week: +52% (better; 90 % interval +30% to +70%, 8 services).",
-                    "method": "staggered difference-in-differences",
-                    "controls": ["auth", "ledger"],
-                    "pre_trend": {"sentence": "no pre-trend (p = 0.61)"},
-                }
-            ],
-            "event_study": [
-                {
-                    "metric": "deploys",
-                    "label": "Deploys per week",
-                    "points": [
-                        {"relative_week": -1, "estimate": 0.0, "low": -0.3, "high": 0.3},
-                        {"relative_week": 2, "estimate": 1.5, "low": 0.8, "high": 2.1},
-                    ],
-                }
-            ],
-        },
-        "charts": {"weeks": [week], "deploys": {"migrated": [12], "not_migrated": [0]}},
-        "friction": {},
-        "definitions_version": "1",
+    effect = {
+        "metric": "deploys",
+        "label": "Deploys per week",
+        "before": 2.0,
+        "after": 3.0,
+        "relative": 0.52,
+        "low": 0.3,
+        "high": 0.7,
+        "services": 1,
+        "verdict": "changed",
+        "sentence": "Deploys per week: +52% against the counterfactual (90 % interval +30% to +70%).",
+        "method": "staggered_did",
+        "controls": 2,
+        "pre_trend": {"status": "parallel"},
+        "unit": "per week",
+        "higher_is_better": True,
+        "mde_relative": 0.2,
+        "event_study": [
+            {"week": -1, "relative": 0.0, "low": -0.1, "high": 0.1, "services": 1},
+            {"week": 0, "relative": 0.4, "low": 0.2, "high": 0.6, "services": 1},
+            {"week": 1, "relative": 0.5, "low": 0.3, "high": 0.7, "services": 1},
+        ],
+        "per_service": [{"service": "ml-api", "moved_on": "2026-01-05", "before": 2.0, "after": 3.0, "relative": 0.5}],
     }
+    criterion = {
+        "metric": "deploys",
+        "label": "Deploys per week",
+        "goal": "Deploys per week at least +25%",
+        "direction": "at_least",
+        "kind": "relative",
+        "target": 0.25,
+        "deadline": None,
+        "status": "met",
+        "estimate": 0.52,
+        "low": 0.3,
+        "high": 0.7,
+        "sentence": "Deploys per week at least +25%: met.",
+    }
+    change = {
+        "subject": "criterion deploys",
+        "action": "changed",
+        "before": {"target": 0.5},
+        "after": {"target": 0.25},
+        "changed_by": "lead",
+        "changed_at": "2026-02-01T00:00:00Z",
+        "sentence": "The deploys target was lowered from +50% to +25% <b>after</b> the start.",
+    }
+    cohort = {"services": 1, "deployment_frequency": 3.0, "lead_time": 5.0, "change_failure_rate": 10.0,
+              "time_to_restore": 1.0, "incidents": 0.0, "low_sample": True}  # fmt: skip
+    content = DigestContent.model_validate(
+        {
+            "week": week,
+            "audience": "leaders",
+            "from": "2026-01-01T00:00:00+00:00",
+            "to": "2026-01-08T00:00:00+00:00",
+            "empty": False,
+            "summary": "12 deploys.",
+            "verdict": ["The migration is working: 1 of 1 criteria met.", "Lead time: no clear change."],
+            "headline": [],
+            "migration": {
+                "name": "to-new",
+                "services_total": 1,
+                "services_migrated": 1,
+                "cohorts_over": "4 weeks",
+                "cohorts": {"migrated": cohort, "not_migrated": {**cohort, "services": 0}},
+                "before_after": [effect],
+                "criteria": [criterion],
+                "criteria_changes": [change],
+            },
+            "friction": {
+                "new": 1,
+                "last_week": 0,
+                "hours_lost": 2.0,
+                "top_categories": [],
+                "rising_themes": [
+                    {"title": "Cold starts", "service": "ml-api", "reports": 3, "example": "40 s <i>cold</i>"}
+                ],
+                "quotes": ["<script>alert(1)</script>"],
+                "you_said_we_did": [],
+            },  # fmt: skip
+            "charts": {
+                "weeks": [week],
+                "deploys": {"migrated": [12], "not_migrated": [0]},
+                "incidents": {"migrated": [1], "not_migrated": [0]},
+                "lead_time": {"migrated": [4.5], "not_migrated": [None]},
+                "friction_by_category": {},
+            },
+            "warnings": [{"code": "unlinked", "message": "incidents not linked to a deployment", "count": 3}],
+            "definitions_version": "1",
+        }
+    ).as_json()
     with session_scope(settings.database_url, write=True) as db:
         keep(db, week=week, audience="leaders", channel=None, content=content, html="")
     sign_in(client, admin_secret)
 
-    page = client.get("/").text
+    overview, framed = client.get("/").text, client.get(f"/digests/{week}").text
 
-    for text in (
-        "The migration is working: 2 of 3 criteria met.",
-        "Deploys per week up 50 %: met",
-        "Method: staggered difference-in-differences · compared with 2 control services",
-        "Pre-trend check: no pre-trend (p = 0.61)",
-        "Event study: Deploys per week by week relative to the move",
-        "+2: +1.50 (90 % interval +0.80 to +2.10)",
-        'href="/services/ml-api"',
-    ):
-        assert text in page, text
+    for page in (overview, framed):
+        for text in (
+            "The migration is working: 1 of 1 criteria met.",
+            "Lead time: no clear change.",
+            "Deploys per week at least +25%",
+            "<b>met</b>",  # the status, from the digest's one criteria renderer
+            "lowered from +50% to +25% &lt;b&gt;after&lt;/b&gt; the start.",  # moved goalposts, escaped
+            "3 incidents not linked to a deployment",
+            "Event study: Deploys per week, effect by weeks since the move",
+            "+1: +50% (90 % interval +30% to +70%)",  # a point's value on hover, with its band
+            'class="band"',
+            "staggered DiD",
+            '<a href="/services/ml-api">ml-api</a>',  # the claim's per-service row links to the service
+            "Lead time (median hours), migrated vs not yet migrated",
+        ):
+            assert text in page, text
+    assert "<script>alert(1)</script>" not in framed
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in framed
+    assert "In engineers’ words this week" in framed
+    assert "Cohorts over 4 weeks" in overview
+    assert "Cohorts over 4 weeks" in framed
+    assert 'on <a href="/services/ml-api">ml-api</a>, 3 reports — for example:' in framed
+    assert "“40 s &lt;i&gt;cold&lt;/i&gt;”" in framed
 
 
 def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_cannot(

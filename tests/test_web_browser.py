@@ -189,7 +189,15 @@ def test_from_a_claim_on_the_overview_to_a_service(site: Site) -> None:
         page = context.new_page()
         page.goto("/")
         assert page.get_by_role("heading", name="Verdict").is_visible()
-        claim = page.locator(".claim-card").first
+        assert page.locator("p.verdict").count() >= 2  # the digest's top-level verdict sentences
+        criteria = page.get_by_role("table").filter(has_text="Criterion").first
+        assert re.search(r"(met|on track|off track|not met|not enough data)", criteria.inner_text())
+        assert page.get_by_text("Changed after the migration started").is_visible()  # the demo lowers a target
+        band = page.locator("figure[id^='event-study-'] svg polygon.band")
+        assert band.count() >= 1
+        hover = page.locator("figure[id^='event-study-'] svg circle title").first.text_content() or ""
+        assert re.search(r"^[+-]\d+: [+-]\d+% \(90 % interval [+-]\d+% to [+-]\d+%\)$", hover), hover
+        claim = page.locator(".claim-card").filter(has=page.locator("a[href^='/services/']")).first
         assert re.search(r"(interval|not enough data|no clear change)", claim.inner_text())
         link = claim.locator("a[href^='/services/']").first
         slug = link.inner_text()
@@ -199,6 +207,10 @@ def test_from_a_claim_on_the_overview_to_a_service(site: Site) -> None:
         assert page.get_by_role("heading", name=re.compile("^DORA")).is_visible()
         title = page.locator("figure.chart svg rect title").first.text_content() or ""
         assert re.search(r"\d{4}-W\d{2} · on \w+: \d+ deploys?$", title), title  # the value shown on hover
+        cost = page.locator("figure#timeline-compute_cost")
+        assert "Compute cost per week (USD)" in cost.locator("figcaption").inner_text()
+        cost_title = cost.locator("svg rect title").first.text_content() or ""
+        assert re.search(r"\d{4}-W\d{2} · on \w+: [\d,.]+$", cost_title), cost_title
 
 
 def test_triage_one_report_end_to_end_and_the_reporter_gets_the_dm(site: Site) -> None:

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from service.api.deps import DbSession
 from service.api.state import app_state
 from service.digest.html import render_html
-from service.web import cache
+from service.web import cache, digest_view
 from service.web.auth import Viewing
-from service.web.pages.overview import cohort_charts, recent_weeks
+from service.web.pages.overview import recent_weeks
 from service.web.reads import digest_content, posted_weeks, service_facts
 from service.web.render import page
 
@@ -56,7 +56,7 @@ def digest_page(
         viewer=viewer,
         content=content,
         audience=audience,
-        charts=cohort_charts(content),
+        d=digest_view.parts(content),
     )
 
 

@@ -89,7 +89,7 @@ def services_list(
     )
 
 
-def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str], list[Any]]:
+def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str], tuple[list[Any], list[Any]]]:
     """(DORA figures of the last four whole weeks with warnings, their first and last week, timeline charts)."""
     start, end, labels = _window(settings.timezone, 4)
     with session_scope(settings.database_url) as session:
@@ -98,7 +98,7 @@ def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str],
     return figures, (labels[0], labels[-1]), timeline
 
 
-def _timeline(session: Session, settings: Any, slug: str) -> list[Any]:
+def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], list[Any]]:
     start, end, labels = _window(settings.timezone, TIMELINE_WEEKS)
     weekly = weekly_metrics(session, settings, group_by="platform", filters=Filters(service=slug), start=start, end=end)
     platforms = sorted(set(weekly["group"])) if len(weekly) else []
@@ -117,6 +117,36 @@ def _timeline(session: Session, settings: Any, slug: str) -> list[Any]:
             mine = weekly[weekly["group"] == p].set_index("week")[column]
             series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
         out.append(charts.stacked_bars(title, labels, series, unit=unit, chart_id=f"timeline-{column}"))
+    return out, _cost_timeline(weekly, labels, platforms, css, settings.reporting_currency)
+
+
+def _cost_timeline(
+    weekly: Any, labels: list[str], platforms: list[str], css: dict[str, str], currency: str
+) -> list[Any]:
+    """Weekly compute cost by platform (the cost rollups, through ``weekly_metrics``) and GPU utilisation
+    where GPUs were provisioned; nothing when no cost was ever recorded for the service."""
+
+    def column(name: str, platform: str) -> list[float | None]:
+        mine = weekly[weekly["group"] == platform].set_index("week")[name] if name in weekly else {}
+        values = [mine.get(w) if hasattr(mine, "get") else None for w in labels]
+        return [None if v is None or v != v else float(v) for v in values]  # NaN: no value
+
+    out = []
+    cost = [charts.Series(f"on {p}", column("compute_cost", p), css[p]) for p in platforms]
+    if any(v is not None for s in cost for v in s.values):
+        out.append(
+            charts.stacked_bars(
+                f"Compute cost per week ({currency})", labels, cost, unit="", chart_id="timeline-compute_cost"
+            )
+        )
+    gpu = [
+        charts.Series(f"on {p}", [None if v is None else v * 100 for v in column("gpu_utilisation", p)], css[p])
+        for p in platforms
+    ]
+    if any(v is not None for s in gpu for v in s.values):
+        out.append(
+            charts.lines("GPU utilisation (% of provisioned hours used)", labels, gpu, unit="", chart_id="timeline-gpu")
+        )
     return out
 
 
@@ -134,7 +164,7 @@ def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSes
     history = catalogue.platform_history(session, slug)
     key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
     week = last_full_week(utcnow(), settings.timezone)
-    figures, window, timeline = cache.of(request).remember(
+    figures, window, (timeline, cost) = cache.of(request).remember(
         (*key, week), cache.data_version(session), lambda: _figures(settings, slug)
     )
     open_reports = [
@@ -152,6 +182,7 @@ def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSes
         figures=figures,
         window=window,
         timeline=timeline,
+        cost=cost,
         open_reports=sorted(open_reports, key=lambda r: r.id, reverse=True),
         history_text="\n".join(f"{p.platform} {p.effective_from.date().isoformat()}" for p in history),
         saved=request.query_params.get("saved") == "1",
