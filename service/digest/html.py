@@ -86,7 +86,7 @@ def _headline_table(rows: list[dict[str, Any]], partial: bool) -> str:
     )
 
 
-def _criteria(migration: dict[str, Any]) -> list[str]:
+def criteria_parts(migration: dict[str, Any]) -> list[str]:
     items = migration.get("criteria", [])
     parts: list[str] = []
     if items:
@@ -123,7 +123,7 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0%}"
 
 
-def _effects_table(items: list[dict[str, Any]]) -> str:
+def effects_table(items: list[dict[str, Any]]) -> str:
     rows = []
     for item in items:
         if item["verdict"] == "not_enough_data":
@@ -191,11 +191,11 @@ def _migration(migration: dict[str, Any]) -> list[str]:
         f"{migration['services_migrated']} of {migration['services_total']} services moved."
     )
     parts.append(f"<p>{escape(progress)}</p>")
-    parts += _criteria(migration)
+    parts += criteria_parts(migration)
     items = migration["before_after"]
     parts.append("<h3>What the move changed</h3>")
     parts += [f"<p class='statement'>{escape(item['sentence'])}</p>" for item in items]
-    parts.append(_effects_table(items))
+    parts.append(effects_table(items))
     parts.append("<h3>When it changed: effect by weeks since the move</h3>")
     parts.append(chart.event_study(items))
     parts.append(

@@ -92,8 +92,10 @@ def parts(content: dict[str, Any]) -> dict[str, Any]:
     return {
         "verdict": list(content.get("verdict") or []),
         "warnings": [warning_line(w) for w in content.get("warnings", [])],
-        "criteria": _region("Success criteria", "".join(digest_html._criteria(migration))) if migration else Markup(""),
-        "effects": _region("Effects", digest_html._effects_table(items)) if items else Markup(""),
+        "criteria": _region("Success criteria", "".join(digest_html.criteria_parts(migration)))
+        if migration
+        else Markup(""),
+        "effects": _region("Effects", digest_html.effects_table(items)) if items else Markup(""),
         "claims": items,
         "event_study": event_study_charts(migration),
         "cohort_charts": cohort_charts(content),
