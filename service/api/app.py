@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from integrations.config import IntegrationConfig
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     )
     app.state.frictionlog = state  # read only through service.api.state
     # Innermost: the lean path for POST /webhooks/generic, inside every edge middleware (see its module).
-    app.add_middleware(GenericIngest, route=lambda: _route(app, GENERIC_PATH))
+    app.add_middleware(GenericIngest, route=_route(webhooks.router, GENERIC_PATH))
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(SecurityHeaders)
     # Outermost: the body cap and the token check run before anything reads a body.
@@ -99,5 +99,5 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     return app
 
 
-def _route(app: FastAPI, path: str) -> object | None:
-    return next((route for route in app.router.routes if getattr(route, "path", None) == path), None)
+def _route(router: APIRouter, path: str) -> object | None:
+    return next((route for route in router.routes if getattr(route, "path", None) == path), None)

@@ -19,7 +19,6 @@ propagates to Starlette's error middleware, whose handler answers the same 500 e
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from fastapi.security.utils import get_authorization_scheme_param
@@ -69,19 +68,15 @@ def _error(exc: AppError) -> list[Message]:
 class GenericIngest:
     """Answers ``POST /webhooks/generic``; passes every other request to the application."""
 
-    def __init__(self, app: ASGIApp, route: Callable[[], object | None] = lambda: None) -> None:
+    def __init__(self, app: ASGIApp, route: object | None = None) -> None:
         self.app = app
-        self._find_route = route
-        """The FastAPI route it stands in for (looked up once): set on the scope, so the request metrics
-        label it as before."""
-        self._route: object | None = None
+        self._route = route
+        """The FastAPI route it stands in for: set on the scope, so the request metrics label it as before."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        if self._route is None:
-            self._route = self._find_route()
         if self._route is not None:
             scope["route"] = self._route
         try:
