@@ -142,7 +142,7 @@ class EmbeddedWorker:
                 if self._retrain.is_set():
                     self._retrain.clear()
                     retrain(self._settings)
-                stats = drain(self._settings, budget_seconds=5.0)
+                stats = drain(self._settings, budget_seconds=5.0, hold_seconds=self._settings.embedded_hold_seconds)
                 self.totals.add(stats)
                 if stats.processed:
                     self._refresh_rollups()
