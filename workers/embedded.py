@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,10 +25,15 @@ from service.settings import Settings
 from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
 from workers.jobs import retrain
 from workers.notify import notify_pending
-from workers.process import DrainStats, drain, seconds_until_next_due
+from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
 from workers.schedule import SCHEDULE, Entry, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
+ROLLUP_SERVICES_PER_HOLD = 2
+"""Services whose dirty rollups one write transaction of the embedded worker recomputes."""
+ROLLUP_PASS_SECONDS = (0.1, 1.0)
+"""A pass of rollup refreshes runs as long as the drain before it took, within these bounds: while both
+have work, refreshing takes at most about half the worker's time, so processing keeps up with ingest."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -120,11 +126,18 @@ class EmbeddedWorker:
         if self._pulls.is_alive():
             self._pulls.join(timeout=1)  # a pull waiting on a slow source is a daemon: it dies with the process
 
-    def _refresh_rollups(self) -> None:
-        while True:
+    def _refresh_rollups(self, budget_seconds: float) -> bool:
+        """Refresh dirty rollups a few services per write transaction, pausing between (ingest takes the one
+        SQLite write lock then), for about ``budget_seconds``; True when some are left dirty (refreshed on
+        the next pass). One ``refresh`` of up to 500 services used to hold the lock for seconds: ingest
+        waited out its lock timeout and spooled (py-spy under bench/lag.py --embedded, BENCHMARKS.md)."""
+        deadline = time.monotonic() + budget_seconds
+        while time.monotonic() < deadline:
             with session_scope(self._settings.database_url, write=True) as session:
-                if rollups_db.refresh(session, self._settings) == 0:
-                    return
+                if rollups_db.refresh(session, self._settings, limit=ROLLUP_SERVICES_PER_HOLD) == 0:
+                    return False
+            time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
+        return True
 
     def _pull_loop(self) -> None:
         """The schedule's background entries (the OpenCost and Prometheus pulls), in a thread of their own: a
@@ -136,19 +149,22 @@ class EmbeddedWorker:
             self._stop.wait(min(max(wait, 0.05), 60.0))
 
     def _run(self) -> None:
+        rollups_behind = False
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 if self._retrain.is_set():
                     self._retrain.clear()
                     retrain(self._settings)
+                started = time.monotonic()
                 stats = drain(self._settings, budget_seconds=5.0, hold_seconds=self._settings.embedded_hold_seconds)
                 self.totals.add(stats)
-                if stats.processed:
-                    self._refresh_rollups()
+                if stats.processed or rollups_behind:
+                    low, high = ROLLUP_PASS_SECONDS
+                    rollups_behind = self._refresh_rollups(min(high, max(low, time.monotonic() - started)))
                 if self._notifier is not None:
                     notify_pending(self._settings, self._notifier)
-                wait = self._poll if not stats.more else 0.0
+                wait = self._poll if not (stats.more or rollups_behind) else 0.0
                 if stats.claimed:
                     # Let wake-ups gather into a batch: one transaction for many events, not one each.
                     self._stop.wait(self._settings.wake_interval_seconds)
