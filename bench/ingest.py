@@ -28,6 +28,7 @@ from bench.harness import database_name, free_port, frictionlog
 from bench.report import spread, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
+DROP = "<not run>"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LUA = """
 -- Every request a new event: keys are <run>-<thread>-<counter>, so a warm-up never collides with a run.
@@ -245,7 +246,7 @@ def main() -> None:
 
     def row(label: str, key: str, goal: str) -> str:
         if key not in results:
-            return f"| {label} | not run | | | | | {goal} |"
+            return DROP  # not run (--only): its line is dropped below
         figures = results[key]
         bad = sum(f.bad for f in figures)
         surplus = f"{max(extra[key])}" if key in extra else "—"
@@ -285,6 +286,7 @@ Ratios, run by run against the baseline of the same run, median (min–max):
 | embedded / (c) FastAPI + SQLite INSERT OR IGNORE | {ratio("sqlite", "c")} |
 """
     print(body)
+    body = "\n".join(line for line in body.split("\n") if line != DROP)
     if not args.quick or args.runs:
         write_section("ingest", "Ingest throughput", "python -m bench.ingest", body)
 
