@@ -288,7 +288,8 @@ Ratios, run by run against the baseline of the same run, median (min–max):
     print(body)
     body = "\n".join(line for line in body.split("\n") if line != DROP)
     if not args.quick or args.runs:
-        write_section("ingest", "Ingest throughput", "python -m bench.ingest", body)
+        command = " ".join(["python -m bench.ingest", *sys.argv[1:]])
+        write_section("ingest", "Ingest throughput", command, body)
 
 
 if __name__ == "__main__":
