@@ -297,3 +297,17 @@ def test_the_embedded_worker_refreshes_rollups_in_bounded_passes_until_none_is_d
     assert dirty() == set(services)
     assert worker._refresh_rollups(30.0) is False  # several short transactions, until none is dirty
     assert dirty() == set()
+
+
+def test_the_embedded_schedules_rollup_refresh_asks_the_worker_loop_instead_of_refreshing_all_at_once(
+    settings: Settings,
+) -> None:
+    from workers.celery_app import ROLLUP_TASK
+    from workers.embedded import EmbeddedWorker
+
+    worker = EmbeddedWorker(settings)
+    (entry,) = [plan.entry for plan in worker.scheduler._planned if plan.entry.task == ROLLUP_TASK]
+
+    entry.job(settings)
+
+    assert worker._rollups_due.is_set()  # the loop then refreshes in bounded passes

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
@@ -22,7 +22,7 @@ from service.db import session_scope
 from service.errors import TransientError
 from service.metrics import rollups_db
 from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
+from workers.celery_app import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
 from workers.jobs import retrain
 from workers.notify import notify_pending
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
@@ -103,7 +103,16 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
-        self.scheduler = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if not e.background])
+        self._rollups_due = threading.Event()
+        # The scheduled rollup refresh only asks this worker's loop for one: the loop refreshes in bounded
+        # passes, while the job refreshes everything dirty at once and held the SQLite write lock (and so
+        # ingest) for seconds every 15 s (py-spy under bench/lag.py --embedded, BENCHMARKS.md).
+        entries = [
+            replace(e, job=lambda _settings: self._rollups_due.set()) if e.task == ROLLUP_TASK else e
+            for e in SCHEDULE
+            if not e.background
+        ]
+        self.scheduler = EmbeddedScheduler(settings, entries=entries)
         self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background], at_start=True)
         self._pulls = threading.Thread(target=self._pull_loop, name="frictionlog-embedded-pulls", daemon=True)
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
@@ -159,7 +168,8 @@ class EmbeddedWorker:
                 started = time.monotonic()
                 stats = drain(self._settings, budget_seconds=5.0, hold_seconds=self._settings.embedded_hold_seconds)
                 self.totals.add(stats)
-                if stats.processed or rollups_behind:
+                if stats.processed or rollups_behind or self._rollups_due.is_set():
+                    self._rollups_due.clear()
                     low, high = ROLLUP_PASS_SECONDS
                     rollups_behind = self._refresh_rollups(min(high, max(low, time.monotonic() - started)))
                 if self._notifier is not None:
@@ -173,6 +183,8 @@ class EmbeddedWorker:
                     wait = min(wait, next_due)
                 _, scheduled = self.scheduler.run_due()
                 wait = min(wait, max(scheduled, 0.0))
+                if self._rollups_due.is_set():  # asked for by the schedule just now: refresh on the next pass
+                    wait = 0.0
             except TransientError:
                 log.warning("embedded.drain_deferred", exc_info=True)
                 wait = self._poll
