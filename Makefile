@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
+SCALE_QUICK := --sizes 0,100000
 .PHONY: demo test lint typecheck imports unit services browser bench serve clean
 
 $(BIN)/python:
@@ -54,6 +55,8 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.ingest $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.processing $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.lag $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.lag --embedded $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.scale $(if $(QUICK),$(SCALE_QUICK))
 	$(BIN)/python -m bench.slack_command $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.metrics $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.web $(if $(QUICK),--quick)

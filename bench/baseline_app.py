@@ -2,14 +2,18 @@
 
 (a) ``/parse``: parse the same JSON and answer 202, no I/O.  (b) ``/insert``: one INSERT + commit per
 request into a PostgreSQL table, nothing else. (a') ``/fastapi/parse``: (a) as a FastAPI route — the
-framework's own cost, the ceiling for any FastAPI route on this machine. The real route's figure is read
-against these.
+framework's own cost, the ceiling for any FastAPI route on this machine. (c) ``/fastapi/sqlite`` (when
+``BASELINE_SQLITE`` names a file): a FastAPI route doing one ``INSERT OR IGNORE`` + commit per request into
+SQLite in WAL mode (``synchronous=NORMAL``, as the embedded app) — the ceiling for embedded ingest. The real
+route's figure is read against these.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -54,9 +58,35 @@ async def lifespan(_app: Starlette) -> AsyncIterator[None]:
 framework = FastAPI()
 
 
+SQLITE_PATH = os.environ.get("BASELINE_SQLITE")
+_sqlite: sqlite3.Connection | None = None
+_sqlite_lock = threading.Lock()
+
+
+def _sqlite_insert(body: bytes) -> None:
+    global _sqlite  # noqa: PLW0603 (one connection for the process, made on first use)
+    with _sqlite_lock:
+        if _sqlite is None:
+            assert SQLITE_PATH is not None
+            _sqlite = sqlite3.connect(SQLITE_PATH, check_same_thread=False, isolation_level=None)
+            _sqlite.execute("PRAGMA journal_mode=WAL")
+            _sqlite.execute("PRAGMA synchronous=NORMAL")
+            _sqlite.execute("CREATE TABLE IF NOT EXISTS baseline_event (key TEXT PRIMARY KEY, body TEXT)")
+        value = json.loads(body)
+        _sqlite.execute("INSERT OR IGNORE INTO baseline_event (key, body) VALUES (?, ?)", (value.get("sha"), body))
+
+
 @framework.post("/parse", status_code=202)
 async def fastapi_parse(request: Request) -> dict[str, object]:
     json.loads(await request.body())
+    return {"id": 0, "duplicate": False}
+
+
+@framework.post("/sqlite", status_code=202)
+async def fastapi_sqlite(request: Request) -> dict[str, object]:
+    from starlette.concurrency import run_in_threadpool
+
+    await run_in_threadpool(_sqlite_insert, await request.body())
     return {"id": 0, "duplicate": False}
 
 

@@ -1,7 +1,9 @@
 """Ingest throughput and latency with wrk (a C load generator on the same machine, bounded in time):
 the real ``/webhooks/generic`` route against two baselines measured in the same run.
 
-    python -m bench.ingest [--quick]
+    python -m bench.ingest [--quick] [--runs N] [--only KEY,...]
+
+Keys: a, a2, b, c (the baselines), pg1, pg2, pg1-some, pg1-old, sqlite.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from bench.harness import database_name, free_port, frictionlog
 from bench.report import spread, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
+DROP = "<not run>"
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 LUA = """
 -- Every request a new event: keys are <run>-<thread>-<counter>, so a warm-up never collides with a run.
@@ -180,8 +183,14 @@ def measure_embedded(seconds: int) -> tuple[Run, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=None, help="runs per configuration (quick: 1, else 3)")
+    parser.add_argument("--only", default=None, help="comma-separated keys (see the module's docstring)")
     args = parser.parse_args()
     runs, seconds, old_rows = (1, 3, 100_000) if args.quick else (3, 8, 1_000_000)
+    runs = args.runs or runs
+    keys = (
+        set(args.only.split(",")) if args.only else {"a", "a2", "b", "c", "pg1", "pg2", "pg1-some", "pg1-old", "sqlite"}
+    )
     results: dict[str, list[Run]] = {}
     extra: dict[str, list[int]] = {}
     """Per configuration: rows stored minus 2xx counted (≥ 0; at most the 32 requests cut off at the end)."""
@@ -194,7 +203,7 @@ def main() -> None:
             raise SystemExit(f"{key}: {run.accepted} requests answered 2xx but only {rows} rows stored")
 
     for _ in range(runs):
-        with database_name() as name:
+        with database_name() as name, tempfile.TemporaryDirectory() as directory:
             dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
             port = free_port()
             with process(
@@ -208,19 +217,36 @@ def main() -> None:
                     "--log-level",
                     "warning",
                 ],
-                {"BASELINE_DSN": dsn},
+                {"BASELINE_DSN": dsn, "BASELINE_SQLITE": f"{directory}/baseline.db"},
                 f"http://127.0.0.1:{port}/",
             ):
-                results.setdefault("a", []).append(wrk(f"http://127.0.0.1:{port}/parse", "x", seconds))
-                results.setdefault("a2", []).append(wrk(f"http://127.0.0.1:{port}/fastapi/parse", "x", seconds))
-                results.setdefault("b", []).append(wrk(f"http://127.0.0.1:{port}/insert", "x", seconds))
-        keep("pg1", measure_postgres(1, seconds))
-        keep("pg2", measure_postgres(2, seconds))
-        keep("pg1-some", measure_postgres(1, seconds, stored_before=old_rows // 10))
-        keep("pg1-old", measure_postgres(1, seconds, stored_before=old_rows))
-        keep("sqlite", measure_embedded(seconds))
+                for key, path in (
+                    ("a", "/parse"),
+                    ("a2", "/fastapi/parse"),
+                    ("b", "/insert"),
+                    ("c", "/fastapi/sqlite"),
+                ):
+                    if key in keys:
+                        results.setdefault(key, []).append(wrk(f"http://127.0.0.1:{port}{path}", "x", seconds))
+        if "pg1" in keys:
+            keep("pg1", measure_postgres(1, seconds))
+        if "pg2" in keys:
+            keep("pg2", measure_postgres(2, seconds))
+        if "pg1-some" in keys:
+            keep("pg1-some", measure_postgres(1, seconds, stored_before=old_rows // 10))
+        if "pg1-old" in keys:
+            keep("pg1-old", measure_postgres(1, seconds, stored_before=old_rows))
+        if "sqlite" in keys:
+            keep("sqlite", measure_embedded(seconds))
+
+    def ratio(key: str, base: str) -> str:
+        if key not in results or base not in results:
+            return "—"
+        return spread([m.rate / b.rate for m, b in zip(results[key], results[base], strict=True)], "{:.2f}×")
 
     def row(label: str, key: str, goal: str) -> str:
+        if key not in results:
+            return DROP  # not run (--only): its line is dropped below
         figures = results[key]
         bad = sum(f.bad for f in figures)
         surplus = f"{max(extra[key])}" if key in extra else "—"
@@ -229,49 +255,41 @@ def main() -> None:
             f"{spread([f.p99 for f in figures])} | {bad} | {surplus} | {goal} |"
         )
 
+    load = os.getloadavg()
     body = f"""
-`wrk -t2 -c32` for {seconds} s per run after a 2 s warm-up, {runs} runs, every request a new generic
-`change` event with a bearer token; the load generator shares the 2 cores with the server and PostgreSQL.
-Requests/s and latency (ms), median (min–max). *Stored − 2xx*: rows in the inbox minus 2xx answers wrk
-counted, warm-up included — never negative (the bench fails if a 2xx was not stored); the surplus is
-requests committed but cut off when wrk stopped (at most 32 per wrk run, warm-up and measured run).
+`wrk -t2 -c32` for {seconds} s per run after a 2 s warm-up, {runs} run(s), every request a new generic
+`change` event with a bearer token; the load generator shares the 2 cores with the server and PostgreSQL,
+and (this run) with other developers' work: load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)
+at the end. Requests/s and latency (ms), median (min–max) of the runs. *Stored − 2xx*: rows in the inbox
+minus 2xx answers wrk counted, warm-up included — never negative (the bench fails if a 2xx was not
+stored); the surplus is requests committed but cut off when wrk stopped (at most 32 per wrk run).
 
 | endpoint | req/s | p50 ms | p99 ms | non-2xx | stored − 2xx | goal |
 |---|---|---|---|---|---|---|
 {row("(a) baseline: parse the JSON, answer 202, no I/O (Starlette)", "a", "—")}
-{row("(a′) baseline: the same as a FastAPI route (the framework's own cost)", "a2", "—")}
+{row("(a′) baseline: the same as a FastAPI route (the issue's (a))", "a2", "—")}
 {row("(b) baseline: one INSERT + commit per request (PostgreSQL, pooled)", "b", "—")}
-{row("`/webhooks/generic`, PostgreSQL + Redis, 1 API worker", "pg1", "≥ 3,000/s, p99 < 50 ms, ≥ 90 % of (b)")}
-{row("`/webhooks/generic`, PostgreSQL + Redis, 2 API workers", "pg2", "≥ 3,000/s, p99 < 50 ms")}
+{row("(c) baseline: FastAPI + SQLite, one INSERT OR IGNORE per request (WAL)", "c", "—")}
+{row("`/webhooks/generic`, PostgreSQL + Redis, 1 API worker", "pg1", "≥ 0.5× (a′), p99 < 50 ms")}
+{row("`/webhooks/generic`, PostgreSQL + Redis, 2 API workers", "pg2", "—")}
 {row(f"`/webhooks/generic`, 1 API worker, {old_rows // 10:,} rows already stored", "pg1-some", "—")}
 {row(f"`/webhooks/generic`, 1 API worker, {old_rows:,} rows already stored", "pg1-old", "—")}
-{row("`/webhooks/generic`, embedded (SQLite, in-process worker)", "sqlite", "≥ 2,000/s")}
+{row("`/webhooks/generic`, embedded (SQLite, in-process worker)", "sqlite", "≥ 0.5× (c)")}
 
-**Against the goals.** Every request is committed before its 2xx, and the route still answers more
-requests per second than baseline (b), which commits each request alone: concurrent requests share one
-commit (`service/api/inbox_writer.py`), so the "≥ 90 % of (b)" goal is met with room. The absolute goals
-(≥ 3,000/s with p99 < 50 ms; embedded ≥ 2,000/s) are **not met on this machine**, and what limits them
-is the framework and the one core a Python process can use, not the database: (a′), an empty FastAPI
-route with no I/O, is the ceiling of any FastAPI route here, and it is itself only about 3,000/s.
-py-spy on the 1-worker API under this load: the event loop is busy ~80 % of the time, more than
-half of it in uvicorn/Starlette/FastAPI request handling (dependency solving, middleware, response
-serialisation), ~14 % in this project's code (validation, the content hash, the token cache) — and the
-writer thread's SQLAlchemy work competes with it for the GIL. A second API process adds 40–60 % on 2
-cores shared with wrk and PostgreSQL. Embedded mode puts the event loop, the writer and the worker processing
-what arrives in one process (py-spy: loop 36 %, worker 27 %, writer 17 %). Rows already stored (100,000
-or 1,000,000) make no difference beyond run-to-run noise: index inserts grow with depth, not size.
+Ratios, run by run against the baseline of the same run, median (min–max):
 
-What moved the route from 237 req/s (p99 379 ms) to these figures: group commit (one writer thread,
-one `INSERT … SELECT FROM unnest(arrays) … RETURNING` on an autocommit connection — one round trip per
-batch of requests); the ingest routes made async, so a request no longer hops to the thread pool three
-times (a sync dependency costs a hop each; measured ad hoc with wrk, an empty sync FastAPI route did 1,656/s
-against 4,445/s async); `gc.freeze()` after start-up — full collections walked every object the libraries had built
-and stalled all requests for 150–200 ms each (timed with `gc.callbacks`): they were the p99; and
-uvicorn's access log off by default (`--access-log` turns it on; `/metrics` counts requests).
+| ratio | value |
+|---|---|
+| 1 API worker / (a′) FastAPI parse | {ratio("pg1", "a2")} |
+| 1 API worker / (a) Starlette parse | {ratio("pg1", "a")} |
+| 1 API worker / (b) INSERT + commit per request | {ratio("pg1", "b")} |
+| embedded / (c) FastAPI + SQLite INSERT OR IGNORE | {ratio("sqlite", "c")} |
 """
     print(body)
-    if not args.quick:
-        write_section("ingest", "Ingest throughput", "python -m bench.ingest", body)
+    body = "\n".join(line for line in body.split("\n") if line != DROP)
+    if not args.quick or args.runs:
+        command = " ".join(["python -m bench.ingest", *sys.argv[1:]])
+        write_section("ingest", "Ingest throughput", command, body)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """End-to-end lag: from a webhook's 2xx to the event counted by ``/api/v1/metrics/dora``, under a steady
 background load, in distributed mode (API, Celery workers, Redis, PostgreSQL — all real, all local).
 
-    python -m bench.lag [--quick] [--rate EVENTS_PER_S]
+    python -m bench.lag [--quick] [--rate EVENTS_PER_S] [--embedded]
+
+``--embedded``: the same probes against ``frictionlog serve`` (SQLite, the in-process worker) at a steady
+200 events/s by default, one event per request, beside the same probes with no load.
 
 Probe events (one deployment each, for a service of its own) are sent a few times a second beside the
 load; after each 2xx the probe polls the metrics endpoint every 50 ms until the deployment is counted.
@@ -11,6 +14,8 @@ A sampler records the inbox backlog (pending rows) every second: when it grows, 
 from __future__ import annotations
 
 import argparse
+import sqlite3
+import tempfile
 import threading
 import time
 from contextlib import ExitStack
@@ -31,6 +36,9 @@ LIMIT = 30.0
 
 
 def pending(url: str) -> int:
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1]) as connection:
+            return int(connection.execute("SELECT count(*) FROM inbox_event WHERE status = 'pending'").fetchone()[0])
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
         row = connection.execute("SELECT count(*) FROM inbox_event WHERE status = 'pending'").fetchone()
     return int(row[0]) if row else 0
@@ -85,7 +93,8 @@ class Probes:
             raise RuntimeError(f"probe refused: {answer.status_code} {answer.text}")
         while time.monotonic() - accepted < LIMIT:
             metrics = client.get("/api/v1/metrics/dora", params={"service": service}, headers=self._read)
-            if metrics.json()["deployment_frequency"]["deployments"] == 1:
+            # 404 (service unknown) until the worker has stored the probe's deployment
+            if metrics.status_code == 200 and metrics.json()["deployment_frequency"]["deployments"] == 1:
                 self.lags.append(time.monotonic() - accepted)
                 return
             time.sleep(0.05)
@@ -93,21 +102,38 @@ class Probes:
         self.lags.append(LIMIT)
 
 
-def measure(rate: float, seconds: float, *, api_workers: int, worker_processes: int) -> dict[str, float]:
+def measure(
+    rate: float, seconds: float, *, api_workers: int, worker_processes: int, embedded: bool = False
+) -> dict[str, float]:
+    """``embedded``: ``frictionlog serve`` on SQLite (its in-process worker), one event per request."""
+    batch = 1 if embedded else BATCH
     with ExitStack() as stack:
-        url = stack.enter_context(database())
-        env = {
-            "FRICTIONLOG_DATABASE_URL": url,
-            "FRICTIONLOG_BROKER_URL": "redis://127.0.0.1:6379/11",
-            "FRICTIONLOG_TOKEN_CACHE_SECONDS": "60",
-        }
+        if embedded:
+            directory = stack.enter_context(tempfile.TemporaryDirectory())
+            url = f"sqlite:///{directory}/lag.db"
+            env = {
+                "FRICTIONLOG_DATABASE_URL": url,
+                "FRICTIONLOG_BROKER_URL": "",
+                "FRICTIONLOG_SPOOL_DIR": f"{directory}/spool",
+                "FRICTIONLOG_TOKEN_CACHE_SECONDS": "60",
+            }
+        else:
+            url = stack.enter_context(database())
+            env = {
+                "FRICTIONLOG_DATABASE_URL": url,
+                "FRICTIONLOG_BROKER_URL": "redis://127.0.0.1:6379/11",
+                "FRICTIONLOG_TOKEN_CACHE_SECONDS": "60",
+            }
         frictionlog("db", "upgrade", env=env)
         ingest = frictionlog("tokens", "create", "load", "--scope", "ingest", env=env).strip()
         read = frictionlog("tokens", "create", "probe", "--scope", "read", env=env).strip()
         port = free_port()
-        api = ["api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(api_workers)]
+        if embedded:
+            api = ["serve", "--port", str(port)]
+        else:
+            api = ["api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(api_workers)]
         stack.enter_context(process(api, env))
-        for n in range(worker_processes):
+        for n in range(0 if embedded else worker_processes):
             stack.enter_context(process(["worker", "--concurrency", "1", "--name", f"lag-{n}@%h"], env))
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -120,8 +146,12 @@ def measure(rate: float, seconds: float, *, api_workers: int, worker_processes: 
             if time.monotonic() > deadline:
                 raise RuntimeError("the API did not become ready")
             time.sleep(0.2)
-        time.sleep(5)  # the workers connect to Redis
-        load = PacedLoad(deployment_batches(ingest, BATCH), rate=rate / BATCH, url=base, threads=4) if rate else None
+        time.sleep(1 if embedded else 5)  # the workers connect to Redis
+        load = (
+            PacedLoad(deployment_batches(ingest, batch), rate=rate / batch, url=base, threads=16 if embedded else 4)
+            if rate
+            else None
+        )
         backlog: list[int] = []
         with load or ExitStack(), Probes(base, ingest, read) as probes:
             deadline = time.monotonic() + seconds
@@ -131,7 +161,7 @@ def measure(rate: float, seconds: float, *, api_workers: int, worker_processes: 
         if load is not None and load.errors:
             raise RuntimeError(f"{load.errors} background requests failed")
         return {
-            "achieved": load.sent * BATCH / load.seconds if load is not None else 0.0,
+            "achieved": load.sent * batch / load.seconds if load is not None else 0.0,
             "p50": percentile(probes.lags, 0.5),
             "p95": percentile(probes.lags, 0.95),
             "max": max(probes.lags),
@@ -145,9 +175,14 @@ def measure(rate: float, seconds: float, *, api_workers: int, worker_processes: 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--rate", type=float, default=1000.0, help="background events/s")
+    parser.add_argument("--rate", type=float, default=None, help="background events/s (1,000; embedded 200)")
+    parser.add_argument("--embedded", action="store_true", help="frictionlog serve: SQLite, in-process worker")
     args = parser.parse_args()
     runs, seconds = (1, 10) if args.quick else (3, 20)
+    if args.embedded:
+        embedded(args.rate or 200.0, runs, seconds)
+        return
+    args.rate = args.rate or 1000.0
     configurations = [
         ("baseline: no background load, 1 API process, 1 worker process", 0.0, 1, 1),
         ("1 API process, 1 worker process", args.rate, 1, 1),
@@ -190,6 +225,28 @@ clear a mark whose events it did not see: `tests/test_rollups.py`).
     print(body)
     if not args.quick:
         write_section("lag", "End-to-end lag under load", "python -m bench.lag", body)
+
+
+def embedded(rate: float, runs: int, seconds: float) -> None:
+    rows = []
+    for label, load in (("baseline: no background load", 0.0), (f"{rate:,.0f} events/s, one per request", rate)):
+        figures = [measure(load, seconds, api_workers=1, worker_processes=0, embedded=True) for _ in range(runs)]
+        rows.append(
+            f"| {label} | {spread([f['achieved'] for f in figures], '{:,.0f}')} | "
+            f"{spread([f['probes'] for f in figures], '{:.0f}')} | {spread([f['p50'] for f in figures])} | "
+            f"**{spread([f['p95'] for f in figures])}** | {spread([f['max'] for f in figures])} | "
+            f"{spread([f['late'] for f in figures], '{:.0f}')} | "
+            f"{spread([f['backlog'] for f in figures], '{:,.0f}')} | "
+            f"{spread([f['backlog_end'] for f in figures], '{:,.0f}')} |"
+        )
+    print(f"""
+Embedded mode (`frictionlog serve`: SQLite, the in-process worker), {runs} run(s) of {seconds:.0f} s; probes as
+above. Goal: p95 < 2 s and a bounded backlog at a steady 200 events/s.
+
+| load | events/s | probes | p50 s | p95 s | max s | > {LIMIT:.0f} s | max backlog | backlog at end |
+|---|---|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+""")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, func, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +23,14 @@ from service.timeutil import utcnow
 from service.vocab import InboxStatus
 
 MAX_ERROR_CHARS = 2000
+
+
+class RawCursor(Protocol):
+    """The part of a DB-API cursor :func:`insert_deliveries_raw` uses (a psycopg cursor)."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,3 +257,53 @@ def requeue(
     count = session.exec(statement).rowcount
     session.commit()
     return int(count)
+
+
+_PG_RAW_INSERT = """
+    INSERT INTO inbox_event
+        (source, event_type, delivery_key, body, headers, received_at, available_at, status, attempts)
+    SELECT source, event_type, delivery_key, body, CAST(headers AS json), %(now)s, %(now)s, 'pending', 0
+    FROM unnest(CAST(%(sources)s AS text[]), CAST(%(event_types)s AS text[]), CAST(%(keys)s AS text[]),
+        CAST(%(bodies)s AS text[]), CAST(%(headers)s AS text[]))
+        AS given(source, event_type, delivery_key, body, headers)
+    ON CONFLICT (source, delivery_key) DO NOTHING
+    RETURNING id, source, delivery_key
+"""
+_PG_RAW_KNOWN = """
+    SELECT id, source, delivery_key FROM inbox_event
+    WHERE (source, delivery_key) IN (SELECT * FROM unnest(CAST(%s AS text[]), CAST(%s AS text[])))
+"""
+
+
+def insert_deliveries_raw(cursor: RawCursor, deliveries: Sequence[Delivery]) -> list[Accepted]:
+    """:func:`insert_deliveries` for PostgreSQL on a bare DB-API cursor (psycopg, autocommit), with no ORM or
+    SQLAlchemy Core in the way: the API's group-commit writer calls it for every batch, so its Python cost
+    is paid at the ingest rate. Two fixed statement texts (the driver prepares them once); the same
+    results — a key repeated in ``deliveries`` is new the first time and a duplicate after that."""
+    first: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault((delivery.source, delivery.delivery_key), delivery)
+    chosen = list(first.values())
+    cursor.execute(
+        _PG_RAW_INSERT,
+        {
+            "now": utcnow(),
+            "sources": [d.source for d in chosen],
+            "event_types": [d.event_type for d in chosen],
+            "keys": [d.delivery_key for d in chosen],
+            "bodies": [d.body for d in chosen],
+            "headers": [json.dumps(dict(d.headers)) for d in chosen],
+        },
+    )
+    ids: dict[tuple[str, str], int] = {(source, key): row_id for row_id, source, key in cursor.fetchall()}
+    new_keys = set(ids)
+    known = [pair for pair in first if pair not in new_keys]
+    if known:
+        cursor.execute(_PG_RAW_KNOWN, ([source for source, _ in known], [key for _, key in known]))
+        ids.update({(source, key): row_id for row_id, source, key in cursor.fetchall()})
+    results: list[Accepted] = []
+    for delivery in deliveries:
+        key = (delivery.source, delivery.delivery_key)
+        results.append(Accepted(id=ids[key], duplicate=key not in new_keys))
+        new_keys.discard(key)
+    return results

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     ingest_batch_size: int = Field(default=500, gt=0, le=5000)
     """How many inbox rows a worker claims in one transaction."""
+    embedded_hold_seconds: float = Field(default=0.05, gt=0, le=5)
+    """Embedded mode (SQLite): the longest the in-process worker should hold the one write lock per
+    transaction; its batches are sized to fit, so ingest gets the lock between them."""
     ingest_max_attempts: int = Field(default=5, gt=0)
     """Attempts before an event that keeps failing is left ``failed`` for ``frictionlog replay``."""
     ingest_retry_base_seconds: float = Field(default=2.0, ge=0)

@@ -340,3 +340,24 @@ def test_a_deployment_arriving_after_its_incident_is_linked_by_window(
     incident = session.exec(select(Incident)).one()
     assert incident.link_method == "window"
     assert incident.caused_by_deployment_id == session.exec(select(Deployment.id)).one()
+
+
+def test_a_held_batch_is_sized_to_the_hold_bound_from_the_last_batchs_time_per_row() -> None:
+    from workers.process import held_batch_size
+
+    assert held_batch_size(0.05, 0.1, 100, 500) == 50  # 1 ms a row: 50 rows fit in 50 ms
+    assert held_batch_size(0.05, 0.001, 10, 500) == 20  # cheap rows: at most double the last batch
+    assert held_batch_size(0.05, 0.0001, 400, 500) == 500  # never past the configured batch size
+    assert held_batch_size(0.05, 10.0, 10, 500) == 1  # a slow row: still one at a time, never zero
+
+
+def test_a_hold_bound_drains_everything_once_in_several_short_transactions(
+    client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
+) -> None:
+    post_all(client, ingest_headers, *[make_deployment(f"d-{n}") for n in range(120)])
+
+    stats = drain(settings, hold_seconds=0.000_001)  # far shorter than any batch: one row per batch
+
+    assert (stats.processed, stats.failed) == (120, 0)
+    assert stats.batches > 50  # 50 rows first, then batches sized to the bound; never one 500-row batch
+    assert sorted(d.external_id for d in session.exec(select(Deployment))) == sorted(f"d-{n}" for n in range(120))

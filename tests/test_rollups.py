@@ -268,3 +268,46 @@ def test_a_refresh_never_clears_a_mark_whose_events_it_could_not_see(pg_database
         assert rollups_db.refresh(session, settings) == 1
         counted = session.exec(select(WeeklyRollup.deployments).where(WeeklyRollup.service == "ledger")).all()
     assert sum(counted) == 2
+
+
+def test_the_embedded_worker_refreshes_rollups_in_bounded_passes_until_none_is_dirty(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    from service.db import get_engine, session_scope
+    from service.metrics import rollups_db
+    from service.models import RollupDirty
+    from tests.factories import make_deployment
+    from workers.embedded import ROLLUP_SERVICES_PER_HOLD, EmbeddedWorker
+    from workers.process import drain
+
+    with session_scope(settings.database_url, write=True) as session:
+        rollups_db.rebuild(session, settings)
+    services = [f"svc-{n}" for n in range(3 * ROLLUP_SERVICES_PER_HOLD)]
+    for service in services:
+        client.post("/webhooks/generic", json=make_deployment(f"d-{service}", service=service), headers=admin_headers)
+    drain(settings)
+    worker = EmbeddedWorker(settings)
+
+    def dirty() -> set[str]:
+        with Session(get_engine(settings.database_url)) as session:
+            return {mark.service for mark in session.exec(select(RollupDirty))}
+
+    assert dirty() == set(services)
+    assert worker._refresh_rollups(0.0) is True  # no time left: nothing done, the rest waits for the next pass
+    assert dirty() == set(services)
+    assert worker._refresh_rollups(30.0) is False  # several short transactions, until none is dirty
+    assert dirty() == set()
+
+
+def test_the_embedded_schedules_rollup_refresh_asks_the_worker_loop_instead_of_refreshing_all_at_once(
+    settings: Settings,
+) -> None:
+    from workers.celery_app import ROLLUP_TASK
+    from workers.embedded import EmbeddedWorker
+
+    worker = EmbeddedWorker(settings)
+    (entry,) = [plan.entry for plan in worker.scheduler._planned if plan.entry.task == ROLLUP_TASK]
+
+    entry.job(settings)
+
+    assert worker._rollups_due.is_set()  # the loop then refreshes in bounded passes

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
@@ -21,13 +22,18 @@ from service.db import session_scope
 from service.errors import TransientError
 from service.metrics import rollups_db
 from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, RETRAIN_TASK
+from workers.celery_app import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
 from workers.jobs import retrain
 from workers.notify import notify_pending
-from workers.process import DrainStats, drain, seconds_until_next_due
+from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
 from workers.schedule import SCHEDULE, Entry, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
+ROLLUP_SERVICES_PER_HOLD = 2
+"""Services whose dirty rollups one write transaction of the embedded worker recomputes."""
+ROLLUP_PASS_SECONDS = (0.1, 1.0)
+"""A pass of rollup refreshes runs as long as the drain before it took, within these bounds: while both
+have work, refreshing takes at most about half the worker's time, so processing keeps up with ingest."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -97,7 +103,16 @@ class EmbeddedWorker:
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
         self.totals = DrainStats()
-        self.scheduler = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if not e.background])
+        self._rollups_due = threading.Event()
+        # The scheduled rollup refresh only asks this worker's loop for one: the loop refreshes in bounded
+        # passes, while the job refreshes everything dirty at once and held the SQLite write lock (and so
+        # ingest) for seconds every 15 s (py-spy under bench/lag.py --embedded, BENCHMARKS.md).
+        entries = [
+            replace(e, job=lambda _settings: self._rollups_due.set()) if e.task == ROLLUP_TASK else e
+            for e in SCHEDULE
+            if not e.background
+        ]
+        self.scheduler = EmbeddedScheduler(settings, entries=entries)
         self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background], at_start=True)
         self._pulls = threading.Thread(target=self._pull_loop, name="frictionlog-embedded-pulls", daemon=True)
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
@@ -120,11 +135,18 @@ class EmbeddedWorker:
         if self._pulls.is_alive():
             self._pulls.join(timeout=1)  # a pull waiting on a slow source is a daemon: it dies with the process
 
-    def _refresh_rollups(self) -> None:
-        while True:
+    def _refresh_rollups(self, budget_seconds: float) -> bool:
+        """Refresh dirty rollups a few services per write transaction, pausing between (ingest takes the one
+        SQLite write lock then), for about ``budget_seconds``; True when some are left dirty (refreshed on
+        the next pass). One ``refresh`` of up to 500 services used to hold the lock for seconds: ingest
+        waited out its lock timeout and spooled (py-spy under bench/lag.py --embedded, BENCHMARKS.md)."""
+        deadline = time.monotonic() + budget_seconds
+        while time.monotonic() < deadline:
             with session_scope(self._settings.database_url, write=True) as session:
-                if rollups_db.refresh(session, self._settings) == 0:
-                    return
+                if rollups_db.refresh(session, self._settings, limit=ROLLUP_SERVICES_PER_HOLD) == 0:
+                    return False
+            time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
+        return True
 
     def _pull_loop(self) -> None:
         """The schedule's background entries (the OpenCost and Prometheus pulls), in a thread of their own: a
@@ -136,19 +158,23 @@ class EmbeddedWorker:
             self._stop.wait(min(max(wait, 0.05), 60.0))
 
     def _run(self) -> None:
+        rollups_behind = False
         while not self._stop.is_set():
             self._wake.clear()
             try:
                 if self._retrain.is_set():
                     self._retrain.clear()
                     retrain(self._settings)
-                stats = drain(self._settings, budget_seconds=5.0)
+                started = time.monotonic()
+                stats = drain(self._settings, budget_seconds=5.0, hold_seconds=self._settings.embedded_hold_seconds)
                 self.totals.add(stats)
-                if stats.processed:
-                    self._refresh_rollups()
+                if stats.processed or rollups_behind or self._rollups_due.is_set():
+                    self._rollups_due.clear()
+                    low, high = ROLLUP_PASS_SECONDS
+                    rollups_behind = self._refresh_rollups(min(high, max(low, time.monotonic() - started)))
                 if self._notifier is not None:
                     notify_pending(self._settings, self._notifier)
-                wait = self._poll if not stats.more else 0.0
+                wait = self._poll if not (stats.more or rollups_behind) else 0.0
                 if stats.claimed:
                     # Let wake-ups gather into a batch: one transaction for many events, not one each.
                     self._stop.wait(self._settings.wake_interval_seconds)
@@ -157,6 +183,8 @@ class EmbeddedWorker:
                     wait = min(wait, next_due)
                 _, scheduled = self.scheduler.run_due()
                 wait = min(wait, max(scheduled, 0.0))
+                if self._rollups_due.is_set():  # asked for by the schedule just now: refresh on the next pass
+                    wait = 0.0
             except TransientError:
                 log.warning("embedded.drain_deferred", exc_info=True)
                 wait = self._poll

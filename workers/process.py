@@ -57,12 +57,13 @@ def ingest_policy(settings: Settings, session: Session) -> IngestPolicy:
     )
 
 
-def process_batch(settings: Settings) -> DrainStats:
-    """Process one batch. A database outage raises TransientError; the batch is then left untouched."""
+def process_batch(settings: Settings, *, limit: int | None = None) -> DrainStats:
+    """Process one batch (``limit`` rows, by default ``ingest_batch_size``). A database outage raises
+    TransientError; the batch is then left untouched."""
     stats = DrainStats(batches=1)
     try:
         with session_scope(settings.database_url, write=True) as session:
-            rows = inbox.claim_batch(session, limit=settings.ingest_batch_size)
+            rows = inbox.claim_batch(session, limit=limit or settings.ingest_batch_size)
             policy = ingest_policy(settings, session)
             stats.claimed = len(rows)
             config = IntegrationConfig.from_settings(settings)
@@ -150,18 +151,43 @@ def _apply_one(
     stats.processed += 1
 
 
-def drain(settings: Settings, *, budget_seconds: float = 20.0) -> DrainStats:
-    """Process batches until none is due or the budget is spent (then ``more`` is set)."""
+FIRST_HELD_BATCH = 50
+"""With a hold bound, the first batch's size, before one has been timed."""
+BETWEEN_HELD_BATCHES_SECONDS = 0.002
+"""With a hold bound, the pause after each batch, so a writer queued for the lock takes it (a
+``threading.Lock`` is not fair: released and re-acquired at once, the waiter would never get it)."""
+
+
+def drain(settings: Settings, *, budget_seconds: float = 20.0, hold_seconds: float | None = None) -> DrainStats:
+    """Process batches until none is due or the budget is spent (then ``more`` is set).
+
+    ``hold_seconds`` (embedded mode, one SQLite writer shared with ingest): size each batch from the
+    last one's time per row, so one transaction holds the write lock about that long, and pause between
+    batches so the ingest writer gets the lock in between."""
     total = DrainStats()
     deadline = time.monotonic() + budget_seconds
+    limit = None if hold_seconds is None else min(FIRST_HELD_BATCH, settings.ingest_batch_size)
     while True:
-        stats = process_batch(settings)
+        started = time.monotonic()
+        stats = process_batch(settings, limit=limit)
         total.add(stats)
         if stats.claimed == 0:
             return total
+        if hold_seconds is not None:
+            limit = held_batch_size(hold_seconds, time.monotonic() - started, stats.claimed, settings.ingest_batch_size)
+            time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
         if time.monotonic() >= deadline:
             total.more = True
             return total
+
+
+def held_batch_size(hold_seconds: float, took_seconds: float, rows: int, most: int) -> int:
+    """The next batch's size so that it takes about ``hold_seconds``, judged by the last one (``rows`` in
+    ``took_seconds``); at least 1 and at most ``most``, and at most double the last (one fast batch of a
+    few cheap rows must not make the next one huge)."""
+    per_row = took_seconds / max(rows, 1)
+    fitting = int(hold_seconds / per_row) if per_row > 0 else most
+    return max(1, min(most, fitting, 2 * rows))
 
 
 def seconds_until_next_due(settings: Settings) -> float | None:

@@ -7,13 +7,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
 from integrations.config import IntegrationConfig
 from integrations.slack.app import build_app
 from service.api.auth import TokenCache
 from service.api.errors import install_error_handlers
+from service.api.fast_ingest import PATH as GENERIC_PATH
+from service.api.fast_ingest import GenericIngest
 from service.api.inbox_writer import InboxWriter
 from service.api.limits import RequestGuard
 from service.api.observability import Metrics, MetricsMiddleware
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         metrics=Metrics(settings.database_url, spool),
     )
     app.state.frictionlog = state  # read only through service.api.state
+    # Innermost: the lean path for POST /webhooks/generic, inside every edge middleware (see its module).
+    app.add_middleware(GenericIngest, route=_route(webhooks.router, GENERIC_PATH))
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(SecurityHeaders)
     # Outermost: the body cap and the token check run before anything reads a body.
@@ -93,3 +97,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
         app.include_router(module.router)
     return app
+
+
+def _route(router: APIRouter, path: str) -> object | None:
+    return next((route for route in router.routes if getattr(route, "path", None) == path), None)

@@ -20,11 +20,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
+import psycopg
+from sqlalchemy import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from service import inbox
-from service.db import get_engine, session_scope
+from service.db import session_scope
 
 log = logging.getLogger("frictionlog.inbox_writer")
 
@@ -48,7 +49,7 @@ class InboxWriter:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
-        self._connection: Connection | None = None
+        self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self.commits = 0
         """Transactions committed so far: fewer than requests when requests shared them."""
 
@@ -108,17 +109,22 @@ class InboxWriter:
         if self._url.startswith("sqlite"):  # in-process: a transaction costs no round trip
             with session_scope(self._url, write=True, lock_timeout=self._lock_timeout) as session:
                 return inbox.accept(session, deliveries)
-        # PostgreSQL: one autocommit connection kept open, so a batch is one round trip (the INSERT is
-        # its own transaction), with no pool checkout, ping, BEGIN or COMMIT around it.
-        if self._connection is None:
-            self._connection = get_engine(self._url).connect().execution_options(isolation_level="AUTOCOMMIT")
+        # PostgreSQL: one autocommit psycopg connection kept open, so a batch is one round trip (the INSERT
+        # is its own transaction), with no pool checkout, ping, BEGIN or COMMIT around it, and no SQLAlchemy
+        # on the hot path (its per-statement work held the GIL the event loop needs). Driver errors are
+        # raised as SQLAlchemy's (OperationalError when the server is away), which the routes handle.
         try:
-            return inbox.insert_deliveries(self._connection, deliveries)
-        except (OperationalError, InterfaceError):
-            self._connection.invalidate()  # the server went away: reconnect on the next batch
-            self._connection.close()
-            self._connection = None
-            raise
+            if self._connection is None:
+                self._connection = psycopg.connect(_conninfo(self._url), autocommit=True, prepare_threshold=0)
+            with self._connection.cursor() as cursor:
+                return inbox.insert_deliveries_raw(cursor, deliveries)
+        except psycopg.Error as exc:
+            if self._connection is not None and (
+                self._connection.closed or isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+            ):
+                self._connection.close()  # the server went away: reconnect on the next batch
+                self._connection = None
+            raise DBAPIError.instance("INSERT INTO inbox_event", None, exc, psycopg.Error) from exc
 
     def _commit(self, jobs: list[_Job]) -> None:
         try:
@@ -141,6 +147,11 @@ class InboxWriter:
             outcomes.append((job, results[start : start + len(job.deliveries)]))
             start += len(job.deliveries)
         _settle(outcomes)
+
+
+def _conninfo(url: str) -> str:
+    """The SQLAlchemy URL (``postgresql+psycopg://…``) as a libpq connection string."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _settle(outcomes: list[tuple[_Job, Outcome]]) -> None:

@@ -1,0 +1,125 @@
+"""The lean ASGI path for POST /webhooks/generic answers exactly what the FastAPI route it stands in for
+answers: the same statuses, envelopes and headers, the same stored rows and duplicates, the same metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+
+from service.api.app import create_app
+from service.api.fast_ingest import GenericIngest
+from service.api.inbox_writer import InboxWriter
+from service.inbox import Delivery
+from service.settings import Settings
+from tests.factories import issue_token, make_change, make_deployment
+from tests.fakes import RecordingWaker
+from tests.helpers import empty_all_tables
+
+URL = "/webhooks/generic"
+
+
+def _without_lean_path(app: FastAPI) -> FastAPI:
+    kept = [m for m in app.user_middleware if m.cls is not GenericIngest]
+    assert len(kept) == len(app.user_middleware) - 1  # the app as served does take the lean path
+    app.user_middleware = kept
+    return app
+
+
+def _cases(ingest: str, read_only: str) -> list[tuple[str, dict[str, str], bytes]]:
+    json_type = {"Content-Type": "application/json"}
+    bearer = {"Authorization": f"Bearer {ingest}", **json_type}
+    deployment = json.dumps(make_deployment()).encode()
+    return [
+        ("no token", json_type, deployment),
+        ("not bearer", {"Authorization": f"Basic {ingest}", **json_type}, deployment),
+        ("empty bearer", {"Authorization": "Bearer ", **json_type}, deployment),
+        ("unknown token", {"Authorization": "Bearer nope", **json_type}, deployment),
+        ("lacks the scope", {"Authorization": f"Bearer {read_only}", **json_type}, deployment),
+        ("no token, bad JSON", json_type, b"{"),
+        ("form", {**bearer, "Content-Type": "application/x-www-form-urlencoded"}, deployment),
+        ("+json is json", {**bearer, "Content-Type": "application/vnd.acme+json"}, deployment),
+        ("bad JSON", bearer, b'{"type": '),
+        ("not UTF-8", bearer, b'{"type": "\xff"}'),
+        (
+            "lone surrogate",
+            bearer,
+            b'{"type":"change","sha":"abcdef1","repository":"\\ud800","timestamp":"2026-11-01T00:00:00Z"}',
+        ),
+        ("too deep", bearer, b"[" * 100_000 + b"]" * 100_000),
+        ("not an object", bearer, b'"x"'),
+        ("unknown type", bearer, b'{"type": "nope"}'),
+        ("bad field", bearer, json.dumps({**make_deployment(), "finished_at": "yesterday"}).encode()),
+        ("empty batch", bearer, b"[]"),
+        ("batch with a bad event", bearer, json.dumps([make_change(), {"type": "change"}]).encode()),
+        ("one event", bearer, deployment),
+        ("its resend", bearer, deployment),
+        ("a batch", bearer, json.dumps([make_change(), make_deployment("d-2"), make_deployment("d-2")]).encode()),
+        ("the batch again", bearer, json.dumps([make_change(), make_deployment("d-2")]).encode()),
+    ]
+
+
+KEPT_HEADERS = ("content-type", "www-authenticate", "x-content-type-options")
+Answer = tuple[str, int, object, tuple[str | None, ...]]
+
+
+def _answers(app: FastAPI, settings: Settings) -> list[Answer]:
+    """Every case through ``app`` on empty tables; row ids renumbered in order of first appearance."""
+    empty_all_tables(settings.database_url)
+    cases = _cases(issue_token(settings, "ci", ["ingest"]), issue_token(settings, "ro", ["read"]))
+    ids: dict[int, int] = {}
+
+    def renumber(value: object) -> object:
+        if isinstance(value, dict):
+            return {
+                k: ids.setdefault(v, len(ids)) if k == "id" and isinstance(v, int) else renumber(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [renumber(item) for item in value]
+        return value
+
+    answers: list[Answer] = []
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for name, headers, body in cases:
+            response = client.post(URL, content=body, headers=headers)
+            kept = tuple(response.headers.get(header) for header in KEPT_HEADERS)
+            answers.append((name, response.status_code, renumber(response.json()), kept))
+    return answers
+
+
+def test_every_answer_is_the_fastapi_routes_answer(settings: Settings) -> None:
+    reference = _answers(_without_lean_path(create_app(settings, waker=RecordingWaker())), settings)
+    lean = _answers(create_app(settings, waker=RecordingWaker()), settings)
+    assert [status for _, status, _, _ in lean].count(202) == 2  # the cases do reach the insert
+    for got, want in zip(lean, reference, strict=True):
+        assert got == want
+
+
+def test_an_oversized_body_is_refused_by_the_edge_before_the_route(client: TestClient, settings: Settings) -> None:
+    headers = {"Authorization": f"Bearer {issue_token(settings, 'ci', ['ingest'])}", "Content-Type": "application/json"}
+    response = client.post(URL, content=b" " * (settings.max_body_bytes + 1), headers=headers)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+def test_the_request_metrics_still_name_the_route(client: TestClient, ingest_headers: dict[str, str]) -> None:
+    client.post(URL, json=make_deployment(), headers=ingest_headers)
+    exposition = client.get("/metrics").text
+    assert 'frictionlog_http_requests_total{method="POST",route="/webhooks/generic",status="202"} 1.0' in exposition
+
+
+def test_the_writer_reports_an_unreachable_postgres_as_operational_error() -> None:
+    """What the route catches to fall back to the spool, now that the writer speaks psycopg directly."""
+    import asyncio
+
+    writer = InboxWriter("postgresql+psycopg://postgres@127.0.0.1:1/none")
+    delivery = Delivery(source="generic", event_type="change", delivery_key="k", body="{}", headers={})
+    try:
+        with pytest.raises(OperationalError):
+            asyncio.run(writer.accept([delivery]))
+    finally:
+        writer.close()
