@@ -119,7 +119,7 @@ class CostIn(_Event):
 
     type: Literal["cost"]
     id: Text
-    service: Text | None
+    service: ServiceName | None
     period_start: Timestamp
     period_end: Timestamp
     amount: float = Field(allow_inf_nan=False)
@@ -134,7 +134,7 @@ class MeasurementIn(_Event):
 
     type: Literal["measurement"]
     id: Text
-    service: Text | None
+    service: ServiceName | None
     metric: MetricName
     value: float = Field(allow_inf_nan=False)
     at: Timestamp | None = None
@@ -157,7 +157,7 @@ class WorkItemIn(_Event):
     status: Literal["open", "in_progress", "done", "cancelled"]
     changed_at: Timestamp
     title: Annotated[str, StringConstraints(max_length=1000)] | None = None
-    service: Text | None = None
+    service: ServiceName | None = None
     team: Text | None = None
     labels: list[Text] = Field(default_factory=list, max_length=100)
     created_at: Timestamp | None = None

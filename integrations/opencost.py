@@ -27,6 +27,7 @@ import httpx
 from integrations.config import IntegrationConfig
 from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
 from service.errors import InvalidInput
+from service.identity import slug_or_none
 from service.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
 from service.settings import Settings
 from service.timeutil import parse_timestamp
@@ -100,11 +101,15 @@ def _number(allocation: dict[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def _allocation_records(name: str, allocation: dict[str, Any], currency: str) -> list[Record]:
+def _allocation_records(
+    name: str, allocation: dict[str, Any], currency: str, config: IntegrationConfig
+) -> list[Record]:
     window = allocation.get("window") or {}
     start = parse_timestamp(window.get("start") or allocation.get("start"), field="window.start")
     end = parse_timestamp(window.get("end") or allocation.get("end"), field="window.end")
-    service = None if name in NO_SERVICE else name
+    # The label's value through the aliases and the catalogue's slug rule; a value that is no service name
+    # (or OpenCost's idle/unallocated buckets) is unallocated spend.
+    service = None if name in NO_SERVICE else slug_or_none(config.service_aliases.get(name, name))
     total = _number(allocation, "totalCost") or 0.0
     gpu_cost = _number(allocation, "gpuCost") or 0.0
     base = f"{_rfc3339(start)},{_rfc3339(end)}|{name}"
@@ -171,5 +176,5 @@ def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
         for name, allocation in allocation_set.items():
             if not isinstance(allocation, dict):
                 raise InvalidInput(f"data.{index}.{name} is not an allocation", field=f"data.{index}.{name}")
-            records.extend(_allocation_records(str(name)[:128], allocation, currency))
+            records.extend(_allocation_records(str(name)[:128], allocation, currency, config))
     return records

@@ -22,6 +22,7 @@ import yaml
 from integrations.config import IntegrationConfig
 from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
 from service.errors import InvalidInput
+from service.identity import slug_or_none
 from service.records import InboxMeta, MeasurementRecord, ParseResult, Record
 from service.settings import Settings
 
@@ -139,7 +140,9 @@ def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
             service = (series.get("metric") or {}).get(label)
             if not service:
                 continue  # a series that names no service cannot be attributed
-            service = config.service_aliases.get(service, service)[:128]
+            service = slug_or_none(config.service_aliases.get(service, service))
+            if service is None:
+                continue  # a label value that is no service name cannot be attributed either
             for point in series.get("values") or []:
                 try:
                     moment, raw = float(point[0]), float(point[1])

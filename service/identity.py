@@ -77,3 +77,12 @@ ServiceName = Annotated[str, AfterValidator(_as_slug)]
 def repository_service(repository: str) -> str:
     """The service a repository's events belong to when nothing maps it: its last path segment's slug."""
     return service_slug(repository.rstrip("/").rsplit("/", 1)[-1], field="repository")
+
+
+def slug_or_none(raw: str | None) -> str | None:
+    """The slug of a name from a bill's tag or a metric label, or None when it is no service name: such
+    spend or usage is kept as unallocated (never refused, never dropped, never a second service)."""
+    if not raw:
+        return None
+    name = normalise(raw)
+    return name if is_slug(name) else None

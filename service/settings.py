@@ -168,8 +168,8 @@ class Settings(BaseSettings):
     """Base of Slack's OpenID Connect endpoints (/openid/connect/authorize, /api/openid.connect.token,
     /api/openid.connect.userInfo): a local stand-in in tests."""
     slack_team_id: str | None = None
-    """Only members of this Slack workspace may sign in with Slack (recommended); unset: any workspace
-    the Slack app is installed in."""
+    """Only members of this Slack workspace may sign in with Slack; required with FRICTIONLOG_SLACK_CLIENT_ID
+    (without it anyone in any workspace could sign in and read)."""
 
     @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
     @classmethod
@@ -200,6 +200,11 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             if value is not None and not value.get_secret_value().strip():
                 raise ValueError(f"FRICTIONLOG_{name.upper()} is set but empty: give it a value or unset it")
+        if self.slack_client_id and not self.slack_team_id:
+            raise ValueError(
+                "FRICTIONLOG_SLACK_CLIENT_ID is set but FRICTIONLOG_SLACK_TEAM_ID is not: anyone in any Slack "
+                "workspace could sign in to the web app and read it; set the team id of yours"
+            )
         if self.slack_signing_secret is not None and self.slack_bot_token is None:
             raise ValueError(
                 "FRICTIONLOG_SLACK_SIGNING_SECRET is set but FRICTIONLOG_SLACK_BOT_TOKEN is not: Slack needs both"

@@ -239,9 +239,12 @@ def test_any_metric_is_charted_weekly_and_csv_cells_are_defused(env: Any) -> Non
     events = [
         measurement("q1", "queue_depth_p99", 40.0, hours=1, unit="messages"),
         measurement("q2", "queue_depth_p99", 10.0, hours=3, start=T0 + 2 * HOUR, unit="messages"),
-        measurement("h1", '=HYPERLINK("http://x")', 1.0, service="@evil"),
-        cost("c1", 5.0, service="=cmd|'/c calc'!A1"),
+        measurement("h1", '=HYPERLINK("http://x")', 1.0, unit="@evil"),
+        cost("c1", 5.0, platform="=cmd|'/c calc'!A1"),
     ]
+    # A formula is no service name: the one service rule refuses it at the edge, naming the field.
+    refused = client.post("/webhooks/generic", json=cost("c0", 5.0, service="=cmd|'/c calc'!A1"), headers=headers)
+    assert (refused.status_code, refused.json()["error"]["field"]) == (422, "service")
     assert client.post("/webhooks/generic", json=events, headers=headers).status_code == 202
     drain(settings)
     params = {"metric": "queue_depth_p99", "from": "2026-10-05", "to": "2026-10-12"}
@@ -266,7 +269,7 @@ def test_any_metric_is_charted_weekly_and_csv_cells_are_defused(env: Any) -> Non
     assert "'=HYPERLINK" in text
     weekly_csv = client.get(
         "/api/v1/metrics/weekly",
-        params={"group_by": "service", "from": "2026-10-05", "to": "2026-10-12", "format": "csv"},
+        params={"group_by": "platform", "from": "2026-10-05", "to": "2026-10-12", "format": "csv"},
         headers=headers,
     ).text
     assert ",'=cmd|" in weekly_csv

@@ -64,14 +64,8 @@ SCHEDULE: tuple[Entry, ...] = (
     Entry("refresh-rollups", ROLLUP_TASK, 15.0, jobs.refresh_rollups),
     Entry("weekly-digest", DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest),
     # Whole past days not pulled yet (a no-op while the source's URL is unset).
-    Entry("pull-opencost", PULL_OPENCOST_TASK, lambda s: s.pull_interval_seconds, jobs.pull_opencost, background=True),
-    Entry(
-        "pull-prometheus",
-        PULL_PROMETHEUS_TASK,
-        lambda s: s.pull_interval_seconds,
-        jobs.pull_prometheus,
-        background=True,
-    ),
+    Entry("pull-opencost", PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
+    Entry("pull-prometheus", PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
 )
 
 

@@ -36,6 +36,7 @@ from typing import IO, Any
 
 from service.cost.currency import Currencies
 from service.errors import InvalidInput
+from service.identity import slug_or_none
 
 REQUIRED = ("ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency")
 COST_COLUMNS = ("EffectiveCost", "BilledCost")
@@ -231,11 +232,11 @@ class _Reader:
         aliases = self.policy.aliases
         for name in self._service_tags:
             value = _text(tags.get(name))
-            if value:
-                return aliases.get(value, value)[:128]
+            if value:  # a tag that is no service name is unallocated spend (service.identity)
+                return slug_or_none(aliases.get(value, value))
         resource = _text(record.get("ResourceId"))
         if resource and resource in aliases:
-            return aliases[resource][:128]
+            return slug_or_none(aliases[resource])
         return None
 
 

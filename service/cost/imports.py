@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import and_, delete, or_
 from sqlmodel import Session, col, select
 
+from service.aliases import resolve as resolve_aliases
 from service.catalogue import platform_at
 from service.cost.currency import Currencies
 from service.cost.focus import FocusPolicy, FocusSummary, external_id, iter_rows, read_focus
@@ -68,6 +70,19 @@ def read_file(settings: Settings, path: Path, *, progress: Callable[[int], None]
     return read_focus(iter_rows(path), focus_policy(settings), progress=progress)
 
 
+def _rename_aliases(session: Session, summary: FocusSummary) -> None:
+    """A tag naming a catalogue alias (a renamed or merged service) counts for that service, as every other
+    source's events do (service.aliases)."""
+    renamed = resolve_aliases(session, {key[2] for key in summary.lines if key[2]})
+    if not renamed:
+        return
+    merged: dict[Any, float] = {}
+    for key, amount in summary.lines.items():
+        moved = (*key[:2], renamed.get(key[2] or "", key[2]), *key[3:]) if key[2] in renamed else key
+        merged[moved] = merged.get(moved, 0.0) + amount
+    summary.lines = merged
+
+
 def import_focus(
     session: Session,
     settings: Settings,
@@ -83,6 +98,7 @@ def import_focus(
     the write lock then lasts only for the replacement, not for reading a million rows."""
     if summary is None:
         summary = read_file(settings, path, progress=progress)
+    _rename_aliases(session, summary)
     histories = _histories(session)
     scopes = sorted(summary.periods)
     replaced = 0

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from service.api.state import app_state
 from service.digest.render import number
@@ -71,9 +71,3 @@ def page(
 def write_session(request: Request, response: Response) -> None:
     if getattr(request.state, "web_session_dirty", False):
         request.app.state.session_codec.write(request, response, web_session(request))
-
-
-def fragment(request: Request, template: str, **context: Any) -> HTMLResponse:
-    """A part of a page, for htmx to swap in (the full page renders the same part server-side)."""
-    response: HTMLResponse = templates.TemplateResponse(request, template, context)
-    return response

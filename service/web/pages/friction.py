@@ -152,9 +152,11 @@ def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> 
     if action == "category":
         return {"category": category}
     if action == "duplicate":
-        if not duplicate_of.strip().lstrip("#").isdigit():
+        number = duplicate_of.strip().lstrip("#")
+        # ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx, never a 500.
+        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
             raise InvalidInput("give the number of the report this one duplicates", field="duplicate_of")
-        return {"duplicate_of": int(duplicate_of.strip().lstrip("#"))}
+        return {"duplicate_of": int(number)}
     if action == "acknowledge":
         return {"status": "acknowledged"}
     if action == "reopen":
