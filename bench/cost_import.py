@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import spread, write_section
+from tests.focus_files import COLUMNS
 
 SERVICE_NAMES = [
     "Amazon Elastic Compute Cloud",
@@ -42,22 +43,7 @@ def write_bill(path: Path, rows: int, seed: int = 14) -> None:
     rng = random.Random(seed)
     month = datetime(2026, 10, 1, tzinfo=UTC)
     days = [(month + timedelta(days=d)).strftime("%Y-%m-%dT%H:%M:%SZ") for d in range(32)]
-    columns = [
-        "BillingAccountId",
-        "BillingPeriodStart",
-        "BillingPeriodEnd",
-        "ChargePeriodStart",
-        "ChargePeriodEnd",
-        "BilledCost",
-        "EffectiveCost",
-        "BillingCurrency",
-        "ChargeCategory",
-        "ChargeClass",
-        "ProviderName",
-        "ServiceName",
-        "ResourceId",
-        "Tags",
-    ]
+    columns = COLUMNS  # the FOCUS columns the tests write (tests/focus_files.py)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
