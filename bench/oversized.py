@@ -27,6 +27,7 @@ import httpx
 
 from bench.harness import free_port
 from bench.report import write_section
+from tests.helpers import serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1 << 20
@@ -78,23 +79,8 @@ def measure(tree: Path, work: Path) -> Measured:
         "FRICTIONLOG_SLACK_API_URL": f"http://127.0.0.1:{free_port()}/api/",
     }
     log = work / "server.log"
-    with log.open("wb") as sink:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--access-log"],
-            cwd=tree,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    with serve_process(tree, env, log, port=port) as server:
         before = log.stat().st_size
         headers = {**FORGED, "X-Slack-Request-Timestamp": str(int(time.time()))}
         codes = [
@@ -125,9 +111,6 @@ def measure(tree: Path, work: Path) -> Measured:
         done.set()
         watcher.join()
         return Measured(codes, grown, start, peak[0], _rss(server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def main() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +60,39 @@ def slack_report_delivery(text: str, reporter: str) -> Any:
 
     body = report_body(text, reporter=reporter, channel=None, delivery_id=f"slack-test:{reporter}:{text}")
     return friction_api.delivery(body, headers={}, source=SLACK_SOURCE)
+
+
+@contextmanager
+def serve_process(tree: Path, env: dict[str, str], log: Path, *, port: int, timeout: float = 120.0) -> Iterator[Any]:
+    """``frictionlog serve --access-log`` from ``tree`` in a process of its own, as an operator runs it, its
+    output in ``log``; yields the process once ``/healthz`` answers, and stops it on exit. The hostile-server
+    tests and ``bench/oversized.py`` (which runs it for two trees) share it."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--access-log"],
+            cwd=tree,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ import pytest
 
 from service.migrations import upgrade
 from tests.factories import issue_token
-from tests.helpers import make_settings
+from tests.helpers import make_settings, serve_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -66,30 +64,8 @@ def server(tmp_path: Path) -> Iterator[Server]:
         "FRICTIONLOG_GITHUB_WEBHOOK_SECRET": "gh-served",
     }
     log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--access-log"],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        yield Server(url=base, pid=process.pid, log=log, token=token)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serve_process(ROOT, env, log, port=port, timeout=90) as process:
+        yield Server(url=f"http://127.0.0.1:{port}", pid=process.pid, log=log, token=token)
 
 
 def stream(host: str, port: int, path: str, total: int) -> None:
