@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from service.cost.models import CostLine, Measurement
+from service.metrics.cohort import with_cohort
 from service.metrics.service import Filters, migrated_platforms
 from service.models import Service
 
@@ -41,7 +42,7 @@ def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame
     for name in ("period_start", "period_end"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     targets = migrated_platforms(session)
-    return frame.assign(cohort=frame["platform"].map(lambda p: "migrated" if p in targets else "not_migrated"))
+    return with_cohort(frame, targets)
 
 
 def cost_frame(

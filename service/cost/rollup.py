@@ -25,6 +25,7 @@ from service.cost.compute import (
     spread_over_weeks,
 )
 from service.cost.currency import Currencies
+from service.metrics.cohort import with_cohort
 
 KEY = ["week", "week_start", "service", "platform"]
 SUMS = [
@@ -177,7 +178,6 @@ def weekly_from_cost_rollups(rows: pd.DataFrame, *, group_by: str) -> pd.DataFra
 
 def with_groups(rows: pd.DataFrame, teams: dict[str, Any], migrated: set[str]) -> pd.DataFrame:
     """Rollup rows with ``team`` (service → team) and ``cohort`` (migrated when the platform is a target)."""
-    return rows.assign(
+    return with_cohort(rows, migrated).assign(
         team=rows["service"].map(lambda s: teams.get(s)),
-        cohort=rows["platform"].map(lambda p: "migrated" if p in migrated else "not_migrated"),
     )

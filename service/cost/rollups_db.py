@@ -22,6 +22,7 @@ from service.cost import rollup
 from service.cost.currency import Currencies
 from service.cost.frames import cost_frame, measurement_frame
 from service.cost.models import WeeklyCostRollup
+from service.metrics.cohort import with_cohort
 from service.metrics.marks import week_instant
 from service.metrics.rollup_query import filtered
 from service.metrics.service import Filters, migrated_platforms
@@ -138,7 +139,7 @@ def read(
     for name in rollup.SUMS:
         frame[name] = frame[name].astype(float)
     targets = migrated_platforms(session)
-    return frame.assign(cohort=frame["platform"].map(lambda p: "migrated" if p in targets else "not_migrated"))
+    return with_cohort(frame, targets)
 
 
 def rows_for(

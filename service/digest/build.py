@@ -21,7 +21,18 @@ from service.digest.inputs import DigestInput, MigratedService
 from service.effects import resource_panels as resources
 from service.errors import InvalidInput
 from service.friction.categorise import configured_taxonomy
-from service.metrics.service import Filters, environments, load
+from service.metrics import rollups_db
+from service.metrics.cohort import with_cohort
+from service.metrics.service import (
+    Filters,
+    Frames,
+    deployments_frame,
+    environments,
+    friction_frame,
+    incidents_frame,
+    migrated_platforms,
+    shipped_frame,
+)
 from service.models import Digest, Migration, PlatformAssignment, Service
 from service.settings import Settings
 from service.timeutil import as_utc, utcnow
@@ -117,6 +128,18 @@ def resource_frames(
     }
 
 
+def week_rows(session: Session, filters: Filters, start: datetime, end: datetime) -> Frames:
+    """The raw rows ``DigestInput.week_rows`` holds: the week's deployments, shipped ids and incidents, and
+    friction from four weeks before it (a few thousand rows, never the history)."""
+    targets = migrated_platforms(session)
+    return Frames(
+        deployments=with_cohort(deployments_frame(session, filters, start, end), targets),
+        lead_times=shipped_frame(session, filters, start, end),
+        incidents=with_cohort(incidents_frame(session, filters, start, end), targets),
+        friction=with_cohort(friction_frame(session, filters, start - timedelta(weeks=4), end), targets),
+    )
+
+
 def digest_input(
     session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
 ) -> DigestInput:
@@ -150,7 +173,8 @@ def digest_input(
         start=start,
         end=end,
         audience=audience,
-        frames=load(session, filters, earliest, end),
+        week_rows=week_rows(session, filters, start, end),
+        rollups=rollups_db.read_fresh(session, settings, filters, earliest, end),
         services=services,
         migration=migration,
         taxonomy=configured_taxonomy(settings),

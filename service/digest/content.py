@@ -26,8 +26,11 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
+from service.effects import dora_panels
 from service.friction.themes import group as group_themes
 from service.metrics import compute, dora
+from service.metrics.marks import week_instant
+from service.metrics.rollup import weekly_from_rollups
 
 QUOTE_MAX_CHARS = 200
 
@@ -56,23 +59,13 @@ def _value(summary: dict[str, Any], key: str) -> tuple[float | None, bool]:
 
 
 def _summary(data: DigestInput, start: datetime, end: datetime, services: set[str] | None = None) -> dict[str, Any]:
-    frames = data.frames
-    deployments, incidents = frames.deployments, frames.incidents
-    lead_times = frames.lead_times
+    """The DORA keys over the weeks that start in [start, end) (``start`` a Monday; ``end`` a Monday, or
+    the end of the week so far), from the rollups: the rules of ``dora.dora`` (``dora.from_rollups``)."""
+    rows = data.rollups
+    inside = (rows["week_start"] >= pd.Timestamp(start)) & (rows["week_start"] < pd.Timestamp(end))
     if services is not None:
-        deployments = deployments[deployments["service"].isin(services)]
-        incidents = incidents[incidents["service"].isin(services)]
-        lead_times = lead_times[lead_times["deployment_id"].isin(set(deployments["id"]))]
-    return dora.dora(
-        deployments,
-        lead_times,
-        incidents,
-        window=dora.Window(start, end),
-        environments=data.environments,
-        tz=data.tz,
-        min_sample=data.min_sample,
-        follow_up=data.follow_up,
-    )
+        inside &= rows["service"].isin(services)
+    return dora.from_rollups(rows[inside], weeks=(end - start) / timedelta(weeks=1), min_sample=data.min_sample)
 
 
 def _direction(now: float | None, then: float | None) -> str:
@@ -94,8 +87,8 @@ def headline(data: DigestInput) -> list[HeadlineRow]:
     week = _summary(data, data.start, data.until)
     previous = _summary(data, data.start - timedelta(weeks=4), data.start)
     baseline = None
-    if data.migration:
-        begins = data.migration["started_at"]
+    if data.migration:  # the whole weeks before the week the migration started
+        begins = week_instant(data.migration["started_at"], data.tz)
         baseline = _summary(data, begins - timedelta(weeks=data.migration["baseline_weeks"]), begins)
     rows = []
     for key, label, unit, lower_is_better in HEADLINE:
@@ -146,15 +139,8 @@ def migration(data: DigestInput) -> MigrationPart | None:
             **{key: _value(summary, key)[0] for key, *_ in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    frames = data.frames
     results = migration_part.effects(
-        frames={
-            "deployments": frames.deployments,
-            "lead_times": frames.lead_times,
-            "incidents": frames.incidents,
-            "friction": frames.friction,
-            **data.resource_frames,
-        },
+        frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
         moves=_moves(data),
         tz=data.tz,
         environments=data.environments,
@@ -180,7 +166,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
 
 
 def friction(data: DigestInput) -> FrictionPart:
-    reports = data.frames.friction
+    reports = data.week_rows.friction
     this = reports[(reports["created_at"] >= data.start) & (reports["created_at"] < data.end)]
     last = reports[(reports["created_at"] >= data.start - timedelta(weeks=1)) & (reports["created_at"] < data.start)]
     counts, previous = this["category"].value_counts(), last["category"].value_counts()
@@ -251,7 +237,7 @@ def _quotes(this: pd.DataFrame, data: DigestInput) -> list[str]:
 
 def warnings(data: DigestInput) -> list[Warning]:
     """Data-quality warnings over the digest's week, so "no data" is not read as "good news"."""
-    frames = data.frames
+    frames = data.week_rows
     window = dora.Window(data.start, data.until)
     deployments = frames.deployments[window.mask(frames.deployments["finished_at"])]
     incidents = frames.incidents[window.mask(frames.incidents["started_at"])]

@@ -29,7 +29,14 @@ class DigestInput:
     start: datetime
     end: datetime
     audience: str
-    frames: Frames
+    week_rows: Frames
+    """Raw rows of the digest's week alone (its data-quality warnings): deployments (from a few days before,
+    for fix-forwards), the ids of deployments that shipped a commit as ``lead_times``, incidents; and
+    friction reports from four weeks before the week to its end (the friction part, themes and quotes)."""
+    rollups: pd.DataFrame
+    """Weekly rollup rows (``service.metrics.rollup.ROLLUP_COLUMNS`` with team and cohort) of the audience's
+    services from ``history_start`` to ``end``, as fresh as the raw rows: every DORA figure, series and
+    panel of the digest comes from these (``service.metrics.dora.from_rollups``, ``weekly_from_rollups``)."""
     services: list[MigratedService]
     migration: dict[str, Any] | None
     """name, started_at, baseline_weeks, to_platform, target_date — the migration the digest follows."""
@@ -41,7 +48,7 @@ class DigestInput:
     now: datetime
     """The clock: an unfinished week is "the week so far", deadlines pass."""
     history_start: datetime
-    """Where the frames start: the effects' panels run from here to the last complete week."""
+    """Where the rollups start: the effects' panels run from here to the last complete week."""
     criteria: tuple[Criterion, ...] = ()
     criteria_changes: tuple[dict[str, Any], ...] = ()
     follow_up: timedelta = field(default=timedelta(hours=24))

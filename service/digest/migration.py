@@ -20,13 +20,11 @@ from service.digest.models import (
     ServiceChange,
 )
 from service.effects import did, words
+from service.effects.own import OwnChange, own_changes
 from service.effects.panel import PanelInputs, PanelMetric, first_treated_week, mask_move_weeks, treatment_weeks
 from service.effects.registry import METRICS
 from service.metrics import dora
 from service.timeutil import week_start
-
-PER_SERVICE_WEEKS = 8
-"""The per-service table compares up to this many weeks before a service's move with the weeks since."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +33,8 @@ class MetricEffect:
     effect: did.Effect
     panel: pd.DataFrame
     first_treated: dict[str, date | None]
+    own: list[OwnChange]
+    """Each moved service against itself: the per-service table."""
 
 
 def complete_weeks_end(end: datetime, now: datetime, tz: str) -> date:
@@ -69,7 +69,8 @@ def effects(
     results = []
     for metric in metrics:
         panel = mask_move_weeks(metric.build(inputs), moves, tz)
-        results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first))
+        own = own_changes(panel, moves, tz)
+        results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first, own))
     return results
 
 
@@ -78,32 +79,17 @@ def _scaled(value: float | None, metric: PanelMetric) -> float | None:
 
 
 def per_service(result: MetricEffect) -> list[ServiceChange]:
-    """Each moved service against itself: its weeks before the move and its weeks since (not an effect:
-    the table shows where the pooled figure comes from)."""
-    rows = []
-    panel = result.panel.assign(weighted=result.panel["value"] * result.panel["weight"])
-    usable = panel[panel["value"].notna() & (panel["weight"] > 0)]
-    for service, moved in sorted(result.first_treated.items()):
-        if moved is None:
-            continue
-        own = usable[usable["service"] == service]
-        before = own[(own["week_start"] < moved) & (own["week_start"] >= moved - timedelta(weeks=PER_SERVICE_WEEKS))]
-        after = own[own["week_start"] >= moved]
-        if after.empty and before.empty:
-            continue
-        b = float(before["weighted"].sum() / before["weight"].sum()) if not before.empty else None
-        a = float(after["weighted"].sum() / after["weight"].sum()) if not after.empty else None
-        relative = a / b - 1 if a is not None and b is not None and b > 0 else None
-        rows.append(
-            ServiceChange(
-                service=service,
-                moved_on=moved,
-                before=_scaled(b, result.metric),
-                after=_scaled(a, result.metric),
-                relative=relative,
-            )
+    """Each moved service against itself (``service.effects.own``), in the metric's unit."""
+    return [
+        ServiceChange(
+            service=change.service,
+            moved_on=change.moved_on,
+            before=_scaled(change.before, result.metric),
+            after=_scaled(change.after, result.metric),
+            relative=change.relative,
         )
-    return rows
+        for change in result.own
+    ]
 
 
 def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:

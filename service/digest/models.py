@@ -52,7 +52,7 @@ class ServiceChange(BaseModel):
     service: str
     moved_on: date | None
     before: float | None = Field(description="Mean of the weeks before the move (up to 8), in the metric's unit")
-    after: float | None = Field(description="Mean of the complete weeks since the move")
+    after: float | None = Field(description="Mean of the complete weeks since the move (up to 8)")
     relative: float | None
 
 

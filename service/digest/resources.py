@@ -132,7 +132,7 @@ def _summary(data: DigestInput, start: Any, end: Any) -> dict[str, Any]:
 
 
 def _friction_hours(data: DigestInput, start: Any, end: Any) -> float:
-    reports = data.frames.friction
+    reports = data.week_rows.friction
     inside = reports[(reports["created_at"] >= start) & (reports["created_at"] < end)]
     return round(float(inside["minutes_lost"].fillna(0).sum()) / 60, 1)
 

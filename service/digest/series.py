@@ -3,29 +3,19 @@ and time to restore per cohort, friction by category. Pure: a ``DigestInput`` in
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pandas as pd
 
 from service.digest.inputs import DigestInput
 from service.digest.models import Charts
-from service.metrics import compute
-from service.metrics.compute import production
+from service.metrics.rollup import weekly_from_rollups
 
 
 def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:
     """Lead time, change failure rate and time to restore per week and cohort, from the one weekly table
     (``compute.weekly``; cohort = the platform the event ran on was a migration's target)."""
-    frames = data.frames
-    table = compute.weekly(
-        frames.deployments,
-        frames.lead_times,
-        frames.incidents,
-        frames.friction,
-        tz=data.tz,
-        environments=data.environments,
-        group_by="cohort",
-    ).set_index(["week", "group"])
+    table = weekly_from_rollups(data.rollups, group_by="cohort").set_index(["week", "group"])
     columns = {
         "lead_time": ("lead_time_median_seconds", 1 / 3600),
         "change_failure_rate": ("change_failure_rate", 100.0),
@@ -48,24 +38,19 @@ def charts(data: DigestInput, weeks: int = 16) -> Charts:
     and time to restore per cohort, friction by category."""
     start = data.start - timedelta(weeks=weeks - 1)
     labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
-    moved_at = {s.slug: s.moved_at for s in data.services}
+    rows = data.rollups
+    moved = pd.to_datetime(rows["service"].map({s.slug: s.moved_at for s in data.services}), utc=True)
+    # a service counts as migrated in a week it had moved by the end of (the cohorts of the digest's text)
+    migrated = (moved < rows["week_start"] + pd.Timedelta(weeks=1)).fillna(False).astype(bool)
 
-    def migrated_by(service: str, moment: datetime) -> bool:
-        moved = moved_at.get(service)
-        return moved is not None and moved < moment
+    def cohort_counts(column: str) -> dict[str, list[int]]:
+        sums = rows.groupby([rows["week_start"], migrated])[column].sum()
+        return {
+            cohort: [int(sums.get((pd.Timestamp(week).tz_convert("UTC"), flag), 0)) for week in labels]
+            for cohort, flag in (("migrated", True), ("not_migrated", False))
+        }
 
-    def cohort_counts(frame: pd.DataFrame, moment: str) -> dict[str, list[int]]:
-        result: dict[str, list[int]] = {"migrated": [], "not_migrated": []}
-        for week_start in labels:
-            week_end = week_start + timedelta(weeks=1)
-            rows = frame[(frame[moment] >= week_start) & (frame[moment] < week_end)]
-            migrated = rows["service"].map(lambda s, end=week_end: migrated_by(s, end)).astype(bool)
-            result["migrated"].append(int(migrated.sum()))
-            result["not_migrated"].append(int((~migrated).sum()))
-        return result
-
-    prod = production(data.frames.deployments, data.environments)
-    reports = data.frames.friction
+    reports = data.week_rows.friction
     recent = reports[reports["created_at"] >= data.start - timedelta(weeks=3)]
     recent = recent[recent["created_at"] < data.end]
     by_category = recent["category"].value_counts().head(8)
@@ -73,8 +58,8 @@ def charts(data: DigestInput, weeks: int = 16) -> Charts:
     lines = _cohort_series(data, names)
     return Charts(
         weeks=names,
-        deploys=cohort_counts(prod[prod["status"].eq("success")], "finished_at"),
-        incidents=cohort_counts(data.frames.incidents, "started_at"),
+        deploys=cohort_counts("deployments"),
+        incidents=cohort_counts("incidents"),
         lead_time=lines["lead_time"],
         change_failure_rate=lines["change_failure_rate"],
         time_to_restore=lines["time_to_restore"],

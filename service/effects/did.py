@@ -121,12 +121,24 @@ class Effect:
     post_weeks: int = 0
 
 
-def _cohort(
-    m: Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """ATT(g, t) for every week t and every replicate (rows of ``k``): (att, treated count, treated level,
-    treated pre-move level, treated mask, control mask). Weeks more than ``horizon`` before the move are
-    not needed and stay NaN; the treated side multiplies only the cohort's own columns of ``k``."""
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """ATT(g, t) of one cohort for the weeks ``first`` … last and every replicate (rows): the att, the
+    treated count, level and pre-move level, and (services × those weeks) the treated and control masks.
+    Weeks more than ``horizon`` before the move are not needed and are not computed."""
+
+    first: int
+    att: np.ndarray
+    n_t: np.ndarray
+    level: np.ndarray
+    pre_level: np.ndarray
+    treated: np.ndarray
+    control: np.ndarray
+
+
+def _cohort(m: Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options) -> _Cells:
+    """ATT(g, t) for the weeks from ``g − horizon`` on and every replicate (rows of ``k``); the treated
+    side multiplies only the cohort's own columns of ``k``."""
     n_weeks = len(m.weeks)
     first = max(0, g - options.horizon)
     t_idx = np.arange(first, n_weeks)
@@ -150,18 +162,11 @@ def _cohort(
     control_parts = k[:, eligible] @ np.hstack([control[eligible], control[eligible] * d0[eligible]])
     n_t = treated_parts[:, :width]
     n_c = control_parts[:, :width]
-    full = (k.shape[0], n_weeks)
-    att, level, pre_level = np.full(full, np.nan), np.full(full, np.nan), np.full(full, np.nan)
-    counts = np.zeros(full)
     with np.errstate(invalid="ignore", divide="ignore"):
-        att[:, first:] = treated_parts[:, width : 2 * width] / n_t - control_parts[:, width:] / n_c
-        level[:, first:] = treated_parts[:, 2 * width : 3 * width] / n_t
-        pre_level[:, first:] = treated_parts[:, 3 * width :] / n_t
-    counts[:, first:] = n_t
-    treated_full = np.zeros((len(m.services), n_weeks), dtype=bool)
-    control_full = np.zeros_like(treated_full)
-    treated_full[:, first:], control_full[:, first:] = treated, control
-    return att, counts, level, pre_level, treated_full, control_full
+        att = treated_parts[:, width : 2 * width] / n_t - control_parts[:, width:] / n_c
+        level = treated_parts[:, 2 * width : 3 * width] / n_t
+        pre_level = treated_parts[:, 3 * width :] / n_t
+    return _Cells(first, att, n_t, level, pre_level, treated, control)
 
 
 def att_gt(
@@ -176,10 +181,12 @@ def att_gt(
     for g in sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < len(m.weeks)}):
         base = window_mean(m, max(0, g - options.base_weeks), g)
         members = (m.g == g) & np.isfinite(base)
-        att, n_t, _, _, treated, control = _cohort(m, g, base, members, ones, options)
-        for t, week in enumerate(m.weeks):
-            if np.isfinite(att[0, t]):
-                rows.append((m.weeks[g], week, float(att[0, t]), int(treated[:, t].sum()), int(control[:, t].sum())))
+        cells = _cohort(m, g, base, members, ones, options)
+        for j in range(cells.att.shape[1]):
+            if np.isfinite(cells.att[0, j]):
+                week = m.weeks[cells.first + j]
+                treated, controls = int(cells.treated[:, j].sum()), int(cells.control[:, j].sum())
+                rows.append((m.weeks[g], week, float(cells.att[0, j]), treated, controls))
     return pd.DataFrame(rows, columns=["cohort", "week", "att", "treated", "controls"])
 
 
@@ -218,28 +225,30 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
         members = (m.g == g) & np.isfinite(base) & (pre_weeks >= options.min_pre_weeks)
         if not members.any():
             continue
-        att, n_t, level, pre_level, treated, control = _cohort(m, g, base, members, k, options)
-        cell = np.isfinite(att) & (n_t > 0)
-        weight = np.where(cell, n_t, 0.0)
-        post = t_idx >= g
-        post_n += (weight * post).sum(axis=1)
-        sums["att"] += (np.where(cell, att, 0) * weight * post).sum(axis=1)
-        sums["after"] += (np.where(cell, level, 0) * weight * post).sum(axis=1)
-        sums["before"] += (np.where(cell, pre_level, 0) * weight * post).sum(axis=1)
-        used = cell[0] & post
+        cells = _cohort(m, g, base, members, k, options)
+        first = cells.first
+        weeks_since = t_idx[first:] - g
+        cell = np.isfinite(cells.att) & (cells.n_t > 0)
+        weight = np.where(cell, cells.n_t, 0.0)
+        att0 = np.where(cell, cells.att, 0.0)
+        level0 = np.where(cell, cells.level, 0.0)
+        post_weight = weight * (weeks_since >= 0)
+        post_n += post_weight.sum(axis=1)
+        sums["att"] += (att0 * post_weight).sum(axis=1)
+        sums["after"] += (level0 * post_weight).sum(axis=1)
+        sums["before"] += (np.where(cell, cells.pre_level, 0.0) * post_weight).sum(axis=1)
+        used = cell[0] & (weeks_since >= 0)
         if used.any():
-            treated_units |= set(np.flatnonzero(treated[:, used].any(axis=1)))
-            control_units |= set(np.flatnonzero(control[:, used].any(axis=1)))
-            post_weeks |= {int(t - g) for t in t_idx[used]}
-        e = t_idx - g
-        inside = (e >= -horizon) & (e <= horizon)
-        for t in t_idx[inside]:
-            slot = int(e[t]) + horizon
-            es_num[:, slot] += np.where(cell[:, t], att[:, t] * n_t[:, t], 0)
-            es_cf[:, slot] += np.where(cell[:, t], (level[:, t] - att[:, t]) * n_t[:, t], 0)
-            es_den[:, slot] += weight[:, t]
-            if cell[0, t]:
-                es_units[slot] += int(treated[:, t].sum())
+            treated_units |= set(np.flatnonzero(cells.treated[:, used].any(axis=1)))
+            control_units |= set(np.flatnonzero(cells.control[:, used].any(axis=1)))
+            post_weeks |= {int(e) for e in weeks_since[used]}
+        # the event study: weeks −horizon … +horizon since the move are contiguous slots
+        inside = slice(0, int(np.searchsorted(weeks_since, horizon, side="right")))
+        slots = slice(int(weeks_since[0]) + horizon, int(weeks_since[inside.stop - 1]) + horizon + 1)
+        es_num[:, slots] += att0[:, inside] * weight[:, inside]
+        es_cf[:, slots] += (level0 - att0)[:, inside] * weight[:, inside]
+        es_den[:, slots] += weight[:, inside]
+        es_units[slots] += np.where(cell[0, inside], cells.treated[:, inside].sum(axis=0), 0)
         if g - lo >= PLACEBO_PRE_WEEKS:
             half = lo + (g - lo) // 2
             early, late = window_mean(m, lo, half), window_mean(m, half, g)

@@ -1,9 +1,9 @@
 """Per-service weekly panels of the DORA keys, from the one weekly table ``service.metrics.compute.weekly``
 (so a definition lives in one place: the digest's effects use the figures ``/metrics/weekly`` shows).
 
-Counts (deploys, incidents) are 0 in a week with no event, but only from the service's first event on:
-empty weeks before a service sent anything would fake an improvement. Medians and rates are NaN in a
-week with nothing to take them from, and weighted by what they are taken from.
+Counts (deploys, incidents) are 0 in a week with no event, but only from the service's first production
+deployment or incident on: empty weeks before a service sent anything would fake an improvement. Medians
+and rates are NaN in a week with nothing to take them from, and weighted by what they are taken from.
 """
 
 from __future__ import annotations
@@ -13,46 +13,46 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from service.effects.panel import PanelInputs, grid, week_starts
+from service.effects.panel import PanelInputs, grid
 from service.metrics import compute
 
 HOUR = 3600.0
+WEEKLY = "dora_weekly"
+"""A frame name: the weekly table by service (``compute.WEEKLY_COLUMNS``), when the caller has it already —
+the digest reads it from the rollups (``rollup.weekly_from_rollups``, equal to ``compute.weekly``, see
+tests/test_rollups.py). Without it the table is computed here from the raw frames."""
 
 
 def weekly_by_service(inputs: PanelInputs) -> pd.DataFrame:
     """``compute.weekly`` grouped by service, keyed by (service, week_start); memoised in ``inputs.cache``."""
-    cached = inputs.cache.get("dora_weekly")
+    cached = inputs.cache.get(WEEKLY)
     if isinstance(cached, pd.DataFrame):
         return cached
     frames = inputs.frames
-    table = compute.weekly(
-        frames["deployments"],
-        frames["lead_times"],
-        frames["incidents"],
-        frames["friction"],
-        tz=inputs.tz,
-        environments=inputs.environments,
-        group_by="service",
-    )
+    table = frames.get(WEEKLY)
+    if table is None:
+        table = compute.weekly(
+            frames["deployments"],
+            frames["lead_times"],
+            frames["incidents"],
+            frames["friction"],
+            tz=inputs.tz,
+            environments=inputs.environments,
+            group_by="service",
+        )
     table = table.assign(
         service=table["group"],
         week_start=[date.fromisocalendar(int(w[:4]), int(w[6:]), 1) for w in table["week"]],
     )
-    inputs.cache["dora_weekly"] = table
+    inputs.cache[WEEKLY] = table
     return table
 
 
 def _first_seen(inputs: PanelInputs) -> pd.Series:
-    """The first week each service shows up in any frame."""
-    seen = []
-    for name, moment in (("deployments", "finished_at"), ("incidents", "started_at")):
-        frame = inputs.frames[name]
-        if not frame.empty:
-            rows = frame.dropna(subset=[moment])
-            seen.append(pd.DataFrame({"service": rows["service"], "week_start": week_starts(rows[moment], inputs.tz)}))
-    if not seen:
-        return pd.Series(dtype=object)
-    return pd.concat(seen).groupby("service")["week_start"].min()
+    """The first week each service had a production deployment or an incident."""
+    table = weekly_by_service(inputs)
+    active = table[(table["completed_deployments"] > 0) | (table["incidents"] > 0)]
+    return active.groupby("service")["week_start"].min()
 
 
 def _panel(inputs: PanelInputs, value: pd.Series, weight: pd.Series, *, count: bool) -> pd.DataFrame:

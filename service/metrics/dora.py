@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from service.metrics.compute import FAILED_STATUSES, counted_lead_seconds, failed_deployment_ids, production
@@ -56,24 +57,50 @@ def _seconds(values: pd.Series, quantile: float) -> float | None:
     return None if values.empty else float(values.quantile(quantile))
 
 
+def _frequency(successes: int, deploy_days: int, weeks: float, min_sample: int) -> dict[str, Any]:
+    """Deployments per week from the successful production deployments of the window: the one rule both
+    the raw rows (``deployment_frequency``) and the weekly rollups (``from_rollups``) go through."""
+    per_week = successes / weeks
+    low = successes < min_sample
+    band = None
+    if not low:
+        band = next((name for bound, name in FREQUENCY_BANDS if per_week >= bound), "fewer")
+    return {
+        "deployments": successes,
+        "per_week": round(per_week, 3),
+        "deploy_days": deploy_days,
+        "band": band,
+        "low_sample": low,
+    }
+
+
+def _failure_rate(failed: int, total: int, min_sample: int) -> dict[str, Any]:
+    rate = failed / total if total else None
+    low = total < min_sample
+    return {
+        "rate": None if rate is None else round(rate, 4),
+        "failed": failed,
+        "deployments": total,
+        "band": _band(rate, FAILURE_BANDS, "low", low),
+        "low_sample": low,
+    }
+
+
+def _median_band(values: pd.Series, bands: tuple[tuple[Any, str], ...], min_sample: int) -> dict[str, Any]:
+    low = len(values) < min_sample
+    median = _seconds(values, 0.5)
+    band = _band(None if median is None else timedelta(seconds=median), bands, "low", low)
+    return {"median_seconds": median, "n": len(values), "band": band, "low_sample": low}
+
+
 def deployment_frequency(
     prod: pd.DataFrame, window: Window, tz: str, min_sample: int, *, weeks: float | None = None
 ) -> dict[str, Any]:
     """``weeks``: the denominator when it is not the whole window (under a platform filter, the weeks the
     services ran on that platform)."""
     done = prod[prod["status"].eq(DeploymentStatus.SUCCESS) & window.mask(prod["finished_at"])]
-    per_week = len(done) / (weeks if weeks is not None else window.weeks)
-    low = len(done) < min_sample
-    band = None
-    if not low:
-        band = next((name for bound, name in FREQUENCY_BANDS if per_week >= bound), "fewer")
-    return {
-        "deployments": len(done),
-        "per_week": round(per_week, 3),
-        "deploy_days": int(done["finished_at"].dt.tz_convert(tz).dt.date.nunique()),
-        "band": band,
-        "low_sample": low,
-    }
+    days = int(done["finished_at"].dt.tz_convert(tz).dt.date.nunique())
+    return _frequency(len(done), days, weeks if weeks is not None else window.weeks, min_sample)
 
 
 def lead_time(lead_times: pd.DataFrame, prod_ids: set[int], window: Window, min_sample: int) -> dict[str, Any]:
@@ -81,33 +108,19 @@ def lead_time(lead_times: pd.DataFrame, prod_ids: set[int], window: Window, min_
     counted = counted_lead_seconds(pairs)
     left_out = pairs.drop(index=counted.index)
     values = counted["seconds"]
-    low = len(values) < min_sample
-    median = _seconds(values, 0.5)
     reasons = left_out["excluded"].fillna("non_positive").value_counts()
     return {
-        "median_seconds": median,
+        **_median_band(values, LEAD_TIME_BANDS, min_sample),
         "p90_seconds": _seconds(values, 0.9),
-        "n": len(values),
         "excluded": len(left_out),
         "excluded_by_reason": {str(reason): int(count) for reason, count in reasons.items()},
-        "band": _band(None if median is None else timedelta(seconds=median), LEAD_TIME_BANDS, "low", low),
-        "low_sample": low,
     }
 
 
 def change_failure_rate(prod: pd.DataFrame, incidents: pd.DataFrame, window: Window, min_sample: int) -> dict[str, Any]:
     in_window = prod[window.mask(prod["finished_at"])]
     failed = in_window["id"].isin(failed_deployment_ids(prod, incidents))
-    total = len(in_window)
-    rate = float(failed.sum() / total) if total else None
-    low = total < min_sample
-    return {
-        "rate": None if rate is None else round(rate, 4),
-        "failed": int(failed.sum()),
-        "deployments": total,
-        "band": _band(rate, FAILURE_BANDS, "low", low),
-        "low_sample": low,
-    }
+    return _failure_rate(int(failed.sum()), len(in_window), min_sample)
 
 
 def time_to_restore(incidents: pd.DataFrame, window: Window, min_sample: int) -> dict[str, Any]:
@@ -115,14 +128,9 @@ def time_to_restore(incidents: pd.DataFrame, window: Window, min_sample: int) ->
     resolved = started[started["resolved_at"].notna()]
     seconds = (resolved["resolved_at"] - resolved["started_at"]).dt.total_seconds()
     seconds = seconds[seconds >= 0]
-    low = len(seconds) < min_sample
-    median = _seconds(seconds, 0.5)
     return {
-        "median_seconds": median,
-        "n": len(seconds),
+        **_median_band(seconds, RESTORE_BANDS, min_sample),
         "unresolved": int(started["resolved_at"].isna().sum()),
-        "band": _band(None if median is None else timedelta(seconds=median), RESTORE_BANDS, "low", low),
-        "low_sample": low,
     }
 
 
@@ -187,4 +195,30 @@ def dora(
         "time_to_restore": time_to_restore(incidents, window, min_sample),
         "rework_rate": rework_rate(prod, window, follow_up, min_sample),
         "incidents": incident_summary(incidents, window),
+    }
+
+
+def _flat(samples: pd.Series) -> pd.Series:
+    """The per-row sample lists (or arrays) of rollup rows laid end to end."""
+    parts = [np.asarray(v, dtype=float) for v in samples if len(v)]
+    return pd.Series(np.concatenate(parts) if parts else np.empty(0), dtype=float)
+
+
+def from_rollups(rows: pd.DataFrame, *, weeks: float, min_sample: int) -> dict[str, Any]:
+    """The keys ``dora`` gives for a window of whole weeks, from the weekly rollup rows of those weeks
+    (``service.metrics.rollup.ROLLUP_COLUMNS``; already narrowed to the weeks and services asked about).
+    The same rules: rollups keep every lead and restore sample, so medians are exact
+    (tests/test_rollup_dora.py checks it against ``dora`` on random data). What rollups do not keep —
+    excluded lead-time pairs, unresolved incidents, severities, rework — is not here. ``weeks``: the
+    denominator of deployments per week (less than the rows' weeks for the week so far)."""
+    masks = rows["deploy_days_mask"].to_numpy(dtype=np.int64)
+    week_masks = pd.Series(masks, index=rows.index).groupby(rows["week"]).agg(np.bitwise_or.reduce)
+    days = sum(int(mask).bit_count() for mask in week_masks)
+    leads, restores = _flat(rows["lead_seconds"]), _flat(rows["restore_seconds"])
+    return {
+        "deployment_frequency": _frequency(int(rows["deployments"].sum()), days, max(weeks, 1 / 7), min_sample),
+        "lead_time": {**_median_band(leads, LEAD_TIME_BANDS, min_sample), "p90_seconds": _seconds(leads, 0.9)},
+        "change_failure_rate": _failure_rate(int(rows["failed"].sum()), int(rows["completed"].sum()), min_sample),
+        "time_to_restore": _median_band(restores, RESTORE_BANDS, min_sample),
+        "incidents": {"count": int(rows["incidents"].sum())},
     }

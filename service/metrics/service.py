@@ -18,6 +18,7 @@ from sqlmodel import Session, col
 
 from service import catalogue
 from service.metrics import compute, dora
+from service.metrics.cohort import with_cohort
 from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, Migration, Service
 from service.settings import Settings
 
@@ -55,8 +56,7 @@ def _scoped(statement: Any, model: Any, filters: Filters, *, has_platform: bool 
 
 
 def _with_groups(frame: pd.DataFrame, migrated_platforms: set[str]) -> pd.DataFrame:
-    cohort = frame["platform"].map(lambda p: "migrated" if p in migrated_platforms else "not_migrated")
-    return frame.assign(cohort=cohort)
+    return with_cohort(frame, migrated_platforms)
 
 
 def migrated_platforms(session: Session) -> set[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from service.catalogue import platform_at
+from service.metrics.cohort import with_cohort
 from service.metrics.compute import week_label
 from service.metrics.service import Filters, migrated_platforms
 from service.models import PlatformAssignment
@@ -97,8 +98,7 @@ def _attach(
         for platform, service, when in zip(known, frame["service"], frame[moment], strict=True)
     ]
     frame["platform"] = at
-    frame["cohort"] = frame["platform"].map(lambda p: "migrated" if p in migrated else "not_migrated")
-    return frame
+    return with_cohort(frame, migrated)
 
 
 def _filtered(frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
