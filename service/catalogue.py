@@ -298,6 +298,12 @@ def known_service(session: Session, name: str) -> str:
     return slug
 
 
+def teams(session: Session) -> list[str]:
+    """Every team some service of the catalogue belongs to, sorted."""
+    statement = select(Service.team).where(col(Service.team).is_not(None)).distinct()
+    return sorted(str(team) for team in session.exec(statement).all() if team)
+
+
 def known_team(session: Session, team: str) -> str:
     """A team some service of the catalogue belongs to; NotFound naming it if none does."""
     if session.exec(select(Service.slug).where(Service.team == team)).first() is None:

@@ -96,3 +96,19 @@ def serve_process(tree: Path, env: dict[str, str], log: Path, *, port: int, time
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def get_ready(client: Any, url: str, *, timeout: float = 60.0, **kwargs: Any) -> Any:
+    """GET a page that may answer "being prepared" first (a digest built in the background: a framed page
+    that reloads itself, or 503 with Retry-After), and follow it as a browser would until it is ready."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(url, **kwargs)
+        preparing = (response.status_code == 503 and "Retry-After" in response.headers) or (
+            response.status_code == 200 and 'http-equiv="refresh"' in response.text
+        )
+        if not preparing or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from service.settings import Settings
 from service.web.app import create_app
 from tests.fakes import RecordingWaker
+from tests.helpers import get_ready
 from tests.test_web import sign_in
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ def test_the_demo_prints_the_url_and_a_token_that_signs_in_and_stops_its_server(
     settings = Settings(_env_file=None, database_url=f"sqlite:///{data_dir / 'frictionlog.db'}", spool_dir=tmp_path)
     with TestClient(create_app(settings, waker=RecordingWaker())) as client:
         assert sign_in(client, said.group(2)).status_code == 303
-        overview = client.get("/")
+        overview = get_ready(client, "/")
         assert overview.status_code == 200
         assert "What the move changed" in overview.text  # the seeded migration, not an empty state
 

@@ -17,7 +17,7 @@ from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import WebClientNotifier
 from service.settings import Settings
 from tests.factories import iso, make_deployment, make_incident
-from tests.helpers import make_settings
+from tests.helpers import get_ready, make_settings
 from tests.slack_fake import fake_slack
 from workers.digest import run_digests
 from workers.process import drain
@@ -390,7 +390,7 @@ def test_the_html_page_needs_a_read_token_in_the_header_not_the_url(client: Test
     retired = client.get(f"/digests/{WEEK}/html", params={"token": token}, follow_redirects=False)
     assert retired.status_code == 303  # ?token= links are retired: the way in is the sign-in page
     assert retired.headers["location"].startswith("/signin?next=")
-    page = client.get(f"/digests/{WEEK}/html", headers={"Authorization": f"Bearer {token}"})
+    page = get_ready(client, f"/digests/{WEEK}/html", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "<svg" not in page.text  # an empty week has no charts, only its one line
@@ -413,7 +413,7 @@ def test_a_rising_theme_shows_its_own_example_and_other_quotes_stand_apart(
         }
         assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
     content = digest(client, admin_headers, settings)
-    html = client.get(f"/digests/{WEEK}/html", headers=admin_headers).text
+    html = get_ready(client, f"/digests/{WEEK}/html", headers=admin_headers).text
     _, blocks = digest_blocks(content)
 
     theme = content["friction"]["rising_themes"][0]

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
 from service.settings import Settings
+from tests.helpers import get_ready
 from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
 
 pytestmark = pytest.mark.slow
@@ -52,7 +53,7 @@ def test_the_html_digest_renders_with_its_charts_and_no_console_errors(
         body = {"text": text, "occurred_at": "2026-10-28T10:00:00Z", "minutes_lost": 45}
         assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
     digest(client, admin_headers, settings)
-    html = client.get(f"/digests/{WEEK}/html", headers=admin_headers).text
+    html = get_ready(client, f"/digests/{WEEK}/html", headers=admin_headers).text
     page_file = tmp_path / "digest.html"
     page_file.write_text(html, encoding="utf-8")
 

@@ -26,7 +26,7 @@ from service.web.render import plural
 from service.web.sessions import safe_next
 from tests.factories import issue_token, make_deployment
 from tests.fakes import RecordingWaker
-from tests.helpers import make_settings, slack_report_delivery
+from tests.helpers import get_ready, make_settings, slack_report_delivery
 from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, fake_slack_oidc
 from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 from workers.process import drain
@@ -264,7 +264,7 @@ def test_every_page_renders_for_an_empty_install_with_what_to_connect_next(
     sign_in(client, read_secret)
 
     paths = ("/", "/services", "/friction", "/friction/themes", "/digests", "/data")
-    texts = {path: client.get(path) for path in paths}
+    texts = {path: get_ready(client, path) for path in paths}
 
     assert {path: r.status_code for path, r in texts.items()} == dict.fromkeys(texts, 200)
     assert "Connect your CI/CD" in texts["/"].text
@@ -463,44 +463,35 @@ def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data()
     assert calls == [10, 20, 30]
 
 
-def test_before_after_per_service_leaves_out_the_week_of_the_move_and_the_current_week() -> None:
+def test_the_services_table_shows_the_digests_own_before_after_per_service_and_sorts_gaps_last() -> None:
     from datetime import UTC, datetime
 
-    import pandas as pd
+    from service.web.tables import ServiceFacts, changes_from_digest, service_rows, sort_rows
 
-    from service.web.tables import ServiceFacts, before_after, sort_rows
-
-    weeks = [f"2026-W{n:02d}" for n in range(33, 50)]
-    rows = []
-    for week in weeks:
-        after = week > "2026-W41"
-        rows.append(
-            {
-                "week": week,
-                "group": "ml-api",
-                "deployments": 4 if after else 2,
-                "completed_deployments": 4 if after else 2,
-                "failed_deployments": 1 if week == "2026-W35" else 0,
-                "lead_time_median_seconds": 3600.0 if after else 7200.0,
-                "incidents": 0 if after else 1,
-            }
-        )
-    rows[weeks.index("2026-W41")]["deployments"] = 100  # the week of the move: mixed, never counted
-    rows[weeks.index("2026-W49")]["deployments"] = 100  # the current week: unfinished, never counted
-    facts = ServiceFacts("ml-api", "growth", "1", "new", datetime(2026, 10, 7, 12, tzinfo=UTC))
-
-    change = before_after(facts, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC")
-
-    assert change is not None
-    assert change["deploys"] == {"before": 2.0, "after": 4.0, "relative": 1.0}
-    assert change["lead_time"]["before"] == 2.0
-    assert change["lead_time"]["relative"] == -0.5
-    assert change["cfr"]["before"] == 100 / 16
-    assert change["incidents"]["relative"] == -1.0
+    content = {
+        "migration": {
+            "before_after": [
+                {
+                    "metric": "deploys",
+                    "per_service": [{"service": "ml-api", "before": 2.0, "after": 4.0, "relative": 1.0}],
+                },
+                {
+                    "metric": "compute_cost",  # not a column of the table
+                    "per_service": [{"service": "ml-api", "before": 9.0, "after": 1.0, "relative": -0.9}],
+                },
+            ]
+        }
+    }
+    moved = ServiceFacts("ml-api", "growth", "1", "new", datetime(2026, 10, 7, 12, tzinfo=UTC))
     not_moved = ServiceFacts("auth", "core", None, "legacy", None)
-    assert before_after(not_moved, pd.DataFrame(rows), now=datetime(2026, 12, 1, tzinfo=UTC), tz="UTC") is None
-    ordered = sort_rows([{"facts": not_moved, "change": None}, {"facts": facts, "change": change}], "deploys", True)
-    assert [r["facts"].slug for r in ordered] == ["ml-api", "auth"]  # no value sorts last
+    changes = changes_from_digest(content)
+    assert changes == {"ml-api": {"deploys": {"before": 2.0, "after": 4.0, "relative": 1.0}}}
+    rows = service_rows([not_moved, moved], changes)
+    assert [r["change"] for r in rows] == [None, changes["ml-api"]]
+    assert [r["facts"].slug for r in sort_rows(rows, "deploys", True)] == ["ml-api", "auth"]
+    assert [r["facts"].slug for r in sort_rows(rows, "lead_time", True)] == ["auth", "ml-api"]  # no value: as is
+    assert changes_from_digest({}) == {}
+    assert changes_from_digest({"migration": None}) == {}
 
 
 def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_claims_linked_to_services(
@@ -619,7 +610,7 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
         keep(db, week=week, audience="leaders", channel=None, content=content, html="")
     sign_in(client, admin_secret)
 
-    overview, framed = client.get("/").text, client.get(f"/digests/{week}").text
+    overview, framed = get_ready(client, "/").text, get_ready(client, f"/digests/{week}").text
 
     for page in (overview, framed):
         for text in (
@@ -682,3 +673,35 @@ def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_ca
     assert (service.team, service.tier) == ("ml-platform", "1")
     history = [(p.platform, p.effective_from.date().isoformat()) for p in catalogue.platform_history(session, "ml-api")]
     assert history == [("legacy", "2025-01-01"), ("new", "2026-09-28")]
+
+
+def test_a_digest_not_kept_yet_is_built_in_the_background_and_the_page_says_so_until_it_is_ready(
+    client: TestClient, read_secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader never waits seconds for a build: the framed page reloads itself (no JavaScript needed), the
+    standalone page answers 503 with Retry-After, and both show the digest once it is built."""
+    import threading
+
+    from service.web import reads
+
+    release = threading.Event()
+    real_build = reads.build
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        assert release.wait(30)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(reads, "build", slow_build)
+    sign_in(client, read_secret)
+    framed = client.get("/digests/2026-W40")
+    standalone = client.get("/digests/2026-W40/html")
+    assert framed.status_code == 200
+    assert '<meta http-equiv="refresh" content="3">' in framed.text
+    assert "being prepared" in framed.text
+    assert standalone.status_code == 503
+    assert standalone.headers["Retry-After"] == "3"
+    release.set()
+    ready = get_ready(client, "/digests/2026-W40")
+    assert 'http-equiv="refresh"' not in ready.text
+    assert "Digest 2026-W40" in ready.text
+    assert get_ready(client, "/digests/2026-W40/html").status_code == 200

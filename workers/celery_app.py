@@ -16,6 +16,7 @@ SWEEP_TASK = "frictionlog.ingest.sweep"
 RETRAIN_TASK = "frictionlog.friction.retrain"
 NOTIFY_TASK = "frictionlog.friction.notify_reporters"
 DIGEST_TASK = "frictionlog.digest.weekly"
+KEEP_DIGESTS_TASK = "frictionlog.digest.keep_recent"
 ROLLUP_TASK = "frictionlog.aggregate.refresh_rollups"
 PULL_OPENCOST_TASK = "frictionlog.pull.opencost"
 PULL_PROMETHEUS_TASK = "frictionlog.pull.prometheus"
@@ -25,6 +26,7 @@ TASK_QUEUES = {
     RETRAIN_TASK: AGGREGATE_QUEUE,
     NOTIFY_TASK: AGGREGATE_QUEUE,
     DIGEST_TASK: DIGEST_QUEUE,
+    KEEP_DIGESTS_TASK: DIGEST_QUEUE,
     ROLLUP_TASK: AGGREGATE_QUEUE,
     PULL_OPENCOST_TASK: AGGREGATE_QUEUE,
     PULL_PROMETHEUS_TASK: AGGREGATE_QUEUE,

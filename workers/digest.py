@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import col, select
 
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import SlackNotifier
+from service import catalogue
 from service.db import session_scope
-from service.digest.build import build, claim_post, keep, mark_posted, release
+from service.digest.build import audiences, build, claim_post, keep, mark_posted, recent_weeks, release
 from service.digest.html import render_html
+from service.models import Digest
 from service.settings import Settings
+from service.timeutil import as_utc, utcnow
 
 log = logging.getLogger("frictionlog.digest")
 
@@ -20,6 +27,49 @@ class DigestRun:
     built: int = 0
     posted: int = 0
     already_posted: int = 0
+
+
+KEEP_BUDGET_SECONDS = 120.0
+"""One keeping run builds digests for at most this long (the next run goes on where it stopped)."""
+REBUILD_AFTER = timedelta(hours=6)
+"""An unposted digest of the last four weeks built longer ago than this is built again (late events)."""
+
+
+def _keep_one(settings: Settings, week: str, audience: str, channel: str | None) -> None:
+    with session_scope(settings.database_url) as session:
+        content = build(session, settings, week=week, audience=audience)
+    with session_scope(settings.database_url, write=True) as session:
+        keep(session, week=week, audience=audience, channel=channel, content=content, html=render_html(content))
+
+
+def keep_recent(settings: Settings, *, budget_seconds: float = KEEP_BUDGET_SECONDS) -> int:
+    """Build and keep (never post) the digest of every recent complete week for every audience that has
+    none, newest first, then rebuild the unposted ones of the last four weeks built over ``REBUILD_AFTER``
+    ago; stops after ``budget_seconds``. Returns how many it built. The web app reads what is kept, so a
+    reader never waits for a build; the weekly post still posts its week once (``run_digests``)."""
+    now = utcnow()
+    weeks = recent_weeks(now, settings.timezone)
+    with session_scope(settings.database_url) as session:
+        wanted = audiences(settings, catalogue.teams(session))
+        kept = {(d.week, d.audience): d for d in session.exec(select(Digest).where(col(Digest.week).in_(weeks)))}
+    due = [(w, a) for w in weeks for a in wanted if (w, a) not in kept]
+    due += [
+        (w, a)
+        for w in weeks[:4]
+        for a in wanted
+        if (row := kept.get((w, a))) is not None
+        and row.posted_at is None
+        and as_utc(row.created_at) < now - REBUILD_AFTER
+    ]
+    started, built = time.monotonic(), 0
+    for week, audience in due:
+        if time.monotonic() - started > budget_seconds:
+            break
+        row = kept.get((week, audience))
+        _keep_one(settings, week, audience, row.channel if row is not None else None)
+        built += 1
+    log.info("digest.kept built=%s due=%s", built, len(due))
+    return built
 
 
 def run_digests(

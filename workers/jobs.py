@@ -17,7 +17,7 @@ from service.friction.triage import publish_model
 from service.metrics import rollups_db
 from service.settings import Settings
 from service.timeutil import utcnow
-from workers.digest import DigestRun, run_digests
+from workers.digest import DigestRun, keep_recent, run_digests
 from workers.notify import NotifyStats, notify_pending
 
 log = logging.getLogger("frictionlog.jobs")
@@ -61,6 +61,11 @@ def refresh_rollups(settings: Settings) -> int:
 def weekly_digest(settings: Settings, week: str | None = None) -> DigestRun:
     """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
     return run_digests(settings, slack_notifier(settings), week=week or last_full_week(utcnow(), settings.timezone))
+
+
+def keep_digests(settings: Settings) -> int:
+    """Keep a digest for every recent complete week and audience (never posted): what the web app shows."""
+    return keep_recent(settings)
 
 
 def pull_opencost(settings: Settings) -> PullReport:

@@ -20,6 +20,7 @@ from service.settings import Settings
 from workers import jobs
 from workers.celery_app import (
     DIGEST_TASK,
+    KEEP_DIGESTS_TASK,
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
     PULL_PROMETHEUS_TASK,
@@ -66,6 +67,8 @@ SCHEDULE: tuple[Entry, ...] = (
     # Whole past days not pulled yet (a no-op while the source's URL is unset).
     Entry("pull-opencost", PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
     Entry("pull-prometheus", PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
+    # Every recent week's digest for every audience, kept for the web app (bounded runs, in the background).
+    Entry("keep-digests", KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
 )
 
 

@@ -14,6 +14,7 @@ from workers import jobs
 from workers.celery_app import (
     DIGEST_TASK,
     DRAIN_TASK,
+    KEEP_DIGESTS_TASK,
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
     PULL_PROMETHEUS_TASK,
@@ -121,6 +122,12 @@ def _pulled(report: PullReport) -> dict[str, object]:
 def pull_opencost() -> dict[str, object]:
     """Beat: jobs.pull_opencost, then a drain of what it stored."""
     return _pulled(jobs.pull_opencost(get_settings()))
+
+
+@app.task(name=KEEP_DIGESTS_TASK, acks_late=True)
+def keep_digests() -> int:
+    """Beat: jobs.keep_digests."""
+    return jobs.keep_digests(get_settings())
 
 
 @app.task(name=PULL_PROMETHEUS_TASK, acks_late=True)

@@ -62,6 +62,20 @@ def last_full_week(now: datetime, tz: str) -> str:
     return f"{year}-W{week:02d}"
 
 
+RECENT_WEEKS = 16
+"""The complete weeks the app lists digests for, and the digest jobs keep for every audience."""
+
+
+def recent_weeks(now: datetime, tz: str, count: int = RECENT_WEEKS) -> list[str]:
+    """The last ``count`` complete weeks, newest first (the current week is never one)."""
+    return [last_full_week(now - timedelta(weeks=i), tz) for i in range(count)]
+
+
+def audiences(settings: Settings, teams: list[str]) -> list[str]:
+    """Every audience a digest is kept for: leaders, the configured ones, and each catalogue team."""
+    return list(dict.fromkeys(["leaders", *settings.digest_audiences, *(f"team:{t}" for t in sorted(teams))]))
+
+
 def _audience_filters(audience: str) -> Filters:
     if audience == "leaders":
         return Filters()
@@ -217,7 +231,7 @@ def keep(
     )
     row = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).one()
     if row.posted_at is None:
-        row.content, row.html, row.channel = content, html, channel
+        row.content, row.html, row.channel, row.created_at = content, html, channel, utcnow()
     session.commit()
     session.refresh(row)
     return row

@@ -26,6 +26,8 @@ from service.vocab import InboxStatus
 
 T = TypeVar("T")
 STALE_SECONDS = 300.0
+PEEK_WAIT = 0.2
+"""How long a page waits for an answer it has just started computing before it says "being prepared"."""
 MAX_ENTRIES = 256
 log = logging.getLogger("frictionlog.web")
 
@@ -88,6 +90,26 @@ class PageMemo:
         value = compute()
         self._store(key, version, value)
         return value
+
+    def peek(self, key: Hashable, version: Hashable, compute: Callable[[], T], *, wait: float = PEEK_WAIT) -> T | None:
+        """Like ``remember``, but never computes in the foreground for long: with no answer yet (or only one
+        too old to serve), start computing it in the background and wait at most ``wait`` seconds for it;
+        None if it is not ready by then — the page says it is being prepared and reloads itself, instead of
+        making its reader wait for seconds."""
+        with self._lock:
+            hit = self._entries.get(key)
+        if hit is not None and (hit.version == version or time.monotonic() - hit.computed < STALE_SECONDS):
+            return self.remember(key, version, compute)
+        with self._lock:
+            start = key not in self._refreshing
+            self._refreshing.add(key)
+        if start:
+            worker = threading.Thread(target=self._refresh, args=(key, version, compute), daemon=True)
+            worker.start()
+            worker.join(wait)
+        with self._lock:
+            ready = self._entries.get(key)
+        return ready.value if ready is not None and ready.version == version else None
 
     def _refresh(self, key: Hashable, version: Hashable, compute: Callable[[], Any]) -> None:
         try:

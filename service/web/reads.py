@@ -1,10 +1,10 @@
 """The reads the pages share: the followed migration, the catalogue with move dates, the digest content.
 
-Digest content comes through ``service.digest.build`` (the digest's own public function): what the weekly
-digest job kept for that week and audience (what was posted, or built to be read), else built from the data
-now. A week built here is remembered (``service.web.cache``) until the data changes, so paging through the
-app does not rebuild it on every click (a digest build reads months of raw rows: seconds on a large
-install, see BENCHMARKS.md).
+Digest content comes through ``service.digest.build`` (the digest's own public function): what the digest
+jobs kept for that week and audience (``workers.digest.keep_recent``: every recent complete week for every
+audience, so a reader rarely finds one missing), else built in the background and remembered
+(``service.web.cache``) until the data changes: the page says "being prepared" meanwhile rather than make
+its reader wait for a build (seconds on a large install, see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def posted_weeks(session: Session) -> dict[tuple[str, str], Digest]:
 
 def digest_content(
     session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """The kept digest; else one built in the background (``PageMemo.peek``): None until it is ready."""
     kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
     if kept is not None:
         stored: dict[str, Any] = kept.content
@@ -80,4 +81,4 @@ def digest_content(
         with session_scope(settings.database_url) as own:
             return build(own, settings, week=week, audience=audience)
 
-    return memo.remember(("digest", settings.database_url, week, audience), cache.data_version(session), compute)
+    return memo.peek(("digest", settings.database_url, week, audience), cache.data_version(session), compute)

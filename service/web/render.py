@@ -40,6 +40,23 @@ templates.env.filters.update(plural=plural, when=when, percent=percent, number=n
 templates.env.globals.update(plural=plural)
 
 
+PREPARING_REFRESH_SECONDS = 3
+
+
+def preparing(request: Request, *, title: str, audience: str, viewer: Viewer | None = None) -> Response:
+    """The page for a digest still being built in the background: it reloads itself (no JavaScript needed)."""
+    return page(
+        request,
+        "preparing.html",
+        title=title,
+        viewer=viewer,
+        heading=title,
+        audience=audience,
+        refresh_in=PREPARING_REFRESH_SECONDS,
+        query=request.url.query,
+    )
+
+
 def page(
     request: Request, template: str, *, title: str, status_code: int = 200, viewer: Viewer | None = None, **context: Any
 ) -> Response:

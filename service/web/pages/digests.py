@@ -11,21 +11,17 @@ from fastapi.responses import HTMLResponse, Response
 
 from service.api.deps import DbSession
 from service.api.state import app_state
+from service.digest.build import RECENT_WEEKS, audiences
 from service.digest.html import render_html
 from service.web import cache, digest_view
 from service.web.auth import Viewing
 from service.web.pages.overview import recent_weeks
 from service.web.reads import digest_content, posted_weeks, service_facts
-from service.web.render import page
+from service.web.render import PREPARING_REFRESH_SECONDS, page, preparing
 
 router = APIRouter(include_in_schema=False)
 Week = Annotated[str, Path(pattern=r"^\d{4}-[Ww]\d{2}$", description="An ISO week, e.g. 2026-W47")]
 Audience = Annotated[str, Query(max_length=140, description="leaders, or team:<name>")]
-
-
-def audiences(request: Request, teams: list[str]) -> list[str]:
-    configured = list(app_state(request).settings.digest_audiences)
-    return list(dict.fromkeys(["leaders", *configured, *(f"team:{t}" for t in teams)]))
 
 
 @router.get("/digests")
@@ -36,8 +32,8 @@ def digest_list(request: Request, viewer: Viewing, session: DbSession) -> Respon
         "digests.html",
         title="Digests",
         viewer=viewer,
-        weeks=recent_weeks(app_state(request).settings.timezone, 16),
-        audiences=audiences(request, teams),
+        weeks=recent_weeks(app_state(request).settings.timezone, RECENT_WEEKS),
+        audiences=audiences(app_state(request).settings, teams),
         posted=posted_weeks(session),
     )
 
@@ -49,6 +45,8 @@ def digest_page(
     content = digest_content(
         session, app_state(request).settings, week=week.upper(), audience=audience, memo=cache.of(request)
     )
+    if content is None:
+        return preparing(request, title=f"Digest {week.upper()}", audience=audience, viewer=viewer)
     return page(
         request,
         "digest.html",
@@ -68,4 +66,7 @@ def digest_standalone(
     content = digest_content(
         session, app_state(request).settings, week=week.upper(), audience=audience, memo=cache.of(request)
     )
+    if content is None:  # being built in the background: ask again shortly
+        retry = str(PREPARING_REFRESH_SECONDS)
+        return HTMLResponse("The digest is being prepared.", status_code=503, headers={"Retry-After": retry})
     return HTMLResponse(render_html(content))

@@ -3,7 +3,7 @@ and each claim linked to the services behind it. It reads the digest's content f
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -11,21 +11,20 @@ from fastapi.responses import Response
 
 from service.api.deps import DbSession
 from service.api.state import app_state
-from service.digest.build import last_full_week
+from service.digest.build import recent_weeks as build_weeks
 from service.timeutil import utcnow
 from service.web import cache, digest_view
 from service.web.auth import Viewing
 from service.web.reads import digest_content, followed_migration, service_facts, upcoming_moves
-from service.web.render import page
+from service.web.render import page, preparing
 
 router = APIRouter(include_in_schema=False)
 WeekQuery = Annotated[str | None, Query(pattern=r"^\d{4}-[Ww]\d{2}$")]
 
 
 def recent_weeks(tz: str, count: int = 12) -> list[str]:
-    """The last ``count`` complete weeks, newest first (the current week is never one)."""
-    now = utcnow()
-    return [last_full_week(now - timedelta(weeks=i), tz) for i in range(count)]
+    """The last ``count`` complete weeks, newest first (``service.digest.build.recent_weeks``)."""
+    return build_weeks(utcnow(), tz, count)
 
 
 @router.get("/")
@@ -36,6 +35,8 @@ def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQu
     migration_row = followed_migration(session)
     facts = service_facts(session)
     content = digest_content(session, settings, week=chosen, audience="leaders", memo=cache.of(request))
+    if content is None:
+        return preparing(request, title="Overview", audience="leaders", viewer=viewer)
     migration = content.get("migration") or {}
     week_end = datetime.fromisoformat(content["to"]) if content.get("to") else utcnow()
     moved = [f for f in facts if f.moved_at is not None and f.moved_at < week_end]

@@ -25,7 +25,7 @@ from service.settings import Settings
 from service.timeutil import parse_timestamp, utcnow
 from service.web import cache, charts, tables
 from service.web.auth import Admin, Csrf, Viewing
-from service.web.reads import service_facts
+from service.web.reads import digest_content, service_facts
 from service.web.render import page
 
 router = APIRouter(include_in_schema=False)
@@ -46,17 +46,13 @@ def _window(tz: str, weeks: int) -> tuple[Any, Any, list[str]]:
 def services_table(
     settings: Settings, memo: cache.PageMemo, session: Session
 ) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]]]:
-    """The catalogue and every service's before/after (from 24 weeks of rollups: remembered per data version)."""
+    """The catalogue and every moved service's before/after, from the last complete week's leaders digest
+    (kept by the digest jobs; the same figures as its per-service table)."""
     facts = service_facts(session)
-
-    def compute() -> list[dict[str, Any]]:
-        start, end, _ = _window(settings.timezone, 2 * tables.SIDE_WEEKS + 8)
-        with session_scope(settings.database_url) as own:
-            weekly = weekly_metrics(own, settings, group_by="service", start=start, end=end)
-        return tables.service_rows(facts, weekly, now=utcnow(), tz=settings.timezone)
-
-    key = ("services", settings.database_url, tuple(facts), last_full_week(utcnow(), settings.timezone))
-    return facts, memo.remember(key, cache.data_version(session), compute)
+    content = digest_content(
+        session, settings, week=last_full_week(utcnow(), settings.timezone), audience="leaders", memo=memo
+    )
+    return facts, tables.service_rows(facts, tables.changes_from_digest(content or {}))
 
 
 @router.get("/services")
