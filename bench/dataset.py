@@ -188,6 +188,19 @@ def create(services: int = 200, weeks: int = 52, deploys_per_week: int = 20, com
     return Loaded(url=url, database=name, rows=rows)
 
 
+def describe_migration(url: str, end: datetime) -> None:
+    """The migration the data moves services in (legacy → new, started 48 weeks before ``end``, 8 baseline
+    weeks): what a running install has described, so a digest judges the move."""
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
+        for table in ("deployment", "change", "incident"):  # COPY wrote explicit ids: move the sequences on
+            connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        connection.execute(
+            "INSERT INTO migration (name, from_platform, to_platform, started_at, baseline_weeks) "
+            "VALUES ('legacy-to-new', 'legacy', 'new', %s, 8)",
+            (end - timedelta(weeks=48),),
+        )
+
+
 def drop(loaded: Loaded) -> None:
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{loaded.database}" WITH (FORCE)')
