@@ -45,8 +45,9 @@ def _keep_one(settings: Settings, week: str, audience: str, channel: str | None)
 def keep_recent(settings: Settings, *, budget_seconds: float = KEEP_BUDGET_SECONDS) -> int:
     """Build and keep (never post) the digest of every recent complete week for every audience that has
     none, newest first, then rebuild the unposted ones of the last four weeks built over ``REBUILD_AFTER``
-    ago; stops after ``budget_seconds``. Returns how many it built. The web app reads what is kept, so a
-    reader never waits for a build; the weekly post still posts its week once (``run_digests``)."""
+    ago; stops once it has spent ``budget_seconds`` (after at least one build). Returns how many it built.
+    The web app reads what is kept, so a reader never waits for a build; the weekly post still posts its
+    week once (``run_digests``)."""
     now = utcnow()
     weeks = recent_weeks(now, settings.timezone)
     with session_scope(settings.database_url) as session:
@@ -63,11 +64,11 @@ def keep_recent(settings: Settings, *, budget_seconds: float = KEEP_BUDGET_SECON
     ]
     started, built = time.monotonic(), 0
     for week, audience in due:
-        if time.monotonic() - started > budget_seconds:
-            break
         row = kept.get((week, audience))
         _keep_one(settings, week, audience, row.channel if row is not None else None)
         built += 1
+        if time.monotonic() - started > budget_seconds:  # checked after a build: every run makes progress
+            break
     log.info("digest.kept built=%s due=%s", built, len(due))
     return built
 

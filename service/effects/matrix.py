@@ -6,6 +6,7 @@ group means are one matrix product: all replicates at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -53,15 +54,23 @@ def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> M
 
 def draws(g: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     """(1 + resamples) × services multiplicities: row 0 the data as is; then a bootstrap that resamples
-    ever-moved and never-moved services separately, so no replicate lacks either kind."""
-    n = len(g)
+    ever-moved and never-moved services separately, so no replicate lacks either kind. The same services
+    and moves give the same draws: every metric of a digest shares them (remembered, read-only)."""
+    return _draws(np.isfinite(g).tobytes(), len(g), resamples, seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _draws(moved: bytes, n: int, resamples: int, seed: int) -> np.ndarray:
+    ever = np.frombuffer(moved, dtype=bool)
     rng = np.random.default_rng(seed)
     counts = np.zeros((resamples + 1, n))
     counts[0] = 1
-    for stratum in (np.flatnonzero(np.isfinite(g)), np.flatnonzero(~np.isfinite(g))):
+    rows = np.arange(resamples)[:, None] * n
+    for stratum in (np.flatnonzero(ever), np.flatnonzero(~ever)):
         if len(stratum):
             picks = rng.integers(0, len(stratum), size=(resamples, len(stratum)))
-            np.add.at(counts[1:], (np.arange(resamples)[:, None], stratum[picks]), 1)
+            counts[1:] += np.bincount((rows + stratum[picks]).ravel(), minlength=resamples * n).reshape(resamples, n)
+    counts.setflags(write=False)
     return counts
 
 

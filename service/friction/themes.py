@@ -114,8 +114,11 @@ def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]
     measure = Similarity(list(reports["text"]))
     for (service, category), rows in reports.groupby([reports["service"].fillna(""), "category"], sort=True):
         rows = rows.reset_index(drop=True)
-        similarity = measure.matrix(list(rows["text"]))
-        clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
+        if len(rows) == 1:  # a report alone is its own theme: nothing to compare it with
+            clusters = [[0]]
+        else:
+            similarity = measure.matrix(list(rows["text"]))
+            clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
         for members in clusters:
             part = rows.iloc[members]
             themes.append(
