@@ -15,7 +15,9 @@ from service.metrics.rollup import weekly_from_rollups
 def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:
     """Lead time, change failure rate and time to restore per week and cohort, from the one weekly table
     (``compute.weekly``; cohort = the platform the event ran on was a migration's target)."""
-    table = weekly_from_rollups(data.rollups, group_by="cohort").set_index(["week", "group"])
+    rows = data.rollups
+    first = pd.Timestamp(data.start - timedelta(weeks=len(labels) - 1))
+    table = weekly_from_rollups(rows[rows["week_start"] >= first], group_by="cohort").set_index(["week", "group"])
     columns = {
         "lead_time": ("lead_time_median_seconds", 1 / 3600),
         "change_failure_rate": ("change_failure_rate", 100.0),

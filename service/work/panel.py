@@ -80,8 +80,8 @@ def count_panel(
         if not rows.empty
         else pd.Series(dtype=float)
     )
-    keys = list(zip(grid["service"], grid["week_start"], strict=True))
-    value = pd.Series([float(counts.get(key, 0)) for key in keys])
+    keys = pd.MultiIndex.from_arrays([grid["service"], grid["week_start"]])
+    value = counts.reindex(keys, fill_value=0).astype(float) if len(counts) else pd.Series(0.0, index=keys)
     return _finish(grid, value, pd.Series([1.0] * len(grid)))
 
 
