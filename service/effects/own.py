@@ -51,27 +51,21 @@ def own_changes(
     if not moved or panel.empty:
         return []
     usable = panel[panel["value"].notna() & (panel["weight"] > 0) & panel["service"].isin(moved)]
-    week = pd.to_datetime(usable["week_start"])
-    move_week = pd.to_datetime(usable["service"].map({s: w for s, (w, _) in moved.items()}))
-    first = pd.to_datetime(usable["service"].map({s: f for s, (_, f) in moved.items()}))
-    side = np.select(
-        [
-            (week < move_week) & (week >= move_week - pd.Timedelta(weeks=weeks)),
-            (week >= first) & (week < first + pd.Timedelta(weeks=weeks)),
-        ],
-        ["before", "after"],
-        default="",
-    )
-    frame = pd.DataFrame(
-        {
-            "service": usable["service"].to_numpy(),
-            "side": side,
-            "weighted": (usable["value"] * usable["weight"]).to_numpy(),
-            "weight": usable["weight"].to_numpy(),
-        }
-    )
-    sums = frame[frame["side"] != ""].groupby(["service", "side"])[["weighted", "weight"]].sum()
-    means = (sums["weighted"] / sums["weight"]).to_dict()
+    codes, names = pd.factorize(usable["service"])
+    week = np.array(usable["week_start"].tolist(), dtype="datetime64[D]")
+    move_week = np.array([moved[str(n)][0] for n in names], dtype="datetime64[D]")[codes]
+    first = np.array([moved[str(n)][1] for n in names], dtype="datetime64[D]")[codes]
+    span = np.timedelta64(7 * weeks, "D")
+    weight = usable["weight"].to_numpy(dtype=float)
+    weighted = usable["value"].to_numpy(dtype=float) * weight
+    means: dict[tuple[str, str], float] = {}
+    for side, inside in (
+        ("before", (week < move_week) & (week >= move_week - span)),
+        ("after", (week >= first) & (week < first + span)),
+    ):
+        total = np.bincount(codes, weights=weight * inside, minlength=len(names))
+        value = np.bincount(codes, weights=weighted * inside, minlength=len(names))
+        means |= {(str(n), side): float(value[i] / total[i]) for i, n in enumerate(names) if total[i] > 0}
     out = []
     for service in sorted(moved):
         before, after = means.get((service, "before")), means.get((service, "after"))
