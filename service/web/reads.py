@@ -64,8 +64,10 @@ def upcoming_moves(session: Session, *, now: datetime | None = None) -> list[Pla
     )
 
 
-def posted_weeks(session: Session) -> dict[tuple[str, str], Digest]:
-    return {(d.week, d.audience): d for d in session.exec(select(Digest))}
+def posted_weeks(session: Session) -> set[tuple[str, str]]:
+    """(week, audience) of every posted digest: the columns alone, never the kept contents."""
+    statement = select(Digest.week, Digest.audience).where(col(Digest.posted_at).is_not(None))
+    return {(week, audience) for week, audience in session.exec(statement).all()}
 
 
 def digest_content(

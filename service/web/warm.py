@@ -12,7 +12,7 @@ from service.digest.build import last_full_week
 from service.settings import Settings
 from service.timeutil import utcnow
 from service.web.cache import PageMemo
-from service.web.pages.data import figure_warnings
+from service.web.pages.data import quality_figures
 from service.web.pages.friction import current_themes
 from service.web.pages.services import services_table
 from service.web.reads import digest_content
@@ -29,7 +29,7 @@ def warm(settings: Settings, memo: PageMemo) -> None:
             digest_content(session, settings, week=week, audience="leaders", memo=memo)
             services_table(settings, memo, session)
             current_themes(settings, memo, session)
-            figure_warnings(settings, memo, session)
+            quality_figures(settings, memo, session)
     except Exception:  # a cold page is slower, never wrong: the page computes it on its first request
         log.warning("web.warm_failed", exc_info=True)
 

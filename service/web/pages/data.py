@@ -5,7 +5,7 @@ but not catalogued; deployments with no commits; the warnings the figures carry.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -29,24 +29,31 @@ WINDOW_DAYS = 28
 REPLAYABLE = (InboxStatus.FAILED, InboxStatus.IGNORED)
 
 
-def figure_warnings(settings: Settings, memo: cache.PageMemo, session: Session) -> list[dict[str, object]]:
-    """The warnings the last WINDOW_DAYS days of figures carry (a DORA pass over raw rows: remembered)."""
+def quality_figures(settings: Settings, memo: cache.PageMemo, session: Session) -> dict[str, Any]:
+    """What the page shows of the last WINDOW_DAYS days of data: the warnings the figures carry (a DORA pass
+    over raw rows), unlinked incidents, uncatalogued services and deployments with no commits — scans of a
+    month of rows, so remembered per data version (the failed and ignored events are always read afresh)."""
     hour = utcnow().replace(minute=0, second=0, microsecond=0)
     window = dora.Window(hour - timedelta(days=WINDOW_DAYS), hour)
 
-    def compute() -> list[dict[str, object]]:
+    def compute() -> dict[str, Any]:
         with session_scope(settings.database_url) as own:
-            found: list[dict[str, object]] = dora_metrics(own, settings, Filters(), window)["warnings"]
-        return found
+            return {
+                "warnings": dora_metrics(own, settings, Filters(), window)["warnings"],
+                "unlinked": quality.unlinked_incidents(own, since=window.start),
+                "uncatalogued": quality.uncatalogued_services(own, since=window.start),
+                "no_commits": quality.deployments_without_commits(
+                    own, since=window.start, environments=settings.production_environments
+                ),
+            }
 
-    return memo.remember(("warnings", settings.database_url, hour), cache.data_version(session), compute)
+    return memo.remember(("data-quality", settings.database_url, hour), cache.data_version(session), compute)
 
 
 @router.get("/data")
 def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
     settings = app_state(request).settings
-    since = utcnow() - timedelta(days=WINDOW_DAYS)
-    warnings = figure_warnings(settings, cache.of(request), session)
+    found = quality_figures(settings, cache.of(request), session)
     return page(
         request,
         "data.html",
@@ -56,12 +63,10 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
         counts=inbox.count_by_status(session),
         failed=inbox.list_events(session, status=InboxStatus.FAILED, limit=50),
         ignored=inbox.list_events(session, status=InboxStatus.IGNORED, limit=50),
-        unlinked=quality.unlinked_incidents(session, since=since),
-        uncatalogued=quality.uncatalogued_services(session, since=since),
-        no_commits=quality.deployments_without_commits(
-            session, since=since, environments=settings.production_environments
-        ),
-        warnings=warnings,
+        unlinked=found["unlinked"],
+        uncatalogued=found["uncatalogued"],
+        no_commits=found["no_commits"],
+        warnings=found["warnings"],
         replayed=request.query_params.get("replayed"),
     )
 
