@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
 
 THRESHOLD = 0.3
 _WORD = re.compile(r"[a-z0-9]+")
@@ -65,10 +64,19 @@ class Similarity:
             [" ".join(_terms(text)) for text in corpus]
         )
 
+    def vectors(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        """The texts' word and character vectors (rows), to compare any subset of them (``among``)."""
+        return self._words.transform(texts), self._chars.transform([" ".join(_terms(text)) for text in texts])
+
+    @staticmethod
+    def among(vectors: tuple[Any, Any], rows: Sequence[int]) -> Any:
+        """Pairwise similarity of the given rows of ``vectors``."""
+        words, chars = (matrix[list(rows)] for matrix in vectors)
+        # TF-IDF rows are unit length (norm="l2"), so their dot products are the cosines
+        return ((words @ words.T).toarray() + (chars @ chars.T).toarray()) / 2
+
     def matrix(self, texts: Sequence[str]) -> Any:
-        by_words = cosine_similarity(self._words.transform(texts))
-        by_chars = cosine_similarity(self._chars.transform([" ".join(_terms(text)) for text in texts]))
-        return (by_words + by_chars) / 2
+        return self.among(self.vectors(texts), range(len(texts)))
 
 
 @dataclass(slots=True)
@@ -111,13 +119,17 @@ def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]
     if reports.empty:
         return themes
     # One vocabulary over all reports, so word weights reflect how rare a word is across the organisation.
-    measure = Similarity(list(reports["text"]))
+    texts = list(reports["text"])
+    measure = Similarity(texts)
+    vectors = measure.vectors(texts)  # every report once; each group compares its own rows
+    reports = reports.reset_index(drop=True)
     for (service, category), rows in reports.groupby([reports["service"].fillna(""), "category"], sort=True):
+        positions = list(rows.index)
         rows = rows.reset_index(drop=True)
         if len(rows) == 1:  # a report alone is its own theme: nothing to compare it with
             clusters = [[0]]
         else:
-            similarity = measure.matrix(list(rows["text"]))
+            similarity = measure.among(vectors, positions)
             clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
         for members in clusters:
             part = rows.iloc[members]
