@@ -110,6 +110,17 @@ _PG_INSERT = text(
 prepares it: a generated multi-row VALUES list costs more to build than to run at ingest rates."""
 
 
+def _row(delivery: Delivery) -> dict[str, object]:
+    """A delivery's columns, as the inserts take them."""
+    return {
+        "source": delivery.source,
+        "event_type": delivery.event_type,
+        "delivery_key": delivery.delivery_key,
+        "body": delivery.body,
+        "headers": dict(delivery.headers),
+    }
+
+
 def _insert_new(connection: Connection, deliveries: list[Delivery]) -> dict[tuple[str, str], int]:
     """Insert what is not there yet; the (source, key) → id of the rows this call created."""
     now = utcnow()
@@ -133,17 +144,7 @@ def _insert_new(connection: Connection, deliveries: list[Delivery]) -> dict[tupl
             .returning(table.c.id, table.c.source, table.c.delivery_key)
         )
         rows = [
-            {
-                "source": d.source,
-                "event_type": d.event_type,
-                "delivery_key": d.delivery_key,
-                "body": d.body,
-                "headers": dict(d.headers),
-                "received_at": now,
-                "available_at": now,
-                "status": InboxStatus.PENDING,
-                "attempts": 0,
-            }
+            {**_row(d), "received_at": now, "available_at": now, "status": InboxStatus.PENDING, "attempts": 0}
             for d in deliveries
         ]
         inserted = connection.execute(statement, rows)
@@ -285,17 +286,8 @@ def insert_deliveries_raw(cursor: RawCursor, deliveries: Sequence[Delivery]) -> 
     chosen = list(first.values())
     # The batch as one JSON parameter, encoded by the json module's C encoder: text arrays cost the driver
     # ~5 times as much Python per row (its array dumper), on the thread that shares the GIL with the loop.
-    rows = [
-        {
-            "source": d.source,
-            "event_type": d.event_type,
-            "delivery_key": d.delivery_key,
-            "body": d.body,
-            "headers": dict(d.headers),
-        }
-        for d in chosen
-    ]
-    cursor.execute(_PG_RAW_INSERT, {"now": utcnow(), "rows": json.dumps(rows, ensure_ascii=False)})
+    rows = json.dumps([_row(d) for d in chosen], ensure_ascii=False)
+    cursor.execute(_PG_RAW_INSERT, {"now": utcnow(), "rows": rows})
     ids: dict[tuple[str, str], int] = {(source, key): row_id for row_id, source, key in cursor.fetchall()}
     new_keys = set(ids)
     known = [pair for pair in first if pair not in new_keys]
