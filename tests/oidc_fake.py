@@ -13,9 +13,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from tests.standin import JsonHandler, serving
 
 CLIENT_ID = "2141029472.691202649728"
 CLIENT_SECRET = "e1b9e11dfcd19c1982d5de12921e17e8c"
@@ -63,13 +64,12 @@ class FakeSlackOidc:
         }
 
 
-def _handler(fake: FakeSlackOidc) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            parts = urlsplit(self.path)
-            query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-            if parts.path != "/openid/connect/authorize" or query.get("client_id") != CLIENT_ID:
-                self._json(404, {"ok": False, "error": "invalid_client_id"})
+            path, query = self.path_and_query()
+            if path != "/openid/connect/authorize" or query.get("client_id") != CLIENT_ID:
+                self.reply(404, {"ok": False, "error": "invalid_client_id"})
                 return
             code = secrets.token_hex(16)
             with fake.lock:
@@ -81,31 +81,19 @@ def _handler(fake: FakeSlackOidc) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
 
         def do_POST(self) -> None:  # noqa: N802
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-            form = {k: v[0] for k, v in parse_qs(raw).items()}
+            form = self.form()
             with fake.lock:
                 fake.token_requests.append(form)
                 issued = fake.codes.pop(form.get("code", ""), None)
             if self.path != "/api/openid.connect.token":
-                self._json(404, {"ok": False, "error": "unknown_method"})
+                self.reply(404, {"ok": False, "error": "unknown_method"})
             elif form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
-                self._json(200, {"ok": False, "error": "invalid_client"})
+                self.reply(200, {"ok": False, "error": "invalid_client"})
             elif issued is None or issued["redirect_uri"] != form.get("redirect_uri"):
-                self._json(200, {"ok": False, "error": "invalid_code"})
+                self.reply(200, {"ok": False, "error": "invalid_code"})
             else:
                 token = id_token(fake.claims(issued["nonce"]))
-                self._json(200, {"ok": True, "access_token": "xoxp-1234", "token_type": "Bearer", "id_token": token})
-
-        def _json(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *_args: Any) -> None:
-            return
+                self.reply(200, {"ok": True, "access_token": "xoxp-1234", "token_type": "Bearer", "id_token": token})
 
     return Handler
 
@@ -113,12 +101,6 @@ def _handler(fake: FakeSlackOidc) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_slack_oidc(**identity: str) -> Iterator[FakeSlackOidc]:
     fake = FakeSlackOidc(**identity)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

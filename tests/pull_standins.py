@@ -7,15 +7,13 @@ client's timeout before answering; None answers normally. Every request is recor
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+
+from tests.standin import JsonHandler, serving
 
 Trouble = Callable[[str, dict[str, str]], str | None]
 
@@ -83,52 +81,30 @@ class StandIn:
         self.url = ""
 
 
-def _handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
+def _handler(stand_in: StandIn) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802
-            parsed = urlparse(self.path)
-            params = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-            stand_in.requests.append((parsed.path, params))
-            trouble = stand_in.trouble(parsed.path, params)
+            path, params = self.path_and_query()
+            stand_in.requests.append((path, params))
+            trouble = stand_in.trouble(path, params)
             if trouble == "500":
-                return self._send(503, {"error": "upstream unavailable"})
+                return self.reply(503, {"error": "upstream unavailable"})
             if trouble == "slow":
                 time.sleep(stand_in.slow_seconds)
-            if parsed.path == "/allocation":
-                return self._send(200, allocation_answer(params))
-            if parsed.path == "/api/v1/query_range":
-                return self._send(200, query_range_answer(params))
-            return self._send(404, {"error": "not found"})
-
-        def _send(self, status: int, body: dict[str, Any]) -> None:
-            raw = json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-                pass
+            if path == "/allocation":
+                return self.reply(200, allocation_answer(params))
+            if path == "/api/v1/query_range":
+                return self.reply(200, query_range_answer(params))
+            return self.reply(404, {"error": "not found"})
 
     return Handler
 
 
 @contextmanager
 def serve(stand_in: StandIn) -> Iterator[StandIn]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(stand_in))
-    server.daemon_threads = True
-    stand_in.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(stand_in)) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def day(moment: str) -> datetime:

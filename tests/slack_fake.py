@@ -7,11 +7,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
+
+from tests.standin import JsonHandler, first_values, serving
 
 
 class FakeSlack:
@@ -59,19 +59,17 @@ class FakeSlack:
         return self.of(method)
 
 
-def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _handler(fake: FakeSlack) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            path, _, query = self.path.partition("?")
-            self._answer(path, {key: values[0] for key, values in parse_qs(query).items()})
+            self._answer(*self.path_and_query())
 
         def do_POST(self) -> None:  # noqa: N802
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            kind = self.headers.get("Content-Type", "")
-            if "json" in kind:
+            raw = self.raw_body()
+            if "json" in self.headers.get("Content-Type", ""):
                 body = json.loads(raw or b"{}")
             else:
-                body = {key: values[0] for key, values in parse_qs(raw.decode()).items()}
+                body = first_values(raw.decode())
                 for key in ("blocks", "view"):
                     if isinstance(body.get(key), str):
                         body[key] = json.loads(body[key])
@@ -79,15 +77,8 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, path: str, body: dict[str, Any]) -> None:
             method = path.strip("/").removeprefix("api/")
-            answer = json.dumps(fake.record(method, body)).encode()
-            self.send_response(500 if method in fake.broken_paths else 200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *_args: Any) -> None:
-            return
+            answer = fake.record(method, body)
+            self.reply(500 if method in fake.broken_paths else 200, answer)
 
     return Handler
 
@@ -95,15 +86,9 @@ def _handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def fake_slack() -> Iterator[FakeSlack]:
     fake = FakeSlack()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/api/"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(fake)) as url:
+        fake.url = f"{url}/api/"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 Poll = Callable[[], bool]

@@ -15,6 +15,7 @@ from typing import Any
 from integrations.slack import mrkdwn as md
 from integrations.slack.mrkdwn import Mrkdwn, code, escape, fmt, quote, user_mention
 from service.friction.categorise import Categorisation, Taxonomy
+from service.words import plural
 
 TEXT_LIMIT = 3000
 FRICTION_MODAL = "friction_modal"
@@ -310,11 +311,11 @@ def home_view(reports: Sequence[Any], themes: Sequence[Any], taxonomy: Taxonomy)
     if themes:
         lines = [
             fmt(
-                "• *{}*{}: {} reports, {} votes — “{}”",
+                "• *{}*{}: {}, {} — “{}”",
                 taxonomy.title(t.category),
                 fmt(" on {}", code(t.service)) if t.service else Mrkdwn(""),
-                t.reports,
-                t.votes,
+                plural(t.reports, "report"),
+                plural(t.votes, "vote"),
                 clip(t.example, 90),
             )
             for t in themes[:8]

@@ -23,6 +23,7 @@ from service.digest.render import (
     warning_line,
 )
 from service.settings import Settings
+from service.words import plural
 
 MAX_BLOCKS = 50
 DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default
@@ -75,9 +76,9 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
                         " · ",
                         (
                             fmt(
-                                "{}: {} services, {} deploys/week",
+                                "{}: {}, {} deploys/week",
                                 name.replace("_", " "),
-                                c["services"],
+                                plural(c["services"], "service"),
                                 f"{c['deployment_frequency'] or 0:.1f}",
                             )
                             for name, c in cohorts.items()
@@ -89,8 +90,8 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
     friction = content["friction"]
     lines = [
         fmt(
-            "*Friction*: {} new reports ({} the week before), {} h lost",
-            friction["new"],
+            "*Friction*: {} ({} the week before), {} h lost",
+            plural(friction["new"], "new report"),
             friction["last_week"],
             friction["hours_lost"],
         )
@@ -102,7 +103,8 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
     for t in friction["rising_themes"]:  # each rising theme with its own example, never above other quotes
         where = fmt(" on {}", code(t["service"])) if t["service"] else Mrkdwn("")
         example = quote(t["example"])
-        blocks.append(mrkdwn(fmt("Rising: {}{} ({} reports), e.g.\n{}", t["title"], where, t["reports"], example)))
+        reports = plural(t["reports"], "report")
+        blocks.append(mrkdwn(fmt("Rising: {}{} ({}), e.g.\n{}", t["title"], where, reports, example)))
     if friction["quotes"]:
         quotes = md.join("\n", (quote(q) for q in friction["quotes"]))
         blocks.append(mrkdwn(fmt("*In engineers’ words this week*\n{}", quotes)))

@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from integrations.config import IntegrationConfig
 from integrations.slack.app import build_app
@@ -32,6 +34,40 @@ from workers.enqueue import Waker, celery_waker
 from workers.spool import SpoolDrainer
 
 log = logging.getLogger("frictionlog.api")
+
+
+class App(FastAPI):
+    """FastAPI, but ``POST /webhooks/generic`` (the ingest rate) goes straight to its own stack: the same
+    ``ServerErrorMiddleware`` with the app's 500 handler and the same user middlewares in the same order —
+    the body cap and token check, the security headers, the request metrics, then ``GenericIngest`` — with
+    none of FastAPI's per-request work that this route does not use: its OpenTelemetry check (no provider
+    is configured here), the exception-telemetry wrapper, routing and the exception middleware."""
+
+    _lean: ASGIApp | None = None
+
+    def build_lean_stack(self) -> ASGIApp:
+        """As ``Starlette.build_middleware_stack`` wraps the router, here wrapping the full app (which
+        ``GenericIngest`` passes anything else to; nothing else reaches this stack)."""
+        error_handler = None
+        for key, value in self.exception_handlers.items():
+            if key in (500, Exception):
+                error_handler = value
+        app: ASGIApp = super().__call__
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        lean = scope["type"] == "http" and scope["path"] == GENERIC_PATH and scope["method"] == "POST"
+        if lean and getattr(self, "max_body_size", None) is None:  # FastAPI's own body cap is not set here
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            scope["app"] = self
+            if self._lean is None:
+                self._lean = self.build_lean_stack()
+            await self._lean(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, waker: Waker | None = None) -> FastAPI:
@@ -70,7 +106,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
             state.inbox_writer.close()
             started.close()
 
-    app = FastAPI(
+    app = App(
         title="Frictionlog",
         version="0.1.0",
         summary="Is the platform migration working? Deploys, incidents and friction, week by week.",

@@ -67,7 +67,11 @@ def decode_json(raw: bytes) -> Any:
 
 
 def require_json(request: Request) -> None:
-    if not _is_json(request.headers.get("content-type", "")):
+    require_json_type(request.headers.get("content-type", ""))
+
+
+def require_json_type(content_type: str) -> None:
+    if not _is_json(content_type):
         raise UnsupportedMediaType("Content-Type must be application/json", field="content-type")
 
 

@@ -23,29 +23,31 @@ from typing import Any
 
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from integrations import generic
+from integrations import generic, registry
 from service import inbox
 from service.api.auth import authenticate
-from service.api.body import decode_json, require_json
+from service.api.body import decode_json, require_json_type
 from service.api.errors import MalformedBody, PayloadTooLarge, status_of
-from service.api.routes.webhooks import kept_headers, store
-from service.api.state import app_state
+from service.api.routes.webhooks import store
+from service.api.state import AppState
 from service.cost.currency import Currencies
 from service.errors import AppError, Forbidden, Unauthenticated
+from service.settings import Settings
 from service.tokens import hash_token
 
 PATH = "/webhooks/generic"
 SCOPE = "ingest"
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name, the first of a repeated one (as Starlette's ``Headers``
+    reads them), read once."""
+    found: dict[str, str] = {}
     for key, value in scope["headers"]:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
+        found.setdefault(bytes(key).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+    return found
 
 
 def _json_response(status: int, payload: Any, *, authenticate_header: bool = False) -> list[Message]:
@@ -71,6 +73,7 @@ class GenericIngest:
     def __init__(self, app: ASGIApp, route: object | None = None) -> None:
         self.app = app
         self._route = route
+        self._currencies_for: tuple[Settings, Currencies] | None = None
         """The FastAPI route it stands in for: set on the scope, so the request metrics label it as before."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,17 +92,16 @@ class GenericIngest:
             await send(message)
 
     async def _handle(self, scope: Scope, receive: Receive) -> list[Message]:
-        request = Request(scope, receive)
-        state = app_state(request)
-        await self._authorize(scope, request)
-        require_json(request)
-        raw = await self._body(scope, receive, state.settings.max_body_bytes)
+        state: AppState = scope["app"].state.frictionlog  # ``app_state``, without a Request object
+        headers = _headers(scope)
+        await self._authorize(state, headers)
+        require_json_type(headers.get("content-type", ""))
+        raw = await self._body(headers, receive, state.settings.max_body_bytes)
         value = decode_json(raw)
-        currencies = Currencies.from_settings(state.settings)
-        made = generic.deliveries(value, headers=kept_headers(request), currencies=currencies)
+        made = generic.deliveries(value, headers=registry.kept_headers(headers), currencies=self._currencies(state))
         if state.waker is None:
             raise RuntimeError("the app has not started: no waker yet")
-        results = await store(request, state.waker, made)
+        results = await store(state, state.waker, made)
         new = sum(not result.duplicate for result in results)
         status = 202 if new else 200
         if not isinstance(value, list):
@@ -107,12 +109,19 @@ class GenericIngest:
         payload = {"accepted": new, "duplicates": len(results) - new, "events": [_accepted(r) for r in results]}
         return _json_response(status, payload)
 
-    async def _authorize(self, scope: Scope, request: Request) -> None:
+    def _currencies(self, state: AppState) -> Currencies:
+        """``Currencies.from_settings``, built once per settings object rather than once per request."""
+        cached = self._currencies_for
+        if cached is None or cached[0] is not state.settings:
+            cached = self._currencies_for = (state.settings, Currencies.from_settings(state.settings))
+        return cached[1]
+
+    @staticmethod
+    async def _authorize(state: AppState, headers: dict[str, str]) -> None:
         """``require_scope("ingest")``: 401 without a valid bearer token, 403 without the scope."""
-        scheme, secret = get_authorization_scheme_param(_header(scope, b"authorization"))
+        scheme, secret = get_authorization_scheme_param(headers.get("authorization"))
         if not (scheme and secret) or scheme.lower() != "bearer":
             raise Unauthenticated("an API token is required: Authorization: Bearer <token>")
-        state = app_state(request)
         principal = state.token_cache.get(hash_token(secret))
         if principal is None:  # a miss reads the database, in a worker thread
             principal = await run_in_threadpool(authenticate, state.settings, state.token_cache, secret)
@@ -120,9 +129,9 @@ class GenericIngest:
             raise Forbidden(f"this token lacks the {SCOPE!r} scope")
 
     @staticmethod
-    async def _body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    async def _body(headers: dict[str, str], receive: Receive, limit: int) -> bytes:
         """``read_capped``: the body, refused with 413 as soon as it passes the cap."""
-        declared = _header(scope, b"content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")
         chunks: list[bytes] = []

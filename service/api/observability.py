@@ -71,6 +71,9 @@ class SpoolCollector(Collector):
         yield from (depth, size, limit)
 
 
+MAX_KEPT_SERIES = 1000
+
+
 class Metrics:
     def __init__(self, database_url: str, spool: Spool | None = None) -> None:
         self.registry = CollectorRegistry()
@@ -87,6 +90,24 @@ class Metrics:
         self.registry.register(InboxCollector(database_url))
         if spool is not None:
             self.registry.register(SpoolCollector(spool))
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[str, Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request counted and timed. The labelled series are kept (``labels()`` takes a lock and checks
+        its values on every call); at most ``MAX_KEPT_SERIES`` of them, since the method is the client's."""
+        counter = self._counted.get((method, route, status))
+        if counter is None:
+            counter = self.requests.labels(method, route, str(status))
+            if len(self._counted) < MAX_KEPT_SERIES:
+                self._counted[(method, route, status)] = counter
+        counter.inc()
+        timer = self._timed.get(route)
+        if timer is None:
+            timer = self.latency.labels(route)
+            if len(self._timed) < MAX_KEPT_SERIES:
+                self._timed[route] = timer
+        timer.observe(seconds)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -116,5 +137,4 @@ class MetricsMiddleware:
             await self.app(scope, receive, record)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)

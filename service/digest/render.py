@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.words import plural
+
 ARROWS = {"up": "↑", "down": "↓", "flat": "→", "new": "•"}
 
 
@@ -40,14 +42,16 @@ def headline_line(row: dict[str, Any]) -> str:
 
 
 def warning_line(warning: dict[str, Any]) -> str:
+    """ "1 item: incidents not linked to any deployment …", worded as on the web pages (the message names
+    what it counts in the plural, so the count goes before it as items)."""
     examples = f" (e.g. {', '.join(warning['examples'][:3])})" if warning.get("examples") else ""
-    return f"{warning['count']} {warning['message']}{examples}"
+    return f"{plural(warning['count'], 'item')}: {warning['message']}{examples}"
 
 
 def migration_lines(migration: dict[str, Any]) -> list[str]:
     """The migration section as lines: progress, effects, criteria and moved goalposts."""
     moved, total = migration["services_migrated"], migration["services_total"]
-    lines = [f"Migration {migration['name']}: {moved}/{total} services moved."]
+    lines = [f"Migration {migration['name']}: {moved} of {plural(total, 'service')} moved."]
     if migration.get("schedule"):
         lines.append(migration["schedule"])
     lines += [item["sentence"] for item in migration["before_after"]]
@@ -117,19 +121,20 @@ def productivity_line(part: dict[str, Any]) -> str:
     if part["features_shipped"]:
         thin = " (few features: not a trend)" if part["time_to_ship_low_sample"] else ""
         ship = (
-            f"; {part['features_shipped']} features shipped, in {days(part['time_to_ship_mean_days'])} on average{thin}"
+            f"; {plural(part['features_shipped'], 'feature')} shipped, "
+            f"in {days(part['time_to_ship_mean_days'])} on average{thin}"
         )
     return (
-        f"Engineering productivity: {part['support_tickets']} infrastructure support tickets opened "
+        f"Engineering productivity: {plural(part['support_tickets'], 'infrastructure support ticket')} opened "
         f"(4-week average {part['support_tickets_four_week_average']:.1f}){resolved}, "
-        f"{part['open_support_tickets']} open; {part['friction_hours_lost']:.1f} hours lost to friction "
+        f"{part['open_support_tickets']} open; {plural(part['friction_hours_lost'], 'hour')} lost to friction "
         f"(4-week average {part['friction_hours_four_week_average']:.1f}){ship}."
     )
 
 
 def incidents_line(part: dict[str, Any]) -> str:
     return (
-        f"Infrastructure-related incidents: {part['infrastructure']} of {part['total']} incidents "
+        f"Infrastructure-related incidents: {part['infrastructure']} of {plural(part['total'], 'incident')} "
         f"(4-week average {part['infrastructure_four_week_average']:.1f} of {part['total_four_week_average']:.1f}); "
         f"{part['application']} application, {part['unknown']} not classified."
     )
@@ -161,8 +166,8 @@ def plain_text(content: dict[str, Any]) -> str:
         lines += migration_lines(migration)
     friction = content["friction"]
     lines.append(
-        f"Friction: {friction['new']} new reports ({friction['last_week']} last week), "
-        f"{friction['hours_lost']} hours lost."
+        f"Friction: {plural(friction['new'], 'new report')} ({friction['last_week']} last week), "
+        f"{plural(friction['hours_lost'], 'hour')} lost."
     )
     lines += [f"Data warning: {warning_line(w)}" for w in content.get("warnings", [])]
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from service.api.body import JsonBody, json_body
 from service.api.deps import MAX_ID, BeforeId, DbSession, ReportId, WakerDep, WriteSession
 from service.api.formats import Format, JsonOnly, csv_response
 from service.api.routes.webhooks import AcceptedOut, kept_headers, store
-from service.api.state import TaxonomyDep
+from service.api.state import TaxonomyDep, app_state
 from service.api.triage import apply_triage
 from service.errors import NotFound
 from service.friction import privacy, reports, themes
@@ -97,7 +97,7 @@ async def file_friction(
 ) -> AcceptedOut:
     """File a friction report; ``id`` is its report number. Categorised by a worker moments later."""
     delivery = friction_api.delivery(body.value, headers=kept_headers(request))
-    result = (await store(request, waker, [delivery]))[0]
+    result = (await store(app_state(request), waker, [delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return AcceptedOut(id=result.id, duplicate=result.duplicate)
 

@@ -15,7 +15,7 @@ from service import inbox
 from service.api.auth import authorize_async, bearer, require_scope
 from service.api.body import JsonBody, decode_json, json_body, read_capped, require_json
 from service.api.deps import WakerDep
-from service.api.state import app_state
+from service.api.state import AppState, app_state
 from service.cost.currency import Currencies
 from service.errors import NotFound
 from workers.enqueue import Waker
@@ -44,10 +44,9 @@ def kept_headers(request: Request) -> dict[str, str]:
     return registry.kept_headers(request.headers)
 
 
-async def store(request: Request, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
+async def store(state: AppState, waker: Waker, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
     """Into the inbox (group-committed with concurrent requests); if the database cannot commit, onto the
     fsync'd spool — still a 2xx: nothing is lost. Wakes the workers when something is new."""
-    state = app_state(request)
     try:
         results = await state.inbox_writer.accept(deliveries)
     except (OperationalError, InterfaceError):
@@ -74,7 +73,7 @@ async def generic_webhook(
     """One generic event, or an array of up to 500 for a backfill (see docs/webhooks.md)."""
     currencies = Currencies.from_settings(app_state(request).settings)
     made = generic.deliveries(body.value, headers=kept_headers(request), currencies=currencies)
-    results = await store(request, waker, made)
+    results = await store(app_state(request), waker, made)
     new = sum(not result.duplicate for result in results)
     response.status_code = 202 if new else 200
     if not isinstance(body.value, list):
@@ -115,6 +114,6 @@ async def vendor_webhook(
         registry.verify(source, headers, raw, settings)
     require_json(request)
     made = registry.vendor_delivery(source, headers, raw, decode_json(raw), app_state(request).integration_config)
-    result = (await store(request, waker, [made.delivery]))[0]
+    result = (await store(app_state(request), waker, [made.delivery]))[0]
     response.status_code = 200 if result.duplicate else 202
     return VendorAcceptedOut(id=result.id, duplicate=result.duplicate, ignored=made.ignored)
