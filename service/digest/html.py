@@ -18,6 +18,7 @@ from service.digest.render import (
     productivity_line,
     warning_line,
 )
+from service.words import plural
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {
@@ -188,7 +189,7 @@ def _per_service_table(items: list[dict[str, Any]]) -> str:
 def _migration(migration: dict[str, Any]) -> list[str]:
     parts = [f"<h2>The migration: {escape(migration['name'])}</h2>"]
     progress = migration.get("schedule") or (
-        f"{migration['services_migrated']} of {migration['services_total']} services moved."
+        f"{migration['services_migrated']} of {plural(migration['services_total'], 'service')} moved."
     )
     parts.append(f"<p>{escape(progress)}</p>")
     parts += criteria_parts(migration)

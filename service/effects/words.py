@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PLACEBO_PRE_WEEKS, Effect
 from service.effects.panel import PanelMetric
+from service.words import plural
 
 NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
 DIVERGING = "no claim: migrated and not-yet-migrated services were already diverging before the move"
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def better(metric: PanelMetric, relative: float) -> bool:
@@ -22,7 +19,7 @@ def better(metric: PanelMetric, relative: float) -> bool:
 
 
 def comparison(effect: Effect) -> str:
-    return f"{_plural(effect.treated, 'moved service')} against {effect.controls} not yet moved"
+    return f"{plural(effect.treated, 'moved service')} against {effect.controls} not yet moved"
 
 
 def _interval(effect: Effect) -> str:
@@ -42,7 +39,7 @@ def sentence(metric: PanelMetric, effect: Effect) -> str:
         return f"{label}: no data yet from the moved services."
     if effect.method == "before_after":
         if effect.relative is None or effect.low is None or effect.high is None:
-            return f"{label}: not enough data yet ({_plural(effect.treated, 'moved service')} with data on both sides)."
+            return f"{label}: not enough data yet ({plural(effect.treated, 'moved service')} with data on both sides)."
         return f"{label}: {effect.relative:+.0%} after the move than before ({_interval(effect)}) — {NO_COMPARISON}."
     if effect.verdict == "not_enough_data":
         return f"{label}: {_reason(effect)}."
@@ -73,12 +70,12 @@ def _reason(effect: Effect) -> str:
         )
     if reason == "few_controls":
         return (
-            f"not enough data yet ({_plural(effect.controls, 'service')} not yet moved to compare with; "
+            f"not enough data yet ({plural(effect.controls, 'service')} not yet moved to compare with; "
             f"{MIN_CONTROLS} needed)"
         )
     if reason == "few_weeks":
         return "not enough data yet (no complete week since the move)"
     return (
-        f"not enough data yet ({_plural(effect.treated, 'moved service')} with {MIN_PRE_WEEKS}+ weeks of data "
+        f"not enough data yet ({plural(effect.treated, 'moved service')} with {MIN_PRE_WEEKS}+ weeks of data "
         f"before the move and some after; {MIN_TREATED} needed)"
     )
