@@ -25,11 +25,13 @@ from service.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DRAIN = (
-    "import sys; from service.settings import get_settings; from workers.process import drain, ingest_policy; "
-    "print('ready', flush=True); sys.stdin.readline(); drain(get_settings(), budget_seconds=600)"
+    "import sys; from service.settings import get_settings; from workers.process import drain, ingest_policy, "
+    "settle_heap; settle_heap(); print('ready', flush=True); sys.stdin.readline(); "
+    "drain(get_settings(), budget_seconds=600)"
 )
-"""A worker process: imports everything, says ready, and drains on a word from the bench (so the timing
-holds processing only, not Python starting up)."""
+"""A worker process: imports everything, settles its heap as a Celery worker process does on start
+(``worker_process_init``), says ready, and drains on a word from the bench (so the timing holds
+processing only, not Python starting up)."""
 
 
 PRELOAD = [
