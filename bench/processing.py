@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -25,13 +26,36 @@ from service.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DRAIN = (
-    "import sys; from service.settings import get_settings; from workers.process import drain, ingest_policy, "
-    "settle_heap; settle_heap(); print('ready', flush=True); sys.stdin.readline(); "
-    "drain(get_settings(), budget_seconds=600)"
+    "import sys; from bench.processing import drain_and_report; from workers.process import settle_heap; "
+    "settle_heap(); print('ready', flush=True); sys.stdin.readline(); drain_and_report()"
 )
 """A worker process: imports everything, settles its heap as a Celery worker process does on start
 (``worker_process_init``), says ready, and drains on a word from the bench (so the timing holds
 processing only, not Python starting up)."""
+
+
+def drain_and_report() -> None:
+    """In a worker process: drain, then print the CPU seconds this process and its PostgreSQL backend
+    spent (the server runs on this machine: its backend's /proc entry)."""
+    from sqlalchemy import text
+
+    from service.db import get_engine
+    from service.settings import get_settings
+    from workers.process import drain
+
+    settings = get_settings()
+    with get_engine(settings.database_url).connect() as connection:  # back to the pool: the drain's
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    server_before, client_before = backend_cpu(backend), time.process_time()
+    drain(settings, budget_seconds=600)
+    client, server = time.process_time() - client_before, backend_cpu(backend) - server_before
+    print(f"cpu {client} {server}", flush=True)
+
+
+def backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 PRELOAD = [
@@ -85,7 +109,9 @@ def fresh_database(events: int, *, stored_before: int = 0) -> tuple[str, str]:
     return url, name
 
 
-def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> float:
+def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> tuple[float, float, float]:
+    """Events per second, and the CPU microseconds per event of the worker processes and of their
+    PostgreSQL backends."""
     url, name = fresh_database(events, stored_before=stored_before)
     env = {**os.environ, "FRICTIONLOG_DATABASE_URL": url, "FRICTIONLOG_INGEST_BATCH_SIZE": str(batch)}
     try:
@@ -103,8 +129,11 @@ def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> f
             if worker.stdin is not None:
                 worker.stdin.write(b"go\n")
                 worker.stdin.flush()
+        client = server = 0.0
         for worker in workers:
-            worker.wait()
+            out, _ = worker.communicate()
+            _, client_seconds, server_seconds = out.decode().split()
+            client, server = client + float(client_seconds), server + float(server_seconds)
         seconds = time.perf_counter() - started
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as check:
             done = check.execute(
@@ -112,7 +141,7 @@ def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> f
             ).fetchone()
         if done is None or done[0] != events:
             raise SystemExit(f"only {done} of {events} processed")
-        return events / seconds
+        return events / seconds, client / events * 1e6, server / events * 1e6
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -131,8 +160,11 @@ def main() -> None:
         (f"drain loop, 2 processes, {many:,} rows of each table already stored", 2, 500, events, many),
         ("baseline: one event per transaction, 2 processes", 2, 1, naive_events, 0),
     ):
-        rates = [run(n, processes, batch, stored_before=stored_before) for _ in range(runs)]
-        rows.append(f"| {label} | {n:,} | **{spread(rates, '{:,.0f}')}** |")
+        results = [run(n, processes, batch, stored_before=stored_before) for _ in range(runs)]
+        rates = [rate for rate, _, _ in results]
+        client = statistics.median(c for _, c, _ in results)
+        server = statistics.median(s for _, _, s in results)
+        rows.append(f"| {label} | {n:,} | **{spread(rates, '{:,.0f}')}** | {client:,.0f} | {server:,.0f} |")
     body = f"""
 Generic deployment events (each with 2 commits: a deployment, 2 changes, 2 commit links) already in the
 inbox of a fresh PostgreSQL database, processed to canonical rows by the drain loop the Celery task runs
@@ -141,8 +173,8 @@ processes start, import everything, and are timed from a common go signal to the
 Events per second, median of {runs} runs (min–max).
 Goal: ≥ 10,000 events/s with 2 worker processes.
 
-| how | events | events/s |
-|---|---|---|
+| how | events | events/s | worker CPU µs/event | PostgreSQL CPU µs/event |
+|---|---|---|---|---|
 {chr(10).join(rows)}
 
 The baseline is the same code with a batch of one — a one-task-per-event worker without even Celery's
