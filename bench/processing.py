@@ -168,9 +168,11 @@ def main() -> None:
     body = f"""
 Generic deployment events (each with 2 commits: a deployment, 2 changes, 2 commit links) already in the
 inbox of a fresh PostgreSQL database, processed to canonical rows by the drain loop the Celery task runs
-(claim with `FOR UPDATE SKIP LOCKED`, one upsert statement per table, mark, commit); the worker
+(claim with `FOR UPDATE SKIP LOCKED`, per table one binary `COPY` into a staging table and one
+upsert from it, mark, commit); the worker
 processes start, import everything, and are timed from a common go signal to the last one's exit.
-Events per second, median of {runs} runs (min–max).
+Events per second, median of {runs} runs (min–max); CPU per event: the worker processes' own and
+their PostgreSQL backends', medians.
 Goal: ≥ 10,000 events/s with 2 worker processes.
 
 | how | events | events/s | worker CPU µs/event | PostgreSQL CPU µs/event |
@@ -180,25 +182,45 @@ Goal: ≥ 10,000 events/s with 2 worker processes.
 The baseline is the same code with a batch of one — a one-task-per-event worker without even Celery's
 messaging cost, so the real naive design is slower still.
 
-**Goal not met: 3,000 events/s, not 10,000.** The stored rows do not slow it (1 M rows of each table:
-the same rate); the machine does. cProfile over a 12,000-event drain in one process: 44 % of the time
-waiting on PostgreSQL executing the batch (the upserts into `change`, `deployment`, `deployment_change`
-with their indexes and foreign keys, the claim and the mark), 56 % Python — parsing and validating each
-body (13 %), incident linking (11 %), SQLAlchemy statement building, lead-time linking. Two worker
-processes and the PostgreSQL server share the 2 cores, so a second process adds 80 %, not 100 %.
-Reaching 10,000/s here would need the per-event Python work cut by about four — parsing in bulk
-(one pydantic `TypeAdapter` over the batch), and the link steps as set-based SQL — rather than more
-processes.
+**Goal not met: RATE2 events/s with 2 processes, not 10,000 — and not reachable on this machine.**
+The CPU columns say why. Two cores give 2,000,000 CPU µs a second, shared by the worker processes and
+PostgreSQL; one event costs about WORKERCPU µs of worker CPU and SERVERCPU µs of PostgreSQL CPU, so no
+more than ~CEILING events/s even with the two perfectly overlapped, and PostgreSQL's part alone — the
+upserts into `change`, `deployment` and `deployment_change` with their indexes and the two foreign-key
+checks per commit link, the claim's row locks and the `UPDATE` that marks every inbox row — allows
+~10,000/s with no Python at all. The stored rows still do not slow it (1 M rows of each table). What is
+left in the worker (cProfile, one process, 7,500 events): parsing and validating each body about a
+quarter (the per-field validators — timestamps, service names — not the validator call), the upserts'
+statement building and row formatting, and the rest spread thin; more cuts there would lift the figure
+towards ~CEILING, not to 10,000. 10,000/s needs PostgreSQL on cores of its own.
 
-What changed to get here (1,322 → 3,006 events/s with 2 processes; the earlier figure also counted
-2–3 s of Python start-up per run, which the bench now leaves out): the id lookups after the
-upserts join against the batch's keys as `unnest`'d arrays (an IN list of a thousand keys made
-PostgreSQL compare every row with every key once the tables grew: 0.75 s a batch at 24,000 changes);
-the upserts go as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT …` per table instead of one
-pipelined statement per row (a key repeated in the batch goes to a second statement, so the outcome is
-that of applying the rows one by one — `tests/test_processing.py`); and one `UPDATE` marks the batch
-processed. Earlier: a constant number of statements per batch, and a partial index on pending inbox ids
-(a claim no longer sorts the whole queue: 34 ms → 0.4 ms over 20,000 pending rows).
+What changed, 3,006 → RATE2 events/s with 2 processes (worker CPU per event roughly halved, ~570 →
+~WORKERCPU µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~SERVERCPU µs):
+the upserts' rows go by binary `COPY` into a per-connection temporary staging table and then one
+`INSERT … SELECT … ON CONFLICT` from it (COPY formats rows in C; the text arrays for `unnest` were
+formatted in Python with a regular expression per element — on 1,000-row batches of `change`, 23 ms of
+worker CPU against 6 ms, for the same server time; a value of an unexpected Python type still goes by
+`unnest`); the ids come back from the upserts (`RETURNING`) instead of two lookups; claimed rows are
+plain tuples, not ORM objects (a row that fails or is ignored is loaded then); id lists are
+`= ANY(array)` (an IN list of 500 ids was 500 parameters, parsed again whenever the count changed);
+incident linking on PostgreSQL is one fixed-text `SELECT` of the candidates (it was an OR of one clause
+per service, built and compiled every batch: 11 % of the old profile with no incidents at all) and one
+`UPDATE` that links them all by the same rule (the named deployment, else the commit's, else the
+latest in the window; SQLite keeps the loop); the generic form is checked by one `TypeAdapter` over the
+event union instead of a wrapping model per event; and each worker process freezes its start-up heap
+(`gc.freeze()`, as the Celery worker does on `worker_process_init`), which full collections walked
+(7 % of the worker's CPU). Measured and not taken: one `TypeAdapter` over the whole batch
+(`list[...]`) was no faster than one call per event (the time is in the field validators), and it
+would need a second pass to find the bad event. Not done: lead-time linking of pushed commits
+(deployments without a commit list, as from GitHub) is still a few queries per deployment; these events
+list their commits, so it costs nothing here.
+
+Earlier (1,322 → 3,006 events/s): the id lookups after the upserts joined against the batch's keys as
+`unnest`'d arrays (an IN list of a thousand keys made PostgreSQL compare every row with every key once
+the tables grew); one upsert statement per table instead of one pipelined statement per row (a key
+repeated in the batch goes to a second round, so the outcome is that of applying the rows one by one —
+`tests/test_processing.py`); one `UPDATE` marks the batch processed; a partial index on pending inbox
+ids (a claim no longer sorts the whole queue: 34 ms → 0.4 ms over 20,000 pending rows).
 """
     print(body)
     if not args.quick:
