@@ -182,20 +182,20 @@ Goal: ≥ 10,000 events/s with 2 worker processes.
 The baseline is the same code with a batch of one — a one-task-per-event worker without even Celery's
 messaging cost, so the real naive design is slower still.
 
-**Goal not met: RATE2 events/s with 2 processes, not 10,000 — and not reachable on this machine.**
+**Goal not met: not 10,000 events/s with 2 processes — and not reachable on this machine.**
 The CPU columns say why. Two cores give 2,000,000 CPU µs a second, shared by the worker processes and
-PostgreSQL; one event costs about WORKERCPU µs of worker CPU and SERVERCPU µs of PostgreSQL CPU, so no
-more than ~CEILING events/s even with the two perfectly overlapped, and PostgreSQL's part alone — the
+PostgreSQL; one event costs about 300 µs of worker CPU and 200 µs of PostgreSQL CPU, so no
+more than ~4,000 events/s even with the two perfectly overlapped, and PostgreSQL's part alone — the
 upserts into `change`, `deployment` and `deployment_change` with their indexes and the two foreign-key
 checks per commit link, the claim's row locks and the `UPDATE` that marks every inbox row — allows
 ~10,000/s with no Python at all. The stored rows still do not slow it (1 M rows of each table). What is
 left in the worker (cProfile, one process, 7,500 events): parsing and validating each body about a
 quarter (the per-field validators — timestamps, service names — not the validator call), the upserts'
 statement building and row formatting, and the rest spread thin; more cuts there would lift the figure
-towards ~CEILING, not to 10,000. 10,000/s needs PostgreSQL on cores of its own.
+towards ~4,000, not to 10,000. 10,000/s needs PostgreSQL on cores of its own.
 
-What changed, 3,006 → RATE2 events/s with 2 processes (worker CPU per event roughly halved, ~570 →
-~WORKERCPU µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~SERVERCPU µs):
+What changed since the 3,006 events/s of the previous run (worker CPU per event roughly halved, ~570 →
+~300 µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~200 µs):
 the upserts' rows go by binary `COPY` into a per-connection temporary staging table and then one
 `INSERT … SELECT … ON CONFLICT` from it (COPY formats rows in C; the text arrays for `unnest` were
 formatted in Python with a regular expression per element — on 1,000-row batches of `change`, 23 ms of
