@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -25,11 +26,36 @@ from service.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DRAIN = (
-    "import sys; from service.settings import get_settings; from workers.process import drain, ingest_policy; "
-    "print('ready', flush=True); sys.stdin.readline(); drain(get_settings(), budget_seconds=600)"
+    "import sys; from bench.processing import drain_and_report; from workers.process import settle_heap; "
+    "settle_heap(); print('ready', flush=True); sys.stdin.readline(); drain_and_report()"
 )
-"""A worker process: imports everything, says ready, and drains on a word from the bench (so the timing
-holds processing only, not Python starting up)."""
+"""A worker process: imports everything, settles its heap as a Celery worker process does on start
+(``worker_process_init``), says ready, and drains on a word from the bench (so the timing holds
+processing only, not Python starting up)."""
+
+
+def drain_and_report() -> None:
+    """In a worker process: drain, then print the CPU seconds this process and its PostgreSQL backend
+    spent (the server runs on this machine: its backend's /proc entry)."""
+    from sqlalchemy import text
+
+    from service.db import get_engine
+    from service.settings import get_settings
+    from workers.process import drain
+
+    settings = get_settings()
+    with get_engine(settings.database_url).connect() as connection:  # back to the pool: the drain's
+        backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    server_before, client_before = backend_cpu(backend), time.process_time()
+    drain(settings, budget_seconds=600)
+    client, server = time.process_time() - client_before, backend_cpu(backend) - server_before
+    print(f"cpu {client} {server}", flush=True)
+
+
+def backend_cpu(pid: int) -> float:
+    """User + system CPU seconds of a local process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 PRELOAD = [
@@ -83,7 +109,9 @@ def fresh_database(events: int, *, stored_before: int = 0) -> tuple[str, str]:
     return url, name
 
 
-def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> float:
+def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> tuple[float, float, float]:
+    """Events per second, and the CPU microseconds per event of the worker processes and of their
+    PostgreSQL backends."""
     url, name = fresh_database(events, stored_before=stored_before)
     env = {**os.environ, "FRICTIONLOG_DATABASE_URL": url, "FRICTIONLOG_INGEST_BATCH_SIZE": str(batch)}
     try:
@@ -101,8 +129,11 @@ def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> f
             if worker.stdin is not None:
                 worker.stdin.write(b"go\n")
                 worker.stdin.flush()
+        client = server = 0.0
         for worker in workers:
-            worker.wait()
+            out, _ = worker.communicate()
+            _, client_seconds, server_seconds = out.decode().split()
+            client, server = client + float(client_seconds), server + float(server_seconds)
         seconds = time.perf_counter() - started
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as check:
             done = check.execute(
@@ -110,7 +141,7 @@ def run(events: int, processes: int, batch: int, *, stored_before: int = 0) -> f
             ).fetchone()
         if done is None or done[0] != events:
             raise SystemExit(f"only {done} of {events} processed")
-        return events / seconds
+        return events / seconds, client / events * 1e6, server / events * 1e6
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -129,42 +160,67 @@ def main() -> None:
         (f"drain loop, 2 processes, {many:,} rows of each table already stored", 2, 500, events, many),
         ("baseline: one event per transaction, 2 processes", 2, 1, naive_events, 0),
     ):
-        rates = [run(n, processes, batch, stored_before=stored_before) for _ in range(runs)]
-        rows.append(f"| {label} | {n:,} | **{spread(rates, '{:,.0f}')}** |")
+        results = [run(n, processes, batch, stored_before=stored_before) for _ in range(runs)]
+        rates = [rate for rate, _, _ in results]
+        client = statistics.median(c for _, c, _ in results)
+        server = statistics.median(s for _, _, s in results)
+        rows.append(f"| {label} | {n:,} | **{spread(rates, '{:,.0f}')}** | {client:,.0f} | {server:,.0f} |")
     body = f"""
 Generic deployment events (each with 2 commits: a deployment, 2 changes, 2 commit links) already in the
 inbox of a fresh PostgreSQL database, processed to canonical rows by the drain loop the Celery task runs
-(claim with `FOR UPDATE SKIP LOCKED`, one upsert statement per table, mark, commit); the worker
+(claim with `FOR UPDATE SKIP LOCKED`, per table one binary `COPY` into a staging table and one
+upsert from it, mark, commit); the worker
 processes start, import everything, and are timed from a common go signal to the last one's exit.
-Events per second, median of {runs} runs (min–max).
+Events per second, median of {runs} runs (min–max); CPU per event: the worker processes' own and
+their PostgreSQL backends', medians.
 Goal: ≥ 10,000 events/s with 2 worker processes.
 
-| how | events | events/s |
-|---|---|---|
+| how | events | events/s | worker CPU µs/event | PostgreSQL CPU µs/event |
+|---|---|---|---|---|
 {chr(10).join(rows)}
 
 The baseline is the same code with a batch of one — a one-task-per-event worker without even Celery's
 messaging cost, so the real naive design is slower still.
 
-**Goal not met: 3,000 events/s, not 10,000.** The stored rows do not slow it (1 M rows of each table:
-the same rate); the machine does. cProfile over a 12,000-event drain in one process: 44 % of the time
-waiting on PostgreSQL executing the batch (the upserts into `change`, `deployment`, `deployment_change`
-with their indexes and foreign keys, the claim and the mark), 56 % Python — parsing and validating each
-body (13 %), incident linking (11 %), SQLAlchemy statement building, lead-time linking. Two worker
-processes and the PostgreSQL server share the 2 cores, so a second process adds 80 %, not 100 %.
-Reaching 10,000/s here would need the per-event Python work cut by about four — parsing in bulk
-(one pydantic `TypeAdapter` over the batch), and the link steps as set-based SQL — rather than more
-processes.
+**Goal not met: not 10,000 events/s with 2 processes — and not reachable on this machine.**
+The CPU columns say why. Two cores give 2,000,000 CPU µs a second, shared by the worker processes and
+PostgreSQL; one event costs about 300 µs of worker CPU and 200 µs of PostgreSQL CPU, so no
+more than ~4,000 events/s even with the two perfectly overlapped, and PostgreSQL's part alone — the
+upserts into `change`, `deployment` and `deployment_change` with their indexes and the two foreign-key
+checks per commit link, the claim's row locks and the `UPDATE` that marks every inbox row — allows
+~10,000/s with no Python at all. The stored rows still do not slow it (1 M rows of each table). What is
+left in the worker (cProfile, one process, 7,500 events): parsing and validating each body about a
+quarter (the per-field validators — timestamps, service names — not the validator call), the upserts'
+statement building and row formatting, and the rest spread thin; more cuts there would lift the figure
+towards ~4,000, not to 10,000. 10,000/s needs PostgreSQL on cores of its own.
 
-What changed to get here (1,322 → 3,006 events/s with 2 processes; the earlier figure also counted
-2–3 s of Python start-up per run, which the bench now leaves out): the id lookups after the
-upserts join against the batch's keys as `unnest`'d arrays (an IN list of a thousand keys made
-PostgreSQL compare every row with every key once the tables grew: 0.75 s a batch at 24,000 changes);
-the upserts go as one `INSERT … SELECT FROM unnest(arrays) ON CONFLICT …` per table instead of one
-pipelined statement per row (a key repeated in the batch goes to a second statement, so the outcome is
-that of applying the rows one by one — `tests/test_processing.py`); and one `UPDATE` marks the batch
-processed. Earlier: a constant number of statements per batch, and a partial index on pending inbox ids
-(a claim no longer sorts the whole queue: 34 ms → 0.4 ms over 20,000 pending rows).
+What changed since the 3,006 events/s of the previous run (worker CPU per event roughly halved, ~570 →
+~300 µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~200 µs):
+the upserts' rows go by binary `COPY` into a per-connection temporary staging table and then one
+`INSERT … SELECT … ON CONFLICT` from it (COPY formats rows in C; the text arrays for `unnest` were
+formatted in Python with a regular expression per element — on 1,000-row batches of `change`, 23 ms of
+worker CPU against 6 ms, for the same server time; a value of an unexpected Python type still goes by
+`unnest`); the ids come back from the upserts (`RETURNING`) instead of two lookups; claimed rows are
+plain tuples, not ORM objects (a row that fails or is ignored is loaded then); id lists are
+`= ANY(array)` (an IN list of 500 ids was 500 parameters, parsed again whenever the count changed);
+incident linking on PostgreSQL is one fixed-text `SELECT` of the candidates (it was an OR of one clause
+per service, built and compiled every batch: 11 % of the old profile with no incidents at all) and one
+`UPDATE` that links them all by the same rule (the named deployment, else the commit's, else the
+latest in the window; SQLite keeps the loop); the generic form is checked by one `TypeAdapter` over the
+event union instead of a wrapping model per event; and each worker process freezes its start-up heap
+(`gc.freeze()`, as the Celery worker does on `worker_process_init`), which full collections walked
+(7 % of the worker's CPU). Measured and not taken: one `TypeAdapter` over the whole batch
+(`list[...]`) was no faster than one call per event (the time is in the field validators), and it
+would need a second pass to find the bad event. Not done: lead-time linking of pushed commits
+(deployments without a commit list, as from GitHub) is still a few queries per deployment; these events
+list their commits, so it costs nothing here.
+
+Earlier (1,322 → 3,006 events/s): the id lookups after the upserts joined against the batch's keys as
+`unnest`'d arrays (an IN list of a thousand keys made PostgreSQL compare every row with every key once
+the tables grew); one upsert statement per table instead of one pipelined statement per row (a key
+repeated in the batch goes to a second round, so the outcome is that of applying the rows one by one —
+`tests/test_processing.py`); one `UPDATE` marks the batch processed; a partial index on pending inbox
+ids (a claim no longer sorts the whole queue: 34 ms → 0.4 ms over 20,000 pending rows).
 """
     print(body)
     if not args.quick:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from integrations.config import IntegrationConfig
 from integrations.payload import first_error
@@ -171,8 +171,11 @@ GenericEvent = Annotated[
 TYPES = ("deployment", "incident", "change", "cost", "measurement", "work_item")
 
 
-class _Envelope(BaseModel):
-    event: GenericEvent
+_EVENT: TypeAdapter[DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn] = TypeAdapter(
+    GenericEvent
+)
+"""One validator for every event type, built once (a wrapping model per event cost a quarter of the
+validation: bench/processing.py)."""
 
 
 _GIT_URL = re.compile(r"^(?:[a-z+]+://[^/]+/|[^@/]+@[^:]+:)(?P<path>.+?)(?:\.git)?/?$")
@@ -194,9 +197,9 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | Meas
     if value.get("type") not in TYPES:
         raise InvalidInput(f"type must be one of {', '.join(TYPES)}", field="type")
     try:
-        event = _Envelope.model_validate({"event": value}).event
+        event = _EVENT.validate_python(value)
     except ValidationError as exc:
-        raise first_error(exc, skip=2) from None  # drop ("event", "<type>") from the location
+        raise first_error(exc, skip=1) from None  # drop the "<type>" tag from the location
     _check_order(event)
     return event
 

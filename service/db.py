@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, Float, Integer, String, Text, event, func, literal, select
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    any_,
+    event,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
@@ -131,38 +149,141 @@ def upsert_insert(session: Session, table: Any) -> Any:
     return sqlite_insert(table)
 
 
-def execute_rows(session: Session, statement: Any, rows: list[dict[str, Any]], *, key: tuple[str, ...]) -> None:
+def execute_rows(
+    session: Session,
+    statement: Any,
+    rows: list[dict[str, Any]],
+    *,
+    key: tuple[str, ...],
+    returning: tuple[str, ...] = (),
+) -> list[tuple[Any, ...]]:
     """Run an INSERT (with its ON CONFLICT clause) for every row, as if one after another.
 
-    On PostgreSQL the rows go as one column array each through ``INSERT … SELECT … FROM unnest(…)``: one
-    statement and one round trip per batch, whose text does not depend on the batch size (the driver
-    prepares it once), instead of one pipelined statement per row. A row may conflict only once per
-    statement, so rows repeating a ``key`` go in later rounds, in order — the same outcome as applying
-    them one by one. Elsewhere (SQLite, in-process) plain ``executemany``.
+    On PostgreSQL the rows go by binary ``COPY`` into a temporary staging table, then one
+    ``INSERT … SELECT … FROM`` it: a constant number of statements per batch, whose text does not depend
+    on the batch size. (COPY's rows are formatted in C; the ``unnest`` of one array per column that this
+    replaced spent three times the client CPU formatting text arrays, for the same server time:
+    bench/processing.py.) A row may conflict only once per statement, so rows repeating a ``key`` go in
+    later rounds, in order — the same outcome as applying them one by one. Elsewhere (SQLite,
+    in-process) plain ``executemany``.
+
+    ``returning`` (PostgreSQL only): the columns of every row written (inserted or, with DO UPDATE,
+    updated; a DO NOTHING skip returns nothing), so the caller needs no second query for the ids.
+    Elsewhere it returns ``[]`` and the caller looks them up.
     """
     if not rows:
-        return
+        return []
     table = statement.table
     names = list(rows[0])
     types = [_array_element_type(table.c[name].type) for name in names]
     connection = session.connection()
     if connection.dialect.name != "postgresql" or any(t is None for t in types):
         connection.execute(statement, rows)
-        return
+        return []
+    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    written: list[tuple[Any, ...]] = []
     for batch in _rounds(rows, key):
-        arrays = [literal([row[name] for row in batch], ARRAY(t)) for name, t in zip(names, types, strict=True)]
-        given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
-        connection.execute(statement.from_select(names, select(*(given.c[name] for name in names))))
+        tuples = [values(row) for row in batch]
+        staged = _copyable(tuples, types)
+        if staged:
+            insert = _copy_staged(connection, statement, names, types, tuples)
+        else:  # a value of another Python type than its column's (binary COPY would refuse it): unnest
+            arrays = [
+                literal(list(column), ARRAY(t)) for column, t in zip(zip(*tuples, strict=True), types, strict=True)
+            ]
+            given = func.unnest(*arrays).table_valued(*names).render_derived(name="given")
+            insert = statement.from_select(names, select(*(given.c[name] for name in names)))
+        if returning:
+            insert = insert.returning(*(table.c[name] for name in returning))
+            written += [tuple(row) for row in connection.execute(insert).all()]
+        else:
+            connection.execute(insert)
+        if staged:
+            connection.exec_driver_sql(f"DELETE FROM {_stage_name(table.name, names, types)}")
+    return written
+
+
+_PG_TYPES: tuple[tuple[type[Any], str, frozenset[type[Any]]], ...] = (
+    (Boolean, "bool", frozenset({bool, type(None)})),
+    (BigInteger, "int8", frozenset({int, type(None)})),
+    (Integer, "int4", frozenset({int, type(None)})),
+    (Float, "float8", frozenset({float, int, type(None)})),
+    (DateTime, "timestamptz", frozenset({datetime, type(None)})),
+    (Text, "text", frozenset({str, type(None)})),
+)
+"""For each array element type: its PostgreSQL name, and the Python types binary COPY takes for it."""
+
+
+def _pg_type(element: Any) -> tuple[str, frozenset[type[Any]]]:
+    for kind, name, accepted in _PG_TYPES:
+        if isinstance(element, kind):
+            return name, accepted
+    raise TypeError(element)
+
+
+def _copyable(tuples: list[tuple[Any, ...]], types: list[Any]) -> bool:
+    """Whether every value has a Python type binary COPY dumps as its column's — the type itself or a
+    subclass (a ``StrEnum``), never a bool for a number — checked before the COPY starts: a COPY that
+    fails midway aborts the transaction."""
+    columns = zip(*tuples, strict=True)
+    for column, element in zip(columns, types, strict=True):
+        accepted = _pg_type(element)[1]
+        for kind in set(map(type, column)) - accepted:
+            if kind is bool or not issubclass(kind, tuple(accepted)):
+                return False
+    return True
+
+
+def _stage_name(table: str, names: list[str], types: list[Any]) -> str:
+    shape = ",".join(f"{name}:{_pg_type(t)[0]}" for name, t in zip(names, types, strict=True))
+    return f"stage_{table}_{hashlib.sha1(shape.encode()).hexdigest()[:10]}"
+
+
+def _copy_staged(
+    connection: Connection, statement: Any, names: list[str], types: list[Any], tuples: list[tuple[Any, ...]]
+) -> Any:
+    """COPY the rows into this connection's staging table for the table and columns (made if missing:
+    it vanishes with a rolled-back savepoint that made it), and return the INSERT … SELECT from it,
+    in COPY order. The caller empties the staging table after the INSERT."""
+    quote = connection.dialect.identifier_preparer.quote
+    stage = _stage_name(statement.table.name, names, types)
+    columns = ", ".join(f"{quote(name)} {_pg_type(t)[0]}" for name, t in zip(names, types, strict=True))
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({columns}, n_ bigint GENERATED ALWAYS AS IDENTITY)"
+        )
+        listed = ", ".join(quote(name) for name in names)
+        with cursor.copy(f"COPY {stage} ({listed}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([_pg_type(t)[0] for t in types])
+            for row in tuples:
+                copy.write_row(row)
+    staged = sql_table(stage, *(sql_column(name, t) for name, t in zip(names, types, strict=True)), sql_column("n_"))
+    return statement.from_select(names, select(*(staged.c[name] for name in names)).order_by(staged.c.n_))
+
+
+def any_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values`` — on PostgreSQL as ``= ANY(array)``: one parameter and one statement text
+    whatever the count (an IN list of 500 ids is 500 parameters the driver and the server parse anew
+    whenever the count changes)."""
+    element = _array_element_type(column.type)
+    if session.get_bind().dialect.name == "postgresql" and element is not None:
+        return column == any_(literal(list(values), ARRAY(element)))
+    return column.in_(values)
 
 
 def _rounds(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[list[dict[str, Any]]]:
     """Rows split so that no key repeats within a round; each key's rows keep their order across rounds."""
+    identity = itemgetter(*key)
+    keys = [identity(row) for row in rows]
+    if len(set(keys)) == len(keys):
+        return [rows]
     rounds: list[list[dict[str, Any]]] = []
-    seen: dict[tuple[Any, ...], int] = {}
-    for row in rows:
-        identity = tuple(row[name] for name in key)
-        index = seen.get(identity, 0)
-        seen[identity] = index + 1
+    seen: dict[Any, int] = {}
+    for row, one in zip(rows, keys, strict=True):
+        index = seen.get(one, 0)
+        seen[one] = index + 1
         if index == len(rounds):
             rounds.append([])
         rounds[index].append(row)

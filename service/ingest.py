@@ -18,13 +18,28 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ARRAY, ColumnElement, Text, and_, case, func, literal, or_, tuple_, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Integer,
+    Interval,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    tuple_,
+    union,
+    update,
+)
 from sqlmodel import Session, col, select
 
 from service.aliases import resolve
 from service.catalogue import platform_at
 from service.cost.apply import apply_cost_records
-from service.db import execute_rows, upsert_insert
+from service.db import any_of, execute_rows, upsert_insert
 from service.friction.categorise import Taxonomy
 from service.friction.learning import LearnedModel, categorise_with
 from service.identity import repository_service
@@ -99,11 +114,10 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     slugs = {r.service for r in with_service if r.service}
     _ensure_services(session, slugs)
     histories = _platform_histories(session, slugs)
-    _upsert_changes(session, changes, deployments)
+    change_ids = _upsert_changes(session, changes, deployments)
     apply_pull_requests(session, merges, policy.lead_time)
-    _upsert_deployments(session, deployments, histories)
-    deployment_ids = _deployment_ids(session, deployments)
-    _link_commits(session, deployments, deployment_ids)
+    deployment_ids = _upsert_deployments(session, deployments, histories) or _deployment_ids(session, deployments)
+    _link_commits(session, deployments, deployment_ids, change_ids)
     link_pushed_changes(session, deployment_ids.values(), policy.lead_time)
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
@@ -170,7 +184,10 @@ def _deployment_repository(record: DeploymentRecord) -> str:
     return record.repository or f"service:{record.service}"
 
 
-def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]) -> None:
+def _upsert_changes(
+    session: Session, changes: list[ChangeRecord], deployments: list[DeploymentRecord]
+) -> dict[tuple[str, str, str], int]:
+    """Upsert the changes; on PostgreSQL return (repository, sha, service) → id of every row written."""
     rows = [
         {
             "sha": c.sha,
@@ -214,7 +231,9 @@ def _upsert_changes(session: Session, changes: list[ChangeRecord], deployments: 
         set_[name] = case((landed, new[name]), else_=func.coalesce(table.c[name], new[name]))
     set_["on_default_branch"] = table.c.on_default_branch | new.on_default_branch
     key = ("repository", "sha", "service")
-    execute_rows(session, insert.on_conflict_do_update(index_elements=list(key), set_=set_), rows, key=key)
+    statement = insert.on_conflict_do_update(index_elements=list(key), set_=set_)
+    written = execute_rows(session, statement, rows, key=key, returning=("id", *key))
+    return {(repository, sha, service): row_id for row_id, repository, sha, service in written}
 
 
 def _newest_non_null(table: Any, new: Any, names: tuple[str, ...]) -> dict[str, Any]:
@@ -224,7 +243,8 @@ def _newest_non_null(table: Any, new: Any, names: tuple[str, ...]) -> dict[str, 
 
 def _upsert_deployments(
     session: Session, deployments: list[DeploymentRecord], histories: dict[str, list[PlatformAssignment]]
-) -> None:
+) -> dict[Any, int]:
+    """Upsert the deployments; on PostgreSQL return (source, external_id) → id (elsewhere ``{}``)."""
     rows = [
         {
             "source": d.source,
@@ -259,7 +279,8 @@ def _upsert_deployments(
         "is_rollback": func.coalesce(new.rollback_of, table.c.rollback_of).is_not(None),
     }
     statement = insert.on_conflict_do_update(index_elements=["source", "external_id"], set_=set_)
-    execute_rows(session, statement, rows, key=("source", "external_id"))
+    key = ("source", "external_id")
+    written = execute_rows(session, statement, rows, key=key, returning=("id", *key))
     # An incident that named one of these deployments before it arrived gets its link now.
     if deployments:
         named = select(Deployment.id).where(
@@ -275,6 +296,7 @@ def _upsert_deployments(
             )
             .values(caused_by_deployment_id=named.scalar_subquery(), link_method=LinkMethod.EXPLICIT)
         )
+    return {(source, external_id): row_id for row_id, source, external_id in written}
 
 
 def _ids(session: Session, model: Any, columns: tuple[str, str], keys: set[tuple[str, str]]) -> dict[Any, int]:
@@ -308,13 +330,19 @@ def _deployment_ids(session: Session, deployments: list[DeploymentRecord]) -> di
     return _ids(session, Deployment, ("source", "external_id"), {(d.source, d.external_id) for d in deployments})
 
 
-def _link_commits(session: Session, deployments: list[DeploymentRecord], deployment_ids: dict[Any, int]) -> None:
-    """Record the commits a deployment lists itself (the generic form's ``commits``) as shipped in it."""
+def _link_commits(
+    session: Session,
+    deployments: list[DeploymentRecord],
+    deployment_ids: dict[Any, int],
+    change_ids: dict[tuple[str, str, str], int],
+) -> None:
+    """Record the commits a deployment lists itself (the generic form's ``commits``) as shipped in it.
+    ``change_ids`` are those the upsert returned (PostgreSQL); elsewhere they are looked up here."""
     with_commits = [d for d in deployments if d.commits]
     if not with_commits:
         return
-    keys = {(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits}
-    change_ids = _change_ids(session, keys)
+    if not change_ids:
+        change_ids = _change_ids(session, {(_deployment_repository(d), c.sha) for d in with_commits for c in d.commits})
     rows = [
         {
             "deployment_id": deployment_ids[(d.source, d.external_id)],
@@ -397,30 +425,129 @@ def _link_incidents(
     session: Session, incidents: list[IncidentRecord], deployments: list[DeploymentRecord], policy: IngestPolicy
 ) -> None:
     """(Re)link this batch's incidents, and older ones a new deployment may explain, so that links depend
-    on the data and not on the order events arrived in (a rebuild gives the same links)."""
-    candidates: list[ColumnElement[bool]] = []
+    on the data and not on the order events arrived in (a rebuild gives the same links).
+
+    Candidates: the batch's incidents, and per service one range — from its first new production
+    deployment to the last one plus the window — or naming one of their commits. Over-selecting is
+    harmless: linking is idempotent. On PostgreSQL one SELECT of fixed text finds them and one UPDATE
+    links them all; elsewhere (SQLite, embedded: small batches) each candidate is linked in turn."""
     keys = {(i.source, i.external_id) for i in incidents}
-    if keys:
-        sources, external_ids = {k[0] for k in keys}, {k[1] for k in keys}
-        candidates.append(and_(col(Incident.source).in_(sources), col(Incident.external_id).in_(external_ids)))
-    # Per service, one range: incidents from its first new deployment to the last one plus the window,
-    # or naming one of their commits. Over-selecting is harmless: linking is idempotent.
     spans: dict[str, tuple[datetime, datetime, set[str]]] = {}
     for d in deployments:
         if d.finished_at is None or d.environment not in policy.production_environments:
             continue
         low, high, shas = spans.get(d.service, (d.finished_at, d.finished_at, set()))
         spans[d.service] = (min(low, d.finished_at), max(high, d.finished_at), shas | ({d.sha} if d.sha else set()))
-    window = policy.window or timedelta(0)
-    for service, (low, high, shas) in spans.items():
-        near = col(Incident.started_at).between(low, high + window)
-        candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
-    if not candidates:
+    if not keys and not spans:
         return
+    window = policy.window or timedelta(0)
     not_explicit = func.coalesce(col(Incident.link_method), "") != LinkMethod.EXPLICIT
-    statement = select(Incident).where(or_(*candidates), not_explicit)
-    for incident in session.exec(statement):
-        _link_cause(session, incident, policy)
+    if session.get_bind().dialect.name != "postgresql":
+        candidates: list[ColumnElement[bool]] = []
+        if keys:
+            sources, external_ids = {k[0] for k in keys}, {k[1] for k in keys}
+            candidates.append(and_(col(Incident.source).in_(sources), col(Incident.external_id).in_(external_ids)))
+        for service, (low, high, shas) in spans.items():
+            near = col(Incident.started_at).between(low, high + window)
+            candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
+        for incident in session.exec(select(Incident).where(or_(*candidates), not_explicit)):
+            _link_cause(session, incident, policy)
+        return
+    ids = _incident_candidates(session, keys, {s: (low, high + window, shas) for s, (low, high, shas) in spans.items()})
+    if ids:
+        session.exec(
+            _link_causes(session, ids, policy).where(not_explicit).execution_options(synchronize_session="fetch")
+        )
+
+
+def _incident_candidates(
+    session: Session, keys: set[tuple[str, str]], spans: dict[str, tuple[datetime, datetime, set[str]]]
+) -> list[int]:
+    """PostgreSQL: the ids of the incidents :func:`_link_incidents` relinks, in one statement whose text
+    does not depend on the batch (the keys and spans go as arrays joined with ``unnest``)."""
+    table: Any = Incident.__table__  # type: ignore[attr-defined]
+    by_key = select(table.c.id).where(
+        any_of(session, table.c.source, sorted({k[0] for k in keys})),
+        any_of(session, table.c.external_id, sorted({k[1] for k in keys})),
+    )
+    services = sorted(spans)
+    ranges = (
+        func.unnest(
+            literal(services, ARRAY(Text)),
+            literal([spans[s][0] for s in services], ARRAY(DateTime(timezone=True))),
+            literal([spans[s][1] for s in services], ARRAY(DateTime(timezone=True))),
+        )
+        .table_valued("service", "low", "high")
+        .render_derived(name="span")
+    )
+    near = select(table.c.id).join(
+        ranges, and_(table.c.service == ranges.c.service, table.c.started_at.between(ranges.c.low, ranges.c.high))
+    )
+    pairs = sorted((s, sha) for s in services for sha in spans[s][2])
+    named = (
+        func.unnest(literal([p[0] for p in pairs], ARRAY(Text)), literal([p[1] for p in pairs], ARRAY(Text)))
+        .table_valued("service", "sha")
+        .render_derived(name="shipped")
+    )
+    by_sha = select(table.c.id).join(named, and_(table.c.service == named.c.service, table.c.commit_sha == named.c.sha))
+    statement = union(by_key, near, by_sha)
+    return sorted(row_id for (row_id,) in session.connection().execute(statement))
+
+
+def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
+    """One UPDATE with the rule of :func:`_link_cause` for every incident in ``ids`` (PostgreSQL: the
+    window is interval arithmetic in SQL): the named deployment, else the deployment of the named commit,
+    else (if allowed) the latest in the window; an incident none of these finds keeps its link."""
+    incident: Any = Incident.__table__  # type: ignore[attr-defined]
+    deployment: Any = Deployment.__table__  # type: ignore[attr-defined]
+    production = deployment.c.environment.in_(sorted(policy.production_environments))
+    named = (
+        select(deployment.c.id)
+        .where(deployment.c.source == incident.c.source, deployment.c.external_id == incident.c.caused_by_deployment)
+        .limit(1)
+        .scalar_subquery()
+    )
+    by_sha = (
+        select(deployment.c.id)
+        .where(deployment.c.service == incident.c.service, deployment.c.sha == incident.c.commit_sha, production)
+        .order_by(deployment.c.finished_at)
+        .limit(1)
+        .scalar_subquery()
+    )
+    by_window: Any = literal(None, Integer)
+    if policy.window is not None:
+        by_window = (
+            select(deployment.c.id)
+            .where(
+                deployment.c.service == incident.c.service,
+                production,
+                deployment.c.status == DeploymentStatus.SUCCESS,
+                deployment.c.finished_at <= incident.c.started_at,
+                deployment.c.finished_at >= incident.c.started_at - literal(policy.window, Interval()),
+            )
+            .order_by(deployment.c.finished_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+    has_name = incident.c.caused_by_deployment.is_not(None)
+    sha_found = and_(incident.c.commit_sha.is_not(None), by_sha.is_not(None))
+    return (
+        update(Incident)
+        .where(any_of(session, col(Incident.id), ids))
+        .values(
+            caused_by_deployment_id=case(
+                (has_name, named),
+                (sha_found, by_sha),
+                else_=func.coalesce(by_window, incident.c.caused_by_deployment_id),
+            ),
+            link_method=case(
+                (has_name, case((named.is_not(None), LinkMethod.EXPLICIT), else_=None)),
+                (sha_found, LinkMethod.SHA),
+                (by_window.is_not(None), LinkMethod.WINDOW),
+                else_=incident.c.link_method,
+            ),
+        )
+    )
 
 
 def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> None:

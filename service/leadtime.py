@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, update
 from sqlmodel import Session, col, select
 
-from service.db import upsert_insert
+from service.db import any_of, upsert_insert
 from service.models import Change, Deployment, DeploymentChange, PullRequest
 from service.records import PUSH_ORDER_STRIDE, PullRequestRecord
 from service.vocab import DeploymentStatus
@@ -47,7 +47,7 @@ def link_pushed_changes(session: Session, deployment_ids: Iterable[int], rules: 
     linked = select(DeploymentChange.deployment_id).where(col(DeploymentChange.deployment_id) == col(Deployment.id))
     eligible = session.exec(
         select(Deployment).where(
-            col(Deployment.id).in_(ids),
+            any_of(session, col(Deployment.id), ids),
             Deployment.status == DeploymentStatus.SUCCESS,
             col(Deployment.environment).in_(rules.production_environments),
             col(Deployment.sha).is_not(None),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from celery.signals import worker_process_init
 
 from integrations.pulls import PullReport
 from integrations.slack.notifier import SlackUnavailable
@@ -23,9 +24,15 @@ from workers.celery_app import (
     SWEEP_TASK,
     app,
 )
-from workers.process import drain, seconds_until_next_due
+from workers.process import drain, seconds_until_next_due, settle_heap
 
 log = logging.getLogger("frictionlog.tasks")
+
+
+@worker_process_init.connect
+def _settle_heap(**_: object) -> None:
+    """Each prefork worker process, once started: see :func:`workers.process.settle_heap`."""
+    settle_heap()
 
 
 @app.task(
