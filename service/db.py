@@ -149,6 +149,11 @@ def upsert_insert(session: Session, table: Any) -> Any:
     return sqlite_insert(table)
 
 
+COPY_AT_LEAST = 32
+"""Fewer rows than this go by ``unnest``: a staging table's CREATE, COPY and DELETE are three more round
+trips, which pay for themselves only on a batch (a quiet install drains its events one or two at a time)."""
+
+
 def execute_rows(
     session: Session,
     statement: Any,
@@ -163,9 +168,9 @@ def execute_rows(
     ``INSERT … SELECT … FROM`` it: a constant number of statements per batch, whose text does not depend
     on the batch size. (COPY's rows are formatted in C; the ``unnest`` of one array per column that this
     replaced spent three times the client CPU formatting text arrays, for the same server time:
-    bench/processing.py.) A row may conflict only once per statement, so rows repeating a ``key`` go in
-    later rounds, in order — the same outcome as applying them one by one. Elsewhere (SQLite,
-    in-process) plain ``executemany``.
+    bench/processing.py. A batch of fewer than ``COPY_AT_LEAST`` rows still goes by ``unnest``.) A row
+    may conflict only once per statement, so rows repeating a ``key`` go in later rounds, in order — the
+    same outcome as applying them one by one. Elsewhere (SQLite, in-process) plain ``executemany``.
 
     ``returning`` (PostgreSQL only): the columns of every row written (inserted or, with DO UPDATE,
     updated; a DO NOTHING skip returns nothing), so the caller needs no second query for the ids.
@@ -184,10 +189,10 @@ def execute_rows(
     written: list[tuple[Any, ...]] = []
     for batch in _rounds(rows, key):
         tuples = [values(row) for row in batch]
-        staged = _copyable(tuples, types)
+        staged = len(tuples) >= COPY_AT_LEAST and _copyable(tuples, types)
         if staged:
             insert = _copy_staged(connection, statement, names, types, tuples)
-        else:  # a value of another Python type than its column's (binary COPY would refuse it): unnest
+        else:  # a small batch, or a value binary COPY would refuse (another Python type than its column's)
             arrays = [
                 literal(list(column), ARRAY(t)) for column, t in zip(zip(*tuples, strict=True), types, strict=True)
             ]
