@@ -209,26 +209,26 @@ statement building and row formatting, and the rest spread thin; more cuts there
 towards ~4,000, not to 10,000. 10,000/s needs PostgreSQL on cores of its own.
 
 What changed since the 3,006 events/s of the previous run (worker CPU per event roughly halved, ~570 →
-~300 µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~200 µs):
-the upserts' rows go by binary `COPY` into a per-connection temporary staging table and then one
-`INSERT … SELECT … ON CONFLICT` from it (COPY formats rows in C; the text arrays for `unnest` were
-formatted in Python with a regular expression per element — on 1,000-row batches of `change`, 23 ms of
-worker CPU against 6 ms, for the same server time; a value of an unexpected Python type, or a batch of
-fewer than 32 rows — a quiet install's one-event drains, where the staging table's extra round trips
-cost more than they save — still goes by `unnest`); the ids come back from the upserts (`RETURNING`) instead of two lookups; claimed rows are
-plain tuples, not ORM objects (a row that fails or is ignored is loaded then); id lists are
-`= ANY(array)` (an IN list of 500 ids was 500 parameters, parsed again whenever the count changed);
-incident linking on PostgreSQL is one fixed-text `SELECT` of the candidates (it was an OR of one clause
-per service, built and compiled every batch: 11 % of the old profile with no incidents at all) and one
-`UPDATE` that links them all by the same rule (the named deployment, else the commit's, else the
-latest in the window; SQLite keeps the loop); the generic form is checked by one `TypeAdapter` over the
-event union instead of a wrapping model per event; and each worker process freezes its start-up heap
-(`gc.freeze()`, as the Celery worker does on `worker_process_init`), which full collections walked
-(7 % of the worker's CPU). Measured and not taken: one `TypeAdapter` over the whole batch
-(`list[...]`) was no faster than one call per event (the time is in the field validators), and it
-would need a second pass to find the bad event. Not done: lead-time linking of pushed commits
-(deployments without a commit list, as from GitHub) is still a few queries per deployment; these events
-list their commits, so it costs nothing here.
+~300 µs, measured beside the previous code in the same session; PostgreSQL's ~235 → ~200 µs): the
+upserts' rows go by binary `COPY` into a per-connection temporary staging table and then one `INSERT …
+SELECT … ON CONFLICT` from it (COPY formats rows in C; the text arrays for `unnest` were formatted in
+Python with a regular expression per element — on 1,000-row batches of `change`, 23 ms of worker CPU
+against 6 ms, for the same server time; a value of an unexpected Python type, or a batch of fewer than
+32 rows — a quiet install's one-event drains, where the staging table's extra round trips cost more than
+they save — still goes by `unnest`); the ids come back from the upserts (`RETURNING`) instead of two
+lookups; claimed rows are plain tuples, not ORM objects (a row that fails or is ignored is loaded then);
+id lists are `= ANY(array)` (an IN list of 500 ids was 500 parameters, parsed again whenever the count
+changed); incident linking on PostgreSQL is one fixed-text `SELECT` of the candidates (it was an OR of
+one clause per service, built and compiled every batch: 11 % of the old profile with no incidents at
+all) and one `UPDATE` that links them all by the same rule (the named deployment, else the commit's,
+else the latest in the window; SQLite keeps the loop); the generic form is checked by one `TypeAdapter`
+over the event union instead of a wrapping model per event; and each worker process freezes its start-up
+heap (`gc.freeze()`, as the Celery worker does on `worker_process_init`), which full collections walked
+(7 % of the worker's CPU). Measured and not taken: one `TypeAdapter` over the whole batch (`list[...]`)
+was no faster than one call per event (the time is in the field validators), and it would need a second
+pass to find the bad event. Not done: lead-time linking of pushed commits (deployments without a commit
+list, as from GitHub) is still a few queries per deployment; these events list their commits, so it
+costs nothing here.
 
 Earlier (1,322 → 3,006 events/s): the id lookups after the upserts joined against the batch's keys as
 `unnest`'d arrays (an IN list of a thousand keys made PostgreSQL compare every row with every key once
