@@ -119,8 +119,9 @@ def load_work(session: Session, *, environments: frozenset[str]) -> WorkFrames:
     return WorkFrames(items=items, history=history, shipments=shipments, references=references)
 
 
-def load_incidents(session: Session) -> pd.DataFrame:
-    """Incidents with their category (None read as ``unknown``): id, service, team, started_at, platform, category."""
+def load_incidents(session: Session, *, service: str | None = None) -> pd.DataFrame:
+    """Incidents (of ``service``, or all) with their category (None read as ``unknown``): id, service, team,
+    started_at, platform, category."""
     statement = select(
         col(Incident.id),
         col(Incident.service),
@@ -129,6 +130,8 @@ def load_incidents(session: Session) -> pd.DataFrame:
         col(Incident.platform),
         col(Incident.category),
     ).outerjoin(Service, col(Service.slug) == col(Incident.service))
+    if service is not None:
+        statement = statement.where(col(Incident.service) == service)
     frame = _frame(session, statement, ["id", "service", "team", "started_at", "platform", "category"], ("started_at",))
     frame["category"] = frame["category"].fillna("unknown")
     return frame

@@ -128,10 +128,14 @@ def load_weekly_work(
     samples = time_to_ship(work.items, work.history, work.shipments, work.references)
     samples = samples.assign(moment=samples["shipped_at"].fillna(samples["done_at"]))
     tickets = support_tickets(work.items, work.history)
+
+    def mine(frame: pd.DataFrame) -> pd.DataFrame:  # one service's rows before the platform lookups
+        return frame[frame["service"] == filters.service] if filters.service else frame
+
     frames = [
-        _attach(samples, "moment", teams, history, migrated),
-        _attach(tickets.assign(platform=None), "opened_at", teams, history, migrated),
-        _attach(load_incidents(session), "started_at", teams, history, migrated),
+        _attach(mine(samples), "moment", teams, history, migrated),
+        _attach(mine(tickets.assign(platform=None)), "opened_at", teams, history, migrated),
+        _attach(load_incidents(session, service=filters.service), "started_at", teams, history, migrated),
     ]
     moments = ("moment", "opened_at", "started_at")
     inside = []
