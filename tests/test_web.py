@@ -705,3 +705,13 @@ def test_a_digest_not_kept_yet_is_built_in_the_background_and_the_page_says_so_u
     assert 'http-equiv="refresh"' not in ready.text
     assert "Digest 2026-W40" in ready.text
     assert get_ready(client, "/digests/2026-W40/html").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/digests/2026-W99", "/digests/2026-W40?audience=bogus", "/?week=2026-W00"])
+def test_a_digest_no_week_or_audience_can_have_is_a_clear_4xx_not_a_page_that_waits_forever(
+    client: TestClient, read_secret: str, path: str
+) -> None:
+    sign_in(client, read_secret)
+    answer = client.get(path)
+    assert 400 <= answer.status_code < 500
+    assert 'http-equiv="refresh"' not in answer.text

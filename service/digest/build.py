@@ -84,6 +84,13 @@ def _audience_filters(audience: str) -> Filters:
     raise InvalidInput("audience is 'leaders' or 'team:<name>'", field="audience")
 
 
+def check_request(week: str, audience: str, tz: str) -> None:
+    """InvalidInput (a 4xx) for a week or an audience no digest can have: checked where it is asked for,
+    before any build (a build in the background cannot answer the request)."""
+    week_window(week, tz)
+    _audience_filters(audience)
+
+
 def _followed_migration(session: Session) -> Migration | None:
     return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
 

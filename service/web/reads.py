@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from service import catalogue
 from service.db import session_scope
-from service.digest.build import build
+from service.digest.build import build, check_request
 from service.models import Digest, Migration, PlatformAssignment
 from service.settings import Settings
 from service.timeutil import utcnow
@@ -73,7 +73,9 @@ def posted_weeks(session: Session) -> set[tuple[str, str]]:
 def digest_content(
     session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
 ) -> dict[str, Any] | None:
-    """The kept digest; else one built in the background (``PageMemo.peek``): None until it is ready."""
+    """The kept digest; else one built in the background (``PageMemo.peek``): None until it is ready.
+    InvalidInput for a week or audience that cannot have one, before anything is started."""
+    check_request(week, audience, settings.timezone)
     kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
     if kept is not None:
         stored: dict[str, Any] = kept.content
