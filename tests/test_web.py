@@ -715,3 +715,33 @@ def test_a_digest_no_week_or_audience_can_have_is_a_clear_4xx_not_a_page_that_wa
     answer = client.get(path)
     assert 400 <= answer.status_code < 500
     assert 'http-equiv="refresh"' not in answer.text
+
+
+def test_the_start_up_warm_up_memoises_the_first_service_page_and_no_other(
+    client: TestClient, admin_secret: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warm-up computes the first catalogue service's figures; that service's first visit then reads
+    the memo, while another service's page is still computed on its first visit."""
+    from service.web import warm
+    from service.web.cache import PageMemo
+    from service.web.pages import services
+
+    headers = {"Authorization": f"Bearer {admin_secret}"}
+    for slug in ("a-first", "b-second"):
+        body = {"team": "growth", "platforms": [{"platform": "new", "effective_from": "2026-01-05T00:00:00Z"}]}
+        assert client.put(f"/api/v1/services/{slug}", json=body, headers=headers).status_code == 200
+    memo = PageMemo()
+    warm.warm(settings, memo)
+    computed: list[str] = []
+    real = services._figures
+
+    def counting(settings_: Any, slug: str) -> Any:
+        computed.append(slug)
+        return real(settings_, slug)
+
+    monkeypatch.setattr(services, "_figures", counting)
+    with session_scope(settings.database_url) as session:
+        first = services.service_figures(settings, memo, session, "a-first")
+        services.service_figures(settings, memo, session, "b-second")
+    assert computed == ["b-second"]
+    assert first[1][0] < first[1][1]  # the memoised figures are a real four-week window

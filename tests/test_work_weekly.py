@@ -122,3 +122,33 @@ def test_work_summary_reports_waiting_items_support_load_and_warnings(
     assert body["support"]["time_to_resolve"]["median_days"] == 2.0
     assert sum(body["support"]["open_by_age"].values()) == 1
     assert (body["incidents"]["infra_incidents"], body["incidents"]["application"]) == (1, 1)
+
+
+def test_weekly_without_work_is_the_same_table_less_its_work_columns(
+    client: TestClient, settings: Settings, ingest_headers: dict[str, str]
+) -> None:
+    """The service page's timeline asks for no work columns; every figure it does get is the full table's."""
+    from service.metrics.service import Filters
+    from service.metrics.weekly import weekly_metrics
+    from service.work.weekly import COUNTS
+
+    story = [*_story(), _item("SUP-0", "support", "open", T0 - 7 * DAY)]  # W40: a work item and nothing else
+    assert client.post("/webhooks/generic", json=story, headers=ingest_headers).status_code == 202
+    drain(settings)
+    start, end = T0 - 14 * DAY, T0 + 14 * DAY
+    with Session(get_engine(settings.database_url)) as session:
+        full = weekly_metrics(session, settings, group_by="service", filters=Filters(), start=start, end=end)
+        lean = weekly_metrics(
+            session, settings, group_by="service", filters=Filters(), start=start, end=end, work=False
+        )
+    assert not set(COUNTS) & set(lean.columns)
+    assert set(COUNTS) <= set(full.columns)
+    assert set(lean.columns) <= set(full.columns)
+    # The full table adds the weeks that only have work items (W40 here); the others agree column by column.
+    assert set(zip(full["week"], full["group"], strict=True)) - set(zip(lean["week"], lean["group"], strict=True)) == {
+        ("2026-W40", "ml-api")
+    }
+    joined = lean.merge(full, on=["week", "group"], suffixes=("", "_full"))
+    assert len(joined) == len(lean) == 2
+    for name in lean.columns.drop(["week", "group"]):
+        assert joined[name].equals(joined[f"{name}_full"].astype(joined[name].dtype)), name

@@ -28,7 +28,10 @@ def weekly_metrics(
     filters: Filters | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
+    work: bool = True,
 ) -> pd.DataFrame:
+    """``work=False`` leaves out the work-item columns (time to ship, support tickets, incidents by
+    category) for a reader that shows none of them: they are read from raw work items, the costliest part."""
     filters = filters or Filters()
     rows = rollups_db.read(session, settings, filters, start, end)
     if rows is not None:
@@ -47,7 +50,8 @@ def weekly_metrics(
     cost_rows = cost_rollups.rows_for(session, settings, filters, start, end)
     cost = cost_rollup.weekly_from_cost_rollups(cost_rows, group_by=group_by)
     table = cost_compute.with_cost(table, cost)
-    table = _with_work(table, session, settings, group_by=group_by, filters=filters, start=start, end=end)
+    if work:
+        table = _with_work(table, session, settings, group_by=group_by, filters=filters, start=start, end=end)
     table["low_sample"] = table["completed_deployments"] < settings.min_sample
     current = compute.week_label(pd.Series([pd.Timestamp(utcnow())]), settings.timezone).iloc[0]
     table["week_so_far"] = table["week"] == current

@@ -1,20 +1,26 @@
 """Warm the page memo when the app starts, in a background thread: the first reader after a start gets
 the overview, the services table, the themes and the data page's warnings without waiting for them
-(they read rollups and raw rows: up to a second or more on a large install, see BENCHMARKS.md)."""
+(they read rollups and raw rows: up to a second or more on a large install, see BENCHMARKS.md). One
+service's page is computed too, the first in the catalogue: that warms the per-service read path (its
+queries' compiled statements, the pandas code it runs), which the first visit of any other service then
+finds ready."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from sqlmodel import select
+
 from service.db import session_scope
 from service.digest.build import last_full_week
+from service.models import Service
 from service.settings import Settings
 from service.timeutil import utcnow
 from service.web.cache import PageMemo
 from service.web.pages.data import quality_figures
 from service.web.pages.friction import current_themes
-from service.web.pages.services import services_table
+from service.web.pages.services import service_figures, services_table
 from service.web.reads import digest_content
 
 log = logging.getLogger("frictionlog.web")
@@ -30,6 +36,9 @@ def warm(settings: Settings, memo: PageMemo) -> None:
             services_table(settings, memo, session)
             current_themes(settings, memo, session)
             quality_figures(settings, memo, session)
+            first = session.exec(select(Service.slug).order_by(Service.slug).limit(1)).first()
+            if first is not None:
+                service_figures(settings, memo, session, first)
     except Exception:  # a cold page is slower, never wrong: the page computes it on its first request
         log.warning("web.warm_failed", exc_info=True)
 

@@ -20,7 +20,7 @@ from service.friction import reports
 from service.metrics import dora
 from service.metrics.service import Filters, dora_metrics
 from service.metrics.weekly import weekly_metrics
-from service.models import Service
+from service.models import PlatformAssignment, Service
 from service.settings import Settings
 from service.timeutil import parse_timestamp, utcnow
 from service.web import cache, charts, tables
@@ -96,7 +96,9 @@ def _figures(settings: Any, slug: str) -> tuple[dict[str, Any], tuple[str, str],
 
 def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], list[Any]]:
     start, end, labels = _window(settings.timezone, TIMELINE_WEEKS)
-    weekly = weekly_metrics(session, settings, group_by="platform", filters=Filters(service=slug), start=start, end=end)
+    weekly = weekly_metrics(
+        session, settings, group_by="platform", filters=Filters(service=slug), start=start, end=end, work=False
+    )
     platforms = sorted(set(weekly["group"])) if len(weekly) else []
     css = {
         p: ("s-migrated" if i == len(platforms) - 1 and len(platforms) > 1 else "s-legacy")
@@ -146,6 +148,20 @@ def _cost_timeline(
     return out
 
 
+def service_figures(
+    settings: Settings,
+    memo: cache.PageMemo,
+    session: Session,
+    slug: str,
+    history: list[PlatformAssignment] | None = None,
+) -> tuple[dict[str, Any], tuple[str, str], tuple[list[Any], list[Any]]]:
+    """``_figures`` through the page memo, keyed by the service's platform history and the last whole week."""
+    history = catalogue.platform_history(session, slug) if history is None else history
+    key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
+    week = last_full_week(utcnow(), settings.timezone)
+    return memo.remember((*key, week), cache.data_version(session), lambda: _figures(settings, slug))
+
+
 def _service_or_404(session: Session, slug: str) -> Service:
     service = session.get(Service, slug)
     if service is None:
@@ -158,11 +174,7 @@ def service_detail(request: Request, slug: Slug, viewer: Viewing, session: DbSes
     settings = app_state(request).settings
     service = _service_or_404(session, slug)
     history = catalogue.platform_history(session, slug)
-    key = ("service", settings.database_url, slug, tuple((p.platform, p.effective_from) for p in history))
-    week = last_full_week(utcnow(), settings.timezone)
-    figures, window, (timeline, cost) = cache.of(request).remember(
-        (*key, week), cache.data_version(session), lambda: _figures(settings, slug)
-    )
+    figures, window, (timeline, cost) = service_figures(settings, cache.of(request), session, slug, history)
     open_reports = [
         r
         for status in ("open", "acknowledged")
