@@ -602,7 +602,7 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
                 "lead_time": {"migrated": [4.5], "not_migrated": [None]},
                 "friction_by_category": {},
             },
-            "warnings": [{"code": "unlinked", "message": "incidents not linked to a deployment", "count": 3}],
+            "warnings": [{"code": "unlinked", "message": "3 incidents not linked to a deployment", "count": 3}],
             "definitions_version": "1",
         }
     ).as_json()
@@ -619,7 +619,7 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
             "Deploys per week at least +25%",
             "<b>met</b>",  # the status, from the digest's one criteria renderer
             "lowered from +50% to +25% &lt;b&gt;after&lt;/b&gt; the start.",  # moved goalposts, escaped
-            "3 items: incidents not linked to a deployment",
+            "3 incidents not linked to a deployment",
             "Event study: Deploys per week, effect by weeks since the move",
             "+1: +50% (90 % interval +30% to +70%)",  # a point's value on hover, with its band
             'class="band"',

@@ -42,10 +42,14 @@ def headline_line(row: dict[str, Any]) -> str:
 
 
 def warning_line(warning: dict[str, Any]) -> str:
-    """ "1 item: incidents not linked to any deployment …", worded as on the web pages (the message names
-    what it counts in the plural, so the count goes before it as items)."""
+    """ "1 incident not linked to any deployment … (e.g. a, b)": the message is the whole sentence, its count
+    and noun agreeing. A digest kept before messages carried their count ("incidents not linked …") gets
+    the count in front as items, so it still reads right."""
     examples = f" (e.g. {', '.join(warning['examples'][:3])})" if warning.get("examples") else ""
-    return f"{plural(warning['count'], 'item')}: {warning['message']}{examples}"
+    message = str(warning["message"])
+    if not message.startswith(f"{warning['count']:,} "):
+        message = f"{plural(warning['count'], 'item')}: {message}"
+    return f"{message}{examples}"
 
 
 def migration_lines(migration: dict[str, Any]) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from service.vocab import DeploymentStatus
+from service.words import plural
 
 FAILED_STATUSES = (DeploymentStatus.FAILURE, DeploymentStatus.ERROR)
 COMPLETED_STATUSES = (DeploymentStatus.SUCCESS, *FAILED_STATUSES)
@@ -143,33 +144,39 @@ def data_quality(
     warnings: list[dict[str, object]] = []
     prod = production(deployments, environments)
 
-    def warn(code: str, message: str, count: int, examples: list[str] | None = None) -> None:
+    def warn(code: str, count: int, thing: str, rest: str, examples: list[str] | None = None) -> None:
+        """``message`` is the whole sentence, its count and noun agreeing: "1 incident not linked …"."""
         if count:
+            message = f"{plural(count, thing)} {rest}"
             warnings.append({"code": code, "message": message, "count": count, "examples": (examples or [])[:5]})
 
     unlinked = incidents["caused_by_deployment_id"].isna()
     warn(
         "incidents_unlinked",
-        "incidents not linked to any deployment (change failure rate may be low)",
         int(unlinked.sum()),
+        "incident",
+        "not linked to any deployment (change failure rate may be low)",
     )
     warn(
         "incidents_unresolved",
-        "incidents never resolved (not in time to restore)",
         int(incidents["resolved_at"].isna().sum()),
+        "incident",
+        "never resolved (not in time to restore)",
     )
     backwards = incidents["resolved_at"].notna() & (incidents["resolved_at"] < incidents["started_at"])
     warn(  # a vendor's payload (the generic form refuses them): kept, flagged, never silently dropped
         "incidents_resolved_before_started",
-        "incidents resolved before they started (a sender's clock or bug): kept, not in time to restore",
         int(backwards.sum()),
+        "incident",
+        "marked resolved before the start time (a sender's clock or bug): kept, not in time to restore",
         sorted(set(incidents.loc[backwards, "service"])),
     )
     no_deploys = sorted(set(incidents["service"]) - set(prod["service"]))
     warn(
         "services_without_deployments",
-        "services with incidents but no production deployments",
         len(no_deploys),
+        "service",
+        "with incidents but no production deployments",
         no_deploys,
     )
     uncatalogued = sorted(
@@ -178,15 +185,17 @@ def data_quality(
     )
     warn(
         "services_not_in_catalogue",
-        "services seen in events but with no team in the catalogue",
         len(uncatalogued),
+        "service",
+        "seen in events but with no team in the catalogue",
         uncatalogued,
     )
     shipped = set(lead_times["deployment_id"])
     bare = prod[prod["status"].eq(DeploymentStatus.SUCCESS) & ~prod["id"].isin(shipped)]
     warn(
         "deployments_without_commits",
-        "successful production deployments with no commits known (no lead time)",
         len(bare),
+        "successful production deployment",
+        "with no commits known (no lead time)",
     )
     return warnings

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from service.api.state import app_state
-from service.digest.render import number
+from service.digest.render import number, warning_line
 from service.timeutil import as_utc
 from service.web.auth import Viewer, current_viewer, web_session
 from service.web.words import plural
@@ -37,7 +37,7 @@ def percent(value: float | None, signed: bool = True) -> str:
 
 
 templates.env.filters.update(plural=plural, when=when, percent=percent, number=number)
-templates.env.globals.update(plural=plural)
+templates.env.globals.update(plural=plural, warning_line=warning_line)
 
 
 PREPARING_REFRESH_SECONDS = 3

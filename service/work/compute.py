@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from service.words import plural
+
 SAMPLE_COLUMNS = [
     "source",
     "key",
@@ -263,8 +265,8 @@ def warnings(samples: pd.DataFrame, history: pd.DataFrame, items: pd.DataFrame) 
             {
                 "code": "time_to_ship_done_fallback",
                 "count": fallback,
-                "message": f"{fallback} time-to-ship figure(s) end at 'done' in the tracker: nothing (commit, "
-                "branch, pull request or deployment) names those items, so their shipment cannot be seen",
+                "message": f"{plural(fallback, 'time-to-ship figure')} ending at 'done' in the tracker: nothing "
+                "(commit, branch, pull request or deployment) names those items, so their shipment cannot be seen",
             }
         )
     points = _points(history)
@@ -280,7 +282,7 @@ def warnings(samples: pd.DataFrame, history: pd.DataFrame, items: pd.DataFrame) 
             {
                 "code": "time_to_ship_never_started",
                 "count": never,
-                "message": f"{never} feature(s) went to done without a started status: no time to ship for them",
+                "message": f"{plural(never, 'feature')} done without a started status: no time to ship for them",
             }
         )
     return found
