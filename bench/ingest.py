@@ -259,7 +259,7 @@ def main() -> None:
     body = f"""
 `wrk -t2 -c32` for {seconds} s per run after a 2 s warm-up, {runs} run(s), every request a new generic
 `change` event with a bearer token; the load generator shares the 2 cores with the server and PostgreSQL,
-and (this run) with other developers' work: load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)
+and with whatever else runs on the machine: load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1/5/15 min)
 at the end. Requests/s and latency (ms), median (min–max) of the runs. *Stored − 2xx*: rows in the inbox
 minus 2xx answers wrk counted, warm-up included — never negative (the bench fails if a 2xx was not
 stored); the surplus is requests committed but cut off when wrk stopped (at most 32 per wrk run).
