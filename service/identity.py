@@ -15,6 +15,7 @@ A name that still breaks the rule is refused with InvalidInput naming the field 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Annotated, Any
@@ -36,8 +37,22 @@ def _visible(ch: str) -> bool:
     return unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\t\n\r\f\v"
 
 
+CACHED_UP_TO = 256
+"""Names this long or shorter have their normal form remembered (4,096 of them, about a megabyte at most):
+a stream of events names the same few hundred services again and again, and the rule is pure."""
+
+
 def normalise(raw: str) -> str:
     """The normal form of a name, before the slug rule is checked (see the module docstring)."""
+    return _remembered(raw) if len(raw) <= CACHED_UP_TO else _normal_form(raw)
+
+
+@functools.lru_cache(maxsize=4096)
+def _remembered(raw: str) -> str:
+    return _normal_form(raw)
+
+
+def _normal_form(raw: str) -> str:
     text = unicodedata.normalize("NFKC", raw)
     text = "".join(ch for ch in text if _visible(ch))
     text = _DASHES.sub("-", text).strip().casefold()

@@ -285,6 +285,17 @@ def test_normalising_is_idempotent_and_yields_slugs_or_refuses(raw: str) -> None
         assert slug == once
 
 
+@given(st.text(max_size=40), st.integers(min_value=0, max_value=300))
+def test_a_remembered_normal_form_is_the_rule_s_for_short_and_long_names(raw: str, pad: int) -> None:
+    from service.identity import CACHED_UP_TO, _normal_form
+
+    name = raw + " X" * pad  # some cross CACHED_UP_TO, and are never remembered
+    first, again = normalise(name), normalise(name)
+    assert first == again == _normal_form(name)
+    if len(name) <= CACHED_UP_TO:
+        assert normalise(name) is first  # the remembered string itself
+
+
 def test_an_alias_moves_stored_events_and_a_rebuild_re_derives_them(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, session: Session
 ) -> None:

@@ -131,9 +131,7 @@ def shipped_frame(session: Session, filters: Filters, start: datetime | None, en
         col(DeploymentChange.deployment_id) == col(Deployment.id)
     )
     statement = (  # a semi-join: each deployment once, without reading every commit link of the window
-        select(col(Deployment.id))
-        .join(Service, col(Service.slug) == col(Deployment.service))
-        .where(shipped.exists())
+        select(col(Deployment.id)).join(Service, col(Service.slug) == col(Deployment.service)).where(shipped.exists())
     )
     if start is not None:
         statement = statement.where(col(Deployment.finished_at) >= start)
