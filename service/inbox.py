@@ -176,7 +176,6 @@ class Claimed:
     event_type: str
     delivery_key: str
     received_at: datetime
-    headers: dict[str, str]
     body: str
 
 
@@ -190,7 +189,6 @@ def claim(session: Session, *, limit: int, now: datetime | None = None) -> list[
             table.c.event_type,
             table.c.delivery_key,
             table.c.received_at,
-            table.c.headers,
             table.c.body,
         )
         .where(table.c.status == InboxStatus.PENDING, table.c.available_at <= (now or utcnow()))

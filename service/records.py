@@ -200,13 +200,14 @@ class MeasurementRecord:
 
 @dataclass(frozen=True, slots=True)
 class InboxMeta:
-    """What a parser may know of the inbox row besides its body."""
+    """What a parser may know of the inbox row besides its body. Not its headers: the edge has read what
+    any parser needs of them (the event type, the delivery id) into the row's own columns, so the worker
+    does not load and decode them for every row (they stay stored, for audit and replay)."""
 
     id: int
     event_type: str
     delivery_key: str
     received_at: datetime
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,6 @@ def _parse(session: Session, row: Claimed, config: IntegrationConfig, stats: Dra
             event_type=row.event_type,
             delivery_key=row.delivery_key,
             received_at=row.received_at,
-            headers=row.headers,
         )
         result = parse_inbox_body(row.source, meta, row.body, config)
     except InvalidInput as exc:
