@@ -159,8 +159,9 @@ def main() -> None:
     events, naive_events, runs, many = (4000, 1000, 1, 100_000) if args.quick else (20000, 4000, 3, 1_000_000)
     rows = []
     cpu: dict[str, tuple[float, float, float]] = {}
+    goal_row = "drain loop, batches of 500, 2 processes"
     for label, processes, batch, n, stored_before in (
-        ("drain loop, batches of 500, 2 processes", 2, 500, events, 0),
+        (goal_row, 2, 500, events, 0),
         ("drain loop, batches of 500, 1 process", 1, 500, events, 0),
         (f"drain loop, 2 processes, {many // 10:,} rows of each table already stored", 2, 500, events, many // 10),
         (f"drain loop, 2 processes, {many:,} rows of each table already stored", 2, 500, events, many),
@@ -181,7 +182,7 @@ def main() -> None:
         if args.without_stored
         else f"The stored rows do not slow it ({many:,} rows of each table)."
     )
-    rate, client, server = cpu["drain loop, batches of 500, 2 processes"]
+    rate, client, server = cpu[goal_row]
     ceiling = 2_000_000 / (client + server)
     verdict = (
         f"**Goal met: {rate:,.0f} events/s with 2 processes.**"

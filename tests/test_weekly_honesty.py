@@ -23,6 +23,9 @@ def test_weekly_carries_warnings_and_marks_the_week_so_far(
         make_deployment("d-older", finished_at=now - timedelta(weeks=6)),  # before the warnings' four weeks
         make_deployment("d-old", finished_at=now - timedelta(weeks=2)),  # no commits: no lead time
         make_deployment("d-now", finished_at=now - timedelta(minutes=5)),
+        make_deployment(  # shipped a commit: not counted (each deployment's own links, not any link at all)
+            "d-shipped", finished_at=now - timedelta(weeks=1), commits=[("abc1234", now - timedelta(weeks=1, hours=3))]
+        ),
         make_incident("INC-9", started_at=now - timedelta(weeks=2, hours=-1)),  # never resolved
     ]
     assert client.post("/webhooks/generic", json=events, headers=admin_headers).status_code == 202

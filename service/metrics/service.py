@@ -127,7 +127,7 @@ def lead_times_frame(session: Session, filters: Filters, start: datetime | None,
 def shipped_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     """``deployment_id`` of each deployment in the window that shipped at least one commit: what
     ``compute.data_quality`` reads of the lead times, without loading every commit."""
-    shipped = sqlmodel.select(DeploymentChange.deployment_id).where(
+    shipped = select(col(DeploymentChange.deployment_id)).where(
         col(DeploymentChange.deployment_id) == col(Deployment.id)
     )
     statement = (  # a semi-join: each deployment once, without reading every commit link of the window
