@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.effects import did, panel, world
+from service.effects import did, matrix, panel, world
 from service.effects.registry import METRICS, metric
 from service.timeutil import week_start
 
@@ -266,3 +266,56 @@ def test_the_worked_example_in_docs_metrics_md() -> None:
     assert cells.loc[(_week(2), _week(3)), "att"] == pytest.approx(3.0)
     assert cells.loc[(_week(4), _week(4)), "att"] == pytest.approx(4.0)
     assert cells.loc[(_week(2), _week(4)), "controls"] == 2  # b has moved: no longer a control
+
+
+def _replicate(
+    data: pd.DataFrame, first: dict[str, date | None], counts: np.ndarray, services: list[str]
+) -> tuple[pd.DataFrame, dict[str, date | None]]:
+    """The panel one bootstrap replicate stands for: each service repeated as often as it was drawn."""
+    parts: list[pd.DataFrame] = []
+    moves: dict[str, date | None] = {}
+    for service, times in zip(services, counts, strict=True):
+        for copy in range(int(times)):
+            name = f"{service}~{copy}"
+            parts.append(data[data["service"] == service].assign(service=name))
+            moves[name] = first.get(service)
+    return pd.concat(parts, ignore_index=True), moves
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_every_bootstrap_replicate_is_the_estimate_on_its_resampled_services(sparse: bool) -> None:
+    """The estimator computes all replicates at once, as sums over the cells (and, where every replicate drew
+    a comparison service for every cell, reduced before multiplying). Each replicate must still equal the
+    plain estimate on its resampled services, so the interval is the one of those estimates. ``sparse``:
+    comparison services with weeks missing, so that some replicates draw none for some weeks."""
+    rng = np.random.default_rng(7)
+    weeks = 20
+    values, first = {}, {}
+    for i in range(10):
+        moved = None if i >= 6 else 6 + i
+        series = (
+            10 + 0.3 * np.arange(weeks) + rng.normal(0, 1, weeks) + (3 * (np.arange(weeks) >= moved) if moved else 0)
+        )
+        if sparse and moved is None:
+            series[rng.choice(weeks, 8, replace=False)] = np.nan
+        values[f"s{i}"] = list(series)
+        first[f"s{i}"] = None if moved is None else _week(moved)
+    data = _panel(values).dropna()
+    options = did.Options(resamples=40, seed=3)
+    effect = did.estimate(data, first, options)
+    assert effect.method == "staggered_did"
+    assert effect.att is not None
+    services = sorted(first)
+    ever = np.array([first[s] is not None for s in services])
+    k = matrix.draws(np.where(ever, 1.0, np.inf), options.resamples, options.seed)
+    replicates = []
+    for row in k[1:]:
+        # the plain estimate on the resampled services, from its group-time cells: every week from the move
+        # on, each cell weighted by its moved services
+        cells = did.att_gt(*_replicate(data, first, row, services))
+        post = cells[cells["week"] >= cells["cohort"]]
+        replicates.append((post["att"] * post["treated"]).sum() / post["treated"].sum() if len(post) else np.nan)
+    widen = matrix.few_cluster_factor(max(min(effect.treated, effect.controls), 2), options.confidence, fitted=1)
+    low, high = matrix.interval(np.array(replicates), effect.att, options.confidence, widen)
+    assert effect.att_low == pytest.approx(low, rel=1e-9)
+    assert effect.att_high == pytest.approx(high, rel=1e-9)

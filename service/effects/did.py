@@ -121,52 +121,122 @@ class Effect:
     post_weeks: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class _Cells:
-    """ATT(g, t) of one cohort for the weeks ``first`` … last and every replicate (rows): the att, the
-    treated count, level and pre-move level, and (services × those weeks) the treated and control masks.
-    Weeks more than ``horizon`` before the move are not needed and are not computed."""
+CHUNK_COLUMNS = 256
+"""Cohorts' cells are worked on in chunks of about this many (cohort, week) cells, so that a chunk's
+(replicates × cells) arrays stay small enough to be fast (2 MB each)."""
 
-    first: int
-    att: np.ndarray
-    n_t: np.ndarray
-    level: np.ndarray
-    pre_level: np.ndarray
+
+@dataclass(frozen=True, slots=True)
+class _Design:
+    """One cohort g (the services whose first week on the new platform is g) in the weeks ``weeks`` from
+    ``horizon`` before its move on that have both treated and control services in the data (no replicate has
+    either where the data has none). Masks and values are services × those weeks; ``d0`` is each service's
+    value minus its own pre-move mean, ``y0`` its value (0 where it has none); treated values are 0 off the
+    cohort's own services."""
+
+    g: int
+    weeks: np.ndarray
+    members: np.ndarray
+    base: np.ndarray
     treated: np.ndarray
     control: np.ndarray
+    td: np.ndarray
+    ty: np.ndarray
+    tb: np.ndarray
+    cd: np.ndarray
+
+    @property
+    def since(self) -> np.ndarray:
+        """Weeks since the move, per cell."""
+        since: np.ndarray = self.weeks - self.g
+        return since
 
 
-def _cohort(m: Matrices, g: int, base: np.ndarray, members: np.ndarray, k: np.ndarray, options: Options) -> _Cells:
-    """ATT(g, t) for the weeks from ``g − horizon`` on and every replicate (rows of ``k``); the treated
-    side multiplies only the cohort's own columns of ``k``."""
-    n_weeks = len(m.weeks)
+def _design(m: Matrices, g: int, options: Options, min_pre_weeks: int) -> _Design | None:
+    lo = max(0, g - options.base_weeks)
+    base = window_mean(m, lo, g)
+    members = (m.g == g) & np.isfinite(base) & (m.valid[:, lo:g].sum(axis=1) >= min_pre_weeks)
+    if not members.any():
+        return None
     first = max(0, g - options.horizon)
-    t_idx = np.arange(first, n_weeks)
-    y = m.y[:, first:]
-    d = np.where(m.valid[:, first:], y - base[:, None], np.nan)
-    ok = np.isfinite(d)
-    d0 = np.nan_to_num(d)
-    treated = members[:, None] & ok
+    weeks = np.arange(first, len(m.weeks))
+    ok = m.valid[:, first:] & np.isfinite(base)[:, None]
     if options.controls == "never_treated":
-        control = np.repeat((~np.isfinite(m.g))[:, None], len(t_idx), axis=1)
+        control = np.repeat((~np.isfinite(m.g))[:, None], len(weeks), axis=1)
     else:
-        control = m.g[:, None] > np.maximum(t_idx, g)[None, :]
-    control = control & ok & np.isfinite(base)[:, None]
-    own = np.flatnonzero(members)
-    k_own = k[:, own]
-    width = len(t_idx)
-    treated_parts = k_own @ np.hstack(
-        [treated[own], treated[own] * d0[own], treated[own] * np.nan_to_num(y[own]), treated[own] * base[own, None]]
+        control = m.g[:, None] > np.maximum(weeks, g)[None, :]
+    control &= ok
+    treated = members[:, None] & ok
+    keep = treated.any(axis=0) & control.any(axis=0)
+    ok, treated, control = ok[:, keep], treated[:, keep], control[:, keep]
+    y = m.y[:, first:][:, keep]
+    d0 = np.where(ok, y - np.nan_to_num(base)[:, None], 0.0)
+    return _Design(
+        g=g,
+        weeks=weeks[keep],
+        members=members,
+        base=base,
+        treated=treated,
+        control=control,
+        td=np.where(treated, d0, 0.0),
+        ty=np.where(treated, y, 0.0),
+        tb=np.where(treated, np.nan_to_num(base)[:, None], 0.0),
+        cd=np.where(control, d0, 0.0),
     )
-    eligible = np.flatnonzero(control.any(axis=1))  # only services that are a control some week
-    control_parts = k[:, eligible] @ np.hstack([control[eligible], control[eligible] * d0[eligible]])
-    n_t = treated_parts[:, :width]
-    n_c = control_parts[:, :width]
+
+
+def _reduced(chunk: list[_Design], k: np.ndarray, counts: np.ndarray, reduce: np.ndarray) -> np.ndarray:
+    """(4, rows of ``k``, columns of ``reduce``): over the cells of ``chunk`` with both treated and control
+    services drawn, the treated weight n_t, n_t × att, n_t × level and n_t × pre-move level, summed by
+    ``reduce`` (cells × sums).
+
+    Per cell and replicate, n_t × att = Σ_T d − n_t · (Σ_C d / n_C). Only the second term needs the cells
+    themselves: where every replicate drew a control for every cell, the other sums are linear in ``k`` and
+    are reduced before they are multiplied (k_own · (X · reduce)). Counts are products with ``counts`` (``k``
+    in single precision: exact); sums with ``k``. The treated side multiplies only the chunk's own services'
+    columns of ``k``; the control side is over every service."""
+    own = np.flatnonzero(np.logical_or.reduce([d.members for d in chunk]))
+    k_own = k[:, own]
+    treated = np.hstack([d.treated[own] for d in chunk])
+    sides = [np.hstack([getattr(d, name)[own] for d in chunk]) for name in ("td", "ty", "tb")]
+    n_t = _count(counts[:, own], treated)
+    n_c = _count(counts, np.hstack([d.control for d in chunk]))
+    s_cd = k @ np.hstack([d.cd for d in chunk])
+    if n_c.min() > 0:
+        linear = k_own @ np.hstack([treated @ reduce] + [x @ reduce for x in sides])
+        out: np.ndarray = linear.reshape(len(k), 4, -1).transpose(1, 0, 2).copy()
+        out[1] -= (n_t * (s_cd / n_c)) @ reduce
+        return out
+    s_td, s_ty, s_tb = (k_own @ x for x in sides)
+    cell = (n_t > 0) & (n_c > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        att = treated_parts[:, width : 2 * width] / n_t - control_parts[:, width:] / n_c
-        level = treated_parts[:, 2 * width : 3 * width] / n_t
-        pre_level = treated_parts[:, 3 * width :] / n_t
-    return _Cells(first, att, n_t, level, pre_level, treated, control)
+        weighted_att = s_td - n_t * (s_cd / n_c)
+    return np.stack([np.where(cell, values, 0.0) @ reduce for values in (n_t, weighted_att, s_ty, s_tb)])
+
+
+def _count(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return (counts @ mask.astype(np.float32)).astype(float)
+
+
+def _single(k: np.ndarray) -> np.ndarray:
+    """``k`` in single precision, for counting: a product of whole-number multiplicities and 0/1 masks is
+    exact in float32 below 2**24 (a count of services drawn), at half the time of float64. Sums of values
+    stay in double precision."""
+    if k.size and k.sum(axis=1).max() >= 2**24:
+        raise ValueError("too many services to count in single precision")
+    return k.astype(np.float32)
+
+
+def _chunks(designs: list[_Design]) -> list[list[_Design]]:
+    chunks: list[list[_Design]] = []
+    width = 0
+    for d in designs:
+        if not chunks or width + len(d.weeks) > CHUNK_COLUMNS:
+            chunks.append([])
+            width = 0
+        chunks[-1].append(d)
+        width += len(d.weeks)
+    return chunks
 
 
 def att_gt(
@@ -176,18 +246,20 @@ def att_gt(
     att, treated, controls. Rows without treated or control services are left out."""
     options = options or Options()
     m = matrices(panel, first_treated)
-    ones = np.ones((1, len(m.services)))
     rows = []
-    for g in sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < len(m.weeks)}):
-        base = window_mean(m, max(0, g - options.base_weeks), g)
-        members = (m.g == g) & np.isfinite(base)
-        cells = _cohort(m, g, base, members, ones, options)
-        for j in range(cells.att.shape[1]):
-            if np.isfinite(cells.att[0, j]):
-                week = m.weeks[cells.first + j]
-                treated, controls = int(cells.treated[:, j].sum()), int(cells.control[:, j].sum())
-                rows.append((m.weeks[g], week, float(cells.att[0, j]), treated, controls))
+    for g in _cohort_weeks(m):
+        d = _design(m, g, options, min_pre_weeks=0)
+        if d is None:
+            continue
+        treated, controls = d.treated.sum(axis=0), d.control.sum(axis=0)
+        att = d.td.sum(axis=0) / treated - d.cd.sum(axis=0) / controls
+        for j, week in enumerate(d.weeks):
+            rows.append((m.weeks[g], m.weeks[week], float(att[j]), int(treated[j]), int(controls[j])))
     return pd.DataFrame(rows, columns=["cohort", "week", "att", "treated", "controls"])
+
+
+def _cohort_weeks(m: Matrices) -> list[int]:
+    return sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < len(m.weeks)})
 
 
 def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options | None = None) -> Effect:
@@ -202,95 +274,89 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
 
 def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options) -> Effect:
     m = matrices(panel, first_treated)
-    n_weeks = len(m.weeks)
-    cohorts = sorted({int(x) for x in m.g if np.isfinite(x) and 0 < x < n_weeks})
+    cohorts = _cohort_weeks(m)
+    if not cohorts or not (m.valid.any(axis=1) & (m.g > min(cohorts))).any():
+        # No service that had not moved yet, ever, with data: no comparison at all, so no cell has an
+        # effect; a before/after is all there is.
+        fallback = before_after(panel, first_treated, options)
+        return fallback if fallback.treated else Effect("none", "not_enough_data", "few_treated", 0, 0, len(cohorts))
+    designs = [d for g in cohorts if (d := _design(m, g, options, options.min_pre_weeks)) is not None]
     k = draws(m.g, options.resamples, options.seed)
     b = k.shape[0]
     horizon = options.horizon
     span = 2 * horizon + 1
-    t_idx = np.arange(n_weeks)
-    post_n = np.zeros(b)
-    sums = {name: np.zeros(b) for name in ("att", "after", "before")}
-    es_num, es_cf, es_den = np.zeros((b, span)), np.zeros((b, span)), np.zeros((b, span))
+    totals = np.zeros((4, b, 1 + span))
+    """post and event-study sums (columns: after the move, then weeks −horizon … +horizon) of the cells'
+    treated weight, weight × att, weight × level and weight × pre-move level."""
     es_units = np.zeros(span, dtype=int)
-    placebo_num, placebo_level, placebo_den = np.zeros(b), np.zeros(b), np.zeros(b)
-    placebo_cohorts = 0
-    treated_units: set[int] = set()
-    control_units: set[int] = set()
+    treated_units = np.zeros(len(m.services), dtype=bool)
+    control_units = np.zeros(len(m.services), dtype=bool)
     post_weeks: set[int] = set()
-    for g in cohorts:
-        lo = max(0, g - options.base_weeks)
-        base = window_mean(m, lo, g)
-        pre_weeks = m.valid[:, lo:g].sum(axis=1)
-        members = (m.g == g) & np.isfinite(base) & (pre_weeks >= options.min_pre_weeks)
-        if not members.any():
-            continue
-        cells = _cohort(m, g, base, members, k, options)
-        first = cells.first
-        weeks_since = t_idx[first:] - g
-        cell = np.isfinite(cells.att) & (cells.n_t > 0)
-        weight = np.where(cell, cells.n_t, 0.0)
-        att0 = np.where(cell, cells.att, 0.0)
-        level0 = np.where(cell, cells.level, 0.0)
-        post_weight = weight * (weeks_since >= 0)
-        post_n += post_weight.sum(axis=1)
-        sums["att"] += (att0 * post_weight).sum(axis=1)
-        sums["after"] += (level0 * post_weight).sum(axis=1)
-        sums["before"] += (np.where(cell, cells.pre_level, 0.0) * post_weight).sum(axis=1)
-        used = cell[0] & (weeks_since >= 0)
-        if used.any():
-            treated_units |= set(np.flatnonzero(cells.treated[:, used].any(axis=1)))
-            control_units |= set(np.flatnonzero(cells.control[:, used].any(axis=1)))
-            post_weeks |= {int(e) for e in weeks_since[used]}
-        # the event study: weeks −horizon … +horizon since the move are contiguous slots
-        inside = slice(0, int(np.searchsorted(weeks_since, horizon, side="right")))
-        slots = slice(int(weeks_since[0]) + horizon, int(weeks_since[inside.stop - 1]) + horizon + 1)
-        es_num[:, slots] += att0[:, inside] * weight[:, inside]
-        es_cf[:, slots] += (level0 - att0)[:, inside] * weight[:, inside]
-        es_den[:, slots] += weight[:, inside]
-        es_units[slots] += np.where(cell[0, inside], cells.treated[:, inside].sum(axis=0), 0)
-        if g - lo >= PLACEBO_PRE_WEEKS:
-            half = lo + (g - lo) // 2
-            early, late = window_mean(m, lo, half), window_mean(m, half, g)
-            change = late - early
-            fine = np.isfinite(change)
-            p_t = members & fine
-            p_c = (m.g > g) & fine if options.controls == "not_yet_treated" else ~np.isfinite(m.g) & fine
-            if p_t.any() and p_c.any():
-                placebo_cohorts += 1
-                c0 = np.nan_to_num(change)
-                nt, nc = k @ p_t, k @ p_c
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    diff = (k @ (p_t * c0)) / nt - (k @ (p_c * c0)) / nc
-                    lvl = (k @ (p_t * np.nan_to_num(base))) / nt
-                good = np.isfinite(diff) & np.isfinite(lvl)
-                placebo_num += np.where(good, diff * nt, 0)
-                placebo_level += np.where(good, lvl * nt, 0)
-                placebo_den += np.where(good, nt, 0)
-    has_data = m.valid.any(axis=1)
-    comparable = bool(cohorts) and bool((has_data & (m.g > min(cohorts))).any())
+    counts = _single(k)
+    for chunk in _chunks(designs):
+        since = np.concatenate([d.since for d in chunk])
+        reduce = np.hstack([(since >= 0)[:, None], since[:, None] == np.arange(-horizon, horizon + 1)[None, :]])
+        totals += _reduced(chunk, k, counts, reduce.astype(float))
+        for d in chunk:
+            used = d.since >= 0
+            treated_units |= d.treated[:, used].any(axis=1)
+            control_units |= d.control[:, used].any(axis=1)
+            post_weeks |= {int(e) for e in d.since[used]}
+            inside = d.since <= horizon
+            es_units[d.since[inside] + horizon] += d.treated[:, inside].sum(axis=0)
+    weight, att, level, pre_level = totals
     return _summarise(
         options=options,
-        has_controls=bool(control_units),
-        comparable=comparable,
-        treated=len(treated_units),
-        controls=len(control_units),
+        treated=int(treated_units.sum()),
+        controls=int(control_units.sum()),
         cohorts=len(cohorts),
-        post_n=post_n,
-        sums=sums,
-        es=(es_num, es_cf, es_den, es_units),
-        placebo=(placebo_num, placebo_level, placebo_den, placebo_cohorts),
+        post_n=weight[:, 0],
+        sums={"att": att[:, 0], "after": level[:, 0], "before": pre_level[:, 0]},
+        es=(att[:, 1:], (level - att)[:, 1:], weight[:, 1:], es_units),
+        placebo=_placebo(m, designs, k, options),
         post_weeks=len(post_weeks),
-        panel=panel,
-        first_treated=first_treated,
+    )
+
+
+def _placebo(
+    m: Matrices, designs: list[_Design], k: np.ndarray, options: Options
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The pre-trend test's sums over cohorts, for every replicate: the late-minus-early change of the
+    weeks before each move, treated minus controls, weighted by the treated count, and the treated
+    pre-move level; and how many cohorts took part (those with ``PLACEBO_PRE_WEEKS`` weeks before)."""
+    columns = []
+    for d in designs:
+        lo = max(0, d.g - options.base_weeks)
+        if d.g - lo < PLACEBO_PRE_WEEKS:
+            continue
+        half = lo + (d.g - lo) // 2
+        change = window_mean(m, half, d.g) - window_mean(m, lo, half)
+        fine = np.isfinite(change)
+        p_t = d.members & fine
+        p_c = (m.g > d.g) & fine if options.controls == "not_yet_treated" else ~np.isfinite(m.g) & fine
+        if p_t.any() and p_c.any():
+            c0 = np.nan_to_num(change)
+            columns += [p_t, p_c, p_t * c0, p_c * c0, p_t * np.nan_to_num(d.base)]
+    b = k.shape[0]
+    if not columns:
+        return np.zeros(b), np.zeros(b), np.zeros(b), 0
+    parts = (k @ np.column_stack(columns)).reshape(b, -1, 5)
+    nt, nc = parts[:, :, 0], parts[:, :, 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        diff = parts[:, :, 2] / nt - parts[:, :, 3] / nc
+        lvl = parts[:, :, 4] / nt
+    good = np.isfinite(diff) & np.isfinite(lvl)
+    return (
+        np.where(good, diff * nt, 0).sum(axis=1),
+        np.where(good, lvl * nt, 0).sum(axis=1),
+        np.where(good, nt, 0).sum(axis=1),
+        parts.shape[1],
     )
 
 
 def _summarise(
     *,
     options: Options,
-    has_controls: bool,
-    comparable: bool,
     treated: int,
     controls: int,
     cohorts: int,
@@ -299,16 +365,8 @@ def _summarise(
     es: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     placebo: tuple[np.ndarray, np.ndarray, np.ndarray, int],
     post_weeks: int,
-    panel: pd.DataFrame,
-    first_treated: Mapping[str, date | None],
 ) -> Effect:
-    if not comparable:
-        # No service that had not moved yet, ever, with data: a before/after is all there is.
-        fallback = before_after(panel, first_treated, options)
-        if fallback.treated:
-            return fallback
-        return Effect("none", "not_enough_data", "few_treated", treated, 0, cohorts)
-    if not has_controls:
+    if not controls:
         missing = "few_treated" if treated < options.min_treated else "few_controls"
         return Effect("staggered_did", "not_enough_data", missing, treated, 0, cohorts)
     with np.errstate(invalid="ignore", divide="ignore"):

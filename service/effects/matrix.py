@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -26,30 +26,40 @@ class Matrices:
     valid: np.ndarray
     g: np.ndarray
     """Index of each service's first treated week; +inf never (or after the panel), −1 always treated."""
+    cw: np.ndarray
+    """Running sums along the weeks (a leading 0 column) of the valid cells' weights, so that a window's
+    total is a difference (``window_mean``); a window without a valid cell has exactly 0."""
+    cwy: np.ndarray
+    """The same of weight × value."""
 
 
 def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> Matrices:
-    services = sorted(panel["service"].unique().tolist())
     if panel.empty:
-        return Matrices([], [], np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0), bool), np.zeros(0))
-    first, last = min(panel["week_start"]), max(panel["week_start"])
-    weeks = [first + pd.Timedelta(weeks=i).to_pytimedelta() for i in range((last - first).days // 7 + 1)]
-    row = {s: i for i, s in enumerate(services)}
-    col = {d: j for j, d in enumerate(weeks)}
+        empty = np.zeros((0, 0))
+        return Matrices([], [], empty, empty, np.zeros((0, 0), bool), np.zeros(0), empty, empty)
+    i, names = pd.factorize(panel["service"], sort=True)
+    services = [str(s) for s in names]
+    j, starts = pd.factorize(panel["week_start"])
+    first = min(starts)
+    offsets = np.array([(d - first).days // 7 for d in starts], dtype=np.int64)
+    weeks = [first + timedelta(weeks=n) for n in range(int(offsets.max()) + 1)]
     y = np.full((len(services), len(weeks)), np.nan)
     w = np.zeros_like(y)
-    i = panel["service"].map(row).to_numpy()
-    j = panel["week_start"].map(col).to_numpy()
-    y[i, j] = panel["value"].to_numpy(float)
-    w[i, j] = np.nan_to_num(panel["weight"].to_numpy(float))
+    columns = offsets[j]
+    y[i, columns] = panel["value"].to_numpy(float)
+    w[i, columns] = np.nan_to_num(panel["weight"].to_numpy(float))
     valid = np.isfinite(y) & (w > 0)
     g = np.full(len(services), np.inf)
-    for s, k in row.items():
+    for k, s in enumerate(services):
         moved = first_treated.get(s)
         if moved is not None:
             offset = (moved - first).days // 7
             g[k] = np.inf if offset >= len(weeks) else (-1 if offset <= 0 else offset)
-    return Matrices(services, weeks, y, w, valid, g)
+    ww = np.where(valid, w, 0.0)
+    zero = np.zeros((len(services), 1))
+    cw = np.hstack([zero, np.cumsum(ww, axis=1)])
+    cwy = np.hstack([zero, np.cumsum(ww * np.where(valid, y, 0.0), axis=1)])
+    return Matrices(services, weeks, y, w, valid, g, cw, cwy)
 
 
 def draws(g: np.ndarray, resamples: int, seed: int) -> np.ndarray:
@@ -75,10 +85,10 @@ def _draws(moved: bytes, n: int, resamples: int, seed: int) -> np.ndarray:
 
 
 def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
-    ww = np.where(m.valid[:, lo:hi], m.w[:, lo:hi], 0.0)
-    total = ww.sum(axis=1)
+    """Each service's weighted mean over the weeks [lo, hi); NaN where it has no valid week there."""
+    total = m.cw[:, hi] - m.cw[:, lo]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (ww * np.nan_to_num(m.y[:, lo:hi])).sum(axis=1) / total, np.nan)
+        return np.where(total > 0, (m.cwy[:, hi] - m.cwy[:, lo]) / total, np.nan)
 
 
 def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
