@@ -14,11 +14,14 @@ alone at the old threshold found 57 % (bench/themes.py, BENCHMARKS.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
 THRESHOLD = 0.3
@@ -94,23 +97,26 @@ class Theme:
         return len(self.report_ids)
 
 
-def _components(similar: list[list[bool]]) -> list[list[int]]:
-    parent = list(range(len(similar)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, row in enumerate(similar):
-        for j in range(i + 1, len(row)):
-            if row[j]:
-                parent[root(i)] = root(j)
+def _components(similar: np.ndarray) -> list[list[int]]:
+    """Single linkage: the connected components of the pairs at or above the threshold (upper triangle),
+    each in row order, ordered by their first row."""
+    _, labels = connected_components(csr_matrix(np.triu(similar, 1)), directed=True, connection="weak")
     groups: dict[int, list[int]] = {}
-    for i in range(len(similar)):
-        groups.setdefault(root(i), []).append(i)
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
     return list(groups.values())
+
+
+def _theme(service: str, category: str, rows: list[dict[Hashable, Any]]) -> Theme:
+    return Theme(
+        service=service or None,
+        category=category,
+        report_ids=sorted(int(r["id"]) for r in rows),
+        reporters=len({r["reporter"] for r in rows if not pd.isna(r["reporter"])}),
+        votes=int(sum(r["votes"] for r in rows if not pd.isna(r["votes"]))),
+        minutes_lost=int(sum(r["minutes_lost"] for r in rows if not pd.isna(r["minutes_lost"]))),
+        example=str(min(rows, key=lambda r: r["id"])["text"]),
+    )
 
 
 def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]:
@@ -122,27 +128,16 @@ def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]
     texts = list(reports["text"])
     measure = Similarity(texts)
     vectors = measure.vectors(texts)  # every report once; each group compares its own rows
-    reports = reports.reset_index(drop=True)
-    for (service, category), rows in reports.groupby([reports["service"].fillna(""), "category"], sort=True):
-        positions = list(rows.index)
-        rows = rows.reset_index(drop=True)
-        if len(rows) == 1:  # a report alone is its own theme: nothing to compare it with
-            clusters = [[0]]
-        else:
-            similarity = measure.among(vectors, positions)
-            clusters = _components([[bool(v >= threshold) for v in line] for line in similarity])
+    records = reports.to_dict(orient="records")
+    groups: dict[tuple[str, str], list[int]] = {}
+    for position, record in enumerate(records):
+        if not pd.isna(record["category"]):  # a report without a category has no theme
+            service = "" if pd.isna(record["service"]) else str(record["service"])
+            groups.setdefault((service, str(record["category"])), []).append(position)
+    for (service, category), positions in sorted(groups.items()):
+        # a report alone is its own theme: nothing to compare it with
+        clusters = [[0]] if len(positions) == 1 else _components(measure.among(vectors, positions) >= threshold)
         for members in clusters:
-            part = rows.iloc[members]
-            themes.append(
-                Theme(
-                    service=str(service) or None,
-                    category=str(category),
-                    report_ids=sorted(int(i) for i in part["id"]),
-                    reporters=int(part["reporter"].dropna().nunique()),
-                    votes=int(part["votes"].sum()),
-                    minutes_lost=int(part["minutes_lost"].fillna(0).sum()),
-                    example=str(part.sort_values("id")["text"].iloc[0]),
-                )
-            )
+            themes.append(_theme(service, category, [records[positions[m]] for m in members]))
     themes.sort(key=lambda theme: (-theme.votes, -theme.reports, theme.category, theme.service or ""))
     return themes
