@@ -52,7 +52,8 @@ def own_changes(
         return []
     usable = panel[panel["value"].notna() & (panel["weight"] > 0) & panel["service"].isin(moved)]
     codes, names = pd.factorize(usable["service"])
-    week = np.array(usable["week_start"].tolist(), dtype="datetime64[D]")
+    week_codes, starts = pd.factorize(usable["week_start"])
+    week = np.array(list(starts), dtype="datetime64[D]")[week_codes]
     move_week = np.array([moved[str(n)][0] for n in names], dtype="datetime64[D]")[codes]
     first = np.array([moved[str(n)][1] for n in names], dtype="datetime64[D]")[codes]
     span = np.timedelta64(7 * weeks, "D")
