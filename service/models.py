@@ -132,6 +132,7 @@ class Deployment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_deployment_source_external"),
         Index("ix_deployment_service_finished", "service", "finished_at"),
+        Index("ix_deployment_finished", "finished_at"),  # a week of every service: the digest, raw reads
     )
 
     id: int | None = Field(default=None, primary_key=True)

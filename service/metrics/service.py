@@ -65,24 +65,25 @@ def migrated_platforms(session: Session) -> set[str]:
 
 def deployments_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
     target = aliased(Deployment)
-    statement = (
-        select(
-            col(Deployment.id),
-            col(Deployment.service),
-            col(Service.team),
-            col(Deployment.environment),
-            col(Deployment.status),
-            col(Deployment.finished_at),
-            col(Deployment.platform),
-            col(Deployment.is_rollback),
-            col(target.id),
-        )
-        .join(Service, col(Service.slug) == col(Deployment.service))
-        .outerjoin(
-            target,
-            (col(target.source) == col(Deployment.source)) & (col(target.external_id) == col(Deployment.rollback_of)),
-        )
+    # The deployment a rollback rolls back, looked up per row by the unique (source, external_id): an outer
+    # join made PostgreSQL hash the whole deployment table for a week's read.
+    rolled_back = (
+        select(col(target.id))
+        .where(col(target.source) == col(Deployment.source), col(target.external_id) == col(Deployment.rollback_of))
+        .correlate(Deployment)
+        .scalar_subquery()
     )
+    statement = select(
+        col(Deployment.id),
+        col(Deployment.service),
+        col(Service.team),
+        col(Deployment.environment),
+        col(Deployment.status),
+        col(Deployment.finished_at),
+        col(Deployment.platform),
+        col(Deployment.is_rollback),
+        rolled_back,
+    ).join(Service, col(Service.slug) == col(Deployment.service))
     if filters.environment:
         statement = statement.where(col(Deployment.environment) == filters.environment)
     if start is not None:
