@@ -215,7 +215,9 @@ def _reduced(chunk: list[_Design], k: np.ndarray, counts: np.ndarray, reduce: np
 
 
 def _count(counts: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return (counts @ mask.astype(np.float32)).astype(float)
+    """How many of the services in ``mask`` each replicate drew, per cell (whole numbers, float32)."""
+    drawn: np.ndarray = counts @ mask.astype(np.float32)
+    return drawn
 
 
 def _single(k: np.ndarray) -> np.ndarray:
