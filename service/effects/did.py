@@ -130,9 +130,9 @@ CHUNK_COLUMNS = 256
 class _Design:
     """One cohort g (the services whose first week on the new platform is g) in the weeks ``weeks`` from
     ``horizon`` before its move on that have both treated and control services in the data (no replicate has
-    either where the data has none). Masks and values are services × those weeks; ``d0`` is each service's
-    value minus its own pre-move mean, ``y0`` its value (0 where it has none); treated values are 0 off the
-    cohort's own services."""
+    either where the data has none). Masks and values are services × those weeks, 0 outside their mask: d
+    (a service's value minus its own mean over the ``base_weeks`` before the move) of the treated (``td``)
+    and of the controls (``cd``), and the treated services' value (``ty``) and pre-move mean (``tb``)."""
 
     g: int
     weeks: np.ndarray
