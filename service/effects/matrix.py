@@ -22,7 +22,6 @@ class Matrices:
     services: list[str]
     weeks: list[date]
     y: np.ndarray
-    w: np.ndarray
     valid: np.ndarray
     g: np.ndarray
     """Index of each service's first treated week; +inf never (or after the panel), −1 always treated."""
@@ -36,7 +35,7 @@ class Matrices:
 def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> Matrices:
     if panel.empty:
         empty = np.zeros((0, 0))
-        return Matrices([], [], empty, empty, np.zeros((0, 0), bool), np.zeros(0), empty, empty)
+        return Matrices([], [], empty, np.zeros((0, 0), bool), np.zeros(0), empty, empty)
     i, names = pd.factorize(panel["service"], sort=True)
     services = [str(s) for s in names]
     j, starts = pd.factorize(panel["week_start"])
@@ -59,7 +58,7 @@ def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> M
     zero = np.zeros((len(services), 1))
     cw = np.hstack([zero, np.cumsum(ww, axis=1)])
     cwy = np.hstack([zero, np.cumsum(ww * np.where(valid, y, 0.0), axis=1)])
-    return Matrices(services, weeks, y, w, valid, g, cw, cwy)
+    return Matrices(services, weeks, y, valid, g, cw, cwy)
 
 
 def draws(g: np.ndarray, resamples: int, seed: int) -> np.ndarray:
