@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Text, cast, delete
+from sqlalchemy import Text, cast, delete, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -61,7 +61,19 @@ def rebuild(session: Session, settings: Settings) -> int:
     cost_rollups.rebuild(session, settings)
     session.exec(upsert_insert(session, RollupState).values(timezone=tz, built_at=utcnow()).on_conflict_do_nothing())
     session.commit()
+    _analyse(session)
     return len(table)
+
+
+def _analyse(session: Session) -> None:
+    """Refresh PostgreSQL's planner statistics of the tables a full rebuild has just replaced.
+
+    Until autovacuum gets to them, the planner sees the old (often empty) tables: on the year-long bench
+    data the rollup read then chose a hash plan spilling to temporary files instead of an index scan.
+    SQLite keeps no statistics unless asked, so there is nothing to refresh there."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("ANALYZE weekly_rollup, weekly_cost_rollup"))  # type: ignore[call-overload]
+        session.commit()
 
 
 def refresh(session: Session, settings: Settings, *, limit: int = 500) -> int:
