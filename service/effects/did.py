@@ -23,6 +23,7 @@ the weeks before each move; with no comparison services at all a before/after is
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -30,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from service.effects.matrix import Matrices, draws, few_cluster_factor, finite_or_none, interval, matrices, window_mean
 
@@ -270,8 +271,15 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
 
     BLAS runs on one thread here: the matrices are small, and on busy shared cores a threaded BLAS spent
     4–5× longer synchronising than multiplying (bench/effects.py)."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _threadpools().limit(limits=1, user_api="blas"):
         return _estimate(panel, first_treated, options or Options())
+
+
+@functools.cache
+def _threadpools() -> ThreadpoolController:
+    """The process's thread pools (BLAS's among them), found once: finding them reads every loaded shared
+    library's details, 3 ms a call, which ``threadpool_limits`` paid on every estimate."""
+    return ThreadpoolController()
 
 
 def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], options: Options) -> Effect:
