@@ -45,6 +45,7 @@ elif what == "digest":
     from service.digest.build import digest_input
     from service.digest.content import build_content
     from service.effects import did
+    from workers.process import settle_heap
     spent = []
     real = did.estimate
     def timed(*args, **kwargs):
@@ -54,11 +55,19 @@ elif what == "digest":
         finally:
             spent.append(time.perf_counter() - began)
     did.estimate = timed
-    with session_scope(url) as session:
-        data = digest_input(session, settings, week="2026-W47", audience="leaders")
-    read = time.perf_counter() - started
-    build_content(data)
-    parts = {"read_seconds": read, "estimate_seconds": sum(spent)}
+    settle_heap()  # what every Celery worker process does once started (workers/tasks.py), where digests are built
+    def one(week):
+        spent.clear()
+        began = time.perf_counter()
+        with session_scope(url) as session:
+            data = digest_input(session, settings, week=week, audience="leaders")
+        read = time.perf_counter() - began
+        build_content(data)
+        return {"seconds": time.perf_counter() - began, "read_seconds": read, "estimate_seconds": sum(spent)}
+    first = one("2026-W47")
+    after = one("2026-W46")  # the same worker's next digest: imports, connection and caches are warm
+    parts = {**first, "next_seconds": after["seconds"], "next_read_seconds": after["read_seconds"],
+             "next_estimate_seconds": after["estimate_seconds"]}
 else:
     with session_scope(url, write=True) as session:
         _, secret = create_token(session, name=f"bench-{time.time_ns()}", scopes=["read"])
@@ -72,7 +81,7 @@ else:
 elapsed = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 result = {"seconds": elapsed, "peak_mb": peak / 1024, "growth_mb": (peak - before) / 1024}
-print(json.dumps({**result, **(parts if what == "digest" else {})}))
+print(json.dumps({**result, **(parts if what == "digest" else {})}))  # a digest's "seconds": its first build
 """
 
 
@@ -111,6 +120,8 @@ def main() -> None:
     finally:
         drop(data)
 
+    figures["digest_next"] = [{**f, "seconds": f["next_seconds"]} for f in figures["digest"]]
+
     def row(label: str, key: str, goal: str) -> str:
         seconds = [f["seconds"] for f in figures[key]]
         peaks = [f["peak_mb"] for f in figures[key]]
@@ -129,12 +140,19 @@ A year (52 weeks) for {services} services in PostgreSQL: {data.rows["deployment"
 {row("weekly endpoint by team, from raw rows (baseline)", "raw_team", "—")}
 {row("weekly endpoint by service, from raw rows (baseline)", "raw_service", "—")}
 {row("full recompute: rebuild every rollup from raw rows", "rebuild", "< 30 s")}
-{row("one digest build (leaders, the migration's effects on 12 metrics)", "digest", "< 1 s")}
+{row("one digest build (leaders, the migration's effects on 12 metrics), a fresh worker's first", "digest", "< 1 s")}
+{row("the same worker's next digest build (another week)", "digest_next", "< 1 s")}
 
-One digest build: {spread([f["read_seconds"] for f in figures["digest"]], "{:.2f}")} s reading (rollups from
-64 weeks before the week, kept fresh, and the week's raw rows), of which nothing is a full-history raw read
-any more, and {spread([f["estimate_seconds"] for f in figures["digest"]], "{:.2f}")} s in the effects estimator
-(12 metrics × 999 bootstrap resamples of 200 services, one BLAS thread), the rest composing the parts.
+A digest is built by a Celery worker process, which has settled its start-up heap (`settle_heap`), so the
+probe does that first. The first build in a fresh worker pays one-time costs (imports of the database
+driver and pyarrow's kernels, the first connection); the next one, for another week, does not.
+Of the first build, {spread([f["read_seconds"] for f in figures["digest"]], "{:.2f}")} s is reading (rollups
+from 64 weeks before the week, kept fresh, and the week's raw rows; no full-history raw read) and
+{spread([f["estimate_seconds"] for f in figures["digest"]], "{:.2f}")} s the effects estimator (12 metrics ×
+999 bootstrap resamples of 200 services, one BLAS thread); of the next build,
+{spread([f["next_read_seconds"] for f in figures["digest"]], "{:.2f}")} s reading and
+{spread([f["next_estimate_seconds"] for f in figures["digest"]], "{:.2f}")} s estimating. The rest of each is
+composing the parts (panels, charts, friction themes, the summary).
 
 The endpoint reads ~{services * 52:,} rollup rows (one per service, week and platform) whose lead and
 restore samples are kept whole, so medians stay exact when groups merge. Peak memory includes the
