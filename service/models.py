@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from service.db import UTCDateTime
+from service.db import Samples, UTCDateTime
 from service.timeutil import utcnow
 from service.vocab import InboxStatus
 
@@ -282,9 +282,10 @@ class WeeklyRollup(SQLModel, table=True):
     completed: int = 0
     failed: int = 0
     deploy_days_mask: int = 0
-    lead_seconds: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    lead_seconds: list[float] = Field(default_factory=list, sa_column=Column(Samples, nullable=False))
+    """Read back as a numpy float64 array (``service.db.Samples``)."""
     incidents: int = 0
-    restore_seconds: list[float] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    restore_seconds: list[float] = Field(default_factory=list, sa_column=Column(Samples, nullable=False))
     friction: int = 0
     friction_minutes: int = 0
 

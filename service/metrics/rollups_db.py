@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import Text, cast, delete, text
+from sqlalchemy import delete, text
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -127,17 +126,13 @@ def read(
         return None
     table = WeeklyRollup.__table__  # type: ignore[attr-defined]
     columns = rollup.ROLLUP_COLUMNS
-    samples = ("lead_seconds", "restore_seconds")
-    selected = [cast(table.c[c], Text) if c in samples else table.c[c] for c in columns]
     statement: Any = (  # plain columns, not ORM objects: ten thousand rows for a year of 200 services
-        sa_select(*selected, col(Service.team))
+        sa_select(*(table.c[c] for c in columns), col(Service.team))
         .join(Service, col(Service.slug) == table.c.service)
         .where(table.c.timezone == settings.timezone)
     )
     statement = filtered(statement, table, filters=filters, start=start, end=end, tz=settings.timezone)
     frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
-    for name in ("lead_seconds", "restore_seconds"):  # JSON text → arrays, parsed by numpy in C
-        frame[name] = frame[name].map(_samples)
     frame["week_start"] = pd.to_datetime(frame["week_start"], utc=True)
     targets = migrated_platforms(session)
     return with_cohort(frame, targets)
@@ -204,10 +199,3 @@ def read_fresh(
     ]
     kept = stored[~stored["service"].isin(stale)]
     return pd.concat([kept, *fresh], ignore_index=True)
-
-
-def _samples(text: str | list[float]) -> Any:
-    if isinstance(text, list):
-        return text
-    inner = text.strip()[1:-1]
-    return np.array(inner.split(","), dtype=float) if inner.strip() else np.empty(0)
