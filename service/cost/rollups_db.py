@@ -22,6 +22,7 @@ from service.cost import rollup
 from service.cost.currency import Currencies
 from service.cost.frames import cost_frame, measurement_frame
 from service.cost.models import WeeklyCostRollup
+from service.db import fetch_rows
 from service.metrics.cohort import with_cohort
 from service.metrics.marks import week_instant
 from service.metrics.rollup_query import filtered
@@ -133,7 +134,7 @@ def read(
         .where(table.c.timezone == settings.timezone)
     )
     statement = filtered(statement, table, filters=filters, start=start, end=end, tz=settings.timezone)
-    frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
+    frame = pd.DataFrame(fetch_rows(session, statement), columns=[*columns, "team"])
     frame["week_start"] = pd.to_datetime(frame["week_start"], utc=True)
     frame["cold_start_seconds"] = frame["cold_start_seconds"].map(_samples)
     for name in rollup.SUMS:

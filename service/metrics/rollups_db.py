@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.cost import rollups_db as cost_rollups
-from service.db import upsert_insert
+from service.db import fetch_rows, upsert_insert
 from service.metrics import rollup
 from service.metrics.cohort import with_cohort
 from service.metrics.marks import ALL_WEEKS, week_instant
@@ -132,7 +132,7 @@ def read(
         .where(table.c.timezone == settings.timezone)
     )
     statement = filtered(statement, table, filters=filters, start=start, end=end, tz=settings.timezone)
-    frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=[*columns, "team"])
+    frame = pd.DataFrame(fetch_rows(session, statement), columns=[*columns, "team"])
     frame["week_start"] = pd.to_datetime(frame["week_start"], utc=True)
     targets = migrated_platforms(session)
     return with_cohort(frame, targets)
