@@ -302,6 +302,8 @@ def fetch_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     need it (``Samples``, ``UTCDateTime``); a statement selecting any other type SQLAlchemy would
     process, or with parameters expanded at execution, takes SQLAlchemy's path, as every other
     backend does."""
+    if session.autoflush:  # as ``session.exec`` would: objects added and not yet flushed are seen
+        session.flush()
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return [tuple(row) for row in connection.execute(statement)]

@@ -73,3 +73,13 @@ def test_rows_are_those_sqlalchemy_gives(database_url: str) -> None:
     assert [row[at("week_start")] for row in rows] == [START + timedelta(weeks=1), START + timedelta(weeks=2)]
     assert [row[at("lead_seconds")].tolist() for row in rows] == [[1.5, 60.0, 3600.25], [1e9 + 0.125]]
     assert [row[-1] for row in rows] == ["payments", "payments"]
+
+
+def test_objects_added_and_not_flushed_are_seen_as_by_session_exec(database_url: str) -> None:
+    statement = sa_select(col(Service.slug), col(Service.team))
+    with Session(get_engine(database_url)) as session:
+        session.add(Service(slug="ledger", team="payments", created_at=START))
+        assert fetch_rows(session, statement) == [("ledger", "payments")]
+        with session.no_autoflush:
+            session.add(Service(slug="wallet", team="payments", created_at=START))
+            assert fetch_rows(session, statement) == [("ledger", "payments")]
