@@ -45,7 +45,7 @@ elif what == "digest":
     from service.digest.build import digest_input
     from service.digest.content import build_content
     from service.effects import did
-    from workers.process import settle_heap
+    from workers.process import prepare_process
     spent = []
     real = did.estimate
     def timed(*args, **kwargs):
@@ -55,7 +55,7 @@ elif what == "digest":
         finally:
             spent.append(time.perf_counter() - began)
     did.estimate = timed
-    settle_heap()  # what every Celery worker process does once started (workers/tasks.py), where digests are built
+    prepare_process(settings)  # what every Celery worker process does once started (workers/tasks.py)
     def one(week):
         spent.clear()
         began = time.perf_counter()
@@ -145,9 +145,10 @@ A year (52 weeks) for {services} services in PostgreSQL: {data.rows["deployment"
 {row("the same worker's next digest build (another week)", "digest_next", "< 1 s")}
 {row("one digest build from raw rows, no rollups built (baseline), a fresh worker's first", "raw_digest", "—")}
 
-A digest is built by a Celery worker process, which has settled its start-up heap (`settle_heap`), so the
-probe does that first. The first build in a fresh worker pays one-time costs (imports of the database
-driver and pyarrow's kernels, the first connection); the next one, for another week, does not.
+A digest is built by a Celery worker process, which once started makes its database engine and settles
+its heap (`workers.process.prepare_process`), so the probe does that first. The first build in a fresh
+worker still pays one-time costs (the first connection, lazily loaded parts of pandas and pyarrow); the
+next one, for another week, does not.
 Of the first build, {spread([f["read_seconds"] for f in figures["digest"]], "{:.2f}")} s is reading (rollups
 from 64 weeks before the week, kept fresh, and the week's raw rows; no full-history raw read) and
 {spread([f["estimate_seconds"] for f in figures["digest"]], "{:.2f}")} s the effects estimator (12 metrics ×

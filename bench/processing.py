@@ -26,12 +26,13 @@ from service.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DRAIN = (
-    "import sys; from bench.processing import drain_and_report; from workers.process import settle_heap; "
-    "settle_heap(); print('ready', flush=True); sys.stdin.readline(); drain_and_report()"
+    "import sys; from bench.processing import drain_and_report; from service.settings import get_settings; "
+    "from workers.process import prepare_process; prepare_process(get_settings()); print('ready', flush=True); "
+    "sys.stdin.readline(); drain_and_report()"
 )
-"""A worker process: imports everything, settles its heap as a Celery worker process does on start
-(``worker_process_init``), says ready, and drains on a word from the bench (so the timing holds
-processing only, not Python starting up)."""
+"""A worker process: imports everything, prepares itself as a Celery worker process does on start
+(``worker_process_init``: the engine made, the heap settled), says ready, and drains on a word from
+the bench (so the timing holds processing only, not Python starting up)."""
 
 
 def drain_and_report() -> None:

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from integrations.config import IntegrationConfig
 from integrations.registry import parse_inbox_body
 from service import inbox
-from service.db import session_scope
+from service.db import get_engine, session_scope
 from service.errors import InvalidInput, TransientError
 from service.friction.categorise import configured_taxonomy
 from service.friction.triage import current_model
@@ -196,6 +196,14 @@ def held_batch_size(hold_seconds: float, took_seconds: float, rows: int, most: i
     per_row = took_seconds / max(rows, 1)
     fitting = int(hold_seconds / per_row) if per_row > 0 else most
     return max(1, min(most, fitting, 2 * rows))
+
+
+def prepare_process(settings: Settings) -> None:
+    """Once per worker process, after start: make the database engine, which imports its driver (~0.1 s
+    that the process's first task paid, a digest build among them: BENCHMARKS.md), then settle the heap
+    with the driver in it (:func:`settle_heap`). Making the engine opens no connection."""
+    get_engine(settings.database_url)
+    settle_heap()
 
 
 def settle_heap() -> None:

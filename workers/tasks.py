@@ -24,15 +24,15 @@ from workers.celery_app import (
     SWEEP_TASK,
     app,
 )
-from workers.process import drain, seconds_until_next_due, settle_heap
+from workers.process import drain, prepare_process, seconds_until_next_due
 
 log = logging.getLogger("frictionlog.tasks")
 
 
 @worker_process_init.connect
-def _settle_heap(**_: object) -> None:
-    """Each prefork worker process, once started: see :func:`workers.process.settle_heap`."""
-    settle_heap()
+def _prepare(**_: object) -> None:
+    """Each prefork worker process, once started: see :func:`workers.process.prepare_process`."""
+    prepare_process(get_settings())
 
 
 @app.task(
