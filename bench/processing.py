@@ -215,9 +215,9 @@ reached {rate / ceiling:.0%} of that). PostgreSQL's part — the upserts into `c
 `deployment_change` with their indexes and the two foreign-key checks per commit link, the claim's row
 locks and the `UPDATE` that marks every inbox row — is {server / (client + server):.0%} of the CPU, so even
 with no Python at all two cores would allow ~{2_000_000 / server:,.0f} events/s. These figures depend on the
-host: the same worker code (one index fewer: migration 0013 since added `deployment.finished_at`) did
-9,738 (9,111–9,931) events/s (93 + 86 µs per event) on an Intel Xeon host of
-this kind on 2026-12-02 05:56 UTC, short of the goal. {stored_note}
+host: nearly the same worker code (before it made its engine at start; one index fewer, as migration
+0013 since added `deployment.finished_at`) did 9,738 (9,111–9,931) events/s (93 + 86 µs per event) on
+an Intel Xeon host of this kind on 2026-12-02 05:56 UTC, short of the goal. {stored_note}
 What is left in the worker (cProfile, one process, 20,000 events):
 reading and validating each body about a third (`json.loads`, the generic union's `TypeAdapter`, the
 per-field validators — timestamps, service names), the upserts' statement building and `COPY` row
