@@ -301,7 +301,11 @@ def fetch_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     ~0.3 against ~0.2 s: BENCHMARKS.md). The only columns decoded here are the two types of ours that
     need it (``Samples``, ``UTCDateTime``); a statement selecting any other type SQLAlchemy would
     process, or with parameters expanded at execution, takes SQLAlchemy's path, as every other
-    backend does."""
+    backend does.
+
+    For bulk reads only: the statement is compiled on every call, outside SQLAlchemy's compiled cache
+    (~1 ms), which a read of a few rows does not win back (one service's day of deployments: 2.7 against
+    1.9 ms; a week of every service's, 29 against 32 ms; a year of rollups, 0.21 against 0.31 s)."""
     if session.autoflush:  # as ``session.exec`` would: objects added and not yet flushed are seen
         session.flush()
     connection = session.connection()

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from service.cost.models import CostLine, Measurement
-from service.db import fetch_rows
 from service.metrics.cohort import with_cohort
 from service.metrics.service import Filters, migrated_platforms
 from service.models import Service
@@ -39,7 +38,7 @@ def _scoped(
 
 
 def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(fetch_rows(session, statement), columns=columns)
+    frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=columns)
     for name in ("period_start", "period_end"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     targets = migrated_platforms(session)

@@ -17,7 +17,6 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from service import catalogue
-from service.db import fetch_rows
 from service.metrics import compute, dora
 from service.metrics.cohort import with_cohort
 from service.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, Migration, Service
@@ -38,7 +37,8 @@ class Filters:
 
 
 def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame(fetch_rows(session, statement), columns=columns)
+    rows = session.exec(statement).all()
+    frame = pd.DataFrame([tuple(row) for row in rows], columns=columns)
     for name in _TIME_COLUMNS:
         if name in frame:
             frame[name] = pd.to_datetime(frame[name], utc=True)
