@@ -309,22 +309,10 @@ def fetch_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     if session.autoflush:  # as ``session.exec`` would: objects added and not yet flushed are seen
         session.flush()
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
-        return [tuple(row) for row in connection.execute(statement)]
-    decoders: list[Any] = []
-    for column in statement.selected_columns:
-        kind = column.type
-        if isinstance(kind, Samples):
-            decoders.append(Samples.decode)
-        elif isinstance(kind, UTCDateTime):
-            decoders.append(as_utc)
-        elif kind.result_processor(connection.dialect, None) is None:
-            decoders.append(None)
-        else:
-            return [tuple(row) for row in connection.execute(statement)]
-    compiled = statement.compile(dialect=connection.dialect)
-    if compiled.post_compile_params or compiled.escaped_bind_names:  # IN lists expanded when run; odd names
-        return [tuple(row) for row in connection.execute(statement)]
+    decoders = _direct_decoders(statement, connection.dialect)
+    compiled = statement.compile(dialect=connection.dialect) if decoders is not None else None
+    if decoders is None or compiled is None or compiled.post_compile_params or compiled.escaped_bind_names:
+        return [tuple(row) for row in connection.execute(statement)]  # IN lists expanded when run; odd names
     params = dict(compiled.params)
     for name, value in params.items():
         process = compiled.binds[name].type.bind_processor(connection.dialect)
@@ -334,17 +322,31 @@ def fetch_rows(session: Session, statement: Any) -> list[tuple[Any, ...]]:
     assert driver is not None
     with driver.cursor(binary=True) as cursor:
         rows: list[tuple[Any, ...]] = cursor.execute(str(compiled), params).fetchall()
-    decoded = [(i, decode) for i, decode in enumerate(decoders) if decode is not None]
-    if not decoded:
+    if not any(decoders):
         return rows
-    out = []
-    for row in rows:
-        values = list(row)
-        for i, decode in decoded:
-            if values[i] is not None:
-                values[i] = decode(values[i])
-        out.append(tuple(values))
-    return out
+    return [
+        tuple(v if decode is None or v is None else decode(v) for v, decode in zip(row, decoders, strict=True))
+        for row in rows
+    ]
+
+
+def _direct_decoders(statement: Any, dialect: Dialect) -> list[Any] | None:
+    """Per selected column, what ``fetch_rows`` applies to psycopg's value (None: nothing); None when the
+    statement must go through SQLAlchemy (another backend, or a type only SQLAlchemy decodes)."""
+    if dialect.name != "postgresql":
+        return None
+    decoders: list[Any] = []
+    for column in statement.selected_columns:
+        kind = column.type
+        if isinstance(kind, Samples):
+            decoders.append(Samples.decode)
+        elif isinstance(kind, UTCDateTime):
+            decoders.append(as_utc)
+        elif kind.result_processor(dialect, None) is None:
+            decoders.append(None)
+        else:
+            return None
+    return decoders
 
 
 def any_of(session: Session, column: Any, values: Sequence[Any]) -> Any:
