@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 
 from bench.report import write_section
-from service.friction.categorise import categorise, load_taxonomy
-from service.friction.learning import categorise_with, fit
+from service.figures.friction.categorise import categorise, load_taxonomy
+from service.figures.friction.learning import categorise_with, fit
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "friction_labelled.jsonl"
 
@@ -60,7 +60,7 @@ ambiguous), every third held out ({n}, {ambiguous} ambiguous). Goal: ≥ 85 % be
 Misses of the rules: {", ".join(f"{k} ({v})" for k, v in misses.most_common()) or "none"}.
 
 The model speaks only where the rules found no category, and only with learned evidence — a word its
-corrections of one category share that no taxonomy term matches (service/friction/learning.py). A gate
+corrections of one category share that no taxonomy term matches (service/figures/friction/learning.py). A gate
 on the model's probability alone fell to 18/52 after 9 corrections ("cannot get access" became
 platform_migration); tests/test_categoriser_gate.py checks k = 1 … 20 corrections in two orders never
 fall below rules-only. Corrections teach an organisation's own jargon, which the rules cannot know

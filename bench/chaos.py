@@ -251,7 +251,7 @@ def restart_redis() -> None:
 def _process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("ab") as output:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", *args],
+            [sys.executable, "-m", "service.app.cli", *args],
             env={**os.environ, **env},
             cwd=ROOT,
             stdout=output,

@@ -2,7 +2,7 @@
 
     python -m bench.cli_startup [--quick] [--before DIR]
 
-Each command runs as a fresh subprocess (``python -m service.cli ...``) against an up-to-date SQLite
+Each command runs as a fresh subprocess (``python -m service.app.cli ...``) against an up-to-date SQLite
 file, so the figure is what a user waits for. Baselines measured in the same run: ``python -c pass``
 (the interpreter alone) and, with ``--before DIR``, the same commands from another checkout (the code
 before the lazy imports). ``-X importtime`` names what is imported when a figure grows.
@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.report import ROOT, spread, write_section
 
 COMMANDS: list[tuple[str, list[str]]] = [
-    ("frictionlog --help", ["-m", "service.cli", "--help"]),
-    ("frictionlog tokens create", ["-m", "service.cli", "tokens", "create", "{name}", "--scope", "read"]),
+    ("frictionlog --help", ["-m", "service.app.cli", "--help"]),
+    ("frictionlog tokens create", ["-m", "service.app.cli", "tokens", "create", "{name}", "--scope", "read"]),
 ]
 
 
@@ -37,7 +37,7 @@ def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[flo
     env.pop("FRICTIONLOG_BROKER_URL", None)
     # The first command creates and migrates the database: that is not start-up, so it is not counted.
     subprocess.run(
-        [sys.executable, "-m", "service.cli", "db", "upgrade"], cwd=cwd, env=env, check=True, capture_output=True
+        [sys.executable, "-m", "service.app.cli", "db", "upgrade"], cwd=cwd, env=env, check=True, capture_output=True
     )
     times: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
     for run in range(runs):

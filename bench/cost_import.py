@@ -88,10 +88,10 @@ def child(kind: str, path: Path, workdir: Path) -> dict[str, float]:
         seconds = time.perf_counter() - started
         rows = len(frame)
     else:
-        from service.cost.imports import import_focus
-        from service.db import session_scope
+        from service.core.db import session_scope
+        from service.core.settings import Settings
+        from service.ingest.cost_import import import_focus
         from service.migrations import upgrade
-        from service.settings import Settings
 
         url = f"sqlite:///{workdir / f'bench-{os.getpid()}.db'}"
         upgrade(url)

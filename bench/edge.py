@@ -1,5 +1,5 @@
 """What the hostile-input edge costs a request: the body cap and token-first guard plus the security
-headers (``service/api/limits.py``, ``service/api/security.py``), against the same app without them,
+headers (``service/app/api/limits.py``, ``service/app/api/security.py``), against the same app without them,
 measured in the same run, in process (httpx's ASGI transport: no sockets, so the difference is not lost
 in network noise).
 
@@ -19,13 +19,13 @@ from typing import Any
 import httpx
 
 from bench.report import spread, write_section
-from service import tokens
-from service.api.app import create_app
-from service.api.limits import RequestGuard
-from service.api.security import SecurityHeaders
-from service.db import session_scope
+from service.app.api.app import create_app
+from service.app.api.limits import RequestGuard
+from service.app.api.security import SecurityHeaders
+from service.core import tokens
+from service.core.db import session_scope
+from service.core.settings import Settings
 from service.migrations import upgrade
-from service.settings import Settings
 
 
 class _NoWaker:

@@ -20,7 +20,9 @@ from datetime import time as clock
 
 from bench.report import spread, write_section
 from service.digest import migration as migration_part
-from service.effects import did, registry, world, world_frames
+from service.effects import did, registry
+from tests.worlds import frames as world_frames
+from tests.worlds import world
 
 
 def _rates(key: str, seeds: int) -> tuple[int, int, int, int, float]:

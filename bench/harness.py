@@ -40,7 +40,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def frictionlog(*args: str, env: dict[str, str]) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "--log-level", "WARNING", *args],
+        [sys.executable, "-m", "service.app.cli", "--log-level", "WARNING", *args],
         env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
@@ -66,7 +66,7 @@ def server(env: dict[str, str], *, command: tuple[str, ...] = ("serve",), worker
     args = [
         sys.executable,
         "-m",
-        "service.cli",
+        "service.app.cli",
         "--log-level",
         "WARNING",
         *command,
@@ -146,7 +146,7 @@ def deployment_batches(token: str, size: int) -> Callable[[httpx.Client, int], i
 def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     """``frictionlog <args>`` in the background (a worker, beat, the API), stopped afterwards."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "--log-level", "WARNING", *args],
+        [sys.executable, "-m", "service.app.cli", "--log-level", "WARNING", *args],
         env={**os.environ, **env},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

@@ -139,7 +139,7 @@ def preload(dsn: str, rows: int) -> None:
 def frictionlog_api(workers: int) -> tuple[list[str], str]:
     """The distributed API (``frictionlog api``) on a free port: its command line and base URL."""
     port = free_port()
-    command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "api", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "service.app.cli", "--log-level", "WARNING", "api", "--host", "127.0.0.1"]
     return [*command, "--port", str(port), "--workers", str(workers)], f"http://127.0.0.1:{port}"
 
 
@@ -172,7 +172,7 @@ def measure_embedded(seconds: int) -> tuple[Run, int]:
         }
         token = frictionlog("tokens", "create", "bench", "--scope", "ingest", env=env).strip()
         port = free_port()
-        command = [sys.executable, "-m", "service.cli", "--log-level", "WARNING", "serve", "--port", str(port)]
+        command = [sys.executable, "-m", "service.app.cli", "--log-level", "WARNING", "serve", "--port", str(port)]
         with process(command, env, f"http://127.0.0.1:{port}/healthz"):
             run = wrk(f"http://127.0.0.1:{port}/webhooks/generic", token, seconds)
         with sqlite3.connect(f"{directory}/bench.db") as connection:

@@ -26,12 +26,12 @@ PROBE = r"""
 import json, resource, sys, time
 from datetime import UTC, datetime
 from fastapi.testclient import TestClient
-from service.api.app import create_app
-from service.db import session_scope
+from service.app.api.app import create_app
+from service.core.db import session_scope
 from service.digest.build import build
-from service.metrics import rollups_db
-from service.settings import Settings
-from service.tokens import create_token
+from service.figures import rollups_db
+from service.core.settings import Settings
+from service.core.tokens import create_token
 from tests.fakes import RecordingWaker
 
 url, what = sys.argv[1], sys.argv[2]

@@ -19,14 +19,14 @@ import psycopg
 
 from bench.report import spread, write_section
 from integrations import generic
-from service import inbox
-from service.db import session_scope
+from service.core.db import session_scope
+from service.ingest import inbox
 from service.migrations import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DRAIN = (
-    "import sys; from bench.processing import drain_and_report; from service.settings import get_settings; "
+    "import sys; from bench.processing import drain_and_report; from service.core.settings import get_settings; "
     "from workers.process import prepare_process; prepare_process(get_settings()); print('ready', flush=True); "
     "sys.stdin.readline(); drain_and_report()"
 )
@@ -40,8 +40,8 @@ def drain_and_report() -> None:
     spent (the server runs on this machine: its backend's /proc entry)."""
     from sqlalchemy import text
 
-    from service.db import get_engine
-    from service.settings import get_settings
+    from service.core.db import get_engine
+    from service.core.settings import get_settings
     from workers.process import drain
 
     settings = get_settings()

@@ -26,8 +26,8 @@ import psycopg
 from bench.harness import database_name, frictionlog
 from bench.ingest import frictionlog_api, process, wrk
 from bench.report import write_section
-from service import inbox
-from service.db import session_scope
+from service.core.db import session_scope
+from service.ingest import inbox
 
 CHUNK = 1_000_000
 

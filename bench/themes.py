@@ -4,7 +4,7 @@
 
 tests/data/theme_pairs.jsonl holds pairs of friction reports labelled same / different theme (the
 different ones mostly hard: same area, other problem). A pair is predicted "same" when the similarity
-``service.friction.themes`` groups by is at least its threshold. Baseline, in the same run: the method
+``service.figures.friction.themes`` groups by is at least its threshold. Baseline, in the same run: the method
 before (word TF-IDF with endings cut, threshold 0.35).
 """
 
@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import cosine_similarity
 
 from bench.report import write_section
-from service.friction import themes
+from service.figures.friction import themes
 
 PAIRS = Path(__file__).resolve().parent.parent / "tests" / "data" / "theme_pairs.jsonl"
 

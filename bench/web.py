@@ -22,10 +22,10 @@ import psycopg
 from bench.dataset import create, describe_migration, drop
 from bench.harness import frictionlog, percentile, server
 from bench.report import write_section
-from service.db import session_scope
+from service.core.db import session_scope
+from service.core.settings import Settings
 from service.digest.build import last_full_week
-from service.metrics import rollups_db
-from service.settings import Settings
+from service.figures import rollups_db
 from workers.digest import keep_recent, run_digests
 
 GOAL_MS = 300.0
@@ -129,7 +129,7 @@ def main() -> None:
         }
         figures: dict[str, dict[str, float]] = {}
         with server(env) as running, httpx.Client(base_url=running.url, timeout=60) as client:
-            time.sleep(WARM_SECONDS)  # readers arrive after the start-up warm-up (service/web/warm.py) is done
+            time.sleep(WARM_SECONDS)  # readers arrive after the start-up warm-up (service/app/web/warm.py) is done
             figures["baseline: `/healthz`"] = timed(client, "/healthz", runs)
             bearer = {"Authorization": f"Bearer {token}"}
             weekly = "/api/v1/metrics/weekly?group_by=service&from=2025-11-24&to=2026-11-23"

@@ -21,8 +21,8 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, first_error
 from integrations.signatures import verify_prefixed_hmac
 from integrations.work_common import incident_category, item_service
-from service.errors import InvalidInput
-from service.records import (
+from service.core.errors import InvalidInput
+from service.core.records import (
     DeploymentRecord,
     Ignored,
     InboxMeta,
@@ -32,8 +32,8 @@ from service.records import (
     WorkItemRecord,
     WorkItemReferenceRecord,
 )
-from service.settings import Settings
-from service.work.mapping import STATUSES
+from service.core.settings import Settings
+from service.figures.work.mapping import STATUSES
 
 SOURCE = "cdevents"
 SIGNATURE_HEADER = "x-signature-256"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from service.identity import service_slug
-from service.settings import Settings
-from service.work.mapping import WorkMapping, load_mapping
+from service.core.identity import service_slug
+from service.core.settings import Settings
+from service.figures.work.mapping import WorkMapping, load_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class IntegrationConfig:
 
     def service_for(self, *names: str | None, fallback: str, field: str = "service") -> str:
         """The first name with an alias wins; otherwise the fallback (a repository or service name).
-        Either way the result is the catalogue slug (service.identity); ``field`` names it in a 422."""
+        Either way the result is the catalogue slug (service.core.identity); ``field`` names it in a 422."""
         for name in names:
             if name and name in self.service_aliases:
                 return service_slug(self.service_aliases[name], field=field)

@@ -9,11 +9,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 
 from integrations.generic import canonical_json
 from integrations.payload import first_error
-from service.errors import InvalidInput
-from service.identity import ServiceName
-from service.inbox import Delivery, content_key
-from service.records import FrictionRecord, InboxMeta, ParseResult
-from service.timeutil import parse_timestamp
+from service.core.errors import InvalidInput
+from service.core.identity import ServiceName
+from service.core.records import FrictionRecord, InboxMeta, ParseResult
+from service.core.timeutil import parse_timestamp
+from service.ingest.inbox import Delivery, content_key
 
 SOURCE = "api"
 EVENT_TYPE = "friction"

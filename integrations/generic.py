@@ -16,11 +16,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from integrations.config import IntegrationConfig
 from integrations.payload import first_error
 from integrations.work_common import incident_category
-from service.cost.currency import Currencies
-from service.errors import InvalidInput
-from service.identity import ServiceName, repository_service
-from service.inbox import Delivery, content_key
-from service.records import (
+from service.core.errors import InvalidInput
+from service.core.identity import ServiceName, repository_service
+from service.core.records import (
     ChangeRecord,
     CommitRef,
     CostRecord,
@@ -32,8 +30,10 @@ from service.records import (
     WorkItemRecord,
     WorkItemReferenceRecord,
 )
-from service.timeutil import parse_timestamp
-from service.vocab import DeploymentStatus, IncidentStatus
+from service.core.timeutil import parse_timestamp
+from service.core.vocab import DeploymentStatus, IncidentStatus
+from service.figures.cost.currency import Currencies
+from service.ingest.inbox import Delivery, content_key
 
 SOURCE = "generic"
 MAX_BATCH = 500

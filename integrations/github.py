@@ -14,7 +14,7 @@ from integrations.payload import Handler, Payload, VendorTime, dispatch, validat
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_github
 from integrations.work_common import incident_category, item_service, pull_request_references
-from service.records import (
+from service.core.records import (
     DeploymentRecord,
     Ignored,
     InboxMeta,
@@ -25,8 +25,8 @@ from service.records import (
     WorkItemReferenceRecord,
     WorkItemStatusRecord,
 )
-from service.settings import Settings
-from service.work.keys import github_issue_key
+from service.core.settings import Settings
+from service.figures.work.keys import github_issue_key
 
 SOURCE = "github"
 EVENT_HEADER = "x-github-event"
@@ -363,7 +363,7 @@ def _projects_v2_item(meta: InboxMeta, value: Any, config: IntegrationConfig) ->
     name = changed.to.name
     status = config.work_mapping.status(name=name, category=name, type_=name)
     if status is None:
-        return Ignored(f"project status {name!r} is not mapped (service/work/mapping.yaml statuses)")
+        return Ignored(f"project status {name!r} is not mapped (service/figures/work/mapping.yaml statuses)")
     return [
         WorkItemStatusRecord(
             source=SOURCE,

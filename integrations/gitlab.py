@@ -16,14 +16,8 @@ from integrations.payload import Handler, Payload, VendorTime, dispatch, sha_fro
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_token_header
 from integrations.work_common import pull_request_references
-from service.records import (
-    DeploymentRecord,
-    Ignored,
-    InboxMeta,
-    ParseResult,
-    PullRequestRecord,
-)
-from service.settings import Settings
+from service.core.records import DeploymentRecord, Ignored, InboxMeta, ParseResult, PullRequestRecord
+from service.core.settings import Settings
 
 SOURCE = "gitlab"
 EVENT_HEADER = "x-gitlab-event"

@@ -16,8 +16,8 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_prefixed_hmac
 from integrations.work_common import item_service
-from service.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
-from service.settings import Settings
+from service.core.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
+from service.core.settings import Settings
 
 SOURCE = "jira"
 SIGNATURE_HEADER = "x-hub-signature"

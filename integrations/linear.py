@@ -18,10 +18,10 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_prefixed_hmac
 from integrations.work_common import item_service
-from service.errors import InvalidInput, Unauthenticated
-from service.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.errors import InvalidInput, Unauthenticated
+from service.core.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
 
 SOURCE = "linear"
 SIGNATURE_HEADER = "linear-signature"

@@ -26,11 +26,11 @@ import httpx
 
 from integrations.config import IntegrationConfig
 from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
-from service.errors import InvalidInput
-from service.identity import slug_or_none
-from service.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
-from service.settings import Settings
-from service.timeutil import parse_timestamp
+from service.core.errors import InvalidInput
+from service.core.identity import slug_or_none
+from service.core.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
+from service.core.settings import Settings
+from service.core.timeutil import parse_timestamp
 
 SOURCE = "opencost"
 EVENT_TYPE = "allocation"

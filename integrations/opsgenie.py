@@ -15,8 +15,8 @@ from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
 from integrations.signatures import verify_token_header
 from integrations.work_common import incident_category
-from service.records import Ignored, InboxMeta, IncidentRecord, ParseResult
-from service.settings import Settings
+from service.core.records import Ignored, InboxMeta, IncidentRecord, ParseResult
+from service.core.settings import Settings
 
 SOURCE = "opsgenie"
 TOKEN_HEADER = "x-frictionlog-token"

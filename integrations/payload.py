@@ -10,9 +10,9 @@ from typing import Annotated, Any, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from integrations.config import IntegrationConfig
-from service.errors import InvalidInput
-from service.records import Ignored, InboxMeta, ParseResult
-from service.timeutil import parse_timestamp
+from service.core.errors import InvalidInput
+from service.core.records import Ignored, InboxMeta, ParseResult
+from service.core.timeutil import parse_timestamp
 
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]

@@ -21,14 +21,14 @@ import yaml
 
 from integrations.config import IntegrationConfig
 from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
-from service.errors import InvalidInput
-from service.identity import slug_or_none
-from service.records import InboxMeta, MeasurementRecord, ParseResult, Record
-from service.settings import Settings
+from service.core.errors import InvalidInput
+from service.core.identity import slug_or_none
+from service.core.records import InboxMeta, MeasurementRecord, ParseResult, Record
+from service.core.settings import Settings
 
 SOURCE = "prometheus"
 EVENT_TYPE = "query_range"
-DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "service" / "cost" / "prometheus_queries.yaml"
+DEFAULT_QUERIES = Path(__file__).resolve().parent.parent / "service" / "figures" / "cost" / "prometheus_queries.yaml"
 log = logging.getLogger("frictionlog.pulls.prometheus")
 
 

@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 from sqlmodel import col, select
 
-from service import inbox
-from service.db import session_scope
-from service.errors import InvalidInput, TransientError
-from service.models import InboxEvent
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.db import session_scope
+from service.core.errors import InvalidInput, TransientError
+from service.core.models import InboxEvent
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.ingest import inbox
 
 log = logging.getLogger("frictionlog.pulls")
 

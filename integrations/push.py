@@ -2,7 +2,7 @@
 commit belongs to (monorepo path prefixes, else the repository's service).
 
 In a monorepo (a repository with prefixes in FRICTIONLOG_MONOREPO_PATHS) a commit under no mapped prefix
-belongs to no service: it is kept as an *unmapped* change (counted, with a warning, by service.ingest),
+belongs to no service: it is kept as an *unmapped* change (counted, with a warning, by service.ingest.apply),
 never credited to a service named after the repository. The commit message itself is not kept: only the
 work-item keys it names (and the branch's), as references."""
 
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from integrations.config import IntegrationConfig
 from integrations.work_common import branch_references, commit_references
-from service.records import PUSH_ORDER_STRIDE, ChangeRecord, InboxMeta, Record
+from service.core.records import PUSH_ORDER_STRIDE, ChangeRecord, InboxMeta, Record
 
 
 @dataclass(frozen=True, slots=True)

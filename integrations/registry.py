@@ -23,11 +23,11 @@ from integrations import (
     prometheus,
 )
 from integrations.config import IntegrationConfig
-from service.errors import InvalidInput
-from service.inbox import Delivery, content_key
-from service.records import InboxMeta, ParseResult
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.errors import InvalidInput
+from service.core.records import InboxMeta, ParseResult
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.ingest.inbox import Delivery, content_key
 
 SLACK_SOURCE = "slack"
 

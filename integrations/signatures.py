@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from pydantic import SecretStr
 
-from service.errors import Unauthenticated
+from service.core.errors import Unauthenticated
 
 
 def _secret(secret: SecretStr | None, source: str) -> bytes:

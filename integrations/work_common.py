@@ -1,6 +1,6 @@
 """What every tracker parser shares: the item's mapped kind, status and service, and incident categories.
 
-The rules live in service/work/mapping.py (configuration: mapping.yaml); service names from outside go
+The rules live in service/figures/work/mapping.py (configuration: mapping.yaml); service names from outside go
 through ``IntegrationConfig.service_for`` here and only here, so the service-name rule can change in one
 place.
 """
@@ -12,8 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from integrations.config import IntegrationConfig
-from service.records import WorkItemReferenceRecord
-from service.work.keys import keys_in_branch, keys_in_text
+from service.core.records import WorkItemReferenceRecord
+from service.figures.work.keys import keys_in_branch, keys_in_text
 
 
 def item_service(config: IntegrationConfig, name: str | None, *, fallback: str | None = None) -> str | None:

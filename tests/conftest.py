@@ -14,10 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.db import get_engine
+from service.app.web.app import create_app
+from service.core.db import get_engine
+from service.core.settings import Settings
 from service.migrations import upgrade
-from service.settings import Settings
-from service.web.app import create_app
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
 from tests.helpers import PG_ADMIN_DSN, empty_all_tables, make_settings, pg_url

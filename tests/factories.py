@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from service import tokens
-from service.db import session_scope
-from service.settings import Settings
+from service.core import tokens
+from service.core.db import session_scope
+from service.core.settings import Settings
 
 T0 = datetime(2026, 10, 5, 12, 0, tzinfo=UTC)
 """A Monday noon, UTC: the start of most test stories."""

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-from service.db import get_engine
-from service.settings import Settings
+from service.core.db import get_engine
+from service.core.settings import Settings
 from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET
 
 PG_ADMIN_DSN = os.environ.get("FRICTIONLOG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -75,7 +75,7 @@ def serve_process(tree: Path, env: dict[str, str], log: Path, *, port: int, time
 
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--access-log"],
+            [sys.executable, "-m", "service.app.cli", "serve", "--port", str(port), "--access-log"],
             cwd=tree,
             env=env,
             stdout=sink,

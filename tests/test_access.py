@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.factories import issue_token, make_deployment
 from tests.vendors import github_request
 
@@ -77,8 +77,8 @@ def test_every_route_is_listed_here_with_its_scope(client: TestClient) -> None:
 def test_protected_routes_refuse_missing_wrong_revoked_and_wrong_scope_tokens(
     client: TestClient, settings: Settings, method: str, path: str
 ) -> None:
-    from service import tokens
-    from service.db import session_scope
+    from service.core import tokens
+    from service.core.db import session_scope
 
     needed = SCOPES[(method, path)]
     others = [scope for scope in ("ingest", "read", "admin") if scope != needed]

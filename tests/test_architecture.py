@@ -1,4 +1,4 @@
-"""Structure the project promises: the layer contract covers every core module; compose runs real commands."""
+"""Structure the project promises: every package stands in a layer (import-linter enforces the order), no\ntwo files or sibling packages import each other, and compose runs real commands."""
 
 from __future__ import annotations
 
@@ -6,26 +6,117 @@ import tomllib
 from pathlib import Path
 
 import click
+import grimp
 import yaml
 
-from service.cli import main
+from service.app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTER = {"api", "web", "cli"}
+PACKAGES = ("service", "workers", "integrations")
 
 
-def test_the_forbidden_contract_lists_every_core_module() -> None:
+def _layer_names(contract: dict[str, object]) -> set[str]:
+    layers = contract["layers"]
+    assert isinstance(layers, list)
+    return {name.strip() for layer in layers for name in str(layer).split("|")}
+
+
+def _contracts() -> list[dict[str, object]]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    contracts = config["tool"]["importlinter"]["contracts"]
-    core_contract = next(c for c in contracts if c["type"] == "forbidden")
-    listed = {name.removeprefix("service.") for name in core_contract["source_modules"]}
-    present = {
-        path.stem if path.is_file() else path.name
-        for path in (ROOT / "service").iterdir()
-        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    contracts: list[dict[str, object]] = config["tool"]["importlinter"]["contracts"]
+    return contracts
+
+
+def test_every_package_of_service_stands_in_a_layer() -> None:
+    outer = next(c for c in _contracts() if "containers" not in c)
+    present = {f"service.{path.name}" for path in (ROOT / "service").iterdir() if (path / "__init__.py").exists()} | {
+        "workers",
+        "integrations",
     }
 
-    assert present - OUTER == listed
+    assert _layer_names(outer) == present
+    assert not [p.name for p in (ROOT / "service").glob("*.py") if p.name != "__init__.py"], "modules belong in a layer"
+
+
+def test_the_inner_contracts_are_exhaustive() -> None:
+    inner = [c for c in _contracts() if "containers" in c]
+
+    assert {str(c["containers"][0]) for c in inner} == {"service.app", "service.figures", "service.core"}  # type: ignore[index]
+    assert all(c.get("exhaustive") is True for c in inner)
+
+
+def _graph() -> grimp.ImportGraph:
+    return grimp.build_graph(*PACKAGES, include_external_packages=False)
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one node (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_two_files_import_each_other_even_through_others() -> None:
+    graph = _graph()
+    edges = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+
+    assert _cycles(edges) == []
+
+
+def test_no_two_sibling_packages_import_each_other() -> None:
+    graph = _graph()
+    packages = {m for m in graph.modules if graph.find_children(m)}
+    # The three roots are not siblings of one layer: workers and integrations sit between service's own
+    # layers (the first contract), so only packages inside the roots are checked here.
+    for package in packages:
+        children = graph.find_children(package)
+        edges: dict[str, set[str]] = {child: set() for child in children}
+        for child in children:
+            for module in {child} | graph.find_descendants(child):
+                for imported in graph.find_modules_directly_imported_by(module):
+                    for other in children - {child}:
+                        if imported == other or imported.startswith(other + "."):
+                            edges[child].add(other)
+        assert _cycles(edges) == [], package
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def _subcommand_exists(words: list[str]) -> bool:
@@ -63,7 +154,7 @@ def test_compose_runs_redis_durably_and_postgres_with_healthchecks() -> None:
 
 
 def test_env_example_lists_every_setting() -> None:
-    from service.settings import Settings
+    from service.core.settings import Settings
 
     text = (ROOT / ".env.example").read_text()
     for name in Settings.model_fields:

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service import catalogue
-from service.errors import InvalidInput
-from service.models import Deployment
-from service.settings import Settings
+from service.core.errors import InvalidInput
+from service.core.models import Deployment
+from service.core.settings import Settings
+from service.figures import catalogue
 from tests.factories import T0, iso, make_deployment
 from workers.process import drain
 

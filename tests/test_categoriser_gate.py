@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.friction.categorise import categorise, load_taxonomy
-from service.friction.learning import categorise_with, fit
+from service.figures.friction.categorise import categorise, load_taxonomy
+from service.figures.friction.learning import categorise_with, fit
 
 DATA = Path(__file__).resolve().parent / "data" / "friction_labelled.jsonl"
 

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlmodel import Session, select
 
-from service.cli import main
-from service.db import get_engine
-from service.models import ApiToken, InboxEvent, Service
-from service.settings import get_settings
-from service.tokens import find_token
+from service.app.cli import main
+from service.core.db import get_engine
+from service.core.models import ApiToken, InboxEvent, Service
+from service.core.settings import get_settings
+from service.core.tokens import find_token
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ def _imported_by(tmp_path: Path, *args: str) -> set[str]:
     probe = (
         "import atexit, json, sys\n"
         f"atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules))))\n"
-        "from service.cli import main\n"
+        "from service.app.cli import main\n"
         "main()\n"
     )
     env = {**os.environ, "FRICTIONLOG_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "FRICTIONLOG_BROKER_URL": ""}

@@ -7,9 +7,9 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.metrics.results import DoraResult
-from service.models import InboxEvent
-from service.settings import Settings
+from service.core.models import InboxEvent
+from service.core.settings import Settings
+from service.figures.metrics.results import DoraResult
 from tests.factories import T0, make_deployment, make_incident
 from workers.process import drain
 

@@ -12,13 +12,13 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.api.app import create_app
-from service.cli import main
-from service.cost.focus import FocusError
-from service.cost.models import CostLine, Measurement
-from service.db import get_engine
-from service.models import InboxEvent
-from service.settings import get_settings
+from service.app.api.app import create_app
+from service.app.cli import main
+from service.core.db import get_engine
+from service.core.models import InboxEvent
+from service.core.models.cost import CostLine, Measurement
+from service.core.settings import get_settings
+from service.figures.cost.focus import FocusError
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.focus_files import Charge, write_csv

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from integrations import generic
-from service.cost.currency import Currencies
-from service.cost.focus import FocusPolicy, read_focus
-from service.cost.panel import cold_start_p95_panel, compute_cost_panel, gpu_utilisation_panel
-from service.demo.cost import COST_RISE, GPU_SERVICES, generate_cost
-from service.demo.generate import generate
-from service.records import MeasurementRecord
+from service.app.demo.cost import COST_RISE, GPU_SERVICES, generate_cost
+from service.app.demo.generate import generate
+from service.core.records import MeasurementRecord
+from service.figures.cost.currency import Currencies
+from service.figures.cost.focus import FocusPolicy, read_focus
+from service.figures.cost.panel import cold_start_p95_panel, compute_cost_panel, gpu_utilisation_panel
 
 END = datetime(2026, 11, 30, 12, tzinfo=UTC)
 WEEKS = 16

@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.api.app import create_app
-from service.cost.models import CostLine, Measurement
-from service.db import get_engine, session_scope
-from service.metrics import rollups_db
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.db import get_engine, session_scope
+from service.core.models.cost import CostLine, Measurement
+from service.core.settings import Settings
+from service.figures import rollups_db
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings

@@ -1,4 +1,4 @@
-"""Bills, OpenCost labels and Prometheus labels name services by the one rule (service.identity): a
+"""Bills, OpenCost labels and Prometheus labels name services by the one rule (service.core.identity): a
 look-alike spelling is the same service, and a value that is no service name is unallocated, never a
 second service."""
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from integrations import opencost, prometheus
 from integrations.config import IntegrationConfig
-from service.cost.imports import read_file
-from service.records import CostRecord, InboxMeta, MeasurementRecord
+from service.core.records import CostRecord, InboxMeta, MeasurementRecord
+from service.ingest.cost_import import read_file
 from tests.factories import T0
 from tests.focus_files import Charge, write_csv
 from tests.helpers import make_settings

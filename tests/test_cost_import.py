@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.cost.models import CostLine
-from service.db import get_engine, session_scope
-from service.metrics import rollups_db
-from service.models import Migration, PlatformAssignment, Service
-from service.settings import Settings
+from service.core.db import get_engine, session_scope
+from service.core.models import Migration, PlatformAssignment, Service
+from service.core.models.cost import CostLine
+from service.core.settings import Settings
+from service.figures import rollups_db
 from tests.factories import T0, make_deployment
 from tests.focus_files import Charge, write_csv, write_parquet
 from tests.helpers import make_settings
@@ -43,7 +43,7 @@ def cost_settings(database_url: str, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def cost_client(cost_settings: Settings) -> Any:
-    from service.api.app import create_app
+    from service.app.api.app import create_app
     from tests.fakes import RecordingWaker
 
     with TestClient(create_app(cost_settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
@@ -221,7 +221,7 @@ def test_a_malformed_file_is_422_naming_row_and_column_and_imports_nothing(
 
 
 def test_imports_need_admin_and_respect_their_own_cap(database_url: str, tmp_path: Path) -> None:
-    from service.api.app import create_app
+    from service.app.api.app import create_app
     from tests.factories import issue_token
     from tests.fakes import RecordingWaker
 

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
-from service.cost.currency import Currencies
-from service.cost.panel import (
+from service.app.api.app import create_app
+from service.core.db import session_scope
+from service.figures.cost.currency import Currencies
+from service.figures.cost.panel import (
     PANEL_COLUMNS,
     PANELS,
     cold_start_p95_panel,
@@ -22,7 +23,6 @@ from service.cost.panel import (
     load_panel,
     load_panels,
 )
-from service.db import session_scope
 from tests.factories import iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings

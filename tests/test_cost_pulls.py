@@ -11,11 +11,11 @@ from sqlmodel import Session, func, select
 
 from integrations import opencost, prometheus
 from integrations.pulls import day_windows
-from service.cost.models import CostLine, Measurement
-from service.db import get_engine
-from service.models import InboxEvent
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.db import get_engine
+from service.core.models import InboxEvent
+from service.core.models.cost import CostLine, Measurement
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
 from tests.helpers import make_settings
 from tests.pull_standins import StandIn, serve
 from workers.process import drain

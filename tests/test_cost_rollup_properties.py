@@ -9,9 +9,9 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.cost import rollup
-from service.cost.compute import cost_weekly
-from service.cost.currency import Currencies
+from service.figures.cost import rollup
+from service.figures.cost.currency import Currencies
+from service.figures.cost.rollup import cost_weekly
 
 START = datetime(2026, 9, 28, tzinfo=UTC)
 SERVICES = st.sampled_from([None, "a", "b", "c"])

@@ -9,12 +9,12 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from service.cli import main
+from service.app.cli import main
+from service.core.settings import get_settings
+from service.core.timeutil import utcnow
 from service.criteria.judge import Criterion, judge
 from service.effects.did import Effect
 from service.effects.registry import metric
-from service.settings import get_settings
-from service.timeutil import utcnow
 from tests.factories import iso
 
 NOW = datetime(2026, 11, 2, tzinfo=UTC)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
-from service.web.app import create_app
+from service.app.web.app import create_app
+from service.core.settings import Settings
 from tests.fakes import RecordingWaker
 from tests.helpers import get_ready
 from tests.test_web import sign_in
@@ -26,7 +26,7 @@ def test_the_demo_prints_the_url_and_a_token_that_signs_in_and_stops_its_server(
 
     # As `make demo` runs it: its own process, which must end by itself (no server left running).
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "demo", "--weeks", "8", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "service.app.cli", "demo", "--weeks", "8", "--data-dir", str(data_dir)],
         cwd=ROOT,
         capture_output=True,
         text=True,

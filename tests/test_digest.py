@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import Block
 from integrations.slack.client import sync_client
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import WebClientNotifier
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.factories import iso, make_deployment, make_incident
 from tests.helpers import get_ready, make_settings
 from tests.slack_fake import fake_slack
@@ -223,7 +223,7 @@ def test_success_criteria_are_judged_and_goalposts_moved_after_the_start_are_sho
 def test_an_unfinished_week_is_the_week_so_far_and_never_enters_the_effects(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    from service.db import session_scope
+    from service.core.db import session_scope
     from service.digest.build import build
 
     story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.6)
@@ -300,8 +300,8 @@ def test_friction_quotes_only_from_teams_with_enough_reporters(
 def test_you_said_we_did_lists_the_weeks_resolutions(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    from service.db import session_scope
-    from service.models import FrictionReport
+    from service.core.db import session_scope
+    from service.core.models import FrictionReport
 
     number = client.post(
         "/api/v1/friction",

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import sync_playwright
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.helpers import get_ready
 from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
 

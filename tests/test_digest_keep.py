@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from service.db import get_engine
+from service.core.db import get_engine
+from service.core.models import Digest, Service
+from service.core.settings import Settings
+from service.core.timeutil import as_utc, utcnow
 from service.digest.build import RECENT_WEEKS, last_full_week, recent_weeks
-from service.models import Digest, Service
-from service.settings import Settings
-from service.timeutil import as_utc, utcnow
 from workers.digest import keep_recent, run_digests
 
 

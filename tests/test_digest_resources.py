@@ -11,9 +11,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from service.core.settings import Settings
 from service.digest.html import render_html
 from service.digest.render import plain_text
-from service.settings import Settings
 from tests.factories import iso, make_deployment, make_incident
 from tests.test_digest import FIRST, MOVERS, STAYERS, WEEKS, before_after, digest, story
 

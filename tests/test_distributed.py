@@ -22,16 +22,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, func, select
 
 from bench.chaos import writing_transactions
-from service import inbox
-from service.api.app import create_app
-from service.db import get_engine
-from service.models import Change, Deployment, InboxEvent, Incident
-from service.settings import Settings, get_settings
+from service.app.api.app import create_app
+from service.core.db import get_engine
+from service.core.models import Change, Deployment, InboxEvent, Incident
+from service.core.settings import Settings, get_settings
+from service.ingest import inbox
 from tests.factories import T0, issue_token, make_change, make_deployment, make_incident, sha
 from tests.fakes import RecordingWaker
 from tests.helpers import REDIS_URL, make_settings
-from workers.celery_app import DRAIN_TASK, SWEEP_TASK, configure, create_celery
 from workers.celery_app import app as celery_app
+from workers.celery_app import configure, create_celery
+from workers.names import DRAIN_TASK, SWEEP_TASK
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -123,7 +124,7 @@ def _worker_process(database_url: str, redis_url: str, log: Path, name: str) -> 
         "FRICTIONLOG_SWEEP_AFTER_SECONDS": "1",
         "FRICTIONLOG_INGEST_BATCH_SIZE": "200",
     }
-    command = [sys.executable, "-m", "service.cli", "worker", "--concurrency", "1", "--name", f"{name}@%h"]
+    command = [sys.executable, "-m", "service.app.cli", "worker", "--concurrency", "1", "--name", f"{name}@%h"]
     with log.open("wb") as output:  # the child keeps its own copy of the descriptor
         return subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
 

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.effects import did, matrix, panel, world
+from service.core.timeutil import week_start
+from service.effects import did, matrix, panel
+from tests.worlds import world
 from service.effects.registry import METRICS, metric
-from service.timeutil import week_start
 
 MONDAY = date(2026, 3, 2)
 

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
-from service.api.app import create_app
-from service.api.fast_ingest import GenericIngest
-from service.api.inbox_writer import InboxWriter
-from service.inbox import Delivery
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.app.api.fast_ingest import GenericIngest
+from service.app.api.inbox_writer import InboxWriter
+from service.core.settings import Settings
+from service.ingest.inbox import Delivery
 from tests.factories import issue_token, make_change, make_deployment
 from tests.fakes import RecordingWaker
 from tests.helpers import empty_all_tables

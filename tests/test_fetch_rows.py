@@ -1,4 +1,4 @@
-"""``service.db.fetch_rows`` gives the rows SQLAlchemy would give, on both backends: on PostgreSQL it
+"""``service.core.db.fetch_rows`` gives the rows SQLAlchemy would give, on both backends: on PostgreSQL it
 reads psycopg's binary rows itself and decodes the two types of ours that need it (samples, UTC
 datetimes), and leaves any statement it cannot read that way to SQLAlchemy."""
 
@@ -10,8 +10,8 @@ import numpy as np
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from service.db import fetch_rows, get_engine
-from service.models import ApiToken, Service, WeeklyRollup
+from service.core.db import fetch_rows, get_engine
+from service.core.models import ApiToken, Service, WeeklyRollup
 
 START = datetime(2026, 11, 2, tzinfo=UTC)
 

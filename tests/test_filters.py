@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.factories import T0, make_deployment
 from workers.process import drain
 

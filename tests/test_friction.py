@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service import inbox
-from service.errors import InvalidInput
-from service.friction.categorise import OTHER, categorise, load_taxonomy, parse_taxonomy
-from service.models import FrictionReport, InboxEvent
-from service.settings import Settings
+from service.core.errors import InvalidInput
+from service.core.models import FrictionReport, InboxEvent
+from service.core.settings import Settings
+from service.figures.friction.categorise import OTHER, categorise, load_taxonomy, parse_taxonomy
+from service.ingest import inbox
 from workers.process import drain
 
 URL = "/api/v1/friction"

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from service.api.app import create_app
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
 from tests.helpers import empty_all_tables, make_settings

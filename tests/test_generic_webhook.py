@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service.models import InboxEvent
-from service.settings import Settings
+from service.core.models import InboxEvent
+from service.core.settings import Settings
 from tests.factories import T0, issue_token, make_change, make_deployment, make_incident, sha
 from tests.fakes import RecordingWaker
 
@@ -167,7 +167,7 @@ def test_bodies_that_are_not_events_get_a_clear_4xx(
 
 
 def test_a_body_over_the_cap_is_413(database_url: str, tmp_path: object, waker: RecordingWaker) -> None:
-    from service.api.app import create_app
+    from service.app.api.app import create_app
     from tests.helpers import make_settings
 
     settings = make_settings(database_url, tmp_path, max_body_bytes=2048)  # type: ignore[arg-type]
@@ -224,8 +224,8 @@ def test_the_token_is_checked_before_the_body_is_parsed(client: TestClient) -> N
 
 
 def test_a_revoked_token_is_refused(client: TestClient, settings: Settings) -> None:
-    from service import tokens
-    from service.db import session_scope
+    from service.core import tokens
+    from service.core.db import session_scope
 
     secret = issue_token(settings, "old-ci", ["ingest"])
     with session_scope(settings.database_url, write=True) as db:

@@ -12,9 +12,9 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from integrations.signatures import verify_github
-from service.errors import Unauthenticated
-from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
-from service.settings import Settings
+from service.core.errors import Unauthenticated
+from service.core.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
+from service.core.settings import Settings
 from tests.factories import T0, sha
 from tests.vendors import (
     REPO,
@@ -135,7 +135,7 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
     import hashlib
     import hmac
 
-    from service.api.app import create_app
+    from service.app.api.app import create_app
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
     from tests.vendors import GITHUB_SECRET
@@ -155,7 +155,7 @@ def test_legacy_sha1_signatures_only_when_allowed(database_url: str, tmp_path: A
 
 
 def test_an_unconfigured_secret_refuses_everything(database_url: str, tmp_path: Any) -> None:
-    from service.api.app import create_app
+    from service.app.api.app import create_app
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
 
@@ -319,8 +319,8 @@ def test_a_merge_event_after_the_deployment_still_attaches_the_branch_commits(
 def test_a_monorepo_push_splits_commits_by_path(
     database_url: str, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from service.api.app import create_app
-    from service.db import get_engine
+    from service.app.api.app import create_app
+    from service.core.db import get_engine
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
 
@@ -350,8 +350,8 @@ def test_a_monorepo_push_splits_commits_by_path(
 
 
 def test_mapped_workflow_runs_on_the_default_branch_are_deployments(database_url: str, tmp_path: Any) -> None:
-    from service.api.app import create_app
-    from service.db import get_engine
+    from service.app.api.app import create_app
+    from service.core.db import get_engine
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
 

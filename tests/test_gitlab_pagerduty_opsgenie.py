@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.models import Change, Deployment, Incident, PullRequest
-from service.settings import Settings
+from service.core.models import Change, Deployment, Incident, PullRequest
+from service.core.settings import Settings
 from tests.factories import T0, iso, sha
 from tests.vendors import GL_PROJECT, OPSGENIE_TOKEN, gl_request, pd_incident_event, pd_request
 from workers.process import drain
@@ -201,8 +201,8 @@ def test_pagerduty_ping_and_unused_events_are_ignored_and_webhook_id_dedupes(cli
 
 
 def test_pagerduty_service_names_map_to_our_slugs(database_url: str, tmp_path: Any) -> None:
-    from service.api.app import create_app
-    from service.db import get_engine
+    from service.app.api.app import create_app
+    from service.core.db import get_engine
     from tests.fakes import RecordingWaker
     from tests.helpers import make_settings
 

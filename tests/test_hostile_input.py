@@ -18,15 +18,15 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service import inbox
-from service.api.app import create_app
-from service.api.security import RedactSecrets, redact
-from service.cli import main
-from service.db import session_scope
+from service.app.api.app import create_app
+from service.app.api.security import RedactSecrets, redact
+from service.app.cli import main
+from service.core.db import session_scope
+from service.core.models import Deployment, FrictionReport, InboxEvent, Incident, SlackMessage
+from service.core.settings import Settings, get_settings
+from service.core.tabular import write_csv
+from service.ingest import inbox
 from service.migrations import upgrade
-from service.models import Deployment, FrictionReport, InboxEvent, Incident, SlackMessage
-from service.settings import Settings, get_settings
-from service.tabular import write_csv
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings

@@ -22,11 +22,11 @@ from sqlmodel import Session, select
 from integrations.slack.blocks import triage_message
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
-from service.api.app import create_app
-from service.db import get_engine
-from service.friction.categorise import configured_taxonomy
-from service.models import FrictionReport, InboxEvent, SlackMessage
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.db import get_engine
+from service.core.models import FrictionReport, InboxEvent, SlackMessage
+from service.core.settings import Settings
+from service.figures.friction.categorise import configured_taxonomy
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
@@ -153,7 +153,7 @@ def test_a_backtick_in_a_service_name_cannot_close_its_code_span(
     drain(settings)
     notify_pending(settings, WebClientNotifier(sync_client(settings)))
 
-    # Such a name is no service (service.identity): the report is refused and the reporter told, escaped.
+    # Such a name is no service (service.core.identity): the report is refused and the reporter told, escaped.
     assert "was not filed" in refusal["text"]
     assert not [p for p in slack.of("chat.postMessage") if p["channel"] == "CTRIAGE"]
     for message in slack.of("chat.postMessage"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.models import InboxEvent
-from service.settings import Settings
+from service.core.models import InboxEvent
+from service.core.settings import Settings
 from tests.factories import issue_token, make_change, make_deployment, sha
 
 

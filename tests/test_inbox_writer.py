@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from service.api.inbox_writer import InboxWriter
-from service.db import get_engine
-from service.inbox import Accepted, Delivery
-from service.models import InboxEvent
+from service.app.api.inbox_writer import InboxWriter
+from service.core.db import get_engine
+from service.core.models import InboxEvent
+from service.ingest.inbox import Accepted, Delivery
 
 
 def _delivery(key: str, body: str = "{}") -> Delivery:

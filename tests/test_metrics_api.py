@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident, sha
 from tests.vendors import gh_commit, gh_deployment_status, gh_push, github_request, pd_incident_event, pd_request
 from workers.process import drain

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from service.metrics import compute, dora
-from service.metrics.dora import Window
+from service.figures.metrics import compute, dora
+from service.figures.metrics.dora import Window
 
 PROD = frozenset({"production"})
 MONDAY = datetime(2026, 10, 5, tzinfo=UTC)

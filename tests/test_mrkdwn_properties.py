@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from integrations.slack import blocks
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.mrkdwn import code, escape, fmt, quote, user_mention
-from service.friction.categorise import Categorisation, load_taxonomy
+from service.figures.friction.categorise import Categorisation, load_taxonomy
 
 TAXONOMY = load_taxonomy(None)
 REPORTER = "U024BE7LH"

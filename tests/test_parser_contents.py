@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from integrations import friction_api, generic, registry
 from integrations.config import IntegrationConfig
-from service.identity import service_slug
-from service.records import ChangeRecord, DeploymentRecord, FrictionRecord, InboxMeta, IncidentRecord, Record
+from service.core.identity import service_slug
+from service.core.records import ChangeRecord, DeploymentRecord, FrictionRecord, InboxMeta, IncidentRecord, Record
 from tests.factories import iso
 
 CONFIG = IntegrationConfig()

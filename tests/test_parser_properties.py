@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from integrations import friction_api, generic, registry
 from integrations.config import IntegrationConfig
-from service.errors import InvalidInput
-from service.records import Ignored, InboxMeta
+from service.core.errors import InvalidInput
+from service.core.records import Ignored, InboxMeta
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
 json_values = st.recursive(

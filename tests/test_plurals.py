@@ -1,5 +1,5 @@
 """Counts beside nouns agree in every rendered output (plain text, Slack blocks, the web's filter): one helper,
-``service.words.plural``."""
+``service.core.words.plural``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import pytest
 
 from integrations.slack.blocks import home_view
 from integrations.slack.digest_blocks import digest_blocks
+from service.app.web.render import templates
 from service.digest.render import plain_text, warning_line
-from service.friction.categorise import load_taxonomy
-from service.metrics.compute import data_quality
-from service.web.render import templates
+from service.figures.friction.categorise import load_taxonomy
+from service.figures.metrics.compute import data_quality
 from tests.test_mrkdwn_properties import digest, mrkdwn_strings
 
 

@@ -11,10 +11,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
 from integrations import generic
-from service import inbox
-from service.db import get_engine
-from service.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
-from service.settings import Settings
+from service.core.db import get_engine
+from service.core.models import Change, Deployment, DeploymentChange, InboxEvent, Incident, Service
+from service.core.settings import Settings
+from service.ingest import inbox
 from tests.factories import T0, make_deployment, make_incident, sha
 from tests.helpers import make_settings
 from workers.process import drain
@@ -299,9 +299,9 @@ def test_rebuild_reproduces_the_derived_tables_row_for_row(
 ) -> None:
     from click.testing import CliRunner
 
-    from service.cli import main
-    from service.demo.generate import generate
-    from service.settings import get_settings
+    from service.app.cli import main
+    from service.app.demo.generate import generate
+    from service.core.settings import get_settings
 
     data = generate(seed=seed, weeks=8, end=T0 + timedelta(weeks=8))
     for spec in data.services:

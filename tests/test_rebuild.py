@@ -9,11 +9,11 @@ from click.testing import CliRunner
 from sqlmodel import Session, select
 
 from integrations import friction_api, generic
-from service import inbox
-from service.cli import main
-from service.db import get_engine
-from service.models import Deployment, FrictionReport
-from service.settings import Settings, get_settings
+from service.app.cli import main
+from service.core.db import get_engine
+from service.core.models import Deployment, FrictionReport
+from service.core.settings import Settings, get_settings
+from service.ingest import inbox
 from tests.factories import make_deployment
 from workers.process import drain
 

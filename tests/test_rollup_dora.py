@@ -8,7 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from service.metrics import dora, rollup
+from service.figures.metrics import dora, rollup
 from tests.random_frames import START, random_frames
 
 PROD = frozenset({"production"})

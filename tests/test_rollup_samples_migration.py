@@ -16,9 +16,9 @@ from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session
 
-from service.db import get_engine
-from service.metrics import rollups_db
-from service.metrics.service import Filters
+from service.core.db import get_engine
+from service.figures import rollups_db
+from service.figures.filters import Filters
 from service.migrations import alembic_config, upgrade
 from tests.helpers import PG_ADMIN_DSN, make_settings, pg_url
 

@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from service.metrics import compute, marks, rollup
-from service.settings import Settings
+from service.core import marks
+from service.core.settings import Settings
+from service.figures.metrics import compute, rollup
 from tests.helpers import make_settings
 from tests.random_frames import random_frames
 
@@ -51,8 +52,8 @@ def _weekly(client: TestClient, headers: dict[str, str], group_by: str) -> list[
 
 
 def _refresh(settings: Settings) -> None:
-    from service.db import session_scope
-    from service.metrics import rollups_db
+    from service.core.db import session_scope
+    from service.figures import rollups_db
 
     with session_scope(settings.database_url, write=True) as session:
         rollups_db.refresh(session, settings)
@@ -63,9 +64,9 @@ def test_the_endpoint_reads_rollups_and_they_stay_fresh(
 ) -> None:
     from sqlalchemy import delete
 
-    from service.db import get_engine, session_scope
-    from service.metrics import rollups_db
-    from service.models import RollupDirty, RollupState, WeeklyRollup
+    from service.core.db import get_engine, session_scope
+    from service.core.models import RollupDirty, RollupState, WeeklyRollup
+    from service.figures import rollups_db
     from tests.factories import T0, make_deployment, make_incident
     from tests.test_metrics_api import load
     from workers.process import drain
@@ -119,9 +120,9 @@ def test_the_endpoint_reads_rollups_and_they_stay_fresh(
 def test_a_refresh_never_clears_a_mark_whose_events_it_could_not_see(pg_database_url: str, tmp_path: Path) -> None:
     """A worker's transaction adds a deployment and marks its week while a refresh runs: the refresh must
     leave that mark (it skips it while locked), so the next refresh counts the deployment."""
-    from service.db import get_engine, session_scope
-    from service.metrics import rollups_db
-    from service.models import Deployment, RollupDirty, Service, WeeklyRollup
+    from service.core.db import get_engine, session_scope
+    from service.core.models import Deployment, RollupDirty, Service, WeeklyRollup
+    from service.figures import rollups_db
 
     settings = make_settings(pg_database_url, tmp_path)
     moment = datetime(2026, 10, 7, 12, tzinfo=UTC)
@@ -157,9 +158,9 @@ def test_a_refresh_never_clears_a_mark_whose_events_it_could_not_see(pg_database
 def test_the_embedded_worker_refreshes_rollups_in_bounded_passes_until_none_is_dirty(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    from service.db import get_engine, session_scope
-    from service.metrics import rollups_db
-    from service.models import RollupDirty
+    from service.core.db import get_engine, session_scope
+    from service.core.models import RollupDirty
+    from service.figures import rollups_db
     from tests.factories import make_deployment
     from workers.embedded import ROLLUP_SERVICES_PER_HOLD, EmbeddedWorker
     from workers.process import drain
@@ -186,8 +187,8 @@ def test_the_embedded_worker_refreshes_rollups_in_bounded_passes_until_none_is_d
 def test_the_embedded_schedules_rollup_refresh_asks_the_worker_loop_instead_of_refreshing_all_at_once(
     settings: Settings,
 ) -> None:
-    from workers.celery_app import ROLLUP_TASK
     from workers.embedded import EmbeddedWorker
+    from workers.names import ROLLUP_TASK
 
     worker = EmbeddedWorker(settings)
     (entry,) = [plan.entry for plan in worker.scheduler._planned if plan.entry.task == ROLLUP_TASK]

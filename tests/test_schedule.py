@@ -10,10 +10,10 @@ import pytest
 from celery.schedules import crontab
 from sqlmodel import Session, col, select
 
-from service.db import get_engine
+from service.core.db import get_engine
+from service.core.models import Digest
+from service.core.timeutil import utcnow
 from service.digest.build import last_full_week
-from service.models import Digest
-from service.timeutil import utcnow
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.celery_app import create_celery

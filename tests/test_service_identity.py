@@ -1,4 +1,4 @@
-"""One service, whatever the source and however it is spelled: every path goes through service.identity."""
+"""One service, whatever the source and however it is spelled: every path goes through service.core.identity."""
 
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlmodel import Session, select
 
-from service import catalogue
-from service.api.app import create_app
-from service.errors import InvalidInput
-from service.identity import is_slug, normalise, service_slug
-from service.models import Change, Deployment, FrictionReport, Incident, Service, ServiceAlias
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.errors import InvalidInput
+from service.core.identity import is_slug, normalise, service_slug
+from service.core.models import Change, Deployment, FrictionReport, Incident, Service, ServiceAlias
+from service.core.settings import Settings
+from service.figures import catalogue
 from tests.factories import T0, iso, issue_token, sha
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
@@ -190,7 +190,7 @@ def test_every_source_in_every_look_alike_spelling_finds_one_service(
 
 
 def settings_engine(settings: Settings) -> Any:
-    from service.db import get_engine
+    from service.core.db import get_engine
 
     return get_engine(settings.database_url)
 
@@ -287,7 +287,7 @@ def test_normalising_is_idempotent_and_yields_slugs_or_refuses(raw: str) -> None
 
 @given(st.text(max_size=40), st.integers(min_value=0, max_value=300))
 def test_a_remembered_normal_form_is_the_rule_s_for_short_and_long_names(raw: str, pad: int) -> None:
-    from service.identity import CACHED_UP_TO, _normal_form
+    from service.core.identity import CACHED_UP_TO, _normal_form
 
     name = raw + " X" * pad  # some cross CACHED_UP_TO, and are never remembered
     first, again = normalise(name), normalise(name)
@@ -328,9 +328,9 @@ def test_an_alias_moves_stored_events_and_a_rebuild_re_derives_them(
     listed = client.get("/api/v1/aliases", headers=admin_headers).json()
     assert listed == [{"alias": "payments", "service": "billing"}]
     # A rebuild re-derives every row from the inbox: the old name lands on the new service again.
-    from service.cli import _delete_derived
-    from service.inbox import requeue
-    from service.vocab import InboxStatus
+    from service.app.cli import _delete_derived
+    from service.core.vocab import InboxStatus
+    from service.ingest.inbox import requeue
 
     _delete_derived(session)
     requeue(session, statuses=[InboxStatus.PROCESSED])

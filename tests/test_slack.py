@@ -16,9 +16,9 @@ from sqlmodel import Session, select
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
-from service.api.app import create_app
-from service.models import FrictionReport, InboxEvent
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.models import FrictionReport, InboxEvent
+from service.core.settings import Settings
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack

@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 from integrations import friction_api
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
-from service import inbox
-from service.db import get_engine
-from service.models import FrictionReport
+from service.core.db import get_engine
+from service.core.models import FrictionReport
+from service.ingest import inbox
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.notify import notify_pending

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, func, select
 
-from service import inbox
-from service.api.app import create_app
-from service.db import get_engine
-from service.models import Deployment, InboxEvent
-from service.settings import Settings
-from service.spool import Spool
+from service.app.api.app import create_app
+from service.core.db import get_engine
+from service.core.models import Deployment, InboxEvent
+from service.core.settings import Settings
+from service.ingest import inbox
+from service.ingest.spool import Spool
 from tests.factories import T0, issue_token, make_deployment
 from tests.fakes import RecordingWaker
 from tests.helpers import PG_ADMIN_DSN, make_settings
@@ -93,7 +93,7 @@ def test_while_the_database_is_down_requests_are_spooled_and_land_exactly_once(
 
 
 def _accept(settings: Settings, deliveries: list[inbox.Delivery]) -> None:
-    from service.db import session_scope
+    from service.core.db import session_scope
 
     with session_scope(settings.database_url, write=True) as session:
         inbox.accept(session, deliveries)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from service.api.app import create_app
-from service.friction.categorise import configured_taxonomy, load_taxonomy
-from service.settings import Settings
+from service.app.api.app import create_app
+from service.core.settings import Settings
+from service.figures.friction.categorise import configured_taxonomy, load_taxonomy
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings

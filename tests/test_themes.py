@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bench.themes import load, pair_similarities, scores
-from service.friction import themes
+from service.figures.friction import themes
 
 
 def _frame(texts: list[str]) -> pd.DataFrame:

@@ -7,12 +7,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.friction import themes
-from service.models import CategoriserModel, FrictionReport
-from service.settings import Settings
+from service.core.models import CategoriserModel, FrictionReport
+from service.core.settings import Settings
+from service.figures.friction import themes
 from tests.fakes import RecordingWaker
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
 from workers.jobs import retrain
+from workers.names import NOTIFY_TASK, RETRAIN_TASK
 from workers.process import drain
 
 
@@ -152,7 +152,7 @@ def test_after_corrections_similar_reports_are_categorised_the_corrected_way(
 def test_a_rebuild_recomputes_machine_categories_but_never_a_leads(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, session: Session
 ) -> None:
-    from service import inbox
+    from service.ingest import inbox
 
     number = file(client, admin_headers, "the coffee machine is broken")
     drain(settings)

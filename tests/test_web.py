@@ -15,20 +15,21 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from integrations.slack.digest_blocks import digest_blocks
-from service import inbox, tokens
-from service.db import session_scope
-from service.errors import Unauthenticated
-from service.models import FrictionReport, InboxEvent
-from service.settings import Settings
-from service.web import oidc
-from service.web.app import create_app
-from service.web.render import plural
-from service.web.sessions import safe_next
+from service.app.web import oidc
+from service.app.web.app import create_app
+from service.app.web.render import plural
+from service.app.web.sessions import safe_next
+from service.core import tokens
+from service.core.db import session_scope
+from service.core.errors import Unauthenticated
+from service.core.models import FrictionReport, InboxEvent
+from service.core.settings import Settings
+from service.ingest import inbox
 from tests.factories import issue_token, make_deployment
 from tests.fakes import RecordingWaker
 from tests.helpers import get_ready, make_settings, slack_report_delivery
 from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, fake_slack_oidc
-from workers.celery_app import NOTIFY_TASK, RETRAIN_TASK
+from workers.names import NOTIFY_TASK, RETRAIN_TASK
 from workers.process import drain
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -410,7 +411,7 @@ def test_the_authorize_url_is_slacks_documented_one(settings: Settings) -> None:
 
 
 def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text() -> None:
-    from service.web.charts import Series, points_with_intervals, stacked_bars
+    from service.app.web.charts import Series, points_with_intervals, stacked_bars
 
     svg = str(
         stacked_bars(
@@ -439,7 +440,7 @@ def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text
 
 
 def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data() -> None:
-    from service.web.cache import PageMemo
+    from service.app.web.cache import PageMemo
 
     cache = PageMemo()
     calls: list[int] = []
@@ -466,7 +467,7 @@ def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data()
 def test_the_services_table_shows_the_digests_own_before_after_per_service_and_sorts_gaps_last() -> None:
     from datetime import UTC, datetime
 
-    from service.web.tables import ServiceFacts, changes_from_digest, service_rows, sort_rows
+    from service.app.web.tables import ServiceFacts, changes_from_digest, service_rows, sort_rows
 
     content = {
         "migration": {
@@ -500,9 +501,9 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
     """The content as issue 13's models shape it (validated by them): the top-level verdict, criteria with
     status and moved goalposts, per-metric event study with its band, per-service rows linked to their
     pages, warnings; the same parts on the overview and on /digests/{week}. User text stays escaped."""
+    from service.core.timeutil import utcnow
     from service.digest.build import keep, last_full_week
     from service.digest.models import DigestContent
-    from service.timeutil import utcnow
 
     headers = {"Authorization": f"Bearer {admin_secret}"}
     body = {"team": "growth", "platforms": [{"platform": "new", "effective_from": "2026-01-05T00:00:00Z"}]}
@@ -640,8 +641,8 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
 def test_an_admin_edits_a_service_through_the_catalogue_function_and_a_reader_cannot(
     client: TestClient, admin_secret: str, read_secret: str, session: Session
 ) -> None:
-    from service import catalogue
-    from service.models import Service
+    from service.core.models import Service
+    from service.figures import catalogue
 
     headers = {"Authorization": f"Bearer {admin_secret}"}
     body = {
@@ -682,7 +683,7 @@ def test_a_digest_not_kept_yet_is_built_in_the_background_and_the_page_says_so_u
     standalone page answers 503 with Retry-After, and both show the digest once it is built."""
     import threading
 
-    from service.web import reads
+    from service.app.web import reads
 
     release = threading.Event()
     real_build = reads.build
@@ -722,9 +723,9 @@ def test_the_start_up_warm_up_memoises_the_first_service_page_and_no_other(
 ) -> None:
     """The warm-up computes the first catalogue service's figures; that service's first visit then reads
     the memo, while another service's page is still computed on its first visit."""
-    from service.web import warm
-    from service.web.cache import PageMemo
-    from service.web.pages import services
+    from service.app.web import warm
+    from service.app.web.cache import PageMemo
+    from service.app.web.pages import services
 
     headers = {"Authorization": f"Bearer {admin_secret}"}
     for slug in ("a-first", "b-second"):

@@ -20,15 +20,15 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from service import inbox
-from service.cli.demo import BackgroundServer, seed
-from service.db import get_engine, session_scope
-from service.demo.generate import generate
+from service.app.cli.demo import BackgroundServer, seed
+from service.app.demo.generate import generate
+from service.core.db import get_engine, session_scope
+from service.core.models import FrictionReport, InboxEvent
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
 from service.digest.build import last_full_week
+from service.ingest import inbox
 from service.migrations import upgrade
-from service.models import FrictionReport, InboxEvent
-from service.settings import Settings
-from service.timeutil import utcnow
 from tests.factories import issue_token, make_deployment
 from tests.helpers import make_settings, slack_report_delivery
 from tests.oidc_fake import CLIENT_ID, CLIENT_SECRET, TEAM_ID, FakeSlackOidc, fake_slack_oidc

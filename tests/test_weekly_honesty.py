@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
 from tests.factories import make_deployment, make_incident
 from workers.process import drain
 

@@ -11,13 +11,13 @@ import pandas as pd
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.db import get_engine
-from service.demo.generate import generate
-from service.settings import Settings
-from service.timeutil import utcnow, week_start
-from service.work.compute import support_tickets, time_to_ship
-from service.work.panel import app_incidents_panel, complete_weeks, infra_incidents_panel, time_to_ship_panel
-from service.work.service import load_incidents, load_work
+from service.app.demo.generate import generate
+from service.core.db import get_engine
+from service.core.settings import Settings
+from service.core.timeutil import utcnow, week_start
+from service.figures.work.compute import support_tickets, time_to_ship
+from service.figures.work.panel import app_incidents_panel, complete_weeks, infra_incidents_panel, time_to_ship_panel
+from service.figures.work.service import load_incidents, load_work
 from workers.process import drain
 
 WEEKS = 20

@@ -13,12 +13,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.api.app import create_app
-from service.db import get_engine
-from service.settings import Settings
-from service.work.compute import done_not_shipped, time_to_ship
-from service.work.models import WorkItem, WorkItemReference, WorkItemStatus
-from service.work.service import load_work
+from service.app.api.app import create_app
+from service.core.db import get_engine
+from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
+from service.core.settings import Settings
+from service.figures.work.compute import done_not_shipped, time_to_ship
+from service.figures.work.service import load_work
 from tests.factories import T0, sha
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
@@ -161,8 +161,8 @@ def test_resends_change_nothing_and_a_rebuild_reproduces_the_work_rows(
 ) -> None:
     from click.testing import CliRunner
 
-    from service.cli import main
-    from service.settings import get_settings
+    from service.app.cli import main
+    from service.core.settings import get_settings
 
     c = work_client
     jira(c, "jira:issue_created", "To Do", T0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.errors import InvalidInput
-from service.work.mapping import load_mapping, parse_mapping
+from service.core.errors import InvalidInput
+from service.figures.work.mapping import load_mapping, parse_mapping
 
 
 def test_the_built_in_mapping_decides_kinds_statuses_and_services() -> None:

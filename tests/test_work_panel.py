@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.timeutil import week_start
-from service.work.panel import (
+from service.core.timeutil import week_start
+from service.figures.work.panel import (
     PANEL_COLUMNS,
     app_incidents_panel,
     complete_weeks,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from integrations import cdevents, generic, github, jira, linear
 from integrations.config import IntegrationConfig
-from service.errors import InvalidInput
-from service.records import (
+from service.core.errors import InvalidInput
+from service.core.records import (
     Ignored,
     InboxMeta,
     IncidentRecord,
@@ -23,8 +23,8 @@ from service.records import (
     WorkItemReferenceRecord,
     WorkItemStatusRecord,
 )
-from service.work.compute import cycles, time_to_ship
-from service.work.keys import keys_in_branch, keys_in_text
+from service.figures.work.compute import cycles, time_to_ship
+from service.figures.work.keys import keys_in_branch, keys_in_text
 from tests.factories import iso
 from tests.vendors import REPO
 from tests.work_vendors import cdevent, cloudevent, jira_issue_event, linear_issue, linear_project

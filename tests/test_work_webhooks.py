@@ -14,14 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from service.api.app import create_app
-from service.db import get_engine
-from service.models import Deployment, InboxEvent, Incident
-from service.settings import Settings
-from service.timeutil import utcnow
-from service.work.compute import time_to_ship
-from service.work.models import WorkItem, WorkItemReference
-from service.work.service import load_work
+from service.app.api.app import create_app
+from service.core.db import get_engine
+from service.core.models import Deployment, InboxEvent, Incident
+from service.core.models.work import WorkItem, WorkItemReference
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.figures.work.compute import time_to_ship
+from service.figures.work.service import load_work
 from tests.factories import T0, iso, issue_token, make_deployment, make_incident
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings

@@ -11,9 +11,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import Session
 
-from service.db import get_engine
-from service.settings import Settings
-from service.work.service import load_panel, load_panels
+from service.core.db import get_engine
+from service.core.settings import Settings
+from service.figures.work.service import load_panel, load_panels
 from tests.factories import T0, iso, make_deployment, make_incident
 from workers.process import drain
 
@@ -128,9 +128,9 @@ def test_weekly_without_work_is_the_same_table_less_its_work_columns(
     client: TestClient, settings: Settings, ingest_headers: dict[str, str]
 ) -> None:
     """The service page's timeline asks for no work columns; every figure it does get is the full table's."""
-    from service.metrics.service import Filters
-    from service.metrics.weekly import weekly_metrics
-    from service.work.weekly import COUNTS
+    from service.figures.filters import Filters
+    from service.figures.weekly import weekly_metrics
+    from service.figures.work.weekly import COUNTS
 
     story = [*_story(), _item("SUP-0", "support", "open", T0 - 7 * DAY)]  # W40: a work item and nothing else
     assert client.post("/webhooks/generic", json=story, headers=ingest_headers).status_code == 202

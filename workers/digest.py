@@ -11,13 +11,13 @@ from sqlmodel import col, select
 
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import SlackNotifier
-from service import catalogue
-from service.db import session_scope
+from service.core.db import session_scope
+from service.core.models import Digest
+from service.core.settings import Settings
+from service.core.timeutil import as_utc, utcnow
 from service.digest.build import audiences, build, claim_post, keep, mark_posted, recent_weeks, release
 from service.digest.html import render_html
-from service.models import Digest
-from service.settings import Settings
-from service.timeutil import as_utc, utcnow
+from service.figures import catalogue
 
 log = logging.getLogger("frictionlog.digest")
 

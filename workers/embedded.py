@@ -18,12 +18,12 @@ from celery.schedules import BaseSchedule
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import WebClientNotifier
-from service.db import session_scope
-from service.errors import TransientError
-from service.metrics import rollups_db
-from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
+from service.core.db import session_scope
+from service.core.errors import TransientError
+from service.core.settings import Settings
+from service.figures import rollups_db
 from workers.jobs import retrain
+from workers.names import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
 from workers.notify import notify_pending
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
 from workers.schedule import SCHEDULE, Entry, celery_schedule

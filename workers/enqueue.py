@@ -14,8 +14,9 @@ from typing import Protocol
 
 from celery import Celery
 
-from service.settings import Settings
-from workers.celery_app import DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, TASK_QUEUES, create_celery
+from service.core.settings import Settings
+from workers.celery_app import create_celery
+from workers.names import DRAIN_TASK, NOTIFY_TASK, RETRAIN_TASK, TASK_QUEUES
 
 log = logging.getLogger("frictionlog.enqueue")
 

@@ -10,13 +10,13 @@ from integrations import opencost, prometheus
 from integrations.pulls import PullReport
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import SlackNotifier, WebClientNotifier
-from service import inbox
-from service.db import session_scope
+from service.core.db import session_scope
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
 from service.digest.build import last_full_week
-from service.friction.triage import publish_model
-from service.metrics import rollups_db
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.figures import rollups_db
+from service.figures.friction.triage import publish_model
+from service.ingest import inbox
 from workers.digest import DigestRun, keep_recent, run_digests
 from workers.notify import NotifyStats, notify_pending
 

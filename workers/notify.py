@@ -16,12 +16,12 @@ from integrations.registry import SLACK_SOURCE
 from integrations.slack import blocks
 from integrations.slack.mrkdwn import Mrkdwn
 from integrations.slack.notifier import SlackNotifier, SlackUnavailable
-from service.db import session_scope
-from service.friction.categorise import configured_taxonomy
-from service.models import FrictionReport, SlackMessage
-from service.settings import Settings
-from service.timeutil import utcnow
-from service.vocab import CLOSED
+from service.core.db import session_scope
+from service.core.models import FrictionReport, SlackMessage
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.core.vocab import CLOSED
+from service.figures.friction.categorise import configured_taxonomy
 
 log = logging.getLogger("frictionlog.notify")
 BATCH = 50

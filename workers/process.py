@@ -16,17 +16,17 @@ from sqlmodel import Session
 
 from integrations.config import IntegrationConfig
 from integrations.registry import parse_inbox_body
-from service import inbox
-from service.db import get_engine, session_scope
-from service.errors import InvalidInput, TransientError
-from service.friction.categorise import configured_taxonomy
-from service.friction.triage import current_model
-from service.inbox import Claimed
-from service.ingest import IngestPolicy, apply_records
-from service.models import InboxEvent
-from service.records import Ignored, InboxMeta, Record
-from service.settings import Settings
-from service.timeutil import utcnow
+from service.core.db import get_engine, session_scope
+from service.core.errors import InvalidInput, TransientError
+from service.core.models import InboxEvent
+from service.core.records import Ignored, InboxMeta, Record
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.figures.friction.categorise import configured_taxonomy
+from service.figures.friction.triage import current_model
+from service.ingest import inbox
+from service.ingest.apply import IngestPolicy, apply_records
+from service.ingest.inbox import Claimed
 
 log = logging.getLogger("frictionlog.worker")
 

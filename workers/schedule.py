@@ -16,9 +16,9 @@ from typing import Any
 from celery import Celery
 from celery.schedules import BaseSchedule, crontab, schedule
 
-from service.settings import Settings
+from service.core.settings import Settings
 from workers import jobs
-from workers.celery_app import (
+from workers.names import (
     DIGEST_TASK,
     KEEP_DIGESTS_TASK,
     NOTIFY_TASK,

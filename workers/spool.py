@@ -7,11 +7,11 @@ import threading
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from service import inbox
-from service.db import session_scope
-from service.inbox import Delivery
-from service.settings import Settings
-from service.spool import Spool
+from service.core.db import session_scope
+from service.core.settings import Settings
+from service.ingest import inbox
+from service.ingest.inbox import Delivery
+from service.ingest.spool import Spool
 from workers.enqueue import Waker
 
 log = logging.getLogger("frictionlog.spool")

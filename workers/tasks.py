@@ -9,10 +9,11 @@ from celery.signals import worker_process_init
 
 from integrations.pulls import PullReport
 from integrations.slack.notifier import SlackUnavailable
-from service.errors import TransientError
-from service.settings import get_settings
+from service.core.errors import TransientError
+from service.core.settings import get_settings
 from workers import jobs
-from workers.celery_app import (
+from workers.celery_app import app
+from workers.names import (
     DIGEST_TASK,
     DRAIN_TASK,
     KEEP_DIGESTS_TASK,
@@ -22,7 +23,6 @@ from workers.celery_app import (
     RETRAIN_TASK,
     ROLLUP_TASK,
     SWEEP_TASK,
-    app,
 )
 from workers.process import drain, prepare_process, seconds_until_next_due
 

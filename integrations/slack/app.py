@@ -18,7 +18,7 @@ from slack_bolt.authorization import AuthorizeResult
 from integrations.slack import commands, home, shortcuts, triage, views
 from integrations.slack.client import async_client
 from integrations.slack.ports import SlackPorts
-from service.settings import Settings
+from service.core.settings import Settings
 
 log = logging.getLogger("frictionlog.slack")
 
@@ -54,7 +54,7 @@ def build_app(settings: Settings, ports: SlackPorts) -> AsyncApp:
         process_before_response=False,
     )
     # Its signature-failure line includes the whole body: requests are verified before bolt sees them
-    # (service/api/routes/slack.py), and this logger is kept quiet in case one ever gets through.
+    # (service/app/api/routes/slack.py), and this logger is kept quiet in case one ever gets through.
     logging.getLogger("slack_bolt.AsyncRequestVerification").setLevel(logging.WARNING)
     for surface in (commands, views, shortcuts, home, triage):
         surface.register(app, ports)

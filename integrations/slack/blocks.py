@@ -14,8 +14,8 @@ from typing import Any
 
 from integrations.slack import mrkdwn as md
 from integrations.slack.mrkdwn import Mrkdwn, code, escape, fmt, quote, user_mention
-from service.friction.categorise import Categorisation, Taxonomy
-from service.words import plural
+from service.core.words import plural
+from service.figures.friction.categorise import Categorisation, Taxonomy
 
 TEXT_LIMIT = 3000
 FRICTION_MODAL = "friction_modal"

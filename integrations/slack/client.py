@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from service.settings import Settings
+from service.core.settings import Settings
 
 TIMEOUT_SECONDS = 10
 FATAL = frozenset(

@@ -17,8 +17,8 @@ from integrations.slack import blocks
 from integrations.slack.client import FATAL
 from integrations.slack.mrkdwn import Mrkdwn, fmt
 from integrations.slack.ports import SlackPorts
-from service.errors import InvalidInput
-from service.friction.categorise import categorise
+from service.core.errors import InvalidInput
+from service.figures.friction.categorise import categorise
 
 log = logging.getLogger("frictionlog.slack")
 

@@ -13,6 +13,8 @@ from urllib.parse import quote as urlquote
 from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
 from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
+from service.core.settings import Settings
+from service.core.words import plural
 from service.digest.render import (
     cost_lines,
     headline_line,
@@ -22,8 +24,6 @@ from service.digest.render import (
     productivity_line,
     warning_line,
 )
-from service.settings import Settings
-from service.words import plural
 
 MAX_BLOCKS = 50
 DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default

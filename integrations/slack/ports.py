@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from service.friction.categorise import Taxonomy
-from service.inbox import Accepted, Delivery
+from service.figures.friction.categorise import Taxonomy
+from service.ingest.inbox import Accepted, Delivery
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from integrations.slack import blocks
 from integrations.slack import mrkdwn as md
 from integrations.slack.mrkdwn import fmt
 from integrations.slack.ports import SlackPorts
-from service.errors import AppError, NotFound
+from service.core.errors import AppError, NotFound
 
 REFUSAL = "Only platform leads can triage friction reports. Ask in the triage channel if something looks wrong."
 

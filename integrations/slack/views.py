@@ -15,7 +15,7 @@ from integrations.slack import blocks
 from integrations.slack.commands import dm, file_report, report_body
 from integrations.slack.mrkdwn import fmt
 from integrations.slack.ports import SlackPorts
-from service.errors import AppError, InvalidInput
+from service.core.errors import AppError, InvalidInput
 
 log = logging.getLogger("frictionlog.slack")
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from service.core.errors import Conflict, InvalidInput, NotFound
+from service.core.models import Migration
+from service.core.models.criteria import CriteriaChange, SuccessCriterion
+from service.core.timeutil import as_utc, utcnow
 from service.criteria.judge import DIRECTIONS, KINDS, Criterion
-from service.criteria.models import CriteriaChange, SuccessCriterion
 from service.effects import registry
-from service.errors import Conflict, InvalidInput, NotFound
-from service.models import Migration
-from service.timeutil import as_utc, utcnow
 
 AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform")
 """Migration fields whose change after the start moves the goalposts."""

@@ -11,33 +11,32 @@ import pandas as pd
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from service.cost import panel as cost_panel
-from service.cost.currency import Currencies
+from service.core.db import upsert_insert
+from service.core.errors import InvalidInput
+from service.core.models import Digest, Migration, PlatformAssignment, Service
+from service.core.settings import Settings
+from service.core.timeutil import as_utc, utcnow
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
-from service.db import upsert_insert
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
 from service.effects import resource_panels as resources
-from service.errors import InvalidInput
-from service.friction.categorise import configured_taxonomy
-from service.metrics import rollups_db
-from service.metrics.cohort import with_cohort
-from service.metrics.service import (
-    Filters,
+from service.figures import rollups_db
+from service.figures.cohort import with_cohort
+from service.figures.cost import panel as cost_panel
+from service.figures.cost.currency import Currencies
+from service.figures.filters import Filters, migrated_platforms
+from service.figures.friction.categorise import configured_taxonomy
+from service.figures.metrics.service import (
     Frames,
     deployments_frame,
     environments,
     friction_frame,
     incidents_frame,
-    migrated_platforms,
     shipped_frame,
 )
-from service.models import Digest, Migration, PlatformAssignment, Service
-from service.settings import Settings
-from service.timeutil import as_utc, utcnow
-from service.work import compute as work_compute
-from service.work import service as work_service
+from service.figures.work import compute as work_compute
+from service.figures.work import service as work_service
 
 CLAIM_FOR = timedelta(minutes=10)
 """A post claimed longer ago than this without being marked posted is claimed again (a dead worker)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from service.core.marks import week_instant
 from service.digest import migration as migration_part
 from service.digest import resources, series
 from service.digest.inputs import DigestInput
@@ -27,10 +28,9 @@ from service.digest.models import (
 )
 from service.digest.render import number
 from service.effects import dora_panels
-from service.friction.themes import group as group_themes
-from service.metrics import compute, dora
-from service.metrics.marks import week_instant
-from service.metrics.rollup import weekly_from_rollups
+from service.figures.friction.themes import group as group_themes
+from service.figures.metrics import compute, dora
+from service.figures.metrics.rollup import weekly_from_rollups
 
 QUOTE_MAX_CHARS = 200
 

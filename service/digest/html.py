@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.charts import LABELS
 from service.digest.render import (
@@ -18,7 +19,6 @@ from service.digest.render import (
     productivity_line,
     warning_line,
 )
-from service.words import plural
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {

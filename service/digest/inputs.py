@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 
 from service.criteria.judge import Criterion
-from service.friction.categorise import Taxonomy
-from service.metrics.service import Frames
+from service.figures.friction.categorise import Taxonomy
+from service.figures.metrics.service import Frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +34,9 @@ class DigestInput:
     for fix-forwards), the ids of deployments that shipped a commit as ``lead_times``, incidents; and
     friction reports from four weeks before the week to its end (the friction part, themes and quotes)."""
     rollups: pd.DataFrame
-    """Weekly rollup rows (``service.metrics.rollup.ROLLUP_COLUMNS`` with team and cohort) of the audience's
+    """Weekly rollup rows (``service.figures.metrics.rollup.ROLLUP_COLUMNS`` with team and cohort) of the audience's
     services from ``history_start`` to ``end``, as fresh as the raw rows: every DORA figure, series and
-    panel of the digest comes from these (``service.metrics.dora.from_rollups``, ``weekly_from_rollups``)."""
+    panel of the digest comes from these (``service.figures.metrics.dora.from_rollups``, ``weekly_from_rollups``)."""
     services: list[MigratedService]
     migration: dict[str, Any] | None
     """name, started_at, baseline_weeks, to_platform, target_date — the migration the digest follows."""

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from service.core.timeutil import week_start
 from service.criteria.judge import STATUS_WORDS, Criterion, judge, target_words
 from service.digest.models import (
     BeforeAfter,
@@ -23,8 +24,7 @@ from service.effects import did, words
 from service.effects.own import OwnChange, own_changes
 from service.effects.panel import PanelInputs, PanelMetric, first_treated_week, mask_move_weeks, treatment_weeks
 from service.effects.registry import METRICS
-from service.metrics import dora
-from service.timeutil import week_start
+from service.figures.metrics import dora
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.words import plural
+from service.core.words import plural
 
 ARROWS = {"up": "↑", "down": "↓", "flat": "→", "new": "•"}
 

@@ -1,6 +1,6 @@
 """The digest's cost, productivity and incident-category sections, beside DORA: pure, from the frames
 ``service.digest.build`` loads (``DigestInput.resource_frames``), through the one definition of each
-figure — ``service.cost.compute.cost_weekly`` for cost and utilisation, ``service.work.summary`` for
+figure — ``service.figures.cost.rollup.cost_weekly`` for cost and utilisation, ``service.figures.work.summary`` for
 support load, time to ship and incidents by category. Nothing here is an effect of the migration (the
 migration section judges those); these are the week's figures against the four weeks before it.
 """
@@ -12,13 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from service.cost.compute import cost_weekly
-from service.cost.currency import Currencies
+from service.core.weeks import week_label
 from service.digest.inputs import DigestInput
 from service.digest.models import CostFigures, CostPart, IncidentCategories, PlatformCost, ProductivityPart
 from service.effects import resource_panels as resources
-from service.metrics.compute import week_label
-from service.work.summary import work_summary
+from service.figures.cost.currency import Currencies
+from service.figures.cost.rollup import cost_weekly
+from service.figures.work.summary import work_summary
 
 ALL = "all platforms"
 UNKNOWN = "unknown"

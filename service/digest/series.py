@@ -9,7 +9,7 @@ import pandas as pd
 
 from service.digest.inputs import DigestInput
 from service.digest.models import Charts
-from service.metrics.rollup import weekly_from_rollups
+from service.figures.metrics.rollup import weekly_from_rollups
 
 
 def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:

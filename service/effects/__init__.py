@@ -16,6 +16,6 @@ Public API (the digest, the criteria and the web app use only these):
 - ``world``: ``World(...)``, ``generate(world, seed) -> (panel, first_treated)``, ``NULL_WORLDS``,
   ``EFFECT_WORLDS``, ``ARTICLE_WORLDS`` (the issues' worked examples: several metrics of the same services).
 - ``resource_panels``: the cost, utilisation, cold-start and work-item builders of the registry (adapters
-  over ``service.cost.panel`` and ``service.work.panel``) and the names of the frames they read.
+  over ``service.figures.cost.panel`` and ``service.figures.work.panel``) and the names of the frames they read.
 - ``world_frames``: ``raw_frames(worlds, seed)``, a world as the raw frames the digest loads.
 """

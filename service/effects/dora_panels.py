@@ -1,4 +1,4 @@
-"""Per-service weekly panels of the DORA keys, from the one weekly table ``service.metrics.compute.weekly``
+"""Per-service weekly panels of the DORA keys, from the one weekly table ``service.figures.metrics.compute.weekly``
 (so a definition lives in one place: the digest's effects use the figures ``/metrics/weekly`` shows).
 
 Counts (deploys, incidents) are 0 in a week with no event, but only from the service's first production
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from service.effects.panel import PanelInputs, grid
-from service.metrics import compute
+from service.figures.metrics import compute
 
 HOUR = 3600.0
 WEEKLY = "dora_weekly"

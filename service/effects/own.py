@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from service.core.timeutil import week_start
 from service.effects.panel import first_treated_week
-from service.timeutil import week_start
 
 SIDE_WEEKS = 8
 

@@ -4,7 +4,7 @@ A **panel** is a DataFrame with exactly these columns:
 
 - ``service`` (str): the catalogue slug.
 - ``week_start`` (``datetime.date``): the Monday of the ISO week, in the configured time zone
-  (``FRICTIONLOG_TIMEZONE``), as ``service.timeutil.week_start`` gives it. Only complete weeks: the
+  (``FRICTIONLOG_TIMEZONE``), as ``service.core.timeutil.week_start`` gives it. Only complete weeks: the
   current, unfinished week is never a row.
 - ``value`` (float): the metric for that service that week; NaN where it is undefined (no deployment, so
   no lead time). Zero is a value (no incident that week), not a gap.
@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from service.timeutil import as_utc, week_start
+from service.core.timeutil import as_utc, week_start
 
 PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
 
@@ -73,7 +73,7 @@ class PanelMetric:
 
 
 def week_starts(moments: pd.Series, tz: str) -> pd.Series:
-    """Vectorised ``service.timeutil.week_start``: the local Monday (a ``date``) of each UTC instant."""
+    """Vectorised ``service.core.timeutil.week_start``: the local Monday (a ``date``) of each UTC instant."""
     local = moments.dt.tz_convert(tz)
     monday = local.dt.normalize().dt.tz_localize(None) - pd.to_timedelta(local.dt.day_of_week, unit="D")
     days: pd.Series = monday.dt.date

@@ -1,16 +1,16 @@
 """Per-service weekly panels of cost, utilisation, cold starts and work items for the effects estimator:
-thin adapters from ``PanelInputs`` to the one builder of each metric (``service.cost.panel`` and
-``service.work.panel``), so a definition lives in one place — the digest's effects judge the figures
+thin adapters from ``PanelInputs`` to the one builder of each metric (``service.figures.cost.panel`` and
+``service.figures.work.panel``), so a definition lives in one place — the digest's effects judge the figures
 ``/metrics/weekly`` and ``/metrics/work`` show.
 
 The frames (``PanelInputs.frames``), loaded by ``service.digest.build``:
 
-- ``costs``: ``service.cost.frames.cost_frame`` rows with ``amount`` already in the reporting currency and
+- ``costs``: ``service.figures.cost.frames.cost_frame`` rows with ``amount`` already in the reporting currency and
   ``currency`` set to it (one currency: a mixed frame is refused by ``Currencies``, never summed).
-- ``measurements``: ``service.cost.frames.measurement_frame`` rows.
-- ``work_samples``: ``service.work.compute.time_to_ship`` rows; ``support_tickets``:
-  ``service.work.compute.support_tickets`` rows; ``classified_incidents``:
-  ``service.work.service.load_incidents`` rows (with their category).
+- ``measurements``: ``service.figures.cost.frames.measurement_frame`` rows.
+- ``work_samples``: ``service.figures.work.compute.time_to_ship`` rows; ``support_tickets``:
+  ``service.figures.work.compute.support_tickets`` rows; ``classified_incidents``:
+  ``service.figures.work.service.load_incidents`` rows (with their category).
 
 A frame that is absent (a caller that loads only the DORA frames) gives an empty panel: "no data yet",
 never an error. Every panel is put on the audience's (service × complete week) grid of the window; the
@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from service.cost import panel as cost_panel
-from service.cost.currency import Currencies
 from service.effects.panel import PanelInputs, grid
-from service.work import panel as work_panel
+from service.figures.cost import panel as cost_panel
+from service.figures.cost.currency import Currencies
+from service.figures.work import panel as work_panel
 
 COSTS = "costs"
 MEASUREMENTS = "measurements"
@@ -62,7 +62,7 @@ def _frame(inputs: PanelInputs, name: str) -> pd.DataFrame | None:
 
 
 def compute_cost(inputs: PanelInputs) -> pd.DataFrame:
-    """Compute cost per service and week (``service.cost.panel.compute_cost_panel``)."""
+    """Compute cost per service and week (``service.figures.cost.panel.compute_cost_panel``)."""
     costs = _frame(inputs, COSTS)
     if costs is None:
         return _on_grid(inputs, pd.DataFrame())

@@ -47,7 +47,7 @@ def head_revision() -> str | None:
 
 def current_revisions(database_url: str) -> set[str]:
     """The revisions recorded in the database (empty for a new one)."""
-    from service.db import get_engine
+    from service.core.db import get_engine
 
     try:
         with get_engine(database_url).connect() as connection:

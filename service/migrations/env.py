@@ -3,8 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from service.db import get_engine
+import service.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from service.core.db import get_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("head_branch", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("merge_commit_sha", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("merged_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("merged_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("repository", "number", name="uq_pull_request_repo_number"),
     )

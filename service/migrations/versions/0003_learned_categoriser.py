@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 
 revision: str = "0003"
@@ -25,15 +25,15 @@ def upgrade() -> None:
     op.create_table(
         "categoriser_model",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("trained_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("trained_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("samples", sa.Integer(), nullable=False),
         sa.Column("classes", sa.JSON(), nullable=False),
         sa.Column("cross_validated_accuracy", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("corrected_at", service.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("notified_at", service.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("corrected_at", service.core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("notified_at", service.core.db.UTCDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 
 revision: str = "0004"
@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("triage_posted_at", service.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("triage_posted_at", service.core.db.UTCDateTime(timezone=True), nullable=True))
     # Reports from before the outbox existed count as handled: no flood of old reports or old resolutions.
     op.execute("UPDATE friction_report SET triage_posted_at = created_at")
     op.execute(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 
 revision: str = "0005"
@@ -23,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
 
     with op.batch_alter_table("digest", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("claimed_at", service.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("claimed_at", service.core.db.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 
 revision: str = "0006"
@@ -25,13 +25,13 @@ def upgrade() -> None:
     op.create_table(
         "rollup_dirty",
         sa.Column("service", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("week_start", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("week_start", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("service", "week_start"),
     )
     op.create_table(
         "rollup_state",
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("built_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("built_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("timezone"),
     )
     op.create_table(
@@ -39,7 +39,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("week", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
-        sa.Column("week_start", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("week_start", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("service", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("deployments", sa.Integer(), nullable=False),

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", service.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_slack_outbox_channel"), "slack_outbox", ["channel"], unique=False)

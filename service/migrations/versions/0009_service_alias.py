@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 revision: str = "0009"
 down_revision: str | None = "0008"
@@ -23,7 +23,7 @@ def upgrade() -> None:
         "service_alias",
         sa.Column("alias", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("service", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["service"], ["service.slug"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("alias"),
     )

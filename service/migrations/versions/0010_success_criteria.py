@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 revision: str = "0010"
 down_revision: str | None = "0009"
@@ -27,9 +27,9 @@ def upgrade() -> None:
         sa.Column("direction", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("target", sa.Float(), nullable=False),
-        sa.Column("deadline", service.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deadline", service.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["migration_id"], ["migration.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("migration_id", "metric", name="uq_criterion_migration_metric"),
@@ -44,7 +44,7 @@ def upgrade() -> None:
         sa.Column("before", sa.JSON(), nullable=True),
         sa.Column("after", sa.JSON(), nullable=True),
         sa.Column("changed_by", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-        sa.Column("changed_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("after_start", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["migration_id"], ["migration.id"]),
         sa.PrimaryKeyConstraint("id"),

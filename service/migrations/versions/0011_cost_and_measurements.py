@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from service.db import UTCDateTime
+from service.core.db import UTCDateTime
 
 revision: str = "0011"
 down_revision: str | None = "0010"

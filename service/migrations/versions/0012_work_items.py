@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import service.db
+import service.core.db
 
 
 revision: str = "0012"
@@ -35,9 +35,9 @@ def upgrade() -> None:
         sa.Column("labels", sa.JSON(), nullable=False),
         sa.Column("parent", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
         sa.Column("url", sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
-        sa.Column("created_at", service.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", service.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", service.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", service.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source", "key", name="uq_work_item_source_key"),
     )
@@ -54,7 +54,7 @@ def upgrade() -> None:
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("repository", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("ref", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
-        sa.Column("seen_at", service.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("seen_at", service.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key", "kind", "repository", "ref", name="uq_work_item_reference"),
     )
@@ -68,7 +68,7 @@ def upgrade() -> None:
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("raw_status", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-        sa.Column("changed_at", service.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("source", "key", "changed_at", "status", name="uq_work_item_status_point"),
     )

@@ -2,7 +2,7 @@
 
 A rollup row keeps every lead and restore sample so medians stay exact when groups merge. As JSON text,
 reading a year of them (590,000 lead times for 200 services) spent ~75 ms parsing numbers, half the
-rollup read; as little-endian IEEE 754 doubles end to end (``service.db.Samples``) they are read as they
+rollup read; as little-endian IEEE 754 doubles end to end (``service.core.db.Samples``) they are read as they
 are, and take half the space. The stored rows are converted in place, not dropped: the same values, in
 the same order.
 

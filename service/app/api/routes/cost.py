@@ -1,0 +1,86 @@
+"""Cost imports over HTTP: a FOCUS file as the request body, streamed to disk under its own size cap."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import IO
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from service.app.api.auth import require_scope
+from service.app.api.errors import MalformedBody, PayloadTooLarge
+from service.app.api.state import app_state
+from service.core.db import session_scope
+from service.core.settings import Settings
+from service.ingest.cost_import import import_focus, read_file
+
+router = APIRouter(prefix="/api/v1/cost", tags=["cost"], dependencies=[Depends(require_scope("admin"))])
+
+
+class ImportOut(BaseModel):
+    import_id: int
+    rows: int
+    """Rows read from the file."""
+    lines: int
+    """Cost lines stored (rows summed per service, platform, category, currency and charge period)."""
+    billing_periods: list[str]
+    """The (provider, billing period) scopes this import replaced."""
+    replaced_lines: int
+
+
+async def _spool_body(request: Request, settings: Settings) -> Path:
+    """The body in a temporary file, refused with 413 as soon as it passes FRICTIONLOG_MAX_IMPORT_BYTES."""
+    limit = settings.max_import_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body is {declared} bytes; the import limit is {limit}")
+    settings.import_dir.mkdir(parents=True, exist_ok=True)
+    handle: IO[bytes] = tempfile.NamedTemporaryFile(dir=settings.import_dir, suffix=".upload", delete=False)  # noqa: SIM115
+    path = Path(handle.name)
+    size = 0
+    try:
+        with handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"body is over the import limit of {limit} bytes")
+                await run_in_threadpool(handle.write, chunk)
+    except ClientDisconnect:
+        path.unlink(missing_ok=True)
+        raise MalformedBody("the client disconnected before sending the whole file") from None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    if size == 0:
+        path.unlink(missing_ok=True)
+        raise MalformedBody("the body is empty; send the FOCUS file (CSV, gzip'd CSV or Parquet) as the body")
+    return path
+
+
+@router.post("/imports", status_code=201)
+async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportOut:
+    """Import a FOCUS export (CSV, gzip'd CSV or Parquet, detected from its bytes). A malformed file gets a
+    422 naming the row and the column, and nothing is imported; re-importing a billing period replaces it."""
+    settings = app_state(request).settings
+    path = await _spool_body(request, settings)
+
+    def run() -> ImportOut:
+        summary = read_file(settings, path)  # all rows checked before the write transaction begins
+        with session_scope(settings.database_url, write=True) as session:
+            result = import_focus(session, settings, path, filename=filename or "upload", summary=summary)
+        return ImportOut(
+            import_id=result.import_id,
+            rows=result.rows,
+            lines=result.lines,
+            billing_periods=result.billing_periods,
+            replaced_lines=result.replaced_lines,
+        )
+
+    try:
+        return await run_in_threadpool(run)
+    finally:
+        path.unlink(missing_ok=True)

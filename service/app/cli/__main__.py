@@ -1,0 +1,3 @@
+from service.app.cli import run
+
+run()

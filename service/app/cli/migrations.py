@@ -1,0 +1,101 @@
+"""``frictionlog migrations``: success criteria of a migration, set before it starts; every later change
+is recorded with who made it."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+
+from service.app.cli.session import cli_session
+from service.core.timeutil import parse_timestamp
+
+# The criteria service and the metric registry (pandas, numpy) are imported inside the commands, so that
+# `frictionlog --help` stays fast (bench/cli_startup.py).
+
+
+def _target(text: str, kind: str) -> float:
+    """``+100%`` → 1.0, ``-30%`` → -0.3 for a relative target; a plain number for an absolute one."""
+    raw = text.strip()
+    try:
+        if raw.endswith("%"):
+            value = float(raw[:-1]) / 100
+            return value if kind == "relative" else value * 100
+        return float(raw)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a number or a percentage", param_hint="TARGET") from None
+
+
+@click.group("migrations")
+def migrations() -> None:
+    """Migrations and the success criteria they are judged on."""
+
+
+@migrations.group("criteria")
+def criteria_group() -> None:
+    """Success criteria: set them before the move; changes after its start are recorded and shown."""
+
+
+@criteria_group.command("set")
+@click.argument("migration")
+@click.argument("metric")
+@click.argument("target")
+@click.option("--direction", type=click.Choice(["at_least", "at_most"]), required=True)
+@click.option("--absolute", is_flag=True, help="TARGET is a value in the metric's unit, not a relative change")
+@click.option("--deadline", default=None, help="RFC 3339 time (default: the migration's target date)")
+@click.option("--by", default=None, help="Who makes the change (default: cli:<user>)")
+def criteria_set(
+    migration: str, metric: str, target: str, direction: str, absolute: bool, deadline: str | None, by: str | None
+) -> None:
+    """Add or change one criterion, e.g. ``legacy-to-new deployment_frequency +100% --direction at_least``;
+    METRIC is a key of the effect registry (service.effects.registry)."""
+    from service.criteria import service as criteria
+    from service.criteria.judge import Criterion
+    from service.effects import registry
+
+    known = registry.keys()
+    if metric not in known:
+        raise click.BadParameter(f"{metric!r} is not one of {', '.join(known)}", param_hint="METRIC")
+    kind = "absolute" if absolute else "relative"
+    due = parse_timestamp(deadline, field="deadline") if deadline else None
+    spec = Criterion(metric, direction, kind, _target(target, kind), due)  # type: ignore[arg-type]
+    with cli_session() as session:
+        found = criteria.find_migration(session, migration)
+        assert found.id is not None
+        rows = criteria.put_criterion(session, found.id, spec, by=by or f"cli:{getpass.getuser()}")
+    click.echo(f"{migration}: {len(rows)} criteria")
+
+
+@criteria_group.command("remove")
+@click.argument("migration")
+@click.argument("metric")
+@click.option("--by", default=None, help="Who makes the change (default: cli:<user>)")
+def criteria_remove(migration: str, metric: str, by: str | None) -> None:
+    from service.criteria import service as criteria
+
+    with cli_session() as session:
+        found = criteria.find_migration(session, migration)
+        assert found.id is not None
+        rows = criteria.remove_criterion(session, found.id, metric, by=by or f"cli:{getpass.getuser()}")
+    click.echo(f"{migration}: {len(rows)} criteria")
+
+
+@criteria_group.command("list")
+@click.argument("migration")
+def criteria_list(migration: str) -> None:
+    """The criteria, then every change made to them (``*``: after the migration started)."""
+    from service.criteria import service as criteria
+
+    with cli_session() as session:
+        found = criteria.find_migration(session, migration)
+        assert found.id is not None
+        for row in criteria.criteria_of(session, found.id):
+            target = f"{row.target:+.0%}" if row.kind == "relative" else f"{row.target:g}"
+            due = f" by {row.deadline:%Y-%m-%d}" if row.deadline else ""
+            click.echo(f"{row.metric} {row.direction} {target}{due}")
+        for change in criteria.changes_of(session, found.id):
+            flag = "*" if change.after_start else " "
+            click.echo(
+                f"{flag} {change.changed_at:%Y-%m-%d %H:%M} {change.changed_by}: {change.action} {change.subject} "
+                f"{change.before or ''} → {change.after or ''}"
+            )

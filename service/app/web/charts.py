@@ -1,0 +1,232 @@
+"""Small SVG charts for the pages, as pure functions: numbers in, markup out, no JavaScript.
+
+Each bar or point carries a ``<title>``, so hovering shows its value in any browser; colours come from
+classes in the one stylesheet (light and dark); the same numbers are in a table beside each chart for
+keyboards and screen readers. Every text is escaped here, the one builder that writes chart markup.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+from service.app.web.words import noun, plural
+
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    name: str
+    values: Sequence[float | None]
+    css: str
+    """A class of the stylesheet: s-migrated, s-legacy, s-friction, s-incident, s-deploy."""
+
+
+def _scale(value: float) -> tuple[float, float]:
+    """(top, step) of a y axis from 0 with at most five gridlines at round steps (1, 2 or 5 × 10^k)."""
+    if value <= 0:
+        return 1.0, 1.0
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return float(step * math.ceil(value / step)), float(step)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    """A value with its unit, in the singular when it is one (``unit`` is the singular: ``deploy``)."""
+    if value is None:
+        return "no data"
+    if unit:
+        return plural(value, unit)
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _axis(top: float, step: float, plot_h: float) -> list[str]:
+    parts = []
+    ticks = round(top / step)
+    for i in range(ticks + 1):
+        value = step * i
+        y = TOP + plot_h - plot_h * value / top
+        label = f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        parts.append(f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
+    return parts
+
+
+def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
+    every = max(1, len(labels) // 12 + (1 if len(labels) % 12 else 0)) if len(labels) > 12 else 1
+    return [
+        f'<text class="tick" x="{LEFT + slot * (i + 0.5):.1f}" y="{HEIGHT - 8}" text-anchor="middle">'
+        f"{escape(label[-3:] if len(label) > 4 else label)}</text>"
+        for i, label in enumerate(labels)
+        if i % every == 0
+    ]
+
+
+def stacked_bars(title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str, chart_id: str) -> Markup:
+    """Stacked weekly bars; each segment's tooltip names the week, the series and the value."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
+    top, step = _scale(max(totals, default=0))
+    slot = plot_w / max(len(labels), 1)
+    parts = _axis(top, step, plot_h)
+    for i, label in enumerate(labels):
+        base = 0.0
+        for s in series:
+            value = s.values[i] or 0
+            if value <= 0:
+                continue
+            h = plot_h * value / top
+            y = TOP + plot_h - plot_h * (base + value) / top
+            parts.append(
+                f'<rect class="{s.css}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
+                f'width="{slot * 0.76:.1f}" height="{h:.1f}"><title>{escape(label)} · {escape(s.name)}: '
+                f"{escape(_fmt(value, unit))}</title></rect>"
+            )
+            base += value
+    parts += _x_labels(labels, slot)
+    return _figure(title, chart_id, parts, labels, series, unit)
+
+
+def points_with_intervals(
+    title: str,
+    labels: Sequence[str],
+    estimates: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    unit: str,
+    chart_id: str,
+    percent: bool = False,
+    move_before: int | None = None,
+) -> Markup:
+    """An event-study chart: one point per period relative to the move, with its interval as a shaded band
+    and a whisker, zero marked, and (``move_before``: the index of the first period after it) the move as a
+    dashed line. ``percent``: the values are fractions, shown as signed percentages."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    values = [v for v in [*estimates, *lows, *highs] if v is not None]
+    biggest = max((abs(v) for v in values), default=1.0)
+    # A period with one or two services can have a huge interval: keep the axis on the estimates (at most
+    # twice the largest), clip the band at the edge; hover and the table keep the true numbers.
+    reach = max((abs(v) for v in estimates if v is not None), default=0.0)
+    if reach > 0:
+        biggest = min(biggest, 2 * max(reach, 0.25 if percent else 0.0))
+    span = biggest * 1.1 if biggest > 0 else 1.0
+    slot = plot_w / max(len(labels), 1)
+
+    def y_of(value: float) -> float:
+        return TOP + plot_h / 2 - (plot_h / 2) * max(-span, min(span, value)) / span
+
+    def show(value: float) -> str:
+        return f"{value:+.0%}" if percent else f"{value:+.2f}"
+
+    edge = f"{span:.0%}" if percent else f"{span:.2g}"
+    parts = [
+        f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(0):.1f}" y2="{y_of(0):.1f}"/>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">+{edge}</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{y_of(0) + 4:.1f}" text-anchor="end">0</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end">-{edge}</text>',
+    ]
+    banded = [
+        (LEFT + slot * (i + 0.5), low, high)
+        for i, (low, high) in enumerate(zip(lows, highs, strict=True))
+        if low is not None and high is not None
+    ]
+    if len(banded) > 1:
+        outline = [f"{x:.1f},{y_of(high):.1f}" for x, _, high in banded]
+        outline += [f"{x:.1f},{y_of(low):.1f}" for x, low, _ in reversed(banded)]
+        parts.append(f'<polygon class="band" points="{" ".join(outline)}"/>')
+    if move_before is not None and 0 < move_before < len(labels):
+        x = LEFT + slot * move_before
+        parts.append(f'<line class="move" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+    for i, label in enumerate(labels):
+        x = LEFT + slot * (i + 0.5)
+        estimate, low, high = estimates[i], lows[i], highs[i]
+        if low is not None and high is not None:
+            parts.append(
+                f'<line class="interval" x1="{x:.1f}" x2="{x:.1f}" y1="{y_of(low):.1f}" y2="{y_of(high):.1f}"/>'
+            )
+        if estimate is not None:
+            band = "" if low is None or high is None else f" (90 % interval {show(low)} to {show(high)})"
+            parts.append(
+                f'<circle class="point" cx="{x:.1f}" cy="{y_of(estimate):.1f}" r="5"><title>{escape(label)}: '
+                f"{show(estimate)}{escape(' ' + unit if unit else '')}{escape(band)}</title></circle>"
+            )
+    parts += _x_labels(labels, slot)
+    rows = [Series("estimate", estimates, "point"), Series("low", lows, ""), Series("high", highs, "")]
+    shown = None if not percent else (lambda v: "no data" if v is None else show(v))
+    return _figure(title, chart_id, parts, labels, rows, unit, legend=False, cell=shown)
+
+
+def lines(title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str, chart_id: str) -> Markup:
+    """One line per series over the weeks (gaps where a week has no value); each point's tooltip names the
+    week, the series and the value."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    values = [v for s in series for v in s.values if v is not None]
+    top, step = _scale(max(values, default=0))
+    slot = plot_w / max(len(labels), 1)
+    parts = _axis(top, step, plot_h)
+    for s in series:
+        run: list[str] = []
+        for i, label in enumerate(labels):
+            value = s.values[i] if i < len(s.values) else None
+            if value is None:
+                if len(run) > 1:
+                    parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
+                run = []
+                continue
+            x, y = LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * value / top
+            run.append(f"{x:.1f},{y:.1f}")
+            parts.append(
+                f'<circle class="{s.css}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(label)} · '
+                f"{escape(s.name)}: {escape(_fmt(value, unit))}</title></circle>"
+            )
+        if len(run) > 1:
+            parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
+    parts += _x_labels(labels, slot)
+    return _figure(title, chart_id, parts, labels, series, unit)
+
+
+def _figure(
+    title: str,
+    chart_id: str,
+    parts: list[str],
+    labels: Sequence[str],
+    series: Sequence[Series],
+    unit: str,
+    *,
+    legend: bool = True,
+    cell: Callable[[float | None], str] | None = None,
+) -> Markup:
+    safe_id = escape(chart_id)
+
+    def show(value: float | None) -> str:
+        return cell(value) if cell is not None else _fmt(value, "")
+
+    keys = "".join(
+        f'<li><span class="key {escape(s.css)}" aria-hidden="true"></span>{escape(s.name)}</li>' for s in series
+    )
+    head = "".join(f"<th scope='col'>{escape(s.name)}</th>" for s in series)
+    body = "".join(
+        f"<tr><th scope='row'>{escape(label)}</th>"
+        + "".join(f"<td>{escape(show(s.values[i] if i < len(s.values) else None))}</td>" for s in series)
+        + "</tr>"
+        for i, label in enumerate(labels)
+    )
+    return Markup(
+        f'<figure class="chart" id="{safe_id}" data-chart="{escape(title)}">'
+        f'<figcaption id="{safe_id}-title">{escape(title)}</figcaption>'
+        + (f'<ul class="legend">{keys}</ul>' if legend else "")
+        + f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{safe_id}-title" '
+        f'preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg>'
+        f"<details><summary>The numbers ({escape(noun(2, unit) if unit else 'values')})</summary>"
+        "<div class='scroll'><table class='data'>"
+        f"<thead><tr><th scope='col'>Week</th>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"
+        "</figure>"
+    )

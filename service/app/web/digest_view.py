@@ -1,0 +1,102 @@
+"""The digest's content (``service.digest.models.DigestContent``) as the parts the overview and the framed
+digest page show. One renderer per part: the criteria and the effects table are the digest's own HTML
+helpers (``service.digest.html``, the wording written once); the charts are the app's SVG charts (values
+on hover and in a table, readable with JavaScript off); each claim carries the services behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from service.app.web import charts
+from service.digest import html as digest_html
+from service.digest.render import warning_line
+
+COHORTS = (("not_migrated", "not yet migrated", "s-legacy"), ("migrated", "migrated", "s-migrated"))
+LINE_CHARTS = (
+    ("lead_time", "Lead time (median hours)", "hour"),
+    ("change_failure_rate", "Change failure rate (%)", ""),
+    ("time_to_restore", "Time to restore (median hours)", "hour"),
+)
+
+
+def cohort_charts(content: dict[str, Any]) -> list[Markup]:
+    """Deploys and incidents as stacked weekly bars; lead time, change failure rate and time to restore as
+    one line per cohort, when the content carries them."""
+    data = content.get("charts") or {}
+    weeks = data.get("weeks") or []
+    out = []
+    for key, title, unit in (
+        ("deploys", "Deploys per week", "deploy"),
+        ("incidents", "Incidents per week", "incident"),
+    ):
+        series = data.get(key)
+        if series:
+            out.append(
+                charts.stacked_bars(
+                    f"{title}, migrated vs not yet migrated",
+                    weeks,
+                    [charts.Series(name, series.get(cohort, []), css) for cohort, name, css in COHORTS],
+                    unit=unit,
+                    chart_id=f"cohort-{key}",
+                )
+            )
+    for key, title, unit in LINE_CHARTS:
+        series = data.get(key) or {}
+        if any(v is not None for values in series.values() for v in values):
+            out.append(
+                charts.lines(
+                    f"{title}, migrated vs not yet migrated",
+                    weeks,
+                    [charts.Series(name, series.get(cohort, []), css) for cohort, name, css in COHORTS],
+                    unit=unit,
+                    chart_id=f"cohort-{key}",
+                )
+            )
+    return out
+
+
+def event_study_charts(migration: dict[str, Any]) -> list[Markup]:
+    """Per metric with an estimate: the effect by weeks since the move with its 90 % band."""
+    out = []
+    for item in migration.get("before_after", []):
+        points = [p for p in item.get("event_study", []) if p.get("relative") is not None]
+        if item.get("verdict") == "not_enough_data" or not points:
+            continue
+        out.append(
+            charts.points_with_intervals(
+                f"Event study: {item['label']}, effect by weeks since the move",
+                [f"{p['week']:+d}" for p in points],
+                [p["relative"] for p in points],
+                [p["low"] for p in points],
+                [p["high"] for p in points],
+                unit="",
+                chart_id=f"event-study-{item['metric']}",
+                percent=True,
+                move_before=next((i for i, p in enumerate(points) if p["week"] >= 0), None),
+            )
+        )
+    return out
+
+
+def _region(label: str, html: str) -> Markup:
+    """A part that may be wider than a phone: it scrolls on its own and can be reached with the keyboard."""
+    return Markup('<div class="scroll" tabindex="0" role="region" aria-label="{}">{}</div>').format(label, Markup(html))
+
+
+def parts(content: dict[str, Any]) -> dict[str, Any]:
+    """Everything the digest partial (``templates/_digest.html``) lays out, from one content."""
+    migration = content.get("migration") or {}
+    items = migration.get("before_after", [])
+    return {
+        "verdict": list(content.get("verdict") or []),
+        "warnings": [warning_line(w) for w in content.get("warnings", [])],
+        "criteria": _region("Success criteria", "".join(digest_html.criteria_parts(migration)))
+        if migration
+        else Markup(""),
+        "effects": _region("Effects", digest_html.effects_table(items)) if items else Markup(""),
+        "claims": items,
+        "event_study": event_study_charts(migration),
+        "cohort_charts": cohort_charts(content),
+    }

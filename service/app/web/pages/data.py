@@ -1,0 +1,88 @@
+"""Data quality (``/data``): failed and ignored events with their errors and, for admins, a replay button
+(``service.ingest.inbox.requeue``, the function ``frictionlog replay`` calls); unlinked incidents; services seen
+but not catalogued; deployments with no commits; the warnings the figures carry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from service.app.api.deps import DbSession, WakerDep, WriteSession
+from service.app.api.state import app_state
+from service.app.web import cache
+from service.app.web.auth import Admin, Csrf, Viewing
+from service.app.web.render import page
+from service.core.db import session_scope
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.core.vocab import InboxStatus
+from service.figures import quality
+from service.figures.filters import Filters
+from service.figures.metrics import dora
+from service.figures.metrics.service import dora_metrics
+from service.ingest import inbox
+
+router = APIRouter(include_in_schema=False)
+WINDOW_DAYS = 28
+REPLAYABLE = (InboxStatus.FAILED, InboxStatus.IGNORED)
+
+
+def quality_figures(settings: Settings, memo: cache.PageMemo, session: Session) -> dict[str, Any]:
+    """What the page shows of the last WINDOW_DAYS days of data: the warnings the figures carry (a DORA pass
+    over raw rows), unlinked incidents, uncatalogued services and deployments with no commits — scans of a
+    month of rows, so remembered per data version (the failed and ignored events are always read afresh)."""
+    hour = utcnow().replace(minute=0, second=0, microsecond=0)
+    window = dora.Window(hour - timedelta(days=WINDOW_DAYS), hour)
+
+    def compute() -> dict[str, Any]:
+        with session_scope(settings.database_url) as own:
+            return {
+                "warnings": dora_metrics(own, settings, Filters(), window)["warnings"],
+                "unlinked": quality.unlinked_incidents(own, since=window.start),
+                "uncatalogued": quality.uncatalogued_services(own, since=window.start),
+                "no_commits": quality.deployments_without_commits(
+                    own, since=window.start, environments=settings.production_environments
+                ),
+            }
+
+    return memo.remember(("data-quality", settings.database_url, hour), cache.data_version(session), compute)
+
+
+@router.get("/data")
+def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
+    settings = app_state(request).settings
+    found = quality_figures(settings, cache.of(request), session)
+    return page(
+        request,
+        "data.html",
+        title="Data quality",
+        viewer=viewer,
+        days=WINDOW_DAYS,
+        counts=inbox.count_by_status(session),
+        failed=inbox.list_events(session, status=InboxStatus.FAILED, limit=50),
+        ignored=inbox.list_events(session, status=InboxStatus.IGNORED, limit=50),
+        unlinked=found["unlinked"],
+        uncatalogued=found["uncatalogued"],
+        no_commits=found["no_commits"],
+        warnings=found["warnings"],
+        replayed=request.query_params.get("replayed"),
+    )
+
+
+@router.post("/data/replay", dependencies=[Csrf])
+def replay(
+    request: Request,
+    _admin: Admin,
+    session: WriteSession,
+    waker: WakerDep,
+    event_id: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    count = inbox.requeue(session, statuses=REPLAYABLE, ids=[event_id])
+    if count:
+        waker.wake()
+        cache.of(request).clear()
+    return RedirectResponse(f"/data?replayed={event_id if count else 'none'}", status_code=303)

@@ -1,0 +1,186 @@
+"""The friction board: columns by status with filters, a report's page with the triage forms (admins),
+and themes. Triage goes through ``service.app.api.triage.apply_triage``, the path of the API and the Slack
+buttons, so resolving here DMs the reporter exactly as Slack's Resolve does."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+
+from service.app.api.deps import DbSession, ReportId, WakerDep, WriteSession
+from service.app.api.state import app_state
+from service.app.api.triage import apply_triage
+from service.app.web import cache
+from service.app.web.auth import Admin, Csrf, Viewing
+from service.app.web.reads import service_facts
+from service.app.web.render import page
+from service.core.db import session_scope
+from service.core.errors import InvalidInput, NotFound
+from service.core.models import FrictionReport, Service
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.figures.friction import reports, themes
+from service.figures.friction.triage import STATUSES
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str | None, Query(max_length=128)]
+THEME_DAYS = 28
+TITLES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "wont_fix": "Won't fix"}
+
+
+def theme_key(theme: themes.Theme) -> str:
+    return f"t{min(theme.report_ids)}"
+
+
+def current_themes(settings: Settings, memo: cache.PageMemo, session: Session) -> list[themes.Theme]:
+    """Themes of the last THEME_DAYS days (grouping compares reports pairwise: remembered per data version)."""
+    database_url = settings.database_url
+
+    def compute() -> list[themes.Theme]:
+        with session_scope(database_url) as own:
+            frame = reports.theme_frame(own, since=utcnow() - timedelta(days=THEME_DAYS))
+        return themes.group(frame)
+
+    day = utcnow().date().isoformat()
+    return memo.remember(("themes", database_url, day), cache.data_version(session), compute)
+
+
+@router.get("/friction")
+def board(
+    request: Request,
+    viewer: Viewing,
+    session: DbSession,
+    category: Text = None,
+    service: Text = None,
+    team: Text = None,
+    theme: Text = None,
+) -> Response:
+    taxonomy = app_state(request).taxonomy
+    facts = service_facts(session)
+    services: list[str] | None = None
+    if team:
+        services = [f.slug for f in facts if f.team == team]
+    if service:
+        services = [s for s in (services if services is not None else [service]) if s == service]
+    found = current_themes(app_state(request).settings, cache.of(request), session)
+    ids = None
+    if theme:
+        chosen = next((t for t in found if theme_key(t) == theme), None)
+        ids = [] if chosen is None else chosen.report_ids
+    columns = []
+    for status in STATUSES:
+        rows, total = reports.board(
+            session, status=status, category=category or None, services=services, ids=ids, limit=30
+        )
+        columns.append({"status": status, "title": TITLES[status], "rows": rows, "total": total})
+    any_report = session.exec(select(FrictionReport.id).limit(1)).first() is not None
+    return page(
+        request,
+        "board.html",
+        title="Friction",
+        viewer=viewer,
+        columns=columns,
+        any_report=any_report,
+        categories=[(c, taxonomy.title(c)) for c in taxonomy.ids()],
+        services=sorted(f.slug for f in facts),
+        teams=sorted({f.team for f in facts if f.team}),
+        themes=[
+            (theme_key(t), f"{taxonomy.title(t.category)}{' on ' + t.service if t.service else ''}") for t in found
+        ],
+        filters={"category": category or "", "service": service or "", "team": team or "", "theme": theme or ""},
+        taxonomy=taxonomy,
+    )
+
+
+@router.get("/friction/themes")
+def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
+    found = current_themes(app_state(request).settings, cache.of(request), session)
+    ids = [i for t in found for i in t.report_ids]
+    texts: dict[int, FrictionReport] = {}
+    if ids:
+        texts = {r.id: r for r in session.exec(select(FrictionReport).where(col(FrictionReport.id).in_(ids)))}
+    return page(
+        request,
+        "themes.html",
+        title="Friction themes",
+        viewer=viewer,
+        themes=[(theme_key(t), t, [texts[i] for i in t.report_ids if i in texts]) for t in found],
+        days=THEME_DAYS,
+        taxonomy=app_state(request).taxonomy,
+    )
+
+
+def _report(session: Session, report_id: int) -> FrictionReport:
+    report = session.get(FrictionReport, report_id)
+    if report is None:
+        raise NotFound(f"There is no friction report #{report_id}.")
+    return report
+
+
+@router.get("/friction/{report_id}")
+def report_page(request: Request, report_id: ReportId, viewer: Viewing, session: DbSession) -> Response:
+    report = _report(session, report_id)
+    duplicates = session.exec(select(FrictionReport).where(FrictionReport.duplicate_of == report_id)).all()
+    team = None
+    if report.service:
+        entry = session.get(Service, report.service)
+        team = entry.team if entry else None
+    taxonomy = app_state(request).taxonomy
+    return page(
+        request,
+        "report.html",
+        title=f"Friction #{report_id}",
+        viewer=viewer,
+        report=report,
+        team=team,
+        duplicates=duplicates,
+        categories=[(c, taxonomy.title(c)) for c in taxonomy.ids()],
+        taxonomy=taxonomy,
+        done=request.query_params.get("done"),
+    )
+
+
+Action = Literal["category", "duplicate", "acknowledge", "resolve", "wont_fix", "reopen"]
+
+
+def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> dict[str, Any]:
+    """A board form's fields → the triage function's arguments (the same as the API's PATCH body)."""
+    if action == "category":
+        return {"category": category}
+    if action == "duplicate":
+        number = duplicate_of.strip().lstrip("#")
+        # ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx, never a 500.
+        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
+            raise InvalidInput("give the number of the report this one duplicates", field="duplicate_of")
+        return {"duplicate_of": int(number)}
+    if action == "acknowledge":
+        return {"status": "acknowledged"}
+    if action == "reopen":
+        return {"status": "open"}
+    if action in ("resolve", "wont_fix"):
+        if not note.strip():
+            raise InvalidInput("write a note for the reporter: it is what they are told", field="resolution_note")
+        return {"status": "resolved" if action == "resolve" else "wont_fix", "resolution_note": note.strip()}
+    raise InvalidInput("unknown action", field="action")
+
+
+@router.post("/friction/{report_id}/triage", dependencies=[Csrf])
+def triage_report(
+    request: Request,
+    report_id: ReportId,
+    _admin: Admin,
+    session: WriteSession,
+    waker: WakerDep,
+    action: Annotated[Action, Form()],
+    category: Annotated[str, Form(max_length=64)] = "",
+    duplicate_of: Annotated[str, Form(max_length=16)] = "",
+    note: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
+    apply_triage(session, report_id, taxonomy=app_state(request).taxonomy, waker=waker, **changes)
+    cache.of(request).clear()
+    return RedirectResponse(f"/friction/{report_id}?done={action}", status_code=303)

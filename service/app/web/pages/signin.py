@@ -1,0 +1,112 @@
+"""Sign in (an API token, or Slack through OpenID Connect), sign out; then on to the page asked for."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from service.app.api.principal import authenticate
+from service.app.api.state import app_state
+from service.app.web import oidc
+from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session
+from service.app.web.render import page, write_session
+from service.app.web.sessions import OIDC_COOKIE, SessionCodec, new_session, safe_next, same, signed_in
+from service.core.errors import AppError
+
+log = logging.getLogger("frictionlog.web")
+router = APIRouter(include_in_schema=False)
+Next = Annotated[str | None, Query(alias="next", max_length=2000)]
+
+
+def _signin_page(request: Request, target: str, *, error: str | None = None, status_code: int = 200) -> Response:
+    settings = app_state(request).settings
+    return page(
+        request,
+        "signin.html",
+        title="Sign in",
+        status_code=status_code,
+        next=target,
+        error=error,
+        slack=oidc.enabled(settings),
+        viewer=None,
+    )
+
+
+@router.get("/signin")
+def signin_form(request: Request, target: Next = None) -> Response:
+    if current_viewer(request) is not None:
+        return RedirectResponse(safe_next(target), status_code=303)
+    return _signin_page(request, safe_next(target))
+
+
+@router.post("/signin", dependencies=[Csrf])
+def signin_with_token(
+    request: Request,
+    token: Annotated[str, Form(max_length=512)] = "",
+    target: Annotated[str, Form(alias="next", max_length=2000)] = "/",
+) -> Response:
+    settings = app_state(request).settings
+    try:
+        principal = authenticate(settings, app_state(request).token_cache, token.strip()) if token.strip() else None
+    except AppError:
+        principal = None
+    role = role_of_scopes(principal.scopes) if principal else None
+    if principal is None or role is None:
+        return _signin_page(
+            request, safe_next(target), error="That token is not valid, or it has no read scope.", status_code=401
+        )
+    set_session(request, signed_in(f"token:{principal.token_id}", principal.name, settings.session_hours))
+    log.info("web.signed_in via=token token_id=%s role=%s", principal.token_id, role)
+    response = RedirectResponse(safe_next(target), status_code=303)
+    write_session(request, response)
+    return response
+
+
+@router.get("/signin/slack")
+def signin_with_slack(request: Request, target: Next = None) -> Response:
+    settings = app_state(request).settings
+    if not oidc.enabled(settings):
+        return _signin_page(request, safe_next(target), error="Sign in with Slack is not set up here.", status_code=404)
+    url, state = oidc.start(settings)
+    response = RedirectResponse(url, status_code=302)
+    codec: SessionCodec = request.app.state.session_codec
+    codec.write_oidc(request, response, {**state, "next": safe_next(target)})
+    return response
+
+
+@router.get("/signin/slack/callback")
+async def slack_callback(
+    request: Request,
+    code: Annotated[str | None, Query(max_length=1000)] = None,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    settings = app_state(request).settings
+    codec: SessionCodec = request.app.state.session_codec
+    kept = codec.read_oidc(request)
+    target = safe_next(kept.get("next") if kept else None)
+    if error or not code or kept is None or not same(state, kept.get("state")):
+        reason = "Slack sign-in was cancelled." if error else "That sign-in link has expired; start again."
+        return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
+    try:
+        who = await oidc.finish(settings, code=code, nonce=kept.get("nonce", ""))
+    except AppError as exc:
+        return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
+    set_session(request, signed_in(f"slack:{who.user_id}", who.name, settings.session_hours))
+    log.info("web.signed_in via=slack user=%s admin=%s", who.user_id, who.user_id in settings.slack_admins)
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(OIDC_COOKIE, path="/signin/slack")
+    write_session(request, response)
+    return response
+
+
+@router.post("/signout", dependencies=[Csrf])
+def signout(request: Request) -> Response:
+    set_session(request, new_session())
+    response = RedirectResponse("/signin", status_code=303)
+    write_session(request, response)
+    return response

@@ -1,0 +1,88 @@
+"""The reads the pages share: the followed migration, the catalogue with move dates, the digest content.
+
+Digest content comes through ``service.digest.build`` (the digest's own public function): what the digest
+jobs kept for that week and audience (``workers.digest.keep_recent``: every recent complete week for every
+audience, so a reader rarely finds one missing), else built in the background and remembered
+(``service.app.web.cache``) until the data changes: the page says "being prepared" meanwhile rather than make
+its reader wait for a build (seconds on a large install, see BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from service.app.web import cache
+from service.app.web.tables import ServiceFacts
+from service.core.db import session_scope
+from service.core.models import Digest, Migration, PlatformAssignment
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.digest.build import build, check_request
+from service.figures import catalogue
+
+
+def followed_migration(session: Session) -> Migration | None:
+    """The migration the digest follows (the latest started), the same rule as ``service.digest.build``."""
+    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
+
+
+def service_facts(session: Session, *, now: datetime | None = None) -> list[ServiceFacts]:
+    """Every catalogued service, its platform now, and when it first ran on the migration's target."""
+    now = now or utcnow()
+    target = followed_migration(session)
+    periods = list(session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))))
+    current: dict[str, str] = {}
+    moved: dict[str, datetime] = {}
+    for period in periods:
+        if period.effective_from <= now:
+            current[period.service] = period.platform
+            if target is not None and period.platform == target.to_platform:
+                moved.setdefault(period.service, period.effective_from)
+    return [
+        ServiceFacts(slug=s.slug, team=s.team, tier=s.tier, platform=current.get(s.slug), moved_at=moved.get(s.slug))
+        for s in catalogue.list_services(session)
+    ]
+
+
+def upcoming_moves(session: Session, *, now: datetime | None = None) -> list[PlatformAssignment]:
+    """Scheduled moves to the migration's target platform that have not happened yet: the next ones."""
+    target = followed_migration(session)
+    if target is None:
+        return []
+    return list(
+        session.exec(
+            select(PlatformAssignment)
+            .where(
+                PlatformAssignment.platform == target.to_platform,
+                col(PlatformAssignment.effective_from) > (now or utcnow()),
+            )
+            .order_by(col(PlatformAssignment.effective_from))
+        )
+    )
+
+
+def posted_weeks(session: Session) -> set[tuple[str, str]]:
+    """(week, audience) of every posted digest: the columns alone, never the kept contents."""
+    statement = select(Digest.week, Digest.audience).where(col(Digest.posted_at).is_not(None))
+    return {(week, audience) for week, audience in session.exec(statement).all()}
+
+
+def digest_content(
+    session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
+) -> dict[str, Any] | None:
+    """The kept digest; else one built in the background (``PageMemo.peek``): None until it is ready.
+    InvalidInput for a week or audience that cannot have one, before anything is started."""
+    check_request(week, audience, settings.timezone)
+    kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
+    if kept is not None:
+        stored: dict[str, Any] = kept.content
+        return stored
+
+    def compute() -> dict[str, Any]:
+        with session_scope(settings.database_url) as own:
+            return build(own, settings, week=week, audience=audience)
+
+    return memo.peek(("digest", settings.database_url, week, audience), cache.data_version(session), compute)

@@ -1,0 +1,121 @@
+"""Web sessions: one signed cookie (itsdangerous), HttpOnly, SameSite=Lax, Secure behind TLS, with an expiry.
+
+The cookie holds who signed in (a token id or a Slack user id, never a secret), the CSRF token every POST
+form must echo, and when the session ends. A visitor who has not signed in gets one too, holding only the
+CSRF token, so the sign-in form itself is protected. Roles are not trusted from the cookie: they are
+looked up again on every request (a revoked token or a removed Slack admin takes effect at once).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from service.core.settings import Settings
+
+COOKIE = "frictionlog_session"
+OIDC_COOKIE = "frictionlog_oidc"
+OIDC_SECONDS = 600
+"""A "Sign in with Slack" round trip must come back within ten minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    csrf: str
+    subject: str | None = None
+    """``token:<id>`` or ``slack:<user id>``; None before sign-in."""
+    name: str | None = None
+    expires: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.subject is not None and self.expires > time.time()
+
+
+def new_session() -> WebSession:
+    return WebSession(csrf=secrets.token_urlsafe(24))
+
+
+def signed_in(subject: str, name: str, hours: float) -> WebSession:
+    """A fresh session (a new CSRF token too: nothing set before sign-in carries over)."""
+    return replace(new_session(), subject=subject, name=name, expires=time.time() + hours * 3600)
+
+
+class SessionCodec:
+    def __init__(self, settings: Settings) -> None:
+        secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
+        self._serializer = URLSafeTimedSerializer(secret, salt="frictionlog.session")
+        self._oidc = URLSafeTimedSerializer(secret, salt="frictionlog.oidc")
+        self.max_age = int(settings.session_hours * 3600)
+        self.secure_always = settings.public_url.startswith("https://")
+
+    def read(self, request: Request) -> WebSession | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        try:
+            value = self._serializer.loads(raw, max_age=self.max_age)
+        except BadSignature:
+            return None
+        if not isinstance(value, dict) or not isinstance(value.get("c"), str):
+            return None
+        session = WebSession(csrf=value["c"], subject=value.get("s"), name=value.get("n"), expires=value.get("e", 0))
+        if session.subject is not None and not session.signed_in:
+            return new_session()  # expired: signed out, with a fresh CSRF token
+        return session
+
+    def write(self, request: Request, response: Response, session: WebSession) -> None:
+        value = {"c": session.csrf, "s": session.subject, "n": session.name, "e": session.expires}
+        response.set_cookie(
+            COOKIE,
+            self._serializer.dumps(value),
+            max_age=self.max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure(request),
+            path="/",
+        )
+
+    def secure(self, request: Request) -> bool:
+        return self.secure_always or request.url.scheme == "https"
+
+    def write_oidc(self, request: Request, response: Response, state: dict[str, str]) -> None:
+        response.set_cookie(
+            OIDC_COOKIE,
+            self._oidc.dumps(state),
+            max_age=OIDC_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure(request),
+            path="/signin/slack",
+        )
+
+    def read_oidc(self, request: Request) -> dict[str, str] | None:
+        raw = request.cookies.get(OIDC_COOKIE)
+        if not raw:
+            return None
+        try:
+            value = self._oidc.loads(raw, max_age=OIDC_SECONDS)
+        except BadSignature:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+def same(a: str | None, b: str | None) -> bool:
+    """Constant-time equality of two tokens (False if either is missing)."""
+    return bool(a) and bool(b) and hmac.compare_digest(str(a), str(b))
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after sign-in: a path on this site only (never ``//host`` or a full URL)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target

@@ -1,0 +1,61 @@
+"""Every table, by domain: ``events`` (the inbox, services, deployments, incidents, friction, rollups,
+digests, tokens), ``cost``, ``work`` and ``criteria``. Importing this package registers them all on
+``SQLModel.metadata`` (Alembic, the schema check and the test fixtures read it)."""
+
+from __future__ import annotations
+
+from service.core.models.cost import CostImport, CostLine, Measurement, WeeklyCostRollup
+from service.core.models.criteria import CriteriaChange, SuccessCriterion
+from service.core.models.events import (
+    DERIVED_TABLES,
+    ApiToken,
+    CategoriserModel,
+    Change,
+    Deployment,
+    DeploymentChange,
+    Digest,
+    FrictionReport,
+    InboxEvent,
+    Incident,
+    Migration,
+    PlatformAssignment,
+    PullRequest,
+    RollupDirty,
+    RollupState,
+    Service,
+    ServiceAlias,
+    SlackMessage,
+    WeeklyRollup,
+)
+from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
+
+__all__ = [
+    "ApiToken",
+    "CategoriserModel",
+    "Change",
+    "CostImport",
+    "CostLine",
+    "CriteriaChange",
+    "DERIVED_TABLES",
+    "Deployment",
+    "DeploymentChange",
+    "Digest",
+    "FrictionReport",
+    "InboxEvent",
+    "Incident",
+    "Measurement",
+    "Migration",
+    "PlatformAssignment",
+    "PullRequest",
+    "RollupDirty",
+    "RollupState",
+    "Service",
+    "ServiceAlias",
+    "SlackMessage",
+    "SuccessCriterion",
+    "WeeklyCostRollup",
+    "WeeklyRollup",
+    "WorkItem",
+    "WorkItemReference",
+    "WorkItemStatus",
+]

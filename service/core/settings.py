@@ -1,0 +1,225 @@
+"""The one settings object. Read through :func:`get_settings`; nothing reads the environment at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+SECRETS = (
+    "github_webhook_secret",
+    "gitlab_webhook_token",
+    "pagerduty_webhook_secret",
+    "opsgenie_webhook_token",
+    "jira_webhook_secret",
+    "linear_webhook_secret",
+    "cdevents_webhook_secret",
+    "slack_signing_secret",
+    "slack_bot_token",
+    "slack_client_secret",
+    "session_secret",
+)
+
+
+class Settings(BaseSettings):
+    """Configuration from ``FRICTIONLOG_*`` environment variables (or a ``.env`` file)."""
+
+    model_config = SettingsConfigDict(env_prefix="FRICTIONLOG_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///./var/frictionlog.db"
+    broker_url: str | None = None
+    """Unset means embedded mode: the worker and the scheduler run inside the API process."""
+    timezone: str = "UTC"
+    """Weeks are ISO weeks in this IANA time zone; storage is always UTC."""
+    max_body_bytes: int = Field(default=1_048_576, gt=0)
+    spool_dir: Path = Path("./var/spool")
+    """Where accepted requests are appended (fsync'd) while the database cannot commit."""
+
+    production_environments: Annotated[list[str], NoDecode] = ["production", "prod"]
+    """Environment names whose deployments count in the metrics; others are kept but not counted."""
+    incident_link_window_hours: float = Field(default=24.0, ge=0)
+    """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
+
+    min_sample: int = Field(default=5, ge=1)
+    """A figure computed from fewer samples than this says ``low_sample`` and gets no band."""
+    bot_authors: Annotated[list[str], NoDecode] = ["dependabot[bot]", "renovate[bot]"]
+    """Commit authors (GitHub logins or names) whose changes are excluded from lead time."""
+
+    taxonomy_path: Path | None = None
+    """A friction taxonomy YAML replacing the built-in one (service/figures/friction/taxonomy.yaml)."""
+
+    ingest_batch_size: int = Field(default=500, gt=0, le=5000)
+    """How many inbox rows a worker claims in one transaction."""
+    embedded_hold_seconds: float = Field(default=0.05, gt=0, le=5)
+    """Embedded mode (SQLite): the longest the in-process worker should hold the one write lock per
+    transaction; its batches are sized to fit, so ingest gets the lock between them."""
+    ingest_max_attempts: int = Field(default=5, gt=0)
+    """Attempts before an event that keeps failing is left ``failed`` for ``frictionlog replay``."""
+    ingest_retry_base_seconds: float = Field(default=2.0, ge=0)
+    sweep_after_seconds: int = Field(default=60, gt=0)
+    """Rows pending longer than this are re-enqueued by the sweeper (Celery beat)."""
+    sweep_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often beat runs the sweeper: the longest a lost wake-up can delay processing, beyond the above."""
+    wake_interval_seconds: float = Field(default=0.05, ge=0)
+    """Wake-ups of the workers are coalesced to at most one per interval per API process."""
+    token_cache_seconds: float = Field(default=5.0, ge=0)
+    """How long a verified API token is trusted without a database read (revocation delay)."""
+
+    workflow_environments: dict[str, str] = {}
+    """JSON: GitHub workflow / GitLab pipeline name → environment, e.g. {"Deploy": "production"}.
+    Completed runs of a mapped workflow on the default branch count as deployments."""
+    incident_label: str = "incident"
+    """GitHub issues carrying this label (case-insensitive) are incidents."""
+    service_aliases: dict[str, str] = {}
+    """JSON: outside name (owner/repo, GitLab project path, PagerDuty service name or id) → service slug."""
+    monorepo_paths: dict[str, str] = {}
+    """JSON: "owner/repo:path/prefix" → service slug, for repositories that hold several services."""
+    github_allow_sha1_signature: bool = False
+    """Accept the legacy X-Hub-Signature (SHA-1) of old GitHub Enterprise servers when the SHA-256 one is absent."""
+
+    digest_audiences: dict[str, str] = {"leaders": ""}
+    """JSON: audience → Slack channel id. ``leaders`` sees every service, ``team:<name>`` that team's.
+    An empty channel: the digest is built and kept (HTML, JSON) but not posted."""
+    digest_day: str = "mon"
+    digest_hour: int = Field(default=9, ge=0, le=23)
+    """The digest for the week just ended goes out on this day and hour, in FRICTIONLOG_TIMEZONE."""
+    quote_min_reporters: int = Field(default=3, ge=1)
+    """The digest quotes a report only from a team with at least this many reporters that week."""
+
+    work_mapping_path: Path | None = None
+    """A work-item and incident mapping YAML replacing the built-in one (service/figures/work/mapping.yaml)."""
+    linear_timestamp_tolerance_seconds: float = Field(default=60.0, gt=0)
+    """Linear deliveries whose ``webhookTimestamp`` is further than this from now are refused (401)."""
+
+    github_webhook_secret: SecretStr | None = None
+    gitlab_webhook_token: SecretStr | None = None
+    pagerduty_webhook_secret: SecretStr | None = None
+    opsgenie_webhook_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    linear_webhook_secret: SecretStr | None = None
+    cdevents_webhook_secret: SecretStr | None = None
+    """HMAC-SHA256 secret for CDEvents (``X-Signature-256: sha256=<hex>``); a bearer ``ingest`` token works too."""
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    """Slack's Web API base URL (a proxy, or a local stand-in in tests)."""
+    slack_triage_channel: str | None = None
+    """Channel id where new friction reports are posted with triage buttons; unset: not posted."""
+    slack_admins: Annotated[list[str], NoDecode] = []
+    """Slack user ids allowed to triage (comma-separated)."""
+    slack_bot_user_id: str | None = None
+    """The bot's own Slack user id (``U…``), if known; requests are authorised from these settings alone,
+    so nothing calls Slack before a request is acknowledged."""
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    """The spool stops taking deliveries past this size (ingest answers 503 instead of filling the disk)."""
+    database_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    """SQLite: how long a write waits for the file's lock before the request goes to the spool."""
+
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    """Every cost figure is reported in this ISO 4217 currency."""
+    currency_rates: dict[str, float] = {}
+    """JSON: currency → how many units of the reporting currency one unit is worth, e.g. {"EUR": 1.08}.
+    Spend in a currency with no rate is refused (422 at the edge), never summed as if it were the same."""
+    cost_service_tags: Annotated[list[str], NoDecode] = ["service", "app"]
+    """Tag keys (in order) naming the service a FOCUS charge belongs to; none present: unallocated."""
+    max_import_bytes: int = Field(default=1_073_741_824, gt=0)
+    """Cap of a cost file uploaded to POST /api/v1/cost/imports (streamed to disk, never held in memory)."""
+    import_dir: Path = Path("./var/imports")
+    """Where uploaded cost files are streamed while they are imported (deleted afterwards)."""
+    opencost_url: str | None = None
+    """OpenCost's API base URL (e.g. http://opencost.opencost:9003); unset: no pull."""
+    opencost_label: str = "app"
+    """The Kubernetes label OpenCost aggregates by (``aggregate=label:<this>``): its values are service slugs."""
+    prometheus_url: str | None = None
+    """Prometheus's base URL (e.g. http://prometheus:9090); unset: no pull."""
+    prometheus_queries_path: Path | None = None
+    """A YAML file of named PromQL queries replacing the shipped ones (service/figures/cost/prometheus_queries.yaml)."""
+    prometheus_step_seconds: int = Field(default=3600, ge=60)
+    pull_interval_seconds: float = Field(default=3600.0, gt=0)
+    """How often beat (or the embedded scheduler) pulls OpenCost and Prometheus."""
+    pull_lookback_days: int = Field(default=3, ge=1, le=60)
+    """Each pull asks for the whole days (UTC) this far back; a window already pulled is a duplicate."""
+    pull_timeout_seconds: float = Field(default=10.0, gt=0)
+    pull_attempts: int = Field(default=3, ge=1, le=10)
+    """Tries per request (timeouts and 5xx are retried with backoff); then the pull is reported failed."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach the web app (scheme, host, optional path prefix); links in Slack are built from it.
+    An https URL also marks the session cookie Secure."""
+    session_secret: SecretStr | None = None
+    """Signs the web app's session cookies. Unset: a random key per process (sessions end at a restart, and
+    several API replicas need one shared value)."""
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    """A web session ends this long after sign-in."""
+    slack_client_id: str | None = None
+    """The Slack app's client id for "Sign in with Slack" (OpenID Connect); unset: token sign-in only."""
+    slack_client_secret: SecretStr | None = None
+    slack_oidc_url: str = "https://slack.com"
+    """Base of Slack's OpenID Connect endpoints (/openid/connect/authorize, /api/openid.connect.token,
+    /api/openid.connect.userInfo): a local stand-in in tests."""
+    slack_team_id: str | None = None
+    """Only members of this Slack workspace may sign in with Slack; required with FRICTIONLOG_SLACK_CLIENT_ID
+    (without it anyone in any workspace could sign in and read)."""
+
+    @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator(
+        "broker_url",
+        "taxonomy_path",
+        "work_mapping_path",
+        "slack_triage_channel",
+        "slack_bot_user_id",
+        "opencost_url",
+        "prometheus_url",
+        "prometheus_queries_path",
+        "slack_client_id",
+        "slack_team_id",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _secrets_are_usable(self) -> Settings:
+        """A secret set to an empty string would accept anything signed with an empty key: refuse to start."""
+        for name in SECRETS:
+            value = getattr(self, name)
+            if value is not None and not value.get_secret_value().strip():
+                raise ValueError(f"FRICTIONLOG_{name.upper()} is set but empty: give it a value or unset it")
+        if self.slack_client_id and not self.slack_team_id:
+            raise ValueError(
+                "FRICTIONLOG_SLACK_CLIENT_ID is set but FRICTIONLOG_SLACK_TEAM_ID is not: anyone in any Slack "
+                "workspace could sign in to the web app and read it; set the team id of yours"
+            )
+        if self.slack_signing_secret is not None and self.slack_bot_token is None:
+            raise ValueError(
+                "FRICTIONLOG_SLACK_SIGNING_SECRET is set but FRICTIONLOG_SLACK_BOT_TOKEN is not: Slack needs both"
+            )
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,54 @@
+"""Aware-UTC time helpers: storage is always UTC; weeks are ISO weeks in the configured zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from service.core.errors import InvalidInput
+
+# Far enough to cover real backfills, near enough to reject a milliseconds-as-seconds mistake.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=2)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (SQLite hands them back naive)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_timestamp(value: object, *, field: str) -> datetime:
+    """RFC 3339 text or unix seconds → aware UTC; anything else, or an absurd date, is InvalidInput."""
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput(f"{field} must be an RFC 3339 timestamp or unix seconds", field=field)
+    try:
+        if isinstance(value, int | float):
+            parsed = datetime.fromtimestamp(float(value), UTC)
+        elif isinstance(value, str):
+            text = value.strip()
+            if text.endswith(("Z", "z")):
+                text = text[:-1] + "+00:00"
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                raise InvalidInput(f"{field} needs a time zone offset (e.g. Z)", field=field)
+            parsed = parsed.astimezone(UTC)
+        elif isinstance(value, datetime):
+            parsed = as_utc(value)
+        else:
+            raise InvalidInput(f"{field} must be an RFC 3339 timestamp or unix seconds", field=field)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise InvalidInput(f"{field} is not a valid timestamp: {value!r}", field=field) from exc
+    if parsed < EARLIEST or parsed > utcnow() + LATEST_AHEAD:
+        raise InvalidInput(f"{field} is out of range (2000-01-01 to two days from now)", field=field)
+    return parsed
+
+
+def week_start(moment: datetime, tz: ZoneInfo) -> date:
+    local = as_utc(moment).astimezone(tz).date()
+    return local - timedelta(days=local.weekday())

@@ -1,0 +1,138 @@
+"""The local spool: where accepted requests wait, durably, while the database cannot commit.
+
+GitHub does not retry a failed delivery by itself, so an outage of the database must not turn into lost
+events. Each API process appends deliveries as JSON lines to its own file and fsyncs before answering
+2xx; when the database is back, the spooled deliveries go into the inbox, where the unique
+(source, delivery_key) makes the hand-over exactly-once even if a drain is interrupted and repeated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from service.core.errors import TransientError
+from service.ingest.inbox import Delivery
+
+log = logging.getLogger("frictionlog.spool")
+
+
+class SpoolUnavailable(TransientError):
+    """The spool cannot be written either: the request must be refused (503)."""
+
+
+class SpoolFull(SpoolUnavailable):
+    """The spool has reached ``FRICTIONLOG_SPOOL_MAX_BYTES``: refused (503, the sender retries) rather
+    than filling the disk."""
+
+
+class Spool:
+    def __init__(self, directory: Path, *, max_bytes: int | None = None) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._draining = threading.Lock()
+        self._name = f"spool-{os.getpid()}-{threading.get_ident()}"
+
+    @property
+    def current(self) -> Path:
+        return self.directory / f"{self._name}.jsonl"
+
+    def append(self, deliveries: list[Delivery]) -> None:
+        """Write and fsync the deliveries; only then may the request be answered 2xx."""
+        lines = "".join(
+            json.dumps(
+                {
+                    "source": d.source,
+                    "event_type": d.event_type,
+                    "delivery_key": d.delivery_key,
+                    "body": d.body,
+                    "headers": dict(d.headers),
+                }
+            )
+            + "\n"
+            for d in deliveries
+        )
+        try:
+            with self._lock:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                if self.max_bytes is not None and self.size_bytes() + len(lines.encode()) > self.max_bytes:
+                    raise SpoolFull(
+                        f"the database is unavailable and the spool is full ({self.max_bytes} bytes); retry later"
+                    )
+                with self.current.open("a", encoding="utf-8") as handle:
+                    handle.write(lines)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+        except OSError as exc:
+            raise SpoolUnavailable(f"cannot write the spool: {exc.__class__.__name__}") from exc
+        log.warning("spool.appended deliveries=%s file=%s", len(deliveries), self.current.name)
+
+    def _files(self) -> list[Path]:
+        if not self.directory.exists():
+            return []
+        return [*self.directory.glob("spool-*.jsonl"), *self.directory.glob("spool-*.jsonl.draining")]
+
+    def size_bytes(self) -> int:
+        """Bytes waiting in this directory's spool files (every process's, and files left mid-drain)."""
+        total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:  # drained meanwhile
+                continue
+        return total
+
+    def depth(self) -> int:
+        """Deliveries waiting: one line each (read at scrape time; the spool is empty unless the database
+        is down)."""
+        count = 0
+        for path in self._files():
+            try:
+                with path.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        count += chunk.count(b"\n")
+            except FileNotFoundError:
+                continue
+        return count
+
+    def pending(self) -> bool:
+        return self.directory.exists() and any(self.directory.glob("spool-*.jsonl*"))
+
+    def drain(self, accept: Callable[[list[Delivery]], object]) -> int:
+        """Hand every spooled delivery to ``accept`` (the inbox); a file is deleted only after ``accept``
+        returned, so a crash in between repeats deliveries, which the inbox answers as duplicates."""
+        if not self.directory.exists():
+            return 0
+        with self._draining:  # one drain at a time per process
+            return self._drain(accept)
+
+    def _drain(self, accept: Callable[[list[Delivery]], object]) -> int:
+        moved = 0
+        with self._lock:  # new appends go to a fresh file while the old one drains
+            for path in sorted(self.directory.glob("spool-*.jsonl")):
+                # A unique name: a file left from a drain that failed must never be overwritten by the next.
+                path.rename(path.with_name(f"{path.stem}-{time.time_ns():020d}.jsonl.draining"))
+        for path in sorted(self.directory.glob("spool-*.jsonl.draining")):
+            deliveries = []
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError:  # a torn last line from a crash mid-write: never acknowledged
+                    log.error("spool.torn_line file=%s", path.name)
+                    continue
+                deliveries.append(Delivery(**item))
+            if deliveries:
+                accept(deliveries)
+            path.unlink()
+            moved += len(deliveries)
+        if moved:
+            log.warning("spool.drained deliveries=%s", moved)
+        return moved
