@@ -24,7 +24,7 @@ from bench.harness import frictionlog, percentile, server
 from bench.report import write_section
 from service.core.db import session_scope
 from service.core.settings import Settings
-from service.digest.build import last_full_week
+from service.core.weeks import last_full_week
 from service.figures import rollups_db
 from workers.digest import keep_recent, run_digests
 

@@ -12,7 +12,7 @@ from service.core.db import get_engine
 from service.core.models import Digest, Service
 from service.core.settings import Settings
 from service.core.timeutil import as_utc, utcnow
-from service.digest.build import RECENT_WEEKS, last_full_week, recent_weeks
+from service.core.weeks import RECENT_WEEKS, last_full_week, recent_weeks
 from workers.digest import keep_recent, run_digests
 
 

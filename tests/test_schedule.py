@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from service.core.db import get_engine
 from service.core.models import Digest
 from service.core.timeutil import utcnow
-from service.digest.build import last_full_week
+from service.core.weeks import last_full_week
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.celery_app import create_celery

@@ -502,7 +502,8 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
     status and moved goalposts, per-metric event study with its band, per-service rows linked to their
     pages, warnings; the same parts on the overview and on /digests/{week}. User text stays escaped."""
     from service.core.timeutil import utcnow
-    from service.digest.build import keep, last_full_week
+    from service.core.weeks import last_full_week
+    from service.digest.build import keep
     from service.digest.models import DigestContent
 
     headers = {"Authorization": f"Bearer {admin_secret}"}

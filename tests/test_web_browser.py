@@ -26,7 +26,7 @@ from service.core.db import get_engine, session_scope
 from service.core.models import FrictionReport, InboxEvent
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from service.digest.build import last_full_week
+from service.core.weeks import last_full_week
 from service.ingest import inbox
 from service.migrations import upgrade
 from tests.factories import issue_token, make_deployment

@@ -15,7 +15,8 @@ from service.core.db import session_scope
 from service.core.models import Digest
 from service.core.settings import Settings
 from service.core.timeutil import as_utc, utcnow
-from service.digest.build import audiences, build, claim_post, keep, mark_posted, recent_weeks, release
+from service.core.weeks import recent_weeks
+from service.digest.build import audiences, build, claim_post, keep, mark_posted, release
 from service.digest.html import render_html
 from service.figures import catalogue
 

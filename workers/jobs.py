@@ -13,7 +13,7 @@ from integrations.slack.notifier import SlackNotifier, WebClientNotifier
 from service.core.db import session_scope
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from service.digest.build import last_full_week
+from service.core.weeks import last_full_week
 from service.figures import rollups_db
 from service.figures.friction.triage import publish_model
 from service.ingest import inbox

@@ -1,8 +1,15 @@
-"""Weeks over pandas Series of UTC instants: ISO labels and Monday starts, in a configured time zone."""
+"""Weeks, the one place: ISO week labels and windows, the last complete week, the recent weeks the app and
+the digest jobs list, and the same over pandas Series of UTC instants. Every week is Monday 00:00 to the
+next Monday 00:00 in the configured time zone (FRICTIONLOG_TIMEZONE)."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 import pandas as pd
+
+from service.core.errors import InvalidInput
 
 
 def week_label(moments: pd.Series, tz: str) -> pd.Series:
@@ -19,3 +26,31 @@ def week_start(moments: pd.Series, tz: str) -> pd.Series:
     midnight = local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
     starts: pd.Series = midnight.dt.tz_convert("UTC")
     return starts
+
+
+def week_window(week: str, tz: str) -> tuple[datetime, datetime]:
+    """``2026-W47`` → Monday 00:00 to the next Monday 00:00 in ``tz``, as aware datetimes."""
+    try:
+        year, number = week.upper().split("-W")
+        if not 2000 <= int(year) < 2100:
+            raise ValueError(year)
+        monday = date.fromisocalendar(int(year), int(number), 1)
+    except ValueError:
+        raise InvalidInput(f"week must look like 2026-W47, not {week!r}", field="week") from None
+    start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(tz))
+    return start, start + timedelta(weeks=1)
+
+
+def last_full_week(now: datetime, tz: str) -> str:
+    local = now.astimezone(ZoneInfo(tz)) - timedelta(weeks=1)
+    year, week, _ = local.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+RECENT_WEEKS = 16
+"""The complete weeks the app lists digests for, and the digest jobs keep for every audience."""
+
+
+def recent_weeks(now: datetime, tz: str, count: int = RECENT_WEEKS) -> list[str]:
+    """The last ``count`` complete weeks, newest first (the current week is never one)."""
+    return [last_full_week(now - timedelta(weeks=i), tz) for i in range(count)]

@@ -17,28 +17,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
+from service.core.vocab import CRITERION_STATUS_WORDS, CriterionStatus, Direction, Kind
 from service.effects.did import Effect
 from service.effects.panel import PanelMetric
 
-Status = Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
-STATUS_WORDS: dict[str, str] = {
-    "met": "met",
-    "on_track": "on track",
-    "off_track": "off track",
-    "not_met": "not met",
-    "not_enough_data": "not enough data",
-}
-DIRECTIONS = ("at_least", "at_most")
-KINDS = ("relative", "absolute")
+Status = CriterionStatus
 
 
 @dataclass(frozen=True, slots=True)
 class Criterion:
     metric: str
-    direction: Literal["at_least", "at_most"]
-    kind: Literal["relative", "absolute"]
+    direction: Direction
+    kind: Kind
     target: float
     deadline: datetime | None
 
@@ -97,4 +88,4 @@ def judge(criterion: Criterion, effect: Effect, metric: PanelMetric, *, now: dat
     else:
         status = "off_track"
     due = f"; due {criterion.deadline:%Y-%m-%d}" if criterion.deadline is not None else ""
-    return Judgement(status, estimate, low, high, f"{goal}: {STATUS_WORDS[status]} ({interval}{due}).")
+    return Judgement(status, estimate, low, high, f"{goal}: {CRITERION_STATUS_WORDS[status]} ({interval}{due}).")

@@ -15,7 +15,8 @@ from service.core.errors import Conflict, InvalidInput, NotFound
 from service.core.models import Migration
 from service.core.models.criteria import CriteriaChange, SuccessCriterion
 from service.core.timeutil import as_utc, utcnow
-from service.criteria.judge import DIRECTIONS, KINDS, Criterion
+from service.core.vocab import DIRECTIONS, KINDS
+from service.criteria.judge import Criterion
 from service.effects import registry
 
 AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform")

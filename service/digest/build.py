@@ -3,9 +3,8 @@ doubled scheduler never posts twice."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import update
@@ -13,15 +12,16 @@ from sqlmodel import Session, col, select
 
 from service.core.db import upsert_insert
 from service.core.errors import InvalidInput
-from service.core.models import Digest, Migration, PlatformAssignment, Service
+from service.core.models import Digest, Service
 from service.core.settings import Settings
 from service.core.timeutil import as_utc, utcnow
+from service.core.weeks import week_window
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
 from service.effects import resource_panels as resources
-from service.figures import rollups_db
+from service.figures import catalogue, rollups_db
 from service.figures.cohort import with_cohort
 from service.figures.cost import panel as cost_panel
 from service.figures.cost.currency import Currencies
@@ -40,34 +40,6 @@ from service.figures.work import service as work_service
 
 CLAIM_FOR = timedelta(minutes=10)
 """A post claimed longer ago than this without being marked posted is claimed again (a dead worker)."""
-
-
-def week_window(week: str, tz: str) -> tuple[datetime, datetime]:
-    """``2026-W47`` → Monday 00:00 to the next Monday 00:00 in ``tz``, as aware datetimes."""
-    try:
-        year, number = week.upper().split("-W")
-        if not 2000 <= int(year) < 2100:
-            raise ValueError(year)
-        monday = date.fromisocalendar(int(year), int(number), 1)
-    except ValueError:
-        raise InvalidInput(f"week must look like 2026-W47, not {week!r}", field="week") from None
-    start = datetime.combine(monday, time(0), tzinfo=ZoneInfo(tz))
-    return start, start + timedelta(weeks=1)
-
-
-def last_full_week(now: datetime, tz: str) -> str:
-    local = now.astimezone(ZoneInfo(tz)) - timedelta(weeks=1)
-    year, week, _ = local.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-RECENT_WEEKS = 16
-"""The complete weeks the app lists digests for, and the digest jobs keep for every audience."""
-
-
-def recent_weeks(now: datetime, tz: str, count: int = RECENT_WEEKS) -> list[str]:
-    """The last ``count`` complete weeks, newest first (the current week is never one)."""
-    return [last_full_week(now - timedelta(weeks=i), tz) for i in range(count)]
 
 
 def audiences(settings: Settings, teams: list[str]) -> list[str]:
@@ -90,24 +62,12 @@ def check_request(week: str, audience: str, tz: str) -> None:
     _audience_filters(audience)
 
 
-def _followed_migration(session: Session) -> Migration | None:
-    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
-
-
-def _services(session: Session, filters: Filters, target: str | None) -> list[MigratedService]:
+def _services(session: Session, filters: Filters, target: str | None, now: datetime) -> list[MigratedService]:
     statement = select(Service).order_by(col(Service.slug))
     if filters.team:
         statement = statement.where(Service.team == filters.team)
-    services = list(session.exec(statement))
-    moved: dict[str, datetime] = {}
-    if target is not None:
-        for period in session.exec(
-            select(PlatformAssignment)
-            .where(PlatformAssignment.platform == target)
-            .order_by(col(PlatformAssignment.effective_from))
-        ):
-            moved.setdefault(period.service, period.effective_from)
-    return [MigratedService(slug=s.slug, team=s.team, moved_at=moved.get(s.slug)) for s in services]
+    moved = {} if target is None else catalogue.move_dates(session, target, as_of=now)
+    return [MigratedService(slug=s.slug, team=s.team, moved_at=moved.get(s.slug)) for s in session.exec(statement)]
 
 
 def resource_frames(
@@ -165,7 +125,8 @@ def digest_input(
 ) -> DigestInput:
     start, end = week_window(week, settings.timezone)
     filters = _audience_filters(audience)
-    followed = _followed_migration(session)
+    now = now or utcnow()
+    followed = catalogue.followed_migration(session)
     earliest = start - timedelta(weeks=16)
     if followed is not None:
         earliest = min(earliest, followed.started_at - timedelta(weeks=followed.baseline_weeks + 8))
@@ -186,7 +147,7 @@ def digest_input(
             {**row.model_dump(), "changed_at": as_utc(row.changed_at)}
             for row in criteria.changes_of(session, followed.id)
         )
-    services = _services(session, filters, followed.to_platform if followed else None)
+    services = _services(session, filters, followed.to_platform if followed else None, now)
     envs = environments(settings, filters)
     return DigestInput(
         week=week.upper(),
@@ -202,7 +163,7 @@ def digest_input(
         tz=settings.timezone,
         min_sample=settings.min_sample,
         quote_min_reporters=settings.quote_min_reporters,
-        now=now or utcnow(),
+        now=now,
         history_start=earliest,
         criteria=specs,
         criteria_changes=changes,

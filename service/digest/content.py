@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from service.core.marks import week_instant
+from service.core.vocab import FLAT_CHANGE
 from service.digest import migration as migration_part
 from service.digest import resources, series
 from service.digest.inputs import DigestInput
@@ -72,7 +73,7 @@ def _direction(now: float | None, then: float | None) -> str:
     if now is None or then is None or then == 0:
         return "flat" if now == then else "new"
     change = now / then - 1
-    return "up" if change > 0.05 else "down" if change < -0.05 else "flat"
+    return "up" if change > FLAT_CHANGE else "down" if change < -FLAT_CHANGE else "flat"
 
 
 def _better(now: float | None, then: float | None, unit: str, lower_is_better: bool) -> bool | None:

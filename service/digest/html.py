@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from service.core.vocab import FLAT_CHANGE, PRE_TREND_WORDS
 from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.charts import LABELS
@@ -29,7 +30,6 @@ STATUS_WORD = {
     "not_enough_data": "not enough data",
 }
 METHOD_WORD = {"staggered_did": "staggered DiD", "before_after": "before/after only", "none": "–"}
-PRE_TREND_WORD = {"parallel": "parallel", "diverging": "diverging", "not_tested": "not checked"}
 
 STYLE = " ".join(
     [
@@ -143,7 +143,7 @@ def effects_table(items: list[dict[str, Any]]) -> str:
         rows.append(
             f"<tr><td>{escape(item['label'])}</td><td class='{tone}'>{_pct(item['relative'])}</td>"
             f"<td>{interval}</td><td>{METHOD_WORD.get(item.get('method', 'none'), '–')}</td>"
-            f"<td>{item['services']} / {item.get('controls', 0)}</td><td>{PRE_TREND_WORD.get(pre, pre)}</td>"
+            f"<td>{item['services']} / {item.get('controls', 0)}</td><td>{PRE_TREND_WORDS.get(pre, pre)}</td>"
             f"<td>{'–' if mde is None else f'±{mde:.0%}'}</td></tr>"
         )
     return (
@@ -232,7 +232,7 @@ def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
         if now is None and then is None:
             continue  # no GPU cost lines, say: no empty row
         tone = ""
-        if now is not None and then is not None and then != 0 and abs(now / then - 1) > 0.05:
+        if now is not None and then is not None and then != 0 and abs(now / then - 1) > FLAT_CHANGE:
             tone = _tone((now < then) == lower_is_better)
         rows.append(
             f"<tr><td>{escape(label)}</td><td class='{tone}'>{escape(cost_value(now, shown, currency))}</td>"

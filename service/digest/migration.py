@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from service.core.timeutil import week_start
-from service.criteria.judge import STATUS_WORDS, Criterion, judge, target_words
+from service.core.vocab import CRITERION_STATUS_WORDS as STATUS_WORDS
+from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
     BeforeAfter,
     CriteriaChangeNote,

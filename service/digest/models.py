@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Verdict = Literal["changed", "no_clear_change", "not_enough_data"]
+from service.core.vocab import CriterionStatus, Direction, Kind, Method, PreTrendStatus, Verdict
 
 
 class HeadlineRow(BaseModel):
@@ -34,7 +34,7 @@ class HeadlineRow(BaseModel):
 
 
 class PreTrend(BaseModel):
-    status: Literal["parallel", "diverging", "not_tested"]
+    status: PreTrendStatus
     estimate: float | None = None
     low: float | None = None
     high: float | None = None
@@ -70,7 +70,7 @@ class BeforeAfter(BaseModel):
     services: int = Field(description="Moved services the estimate uses")
     verdict: Verdict
     sentence: str
-    method: Literal["staggered_did", "before_after", "none"] = "none"
+    method: Method = "none"
     controls: int = Field(default=0, description="Not-yet-moved and never-moved services compared with")
     pre_trend: PreTrend | None = None
     unit: str = ""
@@ -86,11 +86,11 @@ class CriterionResult(BaseModel):
     metric: str
     label: str
     goal: str = Field(default="", description="The criterion in words: 'Deploys per week at least +100%'")
-    direction: Literal["at_least", "at_most"]
-    kind: Literal["relative", "absolute"]
+    direction: Direction
+    kind: Kind
     target: float
     deadline: datetime | None
-    status: Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
+    status: CriterionStatus
     estimate: float | None
     low: float | None
     high: float | None

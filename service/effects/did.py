@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
+from service.core.vocab import Method, PreTrendStatus, Verdict
 from service.effects.matrix import Matrices, draws, few_cluster_factor, finite_or_none, interval, matrices, window_mean
 
 CONFIDENCE = 0.90
@@ -51,9 +52,6 @@ PLACEBO_PRE_WEEKS = 4
 POWER_Z = 1.645 + 0.842
 """A minimum detectable effect at 80 % power for a two-sided 90 % interval: (z₀.₉₅ + z₀.₈) standard errors."""
 
-Verdict = Literal["changed", "no_clear_change", "not_enough_data"]
-Method = Literal["staggered_did", "before_after", "none"]
-
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -71,7 +69,7 @@ class Options:
 
 @dataclass(frozen=True, slots=True)
 class PreTrend:
-    status: Literal["parallel", "diverging", "not_tested"]
+    status: PreTrendStatus
     estimate: float | None = None
     """Late-minus-early pre-move difference, treated minus controls, relative to the treated pre mean."""
     low: float | None = None

@@ -32,8 +32,7 @@ import numpy as np
 import pandas as pd
 
 from service.core.timeutil import as_utc, week_start
-
-PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
+from service.core.vocab import PANEL_COLUMNS
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,13 @@ from the staggered comparison, and then says it is the migration's effect rather
 
 from __future__ import annotations
 
+from service.core import vocab
 from service.core.words import plural
 from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PLACEBO_PRE_WEEKS, Effect
 from service.effects.panel import PanelMetric
 
 NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
-DIVERGING = "no claim: migrated and not-yet-migrated services were already diverging before the move"
+DIVERGING = f"no claim: {vocab.DIVERGING}"
 
 
 def better(metric: PanelMetric, relative: float) -> bool:

@@ -87,6 +87,24 @@ def platform_history(session: Session, service: str) -> list[PlatformAssignment]
     )
 
 
+def followed_migration(session: Session) -> Migration | None:
+    """The migration the digest, the web app and the criteria follow: the latest started."""
+    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
+
+
+def move_dates(session: Session, target: str, *, as_of: datetime) -> dict[str, datetime]:
+    """When each service first ran on ``target`` (the move date), counting only periods in force by ``as_of``:
+    a scheduled move that has not happened yet is not a move. The one rule for every reader of move dates."""
+    moved: dict[str, datetime] = {}
+    for period in session.exec(
+        select(PlatformAssignment)
+        .where(PlatformAssignment.platform == target, col(PlatformAssignment.effective_from) <= as_of)
+        .order_by(col(PlatformAssignment.effective_from))
+    ):
+        moved.setdefault(period.service, period.effective_from)
+    return moved
+
+
 def platform_at(history: Sequence[PlatformAssignment], moment: datetime | None) -> str | None:
     """The platform in force at ``moment`` (history sorted by effective_from); None before the first."""
     if moment is None:

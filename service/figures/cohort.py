@@ -7,8 +7,7 @@ from collections.abc import Collection
 
 import pandas as pd
 
-MIGRATED = "migrated"
-NOT_MIGRATED = "not_migrated"
+from service.core.vocab import MIGRATED, NOT_MIGRATED
 
 
 def with_cohort(frame: pd.DataFrame, targets: Collection[str]) -> pd.DataFrame:

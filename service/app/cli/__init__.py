@@ -330,7 +330,8 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
     from integrations.slack.notifier import WebClientNotifier
     from service.core.db import session_scope
     from service.core.timeutil import utcnow
-    from service.digest.build import build, last_full_week
+    from service.core.weeks import last_full_week
+    from service.digest.build import build
     from service.digest.html import render_html
     from service.digest.render import plain_text
     from service.migrations import upgrade

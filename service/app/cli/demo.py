@@ -24,7 +24,8 @@ from service.core import tokens
 from service.core.db import session_scope
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from service.digest.build import build, last_full_week
+from service.core.weeks import last_full_week
+from service.digest.build import build
 from service.digest.html import render_html
 from service.digest.render import plain_text
 from service.figures.weekly import weekly_metrics

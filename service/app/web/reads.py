@@ -17,30 +17,22 @@ from sqlmodel import Session, col, select
 from service.app.web import cache
 from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
-from service.core.models import Digest, Migration, PlatformAssignment
+from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
 from service.digest.build import build, check_request
 from service.figures import catalogue
 
 
-def followed_migration(session: Session) -> Migration | None:
-    """The migration the digest follows (the latest started), the same rule as ``service.digest.build``."""
-    return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
-
-
 def service_facts(session: Session, *, now: datetime | None = None) -> list[ServiceFacts]:
     """Every catalogued service, its platform now, and when it first ran on the migration's target."""
     now = now or utcnow()
-    target = followed_migration(session)
-    periods = list(session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))))
+    target = catalogue.followed_migration(session)
+    moved = {} if target is None else catalogue.move_dates(session, target.to_platform, as_of=now)
     current: dict[str, str] = {}
-    moved: dict[str, datetime] = {}
-    for period in periods:
+    for period in session.exec(select(PlatformAssignment).order_by(col(PlatformAssignment.effective_from))):
         if period.effective_from <= now:
             current[period.service] = period.platform
-            if target is not None and period.platform == target.to_platform:
-                moved.setdefault(period.service, period.effective_from)
     return [
         ServiceFacts(slug=s.slug, team=s.team, tier=s.tier, platform=current.get(s.slug), moved_at=moved.get(s.slug))
         for s in catalogue.list_services(session)
@@ -49,7 +41,7 @@ def service_facts(session: Session, *, now: datetime | None = None) -> list[Serv
 
 def upcoming_moves(session: Session, *, now: datetime | None = None) -> list[PlatformAssignment]:
     """Scheduled moves to the migration's target platform that have not happened yet: the next ones."""
-    target = followed_migration(session)
+    target = catalogue.followed_migration(session)
     if target is None:
         return []
     return list(

@@ -21,7 +21,7 @@ from service.core.db import session_scope
 from service.core.models import Service
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from service.digest.build import last_full_week
+from service.core.weeks import last_full_week
 
 log = logging.getLogger("frictionlog.web")
 JOIN_SECONDS = 30.0

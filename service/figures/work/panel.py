@@ -23,8 +23,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from service.core.timeutil import week_start
-
-PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
+from service.core.vocab import PANEL_COLUMNS
 
 
 def complete_weeks(start: datetime, end: datetime, tz: str) -> list[date]:

@@ -13,10 +13,11 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache, digest_view
 from service.app.web.auth import Viewing
-from service.app.web.pages.overview import recent_weeks
 from service.app.web.reads import digest_content, posted_weeks, service_facts
 from service.app.web.render import PREPARING_REFRESH_SECONDS, page, preparing
-from service.digest.build import RECENT_WEEKS, audiences
+from service.core.timeutil import utcnow
+from service.core.weeks import recent_weeks
+from service.digest.build import audiences
 from service.digest.html import render_html
 
 router = APIRouter(include_in_schema=False)
@@ -32,7 +33,7 @@ def digest_list(request: Request, viewer: Viewing, session: DbSession) -> Respon
         "digests.html",
         title="Digests",
         viewer=viewer,
-        weeks=recent_weeks(app_state(request).settings.timezone, RECENT_WEEKS),
+        weeks=recent_weeks(utcnow(), app_state(request).settings.timezone),
         audiences=audiences(app_state(request).settings, teams),
         posted=posted_weeks(session),
     )

@@ -13,24 +13,20 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache, digest_view
 from service.app.web.auth import Viewing
-from service.app.web.reads import digest_content, followed_migration, service_facts, upcoming_moves
+from service.app.web.reads import digest_content, service_facts, upcoming_moves
 from service.app.web.render import page, preparing
 from service.core.timeutil import utcnow
-from service.digest.build import recent_weeks as build_weeks
+from service.core.weeks import recent_weeks
+from service.figures.catalogue import followed_migration
 
 router = APIRouter(include_in_schema=False)
 WeekQuery = Annotated[str | None, Query(pattern=r"^\d{4}-[Ww]\d{2}$")]
 
 
-def recent_weeks(tz: str, count: int = 12) -> list[str]:
-    """The last ``count`` complete weeks, newest first (``service.digest.build.recent_weeks``)."""
-    return build_weeks(utcnow(), tz, count)
-
-
 @router.get("/")
 def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQuery = None) -> Response:
     settings = app_state(request).settings
-    weeks = recent_weeks(settings.timezone)
+    weeks = recent_weeks(utcnow(), settings.timezone)
     chosen = (week or weeks[0]).upper()
     migration_row = followed_migration(session)
     facts = service_facts(session)

@@ -21,7 +21,7 @@ from service.core.errors import InvalidInput, NotFound
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
-from service.digest.build import last_full_week, week_window
+from service.core.weeks import last_full_week, week_window
 from service.figures import catalogue
 from service.figures.filters import Filters
 from service.figures.friction import reports
