@@ -79,7 +79,7 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
                                 "{}: {}, {} deploys/week",
                                 name.replace("_", " "),
                                 plural(c["services"], "service"),
-                                f"{c['deployment_frequency'] or 0:.1f}",
+                                f"{c['deploys'] or 0:.1f}",
                             )
                             for name, c in cohorts.items()
                         ),

@@ -7,6 +7,7 @@ library: the CLI reads these at start-up.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -97,6 +98,7 @@ KINDS: tuple[Kind, ...] = ("relative", "absolute")
 
 MIGRATED = "migrated"
 NOT_MIGRATED = "not_migrated"
+COHORT_WORDS: dict[str, str] = {MIGRATED: "migrated", NOT_MIGRATED: "not yet migrated"}
 """The two cohorts: an event is ``migrated`` when it ran on a platform some migration moves services to
 (``service.figures.cohort.with_cohort`` applies the rule to a frame)."""
 
@@ -105,3 +107,61 @@ FLAT_CHANGE = 0.05
 
 PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
 """The per-service weekly panel every effect reads (``service.effects.panel``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """What a metric is called and how it reads, wherever it is shown: the API and the digest's JSON, the
+    effects and success criteria, the HTML and Slack digests, the web app's tables and charts.
+
+    ``relative``: effects are stated relative to the counterfactual (+12 %), otherwise in the metric's own
+    unit. ``scale`` multiplies stored values into the unit shown (100 for a share shown in %)."""
+
+    key: str
+    label: str
+    """The metric's name in sentences and tables of effects: "Lead time"."""
+    unit: str
+    higher_is_better: bool
+    chart_label: str
+    """Its name on a weekly figure, chart or headline row: "Lead time (median)"."""
+    scale: float = 1.0
+    relative: bool = True
+    aggregation: Literal["mean"] = "mean"
+    """How a group's weekly values combine: the mean over services (each service once)."""
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("deploys", "Deploys per week", "per week", True, "Deploys per week"),
+    Metric("lead_time", "Lead time", "hours", False, "Lead time (median)"),
+    Metric("change_failure_rate", "Change failure rate", "%", False, "Change failure rate", scale=100),
+    Metric("time_to_restore", "Time to restore", "hours", False, "Time to restore (median)"),
+    Metric("incidents", "Incidents per week", "count", False, "Incidents per week"),
+    Metric("compute_cost", "Compute cost per service-week", "per week", False, "Compute cost per service-week"),
+    Metric("gpu_utilisation", "GPU utilisation", "%", True, "GPU utilisation", scale=100),
+    Metric("cold_start_p95", "Cold-start p95", "seconds", False, "Cold-start p95"),
+    Metric("time_to_ship", "Time to ship a feature", "days", False, "Time to ship a feature"),
+    Metric(
+        "support_tickets",
+        "Infrastructure support tickets per week",
+        "count",
+        False,
+        "Infrastructure support tickets per week",
+    ),
+    Metric(
+        "infra_incidents",
+        "Infrastructure-related incidents per week",
+        "count",
+        False,
+        "Infrastructure-related incidents per week",
+    ),
+    Metric("app_incidents", "Application incidents per week", "count", False, "Application incidents per week"),
+)
+"""Every metric, once. The effects registry pairs each with its weekly builder (``service.effects.registry``)."""
+
+
+def metric(key: str) -> Metric:
+    """The metric ``key``; KeyError names the known ones."""
+    for candidate in METRICS:
+        if candidate.key == key:
+            return candidate
+    raise KeyError(f"unknown metric {key!r}; known: {', '.join(m.key for m in METRICS)}")

@@ -12,8 +12,9 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from service.core.vocab import COHORT_WORDS
+
 COLOURS = {"migrated": "#2f7ed8", "not_migrated": "#b0b7c3"}
-LABELS = {"migrated": "migrated", "not_migrated": "not yet migrated"}
 
 
 def _svg(figure: Figure) -> str:
@@ -39,7 +40,7 @@ def cohort_bars(title: str, weeks: list[str], series: dict[str, list[int]]) -> s
     bottom = [0] * len(weeks)
     for cohort in ("not_migrated", "migrated"):
         values = series[cohort]
-        axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[cohort], label=LABELS[cohort], width=0.8)
+        axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[cohort], label=COHORT_WORDS[cohort], width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
     axes.set_ylim(bottom=0, top=max(1, max(bottom) * 1.1))
@@ -56,7 +57,9 @@ def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list
     for cohort in ("not_migrated", "migrated"):
         values = [math.nan if v is None else v for v in series.get(cohort, [])]
         if values:
-            axes.plot(range(len(values)), values, marker="o", markersize=3, color=COLOURS[cohort], label=LABELS[cohort])
+            axes.plot(
+                range(len(values)), values, marker="o", markersize=3, color=COLOURS[cohort], label=COHORT_WORDS[cohort]
+            )
     axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
     axes.set_ylim(bottom=0)
     axes.set_ylabel(unit, fontsize=8)

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
+from service.core import vocab
 from service.core.marks import week_instant
-from service.core.vocab import FLAT_CHANGE
+from service.core.vocab import FLAT_CHANGE, MIGRATED, NOT_MIGRATED
 from service.digest import migration as migration_part
 from service.digest import resources, series
 from service.digest.inputs import DigestInput
@@ -36,20 +37,16 @@ from service.figures.metrics.rollup import weekly_from_rollups
 QUOTE_MAX_CHARS = 200
 
 
-HEADLINE = (
-    # key, label, unit, lower is better
-    ("deployment_frequency", "Deploys per week", "per week", False),
-    ("lead_time", "Lead time (median)", "hours", True),
-    ("change_failure_rate", "Change failure rate", "%", True),
-    ("time_to_restore", "Time to restore (median)", "hours", True),
-    ("incidents", "Incidents", "count", True),
-)
+HEADLINE = ("deploys", "lead_time", "change_failure_rate", "time_to_restore", "incidents")
+"""The headline's metrics, in order; each reads as its ``service.core.vocab`` entry says."""
+DORA_FIELD = {"deploys": "deployment_frequency"}
+"""Where a headline metric stands in a DORA summary (``dora.dora``), when the summary names it otherwise."""
 
 
 def _value(summary: dict[str, Any], key: str) -> tuple[float | None, bool]:
     """(the headline number of a key, whether it is a low sample)."""
-    part = summary[key]
-    if key == "deployment_frequency":
+    part = summary[DORA_FIELD.get(key, key)]
+    if key == "deploys":
         return float(part["per_week"]), bool(part["low_sample"])
     if key in ("lead_time", "time_to_restore"):
         seconds = part["median_seconds"]
@@ -59,13 +56,14 @@ def _value(summary: dict[str, Any], key: str) -> tuple[float | None, bool]:
     return float(part["count"]), False
 
 
-def _summary(data: DigestInput, start: datetime, end: datetime, services: set[str] | None = None) -> dict[str, Any]:
+def _summary(data: DigestInput, start: datetime, end: datetime, cohort: str | None = None) -> dict[str, Any]:
     """The DORA keys over the weeks that start in [start, end) (``start`` a Monday; ``end`` a Monday, or
-    the end of the week so far), from the rollups: the rules of ``dora.dora`` (``dora.from_rollups``)."""
+    the end of the week so far), from the rollups: the rules of ``dora.dora`` (``dora.from_rollups``); with
+    ``cohort``, only the events of that cohort (the one rule: the platform an event ran on)."""
     rows = data.rollups
     inside = (rows["week_start"] >= pd.Timestamp(start)) & (rows["week_start"] < pd.Timestamp(end))
-    if services is not None:
-        inside &= rows["service"].isin(services)
+    if cohort is not None:
+        inside &= rows["cohort"] == cohort
     return dora.from_rollups(rows[inside], weeks=(end - start) / timedelta(weeks=1), min_sample=data.min_sample)
 
 
@@ -92,7 +90,9 @@ def headline(data: DigestInput) -> list[HeadlineRow]:
         begins = week_instant(data.migration["started_at"], data.tz)
         baseline = _summary(data, begins - timedelta(weeks=data.migration["baseline_weeks"]), begins)
     rows = []
-    for key, label, unit, lower_is_better in HEADLINE:
+    for key in HEADLINE:
+        words = vocab.metric(key)
+        unit, lower_is_better = words.unit, not words.higher_is_better
         now, low = _value(week, key)
         avg, _ = _value(previous, key)
         if key == "incidents" and avg is not None:
@@ -105,7 +105,7 @@ def headline(data: DigestInput) -> list[HeadlineRow]:
         rows.append(
             HeadlineRow(
                 key=key,
-                label=label,
+                label=words.chart_label,
                 unit=unit,
                 this_week=now,
                 four_week_average=avg,
@@ -115,7 +115,7 @@ def headline(data: DigestInput) -> list[HeadlineRow]:
                 vs_four_weeks=better,
                 vs_baseline=_better(now, base, unit, lower_is_better),
                 colour_by="baseline" if base is not None else "four_week_average",
-                band=week[key].get("band"),
+                band=week[DORA_FIELD.get(key, key)].get("band"),
                 low_sample=low,
             )
         )
@@ -130,14 +130,15 @@ def migration(data: DigestInput) -> MigrationPart | None:
     if data.migration is None:
         return None
     moved = {s.slug for s in data.services if s.moved_at is not None and s.moved_at < data.end}
-    rest = {s.slug for s in data.services} - moved
     four = data.start - timedelta(weeks=3)
+    rows = data.rollups
+    recent = rows[(rows["week_start"] >= pd.Timestamp(four)) & (rows["week_start"] < pd.Timestamp(data.until))]
     cohorts = {}
-    for name, members in (("migrated", moved), ("not_migrated", rest)):
-        summary = _summary(data, four, data.until, members)
+    for name in (MIGRATED, NOT_MIGRATED):
+        summary = _summary(data, four, data.until, name)
         cohorts[name] = Cohort(
-            services=len(members),
-            **{key: _value(summary, key)[0] for key, *_ in HEADLINE},
+            services=int(recent.loc[recent["cohort"] == name, "service"].nunique()),
+            **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
     results = migration_part.effects(
@@ -287,7 +288,7 @@ def _summary_line(rows: list[HeadlineRow], friction_part: FrictionPart, empty: b
         if partial:
             return "Nothing recorded so far this week: no deployments, incidents or friction reports."
         return "A quiet week: no deployments, incidents or friction reports were recorded."
-    deploys = next(r for r in rows if r.key == "deployment_frequency")
+    deploys = next(r for r in rows if r.key == "deploys")
     incidents = next(r for r in rows if r.key == "incidents")
     if partial:
         return (

@@ -6,10 +6,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from service.core.vocab import FLAT_CHANGE, PRE_TREND_WORDS
+from service.core.vocab import COHORT_WORDS, FLAT_CHANGE, PRE_TREND_WORDS, metric
 from service.core.words import plural
 from service.digest import charts as chart
-from service.digest.charts import LABELS
 from service.digest.render import (
     ARROWS,
     COST_ROWS,
@@ -20,6 +19,7 @@ from service.digest.render import (
     productivity_line,
     warning_line,
 )
+from service.digest.series import BAR_METRICS, LINE_METRICS
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {
@@ -210,8 +210,8 @@ def _migration(migration: dict[str, Any]) -> list[str]:
         "<table><tr><th>Cohort</th><th>Services</th><th>Deploys / week</th><th>Lead time</th>"
         "<th>Change failure rate</th><th>Time to restore</th><th>Incidents</th></tr>"
         + "".join(
-            f"<tr><td>{LABELS[name]}</td><td>{c['services']}</td>"
-            f"<td>{escape(number(c['deployment_frequency'], 'per week'))}</td>"
+            f"<tr><td>{COHORT_WORDS[name]}</td><td>{c['services']}</td>"
+            f"<td>{escape(number(c['deploys'], 'per week'))}</td>"
             f"<td>{escape(number(c['lead_time'], 'hours'))}</td>"
             f"<td>{escape(number(c['change_failure_rate'], '%'))}</td>"
             f"<td>{escape(number(c.get('time_to_restore'), 'hours'))}</td>"
@@ -330,15 +330,11 @@ def render_html(content: dict[str, Any]) -> str:
         parts += _migration(migration)
     charts = content["charts"]
     parts.append("<h2>Week by week</h2>")
-    parts.append(chart.cohort_bars("Deploys per week", charts["weeks"], charts["deploys"]))
-    parts.append(chart.cohort_bars("Incidents per week", charts["weeks"], charts["incidents"]))
-    for key, title_, unit in (
-        ("lead_time", "Lead time (median)", "hours"),
-        ("change_failure_rate", "Change failure rate", "%"),
-        ("time_to_restore", "Time to restore (median)", "hours"),
-    ):
+    for key in BAR_METRICS:
+        parts.append(chart.cohort_bars(metric(key).chart_label, charts["weeks"], charts[key]))
+    for key in LINE_METRICS:
         if any(v is not None for values in (charts.get(key) or {}).values() for v in values):
-            parts.append(chart.cohort_lines(title_, unit, charts["weeks"], charts[key]))
+            parts.append(chart.cohort_lines(metric(key).chart_label, metric(key).unit, charts["weeks"], charts[key]))
     parts += _friction(content["friction"])
     parts.append(chart.friction_bars(charts["friction_by_category"]))
     parts.append(f"<p class='muted'>Definitions v{escape(content['definitions_version'])}: docs/metrics.md.</p>")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from service.core.vocab import CriterionStatus, Direction, Kind, Method, PreTrendStatus, Verdict
 
@@ -108,8 +108,11 @@ class CriteriaChangeNote(BaseModel):
 
 
 class Cohort(BaseModel):
-    services: int
-    deployment_frequency: float | None
+    """A cohort's DORA figures over the last four weeks: the events that ran on a migration's target platform
+    (``migrated``) or not (``not_migrated``), whatever service they belong to."""
+
+    services: int = Field(description="Services with events in this cohort over those weeks")
+    deploys: float | None = Field(validation_alias=AliasChoices("deploys", "deployment_frequency"))
     lead_time: float | None
     change_failure_rate: float | None
     time_to_restore: float | None
@@ -257,3 +260,9 @@ class DigestContent(BaseModel):
     def as_json(self) -> dict[str, Any]:
         """The stored and served form (``from`` spelled as such, datetimes as RFC 3339)."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+def read_stored(content: dict[str, Any]) -> dict[str, Any]:
+    """A kept digest in today's shape: fields renamed since it was stored (a cohort's ``deployment_frequency``,
+    now ``deploys``) read under their new names, so every renderer sees one shape."""
+    return DigestContent.model_validate(content).as_json()

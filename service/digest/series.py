@@ -7,9 +7,15 @@ from datetime import timedelta
 
 import pandas as pd
 
+from service.core.vocab import MIGRATED, NOT_MIGRATED
 from service.digest.inputs import DigestInput
 from service.digest.models import Charts
 from service.figures.metrics.rollup import weekly_from_rollups
+
+BAR_METRICS = ("deploys", "incidents")
+"""Weekly counts drawn as bars stacked by cohort."""
+LINE_METRICS = ("lead_time", "change_failure_rate", "time_to_restore")
+"""Weekly medians and rates drawn as one line per cohort."""
 
 
 def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, list[float | None]]]:
@@ -26,7 +32,7 @@ def _cohort_series(data: DigestInput, labels: list[str]) -> dict[str, dict[str, 
     series: dict[str, dict[str, list[float | None]]] = {}
     for key, (column, factor) in columns.items():
         series[key] = {}
-        for cohort in ("migrated", "not_migrated"):
+        for cohort in (MIGRATED, NOT_MIGRATED):
             values: list[float | None] = []
             for label in labels:
                 value = table[column].get((label, cohort)) if (label, cohort) in table.index else None
@@ -41,15 +47,13 @@ def charts(data: DigestInput, weeks: int = 16) -> Charts:
     start = data.start - timedelta(weeks=weeks - 1)
     labels = [(start + timedelta(weeks=i)) for i in range(weeks)]
     rows = data.rollups
-    moved = pd.to_datetime(rows["service"].map({s.slug: s.moved_at for s in data.services}), utc=True)
-    # a service counts as migrated in a week it had moved by the end of (the cohorts of the digest's text)
-    migrated = (moved < rows["week_start"] + pd.Timedelta(weeks=1)).fillna(False).astype(bool)
 
     def cohort_counts(column: str) -> dict[str, list[int]]:
-        sums = rows.groupby([rows["week_start"], migrated])[column].sum()
+        """Weekly sums per cohort: the platform each event ran on (the one cohort rule, as the lines)."""
+        sums = rows.groupby(["week_start", "cohort"])[column].sum()
         return {
-            cohort: [int(sums.get((pd.Timestamp(week).tz_convert("UTC"), flag), 0)) for week in labels]
-            for cohort, flag in (("migrated", True), ("not_migrated", False))
+            cohort: [int(sums.get((pd.Timestamp(week).tz_convert("UTC"), cohort), 0)) for week in labels]
+            for cohort in (MIGRATED, NOT_MIGRATED)
         }
 
     reports = data.week_rows.friction

@@ -23,16 +23,16 @@ estimator, the digest or the criteria changes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from service.core.timeutil import as_utc, week_start
-from service.core.vocab import PANEL_COLUMNS
+from service.core.vocab import PANEL_COLUMNS, Metric, metric
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,23 +52,16 @@ class PanelInputs:
 
 
 @dataclass(frozen=True, slots=True)
-class PanelMetric:
-    """One per-service weekly metric the effect machinery can judge.
+class PanelMetric(Metric):
+    """One per-service weekly metric the effect machinery can judge: the metric's words (``service.core.vocab``,
+    its one definition) and the pure builder of its per-service weekly panel."""
 
-    ``relative``: effects are stated relative to the counterfactual mean (+12 %); otherwise in the metric's
-    own unit (points for a rate). ``scale`` multiplies stored values into the unit shown (100 for a share
-    shown in %).
-    """
+    build: Callable[[PanelInputs], pd.DataFrame] = field(kw_only=True)
 
-    key: str
-    label: str
-    unit: str
-    higher_is_better: bool
-    build: Callable[[PanelInputs], pd.DataFrame]
-    relative: bool = True
-    scale: float = 1.0
-    aggregation: Literal["mean"] = "mean"
-    """How a group's weekly values combine: the mean over services (each service once)."""
+    @classmethod
+    def of(cls, key: str, build: Callable[[PanelInputs], pd.DataFrame]) -> PanelMetric:
+        words = metric(key)
+        return cls(**{f.name: getattr(words, f.name) for f in fields(Metric)}, build=build)
 
 
 def week_starts(moments: pd.Series, tz: str) -> pd.Series:

@@ -1,30 +1,30 @@
-"""The one list of metrics the migration's effects are judged on: the digest, success criteria and the web
-app iterate ``METRICS``. Adding a metric is one entry here plus its pure per-service weekly builder
-(the panel contract: ``service.effects.panel``)."""
+"""The metrics the migration's effects are judged on: the digest, success criteria and the web app iterate
+``METRICS``. A metric's words (key, label, unit, direction, scale) are its entry in ``service.core.vocab``;
+here it gets its pure per-service weekly builder (the panel contract: ``service.effects.panel``)."""
 
 from __future__ import annotations
 
+from service.core import vocab
 from service.effects import dora_panels, resource_panels
 from service.effects.panel import PanelMetric
 
-METRICS: tuple[PanelMetric, ...] = (
-    PanelMetric("deploys", "Deploys per week", "per week", True, dora_panels.deploys),
-    PanelMetric("lead_time", "Lead time", "hours", False, dora_panels.lead_time_hours),
-    PanelMetric("change_failure_rate", "Change failure rate", "%", False, dora_panels.change_failure_rate, scale=100),
-    PanelMetric("time_to_restore", "Time to restore", "hours", False, dora_panels.time_to_restore_hours),
-    PanelMetric("incidents", "Incidents per week", "count", False, dora_panels.incidents),
-    PanelMetric("compute_cost", "Compute cost per service-week", "per week", False, resource_panels.compute_cost),
-    PanelMetric("gpu_utilisation", "GPU utilisation", "%", True, resource_panels.gpu_utilisation, scale=100),
-    PanelMetric("cold_start_p95", "Cold-start p95", "seconds", False, resource_panels.cold_start_p95),
-    PanelMetric("time_to_ship", "Time to ship a feature", "days", False, resource_panels.time_to_ship),
-    PanelMetric(
-        "support_tickets", "Infrastructure support tickets per week", "count", False, resource_panels.support_tickets
-    ),
-    PanelMetric(
-        "infra_incidents", "Infrastructure-related incidents per week", "count", False, resource_panels.infra_incidents
-    ),
-    PanelMetric("app_incidents", "Application incidents per week", "count", False, resource_panels.app_incidents),
-)
+BUILDERS = {
+    "deploys": dora_panels.deploys,
+    "lead_time": dora_panels.lead_time_hours,
+    "change_failure_rate": dora_panels.change_failure_rate,
+    "time_to_restore": dora_panels.time_to_restore_hours,
+    "incidents": dora_panels.incidents,
+    "compute_cost": resource_panels.compute_cost,
+    "gpu_utilisation": resource_panels.gpu_utilisation,
+    "cold_start_p95": resource_panels.cold_start_p95,
+    "time_to_ship": resource_panels.time_to_ship,
+    "support_tickets": resource_panels.support_tickets,
+    "infra_incidents": resource_panels.infra_incidents,
+    "app_incidents": resource_panels.app_incidents,
+}
+"""Each metric's per-service weekly builder (the panel contract: ``service.effects.panel``)."""
+
+METRICS: tuple[PanelMetric, ...] = tuple(PanelMetric.of(m.key, BUILDERS[m.key]) for m in vocab.METRICS)
 
 
 def metric(key: str) -> PanelMetric:

@@ -10,15 +10,15 @@ from typing import Any
 from markupsafe import Markup
 
 from service.app.web import charts
+from service.core.vocab import COHORT_WORDS, MIGRATED, NOT_MIGRATED, metric
 from service.digest import html as digest_html
 from service.digest.render import warning_line
+from service.digest.series import BAR_METRICS, LINE_METRICS
 
-COHORTS = (("not_migrated", "not yet migrated", "s-legacy"), ("migrated", "migrated", "s-migrated"))
-LINE_CHARTS = (
-    ("lead_time", "Lead time (median hours)", "hour"),
-    ("change_failure_rate", "Change failure rate (%)", ""),
-    ("time_to_restore", "Time to restore (median hours)", "hour"),
-)
+COHORTS = ((NOT_MIGRATED, "s-legacy"), (MIGRATED, "s-migrated"))
+"""Each cohort's style; its words are ``service.core.vocab.COHORT_WORDS``."""
+UNIT_NOUNS = {"deploys": "deploy", "incidents": "incident", "lead_time": "hour", "time_to_restore": "hour"}
+"""The noun a chart's hover text counts in (a rate in % has none)."""
 
 
 def cohort_charts(content: dict[str, Any]) -> list[Markup]:
@@ -27,29 +27,28 @@ def cohort_charts(content: dict[str, Any]) -> list[Markup]:
     data = content.get("charts") or {}
     weeks = data.get("weeks") or []
     out = []
-    for key, title, unit in (
-        ("deploys", "Deploys per week", "deploy"),
-        ("incidents", "Incidents per week", "incident"),
-    ):
+    for key in BAR_METRICS:
+        title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
         series = data.get(key)
         if series:
             out.append(
                 charts.stacked_bars(
                     f"{title}, migrated vs not yet migrated",
                     weeks,
-                    [charts.Series(name, series.get(cohort, []), css) for cohort, name, css in COHORTS],
+                    [charts.Series(COHORT_WORDS[cohort], series.get(cohort, []), css) for cohort, css in COHORTS],
                     unit=unit,
                     chart_id=f"cohort-{key}",
                 )
             )
-    for key, title, unit in LINE_CHARTS:
+    for key in LINE_METRICS:
+        title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
         series = data.get(key) or {}
         if any(v is not None for values in series.values() for v in values):
             out.append(
                 charts.lines(
                     f"{title}, migrated vs not yet migrated",
                     weeks,
-                    [charts.Series(name, series.get(cohort, []), css) for cohort, name, css in COHORTS],
+                    [charts.Series(COHORT_WORDS[cohort], series.get(cohort, []), css) for cohort, css in COHORTS],
                     unit=unit,
                     chart_id=f"cohort-{key}",
                 )

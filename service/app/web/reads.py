@@ -21,6 +21,7 @@ from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
 from service.digest.build import build, check_request
+from service.digest.models import read_stored
 from service.figures import catalogue
 
 
@@ -70,8 +71,7 @@ def digest_content(
     check_request(week, audience, settings.timezone)
     kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
     if kept is not None:
-        stored: dict[str, Any] = kept.content
-        return stored
+        return read_stored(kept.content)
 
     def compute() -> dict[str, Any]:
         with session_scope(settings.database_url) as own:

@@ -11,13 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-METRICS = (
-    # key (service.effects.registry), label, unit, lower is better
-    ("deploys", "Deploys / week", "per week", False),
-    ("lead_time", "Lead time", "hours", True),
-    ("change_failure_rate", "Change failure rate", "%", True),
-    ("incidents", "Incidents / week", "per week", True),
-)
+from service.core import vocab
+
+METRICS = tuple(vocab.metric(key) for key in ("deploys", "lead_time", "change_failure_rate", "incidents"))
+"""The metrics the services table shows before → after, each as ``service.core.vocab`` defines it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +29,7 @@ class ServiceFacts:
 def changes_from_digest(content: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
     """service → metric → {before, after, relative}: each moved service against itself, as the digest's
     migration section states it (``per_service``, ``service.effects.own``: one definition, one computation)."""
-    wanted = {key for key, *_ in METRICS}
+    wanted = {m.key for m in METRICS}
     changes: dict[str, dict[str, dict[str, float | None]]] = {}
     for item in (content.get("migration") or {}).get("before_after", []):
         if item.get("metric") not in wanted:
@@ -49,7 +46,7 @@ def service_rows(
     return [{"facts": f, "change": changes.get(f.slug) if f.moved_at is not None else None} for f in facts]
 
 
-SORTS = {"service", "team", "platform", "moved", *(key for key, *_ in METRICS)}
+SORTS = {"service", "team", "platform", "moved", *(m.key for m in METRICS)}
 
 
 def sort_rows(rows: list[dict[str, Any]], key: str, descending: bool) -> list[dict[str, Any]]:
