@@ -450,10 +450,11 @@ def _link_incidents(
         for service, (low, high, shas) in spans.items():
             near = col(Incident.started_at).between(low, high + window)
             candidates.append(and_(col(Incident.service) == service, or_(near, col(Incident.commit_sha).in_(shas))))
-        for incident in session.exec(select(Incident).where(or_(*candidates), not_explicit)):
-            _link_cause(session, incident, policy)
-        return
-    ids = _incident_candidates(session, keys, {s: (low, high + window, shas) for s, (low, high, shas) in spans.items()})
+        ids = [row_id for row_id in session.exec(select(Incident.id).where(or_(*candidates))) if row_id is not None]
+    else:
+        ids = _incident_candidates(
+            session, keys, {s: (low, high + window, shas) for s, (low, high, shas) in spans.items()}
+        )
     if ids:
         session.exec(
             _link_causes(session, ids, policy).where(not_explicit).execution_options(synchronize_session="fetch")
@@ -495,9 +496,10 @@ def _incident_candidates(
 
 
 def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
-    """One UPDATE with the rule of :func:`_link_cause` for every incident in ``ids`` (PostgreSQL: the
-    window is interval arithmetic in SQL): the named deployment, else the deployment of the named commit,
-    else (if allowed) the latest in the window; an incident none of these finds keeps its link."""
+    """The one linking rule, as one UPDATE for every incident in ``ids`` on either backend: the named
+    deployment, else the production deployment of the named commit, else (if allowed) the latest successful
+    production deployment in the window before it started; an incident none of these finds keeps its link.
+    A named deployment that has not arrived yet links itself when it does (see ``_upsert_deployments``)."""
     incident: Any = Incident.__table__  # type: ignore[attr-defined]
     deployment: Any = Deployment.__table__  # type: ignore[attr-defined]
     production = deployment.c.environment.in_(sorted(policy.production_environments))
@@ -523,7 +525,7 @@ def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
                 production,
                 deployment.c.status == DeploymentStatus.SUCCESS,
                 deployment.c.finished_at <= incident.c.started_at,
-                deployment.c.finished_at >= incident.c.started_at - literal(policy.window, Interval()),
+                deployment.c.finished_at >= _window_start(session, incident.c.started_at, policy.window),
             )
             .order_by(deployment.c.finished_at.desc())
             .limit(1)
@@ -550,48 +552,12 @@ def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
     )
 
 
-def _link_cause(session: Session, incident: Incident, policy: IngestPolicy) -> None:
-    """The named deployment, else the deployment of the named commit, else (if allowed) the latest in the window.
-
-    A named deployment that has not arrived yet links itself when it does (see ``_upsert_deployments``).
-    """
-    if incident.caused_by_deployment:
-        named = session.exec(
-            select(Deployment.id).where(
-                Deployment.source == incident.source, Deployment.external_id == incident.caused_by_deployment
-            )
-        ).first()
-        incident.caused_by_deployment_id = named
-        incident.link_method = LinkMethod.EXPLICIT if named is not None else None
-        return
-    production = col(Deployment.environment).in_(policy.production_environments)
-    if incident.commit_sha:
-        by_sha = session.exec(
-            select(Deployment.id)
-            .where(Deployment.service == incident.service, Deployment.sha == incident.commit_sha, production)
-            .order_by(col(Deployment.finished_at))
-        ).first()
-        if by_sha is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_sha, LinkMethod.SHA
-            return
-    if policy.window is not None:
-        by_window = _latest_before(session, incident.service, incident.started_at, policy.window, production)
-        if by_window is not None:
-            incident.caused_by_deployment_id, incident.link_method = by_window, LinkMethod.WINDOW
-
-
-def _latest_before(session: Session, service: str, moment: datetime, window: timedelta, production: Any) -> int | None:
-    return session.exec(
-        select(Deployment.id)
-        .where(
-            Deployment.service == service,
-            production,
-            Deployment.status == DeploymentStatus.SUCCESS,
-            col(Deployment.finished_at) <= moment,
-            col(Deployment.finished_at) >= moment - window,
-        )
-        .order_by(col(Deployment.finished_at).desc())
-    ).first()
+def _window_start(session: Session, started_at: Any, window: timedelta) -> Any:
+    """``started_at − window`` in SQL: interval arithmetic on PostgreSQL; on SQLite, where a UTC datetime is
+    stored as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, the same text form (to the millisecond) to compare with."""
+    if session.get_bind().dialect.name == "postgresql":
+        return started_at - literal(window, Interval())
+    return func.strftime("%Y-%m-%d %H:%M:%f", started_at, f"-{window.total_seconds()} seconds")
 
 
 def _upsert_friction(
