@@ -161,6 +161,30 @@ def test_an_incident_links_by_commit_then_by_window(
     }
 
 
+def test_the_window_links_an_incident_that_starts_exactly_at_its_end_and_not_a_second_later(
+    client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
+) -> None:
+    window = timedelta(hours=settings.incident_link_window_hours)
+    post_all(client, ingest_headers, make_deployment("d-1", finished_at=T0, commit_sha=sha(1)))
+    drain(settings)
+    post_all(
+        client,
+        ingest_headers,
+        make_incident("at-the-edge", started_at=T0 + window),
+        make_incident("a-second-late", started_at=T0 + window + timedelta(seconds=1)),
+        make_incident("before-it", started_at=T0 - timedelta(seconds=1)),
+    )
+    drain(settings)
+
+    deployment_id = session.exec(select(Deployment.id)).one()
+    links = {i.external_id: (i.caused_by_deployment_id, i.link_method) for i in session.exec(select(Incident))}
+    assert links == {
+        "at-the-edge": (deployment_id, "window"),
+        "a-second-late": (None, None),
+        "before-it": (None, None),
+    }
+
+
 def test_platform_is_resolved_from_the_services_history(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, session: Session
 ) -> None:
