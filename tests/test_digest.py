@@ -249,7 +249,7 @@ def test_colours_judge_the_baseline_and_both_comparisons_are_shown(
 
     content = digest(client, admin_headers, settings)
 
-    frequency = next(row for row in content["headline"] if row["key"] == "deployment_frequency")
+    frequency = next(row for row in content["headline"] if row["key"] == "deploys")
     assert frequency["colour_by"] == "baseline"
     assert frequency["vs_baseline"] is True  # far above the 12 a week before the start
     assert frequency["baseline"] == pytest.approx(24.0, abs=4)  # 12 services × 2 a week

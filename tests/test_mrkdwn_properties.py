@@ -115,7 +115,7 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
             "before_after": [{"sentence": f"{service} went from 1 to 3 deploys a week"}],
             "criteria": [{"sentence": f"{name}: deploys at least +100 %: met"}],
             "criteria_changes": [{"sentence": f"{note} lowered the target of {name}"}],
-            "cohorts": {"migrated": {"services": 1, "deployment_frequency": 3.0}},
+            "cohorts": {"migrated": {"services": 1, "deploys": 3.0}},
         },
         "friction": {
             "new": 2,

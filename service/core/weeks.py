@@ -54,3 +54,19 @@ RECENT_WEEKS = 16
 def recent_weeks(now: datetime, tz: str, count: int = RECENT_WEEKS) -> list[str]:
     """The last ``count`` complete weeks, newest first (the current week is never one)."""
     return [last_full_week(now - timedelta(weeks=i), tz) for i in range(count)]
+
+
+AVERAGE_WEEKS = 4
+"""The "4-week average" a week is compared with: the four whole weeks before it."""
+LAST_WEEKS = 4
+""""The last 4 weeks" a digest's cohort table and friction chart cover: its own week and the three before."""
+
+
+def average_window(week_start: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the weeks a week starting at ``week_start`` is averaged against."""
+    return week_start - timedelta(weeks=AVERAGE_WEEKS), week_start
+
+
+def last_weeks_start(week_start: datetime) -> datetime:
+    """Where "the last 4 weeks" up to and including the week starting at ``week_start`` begin."""
+    return week_start - timedelta(weeks=LAST_WEEKS - 1)

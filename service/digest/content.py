@@ -14,6 +14,7 @@ import pandas as pd
 from service.core import vocab
 from service.core.marks import week_instant
 from service.core.vocab import FLAT_CHANGE, MIGRATED, NOT_MIGRATED
+from service.core.weeks import AVERAGE_WEEKS, LAST_WEEKS, average_window, last_weeks_start
 from service.digest import migration as migration_part
 from service.digest import resources, series
 from service.digest.inputs import DigestInput
@@ -84,7 +85,7 @@ def _better(now: float | None, then: float | None, unit: str, lower_is_better: b
 
 def headline(data: DigestInput) -> list[HeadlineRow]:
     week = _summary(data, data.start, data.until)
-    previous = _summary(data, data.start - timedelta(weeks=4), data.start)
+    previous = _summary(data, *average_window(data.start))
     baseline = None
     if data.migration:  # the whole weeks before the week the migration started
         begins = week_instant(data.migration["started_at"], data.tz)
@@ -96,7 +97,7 @@ def headline(data: DigestInput) -> list[HeadlineRow]:
         now, low = _value(week, key)
         avg, _ = _value(previous, key)
         if key == "incidents" and avg is not None:
-            avg = avg / 4
+            avg = avg / AVERAGE_WEEKS
         base, _ = _value(baseline, key) if baseline else (None, False)
         if key == "incidents" and base is not None and data.migration:
             base = base / data.migration["baseline_weeks"]
@@ -130,7 +131,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
     if data.migration is None:
         return None
     moved = {s.slug for s in data.services if s.moved_at is not None and s.moved_at < data.end}
-    four = data.start - timedelta(weeks=3)
+    four = last_weeks_start(data.start)
     rows = data.rollups
     recent = rows[(rows["week_start"] >= pd.Timestamp(four)) & (rows["week_start"] < pd.Timestamp(data.until))]
     cohorts = {}
@@ -156,7 +157,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
         name=data.migration["name"],
         services_total=len(data.services),
         services_migrated=len(moved),
-        cohorts_over="the last 4 weeks",
+        cohorts_over=f"the last {LAST_WEEKS} weeks",
         cohorts=cohorts,
         before_after=migration_part.before_after(results),
         started_at=data.migration["started_at"],

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from service.core.weeks import week_label
+from service.core.weeks import AVERAGE_WEEKS, average_window, week_label
 from service.digest.inputs import DigestInput
 from service.digest.models import CostFigures, CostPart, IncidentCategories, PlatformCost, ProductivityPart
 from service.effects import resource_panels as resources
@@ -32,8 +32,8 @@ def _frame(data: DigestInput, name: str) -> pd.DataFrame | None:
 
 
 def _weeks(data: DigestInput) -> tuple[str, list[str]]:
-    """The digest's week and the four before it, as ISO labels."""
-    starts = pd.Series([pd.Timestamp(data.start - timedelta(weeks=n)) for n in range(5)])
+    """The digest's week and the weeks of its average before it, as ISO labels."""
+    starts = pd.Series([pd.Timestamp(data.start - timedelta(weeks=n)) for n in range(AVERAGE_WEEKS + 1)])
     labels = list(week_label(starts, data.tz))
     return labels[0], labels[1:]
 
@@ -142,7 +142,7 @@ def productivity(data: DigestInput) -> ProductivityPart | None:
     engineering productivity rests on the trackers as well as on self-reports."""
     if _frame(data, resources.SUPPORT_TICKETS) is None and _frame(data, resources.WORK_SAMPLES) is None:
         return None
-    earlier = data.start - timedelta(weeks=4)
+    earlier, _ = average_window(data.start)
     week = _summary(data, data.start, data.until)
     before = _summary(data, earlier, data.start)
     support, shipped = week["support"], week["time_to_ship"]
@@ -153,7 +153,7 @@ def productivity(data: DigestInput) -> ProductivityPart | None:
         time_to_resolve_four_week_median_days=before["support"]["time_to_resolve"]["median_days"],
         open_support_tickets=sum(int(v) for v in support["open_by_age"].values()),
         friction_hours_lost=_friction_hours(data, data.start, data.until),
-        friction_hours_four_week_average=round(_friction_hours(data, earlier, data.start) / 4, 1),
+        friction_hours_four_week_average=round(_friction_hours(data, earlier, data.start) / AVERAGE_WEEKS, 1),
         features_shipped=shipped["n"],
         time_to_ship_mean_days=shipped["mean_days"],
         time_to_ship_low_sample=bool(shipped["low_sample"]),
@@ -165,12 +165,12 @@ def incident_categories(data: DigestInput) -> IncidentCategories | None:
     if _frame(data, resources.CLASSIFIED_INCIDENTS) is None:
         return None
     week = _summary(data, data.start, data.until)["incidents"]
-    before = _summary(data, data.start - timedelta(weeks=4), data.start)["incidents"]
+    before = _summary(data, *average_window(data.start))["incidents"]
     return IncidentCategories(
         total=week["total"],
         infrastructure=week["infrastructure"],
         application=week["application"],
         unknown=week["unknown"],
-        total_four_week_average=before["total"] / 4,
-        infrastructure_four_week_average=before["infrastructure"] / 4,
+        total_four_week_average=before["total"] / AVERAGE_WEEKS,
+        infrastructure_four_week_average=before["infrastructure"] / AVERAGE_WEEKS,
     )

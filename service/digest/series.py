@@ -8,6 +8,7 @@ from datetime import timedelta
 import pandas as pd
 
 from service.core.vocab import MIGRATED, NOT_MIGRATED
+from service.core.weeks import last_weeks_start
 from service.digest.inputs import DigestInput
 from service.digest.models import Charts
 from service.figures.metrics.rollup import weekly_from_rollups
@@ -57,7 +58,7 @@ def charts(data: DigestInput, weeks: int = 16) -> Charts:
         }
 
     reports = data.week_rows.friction
-    recent = reports[reports["created_at"] >= data.start - timedelta(weeks=3)]
+    recent = reports[reports["created_at"] >= last_weeks_start(data.start)]
     recent = recent[recent["created_at"] < data.end]
     by_category = recent["category"].value_counts().head(8)
     names = [w.strftime("%G-W%V") for w in labels]
