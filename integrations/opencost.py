@@ -104,61 +104,87 @@ def _number(allocation: dict[str, Any], name: str) -> float | None:
 def _allocation_records(
     name: str, allocation: dict[str, Any], currency: str, config: IntegrationConfig
 ) -> list[Record]:
-    window = allocation.get("window") or {}
-    start = parse_timestamp(window.get("start") or allocation.get("start"), field="window.start")
-    end = parse_timestamp(window.get("end") or allocation.get("end"), field="window.end")
+    start, end = _window(allocation)
     # The label's value through the aliases and the catalogue's slug rule; a value that is no service name
     # (or OpenCost's idle/unallocated buckets) is unallocated spend.
     service = None if name in NO_SERVICE else slug_or_none(config.service_aliases.get(name, name))
-    total = _number(allocation, "totalCost") or 0.0
-    gpu_cost = _number(allocation, "gpuCost") or 0.0
     base = f"{_rfc3339(start)},{_rfc3339(end)}|{name}"
-    records: list[Record] = []
-    for category, amount in (("compute", total - gpu_cost), ("gpu", gpu_cost)):
-        if amount or category == "compute":
-            records.append(
-                CostRecord(
-                    source=SOURCE,
-                    external_id=f"{base}|{category}",
-                    service=service,
-                    period_start=start,
-                    period_end=end,
-                    amount=amount,
-                    currency=currency,
-                    category=NO_SERVICE.get(name, category),
-                )
-            )
+    records: list[Record] = [
+        CostRecord(
+            source=SOURCE,
+            external_id=f"{base}|{category}",
+            service=service,
+            period_start=start,
+            period_end=end,
+            amount=amount,
+            currency=currency,
+            category=NO_SERVICE.get(name, category),
+        )
+        for category, amount in _cost_lines(allocation)
+    ]
     if service is None:
         return records
+    records += [
+        MeasurementRecord(
+            source=SOURCE,
+            external_id=f"{base}|{metric}",
+            service=service,
+            metric=metric,
+            value=value,
+            period_start=start,
+            period_end=end,
+        )
+        for metric, value in _measurements(allocation, start, end)
+    ]
+    return records
+
+
+def _window(allocation: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The allocation's window: its ``window`` object, else its own ``start`` and ``end``."""
+    window = allocation.get("window") or {}
+    start = parse_timestamp(window.get("start") or allocation.get("start"), field="window.start")
+    end = parse_timestamp(window.get("end") or allocation.get("end"), field="window.end")
+    return start, end
+
+
+def _cost_lines(allocation: dict[str, Any]) -> list[tuple[str, float]]:
+    """(category, amount): compute (total − GPU) always, GPU when there is any, so the two add up to the total."""
+    total = _number(allocation, "totalCost") or 0.0
+    gpu_cost = _number(allocation, "gpuCost") or 0.0
+    lines = [("compute", total - gpu_cost), ("gpu", gpu_cost)]
+    return [(category, amount) for category, amount in lines if amount or category == "compute"]
+
+
+def _gpu_usage(allocation: dict[str, Any]) -> float | None:
+    """The GPU usage average, top-level or (older OpenCost) under ``gpuAllocation``; None when not reported."""
+    usage = _number(allocation, "gpuUsageAverage")
+    if usage is None and isinstance(allocation.get("gpuAllocation"), dict):
+        usage = _number(allocation["gpuAllocation"], "gpuUsageAverage")
+    return usage
+
+
+def _measurements(allocation: dict[str, Any], start: datetime, end: datetime) -> list[tuple[str, float]]:
+    """(metric, value) of a service's allocation. GPU hours provisioned are left out when 0 and OpenCost
+    reports no GPU usage (no GPU at all), used GPU hours when it reports no usage, utilisation without a
+    request."""
     minutes = _number(allocation, "minutes")
     hours = minutes / 60 if minutes is not None else (end - start).total_seconds() / 3600
     values: dict[str, float | None] = {
         "gpu_hours_provisioned": _number(allocation, "gpuHours"),
         "cpu_core_hours": _number(allocation, "cpuCoreHours"),
     }
-    usage = _number(allocation, "gpuUsageAverage")
-    if usage is None and isinstance(allocation.get("gpuAllocation"), dict):
-        usage = _number(allocation["gpuAllocation"], "gpuUsageAverage")
+    usage = _gpu_usage(allocation)
     if usage is not None:
         values["gpu_hours_used"] = usage * hours
     request = _number(allocation, "cpuCoreRequestAverage")
     used = _number(allocation, "cpuCoreUsageAverage")
     if request and used is not None:
         values["cpu_utilisation"] = used / request
-    for metric, value in values.items():
-        if value is not None and (metric != "gpu_hours_provisioned" or value > 0 or usage is not None):
-            records.append(
-                MeasurementRecord(
-                    source=SOURCE,
-                    external_id=f"{base}|{metric}",
-                    service=service,
-                    metric=metric,
-                    value=value,
-                    period_start=start,
-                    period_end=end,
-                )
-            )
-    return records
+    return [
+        (metric, value)
+        for metric, value in values.items()
+        if value is not None and (metric != "gpu_hours_provisioned" or value > 0 or usage is not None)
+    ]
 
 
 def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:

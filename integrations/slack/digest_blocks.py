@@ -14,6 +14,7 @@ from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
 from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
 from service.core.settings import Settings
+from service.core.vocab import COHORT_WORDS
 from service.core.words import plural
 from service.digest.render import (
     cost_lines,
@@ -46,12 +47,29 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
     ]
     if content["empty"]:
         return fallback, blocks
+    blocks += _verdict_and_warnings(content)
+    blocks += _figures(content)
+    if content.get("migration"):
+        blocks += _migration(content["migration"])
+    blocks += _friction(content["friction"])
+    blocks.append(_footer(content, public_url))
+    return fallback, blocks[:MAX_BLOCKS]
+
+
+def _verdict_and_warnings(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The verdict's sentences, then the week's data-quality warnings in one line (each when there is one)."""
+    blocks = []
     if content.get("verdict"):
         blocks.append(mrkdwn(md.join("\n", content["verdict"])))
     if content.get("warnings"):
         blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content["warnings"]))))
+    return blocks
+
+
+def _figures(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """The headline figures; cost and utilisation; productivity and incident categories together."""
     headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content["headline"]))
-    blocks.append(mrkdwn(fmt("*Headline*\n{}", headline)))
+    blocks = [mrkdwn(fmt("*Headline*\n{}", headline))]
     if content.get("cost"):
         figures = md.join("\n", (fmt("• {}", line) for line in cost_lines(content["cost"])))
         blocks.append(mrkdwn(fmt("*Cost and utilisation*\n{}", figures)))
@@ -62,32 +80,33 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
         others.append(fmt("• {}", incidents_line(content["incident_categories"])))
     if others:
         blocks.append(mrkdwn(md.join("\n", others)))
-    migration = content.get("migration")
-    if migration:
-        first, *rest = migration_lines(migration)
-        lines = [fmt("*{}*", first), *(fmt("• {}", line) for line in rest)]
-        blocks.append(mrkdwn(md.join("\n", lines)))
-        cohorts = migration["cohorts"]
-        blocks.append(
-            context(
-                fmt(
-                    "{} (last 4 weeks)",
-                    md.join(
-                        " · ",
-                        (
-                            fmt(
-                                "{}: {}, {} deploys/week",
-                                name.replace("_", " "),
-                                plural(c["services"], "service"),
-                                f"{c['deploys'] or 0:.1f}",
-                            )
-                            for name, c in cohorts.items()
-                        ),
-                    ),
-                )
+    return blocks
+
+
+def _migration(migration: dict[str, Any]) -> list[dict[str, Any]]:
+    """The migration's lines under its first as a title, and its cohorts over the last four weeks."""
+    first, *rest = migration_lines(migration)
+    lines = [fmt("*{}*", first), *(fmt("• {}", line) for line in rest)]
+    cohorts = md.join(
+        " · ",
+        (
+            fmt(
+                "{}: {}, {} deploys/week",
+                COHORT_WORDS.get(name, name),
+                plural(c["services"], "service"),
+                f"{c['deploys'] or 0:.1f}",
             )
-        )
-    friction = content["friction"]
+            for name, c in migration["cohorts"].items()
+        ),
+    )
+    return [
+        mrkdwn(md.join("\n", lines)),
+        context(fmt("{} ({})", cohorts, migration.get("cohorts_over", "the last 4 weeks"))),
+    ]
+
+
+def _friction(friction: dict[str, Any]) -> list[dict[str, Any]]:
+    """New reports and the top categories; each rising theme with its example; quotes; you said → we did."""
     lines = [
         fmt(
             "*Friction*: {} ({} the week before), {} h lost",
@@ -99,25 +118,31 @@ def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_U
     lines += [
         fmt("• {}: {} (last week {})", c["title"], c["reports"], c["last_week"]) for c in friction["top_categories"]
     ]
-    blocks.append(mrkdwn(md.join("\n", lines)))
-    for t in friction["rising_themes"]:  # each rising theme with its own example, never above other quotes
-        where = fmt(" on {}", code(t["service"])) if t["service"] else Mrkdwn("")
-        example = quote(t["example"])
-        reports = plural(t["reports"], "report")
-        blocks.append(mrkdwn(fmt("Rising: {}{} ({}), e.g.\n{}", t["title"], where, reports, example)))
+    blocks = [mrkdwn(md.join("\n", lines))]
+    blocks += [_rising_theme(t) for t in friction["rising_themes"]]  # each with its own example, never above quotes
     if friction["quotes"]:
         quotes = md.join("\n", (quote(q) for q in friction["quotes"]))
         blocks.append(mrkdwn(fmt("*In engineers’ words this week*\n{}", quotes)))
     if friction["you_said_we_did"]:
         said = [fmt("• #{} “{}” → {}", i["id"], i["text"], i["note"]) for i in friction["you_said_we_did"]]
         blocks.append(mrkdwn(fmt("*You said → we did*\n{}", md.join("\n", said))))
-    blocks.append(
-        context(
-            fmt(
-                "Definitions v{} · {}",
-                content["definitions_version"],
-                link(digest_link(content, public_url), "the full digest with charts"),
-            )
+    return blocks
+
+
+def _rising_theme(theme: dict[str, Any]) -> dict[str, Any]:
+    """ "Rising: title on `service` (n reports), e.g." and the theme's example as a quote."""
+    where = fmt(" on {}", code(theme["service"])) if theme["service"] else Mrkdwn("")
+    example = quote(theme["example"])
+    reports = plural(theme["reports"], "report")
+    return mrkdwn(fmt("Rising: {}{} ({}), e.g.\n{}", theme["title"], where, reports, example))
+
+
+def _footer(content: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """The definitions' version and the link to the full digest."""
+    return context(
+        fmt(
+            "Definitions v{} · {}",
+            content["definitions_version"],
+            link(digest_link(content, public_url), "the full digest with charts"),
         )
     )
-    return fallback, blocks[:MAX_BLOCKS]

@@ -73,11 +73,7 @@ def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list
 def event_study(items: list[dict[str, Any]]) -> str:
     """One small panel per metric: the effect (% against the counterfactual) by weeks since the move, with
     its 90 % band. Weeks before the move should hover around zero; a lasting change stays off it."""
-    shown = [
-        item
-        for item in items
-        if item["verdict"] != "not_enough_data" and any(p["relative"] is not None for p in item.get("event_study", []))
-    ]
+    shown = [item for item in items if _has_event_study(item)]
     if not shown:
         return "<p class='muted'>No event study yet: too few services moved with data on both sides.</p>"
     columns = min(3, len(shown))
@@ -88,32 +84,52 @@ def event_study(items: list[dict[str, Any]]) -> str:
         if index >= len(shown):
             axes.set_visible(False)
             continue
-        item = shown[index]
-        points = [p for p in item["event_study"] if p["relative"] is not None]
-        x = [p["week"] for p in points]
-        y = [p["relative"] for p in points]
-        low = [p["low"] if p["low"] is not None else p["relative"] for p in points]
-        high = [p["high"] if p["high"] is not None else p["relative"] for p in points]
-        colour = "#2f7ed8" if item["verdict"] == "changed" else "#6b7280"
-        axes.fill_between(x, low, high, color=colour, alpha=0.18, linewidth=0)
-        axes.plot(x, y, color=colour, marker="o", markersize=2.5, linewidth=1.2)
-        axes.axhline(0, color="#1d1f23", linewidth=0.6)
-        axes.axvline(-0.5, color="#b42318", linewidth=0.8, linestyle="--")
-        axes.set_title(item["label"], fontsize=8.5, loc="left")
-        axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        axes.tick_params(labelsize=6.5)
-        axes.set_xlim(-8.5, 8.5)
-        # A week with one or two services can swing wildly: keep the axis on the estimates, not the widest band.
-        reach = max([abs(v) for v in y] + [0.25])
-        bottom, top = max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach)
-        if top - bottom < 0.05:  # a metric that did not move at all (every week alike): a flat line on ±25 %
-            bottom, top = -0.25, 0.25
-        axes.set_ylim(bottom, top)
-        axes.spines[["top", "right"]].set_visible(False)
-        if index // columns == rows - 1:
-            axes.set_xlabel("weeks since the move", fontsize=7)
+        _event_panel(axes, shown[index], bottom_row=index // columns == rows - 1)
     figure.tight_layout(h_pad=1.2)
     return _figure("event study", figure)
+
+
+def _has_event_study(item: dict[str, Any]) -> bool:
+    """A metric with a claim to show: enough data, and at least one week with an estimate."""
+    return item["verdict"] != "not_enough_data" and any(p["relative"] is not None for p in item.get("event_study", []))
+
+
+def _event_panel(axes: Any, item: dict[str, Any], *, bottom_row: bool) -> None:
+    """One metric's panel: its weekly estimates with their band, zero, and the move as a dashed line."""
+    x, y, low, high = _event_series(item["event_study"])
+    colour = "#2f7ed8" if item["verdict"] == "changed" else "#6b7280"
+    axes.fill_between(x, low, high, color=colour, alpha=0.18, linewidth=0)
+    axes.plot(x, y, color=colour, marker="o", markersize=2.5, linewidth=1.2)
+    axes.axhline(0, color="#1d1f23", linewidth=0.6)
+    axes.axvline(-0.5, color="#b42318", linewidth=0.8, linestyle="--")
+    axes.set_title(item["label"], fontsize=8.5, loc="left")
+    axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    axes.tick_params(labelsize=6.5)
+    axes.set_xlim(-8.5, 8.5)
+    axes.set_ylim(*_event_limits(y, low, high))
+    axes.spines[["top", "right"]].set_visible(False)
+    if bottom_row:
+        axes.set_xlabel("weeks since the move", fontsize=7)
+
+
+def _event_series(event_study: list[dict[str, Any]]) -> tuple[list[int], list[float], list[float], list[float]]:
+    """(weeks, estimates, lows, highs) of the weeks with an estimate; a missing bound is the estimate."""
+    points = [p for p in event_study if p["relative"] is not None]
+    x = [p["week"] for p in points]
+    y = [p["relative"] for p in points]
+    low = [p["low"] if p["low"] is not None else p["relative"] for p in points]
+    high = [p["high"] if p["high"] is not None else p["relative"] for p in points]
+    return x, y, low, high
+
+
+def _event_limits(y: list[float], low: list[float], high: list[float]) -> tuple[float, float]:
+    """(bottom, top) of a panel's y axis."""
+    # A week with one or two services can swing wildly: keep the axis on the estimates, not the widest band.
+    reach = max([abs(v) for v in y] + [0.25])
+    bottom, top = max(min(low), -1.0, -2 * reach), min(max(high), 2 * reach)
+    if top - bottom < 0.05:  # a metric that did not move at all (every week alike): a flat line on ±25 %
+        bottom, top = -0.25, 0.25
+    return bottom, top
 
 
 def friction_bars(by_category: dict[str, int]) -> str:

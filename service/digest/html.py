@@ -9,6 +9,7 @@ from typing import Any
 from service.core.vocab import COHORT_WORDS, FLAT_CHANGE, PRE_TREND_WORDS, metric
 from service.core.words import plural
 from service.digest import charts as chart
+from service.digest.content import HEADLINE
 from service.digest.render import (
     ARROWS,
     COST_ROWS,
@@ -205,17 +206,14 @@ def _migration(migration: dict[str, Any]) -> list[str]:
     )
     parts.append(_per_service_table(items))
     cohorts = migration["cohorts"]
+    header = "".join(f"<th>{escape(metric(key).chart_label)}</th>" for key in HEADLINE)
     parts.append(
-        "<h3>Cohorts over the last 4 weeks</h3>"
-        "<table><tr><th>Cohort</th><th>Services</th><th>Deploys / week</th><th>Lead time</th>"
-        "<th>Change failure rate</th><th>Time to restore</th><th>Incidents</th></tr>"
+        f"<h3>Cohorts over {escape(migration.get('cohorts_over', 'the last 4 weeks'))}</h3>"
+        f"<table><tr><th>Cohort</th><th>Services</th>{header}</tr>"
         + "".join(
             f"<tr><td>{COHORT_WORDS[name]}</td><td>{c['services']}</td>"
-            f"<td>{escape(number(c['deploys'], 'per week'))}</td>"
-            f"<td>{escape(number(c['lead_time'], 'hours'))}</td>"
-            f"<td>{escape(number(c['change_failure_rate'], '%'))}</td>"
-            f"<td>{escape(number(c.get('time_to_restore'), 'hours'))}</td>"
-            f"<td>{escape(number(c['incidents'], 'count'))}</td></tr>"
+            + "".join(f"<td>{escape(number(c.get(key), metric(key).unit))}</td>" for key in HEADLINE)
+            + "</tr>"
             for name, c in cohorts.items()
         )
         + "</table>"

@@ -245,21 +245,42 @@ def _frequency_word(per_week: float | None) -> str | None:
 def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: list[CriteriaChangeNote]) -> list[str]:
     """Two or three plain sentences before any table: what changed because of the move, what did not or
     cannot be told yet, and how the success criteria stand."""
-    sentences: list[str] = []
-    if any(item.method == "before_after" for item in items):
-        sentences.append(
-            "Every service moved in the same week, so there is no comparison group: the figures below are "
-            "before/after, not effects of the migration."
-        )
+    sentences = [
+        *_no_comparison_sentences(items),
+        *_caused_sentences(items),
+        *_unclear_sentences(items),
+        *_criteria_sentences(judged, changes),
+    ]
+    return sentences or ["No services have moved yet, so there is no effect to report."]
+
+
+def _no_comparison_sentences(items: list[BeforeAfter]) -> list[str]:
+    """The caveat when every service moved in the same week: before/after figures, no effects."""
+    if not any(item.method == "before_after" for item in items):
+        return []
+    return [
+        "Every service moved in the same week, so there is no comparison group: the figures below are "
+        "before/after, not effects of the migration."
+    ]
+
+
+def _caused_sentences(items: list[BeforeAfter]) -> list[str]:
+    """What changed because of the move: delivery metrics in one sentence, cost and work in their own."""
     changed = [i for i in items if i.verdict == "changed" and i.method == "staggered_did"]
     delivery = [item for item in changed if item.metric not in ARTICLE_NAMES]
     resources = [item for item in changed if item.metric in ARTICLE_NAMES]  # cost and work: a sentence of their own
+    sentences: list[str] = []
     if delivery:
         parts = [_claim(item) for item in delivery]
         sentences.append(_upper_first(f"{_join(parts)}, caused by the migration rather than the calendar."))
     if resources:
         cause = "also caused by the migration" if delivery else "caused by the migration rather than the calendar"
         sentences.append(_upper_first(f"{_join([_claim(item) for item in resources])}, {cause}."))
+    return sentences
+
+
+def _unclear_sentences(items: list[BeforeAfter]) -> list[str]:
+    """What did not change, what cannot be claimed (diverging pre-trends) and what is still waiting for data."""
     flat = [_lower_first(i.label) for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
     diverging = [_lower_first(i.label) for i in items if i.reason == "pre_trend_diverging"]
     waiting = [
@@ -272,20 +293,21 @@ def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: li
         rest.append(f"no claim on {_join(diverging)}: moved and not-yet-moved services were already diverging")
     if waiting:
         rest.append(f"not enough data yet on {_join(waiting)}")
-    if rest:
-        sentences.append(_upper_first(f"{'; '.join(rest)}."))
-    if judged:
-        met = sum(c.status == "met" for c in judged)
-        counts = [f"{met} of {len(judged)} success criteria met"]
-        for status in ("on_track", "off_track", "not_met", "not_enough_data"):
-            n = sum(c.status == status for c in judged)
-            if n:
-                counts.append(f"{n} {STATUS_WORDS[status]}")
-        moved = f" (changed after the start: {len(changes)}, see below)" if changes else ""
-        sentences.append(f"{', '.join(counts)}{moved}.")
-    if not sentences:
-        sentences.append("No services have moved yet, so there is no effect to report.")
-    return sentences
+    return [_upper_first(f"{'; '.join(rest)}.")] if rest else []
+
+
+def _criteria_sentences(judged: list[CriterionResult], changes: list[CriteriaChangeNote]) -> list[str]:
+    """How the success criteria stand, counted by status, with how many changed after the start."""
+    if not judged:
+        return []
+    met = sum(c.status == "met" for c in judged)
+    counts = [f"{met} of {len(judged)} success criteria met"]
+    for status in ("on_track", "off_track", "not_met", "not_enough_data"):
+        n = sum(c.status == status for c in judged)
+        if n:
+            counts.append(f"{n} {STATUS_WORDS[status]}")
+    moved = f" (changed after the start: {len(changes)}, see below)" if changes else ""
+    return [f"{', '.join(counts)}{moved}."]
 
 
 ARTICLE_NAMES = {

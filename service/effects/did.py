@@ -388,44 +388,13 @@ def _summarise(
     att_low, att_high = interval(att[1:], att[0], level, widen)
     low, high = interval(rel[1:], rel[0], level, widen)
     after_low, after_high = interval(after[1:], after[0], level, widen)
-    spread = np.nanstd(att[1:]) if np.isfinite(att[1:]).sum() > 10 else np.nan
-    mde = finite_or_none(POWER_Z * widen * spread / abs(cf[0])) if np.isfinite(cf[0]) and cf[0] != 0 else None
-    es_num, es_cf, es_den, es_units = es
-    points = []
-    with np.errstate(invalid="ignore", divide="ignore"):
-        es_rel = es_num / es_cf
-    for slot in range(es_num.shape[1]):
-        lo_e, hi_e = interval(es_rel[1:, slot], es_rel[0, slot], level, widen)
-        value = finite_or_none(es_rel[0, slot]) if es_den[0, slot] > 0 else None
-        points.append(EventPoint(slot - options.horizon, value, lo_e, hi_e, int(es_units[slot])))
-    p_num, p_level, p_den, p_cohorts = placebo
-    if p_cohorts:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            p_rel = p_num / p_level
-        p_low, p_high = interval(p_rel[1:], p_rel[0], PRETREND_CONFIDENCE, widen)
-        diverging = p_low is not None and p_high is not None and not p_low <= 0 <= p_high
-        pre = PreTrend("diverging" if diverging else "parallel", finite_or_none(p_rel[0]), p_low, p_high, p_cohorts)
-    else:
-        pre = PreTrend("not_tested")
-    reason: str | None = None
-    if treated < options.min_treated:
-        reason = "few_treated"
-    elif controls < options.min_controls:
-        reason = "few_controls"
-    elif post_weeks < 1:
-        reason = "few_weeks"
-    elif not (np.isfinite(cf[0]) and cf[0] > 0):
-        reason = "no_baseline"
-    elif pre.status == "diverging":
-        reason = "pre_trend_diverging"
-    elif pre.status == "not_tested":
-        reason = "pre_trend_untested"
-    elif low is None or high is None:
-        reason = "few_treated"
-    verdict: Verdict = "not_enough_data" if reason else ("no_clear_change" if low <= 0 <= high else "changed")  # type: ignore[operator]
+    pre = _pre_trend(placebo, widen)
+    reason = _no_claim_reason(
+        options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=cf[0], pre=pre, low=low, high=high
+    )
     return Effect(
         method="staggered_did",
-        verdict=verdict,
+        verdict=_verdict(reason, low, high),
         reason=reason,
         treated=treated,
         controls=controls,
@@ -441,11 +410,78 @@ def _summarise(
         relative=finite_or_none(rel[0]),
         low=low,
         high=high,
-        mde_relative=mde,
+        mde_relative=_mde_relative(att, cf[0], widen),
         pre_trend=pre,
-        event_study=tuple(points),
+        event_study=_event_points(es, options, widen),
         post_weeks=post_weeks,
     )
+
+
+def _mde_relative(att: np.ndarray, baseline: float, widen: float) -> float | None:
+    """The smallest relative effect detected 80 % of the time: from the replicates' spread (more than ten
+    finite ones needed) against the counterfactual ``baseline``; None without either."""
+    spread = np.nanstd(att[1:]) if np.isfinite(att[1:]).sum() > 10 else np.nan
+    if not (np.isfinite(baseline) and baseline != 0):
+        return None
+    return finite_or_none(POWER_Z * widen * spread / abs(baseline))
+
+
+def _event_points(
+    es: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], options: Options, widen: float
+) -> tuple[EventPoint, ...]:
+    """The event study: each period's relative effect (None where no service counts) and its interval."""
+    es_num, es_cf, es_den, es_units = es
+    points = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        es_rel = es_num / es_cf
+    for slot in range(es_num.shape[1]):
+        lo_e, hi_e = interval(es_rel[1:, slot], es_rel[0, slot], options.confidence, widen)
+        value = finite_or_none(es_rel[0, slot]) if es_den[0, slot] > 0 else None
+        points.append(EventPoint(slot - options.horizon, value, lo_e, hi_e, int(es_units[slot])))
+    return tuple(points)
+
+
+def _pre_trend(placebo: tuple[np.ndarray, np.ndarray, np.ndarray, int], widen: float) -> PreTrend:
+    """The placebo test: diverging when its interval excludes 0; not tested when no cohort took part."""
+    p_num, p_level, _p_den, p_cohorts = placebo
+    if not p_cohorts:
+        return PreTrend("not_tested")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_rel = p_num / p_level
+    p_low, p_high = interval(p_rel[1:], p_rel[0], PRETREND_CONFIDENCE, widen)
+    diverging = p_low is not None and p_high is not None and not p_low <= 0 <= p_high
+    return PreTrend("diverging" if diverging else "parallel", finite_or_none(p_rel[0]), p_low, p_high, p_cohorts)
+
+
+def _no_claim_reason(
+    options: Options,
+    *,
+    treated: int,
+    controls: int,
+    post_weeks: int,
+    baseline: float,
+    pre: PreTrend,
+    low: float | None,
+    high: float | None,
+) -> str | None:
+    """Why the data make no claim (the first rule broken, in this order), or None when they can."""
+    rules = (
+        (treated < options.min_treated, "few_treated"),
+        (controls < options.min_controls, "few_controls"),
+        (post_weeks < 1, "few_weeks"),
+        (not (np.isfinite(baseline) and baseline > 0), "no_baseline"),
+        (pre.status == "diverging", "pre_trend_diverging"),
+        (pre.status == "not_tested", "pre_trend_untested"),
+        (low is None or high is None, "few_treated"),
+    )
+    return next((reason for broken, reason in rules if broken), None)
+
+
+def _verdict(reason: str | None, low: float | None, high: float | None) -> Verdict:
+    """No claim when there is a reason; otherwise a change when the interval excludes 0."""
+    if reason or low is None or high is None:
+        return "not_enough_data"
+    return "no_clear_change" if low <= 0 <= high else "changed"
 
 
 def before_after(

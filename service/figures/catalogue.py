@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -177,34 +177,59 @@ def parse_catalogue(text: str, *, fmt: str) -> list[ServiceSpec]:
     CSV columns: ``slug,team,tier,platform,effective_from[,aliases]``; rows with the same slug add
     periods; ``aliases`` holds old names separated by ``;`` or spaces. The format: docs/catalogue.md.
     """
-    if fmt in ("yaml", "yml"):
-        data = yaml.safe_load(text) or []
-        if isinstance(data, dict):
-            data = data.get("services", [])
-        if not isinstance(data, list):
-            raise InvalidInput("a YAML catalogue is a list of services (or {services: [...]})")
-        return [_spec_from_mapping(item, index) for index, item in enumerate(data)]
-    if fmt == "csv":
-        specs: dict[str, ServiceSpec] = {}
-        for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            raw = (row.get("slug") or "").strip()
-            if not raw:
-                raise InvalidInput(f"line {line}: slug is empty", field="slug")
-            try:
-                slug = service_slug(raw, field="slug")
-            except InvalidInput as exc:
-                raise InvalidInput(f"line {line}: {exc.message}", field="slug") from None
-            spec = specs.setdefault(slug, ServiceSpec(slug=slug, platforms=[]))
-            spec.team = (row.get("team") or "").strip() or spec.team
-            spec.tier = (row.get("tier") or "").strip() or spec.tier
-            spec.aliases += [a for a in (row.get("aliases") or "").replace(";", " ").split() if a not in spec.aliases]
-            platform = (row.get("platform") or "").strip()
-            if platform:
-                moment = parse_timestamp(row.get("effective_from"), field=f"line {line}: effective_from")
-                assert spec.platforms is not None
-                spec.platforms.append(PlatformPeriod(platform=platform, effective_from=moment))
-        return list(specs.values())
-    raise InvalidInput(f"unknown catalogue format {fmt!r}: use .csv or .yaml")
+    parser = _CATALOGUE_PARSERS.get(fmt)
+    if parser is None:
+        raise InvalidInput(f"unknown catalogue format {fmt!r}: use .csv or .yaml")
+    return parser(text)
+
+
+def _parse_yaml_catalogue(text: str) -> list[ServiceSpec]:
+    data = yaml.safe_load(text) or []
+    if isinstance(data, dict):
+        data = data.get("services", [])
+    if not isinstance(data, list):
+        raise InvalidInput("a YAML catalogue is a list of services (or {services: [...]})")
+    return [_spec_from_mapping(item, index) for index, item in enumerate(data)]
+
+
+def _parse_csv_catalogue(text: str) -> list[ServiceSpec]:
+    specs: dict[str, ServiceSpec] = {}
+    for line, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        slug = _csv_slug(row, line)
+        _add_csv_row(specs.setdefault(slug, ServiceSpec(slug=slug, platforms=[])), row, line)
+    return list(specs.values())
+
+
+def _csv_slug(row: dict[str, str | None], line: int) -> str:
+    """The row's service slug; InvalidInput names the line when it is empty or no slug."""
+    raw = (row.get("slug") or "").strip()
+    if not raw:
+        raise InvalidInput(f"line {line}: slug is empty", field="slug")
+    try:
+        return service_slug(raw, field="slug")
+    except InvalidInput as exc:
+        raise InvalidInput(f"line {line}: {exc.message}", field="slug") from None
+
+
+def _add_csv_row(spec: ServiceSpec, row: dict[str, str | None], line: int) -> None:
+    """One CSV row into its service's spec: a team or tier given replaces the earlier, new aliases are
+    added, and a platform adds a period."""
+    spec.team = (row.get("team") or "").strip() or spec.team
+    spec.tier = (row.get("tier") or "").strip() or spec.tier
+    spec.aliases += [a for a in (row.get("aliases") or "").replace(";", " ").split() if a not in spec.aliases]
+    platform = (row.get("platform") or "").strip()
+    if platform:
+        moment = parse_timestamp(row.get("effective_from"), field=f"line {line}: effective_from")
+        assert spec.platforms is not None
+        spec.platforms.append(PlatformPeriod(platform=platform, effective_from=moment))
+
+
+_CATALOGUE_PARSERS: dict[str, Callable[[str], list[ServiceSpec]]] = {
+    "yaml": _parse_yaml_catalogue,
+    "yml": _parse_yaml_catalogue,
+    "csv": _parse_csv_catalogue,
+}
+"""A catalogue file's format (its suffix) → its parser."""
 
 
 def _spec_from_mapping(item: object, index: int) -> ServiceSpec:

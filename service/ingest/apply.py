@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -98,20 +98,17 @@ class IngestPolicy:
 
 def apply_records(session: Session, records: Sequence[Record], *, policy: IngestPolicy) -> None:
     records = _with_catalogue_names(session, records)
-    changes = [r for r in records if isinstance(r, ChangeRecord)]
-    merges = [r for r in records if isinstance(r, PullRequestRecord)]
-    deployments = [r for r in records if isinstance(r, DeploymentRecord)]
-    incidents = [r for r in records if isinstance(r, IncidentRecord)]
-    frictions = [r for r in records if isinstance(r, FrictionRecord)]
-    work_items = [r for r in records if isinstance(r, WorkItemRecord)]
-    references = [r for r in records if isinstance(r, WorkItemReferenceRecord)]
-    points = [r for r in records if isinstance(r, WorkItemStatusRecord)]
-    costs = [r for r in records if isinstance(r, CostRecord)]
-    measurements = [r for r in records if isinstance(r, MeasurementRecord)]
-    with_service: list[
-        ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord | CostRecord | MeasurementRecord
-    ] = [*changes, *deployments, *incidents, *frictions, *costs, *measurements]
-    slugs = {r.service for r in with_service if r.service}
+    changes = _of_kind(records, ChangeRecord)
+    merges = _of_kind(records, PullRequestRecord)
+    deployments = _of_kind(records, DeploymentRecord)
+    incidents = _of_kind(records, IncidentRecord)
+    frictions = _of_kind(records, FrictionRecord)
+    work_items = _of_kind(records, WorkItemRecord)
+    references = _of_kind(records, WorkItemReferenceRecord)
+    points = _of_kind(records, WorkItemStatusRecord)
+    costs = _of_kind(records, CostRecord)
+    measurements = _of_kind(records, MeasurementRecord)
+    slugs = _service_slugs([*changes, *deployments, *incidents, *frictions, *costs, *measurements])
     _ensure_services(session, slugs)
     histories = _platform_histories(session, slugs)
     change_ids = _upsert_changes(session, changes, deployments)
@@ -124,12 +121,41 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     _upsert_friction(session, frictions, histories, policy)
     apply_cost_records(session, costs, measurements, histories, tz=policy.timezone)
     apply_work_records(session, work_items, references, points)
+    touched = _touched_weeks(deployments, incidents, frictions) + _linked_deployment_weeks(session, incidents)
+    mark_dirty(session, _dirty(touched), tz=policy.timezone)
+
+
+_R = TypeVar("_R")
+
+
+def _of_kind(records: Sequence[Record], kind: type[_R]) -> list[_R]:
+    """The records of one kind, in the batch's order."""
+    return [r for r in records if isinstance(r, kind)]
+
+
+def _service_slugs(
+    records: Sequence[
+        ChangeRecord | DeploymentRecord | IncidentRecord | FrictionRecord | CostRecord | MeasurementRecord
+    ],
+) -> set[str]:
+    """The services the records name (a record without one names none)."""
+    return {r.service for r in records if r.service}
+
+
+def _touched_weeks(
+    deployments: list[DeploymentRecord], incidents: list[IncidentRecord], frictions: list[FrictionRecord]
+) -> list[tuple[str | None, datetime | None]]:
+    """(service, when) of every deployment, incident and friction report: their weeks' rollups must refresh."""
     touched: list[tuple[str | None, datetime | None]] = [
         (d.service, d.finished_at or d.started_at) for d in deployments
     ]
     touched += [(i.service, i.started_at) for i in incidents] + [(f.service, f.created_at) for f in frictions]
-    touched += _linked_deployment_weeks(session, incidents)
-    mark_dirty(session, [(s, m) for s, m in touched if s and m], tz=policy.timezone)
+    return touched
+
+
+def _dirty(touched: Sequence[tuple[str | None, datetime | None]]) -> list[tuple[str, datetime]]:
+    """The touched (service, when) pairs that name both."""
+    return [(s, m) for s, m in touched if s and m]
 
 
 def _with_catalogue_names(session: Session, records: Sequence[Record]) -> list[Record]:

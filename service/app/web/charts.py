@@ -110,6 +110,26 @@ def points_with_intervals(
     and a whisker, zero marked, and (``move_before``: the index of the first period after it) the move as a
     dashed line. ``percent``: the values are fractions, shown as signed percentages."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    scale = _EventScale(_event_span(estimates, lows, highs, percent=percent), plot_h, percent)
+    slot = plot_w / max(len(labels), 1)
+    parts = _event_axis(scale)
+    parts += _interval_band(scale, slot, lows, highs)
+    parts += _move_line(move_before, len(labels), slot, plot_h)
+    for i, label in enumerate(labels):
+        parts += _event_point(scale, LEFT + slot * (i + 0.5), label, estimates[i], lows[i], highs[i], unit)
+    parts += _x_labels(labels, slot)
+    rows = [Series("estimate", estimates, "point"), Series("low", lows, ""), Series("high", highs, "")]
+    return _figure(title, chart_id, parts, labels, rows, unit, legend=False, cell=scale.cell if percent else None)
+
+
+def _event_span(
+    estimates: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    percent: bool,
+) -> float:
+    """Half the y axis of an event-study chart: the largest value with a tenth to spare, 1 when all are 0."""
     values = [v for v in [*estimates, *lows, *highs] if v is not None]
     biggest = max((abs(v) for v in values), default=1.0)
     # A period with one or two services can have a huge interval: keep the axis on the estimates (at most
@@ -117,51 +137,89 @@ def points_with_intervals(
     reach = max((abs(v) for v in estimates if v is not None), default=0.0)
     if reach > 0:
         biggest = min(biggest, 2 * max(reach, 0.25 if percent else 0.0))
-    span = biggest * 1.1 if biggest > 0 else 1.0
-    slot = plot_w / max(len(labels), 1)
+    return biggest * 1.1 if biggest > 0 else 1.0
 
-    def y_of(value: float) -> float:
-        return TOP + plot_h / 2 - (plot_h / 2) * max(-span, min(span, value)) / span
 
-    def show(value: float) -> str:
-        return f"{value:+.0%}" if percent else f"{value:+.2f}"
+@dataclass(frozen=True, slots=True)
+class _EventScale:
+    """The y axis of an event-study chart: zero in the middle, ±``span`` at the edges (values beyond are
+    clipped to them); ``percent``: values are fractions, shown as signed percentages."""
 
-    edge = f"{span:.0%}" if percent else f"{span:.2g}"
-    parts = [
-        f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y_of(0):.1f}" y2="{y_of(0):.1f}"/>',
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">+{edge}</text>',
-        f'<text class="tick" x="{LEFT - 6}" y="{y_of(0) + 4:.1f}" text-anchor="end">0</text>',
-        f'<text class="tick" x="{LEFT - 6}" y="{TOP + plot_h}" text-anchor="end">-{edge}</text>',
+    span: float
+    plot_h: float
+    percent: bool
+
+    def y_of(self, value: float) -> float:
+        return TOP + self.plot_h / 2 - (self.plot_h / 2) * max(-self.span, min(self.span, value)) / self.span
+
+    def show(self, value: float) -> str:
+        return f"{value:+.0%}" if self.percent else f"{value:+.2f}"
+
+    def cell(self, value: float | None) -> str:
+        return "no data" if value is None else self.show(value)
+
+    @property
+    def edge(self) -> str:
+        return f"{self.span:.0%}" if self.percent else f"{self.span:.2g}"
+
+
+def _event_axis(scale: _EventScale) -> list[str]:
+    """The zero line and the three ticks: +edge at the top, 0, -edge at the bottom."""
+    zero = scale.y_of(0)
+    return [
+        f'<line class="zero" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{zero:.1f}" y2="{zero:.1f}"/>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + 8}" text-anchor="end">+{scale.edge}</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{zero + 4:.1f}" text-anchor="end">0</text>',
+        f'<text class="tick" x="{LEFT - 6}" y="{TOP + scale.plot_h}" text-anchor="end">-{scale.edge}</text>',
     ]
+
+
+def _interval_band(
+    scale: _EventScale, slot: float, lows: Sequence[float | None], highs: Sequence[float | None]
+) -> list[str]:
+    """The shaded band through the periods that have an interval (none for fewer than two)."""
     banded = [
         (LEFT + slot * (i + 0.5), low, high)
         for i, (low, high) in enumerate(zip(lows, highs, strict=True))
         if low is not None and high is not None
     ]
-    if len(banded) > 1:
-        outline = [f"{x:.1f},{y_of(high):.1f}" for x, _, high in banded]
-        outline += [f"{x:.1f},{y_of(low):.1f}" for x, low, _ in reversed(banded)]
-        parts.append(f'<polygon class="band" points="{" ".join(outline)}"/>')
-    if move_before is not None and 0 < move_before < len(labels):
-        x = LEFT + slot * move_before
-        parts.append(f'<line class="move" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
-    for i, label in enumerate(labels):
-        x = LEFT + slot * (i + 0.5)
-        estimate, low, high = estimates[i], lows[i], highs[i]
-        if low is not None and high is not None:
-            parts.append(
-                f'<line class="interval" x1="{x:.1f}" x2="{x:.1f}" y1="{y_of(low):.1f}" y2="{y_of(high):.1f}"/>'
-            )
-        if estimate is not None:
-            band = "" if low is None or high is None else f" (90 % interval {show(low)} to {show(high)})"
-            parts.append(
-                f'<circle class="point" cx="{x:.1f}" cy="{y_of(estimate):.1f}" r="5"><title>{escape(label)}: '
-                f"{show(estimate)}{escape(' ' + unit if unit else '')}{escape(band)}</title></circle>"
-            )
-    parts += _x_labels(labels, slot)
-    rows = [Series("estimate", estimates, "point"), Series("low", lows, ""), Series("high", highs, "")]
-    shown = None if not percent else (lambda v: "no data" if v is None else show(v))
-    return _figure(title, chart_id, parts, labels, rows, unit, legend=False, cell=shown)
+    if len(banded) <= 1:
+        return []
+    outline = [f"{x:.1f},{scale.y_of(high):.1f}" for x, _, high in banded]
+    outline += [f"{x:.1f},{scale.y_of(low):.1f}" for x, low, _ in reversed(banded)]
+    return [f'<polygon class="band" points="{" ".join(outline)}"/>']
+
+
+def _move_line(move_before: int | None, periods: int, slot: float, plot_h: float) -> list[str]:
+    """The move as a dashed line before period ``move_before``; none when it falls outside the chart."""
+    if move_before is None or not 0 < move_before < periods:
+        return []
+    x = LEFT + slot * move_before
+    return [f'<line class="move" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>']
+
+
+def _event_point(
+    scale: _EventScale,
+    x: float,
+    label: str,
+    estimate: float | None,
+    low: float | None,
+    high: float | None,
+    unit: str,
+) -> list[str]:
+    """One period: its interval as a whisker, its estimate as a point whose tooltip gives both."""
+    parts = []
+    if low is not None and high is not None:
+        parts.append(
+            f'<line class="interval" x1="{x:.1f}" x2="{x:.1f}" y1="{scale.y_of(low):.1f}" y2="{scale.y_of(high):.1f}"/>'
+        )
+    if estimate is not None:
+        band = "" if low is None or high is None else f" (90 % interval {scale.show(low)} to {scale.show(high)})"
+        parts.append(
+            f'<circle class="point" cx="{x:.1f}" cy="{scale.y_of(estimate):.1f}" r="5"><title>{escape(label)}: '
+            f"{scale.show(estimate)}{escape(' ' + unit if unit else '')}{escape(band)}</title></circle>"
+        )
+    return parts
 
 
 def lines(title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str, chart_id: str) -> Markup:

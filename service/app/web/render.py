@@ -15,7 +15,9 @@ from starlette.responses import Response
 from service.app.api.state import app_state
 from service.app.web.auth import Viewer, current_viewer, web_session
 from service.app.web.words import plural
+from service.core import vocab
 from service.core.timeutil import as_utc
+from service.digest.content import HEADLINE
 from service.digest.render import number, warning_line
 
 HERE = Path(__file__).resolve().parent
@@ -37,7 +39,13 @@ def percent(value: float | None, signed: bool = True) -> str:
 
 
 templates.env.filters.update(plural=plural, when=when, percent=percent, number=number)
-templates.env.globals.update(plural=plural, warning_line=warning_line)
+templates.env.globals.update(
+    plural=plural,
+    warning_line=warning_line,
+    metric=vocab.metric,
+    cohort_words=vocab.COHORT_WORDS,
+    cohort_metrics=HEADLINE,
+)
 
 
 PREPARING_REFRESH_SECONDS = 3

@@ -18,12 +18,14 @@ from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewing
 from service.app.web.reads import service_facts
 from service.app.web.render import page
+from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
 from service.core.errors import InvalidInput, NotFound
 from service.core.models import FrictionReport, Service
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
 from service.figures.friction import reports, themes
+from service.figures.friction.categorise import Taxonomy
 from service.figures.friction.triage import STATUSES
 
 router = APIRouter(include_in_schema=False)
@@ -61,22 +63,13 @@ def board(
 ) -> Response:
     taxonomy = app_state(request).taxonomy
     facts = service_facts(session)
-    services: list[str] | None = None
-    if team:
-        services = [f.slug for f in facts if f.team == team]
-    if service:
-        services = [s for s in (services if services is not None else [service]) if s == service]
     found = current_themes(app_state(request).settings, cache.of(request), session)
-    ids = None
-    if theme:
-        chosen = next((t for t in found if theme_key(t) == theme), None)
-        ids = [] if chosen is None else chosen.report_ids
-    columns = []
-    for status in STATUSES:
-        rows, total = reports.board(
-            session, status=status, category=category or None, services=services, ids=ids, limit=30
-        )
-        columns.append({"status": status, "title": TITLES[status], "rows": rows, "total": total})
+    columns = _columns(
+        session,
+        category=category or None,
+        services=_chosen_services(facts, service, team),
+        ids=_theme_ids(found, theme),
+    )
     any_report = session.exec(select(FrictionReport.id).limit(1)).first() is not None
     return page(
         request,
@@ -88,12 +81,50 @@ def board(
         categories=[(c, taxonomy.title(c)) for c in taxonomy.ids()],
         services=sorted(f.slug for f in facts),
         teams=sorted({f.team for f in facts if f.team}),
-        themes=[
-            (theme_key(t), f"{taxonomy.title(t.category)}{' on ' + t.service if t.service else ''}") for t in found
-        ],
-        filters={"category": category or "", "service": service or "", "team": team or "", "theme": theme or ""},
+        themes=_theme_choices(found, taxonomy),
+        filters=_filters(category=category, service=service, team=team, theme=theme),
         taxonomy=taxonomy,
     )
+
+
+def _filters(*, category: str | None, service: str | None, team: str | None, theme: str | None) -> dict[str, str]:
+    """The filters as the form shows them: an unset one is empty."""
+    return {"category": category or "", "service": service or "", "team": team or "", "theme": theme or ""}
+
+
+def _chosen_services(facts: list[ServiceFacts], service: str | None, team: str | None) -> list[str] | None:
+    """The services the filters narrow the board to: the team's, then only ``service`` among them (or
+    alone); None when neither filter is set."""
+    services: list[str] | None = None
+    if team:
+        services = [f.slug for f in facts if f.team == team]
+    if service:
+        services = [s for s in (services if services is not None else [service]) if s == service]
+    return services
+
+
+def _theme_ids(found: list[themes.Theme], theme: str | None) -> list[int] | None:
+    """The reports of the chosen theme (none when it is no longer a theme); None when no theme is chosen."""
+    if not theme:
+        return None
+    chosen = next((t for t in found if theme_key(t) == theme), None)
+    return [] if chosen is None else chosen.report_ids
+
+
+def _columns(
+    session: Session, *, category: str | None, services: list[str] | None, ids: list[int] | None
+) -> list[dict[str, Any]]:
+    """One column per status: its title, its newest 30 matching reports and how many match in all."""
+    columns = []
+    for status in STATUSES:
+        rows, total = reports.board(session, status=status, category=category, services=services, ids=ids, limit=30)
+        columns.append({"status": status, "title": TITLES[status], "rows": rows, "total": total})
+    return columns
+
+
+def _theme_choices(found: list[themes.Theme], taxonomy: Taxonomy) -> list[tuple[str, str]]:
+    """(key, "Category on service") of every theme, for the theme filter."""
+    return [(theme_key(t), f"{taxonomy.title(t.category)}{' on ' + t.service if t.service else ''}") for t in found]
 
 
 @router.get("/friction/themes")
