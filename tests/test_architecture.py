@@ -1,4 +1,5 @@
-"""Structure the project promises: every package stands in a layer (import-linter enforces the order), no\ntwo files or sibling packages import each other, and compose runs real commands."""
+"""Structure the project promises: every package stands in a layer (import-linter enforces the order), no
+two files or sibling packages import each other, and compose runs real commands."""
 
 from __future__ import annotations
 

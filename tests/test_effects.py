@@ -11,8 +11,8 @@ import pytest
 
 from service.core.timeutil import week_start
 from service.effects import did, matrix, panel
-from tests.worlds import world
 from service.effects.registry import METRICS, metric
+from tests.worlds import world
 
 MONDAY = date(2026, 3, 2)
 

@@ -15,12 +15,12 @@ import pytest
 from service.criteria.judge import Criterion, judge
 from service.digest import migration as migration_part
 from service.effects import registry, resource_panels
-from tests.worlds import frames as world_frames
-from tests.worlds import world
 from service.effects.panel import PanelInputs, validate
 from service.figures.cost.currency import Currencies
 from service.figures.cost.panel import compute_cost_panel
 from service.figures.work.panel import infra_incidents_panel
+from tests.worlds import frames as world_frames
+from tests.worlds import world
 
 SEEDS = 50
 NEW_KEYS = (
