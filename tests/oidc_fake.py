@@ -66,7 +66,7 @@ class FakeSlackOidc:
 
 def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
     class Handler(JsonHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:  # http.server's name
             path, query = self.path_and_query()
             if path != "/openid/connect/authorize" or query.get("client_id") != CLIENT_ID:
                 self.reply(404, {"ok": False, "error": "invalid_client_id"})
@@ -80,7 +80,7 @@ def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             form = self.form()
             with fake.lock:
                 fake.token_requests.append(form)
