@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 from tests.standin import JsonHandler, serving
@@ -98,8 +98,16 @@ def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
     return Handler
 
 
+class Identity(TypedDict, total=False):
+    """Who signs in: any of the fake's identity fields, the rest keep their defaults."""
+
+    user_id: str
+    name: str
+    team_id: str
+
+
 @contextmanager
-def fake_slack_oidc(**identity: str) -> Iterator[FakeSlackOidc]:
+def fake_slack_oidc(**identity: Unpack[Identity]) -> Iterator[FakeSlackOidc]:
     fake = FakeSlackOidc(**identity)
     with serving(_handler(fake)) as url:
         fake.url = url
