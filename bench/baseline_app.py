@@ -64,7 +64,7 @@ _sqlite_lock = threading.Lock()
 
 
 def _sqlite_insert(body: bytes) -> None:
-    global _sqlite  # noqa: PLW0603 (one connection for the process, made on first use)
+    global _sqlite  # one connection for the process, made on first use
     with _sqlite_lock:
         if _sqlite is None:
             assert SQLITE_PATH is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,7 +30,7 @@ class Loaded:
         return sum(self.rows.values())
 
 
-def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: list[tuple[object, ...]]) -> None:
+def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: Sequence[tuple[object, ...]]) -> None:
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
@@ -49,7 +50,8 @@ def create(services: int = 200, weeks: int = 52, deploys_per_week: int = 20, com
     service_rows = [(s, f"team-{i % 20}", "2", start) for i, s in enumerate(slugs)]
     assignments = [(s, "legacy", start - timedelta(days=400)) for s in slugs]
     assignments += [(s, "new", moved[s]) for s in slugs if moved[s] < end]
-    deployments, changes, links, incidents, friction = [], [], [], [], []
+    deployments, changes, links, incidents = [], [], [], []
+    friction: list[tuple[object, ...]] = []
     deployment_id = change_id = incident_id = 0
     for s in slugs:
         for week in range(weeks):

@@ -13,6 +13,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,8 @@ class _NoWaker:
 def _app(settings: Settings, *, edge: bool) -> Any:
     app = create_app(settings, waker=_NoWaker())
     if not edge:
-        app.user_middleware = [m for m in app.user_middleware if m.cls not in (RequestGuard, SecurityHeaders)]
+        edge_classes: tuple[object, ...] = (RequestGuard, SecurityHeaders)
+        app.user_middleware = [m for m in app.user_middleware if m.cls not in edge_classes]
     return app
 
 
@@ -49,7 +51,7 @@ async def _run(app: Any, requests: int, token: str, label: str) -> dict[str, flo
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            for name, call in (
+            calls: tuple[tuple[str, Callable[[int], Awaitable[httpx.Response]]], ...] = (
                 ("GET /healthz", lambda _n: client.get("/healthz")),
                 (
                     "POST /api/v1/friction",
@@ -71,7 +73,8 @@ async def _run(app: Any, requests: int, token: str, label: str) -> dict[str, flo
                         headers=headers,
                     ),
                 ),
-            ):
+            )
+            for name, call in calls:
                 for n in range(50):  # warm-up
                     await call(-n - 1)
                 started = time.perf_counter()

@@ -119,11 +119,11 @@ def main() -> None:
             f"| {key} | **{quiet}/{seeds}** ({quiet / seeds:.0%}) | **{covered}/{seeds}** ({covered / seeds:.0%}) "
             f"| {truth:+.0%} | ±{mde:.0%} | {naive_quiet}/{seeds} | {naive_covered}/{seeds} |"
         )
-        print(rows[-1], flush=True)  # noqa: T201
+        print(rows[-1], flush=True)
     article = []
     for name in world.ARTICLE_WORLDS:
         article += _article(name, seeds)
-        print(*article[-len(world.ARTICLE_WORLDS[name]) :], sep="\n", flush=True)  # noqa: T201
+        print(*article[-len(world.ARTICLE_WORLDS[name]) :], sep="\n", flush=True)
     timings = []
     load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
     for services, weeks in ((12, 40), (50, 50)):
@@ -131,7 +131,7 @@ def main() -> None:
         timings.append(
             f"| {services} services × {weeks} weeks | {spread(full, '{:.0f}')} ms | {spread(baseline, '{:.0f}')} ms |"
         )
-        print(timings[-1], flush=True)  # noqa: T201
+        print(timings[-1], flush=True)
     body = f"""
 Generated worlds (`service/effects/world.py`): 12 services, 6 move at staggered weeks (14 … 30 of 40),
 6 never; every service shares a calendar trend (deploys +2.5 %/week, lead time −1.5 %/week, change

@@ -84,7 +84,7 @@ def fresh_database(events: int, *, stored_before: int = 0) -> tuple[str, str]:
     if stored_before:
         with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as connection:
             for statement in PRELOAD:
-                connection.execute(statement, {"rows": stored_before})  # type: ignore[arg-type]
+                connection.execute(statement, {"rows": stored_before})
     deliveries = []
     for i in range(events):
         event = {

@@ -73,12 +73,12 @@ class _Subject(Payload):
 class CDEvent(Payload):
     context: _Context
     subject: _Subject
-    customData: dict[str, Any] | str | None = None  # noqa: N815  (the spec's field name)
+    customData: dict[str, Any] | str | None = None  # the spec's field name
 
 
 class _Ticket(Payload):
     summary: str | None = None
-    ticketType: str | None = None  # noqa: N815
+    ticketType: str | None = None
     group: str | None = None
     labels: list[str] = []
     uri: str | None = None
@@ -87,14 +87,14 @@ class _Ticket(Payload):
 
 class _Deployed(Payload):
     environment: _Ref
-    artifactId: str | None = None  # noqa: N815
+    artifactId: str | None = None
 
 
 class _Incident(Payload):
     description: str | None = None
     environment: _Ref | None = None
     service: _Ref | None = None
-    artifactId: str | None = None  # noqa: N815
+    artifactId: str | None = None
 
 
 def _cdevent(value: Any) -> tuple[dict[str, Any], str]:

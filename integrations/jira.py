@@ -45,7 +45,7 @@ class _StatusCategory(Payload):
 
 class _Status(Payload):
     name: str
-    statusCategory: _StatusCategory | None = None  # noqa: N815  (the vendor's field name)
+    statusCategory: _StatusCategory | None = None  # the vendor's field name
 
 
 class _Fields(Payload):
@@ -69,7 +69,7 @@ class _Issue(Payload):
 
 class _ChangeItem(Payload):
     field: str
-    toString: str | None = None  # noqa: N815
+    toString: str | None = None
 
 
 class _Changelog(Payload):
@@ -77,7 +77,7 @@ class _Changelog(Payload):
 
 
 class Envelope(Payload):
-    webhookEvent: str  # noqa: N815
+    webhookEvent: str
     timestamp: VendorTime
     issue: _Issue
     changelog: _Changelog | None = None

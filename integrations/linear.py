@@ -75,9 +75,9 @@ class _Issue(Payload):
     team: _Team | None = None
     labels: list[_Label] = []
     parent: _Parent | None = None
-    projectId: str | None = None  # noqa: N815  (the vendor's field names)
-    createdAt: VendorTime | None = None  # noqa: N815
-    updatedAt: VendorTime | None = None  # noqa: N815
+    projectId: str | None = None  # the vendor's field names
+    createdAt: VendorTime | None = None
+    updatedAt: VendorTime | None = None
     url: str | None = None
 
 
@@ -86,15 +86,15 @@ class _Project(Payload):
     name: str | None = None
     state: str | None = None
     status: _State | None = None
-    createdAt: VendorTime | None = None  # noqa: N815
-    updatedAt: VendorTime | None = None  # noqa: N815
+    createdAt: VendorTime | None = None
+    updatedAt: VendorTime | None = None
     url: str | None = None
 
 
 class Envelope(Payload):
     action: str
     type: str
-    createdAt: VendorTime | None = None  # noqa: N815
+    createdAt: VendorTime | None = None
     url: str | None = None
 
 

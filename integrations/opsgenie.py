@@ -44,13 +44,13 @@ Priority = Annotated[str, BeforeValidator(_priority)]
 
 
 class _Alert(Payload):
-    alertId: str  # noqa: N815  (the vendor's field name)
+    alertId: str  # the vendor's field name
     message: str | None = None
     tags: list[str] = []
     entity: str | None = None
     priority: Priority | None = None
-    createdAt: VendorTime  # noqa: N815
-    updatedAt: VendorTime | None = None  # noqa: N815
+    createdAt: VendorTime
+    updatedAt: VendorTime | None = None
     details: dict[str, Any] = {}
     teams: list[str | dict[str, Any]] = []
     """Team ids (the webhook's form), or ``{"id", "name"}`` objects (the Alert API's form)."""

@@ -25,7 +25,7 @@ def issue_token(settings: Settings, name: str, scopes: Sequence[str]) -> str:
 
 
 def make_deployment(
-    id: str = "d-1",  # noqa: A002  (the field is called id in the schema)
+    id: str = "d-1",  # the field is called id in the schema
     *,
     service: str = "checkout-api",
     environment: str = "production",
@@ -49,7 +49,7 @@ def make_deployment(
 
 
 def make_incident(
-    id: str = "INC-1",  # noqa: A002
+    id: str = "INC-1",
     *,
     service: str = "checkout-api",
     status: str = "triggered",

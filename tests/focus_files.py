@@ -75,7 +75,7 @@ class Charge:
 def write_csv(path: Path, charges: list[Charge] | list[dict[str, Any]], *, gzipped: bool = False) -> Path:
     rows = [c.row() if isinstance(c, Charge) else c for c in charges]
     opener = gzip.open if gzipped else open
-    with opener(path, "wt", newline="", encoding="utf-8") as handle:  # type: ignore[operator]
+    with opener(path, "wt", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else COLUMNS)
         writer.writeheader()
         writer.writerows(rows)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from service.core.db import get_engine
+from service.core.records import Ignored, ParseResult, Record
 from service.core.settings import Settings
 from tests.vendors import GITHUB_SECRET, GITLAB_TOKEN, OPSGENIE_TOKEN, PAGERDUTY_SECRET
 
@@ -35,8 +36,8 @@ def empty_all_tables(url: str) -> None:
                 connection.execute(text(f"DELETE FROM {name}"))
 
 
-def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
+def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
         "database_url": database_url,
         "broker_url": None,
         "spool_dir": tmp_path / "spool",
@@ -49,6 +50,12 @@ def make_settings(database_url: str, tmp_path: Path, **overrides: object) -> Set
         **overrides,
     }
     return Settings(_env_file=None, **values)
+
+
+def records_of(result: ParseResult) -> list[Record]:
+    """The records a parser made of a delivery the test expects it to use (``Ignored`` there is a failure)."""
+    assert not isinstance(result, Ignored), result
+    return result
 
 
 def slack_report_delivery(text: str, reporter: str) -> Any:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlencode
 
 from tests.standin import JsonHandler, serving
@@ -66,7 +66,7 @@ class FakeSlackOidc:
 
 def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
     class Handler(JsonHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:  # http.server's name
             path, query = self.path_and_query()
             if path != "/openid/connect/authorize" or query.get("client_id") != CLIENT_ID:
                 self.reply(404, {"ok": False, "error": "invalid_client_id"})
@@ -80,7 +80,7 @@ def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             form = self.form()
             with fake.lock:
                 fake.token_requests.append(form)
@@ -98,8 +98,16 @@ def _handler(fake: FakeSlackOidc) -> type[JsonHandler]:
     return Handler
 
 
+class Identity(TypedDict, total=False):
+    """Who signs in: any of the fake's identity fields, the rest keep their defaults."""
+
+    user_id: str
+    name: str
+    team_id: str
+
+
 @contextmanager
-def fake_slack_oidc(**identity: str) -> Iterator[FakeSlackOidc]:
+def fake_slack_oidc(**identity: Unpack[Identity]) -> Iterator[FakeSlackOidc]:
     fake = FakeSlackOidc(**identity)
     with serving(_handler(fake)) as url:
         fake.url = url

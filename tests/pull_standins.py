@@ -83,7 +83,7 @@ class StandIn:
 
 def _handler(stand_in: StandIn) -> type[JsonHandler]:
     class Handler(JsonHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             path, params = self.path_and_query()
             stand_in.requests.append((path, params))
             trouble = stand_in.trouble(path, params)

@@ -14,7 +14,9 @@ START = datetime(2026, 9, 7, tzinfo=UTC)
 def random_frames(seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = random.Random(seed)
     services = {f"s{i}": (f"team-{i % 3}", rng.choice(["legacy", "new"])) for i in range(6)}
-    deployments, leads, incidents, friction = [], [], [], []
+    deployments, leads = [], []
+    incidents: list[tuple[object, ...]] = []
+    friction: list[tuple[object, ...]] = []
     for i in range(300):
         service = rng.choice(list(services))
         team, platform = services[service]

@@ -61,10 +61,10 @@ class FakeSlack:
 
 def _handler(fake: FakeSlack) -> type[JsonHandler]:
     class Handler(JsonHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:  # http.server's name
             self._answer(*self.path_and_query())
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             raw = self.raw_body()
             if "json" in self.headers.get("Content-Type", ""):
                 body = json.loads(raw or b"{}")

@@ -17,6 +17,7 @@ from service.core.records import MeasurementRecord
 from service.figures.cost.currency import Currencies
 from service.figures.cost.focus import FocusPolicy, read_focus
 from service.figures.cost.panel import cold_start_p95_panel, compute_cost_panel, gpu_utilisation_panel
+from tests.helpers import records_of
 
 END = datetime(2026, 11, 30, 12, tzinfo=UTC)
 WEEKS = 16
@@ -43,7 +44,9 @@ def world() -> dict[str, Any]:
             for k, amount in summary.lines.items()
         ]
     )
-    records = [r for event in story.measurements for r in generic.parse(event) if isinstance(r, MeasurementRecord)]
+    records = [
+        r for event in story.measurements for r in records_of(generic.parse(event)) if isinstance(r, MeasurementRecord)
+    ]
     measures = pd.DataFrame(
         [
             {

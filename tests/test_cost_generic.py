@@ -31,7 +31,9 @@ def env(database_url: str, tmp_path: Path) -> Any:
         yield settings, client, headers
 
 
-def measurement(id_: str, metric: str, value: float, *, hours: float = 1.0, start: Any = T0, **extra: Any) -> dict:
+def measurement(
+    id_: str, metric: str, value: float, *, hours: float = 1.0, start: Any = T0, **extra: Any
+) -> dict[str, Any]:
     return {
         "type": "measurement",
         "id": id_,
@@ -44,7 +46,7 @@ def measurement(id_: str, metric: str, value: float, *, hours: float = 1.0, star
     }
 
 
-def cost(id_: str, amount: float, **extra: Any) -> dict:
+def cost(id_: str, amount: float, **extra: Any) -> dict[str, Any]:
     return {
         "type": "cost",
         "id": id_,
@@ -192,7 +194,7 @@ def test_euros_are_converted_and_an_unknown_currency_is_refused(env: Any) -> Non
         ),
     ],
 )
-def test_bad_cost_and_measurement_events_are_422_naming_the_field(env: Any, event: dict, field: str) -> None:
+def test_bad_cost_and_measurement_events_are_422_naming_the_field(env: Any, event: dict[str, Any], field: str) -> None:
     _, client, headers = env
     answer = client.post("/webhooks/generic", json=event, headers=headers)
     assert answer.status_code == 422, answer.text

@@ -14,7 +14,7 @@ from service.core.records import CostRecord, InboxMeta, MeasurementRecord
 from service.ingest.cost_import import read_file
 from tests.factories import T0
 from tests.focus_files import Charge, write_csv
-from tests.helpers import make_settings
+from tests.helpers import make_settings, records_of
 from tests.pull_standins import allocation_answer, query_range_answer
 
 LOOK_ALIKES = ("ML-API", "ml‐api", "ｍｌ-api", " ml-api\u200b")  # upper case, a Unicode hyphen, fullwidth, invisible
@@ -41,7 +41,7 @@ def _opencost_body(names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def test_opencost_labels_follow_the_service_rule() -> None:
-    records = opencost.parse(META, _opencost_body((*LOOK_ALIKES, "<not a service!>")), IntegrationConfig())
+    records = records_of(opencost.parse(META, _opencost_body((*LOOK_ALIKES, "<not a service!>")), IntegrationConfig()))
     costs = [r for r in records if isinstance(r, CostRecord)]
     assert {r.service for r in costs} == {"ml-api", None}
 
@@ -61,5 +61,5 @@ def test_prometheus_labels_follow_the_service_rule() -> None:
         "service_label": "label_app",
         "results": {"gpu_utilisation": {"unit": "ratio", "per_hour": False, "data": data}},
     }
-    records = prometheus.parse(META, body, IntegrationConfig())
+    records = records_of(prometheus.parse(META, body, IntegrationConfig()))
     assert {r.service for r in records if isinstance(r, MeasurementRecord)} == {"ml-api"}

@@ -82,7 +82,14 @@ def measures(*rows: tuple[Any, ...]) -> pd.DataFrame:
 
 def as_dict(panel: pd.DataFrame) -> dict[tuple[str, date], tuple[float, float]]:
     assert list(panel.columns) == PANEL_COLUMNS
-    return {(r.service, r.week_start): (r.value, r.weight) for r in panel.itertuples()}
+    rows: dict[tuple[str, date], tuple[float, float]] = {}
+    for r in panel.itertuples():
+        assert isinstance(r.service, str)
+        assert isinstance(r.week_start, date)
+        assert isinstance(r.value, float)
+        assert isinstance(r.weight, float)
+        rows[(r.service, r.week_start)] = (r.value, r.weight)
+    return rows
 
 
 def test_compute_cost_panel_by_hand() -> None:
@@ -96,11 +103,12 @@ def test_compute_cost_panel_by_hand() -> None:
         ("generic", "ml-api", MON + 21 * DAY, 24, 5, "USD"),  # W44: the current week, left out
     )
     panel = compute_cost_panel(frame, tz="UTC", currencies=EUR, complete_before=date(2026, 10, 26))
-    assert as_dict(panel) == {
+    expected: dict[tuple[str, date], tuple[object, float]] = {
         ("ml-api", date(2026, 10, 5)): (pytest.approx(135.0), 1.0),
         ("ml-api", date(2026, 10, 12)): (pytest.approx(24.0), 1.0),
         ("ml-api", date(2026, 10, 19)): (pytest.approx(7.0), 1.0),
     }
+    assert as_dict(panel) == expected
     assert all(type(d) is date for d in panel["week_start"])
 
 
@@ -123,8 +131,8 @@ def test_gpu_utilisation_panel_weights_by_provisioned_hours() -> None:
         ("ml-api", None, "cpu_utilisation", 0.9, MON, 24),  # not a GPU figure
     )
     panel = as_dict(gpu_utilisation_panel(frame, tz="UTC"))
-    assert panel[("ml-api", date(2026, 10, 5))] == (pytest.approx(0.4), pytest.approx(10.0))
-    assert panel[("batch", date(2026, 10, 5))] == (pytest.approx((0.2 + 1.8) / 4), pytest.approx(4.0))
+    assert panel[("ml-api", date(2026, 10, 5))] == pytest.approx((0.4, 10.0))
+    assert panel[("batch", date(2026, 10, 5))] == pytest.approx(((0.2 + 1.8) / 4, 4.0))
     value, weight = panel[("idle-svc", date(2026, 10, 5))]
     assert math.isnan(value)
     assert weight == 0.0
@@ -134,10 +142,11 @@ def test_cold_start_p95_panel() -> None:
     frame = measures(*[("ml-api", None, "cold_start_seconds", n, MON + n * HOUR, 0) for n in range(1, 21)])
     frame = pd.concat([frame, measures(("ml-api", None, "cold_start_seconds", 99, MON + 7 * DAY, 0))])
     panel = as_dict(cold_start_p95_panel(frame, tz="UTC"))
-    assert panel == {
+    expected: dict[tuple[str, date], tuple[object, float]] = {
         ("ml-api", date(2026, 10, 5)): (pytest.approx(19.05), 1.0),
         ("ml-api", date(2026, 10, 12)): (pytest.approx(99.0), 1.0),
     }
+    assert panel == expected
 
 
 def test_empty_inputs_give_empty_panels_with_the_columns() -> None:

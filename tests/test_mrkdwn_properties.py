@@ -179,14 +179,14 @@ def test_no_builder_lets_user_text_out_live(text: str, service: str, note: str, 
         [blocks.friction_modal(text=text, services=[service or "x"], metadata={"channel": contact})],
         [blocks.resolve_modal(7, "resolved"), blocks.duplicate_modal(7)],
     ]
-    fallbacks = [blocks.triage_text(verified), blocks.triage_text(api)]
+    fallbacks: list[str] = [blocks.triage_text(verified), blocks.triage_text(api)]
     for closed in (verified, SimpleNamespace(**{**vars(verified), "status": "wont_fix"})):
         fallback, dm = blocks.resolution_dm(closed)
         outputs.append(dm)
         fallbacks.append(fallback)
-    fallback, digest_message = digest_blocks(digest(name, service, text, note, contact))
+    digest_fallback, digest_message = digest_blocks(digest(name, service, text, note, contact))
     outputs.append(digest_message)
-    fallbacks.append(fallback)
+    fallbacks.append(digest_fallback)
     cost_text = "\n".join(s for s in mrkdwn_strings(digest_message) if s.startswith("*Cost and utilisation*"))
     assert "Engineering productivity: 3 infrastructure support tickets" in "".join(mrkdwn_strings(digest_message))
     for platform in (name, service):  # shown as typed, once Slack turns the entities back

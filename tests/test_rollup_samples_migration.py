@@ -83,10 +83,16 @@ def test_stored_samples_survive_the_move_to_binary_and_back(empty_url: str, tmp_
         read = rollups_db.read(session, settings, Filters(), None, None)
     assert read is not None
     by_week = {row.week: row for row in read.itertuples()}
-    assert by_week["2026-W45"].lead_seconds.dtype == np.float64
-    assert by_week["2026-W45"].lead_seconds.tolist() == LEAD
-    assert by_week["2026-W46"].lead_seconds.tolist() == [42.0]
-    assert by_week["2026-W45"].restore_seconds.tolist() == RESTORE
+    lead_w45, lead_w46 = by_week["2026-W45"].lead_seconds, by_week["2026-W46"].lead_seconds
+    restore_w45 = by_week["2026-W45"].restore_seconds
+    # Samples columns read back as numpy arrays (service.core.db.Samples).
+    assert isinstance(lead_w45, np.ndarray)
+    assert isinstance(lead_w46, np.ndarray)
+    assert isinstance(restore_w45, np.ndarray)
+    assert lead_w45.dtype == np.float64
+    assert lead_w45.tolist() == LEAD
+    assert lead_w46.tolist() == [42.0]
+    assert restore_w45.tolist() == RESTORE
 
     command.downgrade(alembic_config(empty_url), "0013")
 

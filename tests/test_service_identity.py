@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -176,7 +177,7 @@ def test_every_source_in_every_look_alike_spelling_finds_one_service(
         assert session.exec(select(Service.slug)).all() == ["checkout-api"]
         assert session.exec(select(Service.team)).one() == "payments"
         per_table = {
-            model.__name__: set(session.exec(select(model.service)).all())  # type: ignore[attr-defined]
+            model.__name__: set(session.exec(select(model.service)).all())
             for model in (Deployment, Incident, Change, FrictionReport)
         }
         counts = {
@@ -308,7 +309,8 @@ def test_an_alias_moves_stored_events_and_a_rebuild_re_derives_them(
             "status": "success",
             "finished_at": iso(T0 + timedelta(days=n)),
         }
-        return client.post("/webhooks/generic", json=body, headers=admin_headers).status_code
+        response: httpx.Response = client.post("/webhooks/generic", json=body, headers=admin_headers)
+        return response.status_code
 
     assert deploy("payments", 1) == deploy("billing", 2) == 202
     drain(settings)

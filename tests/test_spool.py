@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, func, select
+from sqlmodel import Session, SQLModel, func, select
 
 from service.app.api.app import create_app
 from service.core.db import get_engine
@@ -56,9 +56,9 @@ def pg_settings(pg_database_url: str, tmp_path: Path) -> Settings:
     return make_settings(pg_database_url, tmp_path)
 
 
-def count(settings: Settings, model: object) -> int:
+def count(settings: Settings, model: type[SQLModel]) -> int:
     with Session(get_engine(settings.database_url)) as session:
-        return int(session.exec(select(func.count()).select_from(model)).one())  # type: ignore[call-overload]
+        return int(session.exec(select(func.count()).select_from(model)).one())
 
 
 def test_while_the_database_is_down_requests_are_spooled_and_land_exactly_once(

@@ -17,8 +17,8 @@ from sqlmodel import Session, select
 from integrations.slack.digest_blocks import digest_blocks
 from service.app.web import oidc
 from service.app.web.app import create_app
-from service.app.web.render import plural
 from service.app.web.sessions import safe_next
+from service.app.web.words import plural
 from service.core import tokens
 from service.core.db import session_scope
 from service.core.errors import Unauthenticated
@@ -43,9 +43,10 @@ def csrf_of(html: str) -> str:
 
 def sign_in(client: TestClient, secret: str, target: str = "/") -> httpx.Response:
     form = client.get("/signin")
-    return client.post(
+    response: httpx.Response = client.post(
         "/signin", data={"token": secret, "csrf": csrf_of(form.text), "next": target}, follow_redirects=False
     )
+    return response
 
 
 def file_slack_report(settings: Settings, reporter: str, text: str = "Cold starts take 40 s on ml-api") -> int:
@@ -53,6 +54,7 @@ def file_slack_report(settings: Settings, reporter: str, text: str = "Cold start
     with session_scope(settings.database_url, write=True) as session:
         accepted = inbox.accept(session, [slack_report_delivery(text, reporter)])[0]
     drain(settings)
+    assert accepted.id is not None  # written to the inbox, not spooled
     return accepted.id
 
 
@@ -167,7 +169,10 @@ def test_triage_on_the_board_learns_moves_votes_and_tells_the_reporter_through_t
     csrf = csrf_of(client.get(f"/friction/{original}").text)
 
     def act(number: int, **form: str) -> httpx.Response:
-        return client.post(f"/friction/{number}/triage", data={"csrf": csrf, **form}, follow_redirects=False)
+        response: httpx.Response = client.post(
+            f"/friction/{number}/triage", data={"csrf": csrf, **form}, follow_redirects=False
+        )
+        return response
 
     assert act(original, action="category", category="deploy_release").status_code == 303
     assert act(copy, action="duplicate", duplicate_of=f"#{original}").status_code == 303
@@ -335,7 +340,8 @@ def slack_round_trip(client: TestClient, target: str) -> httpx.Response:
     assert authorize.status_code == 302
     back = urlsplit(authorize.headers["location"])
     assert f"{back.scheme}://{back.netloc}{back.path}" == "http://testserver/signin/slack/callback"
-    return client.get(f"{back.path}?{back.query}", follow_redirects=False)
+    callback: httpx.Response = client.get(f"{back.path}?{back.query}", follow_redirects=False)
+    return callback
 
 
 @pytest.mark.parametrize(("user", "role", "triage_forms"), [("UADMIN", "admin", True), ("UREADER", "read", False)])
@@ -685,9 +691,9 @@ def test_a_digest_not_kept_yet_is_built_in_the_background_and_the_page_says_so_u
     import threading
 
     from service.app.web import reads
+    from service.digest.build import build as real_build  # what reads.build is until patched
 
     release = threading.Event()
-    real_build = reads.build
 
     def slow_build(*args: Any, **kwargs: Any) -> Any:
         assert release.wait(30)

@@ -5,6 +5,7 @@ application incidents stay flat — as the stored rows, the classifier and the p
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -23,7 +24,7 @@ from workers.process import drain
 WEEKS = 20
 
 
-def _moves(services: list[dict]) -> dict[str, pd.Timestamp]:
+def _moves(services: list[dict[str, Any]]) -> dict[str, pd.Timestamp]:
     return {
         spec["slug"]: pd.Timestamp(spec["platforms"][-1]["effective_from"])
         for spec in services

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from service.app.api.app import create_app
 from service.core.db import get_engine
@@ -101,7 +101,7 @@ def test_a_features_whole_life_and_its_reship(work_client: TestClient, work_sett
     with Session(get_engine(work_settings.database_url)) as session:
         frames = load_work(session, environments=frozenset(work_settings.production_environments))
         item = session.exec(select(WorkItem)).one()
-        history = session.exec(select(WorkItemStatus.status).order_by(WorkItemStatus.changed_at)).all()
+        history = session.exec(select(WorkItemStatus.status).order_by(col(WorkItemStatus.changed_at))).all()
         kinds = sorted(session.exec(select(WorkItemReference.key, WorkItemReference.kind)).all())
     samples = time_to_ship(frames.items, frames.history, frames.shipments, frames.references)
 

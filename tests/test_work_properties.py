@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -201,7 +202,7 @@ def test_time_to_ship_is_shipment_minus_cycle_start(history: list[tuple[int, str
     day0 = datetime(2026, 1, 5, tzinfo=UTC)
     items = pd.DataFrame(
         [{"source": "s", "key": "K-1", "kind": "feature", "status": "done", "service": "api", "team": None}]
-    ).assign(parent=None, created_at=pd.NaT, deleted_at=pd.NaT)
+    ).assign(parent=None, created_at=np.datetime64("NaT", "ns"), deleted_at=np.datetime64("NaT", "ns"))
     frame = pd.DataFrame(
         [{"source": "s", "key": "K-1", "status": s, "changed_at": day0 + timedelta(days=d)} for d, s in history],
         columns=["source", "key", "status", "changed_at"],

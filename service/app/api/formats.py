@@ -17,7 +17,7 @@ Format = Annotated[
 
 
 def _json_only(
-    format: Annotated[  # noqa: A002  (the query parameter's name)
+    format: Annotated[  # the query parameter's name
         Literal["json"], Query(description="Only JSON: this answer is not a table")
     ] = "json",
 ) -> None:

@@ -153,7 +153,7 @@ def put_service(slug: Slug, body: ServiceIn, session: WriteSession) -> ServiceOu
 @router.get("/services", dependencies=[Depends(require_scope("read"))], response_model=list[ServiceOut])
 def list_services(
     session: DbSession,
-    format: Format = "json",  # noqa: A002  (the query parameter's name)
+    format: Format = "json",  # the query parameter's name
 ) -> list[ServiceOut] | Response:
     out = [_service_out(session, s.slug, s.team, s.tier) for s in catalogue.list_services(session)]
     return csv_response(out, ServiceOut, "services") if format == "csv" else out
@@ -202,7 +202,7 @@ def create_migration(body: MigrationIn, session: WriteSession, principal: Admin)
 @router.get("/migrations", dependencies=[Depends(require_scope("read"))], response_model=list[MigrationOut])
 def list_migrations(
     session: DbSession,
-    format: Format = "json",  # noqa: A002  (the query parameter's name)
+    format: Format = "json",  # the query parameter's name
 ) -> list[MigrationOut] | Response:
     out = [_migration_out(session, m) for m in catalogue.list_migrations(session)]
     return csv_response(out, MigrationOut, "migrations") if format == "csv" else out

@@ -40,7 +40,7 @@ class InboxStatsOut(BaseModel):
 @router.get("/events", response_model=list[InboxEventOut])
 def list_events(
     session: DbSession,
-    format: Format = "json",  # noqa: A002  (the query parameter's name)
+    format: Format = "json",  # the query parameter's name
     status: Status | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
     before_id: BeforeId = None,

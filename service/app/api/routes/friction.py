@@ -105,7 +105,7 @@ async def file_friction(
 @router.get("/friction", dependencies=[Depends(require_scope("read"))], response_model=list[FrictionOut])
 def list_friction(
     session: DbSession,
-    format: Format = "json",  # noqa: A002  (the query parameter's name)
+    format: Format = "json",  # the query parameter's name
     status: Status | None = None,
     category: Annotated[str | None, Query(max_length=64)] = None,
     service: Annotated[str | None, Query(max_length=128)] = None,
@@ -123,7 +123,7 @@ def list_friction(
 @router.get("/friction/themes", dependencies=[Depends(require_scope("read"))], response_model=list[ThemeOut])
 def friction_themes(
     session: DbSession,
-    format: Format = "json",  # noqa: A002  (the query parameter's name)
+    format: Format = "json",  # the query parameter's name
     days: Annotated[int, Query(ge=1, le=366, description="Reports filed in the last N days")] = 28,
     service: Annotated[str | None, Query(max_length=128)] = None,
 ) -> list[ThemeOut] | Response:

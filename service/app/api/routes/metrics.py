@@ -84,7 +84,7 @@ def weekly(
     session: DbSession,
     scope: Annotated[Scope, Depends()],
     group_by: Literal["service", "team", "platform", "cohort"] = "platform",
-    format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
+    format: Literal["json", "csv"] = "json",  # the query parameter's name
 ) -> dict[str, Any] | Response:
     """One row per ISO week (in the configured time zone) and group; ``?format=csv`` for spreadsheets."""
     window = _window(settings, scope.start, scope.end, 7 * 26)
@@ -119,7 +119,7 @@ def measurements(
     scope: Annotated[Scope, Depends()],
     metric: Annotated[str | None, Query(max_length=128, description="One metric; default: all")] = None,
     group_by: Literal["service", "team", "platform", "cohort"] = "service",
-    format: Literal["json", "csv"] = "json",  # noqa: A002  (the query parameter's name)
+    format: Literal["json", "csv"] = "json",  # the query parameter's name
 ) -> dict[str, Any] | Response:
     """Any measurement (known or not) by ISO week and group: weighted mean, sum, min, max, count."""
     window = _window(settings, scope.start, scope.end, 7 * 26)
