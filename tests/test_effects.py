@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from service.core.timeutil import week_start
+from service.core.vocab import PANEL_COLUMNS
 from service.effects import did, matrix, panel
 from service.effects.registry import METRICS, metric
 from tests.worlds import world
@@ -23,7 +24,7 @@ def _panel(values: dict[str, list[float]]) -> pd.DataFrame:
         for service, series in values.items()
         for t, v in enumerate(series)
     ]
-    return pd.DataFrame(rows, columns=panel.PANEL_COLUMNS)
+    return pd.DataFrame(rows, columns=PANEL_COLUMNS)
 
 
 def _week(t: int) -> date:

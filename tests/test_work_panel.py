@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.core.timeutil import week_start
+from service.core.vocab import PANEL_COLUMNS
 from service.figures.work.panel import (
-    PANEL_COLUMNS,
     app_incidents_panel,
     complete_weeks,
     infra_incidents_panel,
