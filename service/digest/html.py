@@ -14,10 +14,12 @@ from service.digest.render import (
     ARROWS,
     COST_ROWS,
     cost_value,
+    headline_tone,
     incidents_line,
     money,
     number,
     productivity_line,
+    tone,
     warning_line,
 )
 from service.digest.series import BAR_METRICS, LINE_METRICS
@@ -51,10 +53,6 @@ STYLE = " ".join(
 )
 
 
-def _tone(better: bool | None) -> str:
-    return "" if better is None else ("better" if better else "worse")
-
-
 def _mark(better: bool | None) -> str:
     return "" if better is None else (" ✓" if better else " ✗")
 
@@ -64,14 +62,13 @@ def _headline_table(rows: list[dict[str, Any]], partial: bool) -> str:
     for row in rows:
         four = row.get("vs_four_weeks", row["better"])
         base = row.get("vs_baseline")
-        tone = _tone(base if row.get("colour_by") == "baseline" else four)
         note = " <span class='muted'>(thin data)</span>" if row["low_sample"] else ""
         arrow = ARROWS[row["direction"]] if row["this_week"] is not None else ""
         body.append(
             f"<tr><td>{escape(row['label'])}</td>"
-            f"<td class='{tone}'>{escape(number(row['this_week'], row['unit']))} {arrow}{note}</td>"
-            f"<td class='{_tone(four)}'>{escape(number(row['four_week_average'], row['unit']))}{_mark(four)}</td>"
-            f"<td class='{_tone(base)}'>{escape(number(row['baseline'], row['unit']))}{_mark(base)}</td>"
+            f"<td class='{headline_tone(row)}'>{escape(number(row['this_week'], row['unit']))} {arrow}{note}</td>"
+            f"<td class='{tone(four)}'>{escape(number(row['four_week_average'], row['unit']))}{_mark(four)}</td>"
+            f"<td class='{tone(base)}'>{escape(number(row['baseline'], row['unit']))}{_mark(base)}</td>"
             f"<td>{escape(row.get('band') or '–')}</td></tr>"
         )
     judges = (
@@ -137,12 +134,12 @@ def effects_table(items: list[dict[str, Any]]) -> str:
             continue
         pre = (item.get("pre_trend") or {}).get("status", "not_tested")
         interval = "–" if item["low"] is None else f"{_pct(item['low'])} to {_pct(item['high'])}"
-        tone = ""
+        css = ""
         if item["verdict"] == "changed" and item["relative"] is not None:
-            tone = _tone((item["relative"] > 0) == bool(item.get("higher_is_better")))
+            css = tone((item["relative"] > 0) == bool(item.get("higher_is_better")))
         mde = item.get("mde_relative")
         rows.append(
-            f"<tr><td>{escape(item['label'])}</td><td class='{tone}'>{_pct(item['relative'])}</td>"
+            f"<tr><td>{escape(item['label'])}</td><td class='{css}'>{_pct(item['relative'])}</td>"
             f"<td>{interval}</td><td>{METHOD_WORD.get(item.get('method', 'none'), '–')}</td>"
             f"<td>{item['services']} / {item.get('controls', 0)}</td><td>{PRE_TREND_WORDS.get(pre, pre)}</td>"
             f"<td>{'–' if mde is None else f'±{mde:.0%}'}</td></tr>"
@@ -229,11 +226,11 @@ def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
         now, then = this.get(key), before.get(key)
         if now is None and then is None:
             continue  # no GPU cost lines, say: no empty row
-        tone = ""
+        css = ""
         if now is not None and then is not None and then != 0 and abs(now / then - 1) > FLAT_CHANGE:
-            tone = _tone((now < then) == lower_is_better)
+            css = tone((now < then) == lower_is_better)
         rows.append(
-            f"<tr><td>{escape(label)}</td><td class='{tone}'>{escape(cost_value(now, shown, currency))}</td>"
+            f"<tr><td>{escape(label)}</td><td class='{css}'>{escape(cost_value(now, shown, currency))}</td>"
             f"<td>{escape(cost_value(then, shown, currency))}</td></tr>"
         )
     week = "Week so far" if partial else "This week"

@@ -22,6 +22,18 @@ def number(value: float | None, unit: str) -> str:
     return f"{value:.1f}"
 
 
+def tone(better: bool | None) -> str:
+    """The CSS class of a judged figure: ``better``, ``worse``, or none."""
+    return "" if better is None else ("better" if better else "worse")
+
+
+def headline_tone(row: dict[str, Any]) -> str:
+    """The colour of a headline row's week: the comparison its ``colour_by`` names (the baseline before the
+    migration where known, else the 4-week average). The one colour rule of the HTML digest and the app."""
+    four = row.get("vs_four_weeks", row["better"])
+    return tone(row.get("vs_baseline") if row.get("colour_by") == "baseline" else four)
+
+
 def judged(better: bool | None) -> str:
     return "" if better is None else (" (better)" if better else " (worse)")
 

@@ -18,7 +18,7 @@ from service.app.web.words import plural
 from service.core import vocab
 from service.core.timeutil import as_utc
 from service.digest.content import HEADLINE
-from service.digest.render import number, warning_line
+from service.digest.render import headline_tone, number, warning_line
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -42,6 +42,7 @@ templates.env.filters.update(plural=plural, when=when, percent=percent, number=n
 templates.env.globals.update(
     plural=plural,
     warning_line=warning_line,
+    headline_tone=headline_tone,
     metric=vocab.metric,
     cohort_words=vocab.COHORT_WORDS,
     cohort_metrics=HEADLINE,

@@ -1,4 +1,4 @@
-"""The canonical data model (DESIGN §4). Every timestamp is aware UTC; natural keys make writes idempotent."""
+"""The canonical data model (docs/architecture.md). Timestamps are aware UTC; natural keys make writes idempotent."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Work items, their status history and what references them (DESIGN §9). Timestamps are aware UTC.
+"""Work items, their status history and what references them. Timestamps are aware UTC.
 
 Natural keys make every write idempotent: an item is (source, key); a history point is (source, key,
 changed_at, status); a reference is (key, kind, repository, ref).

@@ -1,4 +1,4 @@
-"""Per-service weekly panels for the effects estimator (DESIGN §9), one builder per digest key.
+"""Per-service weekly panels for the effects estimator, one builder per digest key.
 
 Pure: frames from service/figures/work/compute.py (or ``service.load_incidents``) in, a panel out with exactly
 the columns ``service`` (str), ``week_start`` (``datetime.date``: the Monday of the ISO week in ``tz``,
