@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 import grimp
 import yaml
+from radon.complexity import cc_visit
 
 from service.app.cli import main
 
@@ -114,6 +115,31 @@ def test_no_two_sibling_packages_import_each_other() -> None:
                         if imported == other or imported.startswith(other + "."):
                             edges[child].add(other)
         assert _cycles(edges) == [], package
+
+
+MOST_COMPLEX = 20
+"""Radon's rank C ends here: a function above it is split into named steps (docs/architecture.md)."""
+
+
+def _too_complex(source: str, name: str) -> list[str]:
+    return [
+        f"{name}:{block.lineno} {block.fullname} {block.complexity}"
+        for block in cc_visit(source)
+        if block.complexity > MOST_COMPLEX
+    ]
+
+
+def test_no_function_of_the_product_is_above_rank_c() -> None:
+    files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py") if "versions" not in p.parts]
+    too_complex = [line for path in files for line in _too_complex(path.read_text(), str(path.relative_to(ROOT)))]
+
+    assert len(files) > 100
+    assert too_complex == []
+
+
+def test_the_complexity_check_sees_a_tangled_function() -> None:
+    branches = "".join(f"    if x == {i}:\n        return {i}\n" for i in range(MOST_COMPLEX + 1))
+    assert _too_complex(f"def tangled(x):\n{branches}    return -1\n", "f.py") == [f"f.py:1 tangled {MOST_COMPLEX + 2}"]
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
