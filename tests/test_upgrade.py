@@ -47,8 +47,8 @@ VERSIONS = "service/migrations/versions/"
 FILL = """
 import json, os, sys
 from fastapi.testclient import TestClient
-from service.app.api.app import create_app
-from service.core.settings import Settings
+from service.api.app import create_app
+from service.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
 from workers.process import drain

@@ -19,7 +19,7 @@ from service.app.web import oidc
 from service.app.web.app import create_app
 from service.app.web.sessions import safe_next
 from service.app.web.words import plural
-from service.core import tokens
+from service.core import tokens, vocab
 from service.core.db import session_scope
 from service.core.errors import Unauthenticated
 from service.core.models import FrictionReport, InboxEvent
@@ -633,7 +633,7 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
             'class="band"',
             "staggered DiD",
             '<a href="/services/ml-api">ml-api</a>',  # the claim's per-service row links to the service
-            "Lead time (median hours), migrated vs not yet migrated",
+            f"{vocab.metric('lead_time').chart_label}, migrated vs not yet migrated",  # the one chart label
         ):
             assert text in page, text
     assert "<script>alert(1)</script>" not in framed
