@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from service.core.vocab import COHORT_WORDS, FLAT_CHANGE, PRE_TREND_WORDS, metric
+from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, metric
 from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.content import HEADLINE
@@ -126,7 +126,7 @@ def effects_table(items: list[dict[str, Any]]) -> str:
     rows = []
     for item in items:
         if item["verdict"] == "not_enough_data":
-            why = "no claim: diverging before the move" if item.get("reason") == "pre_trend_diverging" else "–"
+            why = f"no claim: {DIVERGING}" if item.get("reason") == "pre_trend_diverging" else "–"
             rows.append(
                 f"<tr><td>{escape(item['label'])}</td><td class='muted' colspan='6'>not enough data — "
                 f"{escape(why if why != '–' else 'see above')}</td></tr>"

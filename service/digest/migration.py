@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from service.core.timeutil import week_start
-from service.core.vocab import CRITERION_STATUS_WORDS as STATUS_WORDS
+from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING
 from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
     BeforeAfter,
@@ -290,7 +290,7 @@ def _unclear_sentences(items: list[BeforeAfter]) -> list[str]:
     if flat:
         rest.append(f"{_join(flat)} {'shows' if len(flat) == 1 else 'show'} no clear change")
     if diverging:
-        rest.append(f"no claim on {_join(diverging)}: moved and not-yet-moved services were already diverging")
+        rest.append(f"no claim on {_join(diverging)}: {DIVERGING}")
     if waiting:
         rest.append(f"not enough data yet on {_join(waiting)}")
     return [_upper_first(f"{'; '.join(rest)}.")] if rest else []
@@ -305,7 +305,7 @@ def _criteria_sentences(judged: list[CriterionResult], changes: list[CriteriaCha
     for status in ("on_track", "off_track", "not_met", "not_enough_data"):
         n = sum(c.status == status for c in judged)
         if n:
-            counts.append(f"{n} {STATUS_WORDS[status]}")
+            counts.append(f"{n} {CRITERION_STATUS_WORDS[status]}")
     moved = f" (changed after the start: {len(changes)}, see below)" if changes else ""
     return [f"{', '.join(counts)}{moved}."]
 
