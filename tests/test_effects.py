@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.core.timeutil import week_start
+from service.core import weeks
 from service.core.vocab import PANEL_COLUMNS
+from service.core.weeks import week_start
 from service.effects import did, matrix, panel
 from service.effects.registry import METRICS, metric
 from tests.worlds import world
@@ -167,7 +168,7 @@ def test_week_starts_agrees_with_timeutil_across_a_daylight_saving_change() -> N
     )
     zone = "Europe/Berlin"
     expected = [week_start(m.to_pydatetime(), ZoneInfo(zone)) for m in moments]
-    assert list(panel.week_starts(moments, zone)) == expected
+    assert list(weeks.week_start_dates(moments, zone)) == expected
 
 
 def test_a_mid_week_move_starts_the_next_week_and_its_mixed_week_is_left_out() -> None:

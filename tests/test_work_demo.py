@@ -15,9 +15,10 @@ from sqlmodel import Session
 from service.app.demo.generate import generate
 from service.core.db import get_engine
 from service.core.settings import Settings
-from service.core.timeutil import utcnow, week_start
+from service.core.timeutil import utcnow
+from service.core.weeks import complete_weeks, week_start
 from service.figures.work.compute import support_tickets, time_to_ship
-from service.figures.work.panel import app_incidents_panel, complete_weeks, infra_incidents_panel, time_to_ship_panel
+from service.figures.work.panel import app_incidents_panel, infra_incidents_panel, time_to_ship_panel
 from service.figures.work.service import load_incidents, load_work
 from workers.process import drain
 

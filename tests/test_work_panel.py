@@ -12,11 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.core.timeutil import week_start
 from service.core.vocab import PANEL_COLUMNS
+from service.core.weeks import complete_weeks, week_start
 from service.figures.work.panel import (
     app_incidents_panel,
-    complete_weeks,
     infra_incidents_panel,
     support_tickets_panel,
     time_to_ship_panel,

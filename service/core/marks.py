@@ -7,22 +7,16 @@ catalogue — imports only this small module.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from service.core.db import upsert_insert
 from service.core.models import RollupDirty
-from service.core.timeutil import week_start
+from service.core.weeks import week_instant
 
 ALL_WEEKS = datetime(1970, 1, 5, tzinfo=UTC)
 """The rollup marker for "every week of this service" (see service.figures.rollups_db)."""
-
-
-def week_instant(moment: datetime, tz: str) -> datetime:
-    zone = ZoneInfo(tz)
-    return datetime.combine(week_start(moment, zone), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def mark_dirty(session: Session, pairs: Iterable[tuple[str, datetime]], *, tz: str) -> None:

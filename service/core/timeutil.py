@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from service.core.errors import InvalidInput
 
@@ -47,8 +46,3 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
     if parsed < EARLIEST or parsed > utcnow() + LATEST_AHEAD:
         raise InvalidInput(f"{field} is out of range (2000-01-01 to two days from now)", field=field)
     return parsed
-
-
-def week_start(moment: datetime, tz: ZoneInfo) -> date:
-    local = as_utc(moment).astimezone(tz).date()
-    return local - timedelta(days=local.weekday())

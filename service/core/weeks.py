@@ -4,12 +4,15 @@ next Monday 00:00 in the configured time zone (FRICTIONLOG_TIMEZONE)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from service.core.errors import InvalidInput
+from service.core.timeutil import as_utc
+
+if TYPE_CHECKING:  # pandas is imported where a Series is handled: the CLI and the edge start without it
+    import pandas as pd
 
 
 def week_label(moments: pd.Series, tz: str) -> pd.Series:
@@ -20,9 +23,11 @@ def week_label(moments: pd.Series, tz: str) -> pd.Series:
     return labels
 
 
-def week_start(moments: pd.Series, tz: str) -> pd.Series:
+def week_start_instants(moments: pd.Series, tz: str) -> pd.Series:
     """Monday 00:00 of each instant's ISO week in ``tz``, as a UTC instant."""
     local = moments.dt.tz_convert(tz)
+    import pandas as pd
+
     midnight = local.dt.normalize() - pd.to_timedelta(local.dt.day_of_week, unit="D")
     starts: pd.Series = midnight.dt.tz_convert("UTC")
     return starts
@@ -62,11 +67,57 @@ LAST_WEEKS = 4
 """"The last 4 weeks" a digest's cohort table and friction chart cover: its own week and the three before."""
 
 
-def average_window(week_start: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of the weeks a week starting at ``week_start`` is averaged against."""
-    return week_start - timedelta(weeks=AVERAGE_WEEKS), week_start
+def average_window(start: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of the weeks a week starting at ``start`` is averaged against."""
+    return start - timedelta(weeks=AVERAGE_WEEKS), start
 
 
-def last_weeks_start(week_start: datetime) -> datetime:
-    """Where "the last 4 weeks" up to and including the week starting at ``week_start`` begin."""
-    return week_start - timedelta(weeks=LAST_WEEKS - 1)
+def last_weeks_start(start: datetime) -> datetime:
+    """Where "the last 4 weeks" up to and including the week starting at ``start`` begin."""
+    return start - timedelta(weeks=LAST_WEEKS - 1)
+
+
+def week_start(moment: datetime, tz: ZoneInfo) -> date:
+    local = as_utc(moment).astimezone(tz).date()
+    return local - timedelta(days=local.weekday())
+
+
+def week_instant(moment: datetime, tz: str) -> datetime:
+    zone = ZoneInfo(tz)
+    return datetime.combine(week_start(moment, zone), time(0), tzinfo=zone).astimezone(UTC)
+
+
+def week_start_dates(moments: pd.Series, tz: str) -> pd.Series:
+    """Vectorised :func:`week_start`: the local Monday (a ``date``) of each UTC instant."""
+    local = moments.dt.tz_convert(tz)
+    import pandas as pd
+
+    monday = local.dt.normalize().dt.tz_localize(None) - pd.to_timedelta(local.dt.day_of_week, unit="D")
+    days: pd.Series = monday.dt.date
+    return days
+
+
+def mondays(start: date, end: date) -> list[date]:
+    """The Mondays from ``start`` up to, not including, ``end``."""
+    count = max(0, (end - start).days // 7)
+    return [start + timedelta(weeks=i) for i in range(count)]
+
+
+def complete_weeks(start: datetime, end: datetime, tz: str) -> list[date]:
+    """Mondays (in ``tz``) of the ISO weeks lying wholly inside [start, end)."""
+    zone = ZoneInfo(tz)
+    first = week_start(start, zone)
+    if datetime.combine(first, datetime.min.time(), zone) < start:
+        first += timedelta(days=7)
+    weeks = []
+    monday = first
+    while datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone) <= end:
+        weeks.append(monday)
+        monday += timedelta(days=7)
+    return weeks
+
+
+def complete_weeks_end(end: datetime, now: datetime, tz: str) -> date:
+    """The Monday after the last complete week at or before ``end``: an unfinished week is never a week."""
+    zone = ZoneInfo(tz)
+    return min(week_start(end, zone), week_start(now, zone))

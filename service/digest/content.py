@@ -12,9 +12,8 @@ from typing import Any
 import pandas as pd
 
 from service.core import vocab
-from service.core.marks import week_instant
 from service.core.vocab import FLAT_CHANGE, MIGRATED, NOT_MIGRATED
-from service.core.weeks import AVERAGE_WEEKS, LAST_WEEKS, average_window, last_weeks_start
+from service.core.weeks import AVERAGE_WEEKS, LAST_WEEKS, average_window, last_weeks_start, week_instant
 from service.digest import migration as migration_part
 from service.digest import resources, series
 from service.digest.inputs import DigestInput

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from service.core.timeutil import week_start
 from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING
+from service.core.weeks import complete_weeks_end
 from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
     BeforeAfter,
@@ -36,12 +35,6 @@ class MetricEffect:
     first_treated: dict[str, date | None]
     own: list[OwnChange]
     """Each moved service against itself: the per-service table."""
-
-
-def complete_weeks_end(end: datetime, now: datetime, tz: str) -> date:
-    """The Monday after the last complete week at or before ``end``: an unfinished week is never a week."""
-    zone = ZoneInfo(tz)
-    return min(week_start(end, zone), week_start(now, zone))
 
 
 def effects(

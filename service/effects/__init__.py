@@ -5,7 +5,7 @@ Public API (the digest, the criteria and the web app use only these):
 
 - ``panel``: ``PanelMetric`` (key, label, unit, higher_is_better, build, relative, scale), ``PanelInputs``
   (frames by name, services, tz, start/end Mondays, environments), ``validate(panel)``,
-  ``week_starts(series, tz)``, ``first_treated_week(moved_at, tz)``, ``treatment_weeks(moves, tz)``,
+  ``weeks.week_start_dates(series, tz)``, ``first_treated_week(moved_at, tz)``, ``treatment_weeks(moves, tz)``,
   ``mask_move_weeks(panel, moves, tz)``, ``grid(services, start, end)``.
 - ``registry``: ``METRICS`` (the tuple to extend), ``metric(key)``, ``keys()``.
 - ``did``: ``estimate(panel, first_treated, Options()) -> Effect`` (verdict, relative, low, high, att,

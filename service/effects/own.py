@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from service.core.timeutil import week_start
+from service.core.weeks import week_start
 from service.effects.panel import first_treated_week
 
 SIDE_WEEKS = 8

@@ -31,8 +31,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from service.core.timeutil import as_utc, week_start
+from service.core import weeks
+from service.core.timeutil import as_utc
 from service.core.vocab import PANEL_COLUMNS, Metric, metric
+from service.core.weeks import week_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +64,6 @@ class PanelMetric(Metric):
     def of(cls, key: str, build: Callable[[PanelInputs], pd.DataFrame]) -> PanelMetric:
         words = metric(key)
         return cls(**{f.name: getattr(words, f.name) for f in fields(Metric)}, build=build)
-
-
-def week_starts(moments: pd.Series, tz: str) -> pd.Series:
-    """Vectorised ``service.core.timeutil.week_start``: the local Monday (a ``date``) of each UTC instant."""
-    local = moments.dt.tz_convert(tz)
-    monday = local.dt.normalize().dt.tz_localize(None) - pd.to_timedelta(local.dt.day_of_week, unit="D")
-    days: pd.Series = monday.dt.date
-    return days
-
-
-def weeks(start: date, end: date) -> list[date]:
-    """The Mondays from ``start`` up to, not including, ``end``."""
-    count = max(0, (end - start).days // 7)
-    return [start + timedelta(weeks=i) for i in range(count)]
 
 
 def first_treated_week(moved_at: datetime, tz: str) -> date:
@@ -109,7 +97,7 @@ def mask_move_weeks(panel: pd.DataFrame, moves: Mapping[str, datetime | None], t
 
 def grid(services: Iterable[str], start: date, end: date) -> pd.DataFrame:
     """Every (service, week) of the window, for builders to fill."""
-    mondays = weeks(start, end)
+    mondays = weeks.mondays(start, end)
     names = sorted(set(services))
     return pd.DataFrame(
         {"service": np.repeat(names, len(mondays)), "week_start": mondays * len(names)},

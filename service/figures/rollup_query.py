@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlmodel import col
 
-from service.core.marks import week_instant
 from service.core.models import Service
+from service.core.weeks import week_instant
 from service.figures.filters import Filters
 
 

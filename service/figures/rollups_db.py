@@ -12,10 +12,11 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.core.db import fetch_rows, upsert_insert
-from service.core.marks import ALL_WEEKS, week_instant
+from service.core.marks import ALL_WEEKS
 from service.core.models import RollupDirty, RollupState, Service, WeeklyRollup
 from service.core.settings import Settings
 from service.core.timeutil import as_utc, utcnow
+from service.core.weeks import week_instant
 from service.figures.cohort import with_cohort
 from service.figures.cost import rollups_db as cost_rollups
 from service.figures.filters import Filters, migrated_platforms

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from service.core.weeks import week_label, week_start
+from service.core.weeks import week_label, week_start_instants
 from service.figures.cost.currency import Currencies
 
 BILLED_SOURCES = ("focus", "generic")
@@ -70,9 +70,9 @@ def spread_over_weeks(frame: pd.DataFrame, column: str, tz: str) -> pd.DataFrame
     of the local Monday). An instant stays whole."""
     if frame.empty:
         return frame.assign(week=pd.Series(dtype=str), week_start=pd.Series(dtype="datetime64[ns, UTC]"))
-    first = week_start(frame["period_start"], tz)
+    first = week_start_instants(frame["period_start"], tz)
     last_moment = frame["period_end"].where(frame["period_end"] > frame["period_start"], frame["period_start"])
-    last = week_start(last_moment - pd.Timedelta(microseconds=1), tz).where(
+    last = week_start_instants(last_moment - pd.Timedelta(microseconds=1), tz).where(
         frame["period_end"] > frame["period_start"], first
     )
     single = first == last

@@ -25,7 +25,8 @@ import pandas as pd
 from sqlmodel import Session
 
 from service.core.settings import Settings
-from service.core.timeutil import utcnow, week_start
+from service.core.timeutil import utcnow
+from service.core.weeks import week_start
 from service.figures.cost import compute
 from service.figures.cost.currency import Currencies
 from service.figures.cost.frames import cost_frame, measurement_frame
@@ -127,10 +128,6 @@ PANELS: dict[str, Builder] = {
 HIGHER_IS_BETTER = {"compute_cost": False, "gpu_utilisation": True, "cold_start_p95": False}
 
 
-def current_week_start(settings: Settings, now: datetime | None = None) -> date:
-    return week_start(now or utcnow(), ZoneInfo(settings.timezone))
-
-
 def load_inputs(
     session: Session, *, filters: Filters | None = None, start: datetime | None = None, end: datetime | None = None
 ) -> PanelInputs:
@@ -154,7 +151,9 @@ def load_panel(
     if key not in PANELS:
         raise KeyError(f"no cost panel {key!r}; known: {', '.join(PANELS)}")
     return PANELS[key](
-        load_inputs(session, filters=filters, start=start, end=end), settings, current_week_start(settings, now)
+        load_inputs(session, filters=filters, start=start, end=end),
+        settings,
+        week_start(now or utcnow(), ZoneInfo(settings.timezone)),
     )
 
 
@@ -163,7 +162,7 @@ def load_panels(
 ) -> dict[str, pd.DataFrame]:
     """Every cost panel from one read of the tables."""
     inputs = load_inputs(session, filters=filters)
-    before = current_week_start(settings, now)
+    before = week_start(now or utcnow(), ZoneInfo(settings.timezone))
     return {key: builder(inputs, settings, before) for key, builder in PANELS.items()}
 
 

@@ -19,10 +19,10 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.core.db import fetch_rows
-from service.core.marks import week_instant
 from service.core.models import RollupState, Service
 from service.core.models.cost import WeeklyCostRollup
 from service.core.settings import Settings
+from service.core.weeks import week_instant
 from service.figures.cohort import with_cohort
 from service.figures.cost import rollup
 from service.figures.cost.currency import Currencies

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from service.core.vocab import DeploymentStatus
-from service.core.weeks import week_label, week_start
+from service.core.weeks import week_label, week_start_instants
 from service.figures.metrics.compute import WEEKLY_COLUMNS, counted_lead_seconds, failed_deployment_ids, production
 
 KEY = ["week", "week_start", "service", "platform"]
@@ -31,7 +31,7 @@ ROLLUP_COLUMNS = [
 def _keyed(frame: pd.DataFrame, moment: str, tz: str) -> pd.DataFrame:
     return frame.assign(
         week=week_label(frame[moment], tz),
-        week_start=week_start(frame[moment], tz),
+        week_start=week_start_instants(frame[moment], tz),
         platform=frame["platform"].fillna(""),
     )
 

@@ -17,37 +17,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 import pandas as pd
 
-from service.core.timeutil import week_start
 from service.core.vocab import PANEL_COLUMNS
-
-
-def complete_weeks(start: datetime, end: datetime, tz: str) -> list[date]:
-    """Mondays (in ``tz``) of the ISO weeks lying wholly inside [start, end)."""
-    zone = ZoneInfo(tz)
-    first = week_start(start, zone)
-    if datetime.combine(first, datetime.min.time(), zone) < start:
-        first += timedelta(days=7)
-    weeks = []
-    monday = first
-    while datetime.combine(monday + timedelta(days=7), datetime.min.time(), zone) <= end:
-        weeks.append(monday)
-        monday += timedelta(days=7)
-    return weeks
+from service.core.weeks import complete_weeks, week_start_dates
 
 
 def _grid(services: Iterable[str], weeks: list[date]) -> pd.DataFrame:
     index = pd.MultiIndex.from_product([sorted(set(services)), weeks], names=["service", "week_start"])
     return pd.DataFrame(index=index).reset_index()
-
-
-def _weeks_of(moments: pd.Series, tz: str) -> pd.Series:
-    zone = ZoneInfo(tz)
-    return moments.map(lambda moment: week_start(moment.to_pydatetime(), zone))
 
 
 def _services(frame: pd.DataFrame, services: Iterable[str] | None) -> list[str]:
@@ -75,7 +55,7 @@ def count_panel(
     grid = _grid(_services(frame, services), weeks)
     rows = frame[frame["service"].notna() & frame[moment].notna()]
     counts = (
-        rows.assign(week_start=_weeks_of(rows[moment], tz)).groupby(["service", "week_start"]).size()
+        rows.assign(week_start=week_start_dates(rows[moment], tz)).groupby(["service", "week_start"]).size()
         if not rows.empty
         else pd.Series(dtype=float)
     )
@@ -101,7 +81,7 @@ def time_to_ship_panel(
     weeks = complete_weeks(start, end, tz)
     grid = _grid(_services(samples, services), weeks)
     grouped = (
-        features.assign(week_start=_weeks_of(moment, tz)).groupby(["service", "week_start"])["days"]
+        features.assign(week_start=week_start_dates(moment, tz)).groupby(["service", "week_start"])["days"]
         if not features.empty
         else None
     )
