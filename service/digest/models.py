@@ -97,13 +97,18 @@ class CriterionResult(BaseModel):
     sentence: str
 
 
-class CriteriaChangeNote(BaseModel):
+class CriteriaTrailEntry(BaseModel):
+    """One entry of a migration's criteria trail: what changed, from what to what, by whom and when."""
+
     subject: str
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     changed_by: str
     changed_at: datetime
+
+
+class CriteriaChangeNote(CriteriaTrailEntry):
     sentence: str
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -18,6 +18,7 @@ from service.core.models import Migration
 from service.core.timeutil import as_utc
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
+from service.digest.models import CriteriaTrailEntry
 from service.figures import catalogue
 
 router = APIRouter(prefix="/api/v1", tags=["catalogue"])
@@ -63,13 +64,7 @@ class CriterionIn(BaseModel):
         return Criterion(self.metric, self.direction, self.kind, self.target, self.deadline)
 
 
-class CriteriaChangeOut(BaseModel):
-    subject: str
-    action: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    changed_by: str
-    changed_at: datetime
+class CriteriaChangeOut(CriteriaTrailEntry):
     after_start: bool
 
 
