@@ -87,12 +87,7 @@ def insert_deliveries(connection: Connection, deliveries: Sequence[Delivery]) ->
             table.c.delivery_key.in_({key for _, key in known}),
         )
         ids.update({(source, key): row_id for row_id, source, key in connection.execute(statement)})
-    results: list[Accepted] = []
-    for delivery in deliveries:
-        key = (delivery.source, delivery.delivery_key)
-        results.append(Accepted(id=ids[key], duplicate=key not in new_keys))
-        new_keys.discard(key)
-    return results
+    return _accepted(deliveries, ids, new_keys)
 
 
 _PG_INSERT = text(
@@ -329,6 +324,13 @@ def insert_deliveries_raw(cursor: RawCursor, deliveries: Sequence[Delivery]) -> 
     if known:
         cursor.execute(_PG_RAW_KNOWN, ([source for source, _ in known], [key for _, key in known]))
         ids.update({(source, key): row_id for row_id, source, key in cursor.fetchall()})
+    return _accepted(deliveries, ids, new_keys)
+
+
+def _accepted(
+    deliveries: Sequence[Delivery], ids: dict[tuple[str, str], int], new_keys: set[tuple[str, str]]
+) -> list[Accepted]:
+    """Each delivery's row, in order; the first of a key this batch inserted is new, every other a duplicate."""
     results: list[Accepted] = []
     for delivery in deliveries:
         key = (delivery.source, delivery.delivery_key)
