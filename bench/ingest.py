@@ -109,14 +109,14 @@ def _lua_string(text: str) -> str:
 
 def lua(body: Body, token: str) -> str:
     """A wrk script sending ``body``, each request with its own id: ``<run><thread><counter>`` in hex, so a
-    warm-up never collides with a run."""
+    warm-up never collides with a run (nor, with ``wrk``'s ``tag``, one body with another)."""
     text = body.body.decode()
     prefix, _, suffix = text.partition(UNIQUE) if UNIQUE in text else (text, "", "")
     headers = {**body.headers}
     if "Authorization" in headers:
         headers["Authorization"] = f"Bearer {token}"
-    table = ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
-    with_id = "" if body.delivery_header is None else f"headers[{_lua_string(body.delivery_header)}] = id"
+    table = ", ".join(f"[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items())
+    with_id = "" if body.delivery_header is None else f"headers[ {_lua_string(body.delivery_header)} ] = id"
     glue = "prefix" if UNIQUE not in text else "prefix .. id .. suffix"
     return f"""
 counter = 0
@@ -173,8 +173,10 @@ class Run:
     """2xx answers counted by wrk, warm-up included (requests cut off at the end are not counted)."""
 
 
-def wrk(url: str, script: str, seconds: int, *, warmup: int = 2) -> Run:
-    """A warm-up (connections, prepared statements, caches), then the measured run."""
+def wrk(url: str, script: str, seconds: int, *, tag: int = 0, warmup: int = 2) -> Run:
+    """A warm-up (connections, prepared statements, caches), then the measured run. ``tag`` (0–9) sets the
+    ids' first two hex digits, so bodies sent to one server never share a delivery id (a GitHub push and a
+    deployment status with the same ``X-GitHub-Delivery`` are one delivery: the second is a duplicate)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
 
@@ -186,8 +188,8 @@ def wrk(url: str, script: str, seconds: int, *, warmup: int = 2) -> Run:
             check=True,
         ).stdout
 
-    warm = once(warmup, "aa")
-    out = once(seconds, "bb")
+    warm = once(warmup, f"a{tag}")
+    out = once(seconds, f"b{tag}")
     os.unlink(handle.name)
 
     def millis(label: str) -> float:
@@ -204,6 +206,8 @@ def wrk(url: str, script: str, seconds: int, *, warmup: int = 2) -> Run:
 
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     answered = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    if ok(out) == 0:
+        raise SystemExit(f"{url}: no 2xx answer at all; the script or the server is wrong\n{out}")
     return Run(rate, millis("50"), millis("99"), answered - ok(out), ok(warm) + ok(out))
 
 
@@ -246,8 +250,8 @@ def measure_postgres(workers: int, seconds: int, chosen: list[Body]) -> Measured
         command, base = frictionlog_api(workers)
         runs: dict[str, Run] = {}
         with process(command, env, f"{base}/healthz"):
-            for body in chosen:
-                runs[body.name] = wrk(f"{base}{body.path}", lua(body, token), seconds)
+            for tag, body in enumerate(chosen):
+                runs[body.name] = wrk(f"{base}{body.path}", lua(body, token), seconds, tag=tag)
         rows = stored_postgres(dsn)
         return {body.name: (runs[body.name], rows.get(body.event_type, 0)) for body in chosen}
 
@@ -266,8 +270,8 @@ def measure_embedded(seconds: int, chosen: list[Body]) -> Measured:
         command = [sys.executable, "-m", "service.app.cli", "--log-level", "WARNING", "serve", "--port", str(port)]
         runs: dict[str, Run] = {}
         with process(command, env, f"http://127.0.0.1:{port}/healthz"):
-            for body in chosen:
-                runs[body.name] = wrk(f"http://127.0.0.1:{port}{body.path}", lua(body, token), seconds)
+            for tag, body in enumerate(chosen):
+                runs[body.name] = wrk(f"http://127.0.0.1:{port}{body.path}", lua(body, token), seconds, tag=tag)
         rows = stored_sqlite(f"{directory}/bench.db")
         spooled: dict[str, int] = {}
 
@@ -291,8 +295,8 @@ def measure_baselines(seconds: int, chosen: list[Body], keys: set[str]) -> dict[
         with process([*command, "--log-level", "warning"], env, f"http://127.0.0.1:{port}/"):
             for key, path in (("a", "/parse"), ("a2", "/fastapi/parse"), ("b", "/insert"), ("c", "/fastapi/sqlite")):
                 if key in keys:
-                    for body in chosen:
-                        run = wrk(f"http://127.0.0.1:{port}{path}", lua(body, "x"), seconds)
+                    for tag, body in enumerate(chosen):
+                        run = wrk(f"http://127.0.0.1:{port}{path}", lua(body, "x"), seconds, tag=tag)
                         found.setdefault(key, {})[body.name] = run
     return found
 
