@@ -46,6 +46,7 @@ def _cases(ingest: str, read_only: str) -> list[tuple[str, dict[str, str], bytes
         ("no token", json_type, deployment),
         ("not bearer", {"Authorization": f"Basic {ingest}", **json_type}, deployment),
         ("empty bearer", {"Authorization": "Bearer ", **json_type}, deployment),
+        ("bearer, any case, spaced", {"Authorization": f"bEaReR   {ingest}", **json_type}, b'{"type": '),
         ("unknown token", {"Authorization": "Bearer nope", **json_type}, deployment),
         ("lacks the scope", {"Authorization": f"Bearer {read_only}", **json_type}, deployment),
         ("no token, bad JSON", json_type, b"{"),
@@ -170,3 +171,30 @@ def test_the_writer_reports_an_unreachable_postgres_as_operational_error() -> No
             asyncio.run(writer.accept([delivery]))
     finally:
         writer.close()
+
+
+def test_every_way_in_refuses_with_the_same_bytes(client: TestClient, settings: Settings) -> None:
+    """One envelope, one token check: the edge middleware (a body under /api/), a route's dependency (a
+    read) and the lean webhook path answer a bad token, and a token without the scope, alike."""
+    bad = {"Authorization": "Bearer nope", "Content-Type": "application/json"}
+    answers = [
+        client.post("/api/v1/friction", content=b"{}", headers=bad),  # RequestGuard, before the body
+        client.get("/api/v1/friction", headers=bad),  # require_scope, through FastAPI's handler
+        client.post(URL, content=b"{}", headers=bad),  # the lean path
+    ]
+    assert {answer.status_code for answer in answers} == {401}
+    assert len({answer.content for answer in answers}) == 1
+    assert answers[0].json()["error"] == {
+        "code": "unauthorized",
+        "message": "invalid or revoked API token",
+        "field": None,
+    }
+    for answer in answers:
+        assert answer.headers["www-authenticate"] == "Bearer"
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.headers["content-length"] == str(len(answer.content))
+    read_only = {"Authorization": f"Bearer {issue_token(settings, 'ro', ['read'])}", "Content-Type": "application/json"}
+    forbidden = [client.post(path, content=b"{}", headers=read_only) for path in (URL, "/api/v1/friction")]
+    assert [answer.status_code for answer in forbidden] == [403, 403]
+    assert forbidden[0].content == forbidden[1].content
+    assert forbidden[0].json()["error"]["message"] == "this token lacks the 'ingest' scope"
