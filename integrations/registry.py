@@ -1,13 +1,17 @@
 """The sources we take events from: how each is authenticated and keyed at the edge, and which parser
-the workers use for its inbox rows."""
+the workers use for its inbox rows.
+
+A vendor module (``integrations.github``, ``gitlab``, …) is a :class:`Vendor`: mypy checks each module
+listed in :data:`VENDORS` against that protocol, so a vendor that drops or changes ``verify``, ``parse``
+or the rest no longer type-checks, rather than failing on its first delivery.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from integrations import (
     cdevents,
@@ -23,6 +27,7 @@ from integrations import (
     prometheus,
 )
 from integrations.config import IntegrationConfig
+from integrations.payload import Handler
 from service.core.errors import InvalidInput
 from service.core.records import InboxMeta, ParseResult
 from service.core.settings import Settings
@@ -31,12 +36,38 @@ from service.ingest.inbox import Delivery, content_key
 
 SLACK_SOURCE = "slack"
 
-Parser = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
+Parser = Handler
 """(the inbox row's metadata, its decoded JSON body, config) → canonical records, Ignored, or InvalidInput."""
 
-VENDORS: dict[str, ModuleType] = {
-    module.SOURCE: module for module in (github, gitlab, pagerduty, opsgenie, jira, linear, cdevents)
-}
+
+class Vendor(Protocol):
+    """What a vendor module offers: the edge authenticates, types and keys a delivery with it, and the
+    workers parse the stored body with it (``parse`` is a :data:`Parser`)."""
+
+    @property
+    def SOURCE(self) -> str:
+        """The inbox ``source`` and the ``/webhooks/{source}`` path segment."""
+
+    def verify(self, headers: Mapping[str, str], body: bytes, settings: Settings, /) -> None:
+        """Authenticate the exact body (a signature or a shared token), before anything parses it; raise
+        ``Unauthenticated`` (401) otherwise."""
+
+    def event_type(self, headers: Mapping[str, str], value: Any, /) -> str:
+        """The event type, from a header or the payload; empty if there is none (a 422)."""
+
+    def delivery_key(self, headers: Mapping[str, str], /) -> str | None:
+        """The vendor's own delivery id (dedupe), or None: the key is then a hash of the body."""
+
+    def parse(self, meta: InboxMeta, value: Any, config: IntegrationConfig, /) -> ParseResult:
+        """The decoded body as canonical records, ``Ignored`` (a well-formed event not used) or
+        ``InvalidInput`` naming the field."""
+
+
+def _vendors(*modules: Vendor) -> dict[str, Vendor]:
+    return {module.SOURCE: module for module in modules}
+
+
+VENDORS: dict[str, Vendor] = _vendors(github, gitlab, pagerduty, opsgenie, jira, linear, cdevents)
 """Sources that post their own payloads to ``/webhooks/{source}``."""
 
 KEPT_HEADERS = (

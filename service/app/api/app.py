@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,8 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from integrations.config import IntegrationConfig
 from integrations.slack.app import build_app
 from service.app.api.errors import install_error_handlers
-from service.app.api.fast_ingest import PATH as GENERIC_PATH
-from service.app.api.fast_ingest import GenericIngest
+from service.app.api.fast_ingest import WebhookIngest, lean_source
 from service.app.api.inbox_writer import InboxWriter
 from service.app.api.limits import RequestGuard
 from service.app.api.observability import Metrics, MetricsMiddleware
@@ -37,9 +36,9 @@ log = logging.getLogger("frictionlog.api")
 
 
 class App(FastAPI):
-    """FastAPI, but ``POST /webhooks/generic`` (the ingest rate) goes straight to its own stack: the same
+    """FastAPI, but the webhooks (the ingest rate) go straight to their own stack: the same
     ``ServerErrorMiddleware`` with the app's 500 handler and the same user middlewares in the same order —
-    the body cap and token check, the security headers, the request metrics, then ``GenericIngest`` — with
+    the body cap and token check, the security headers, the request metrics, then ``WebhookIngest`` — with
     none of FastAPI's per-request work that this route does not use: its OpenTelemetry check (no provider
     is configured here), the exception-telemetry wrapper, routing and the exception middleware."""
 
@@ -47,7 +46,7 @@ class App(FastAPI):
 
     def build_lean_stack(self) -> ASGIApp:
         """As ``Starlette.build_middleware_stack`` wraps the router, here wrapping the full app (which
-        ``GenericIngest`` passes anything else to; nothing else reaches this stack)."""
+        ``WebhookIngest`` passes anything else to; nothing else reaches this stack)."""
         error_handler = None
         for key, value in self.exception_handlers.items():
             if key in (500, Exception):
@@ -58,8 +57,9 @@ class App(FastAPI):
         return ServerErrorMiddleware(app, handler=error_handler, debug=self.debug)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        lean = scope["type"] == "http" and scope["path"] == GENERIC_PATH and scope["method"] == "POST"
-        if lean and getattr(self, "max_body_size", None) is None:  # FastAPI's own body cap is not set here
+        if (
+            lean_source(scope) is not None and getattr(self, "max_body_size", None) is None
+        ):  # FastAPI's own body cap is not set here
             if self.root_path:
                 scope["root_path"] = self.root_path
             scope["app"] = self
@@ -123,8 +123,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         metrics=Metrics(settings.database_url, spool),
     )
     app.state.frictionlog = state  # read only through service.app.api.state
-    # Innermost: the lean path for POST /webhooks/generic, inside every edge middleware (see its module).
-    app.add_middleware(GenericIngest, route=_route(webhooks.router, GENERIC_PATH))
+    # Innermost: the lean path for the webhooks, inside every edge middleware (see its module).
+    app.add_middleware(WebhookIngest, router=webhooks.router)
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     app.add_middleware(SecurityHeaders)
     # Outermost: the body cap and the token check run before anything reads a body.
@@ -133,7 +133,3 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
         app.include_router(module.router)
     return app
-
-
-def _route(router: APIRouter, path: str) -> object | None:
-    return next((route for route in router.routes if getattr(route, "path", None) == path), None)

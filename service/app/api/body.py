@@ -1,4 +1,9 @@
-"""Reading a JSON request body safely: size cap (413), content type (415), well-formed JSON (400)."""
+"""Reading a JSON request body safely: content type (415), the whole body, well-formed JSON (400).
+
+The size cap (413) is not here: the edge middleware (``service.app.api.limits.RequestGuard``) applies it to
+every body as it arrives, and a body it cuts off reaches these readers as a client that left (its answer
+is replaced by the 413). The FastAPI routes and the lean ingest path read through the same function.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
-from service.app.api.errors import MalformedBody, PayloadTooLarge, UnsupportedMediaType
-from service.app.api.state import app_state
+from service.app.api.errors import MalformedBody, UnsupportedMediaType
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,23 +29,30 @@ def _is_json(content_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
-async def read_capped(request: Request) -> bytes:
-    """The raw body, refused with 413 as soon as it passes the configured cap (never read whole first)."""
-    limit = app_state(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"body is {declared} bytes; the limit is {limit}")
+async def read_body(receive: Receive) -> bytes:
+    """The whole body from ASGI ``receive`` (already capped by the edge). A client that left, or a body
+    the edge cut off at the cap, is a ``MalformedBody`` (no traceback for a client that went away)."""
+    message = await receive()
+    if message["type"] == "http.request" and not message.get("more_body", False):
+        return bytes(message.get("body", b""))  # the usual case: one message, no join
     chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"body is over the limit of {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:  # nobody is left to answer; no traceback for a client that went away
-        raise MalformedBody("the client disconnected before sending the whole body") from None
-    return b"".join(chunks)
+    while True:
+        if message["type"] == "http.disconnect":
+            raise MalformedBody("the client disconnected before sending the whole body")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+        message = await receive()
+
+
+async def raw_body(request: Request) -> bytes:
+    """FastAPI dependency: the request's whole body (:func:`read_body`), kept on the request like
+    ``Request.body()`` keeps it."""
+    cached: bytes | None = getattr(request, "_body", None)
+    if cached is None:
+        cached = await read_body(request.receive)
+        request._body = cached
+    return cached
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
@@ -78,5 +89,5 @@ def require_json_type(content_type: str) -> None:
 async def json_body(request: Request) -> JsonBody:
     """FastAPI dependency for token-authenticated routes; declare it after the token check."""
     require_json(request)
-    raw = await read_capped(request)
+    raw = await raw_body(request)
     return JsonBody(raw=raw, value=decode_json(raw))

@@ -1,7 +1,9 @@
 """The edge every request with a body passes first: the body cap, and the token before the body.
 
-One ASGI middleware in front of everything (bolt, the admin routes, the webhooks), so no route can read
-a body its own way:
+One ASGI middleware in front of everything (bolt, the admin routes, the webhooks, the web pages, and the
+lean ingest path of ``POST /webhooks/generic``), so no route can read a body its own way. This is the only
+place the cap is applied: a route reads its body whole (``service.app.api.body``) and a body cut off here
+looks to it like a client that left, whose answer is then replaced by the 413.
 
 - **Cap (413).** ``FRICTIONLOG_MAX_BODY_BYTES`` is applied as bytes arrive. A declared
   ``Content-Length`` over the cap is answered at once, before anything is read; a body that streams past
@@ -12,37 +14,22 @@ a body its own way:
   without this a request with no token got a 422 about its JSON. The scope is still checked by the
   route (403).
 
-Both answer in the documented envelope ``{"error": {code, message, field}}``.
+Both answer in the documented envelope (``service.app.api.errors``), and the token check is the one of
+every way in (``service.app.api.auth``).
 """
 
 from __future__ import annotations
 
-import json
-
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.app.api.errors import status_of
-from service.app.api.principal import TokenCache, authenticate
-from service.core.errors import AppError, Unauthenticated
+from service.app.api.auth import check_token
+from service.app.api.errors import app_error_messages, error_messages
+from service.app.api.principal import TokenCache
+from service.core.errors import AppError
 from service.core.settings import Settings
-from service.core.tokens import hash_token
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_FIRST_PREFIX = "/api/"
-
-
-def _envelope(status: int, code: str, message: str, field: str | None = None) -> list[Message]:
-    body = json.dumps({"error": {"code": code, "message": message, "field": field}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    if status == 413:
-        headers.append((b"connection", b"close"))
-    return [
-        {"type": "http.response.start", "status": status, "headers": headers},
-        {"type": "http.response.body", "body": body},
-    ]
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -58,9 +45,10 @@ class RequestGuard:
         self.settings = settings
         self.token_cache = token_cache
 
-    async def _reply(self, send: Send, status: int, code: str, message: str, field: str | None = None) -> None:
-        for message_ in _envelope(status, code, message, field):
-            await send(message_)
+    @staticmethod
+    async def _reply(send: Send, messages: list[Message]) -> None:
+        for message in messages:
+            await send(message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -69,27 +57,16 @@ class RequestGuard:
         limit = self.settings.max_body_bytes
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await self._reply(send, 413, "payload_too_large", f"body is {declared.strip()} bytes; the limit is {limit}")
+            too_large = f"body is {declared.strip()} bytes; the limit is {limit}"
+            await self._reply(send, error_messages(413, "payload_too_large", too_large))
             return
         if scope["path"].startswith(TOKEN_FIRST_PREFIX):
-            refusal = await self._check_token(scope)
-            if refusal is not None:
-                await self._reply(send, status_of(refusal), refusal.code, refusal.message, refusal.field)
+            try:  # any valid token; the route checks its scope (403)
+                await check_token(self.settings, self.token_cache, _header(scope, b"authorization"), None)
+            except AppError as refusal:  # 401 invalid token, 503 database down and token unknown
+                await self._reply(send, app_error_messages(refusal))
                 return
         await self._capped(scope, receive, send, limit)
-
-    async def _check_token(self, scope: Scope) -> AppError | None:
-        authorization = _header(scope, b"authorization") or ""
-        scheme, _, secret = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not secret.strip():
-            return Unauthenticated("an API token is required: Authorization: Bearer <token>")
-        if self.token_cache.get(hash_token(secret.strip())) is not None:  # seen lately: no thread hop
-            return None
-        try:
-            await run_in_threadpool(authenticate, self.settings, self.token_cache, secret.strip())
-        except AppError as exc:  # 401 invalid token, 503 database down and token unknown
-            return exc
-        return None
 
     async def _capped(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         size = 0
@@ -113,7 +90,8 @@ class RequestGuard:
             nonlocal replaced
             if not replaced:
                 replaced = True
-                await self._reply(send, 413, "payload_too_large", f"body is over the limit of {limit} bytes")
+                cut = f"body is over the limit of {limit} bytes"
+                await self._reply(send, error_messages(413, "payload_too_large", cut))
 
         async def guarded(message: Message) -> None:
             nonlocal forwarded

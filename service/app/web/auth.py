@@ -14,8 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from sqlmodel import col, select
 
-from service.app.api.auth import bearer
-from service.app.api.principal import authenticate
+from service.app.api.auth import bearer, bearer_secret, check_token_sync
 from service.app.api.state import app_state
 from service.app.web.sessions import SessionCodec, WebSession, new_session, same
 from service.core.db import session_scope
@@ -98,10 +97,9 @@ def current_viewer(request: Request) -> Viewer | None:
             return Viewer(name=session.name or "", role=role, via="session", csrf=session.csrf)
         set_session(request, new_session())
         return None
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() == "bearer" and secret:
-        principal = authenticate(settings, app_state(request).token_cache, secret.strip())
+    header = request.headers.get("authorization")
+    if bearer_secret(header) is not None:  # the API's token check; the page's own scopes decide the role
+        principal = check_token_sync(settings, app_state(request).token_cache, header, None)
         role = role_of_scopes(principal.scopes)
         if role is None:
             raise Forbidden("this token lacks the 'read' scope")

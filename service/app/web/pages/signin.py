@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.app.api.principal import authenticate
+from service.app.api.auth import check_token_sync
 from service.app.api.state import app_state
 from service.app.web import oidc
 from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session
@@ -51,7 +51,8 @@ def signin_with_token(
 ) -> Response:
     settings = app_state(request).settings
     try:
-        principal = authenticate(settings, app_state(request).token_cache, token.strip()) if token.strip() else None
+        # the API's token check, on the pasted token as if it came in an Authorization header
+        principal = check_token_sync(settings, app_state(request).token_cache, f"Bearer {token}", None)
     except AppError:
         principal = None
     role = role_of_scopes(principal.scopes) if principal else None
