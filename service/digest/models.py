@@ -287,7 +287,8 @@ class DigestContent(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def read_stored(content: dict[str, Any]) -> dict[str, Any]:
+def read_stored(content: dict[str, Any]) -> DigestContent:
     """A kept digest in today's shape: fields renamed since it was stored (a cohort's ``deployment_frequency``,
-    now ``deploys``) read under their new names, so every renderer sees one shape."""
-    return DigestContent.model_validate(content).as_json()
+    now ``deploys``) read under their new names, so every renderer sees one shape. The one place a stored
+    digest is read back; ``DigestContent.as_json`` is the one place it is written."""
+    return DigestContent.model_validate(content)
