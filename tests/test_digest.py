@@ -16,6 +16,7 @@ from integrations.slack.client import sync_client
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import WebClientNotifier
 from service.core.settings import Settings
+from service.digest.models import DigestContent
 from tests.factories import iso, make_deployment, make_incident
 from tests.helpers import get_ready, make_settings
 from tests.slack_fake import fake_slack
@@ -230,8 +231,8 @@ def test_an_unfinished_week_is_the_week_so_far_and_never_enters_the_effects(
     drain(settings)
     wednesday = datetime(2026, 10, 28, 12, tzinfo=UTC)  # inside WEEK
     with session_scope(settings.database_url) as session:
-        partial = build(session, settings, week=WEEK, audience="leaders", now=wednesday)
-        whole = build(session, settings, week=WEEK, audience="leaders", now=wednesday + timedelta(weeks=1))
+        partial = build(session, settings, week=WEEK, audience="leaders", now=wednesday).as_json()
+        whole = build(session, settings, week=WEEK, audience="leaders", now=wednesday + timedelta(weeks=1)).as_json()
 
     assert partial["partial"] is True
     assert partial["week_label"] == f"{WEEK} (week so far)"
@@ -264,7 +265,7 @@ def test_an_empty_week_is_a_short_plain_digest(
 
     assert content["empty"] is True
     assert content["summary"] == "A quiet week: no deployments, incidents or friction reports were recorded."
-    text, blocks = digest_blocks(content)
+    text, blocks = digest_blocks(DigestContent.model_validate(content))
     assert len(blocks) == 2
     assert text.endswith(content["summary"])
     for block in blocks:
@@ -326,7 +327,7 @@ def test_slack_blocks_are_valid_block_kit_within_limits(
 ) -> None:
     story(client, admin_headers, moves={f"svc-{i}": 3 + i % 3 for i in range(6)}, before=2, after=6, noise=0.5)
 
-    text, blocks = digest_blocks(digest(client, admin_headers, settings))
+    text, blocks = digest_blocks(DigestContent.model_validate(digest(client, admin_headers, settings)))
 
     assert 0 < len(blocks) <= 50
     assert len(text) <= 3000
@@ -414,7 +415,7 @@ def test_a_rising_theme_shows_its_own_example_and_other_quotes_stand_apart(
         assert client.post("/api/v1/friction", json=body, headers=admin_headers).status_code == 202
     content = digest(client, admin_headers, settings)
     html = get_ready(client, f"/digests/{WEEK}/html", headers=admin_headers).text
-    _, blocks = digest_blocks(content)
+    _, blocks = digest_blocks(DigestContent.model_validate(content))
 
     theme = content["friction"]["rising_themes"][0]
     rising_at = html.index("Rising: Cold starts and latency")

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
 from service.digest.html import render_html
+from service.digest.models import DigestContent
 from service.digest.render import plain_text
 from tests.factories import iso, make_deployment, make_incident
 from tests.test_digest import FIRST, MOVERS, STAYERS, WEEKS, before_after, digest, story
@@ -145,7 +146,8 @@ def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api
     assert categories["total"] == categories["infrastructure"] + categories["application"] + categories["unknown"]
     assert categories["infrastructure"] >= 1
 
-    page, text = render_html(content), plain_text(content)
+    typed = DigestContent.model_validate(content)
+    page, text = render_html(typed), plain_text(typed)
     for shown in ("Cost and utilisation", "Engineering productivity", "Infrastructure-related incidents"):
         assert shown in page
     assert "Cost per platform this week: legacy" in text

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from integrations.slack import blocks
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.mrkdwn import code, escape, fmt, quote, user_mention
+from service.digest.models import DigestContent
 from service.figures.friction.categorise import Categorisation, load_taxonomy
 
 TAXONOMY = load_taxonomy(None)
@@ -87,19 +88,32 @@ def report(text: str, service: str, note: str, contact: str, *, reporter: str | 
 
 def digest(name: str, service: str, quote_text: str, note: str, title: str) -> dict[str, Any]:
     row = {
+        "key": "deploys",
         "label": "Deploys",
         "this_week": 3.0,
         "unit": "count",
         "direction": "up",
         "better": True,
+        "vs_four_weeks": True,
         "baseline": 1.0,
         "low_sample": False,
         "band": "weekly",
         "four_week_average": 2.0,
     }
+    effect = {"metric": "deploys", "label": "Deploys per week", "before": 1.0, "after": 3.0, "relative": 2.0,
+              "low": None, "high": None, "services": 1, "verdict": "changed"}  # fmt: skip
+    criterion = {"metric": "deploys", "label": "Deploys per week", "direction": "at_least", "kind": "relative",
+                 "target": 1.0, "deadline": None, "status": "met", "estimate": 2.0, "low": 1.5,
+                 "high": 2.5}  # fmt: skip
+    change = {"subject": "criterion deploys", "action": "changed", "before": None, "after": None,
+              "changed_by": note, "changed_at": "2026-11-01T00:00:00Z"}  # fmt: skip
+    cohort = {"services": 1, "deploys": 3.0, "lead_time": None, "change_failure_rate": None, "time_to_restore": None,
+              "incidents": None, "low_sample": False}  # fmt: skip
     return {
         "week": "2026-W44",
         "audience": "leaders",
+        "from": "2026-10-26T00:00:00+00:00",
+        "to": "2026-11-02T00:00:00+00:00",
         "summary": f"{service} deployed more",
         "empty": False,
         "verdict": [f"Migration {name}: {service} deployed more", f"criteria of {name}: 1 of 2 met"],
@@ -112,26 +126,40 @@ def digest(name: str, service: str, quote_text: str, note: str, title: str) -> d
             "services_migrated": 1,
             "services_total": 2,
             "schedule": f"{name} is due on 2026-12-31",
-            "before_after": [{"sentence": f"{service} went from 1 to 3 deploys a week"}],
-            "criteria": [{"sentence": f"{name}: deploys at least +100 %: met"}],
-            "criteria_changes": [{"sentence": f"{note} lowered the target of {name}"}],
-            "cohorts": {"migrated": {"services": 1, "deploys": 3.0}},
+            "before_after": [{**effect, "sentence": f"{service} went from 1 to 3 deploys a week"}],
+            "criteria": [{**criterion, "sentence": f"{name}: deploys at least +100 %: met"}],
+            "criteria_changes": [{**change, "sentence": f"{note} lowered the target of {name}"}],
+            "cohorts_over": "the last 4 weeks",
+            "cohorts": {"migrated": cohort},
         },
         "friction": {
             "new": 2,
             "last_week": 1,
             "hours_lost": 1.5,
-            "top_categories": [{"title": title, "reports": 2, "last_week": 1}],
+            "top_categories": [{"category": "ci", "title": title, "reports": 2, "last_week": 1}],
             "rising_themes": [{"title": title, "service": service, "reports": 2, "example": quote_text}],
             "quotes": [quote_text],
             "you_said_we_did": [{"id": 7, "text": quote_text, "note": note}],
         },
+        "charts": {"weeks": [], "deploys": {}, "incidents": {}, "friction_by_category": {}},
         "definitions_version": "1",
         # Platform names come from cost tags and the catalogue: user text in the cost lines.
         "cost": {
             "currency": "USD",
-            "this_week": {"compute_cost": 1200.0, "unallocated_cost_share": 0.1, "gpu_utilisation": 0.5},
-            "four_week_average": {"compute_cost": 1000.0},
+            "this_week": {
+                "compute_cost": 1200.0,
+                "unallocated_cost_share": 0.1,
+                "gpu_utilisation": 0.5,
+                "idle_gpu_cost": None,
+                "cold_start_p95_seconds": None,
+            },
+            "four_week_average": {
+                "compute_cost": 1000.0,
+                "unallocated_cost_share": None,
+                "gpu_utilisation": None,
+                "idle_gpu_cost": None,
+                "cold_start_p95_seconds": None,
+            },
             "by_platform": [
                 {"platform": name, "this_week": 700.0, "four_week_average": 600.0},
                 {"platform": service, "this_week": 500.0, "four_week_average": 400.0},
@@ -184,7 +212,9 @@ def test_no_builder_lets_user_text_out_live(text: str, service: str, note: str, 
         fallback, dm = blocks.resolution_dm(closed)
         outputs.append(dm)
         fallbacks.append(fallback)
-    digest_fallback, digest_message = digest_blocks(digest(name, service, text, note, contact))
+    digest_fallback, digest_message = digest_blocks(
+        DigestContent.model_validate(digest(name, service, text, note, contact))
+    )
     outputs.append(digest_message)
     fallbacks.append(digest_fallback)
     cost_text = "\n".join(s for s in mrkdwn_strings(digest_message) if s.startswith("*Cost and utilisation*"))

@@ -11,6 +11,7 @@ import pytest
 from integrations.slack.blocks import home_view
 from integrations.slack.digest_blocks import digest_blocks
 from service.app.web.render import templates
+from service.digest.models import DigestContent, Warning
 from service.digest.render import plain_text, warning_line
 from service.figures.friction.categorise import load_taxonomy
 from service.figures.metrics.compute import data_quality
@@ -58,7 +59,7 @@ def content(count: int) -> dict[str, Any]:
 
 
 def rendered(count: int) -> str:
-    made = content(count)
+    made = DigestContent.model_validate(content(count))
     fallback, blocks = digest_blocks(made)
     return "\n".join([plain_text(made), fallback, *mrkdwn_strings(blocks)])
 
@@ -85,8 +86,8 @@ def test_the_digest_agrees_with_its_counts(count: int, incident: str) -> None:
 def test_a_digest_kept_before_warnings_carried_their_count_still_reads_right() -> None:
     old = {"code": "incidents_unlinked", "count": 3, "message": "incidents not linked", "examples": ["a", "b"]}
     new = {**old, "message": "3 incidents not linked"}
-    assert warning_line(old) == "3 items: incidents not linked (e.g. a, b)"
-    assert warning_line(new) == "3 incidents not linked (e.g. a, b)"
+    assert warning_line(Warning.model_validate(old)) == "3 items: incidents not linked (e.g. a, b)"
+    assert warning_line(Warning.model_validate(new)) == "3 incidents not linked (e.g. a, b)"
 
 
 def test_the_slack_home_and_the_web_filter_agree() -> None:

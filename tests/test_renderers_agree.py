@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -15,6 +14,7 @@ from service.core import vocab
 from service.core.settings import Settings
 from service.digest.content import HEADLINE
 from service.digest.html import render_html
+from service.digest.models import DigestContent
 from service.digest.render import headline_tone
 from tests.factories import issue_token
 from tests.helpers import get_ready
@@ -22,7 +22,7 @@ from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
 from tests.test_web import sign_in
 
 
-def _slack_text(content: dict[str, Any]) -> str:
+def _slack_text(content: DigestContent) -> str:
     _, blocks = digest_blocks(content)
     return "\n".join(str(block) for block in blocks)
 
@@ -41,13 +41,14 @@ def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_word
 ) -> None:
     story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.6)
     content = digest(client, admin_headers, settings)
-    html = render_html(content)
+    typed = DigestContent.model_validate(content)
+    html = render_html(typed)
     app = _app_page(client, settings)
-    slack = _slack_text(content)
+    slack = _slack_text(typed)
 
     rows = content["headline"]
     assert [row["key"] for row in rows] == list(HEADLINE)
-    tones = {row["key"]: headline_tone(row) for row in rows}
+    tones = {row.key: headline_tone(row) for row in typed.headline}
     assert tones["deploys"] == "better"  # 2 → 6 deploys a week against the baseline: the colour must say so
     for row in rows:
         label = vocab.metric(row["key"]).chart_label

@@ -24,6 +24,7 @@ from service.core.db import session_scope
 from service.core.errors import Unauthenticated
 from service.core.models import FrictionReport, InboxEvent
 from service.core.settings import Settings
+from service.digest.models import DigestContent
 from service.ingest import inbox
 from tests.factories import issue_token, make_deployment
 from tests.fakes import RecordingWaker
@@ -282,6 +283,8 @@ def test_the_slack_digest_links_to_the_app_by_its_public_url_without_a_token() -
     content = {
         "week": "2026-W44",
         "audience": "team:payments",
+        "from": "2026-10-26T00:00:00+00:00",
+        "to": "2026-11-02T00:00:00+00:00",
         "summary": "A quiet week.",
         "empty": False,
         "headline": [],
@@ -289,16 +292,17 @@ def test_the_slack_digest_links_to_the_app_by_its_public_url_without_a_token() -
         "friction": {
             "new": 0,
             "last_week": 0,
-            "hours_lost": 0,
+            "hours_lost": 0.0,
             "top_categories": [],
             "rising_themes": [],
             "quotes": [],
             "you_said_we_did": [],
         },
+        "charts": {"weeks": [], "deploys": {}, "incidents": {}, "friction_by_category": {}},
         "definitions_version": "1",
     }
 
-    _, blocks = digest_blocks(content, public_url="https://frictionlog.example.com/")
+    _, blocks = digest_blocks(DigestContent.model_validate(content), public_url="https://frictionlog.example.com/")
 
     link = blocks[-1]["elements"][0]["text"]
     assert "<https://frictionlog.example.com/digests/2026-W44?audience=team%3Apayments|" in link
@@ -475,20 +479,45 @@ def test_the_services_table_shows_the_digests_own_before_after_per_service_and_s
 
     from service.app.web.tables import ServiceFacts, changes_from_digest, service_rows, sort_rows
 
-    content = {
-        "migration": {
-            "before_after": [
-                {
-                    "metric": "deploys",
-                    "per_service": [{"service": "ml-api", "before": 2.0, "after": 4.0, "relative": 1.0}],
-                },
-                {
-                    "metric": "compute_cost",  # not a column of the table
-                    "per_service": [{"service": "ml-api", "before": 9.0, "after": 1.0, "relative": -0.9}],
-                },
-            ]
+    def effect(metric: str, before: float, after: float, relative: float) -> dict[str, Any]:
+        change = {"service": "ml-api", "moved_on": "2026-10-12", "before": before, "after": after, "relative": relative}
+        return {"metric": metric, "label": metric, "before": before, "after": after, "relative": relative,
+                "low": None, "high": None, "services": 1, "verdict": "changed", "sentence": "",
+                "per_service": [change]}  # fmt: skip
+
+    content = DigestContent.model_validate(
+        {
+            "week": "2026-W41",
+            "audience": "leaders",
+            "from": "2026-10-05T00:00:00+00:00",
+            "to": "2026-10-12T00:00:00+00:00",
+            "empty": False,
+            "summary": "",
+            "headline": [],
+            "migration": {
+                "name": "to-new",
+                "services_total": 2,
+                "services_migrated": 1,
+                "cohorts_over": "the last 4 weeks",
+                "cohorts": {},
+                "before_after": [
+                    effect("deploys", 2.0, 4.0, 1.0),
+                    effect("compute_cost", 9.0, 1.0, -0.9),  # not a column of the table
+                ],
+            },
+            "friction": {
+                "new": 0,
+                "last_week": 0,
+                "hours_lost": 0.0,
+                "top_categories": [],
+                "rising_themes": [],
+                "quotes": [],
+                "you_said_we_did": [],
+            },  # fmt: skip
+            "charts": {"weeks": [], "deploys": {}, "incidents": {}, "friction_by_category": {}},
+            "definitions_version": "1",
         }
-    }
+    )
     moved = ServiceFacts("ml-api", "growth", "1", "new", datetime(2026, 10, 7, 12, tzinfo=UTC))
     not_moved = ServiceFacts("auth", "core", None, "legacy", None)
     changes = changes_from_digest(content)
@@ -497,8 +526,8 @@ def test_the_services_table_shows_the_digests_own_before_after_per_service_and_s
     assert [r["change"] for r in rows] == [None, changes["ml-api"]]
     assert [r["facts"].slug for r in sort_rows(rows, "deploys", True)] == ["ml-api", "auth"]
     assert [r["facts"].slug for r in sort_rows(rows, "lead_time", True)] == ["auth", "ml-api"]  # no value: as is
-    assert changes_from_digest({}) == {}
-    assert changes_from_digest({"migration": None}) == {}
+    assert changes_from_digest(None) == {}
+    assert changes_from_digest(content.model_copy(update={"migration": None})) == {}
 
 
 def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_claims_linked_to_services(
@@ -510,7 +539,6 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
     from service.core.timeutil import utcnow
     from service.core.weeks import last_full_week
     from service.digest.build import keep
-    from service.digest.models import DigestContent
 
     headers = {"Authorization": f"Bearer {admin_secret}"}
     body = {"team": "growth", "platforms": [{"platform": "new", "effective_from": "2026-01-05T00:00:00Z"}]}
@@ -613,7 +641,7 @@ def test_the_overview_and_the_framed_digest_show_the_real_digest_content_with_cl
             "warnings": [{"code": "unlinked", "message": "3 incidents not linked to a deployment", "count": 3}],
             "definitions_version": "1",
         }
-    ).as_json()
+    )
     with session_scope(settings.database_url, write=True) as db:
         keep(db, week=week, audience="leaders", channel=None, content=content, html="")
     sign_in(client, admin_secret)

@@ -16,6 +16,7 @@ from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
 from service.core.settings import Settings
 from service.core.vocab import COHORT_WORDS
 from service.core.words import plural
+from service.digest.models import DigestContent, FrictionPart, MigrationPart, RisingTheme
 from service.digest.render import (
     cost_lines,
     headline_line,
@@ -30,60 +31,60 @@ MAX_BLOCKS = 50
 DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default
 
 
-def digest_link(content: dict[str, Any], public_url: str) -> str:
+def digest_link(content: DigestContent, public_url: str) -> str:
     """The digest's page in the web app, absolute (``FRICTIONLOG_PUBLIC_URL``). No token in it: a reader
     without a session signs in first and lands on this page."""
-    query = "" if content["audience"] == "leaders" else "?audience=" + urlquote(content["audience"], safe="")
-    return f"{public_url.rstrip('/')}/digests/{content['week']}{query}"
+    query = "" if content.audience == "leaders" else "?audience=" + urlquote(content.audience, safe="")
+    return f"{public_url.rstrip('/')}/digests/{content.week}{query}"
 
 
-def digest_blocks(content: dict[str, Any], *, public_url: str = DEFAULT_PUBLIC_URL) -> tuple[str, list[dict[str, Any]]]:
+def digest_blocks(content: DigestContent, *, public_url: str = DEFAULT_PUBLIC_URL) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks). An empty week is a short plain message, never a broken layout."""
     fallback = safe(md.escape(plain_text(content)))
-    week = content.get("week_label") or content["week"]
+    week = content.week_label or content.week
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": plain(f"Frictionlog — week {week}", 150)},
-        mrkdwn(md.escape(content["summary"])),
+        mrkdwn(md.escape(content.summary)),
     ]
-    if content["empty"]:
+    if content.empty:
         return fallback, blocks
     blocks += _verdict_and_warnings(content)
     blocks += _figures(content)
-    if content.get("migration"):
-        blocks += _migration(content["migration"])
-    blocks += _friction(content["friction"])
+    if content.migration:
+        blocks += _migration(content.migration)
+    blocks += _friction(content.friction)
     blocks.append(_footer(content, public_url))
     return fallback, blocks[:MAX_BLOCKS]
 
 
-def _verdict_and_warnings(content: dict[str, Any]) -> list[dict[str, Any]]:
+def _verdict_and_warnings(content: DigestContent) -> list[dict[str, Any]]:
     """The verdict's sentences, then the week's data-quality warnings in one line (each when there is one)."""
     blocks = []
-    if content.get("verdict"):
-        blocks.append(mrkdwn(md.join("\n", content["verdict"])))
-    if content.get("warnings"):
-        blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content["warnings"]))))
+    if content.verdict:
+        blocks.append(mrkdwn(md.join("\n", content.verdict)))
+    if content.warnings:
+        blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content.warnings))))
     return blocks
 
 
-def _figures(content: dict[str, Any]) -> list[dict[str, Any]]:
+def _figures(content: DigestContent) -> list[dict[str, Any]]:
     """The headline figures; cost and utilisation; productivity and incident categories together."""
-    headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content["headline"]))
+    headline = md.join("\n", (fmt("• {}", headline_line(row)) for row in content.headline))
     blocks = [mrkdwn(fmt("*Headline*\n{}", headline))]
-    if content.get("cost"):
-        figures = md.join("\n", (fmt("• {}", line) for line in cost_lines(content["cost"])))
+    if content.cost:
+        figures = md.join("\n", (fmt("• {}", line) for line in cost_lines(content.cost)))
         blocks.append(mrkdwn(fmt("*Cost and utilisation*\n{}", figures)))
     others = []
-    if content.get("productivity"):
-        others.append(fmt("• {}", productivity_line(content["productivity"])))
-    if content.get("incident_categories"):
-        others.append(fmt("• {}", incidents_line(content["incident_categories"])))
+    if content.productivity:
+        others.append(fmt("• {}", productivity_line(content.productivity)))
+    if content.incident_categories:
+        others.append(fmt("• {}", incidents_line(content.incident_categories)))
     if others:
         blocks.append(mrkdwn(md.join("\n", others)))
     return blocks
 
 
-def _migration(migration: dict[str, Any]) -> list[dict[str, Any]]:
+def _migration(migration: MigrationPart) -> list[dict[str, Any]]:
     """The migration's lines under its first as a title, and its cohorts over the last four weeks."""
     first, *rest = migration_lines(migration)
     lines = [fmt("*{}*", first), *(fmt("• {}", line) for line in rest)]
@@ -93,56 +94,54 @@ def _migration(migration: dict[str, Any]) -> list[dict[str, Any]]:
             fmt(
                 "{}: {}, {} deploys/week",
                 COHORT_WORDS.get(name, name),
-                plural(c["services"], "service"),
-                f"{c['deploys'] or 0:.1f}",
+                plural(c.services, "service"),
+                f"{c.deploys or 0:.1f}",
             )
-            for name, c in migration["cohorts"].items()
+            for name, c in migration.cohorts.items()
         ),
     )
     return [
         mrkdwn(md.join("\n", lines)),
-        context(fmt("{} ({})", cohorts, migration.get("cohorts_over", "the last 4 weeks"))),
+        context(fmt("{} ({})", cohorts, migration.cohorts_over)),
     ]
 
 
-def _friction(friction: dict[str, Any]) -> list[dict[str, Any]]:
+def _friction(friction: FrictionPart) -> list[dict[str, Any]]:
     """New reports and the top categories; each rising theme with its example; quotes; you said → we did."""
     lines = [
         fmt(
             "*Friction*: {} ({} the week before), {} h lost",
-            plural(friction["new"], "new report"),
-            friction["last_week"],
-            friction["hours_lost"],
+            plural(friction.new, "new report"),
+            friction.last_week,
+            friction.hours_lost,
         )
     ]
-    lines += [
-        fmt("• {}: {} (last week {})", c["title"], c["reports"], c["last_week"]) for c in friction["top_categories"]
-    ]
+    lines += [fmt("• {}: {} (last week {})", c.title, c.reports, c.last_week) for c in friction.top_categories]
     blocks = [mrkdwn(md.join("\n", lines))]
-    blocks += [_rising_theme(t) for t in friction["rising_themes"]]  # each with its own example, never above quotes
-    if friction["quotes"]:
-        quotes = md.join("\n", (quote(q) for q in friction["quotes"]))
+    blocks += [_rising_theme(t) for t in friction.rising_themes]  # each with its own example, never above quotes
+    if friction.quotes:
+        quotes = md.join("\n", (quote(q) for q in friction.quotes))
         blocks.append(mrkdwn(fmt("*In engineers’ words this week*\n{}", quotes)))
-    if friction["you_said_we_did"]:
-        said = [fmt("• #{} “{}” → {}", i["id"], i["text"], i["note"]) for i in friction["you_said_we_did"]]
+    if friction.you_said_we_did:
+        said = [fmt("• #{} “{}” → {}", i.id, i.text, i.note) for i in friction.you_said_we_did]
         blocks.append(mrkdwn(fmt("*You said → we did*\n{}", md.join("\n", said))))
     return blocks
 
 
-def _rising_theme(theme: dict[str, Any]) -> dict[str, Any]:
+def _rising_theme(theme: RisingTheme) -> dict[str, Any]:
     """ "Rising: title on `service` (n reports), e.g." and the theme's example as a quote."""
-    where = fmt(" on {}", code(theme["service"])) if theme["service"] else Mrkdwn("")
-    example = quote(theme["example"])
-    reports = plural(theme["reports"], "report")
-    return mrkdwn(fmt("Rising: {}{} ({}), e.g.\n{}", theme["title"], where, reports, example))
+    where = fmt(" on {}", code(theme.service)) if theme.service else Mrkdwn("")
+    example = quote(theme.example)
+    reports = plural(theme.reports, "report")
+    return mrkdwn(fmt("Rising: {}{} ({}), e.g.\n{}", theme.title, where, reports, example))
 
 
-def _footer(content: dict[str, Any], public_url: str) -> dict[str, Any]:
+def _footer(content: DigestContent, public_url: str) -> dict[str, Any]:
     """The definitions' version and the link to the full digest."""
     return context(
         fmt(
             "Definitions v{} · {}",
-            content["definitions_version"],
+            content.definitions_version,
             link(digest_link(content, public_url), "the full digest with charts"),
         )
     )

@@ -20,6 +20,7 @@ from service.criteria import service as criteria
 from service.criteria.judge import Criterion
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
+from service.digest.models import DigestContent
 from service.effects import resource_panels as resources
 from service.figures import catalogue, rollups_db
 from service.figures.cohort import with_cohort
@@ -182,23 +183,26 @@ def digest_input(
 
 def build(
     session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
-) -> dict[str, Any]:
-    """The digest in its JSON form (``DigestContent.as_json``): what is stored, served and rendered."""
-    return build_content(digest_input(session, settings, week=week, audience=audience, now=now)).as_json()
+) -> DigestContent:
+    """The digest: what is rendered, served (``response_model=DigestContent``) and kept (``keep`` stores
+    its JSON form, ``DigestContent.as_json``)."""
+    return build_content(digest_input(session, settings, week=week, audience=audience, now=now))
 
 
 def keep(
-    session: Session, *, week: str, audience: str, channel: str | None, content: dict[str, Any], html: str
+    session: Session, *, week: str, audience: str, channel: str | None, content: DigestContent, html: str
 ) -> Digest:
-    """Store (or refresh, until it is posted) the digest of a week for an audience. Commits."""
+    """Store (or refresh, until it is posted) the digest of a week for an audience, in its JSON form
+    (``DigestContent.as_json``; read back with ``service.digest.models.read_stored``). Commits."""
+    stored = content.as_json()
     session.exec(
         upsert_insert(session, Digest)
-        .values(week=week, audience=audience, channel=channel, content=content, html=html, created_at=utcnow())
+        .values(week=week, audience=audience, channel=channel, content=stored, html=html, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=["week", "audience"])
     )
     row = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).one()
     if row.posted_at is None:
-        row.content, row.html, row.channel, row.created_at = content, html, channel, utcnow()
+        row.content, row.html, row.channel, row.created_at = stored, html, channel, utcnow()
     session.commit()
     session.refresh(row)
     return row

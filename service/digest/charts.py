@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from service.core.vocab import COHORT_WORDS
+from service.digest.models import BeforeAfter, EventPoint
 
 COLOURS = {"migrated": "#2f7ed8", "not_migrated": "#b0b7c3"}
 
@@ -70,7 +71,7 @@ def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list
     return _figure(title, figure)
 
 
-def event_study(items: list[dict[str, Any]]) -> str:
+def event_study(items: list[BeforeAfter]) -> str:
     """One small panel per metric: the effect (% against the counterfactual) by weeks since the move, with
     its 90 % band. Weeks before the move should hover around zero; a lasting change stays off it."""
     shown = [item for item in items if _has_event_study(item)]
@@ -89,20 +90,20 @@ def event_study(items: list[dict[str, Any]]) -> str:
     return _figure("event study", figure)
 
 
-def _has_event_study(item: dict[str, Any]) -> bool:
+def _has_event_study(item: BeforeAfter) -> bool:
     """A metric with a claim to show: enough data, and at least one week with an estimate."""
-    return item["verdict"] != "not_enough_data" and any(p["relative"] is not None for p in item.get("event_study", []))
+    return item.verdict != "not_enough_data" and any(p.relative is not None for p in item.event_study)
 
 
-def _event_panel(axes: Any, item: dict[str, Any], *, bottom_row: bool) -> None:
+def _event_panel(axes: Any, item: BeforeAfter, *, bottom_row: bool) -> None:
     """One metric's panel: its weekly estimates with their band, zero, and the move as a dashed line."""
-    x, y, low, high = _event_series(item["event_study"])
-    colour = "#2f7ed8" if item["verdict"] == "changed" else "#6b7280"
+    x, y, low, high = _event_series(item.event_study)
+    colour = "#2f7ed8" if item.verdict == "changed" else "#6b7280"
     axes.fill_between(x, low, high, color=colour, alpha=0.18, linewidth=0)
     axes.plot(x, y, color=colour, marker="o", markersize=2.5, linewidth=1.2)
     axes.axhline(0, color="#1d1f23", linewidth=0.6)
     axes.axvline(-0.5, color="#b42318", linewidth=0.8, linestyle="--")
-    axes.set_title(item["label"], fontsize=8.5, loc="left")
+    axes.set_title(item.label, fontsize=8.5, loc="left")
     axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     axes.tick_params(labelsize=6.5)
     axes.set_xlim(-8.5, 8.5)
@@ -112,13 +113,19 @@ def _event_panel(axes: Any, item: dict[str, Any], *, bottom_row: bool) -> None:
         axes.set_xlabel("weeks since the move", fontsize=7)
 
 
-def _event_series(event_study: list[dict[str, Any]]) -> tuple[list[int], list[float], list[float], list[float]]:
+def _event_series(event_study: list[EventPoint]) -> tuple[list[int], list[float], list[float], list[float]]:
     """(weeks, estimates, lows, highs) of the weeks with an estimate; a missing bound is the estimate."""
-    points = [p for p in event_study if p["relative"] is not None]
-    x = [p["week"] for p in points]
-    y = [p["relative"] for p in points]
-    low = [p["low"] if p["low"] is not None else p["relative"] for p in points]
-    high = [p["high"] if p["high"] is not None else p["relative"] for p in points]
+    x: list[int] = []
+    y: list[float] = []
+    low: list[float] = []
+    high: list[float] = []
+    for p in event_study:
+        if p.relative is None:
+            continue
+        x.append(p.week)
+        y.append(p.relative)
+        low.append(p.low if p.low is not None else p.relative)
+        high.append(p.high if p.high is not None else p.relative)
     return x, y, low, high
 
 

@@ -3,13 +3,23 @@ JavaScript, so it reads the same in a browser and as an email body. Every text i
 
 from __future__ import annotations
 
+from datetime import date
 from html import escape
-from typing import Any
 
 from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, metric
 from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.content import HEADLINE
+from service.digest.models import (
+    BeforeAfter,
+    CostPart,
+    CriterionResult,
+    DigestContent,
+    FrictionPart,
+    HeadlineRow,
+    MigrationPart,
+    ServiceChange,
+)
 from service.digest.render import (
     ARROWS,
     COST_ROWS,
@@ -57,23 +67,22 @@ def _mark(better: bool | None) -> str:
     return "" if better is None else (" ✓" if better else " ✗")
 
 
-def _headline_table(rows: list[dict[str, Any]], partial: bool) -> str:
+def _headline_table(rows: list[HeadlineRow], partial: bool) -> str:
     body = []
     for row in rows:
-        four = row.get("vs_four_weeks", row["better"])
-        base = row.get("vs_baseline")
-        note = " <span class='muted'>(thin data)</span>" if row["low_sample"] else ""
-        arrow = ARROWS[row["direction"]] if row["this_week"] is not None else ""
+        four, base = row.vs_four_weeks, row.vs_baseline
+        note = " <span class='muted'>(thin data)</span>" if row.low_sample else ""
+        arrow = ARROWS[row.direction] if row.this_week is not None else ""
         body.append(
-            f"<tr><td>{escape(row['label'])}</td>"
-            f"<td class='{headline_tone(row)}'>{escape(number(row['this_week'], row['unit']))} {arrow}{note}</td>"
-            f"<td class='{tone(four)}'>{escape(number(row['four_week_average'], row['unit']))}{_mark(four)}</td>"
-            f"<td class='{tone(base)}'>{escape(number(row['baseline'], row['unit']))}{_mark(base)}</td>"
-            f"<td>{escape(row.get('band') or '–')}</td></tr>"
+            f"<tr><td>{escape(row.label)}</td>"
+            f"<td class='{headline_tone(row)}'>{escape(number(row.this_week, row.unit))} {arrow}{note}</td>"
+            f"<td class='{tone(four)}'>{escape(number(row.four_week_average, row.unit))}{_mark(four)}</td>"
+            f"<td class='{tone(base)}'>{escape(number(row.baseline, row.unit))}{_mark(base)}</td>"
+            f"<td>{escape(row.band or '–')}</td></tr>"
         )
     judges = (
         "before the migration (where known; else the 4-week average)"
-        if any(r.get("colour_by") == "baseline" for r in rows)
+        if any(r.colour_by == "baseline" for r in rows)
         else "the 4-week average"
     )
     week = "Week so far" if partial else "This week"
@@ -85,14 +94,14 @@ def _headline_table(rows: list[dict[str, Any]], partial: bool) -> str:
     )
 
 
-def criteria_parts(migration: dict[str, Any]) -> list[str]:
-    items = migration.get("criteria", [])
+def criteria_parts(migration: MigrationPart) -> list[str]:
+    items = migration.criteria
     parts: list[str] = []
     if items:
         rows = "".join(
-            f"<tr><td>{escape(c.get('goal') or c['label'])}</td>"
-            f"<td class='{STATUS_TONE[c['status']]}'><b>{STATUS_WORD[c['status']]}</b></td>"
-            f"<td>{escape(_estimate(c))}</td><td>{escape(str(c['deadline'] or '–')[:10])}</td></tr>"
+            f"<tr><td>{escape(c.goal or c.label)}</td>"
+            f"<td class='{STATUS_TONE[c.status]}'><b>{STATUS_WORD[c.status]}</b></td>"
+            f"<td>{escape(_estimate(c))}</td><td>{escape(_day(c.deadline))}</td></tr>"
             for c in items
         )
         parts += [
@@ -103,45 +112,50 @@ def criteria_parts(migration: dict[str, Any]) -> list[str]:
             "estimate is, the interval not yet. Judged against what the moved services would have shown "
             "without the move.</p>",
         ]
-    changes = migration.get("criteria_changes", [])
+    changes = migration.criteria_changes
     if changes:
-        lines = "".join(f"<p class='statement'>{escape(c['sentence'])}</p>" for c in changes)
+        lines = "".join(f"<p class='statement'>{escape(c.sentence)}</p>" for c in changes)
         parts.append(f"<div class='moved'><b>Changed after the migration started:</b>{lines}</div>")
     return parts
 
 
-def _estimate(criterion: dict[str, Any]) -> str:
-    if criterion["status"] == "not_enough_data" or criterion["estimate"] is None or criterion["low"] is None:
+def _day(moment: date | None) -> str:
+    """The day of a deadline or a move, as stored ("2026-03-31"), or a dash."""
+    return "–" if moment is None else moment.isoformat()[:10]
+
+
+def _estimate(criterion: CriterionResult) -> str:
+    if criterion.status == "not_enough_data" or criterion.estimate is None or criterion.low is None:
         return "–"
-    if criterion["kind"] == "relative":
-        return f"{_pct(criterion['estimate'])} ({_pct(criterion['low'])} to {_pct(criterion['high'])})"
-    return f"{criterion['estimate']:.1f} ({criterion['low']:.1f} to {criterion['high']:.1f})"
+    if criterion.kind == "relative":
+        return f"{_pct(criterion.estimate)} ({_pct(criterion.low)} to {_pct(criterion.high)})"
+    return f"{criterion.estimate:.1f} ({criterion.low:.1f} to {criterion.high:.1f})"
 
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0%}"
 
 
-def effects_table(items: list[dict[str, Any]]) -> str:
+def effects_table(items: list[BeforeAfter]) -> str:
     rows = []
     for item in items:
-        if item["verdict"] == "not_enough_data":
-            why = f"no claim: {DIVERGING}" if item.get("reason") == "pre_trend_diverging" else "–"
+        if item.verdict == "not_enough_data":
+            why = f"no claim: {DIVERGING}" if item.reason == "pre_trend_diverging" else "–"
             rows.append(
-                f"<tr><td>{escape(item['label'])}</td><td class='muted' colspan='6'>not enough data — "
+                f"<tr><td>{escape(item.label)}</td><td class='muted' colspan='6'>not enough data — "
                 f"{escape(why if why != '–' else 'see above')}</td></tr>"
             )
             continue
-        pre = (item.get("pre_trend") or {}).get("status", "not_tested")
-        interval = "–" if item["low"] is None else f"{_pct(item['low'])} to {_pct(item['high'])}"
+        pre = "not_tested" if item.pre_trend is None else item.pre_trend.status
+        interval = "–" if item.low is None else f"{_pct(item.low)} to {_pct(item.high)}"
         css = ""
-        if item["verdict"] == "changed" and item["relative"] is not None:
-            css = tone((item["relative"] > 0) == bool(item.get("higher_is_better")))
-        mde = item.get("mde_relative")
+        if item.verdict == "changed" and item.relative is not None:
+            css = tone((item.relative > 0) == bool(item.higher_is_better))
+        mde = item.mde_relative
         rows.append(
-            f"<tr><td>{escape(item['label'])}</td><td class='{css}'>{_pct(item['relative'])}</td>"
-            f"<td>{interval}</td><td>{METHOD_WORD.get(item.get('method', 'none'), '–')}</td>"
-            f"<td>{item['services']} / {item.get('controls', 0)}</td><td>{PRE_TREND_WORDS.get(pre, pre)}</td>"
+            f"<tr><td>{escape(item.label)}</td><td class='{css}'>{_pct(item.relative)}</td>"
+            f"<td>{interval}</td><td>{METHOD_WORD.get(item.method, '–')}</td>"
+            f"<td>{item.services} / {item.controls}</td><td>{PRE_TREND_WORDS.get(pre, pre)}</td>"
             f"<td>{'–' if mde is None else f'±{mde:.0%}'}</td></tr>"
         )
     return (
@@ -153,29 +167,30 @@ def effects_table(items: list[dict[str, Any]]) -> str:
     )
 
 
-def _per_service_table(items: list[dict[str, Any]]) -> str:
-    shown = [i for i in items if i["metric"] in ("deploys", "lead_time") and i.get("per_service")]
+def _per_service_table(items: list[BeforeAfter]) -> str:
+    shown = [i for i in items if i.metric in ("deploys", "lead_time") and i.per_service]
     if not shown:
         return ""
-    services: dict[str, dict[str, Any]] = {}
+    moved: dict[str, date | None] = {}  # each service's move, as the first metric that shows it states it
+    cells: dict[str, dict[str, ServiceChange]] = {}
     for item in shown:
-        for row in item["per_service"]:
-            services.setdefault(row["service"], {"moved_on": row["moved_on"]})[item["metric"]] = (item, row)
-    head = "".join(f"<th>{escape(i['label'])}: before → after</th><th>change</th>" for i in shown)
+        for row in item.per_service:
+            moved.setdefault(row.service, row.moved_on)
+            cells.setdefault(row.service, {})[item.metric] = row
+    head = "".join(f"<th>{escape(i.label)}: before → after</th><th>change</th>" for i in shown)
     body = []
-    for service, cells in sorted(services.items()):
+    for service, changes in sorted(cells.items()):
         tds = ""
         for item in shown:
-            pair = cells.get(item["metric"])
-            if pair is None:
+            change = changes.get(item.metric)
+            if change is None:
                 tds += "<td>–</td><td>–</td>"
                 continue
-            _, row = pair
             tds += (
-                f"<td>{escape(number(row['before'], item['unit']))} → {escape(number(row['after'], item['unit']))}</td>"
-                f"<td>{_pct(row['relative'])}</td>"
+                f"<td>{escape(number(change.before, item.unit))} → {escape(number(change.after, item.unit))}</td>"
+                f"<td>{_pct(change.relative)}</td>"
             )
-        body.append(f"<tr><td>{escape(service)}</td><td>{escape(str(cells['moved_on'] or '–'))}</td>{tds}</tr>")
+        body.append(f"<tr><td>{escape(service)}</td><td>{escape(_day(moved[service]))}</td>{tds}</tr>")
     return (
         "<h3>Each moved service against itself</h3>"
         f"<table><tr><th>Service</th><th>Moved (first whole week)</th>{head}</tr>" + "".join(body) + "</table>"
@@ -184,16 +199,16 @@ def _per_service_table(items: list[dict[str, Any]]) -> str:
     )
 
 
-def _migration(migration: dict[str, Any]) -> list[str]:
-    parts = [f"<h2>The migration: {escape(migration['name'])}</h2>"]
-    progress = migration.get("schedule") or (
-        f"{migration['services_migrated']} of {plural(migration['services_total'], 'service')} moved."
+def _migration(migration: MigrationPart) -> list[str]:
+    parts = [f"<h2>The migration: {escape(migration.name)}</h2>"]
+    progress = migration.schedule or (
+        f"{migration.services_migrated} of {plural(migration.services_total, 'service')} moved."
     )
     parts.append(f"<p>{escape(progress)}</p>")
     parts += criteria_parts(migration)
-    items = migration["before_after"]
+    items = migration.before_after
     parts.append("<h3>What the move changed</h3>")
-    parts += [f"<p class='statement'>{escape(item['sentence'])}</p>" for item in items]
+    parts += [f"<p class='statement'>{escape(item.sentence)}</p>" for item in items]
     parts.append(effects_table(items))
     parts.append("<h3>When it changed: effect by weeks since the move</h3>")
     parts.append(chart.event_study(items))
@@ -202,14 +217,14 @@ def _migration(migration: dict[str, Any]) -> list[str]:
         "check of parallel trends); right of it, the effect and whether it lasts. Bands: 90 % intervals.</p>"
     )
     parts.append(_per_service_table(items))
-    cohorts = migration["cohorts"]
+    cohorts = migration.cohorts
     header = "".join(f"<th>{escape(metric(key).chart_label)}</th>" for key in HEADLINE)
     parts.append(
-        f"<h3>Cohorts over {escape(migration.get('cohorts_over', 'the last 4 weeks'))}</h3>"
+        f"<h3>Cohorts over {escape(migration.cohorts_over)}</h3>"
         f"<table><tr><th>Cohort</th><th>Services</th>{header}</tr>"
         + "".join(
-            f"<tr><td>{COHORT_WORDS[name]}</td><td>{c['services']}</td>"
-            + "".join(f"<td>{escape(number(c.get(key), metric(key).unit))}</td>" for key in HEADLINE)
+            f"<tr><td>{COHORT_WORDS[name]}</td><td>{c.services}</td>"
+            + "".join(f"<td>{escape(number(c.figure(key), metric(key).unit))}</td>" for key in HEADLINE)
             + "</tr>"
             for name, c in cohorts.items()
         )
@@ -218,39 +233,38 @@ def _migration(migration: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
-    this, before = cost.get("this_week") or {}, cost.get("four_week_average") or {}
-    currency = cost["currency"]
+def _cost(cost: CostPart, partial: bool) -> list[str]:
+    currency = cost.currency
     rows = []
-    for key, label, shown, lower_is_better in COST_ROWS:
-        now, then = this.get(key), before.get(key)
+    for row in COST_ROWS:
+        now, then = row.value(cost.this_week), row.value(cost.four_week_average)
         if now is None and then is None:
             continue  # no GPU cost lines, say: no empty row
         css = ""
         if now is not None and then is not None and then != 0 and abs(now / then - 1) > FLAT_CHANGE:
-            css = tone((now < then) == lower_is_better)
+            css = tone((now < then) == row.lower_is_better)
         rows.append(
-            f"<tr><td>{escape(label)}</td><td class='{css}'>{escape(cost_value(now, shown, currency))}</td>"
-            f"<td>{escape(cost_value(then, shown, currency))}</td></tr>"
+            f"<tr><td>{escape(row.label)}</td><td class='{css}'>{escape(cost_value(now, row.shown, currency))}</td>"
+            f"<td>{escape(cost_value(then, row.shown, currency))}</td></tr>"
         )
     week = "Week so far" if partial else "This week"
     parts = [
         "<h2>Cost and utilisation</h2>",
         f"<table><tr><th>Figure</th><th>{week}</th><th>4-week average</th></tr>" + "".join(rows) + "</table>",
     ]
-    platforms = cost.get("by_platform") or []
+    platforms = cost.by_platform
     if platforms:
         body = "".join(
-            f"<tr><td>{escape(p['platform'])}</td><td>{escape(money(p['this_week'], currency))}</td>"
-            f"<td>{escape(money(p['four_week_average'], currency))}</td></tr>"
+            f"<tr><td>{escape(p.platform)}</td><td>{escape(money(p.this_week, currency))}</td>"
+            f"<td>{escape(money(p.four_week_average, currency))}</td></tr>"
             for p in platforms
         )
         parts.append(
             "<h3>Cost per platform</h3>"
             f"<table><tr><th>Platform</th><th>{week}</th><th>4-week average</th></tr>{body}</table>"
         )
-    if cost.get("sentence"):
-        parts.append(f"<p class='statement'><b>{escape(cost['sentence'])}</b></p>")
+    if cost.sentence:
+        parts.append(f"<p class='statement'><b>{escape(cost.sentence)}</b></p>")
     parts.append(
         "<p class='note'>The week's figures, not the migration's effect: the effect on compute cost, GPU "
         "utilisation and cold-start p95 is in the migration section. Colour: against the 4-week average.</p>"
@@ -258,18 +272,18 @@ def _cost(cost: dict[str, Any], partial: bool) -> list[str]:
     return parts
 
 
-def _resources(content: dict[str, Any]) -> list[str]:
+def _resources(content: DigestContent) -> list[str]:
     parts: list[str] = []
-    if content.get("cost"):
-        parts += _cost(content["cost"], bool(content.get("partial")))
-    if content.get("productivity"):
-        line = productivity_line(content["productivity"]).removeprefix("Engineering productivity: ")
+    if content.cost:
+        parts += _cost(content.cost, content.partial)
+    if content.productivity:
+        line = productivity_line(content.productivity).removeprefix("Engineering productivity: ")
         parts += [
             "<h2>Engineering productivity</h2>",
             f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
         ]
-    if content.get("incident_categories"):
-        line = incidents_line(content["incident_categories"]).removeprefix("Infrastructure-related incidents: ")
+    if content.incident_categories:
+        line = incidents_line(content.incident_categories).removeprefix("Infrastructure-related incidents: ")
         parts += [
             "<h2>Infrastructure-related incidents</h2>",
             f"<p class='statement'>{escape(line[:1].upper() + line[1:])}</p>",
@@ -277,62 +291,60 @@ def _resources(content: dict[str, Any]) -> list[str]:
     return parts
 
 
-def _friction(friction: dict[str, Any]) -> list[str]:
+def _friction(friction: FrictionPart) -> list[str]:
     parts = [
         "<h2>Friction</h2>",
-        f"<p>{friction['new']} new reports ({friction['last_week']} the week before), "
-        f"{friction['hours_lost']} hours lost.</p>",
+        f"<p>{friction.new} new reports ({friction.last_week} the week before), {friction.hours_lost} hours lost.</p>",
     ]
-    if friction["top_categories"]:
+    if friction.top_categories:
         items = "".join(
-            f"<li>{escape(c['title'])}: {c['reports']} (last week {c['last_week']})</li>"
-            for c in friction["top_categories"]
+            f"<li>{escape(c.title)}: {c.reports} (last week {c.last_week})</li>" for c in friction.top_categories
         )
         parts.append(f"<ul>{items}</ul>")
-    for theme in friction["rising_themes"]:
-        where = f" on {escape(theme['service'])}" if theme["service"] else ""
+    for theme in friction.rising_themes:
+        where = f" on {escape(theme.service)}" if theme.service else ""
         parts.append(
-            f"<p class='statement'>Rising: {escape(theme['title'])}{where}, {theme['reports']} reports — "
-            f"for example:</p><blockquote>“{escape(theme['example'])}”</blockquote>"
+            f"<p class='statement'>Rising: {escape(theme.title)}{where}, {theme.reports} reports — "
+            f"for example:</p><blockquote>“{escape(theme.example)}”</blockquote>"
         )
-    if friction["quotes"]:
+    if friction.quotes:
         parts.append("<h3>In engineers’ words this week</h3>")
-        parts += [f"<blockquote>“{escape(quote)}”</blockquote>" for quote in friction["quotes"]]
-    if friction["you_said_we_did"]:
+        parts += [f"<blockquote>“{escape(quote)}”</blockquote>" for quote in friction.quotes]
+    if friction.you_said_we_did:
         parts.append("<h2>You said → we did</h2>")
         parts += [
-            f"<p class='statement'>#{item['id']} “{escape(item['text'])}” → {escape(item['note'])}</p>"
-            for item in friction["you_said_we_did"]
+            f"<p class='statement'>#{item.id} “{escape(item.text)}” → {escape(item.note)}</p>"
+            for item in friction.you_said_we_did
         ]
     return parts
 
 
-def render_html(content: dict[str, Any]) -> str:
-    week = content.get("week_label") or content["week"]
+def render_html(content: DigestContent) -> str:
+    week = content.week_label or content.week
     title = f"Frictionlog — week {week}"
-    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(content['summary'])}</p>"]
-    if content["empty"]:
+    parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(content.summary)}</p>"]
+    if content.empty:
         return _page(title, parts)
-    if content.get("verdict"):
-        parts.append("<div class='verdict'>" + "".join(f"<p>{escape(s)}</p>" for s in content["verdict"]) + "</div>")
-    if content.get("warnings"):
-        items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content["warnings"])
+    if content.verdict:
+        parts.append("<div class='verdict'>" + "".join(f"<p>{escape(s)}</p>" for s in content.verdict) + "</div>")
+    if content.warnings:
+        items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content.warnings)
         parts.append(f"<div class='warn'><b>Data quality this week</b><ul>{items}</ul></div>")
-    parts += ["<h2>Headline</h2>", _headline_table(content["headline"], bool(content.get("partial")))]
+    parts += ["<h2>Headline</h2>", _headline_table(content.headline, content.partial)]
     parts += _resources(content)
-    migration = content.get("migration")
-    if migration:
-        parts += _migration(migration)
-    charts = content["charts"]
+    if content.migration:
+        parts += _migration(content.migration)
+    charts = content.charts
     parts.append("<h2>Week by week</h2>")
     for key in BAR_METRICS:
-        parts.append(chart.cohort_bars(metric(key).chart_label, charts["weeks"], charts[key]))
+        parts.append(chart.cohort_bars(metric(key).chart_label, charts.weeks, charts.bars(key)))
     for key in LINE_METRICS:
-        if any(v is not None for values in (charts.get(key) or {}).values() for v in values):
-            parts.append(chart.cohort_lines(metric(key).chart_label, metric(key).unit, charts["weeks"], charts[key]))
-    parts += _friction(content["friction"])
-    parts.append(chart.friction_bars(charts["friction_by_category"]))
-    parts.append(f"<p class='muted'>Definitions v{escape(content['definitions_version'])}: docs/metrics.md.</p>")
+        lines = charts.lines(key)
+        if any(v is not None for values in lines.values() for v in values):
+            parts.append(chart.cohort_lines(metric(key).chart_label, metric(key).unit, charts.weeks, lines))
+    parts += _friction(content.friction)
+    parts.append(chart.friction_bars(charts.friction_by_category))
+    parts.append(f"<p class='muted'>Definitions v{escape(content.definitions_version)}: docs/metrics.md.</p>")
     return _page(title, parts)
 
 

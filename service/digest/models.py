@@ -124,6 +124,17 @@ class Cohort(BaseModel):
     incidents: float | None
     low_sample: bool
 
+    def figure(self, metric: str) -> float | None:
+        """The cohort's figure of a headline metric (``service.digest.content.HEADLINE``), by its key."""
+        figures = {
+            "deploys": self.deploys,
+            "lead_time": self.lead_time,
+            "change_failure_rate": self.change_failure_rate,
+            "time_to_restore": self.time_to_restore,
+            "incidents": self.incidents,
+        }
+        return figures[metric]
+
 
 class MigrationPart(BaseModel):
     name: str
@@ -186,6 +197,20 @@ class Charts(BaseModel):
     change_failure_rate: dict[str, list[float | None]] = Field(default_factory=dict, description="% per cohort")
     time_to_restore: dict[str, list[float | None]] = Field(default_factory=dict, description="Median hours")
     friction_by_category: dict[str, int]
+
+    def bars(self, metric: str) -> dict[str, list[int]]:
+        """The weekly counts per cohort of a bar metric (``service.digest.series.BAR_METRICS``)."""
+        series = {"deploys": self.deploys, "incidents": self.incidents}
+        return series[metric]
+
+    def lines(self, metric: str) -> dict[str, list[float | None]]:
+        """The weekly values per cohort of a line metric (``service.digest.series.LINE_METRICS``)."""
+        series = {
+            "lead_time": self.lead_time,
+            "change_failure_rate": self.change_failure_rate,
+            "time_to_restore": self.time_to_restore,
+        }
+        return series[metric]
 
 
 class CostFigures(BaseModel):
@@ -267,7 +292,8 @@ class DigestContent(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def read_stored(content: dict[str, Any]) -> dict[str, Any]:
+def read_stored(content: dict[str, Any]) -> DigestContent:
     """A kept digest in today's shape: fields renamed since it was stored (a cohort's ``deployment_frequency``,
-    now ``deploys``) read under their new names, so every renderer sees one shape."""
-    return DigestContent.model_validate(content).as_json()
+    now ``deploys``) read under their new names, so every renderer sees one shape. The one place a stored
+    digest is read back; ``DigestContent.as_json`` is the one place it is written."""
+    return DigestContent.model_validate(content)

@@ -3,9 +3,20 @@ each output escapes it in its own builder."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import NamedTuple
 
 from service.core.words import plural
+from service.digest.models import (
+    CostFigures,
+    CostPart,
+    DigestContent,
+    HeadlineRow,
+    IncidentCategories,
+    MigrationPart,
+    ProductivityPart,
+    Warning,
+)
 
 ARROWS = {"up": "↑", "down": "↓", "flat": "→", "new": "•"}
 
@@ -27,54 +38,52 @@ def tone(better: bool | None) -> str:
     return "" if better is None else ("better" if better else "worse")
 
 
-def headline_tone(row: dict[str, Any]) -> str:
+def headline_tone(row: HeadlineRow) -> str:
     """The colour of a headline row's week: the comparison its ``colour_by`` names (the baseline before the
     migration where known, else the 4-week average). The one colour rule of the HTML digest and the app."""
-    four = row.get("vs_four_weeks", row["better"])
-    return tone(row.get("vs_baseline") if row.get("colour_by") == "baseline" else four)
+    return tone(row.vs_baseline if row.colour_by == "baseline" else row.vs_four_weeks)
 
 
 def judged(better: bool | None) -> str:
     return "" if better is None else (" (better)" if better else " (worse)")
 
 
-def headline_line(row: dict[str, Any]) -> str:
+def headline_line(row: HeadlineRow) -> str:
     """ "Lead time: 6.0 h ↑ vs 5.0 h 4-week average (worse); before the migration 40.0 h (better)"."""
-    arrow = ARROWS[row["direction"]] if row["this_week"] is not None else ""
-    four = row.get("vs_four_weeks", row["better"])
+    arrow = ARROWS[row.direction] if row.this_week is not None else ""
     base = ""
-    if row["baseline"] is not None:
-        base = f"; before the migration {number(row['baseline'], row['unit'])}{judged(row.get('vs_baseline'))}"
-    thin = " — not enough data for a trend" if row["low_sample"] else ""
-    band = f" · DORA {row['band']}" if row.get("band") else ""
+    if row.baseline is not None:
+        base = f"; before the migration {number(row.baseline, row.unit)}{judged(row.vs_baseline)}"
+    thin = " — not enough data for a trend" if row.low_sample else ""
+    band = f" · DORA {row.band}" if row.band else ""
     return (
-        f"{row['label']}: {number(row['this_week'], row['unit'])} {arrow} "
-        f"vs {number(row['four_week_average'], row['unit'])} 4-week average{judged(four)}{base}{band}{thin}"
+        f"{row.label}: {number(row.this_week, row.unit)} {arrow} "
+        f"vs {number(row.four_week_average, row.unit)} 4-week average{judged(row.vs_four_weeks)}{base}{band}{thin}"
     )
 
 
-def warning_line(warning: dict[str, Any]) -> str:
+def warning_line(warning: Warning) -> str:
     """ "1 incident not linked to any deployment … (e.g. a, b)": the message is the whole sentence, its count
     and noun agreeing. A digest kept before messages carried their count ("incidents not linked …") gets
     the count in front as items, so it still reads right."""
-    examples = f" (e.g. {', '.join(warning['examples'][:3])})" if warning.get("examples") else ""
-    message = str(warning["message"])
-    if not message.startswith(f"{warning['count']:,} "):
-        message = f"{plural(warning['count'], 'item')}: {message}"
+    examples = f" (e.g. {', '.join(warning.examples[:3])})" if warning.examples else ""
+    message = warning.message
+    if not message.startswith(f"{warning.count:,} "):
+        message = f"{plural(warning.count, 'item')}: {message}"
     return f"{message}{examples}"
 
 
-def migration_lines(migration: dict[str, Any]) -> list[str]:
+def migration_lines(migration: MigrationPart) -> list[str]:
     """The migration section as lines: progress, effects, criteria and moved goalposts."""
-    moved, total = migration["services_migrated"], migration["services_total"]
-    lines = [f"Migration {migration['name']}: {moved} of {plural(total, 'service')} moved."]
-    if migration.get("schedule"):
-        lines.append(migration["schedule"])
-    lines += [item["sentence"] for item in migration["before_after"]]
-    for criterion in migration.get("criteria", []):
-        lines.append(f"Criterion — {criterion['sentence']}")
-    for change in migration.get("criteria_changes", []):
-        lines.append(f"Changed after the start — {change['sentence']}")
+    moved, total = migration.services_migrated, migration.services_total
+    lines = [f"Migration {migration.name}: {moved} of {plural(total, 'service')} moved."]
+    if migration.schedule:
+        lines.append(migration.schedule)
+    lines += [item.sentence for item in migration.before_after]
+    for criterion in migration.criteria:
+        lines.append(f"Criterion — {criterion.sentence}")
+    for change in migration.criteria_changes:
+        lines.append(f"Changed after the start — {change.sentence}")
     return lines
 
 
@@ -94,13 +103,24 @@ def days(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} days"
 
 
+class CostRow(NamedTuple):
+    label: str
+    shown: str
+    """How it is shown: money, share or seconds (``cost_value``)."""
+    lower_is_better: bool
+    read: Callable[[CostFigures], float | None]
+    """The figure in a week's (or the average's) ``CostFigures``."""
+
+    def value(self, figures: CostFigures | None) -> float | None:
+        return None if figures is None else self.read(figures)
+
+
 COST_ROWS = (
-    # key, label, how it is shown, lower is better
-    ("compute_cost", "Compute cost", "money", True),
-    ("unallocated_cost_share", "Unallocated share (no service tag)", "share", True),
-    ("gpu_utilisation", "GPU utilisation (used ÷ provisioned)", "share", False),
-    ("idle_gpu_cost", "Idle GPU cost", "money", True),
-    ("cold_start_p95_seconds", "Cold-start p95", "seconds", True),
+    CostRow("Compute cost", "money", True, lambda f: f.compute_cost),
+    CostRow("Unallocated share (no service tag)", "share", True, lambda f: f.unallocated_cost_share),
+    CostRow("GPU utilisation (used ÷ provisioned)", "share", False, lambda f: f.gpu_utilisation),
+    CostRow("Idle GPU cost", "money", True, lambda f: f.idle_gpu_cost),
+    CostRow("Cold-start p95", "seconds", True, lambda f: f.cold_start_p95_seconds),
 )
 
 
@@ -110,80 +130,79 @@ def cost_value(value: float | None, shown: str, currency: str) -> str:
     return share(value) if shown == "share" else seconds(value)
 
 
-def cost_lines(cost: dict[str, Any]) -> list[str]:
+def cost_lines(cost: CostPart) -> list[str]:
     """ "Compute cost: 12,400 USD vs 11,900 USD 4-week average", one per figure, then cost per platform."""
-    this, before = cost.get("this_week") or {}, cost.get("four_week_average") or {}
-    lines = [
-        f"{label}: {cost_value(this.get(key), shown, cost['currency'])} vs "
-        f"{cost_value(before.get(key), shown, cost['currency'])} 4-week average"
-        for key, label, shown, _ in COST_ROWS
-        if this.get(key) is not None or before.get(key) is not None  # a figure with no data at all is left out
-    ]
-    platforms = " · ".join(
-        f"{p['platform']} {money(p['this_week'], cost['currency'])}" for p in cost.get("by_platform", [])
-    )
+    lines = []
+    for row in COST_ROWS:
+        now, then = row.value(cost.this_week), row.value(cost.four_week_average)
+        if now is None and then is None:
+            continue  # a figure with no data at all is left out
+        lines.append(
+            f"{row.label}: {cost_value(now, row.shown, cost.currency)} vs "
+            f"{cost_value(then, row.shown, cost.currency)} 4-week average"
+        )
+    platforms = " · ".join(f"{p.platform} {money(p.this_week, cost.currency)}" for p in cost.by_platform)
     if platforms:
         lines.append(f"Cost per platform this week: {platforms}")
-    if cost.get("sentence"):
-        lines.append(cost["sentence"])
+    if cost.sentence:
+        lines.append(cost.sentence)
     return lines
 
 
-def productivity_line(part: dict[str, Any]) -> str:
+def productivity_line(part: ProductivityPart) -> str:
     """Support load from the trackers beside the friction engineers report."""
-    resolve = part["time_to_resolve_median_days"]
+    resolve = part.time_to_resolve_median_days
     resolved = f", resolved in a median {days(resolve)}" if resolve is not None else ""
     ship = ""
-    if part["features_shipped"]:
-        thin = " (few features: not a trend)" if part["time_to_ship_low_sample"] else ""
+    if part.features_shipped:
+        thin = " (few features: not a trend)" if part.time_to_ship_low_sample else ""
         ship = (
-            f"; {plural(part['features_shipped'], 'feature')} shipped, "
-            f"in {days(part['time_to_ship_mean_days'])} on average{thin}"
+            f"; {plural(part.features_shipped, 'feature')} shipped, "
+            f"in {days(part.time_to_ship_mean_days)} on average{thin}"
         )
     return (
-        f"Engineering productivity: {plural(part['support_tickets'], 'infrastructure support ticket')} opened "
-        f"(4-week average {part['support_tickets_four_week_average']:.1f}){resolved}, "
-        f"{part['open_support_tickets']} open; {plural(part['friction_hours_lost'], 'hour')} lost to friction "
-        f"(4-week average {part['friction_hours_four_week_average']:.1f}){ship}."
+        f"Engineering productivity: {plural(part.support_tickets, 'infrastructure support ticket')} opened "
+        f"(4-week average {part.support_tickets_four_week_average:.1f}){resolved}, "
+        f"{part.open_support_tickets} open; {plural(part.friction_hours_lost, 'hour')} lost to friction "
+        f"(4-week average {part.friction_hours_four_week_average:.1f}){ship}."
     )
 
 
-def incidents_line(part: dict[str, Any]) -> str:
+def incidents_line(part: IncidentCategories) -> str:
     return (
-        f"Infrastructure-related incidents: {part['infrastructure']} of {plural(part['total'], 'incident')} "
-        f"(4-week average {part['infrastructure_four_week_average']:.1f} of {part['total_four_week_average']:.1f}); "
-        f"{part['application']} application, {part['unknown']} not classified."
+        f"Infrastructure-related incidents: {part.infrastructure} of {plural(part.total, 'incident')} "
+        f"(4-week average {part.infrastructure_four_week_average:.1f} of {part.total_four_week_average:.1f}); "
+        f"{part.application} application, {part.unknown} not classified."
     )
 
 
-def resource_lines(content: dict[str, Any]) -> list[str]:
+def resource_lines(content: DigestContent) -> list[str]:
     """Cost and utilisation, engineering productivity and incident categories, as plain lines."""
     lines = []
-    if content.get("cost"):
-        lines += cost_lines(content["cost"])
-    if content.get("productivity"):
-        lines.append(productivity_line(content["productivity"]))
-    if content.get("incident_categories"):
-        lines.append(incidents_line(content["incident_categories"]))
+    if content.cost:
+        lines += cost_lines(content.cost)
+    if content.productivity:
+        lines.append(productivity_line(content.productivity))
+    if content.incident_categories:
+        lines.append(incidents_line(content.incident_categories))
     return lines
 
 
-def plain_text(content: dict[str, Any]) -> str:
+def plain_text(content: DigestContent) -> str:
     """The fallback text of the Slack message, and the text version of the digest."""
-    week = content.get("week_label") or content["week"]
-    lines = [f"Frictionlog weekly digest {week} — {content['summary']}"]
-    if content["empty"]:
+    week = content.week_label or content.week
+    lines = [f"Frictionlog weekly digest {week} — {content.summary}"]
+    if content.empty:
         return lines[0]
-    lines += content.get("verdict", [])
-    lines += [headline_line(row) for row in content["headline"]]
+    lines += content.verdict
+    lines += [headline_line(row) for row in content.headline]
     lines += resource_lines(content)
-    migration = content.get("migration")
-    if migration:
-        lines += migration_lines(migration)
-    friction = content["friction"]
+    if content.migration:
+        lines += migration_lines(content.migration)
+    friction = content.friction
     lines.append(
-        f"Friction: {plural(friction['new'], 'new report')} ({friction['last_week']} last week), "
-        f"{plural(friction['hours_lost'], 'hour')} lost."
+        f"Friction: {plural(friction.new, 'new report')} ({friction.last_week} last week), "
+        f"{plural(friction.hours_lost, 'hour')} lost."
     )
-    lines += [f"Data warning: {warning_line(w)}" for w in content.get("warnings", [])]
+    lines += [f"Data warning: {warning_line(w)}" for w in content.warnings]
     return "\n".join(lines)

@@ -347,7 +347,7 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
         html_path.write_text(render_html(content), encoding="utf-8")
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
-        click.echo(json.dumps(content, indent=2, default=str))
+        click.echo(json.dumps(content.as_json(), indent=2, default=str))
     if post:
         if audience not in settings.digest_audiences or not settings.digest_audiences[audience]:
             raise click.UsageError(f"no Slack channel for audience {audience!r} in FRICTIONLOG_DIGEST_AUDIENCES")

@@ -5,13 +5,14 @@ on hover and in a table, readable with JavaScript off); each claim carries the s
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from markupsafe import Markup
 
 from service.app.web import charts
 from service.core.vocab import COHORT_WORDS, MIGRATED, NOT_MIGRATED, metric
 from service.digest import html as digest_html
+from service.digest.models import BeforeAfter, DigestContent, MigrationPart
 from service.digest.render import warning_line
 from service.digest.series import BAR_METRICS, LINE_METRICS
 
@@ -21,28 +22,28 @@ UNIT_NOUNS = {"deploys": "deploy", "incidents": "incident", "lead_time": "hour",
 """The noun a chart's hover text counts in (a rate in % has none)."""
 
 
-def cohort_charts(content: dict[str, Any]) -> list[Markup]:
+def cohort_charts(content: DigestContent) -> list[Markup]:
     """Deploys and incidents as stacked weekly bars; lead time, change failure rate and time to restore as
     one line per cohort, when the content carries them."""
-    data = content.get("charts") or {}
-    weeks = data.get("weeks") or []
+    data = content.charts
+    weeks = data.weeks
     out = []
     for key in BAR_METRICS:
         title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
-        series = data.get(key)
-        if series:
+        bars = data.bars(key)
+        if bars:
             out.append(
                 charts.stacked_bars(
                     f"{title}, migrated vs not yet migrated",
                     weeks,
-                    [charts.Series(COHORT_WORDS[cohort], series.get(cohort, []), css) for cohort, css in COHORTS],
+                    [charts.Series(COHORT_WORDS[cohort], bars.get(cohort, []), css) for cohort, css in COHORTS],
                     unit=unit,
                     chart_id=f"cohort-{key}",
                 )
             )
     for key in LINE_METRICS:
         title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
-        series = data.get(key) or {}
+        series = data.lines(key)
         if any(v is not None for values in series.values() for v in values):
             out.append(
                 charts.lines(
@@ -56,24 +57,24 @@ def cohort_charts(content: dict[str, Any]) -> list[Markup]:
     return out
 
 
-def event_study_charts(migration: dict[str, Any]) -> list[Markup]:
+def event_study_charts(migration: MigrationPart | None) -> list[Markup]:
     """Per metric with an estimate: the effect by weeks since the move with its 90 % band."""
     out = []
-    for item in migration.get("before_after", []):
-        points = [p for p in item.get("event_study", []) if p.get("relative") is not None]
-        if item.get("verdict") == "not_enough_data" or not points:
+    for item in [] if migration is None else migration.before_after:
+        points = [p for p in item.event_study if p.relative is not None]
+        if item.verdict == "not_enough_data" or not points:
             continue
         out.append(
             charts.points_with_intervals(
-                f"Event study: {item['label']}, effect by weeks since the move",
-                [f"{p['week']:+d}" for p in points],
-                [p["relative"] for p in points],
-                [p["low"] for p in points],
-                [p["high"] for p in points],
+                f"Event study: {item.label}, effect by weeks since the move",
+                [f"{p.week:+d}" for p in points],
+                [p.relative for p in points],
+                [p.low for p in points],
+                [p.high for p in points],
                 unit="",
-                chart_id=f"event-study-{item['metric']}",
+                chart_id=f"event-study-{item.metric}",
                 percent=True,
-                move_before=next((i for i, p in enumerate(points) if p["week"] >= 0), None),
+                move_before=next((i for i, p in enumerate(points) if p.week >= 0), None),
             )
         )
     return out
@@ -84,18 +85,31 @@ def _region(label: str, html: str) -> Markup:
     return Markup('<div class="scroll" tabindex="0" role="region" aria-label="{}">{}</div>').format(label, Markup(html))
 
 
-def parts(content: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class DigestParts:
+    """What the digest partial (``templates/_digest.html``) lays out as ``d``."""
+
+    verdict: list[str]
+    warnings: list[str]
+    criteria: Markup
+    effects: Markup
+    claims: list[BeforeAfter]
+    event_study: list[Markup]
+    cohort_charts: list[Markup]
+
+
+def parts(content: DigestContent) -> DigestParts:
     """Everything the digest partial (``templates/_digest.html``) lays out, from one content."""
-    migration = content.get("migration") or {}
-    items = migration.get("before_after", [])
-    return {
-        "verdict": list(content.get("verdict") or []),
-        "warnings": [warning_line(w) for w in content.get("warnings", [])],
-        "criteria": _region("Success criteria", "".join(digest_html.criteria_parts(migration)))
+    migration = content.migration
+    items = [] if migration is None else migration.before_after
+    return DigestParts(
+        verdict=list(content.verdict),
+        warnings=[warning_line(w) for w in content.warnings],
+        criteria=_region("Success criteria", "".join(digest_html.criteria_parts(migration)))
         if migration
         else Markup(""),
-        "effects": _region("Effects", digest_html.effects_table(items)) if items else Markup(""),
-        "claims": items,
-        "event_study": event_study_charts(migration),
-        "cohort_charts": cohort_charts(content),
-    }
+        effects=_region("Effects", digest_html.effects_table(items)) if items else Markup(""),
+        claims=items,
+        event_study=event_study_charts(migration),
+        cohort_charts=cohort_charts(content),
+    )

@@ -10,7 +10,6 @@ its reader wait for a build (seconds on a large install, see BENCHMARKS.md).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -21,7 +20,7 @@ from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
 from service.digest.build import build, check_request
-from service.digest.models import read_stored
+from service.digest.models import DigestContent, read_stored
 from service.figures import catalogue
 
 
@@ -65,7 +64,7 @@ def posted_weeks(session: Session) -> set[tuple[str, str]]:
 
 def digest_content(
     session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo
-) -> dict[str, Any] | None:
+) -> DigestContent | None:
     """The kept digest; else one built in the background (``PageMemo.peek``): None until it is ready.
     InvalidInput for a week or audience that cannot have one, before anything is started."""
     check_request(week, audience, settings.timezone)
@@ -73,7 +72,7 @@ def digest_content(
     if kept is not None:
         return read_stored(kept.content)
 
-    def compute() -> dict[str, Any]:
+    def compute() -> DigestContent:
         with session_scope(settings.database_url) as own:
             return build(own, settings, week=week, audience=audience)
 

@@ -18,6 +18,7 @@ from service.app.web.words import plural
 from service.core import vocab
 from service.core.timeutil import as_utc
 from service.digest.content import HEADLINE
+from service.digest.models import Warning
 from service.digest.render import headline_tone, number, warning_line
 
 HERE = Path(__file__).resolve().parent
@@ -38,10 +39,16 @@ def percent(value: float | None, signed: bool = True) -> str:
     return f"{value:+.0%}" if signed else f"{value:.0%}"
 
 
+def any_warning_line(warning: Warning | dict[str, Any]) -> str:
+    """A data-quality warning in words: the digest's (``Warning``), or a DORA summary's (``dora_metrics``:
+    the same fields in a dict, on the data and service pages)."""
+    return warning_line(warning if isinstance(warning, Warning) else Warning.model_validate(warning))
+
+
 templates.env.filters.update(plural=plural, when=when, percent=percent, number=number)
 templates.env.globals.update(
     plural=plural,
-    warning_line=warning_line,
+    warning_line=any_warning_line,
     headline_tone=headline_tone,
     metric=vocab.metric,
     cohort_words=vocab.COHORT_WORDS,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from service.core import vocab
+from service.digest.models import DigestContent
 
 METRICS = tuple(vocab.metric(key) for key in ("deploys", "lead_time", "change_failure_rate", "incidents"))
 """The metrics the services table shows before → after, each as ``service.core.vocab`` defines it."""
@@ -26,17 +27,20 @@ class ServiceFacts:
     moved_at: datetime | None
 
 
-def changes_from_digest(content: dict[str, Any]) -> dict[str, dict[str, dict[str, float | None]]]:
+def changes_from_digest(content: DigestContent | None) -> dict[str, dict[str, dict[str, float | None]]]:
     """service → metric → {before, after, relative}: each moved service against itself, as the digest's
-    migration section states it (``per_service``, ``service.effects.own``: one definition, one computation)."""
+    migration section states it (``per_service``, ``service.effects.own``: one definition, one computation).
+    Nothing without a digest or a migration."""
     wanted = {m.key for m in METRICS}
     changes: dict[str, dict[str, dict[str, float | None]]] = {}
-    for item in (content.get("migration") or {}).get("before_after", []):
-        if item.get("metric") not in wanted:
+    if content is None or content.migration is None:
+        return changes
+    for item in content.migration.before_after:
+        if item.metric not in wanted:
             continue
-        for row in item.get("per_service", []):
-            side = {"before": row.get("before"), "after": row.get("after"), "relative": row.get("relative")}
-            changes.setdefault(row["service"], {})[item["metric"]] = side
+        for row in item.per_service:
+            side = {"before": row.before, "after": row.after, "relative": row.relative}
+            changes.setdefault(row.service, {})[item.metric] = side
     return changes
 
 

@@ -13,7 +13,7 @@ from service.app.api.formats import JsonOnly
 from service.app.api.state import app_state
 from service.core.models import Digest
 from service.digest.build import build
-from service.digest.models import DigestContent
+from service.digest.models import DigestContent, read_stored
 from service.figures import catalogue
 
 router = APIRouter(tags=["digests"])
@@ -22,7 +22,7 @@ Week = Annotated[str, Path(pattern=r"^\d{4}-[Ww]\d{2}$", description="An ISO wee
 Audience = Annotated[str, Query(max_length=140, description="leaders, or team:<name>")]
 
 
-def _content(session: Any, request: Request, week: str, audience: str) -> dict[str, Any]:
+def _content(session: Any, request: Request, week: str, audience: str) -> DigestContent:
     """What was posted for that week and audience, if it was; else built now from the data. A team no
     service has is 404 naming it (its digest would read as "a quiet week")."""
     if audience.startswith("team:"):
@@ -31,15 +31,14 @@ def _content(session: Any, request: Request, week: str, audience: str) -> dict[s
         select(Digest).where(Digest.week == week.upper(), Digest.audience == audience, Digest.posted_at.is_not(None))  # type: ignore[union-attr]
     ).first()
     if posted is not None:
-        stored: dict[str, Any] = posted.content
-        return stored
+        return read_stored(posted.content)
     return build(session, app_state(request).settings, week=week.upper(), audience=audience)
 
 
 @router.get(
     "/api/v1/digests/{week}", response_model=DigestContent, dependencies=[Depends(require_scope("read")), JsonOnly]
 )
-def digest_json(week: Week, request: Request, session: DbSession, audience: Audience = "leaders") -> dict[str, Any]:
+def digest_json(week: Week, request: Request, session: DbSession, audience: Audience = "leaders") -> DigestContent:
     """The digest as JSON (its schema: ``DigestContent``): the verdict, headline, the migration's effects
     with their intervals and checks, success criteria, friction, chart series and data warnings."""
     return _content(session, request, week, audience)

@@ -33,8 +33,7 @@ def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQu
     content = digest_content(session, settings, week=chosen, audience="leaders", memo=cache.of(request))
     if content is None:
         return preparing(request, title="Overview", audience="leaders", viewer=viewer)
-    migration = content.get("migration") or {}
-    week_end = datetime.fromisoformat(content["to"]) if content.get("to") else utcnow()
+    week_end = datetime.fromisoformat(content.to) if content.to else utcnow()
     moved = [f for f in facts if f.moved_at is not None and f.moved_at < week_end]
     return page(
         request,
@@ -44,7 +43,7 @@ def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQu
         week=chosen,
         weeks=weeks if chosen in weeks else [chosen, *weeks],
         content=content,
-        migration=migration,
+        migration=content.migration,
         migration_row=migration_row,
         services=facts,
         moved=moved,

@@ -53,7 +53,7 @@ def services_table(
     content = digest_content(
         session, settings, week=last_full_week(utcnow(), settings.timezone), audience="leaders", memo=memo
     )
-    return facts, tables.service_rows(facts, tables.changes_from_digest(content or {}))
+    return facts, tables.service_rows(facts, tables.changes_from_digest(content))
 
 
 @router.get("/services")
