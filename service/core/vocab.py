@@ -159,6 +159,11 @@ METRICS: tuple[Metric, ...] = (
 """Every metric, once. The effects registry pairs each with its weekly builder (``service.effects.registry``)."""
 
 
+def is_better(change: float, higher_is_better: bool) -> bool:
+    """Whether a change (a difference or a relative effect, its sign is what counts) is an improvement."""
+    return (change > 0) == higher_is_better
+
+
 def metric(key: str) -> Metric:
     """The metric ``key``; KeyError names the known ones."""
     for candidate in METRICS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, metric
+from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, is_better, metric
 from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.content import HEADLINE
@@ -150,7 +150,7 @@ def effects_table(items: list[BeforeAfter]) -> str:
         interval = "–" if item.low is None else f"{_pct(item.low)} to {_pct(item.high)}"
         css = ""
         if item.verdict == "changed" and item.relative is not None:
-            css = tone((item.relative > 0) == bool(item.higher_is_better))
+            css = tone(is_better(item.relative, bool(item.higher_is_better)))
         mde = item.mde_relative
         rows.append(
             f"<tr><td>{escape(item.label)}</td><td class='{css}'>{_pct(item.relative)}</td>"

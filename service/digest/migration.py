@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING
+from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, is_better
 from service.core.weeks import complete_weeks_end
 from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
@@ -337,7 +337,7 @@ def _article_claim(item: BeforeAfter, interval: str) -> str:
     "infrastructure-related incidents −67 % (…)"."""
     name = ARTICLE_NAMES[item.metric]
     assert item.relative is not None
-    better = (item.relative > 0) == bool(item.higher_is_better)
+    better = is_better(item.relative, bool(item.higher_is_better))
     if item.metric in LEVELS and item.before is not None and item.after is not None:
         unit = "" if item.unit == "%" else f" {item.unit}"
         expected = ""
@@ -353,22 +353,22 @@ def _claim(item: BeforeAfter) -> str:
     assert item.relative is not None
     assert item.low is not None
     assert item.high is not None
-    interval = f"{item.relative:+.0%}, 90 % interval {item.low:+.0%} to {item.high:+.0%}"
+    interval = f"{item.relative:+.0%}, {words.interval(item.low, item.high)}"
     if item.metric in ARTICLE_NAMES:
         if item.metric not in LEVELS:
-            interval = f"90 % interval {item.low:+.0%} to {item.high:+.0%}"
+            interval = words.interval(item.low, item.high)
         return _article_claim(item, interval)
     direction = "rose" if item.relative > 0 else "fell"
     unit = "" if item.unit in ("per week", "count") else f" {item.unit}"
     level = ""
     if item.after is not None and item.counterfactual is not None:
         level = f" to {item.after:.1f}{unit} against {item.counterfactual:.1f}{unit} expected without the move"
-    words = ""
+    dora = ""
     if item.metric == "deploys":
         then, now = _frequency_word(item.counterfactual), _frequency_word(item.after)
         if then and now and then != now:
-            words = f"; from {then} to {now} in DORA's terms"
-    return f"{_lower_first(item.label)} {direction}{level} ({interval}{words})"
+            dora = f"; from {then} to {now} in DORA's terms"
+    return f"{_lower_first(item.label)} {direction}{level} ({interval}{dora})"
 
 
 def _join(parts: list[str]) -> str:

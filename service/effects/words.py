@@ -16,15 +16,20 @@ DIVERGING = f"no claim: {vocab.DIVERGING}"
 
 
 def better(metric: PanelMetric, relative: float) -> bool:
-    return (relative > 0) == metric.higher_is_better
+    return vocab.is_better(relative, metric.higher_is_better)
 
 
 def comparison(effect: Effect) -> str:
     return f"{plural(effect.treated, 'moved service')} against {effect.controls} not yet moved"
 
 
+def interval(low: float | None, high: float | None) -> str:
+    """A relative effect's interval in words: "90 % interval +60 % to +140 %"."""
+    return f"90 % interval {low:+.0%} to {high:+.0%}" if low is not None and high is not None else "no interval"
+
+
 def _interval(effect: Effect) -> str:
-    return f"90 % interval {effect.low:+.0%} to {effect.high:+.0%}"
+    return interval(effect.low, effect.high)
 
 
 def sentence(metric: PanelMetric, effect: Effect) -> str:

@@ -51,6 +51,7 @@ templates.env.globals.update(
     warning_line=any_warning_line,
     headline_tone=headline_tone,
     metric=vocab.metric,
+    is_better=vocab.is_better,
     cohort_words=vocab.COHORT_WORDS,
     cohort_metrics=HEADLINE,
 )
