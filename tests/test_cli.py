@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -128,3 +131,22 @@ def test_help_and_tokens_create_import_no_heavy_library_and_log_no_alembic_line(
     assert _imported_by(tmp_path, "--help") == set()
     assert _imported_by(tmp_path, "db", "upgrade") == {"alembic"}  # a new database: Alembic runs
     assert _imported_by(tmp_path, "tokens", "create", "ci", "--scope", "ingest") == set()  # at head: it does not
+
+
+def test_a_bad_setting_is_one_line_naming_its_variable_not_a_traceback(tmp_path: Path) -> None:
+    env = {**os.environ, "FRICTIONLOG_DATABASE_URL": f"sqlite:///{tmp_path}/x.db", "FRICTIONLOG_MIN_SAMPLE": "many"}
+    env["FRICTIONLOG_INCIDENT_LINK_WINDOW_HOURS"] = "-3"
+    ran = subprocess.run(
+        [sys.executable, "-m", "service.app.cli", "tokens", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert ran.returncode == 2
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 2, ran.stderr
+    named = {line.split(": ")[1] for line in lines if line.startswith("error: ")}
+    assert named == {"FRICTIONLOG_MIN_SAMPLE", "FRICTIONLOG_INCIDENT_LINK_WINDOW_HOURS"}
+    assert "Traceback" not in ran.stderr

@@ -140,6 +140,21 @@ def test_the_cli_sets_lists_and_removes_criteria_with_who_and_when(
     assert unknown.exit_code != 0
 
 
+def test_the_cli_takes_a_signed_target_as_a_value_not_an_option(
+    cli: CliRunner, client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    client.post("/api/v1/migrations", json=_migration(NOW - timedelta(days=1)), headers=admin_headers)
+    get_settings.cache_clear()
+    made = cli.invoke(main, ["migrations", "criteria", "set", "to-new", "incidents", "-30%", "--direction", "at_most"])
+    assert made.exit_code == 0, made.output
+    get_settings.cache_clear()
+    listed = cli.invoke(main, ["migrations", "criteria", "list", "to-new"], catch_exceptions=False).output
+    assert "incidents at_most -30%" in listed
+    get_settings.cache_clear()
+    wrong = cli.invoke(main, ["migrations", "criteria", "set", "to-new", "incidents", "-30%", "--direktion", "x"])
+    assert wrong.exit_code != 0  # a misspelt option is still not taken for a value
+
+
 def _effect(relative: float, low: float, high: float, *, method: str = "staggered_did") -> Effect:
     return Effect(
         method=method,  # type: ignore[arg-type]

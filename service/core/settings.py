@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -223,3 +223,14 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def setting_errors(exc: ValidationError) -> list[str]:
+    """One line per bad setting, named by its environment variable: what a person fixes. The value is not
+    repeated (it may be a secret)."""
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else ""
+        variable = f"{Settings.model_config.get('env_prefix', '')}{name.upper()}" if name else "settings"
+        lines.append(f"{variable}: {error['msg']}")
+    return lines

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from service.app.cli.migrations import migrations
 from service.app.cli.session import cli_session
 from service.core.errors import AppError
-from service.core.settings import Settings, get_settings
+from service.core.settings import Settings, get_settings, setting_errors
 from service.core.vocab import InboxStatus, Scope
 
 if TYPE_CHECKING:
@@ -408,4 +409,10 @@ def run() -> None:
         main(standalone_mode=True)
     except AppError as exc:
         click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        for line in setting_errors(exc):
+            click.echo(f"error: {line}", err=True)
         sys.exit(2)

@@ -9,6 +9,7 @@ import click
 
 from service.app.cli.session import cli_session
 from service.core.timeutil import parse_timestamp
+from service.core.vocab import DIRECTIONS
 
 # The criteria service and the metric registry (pandas, numpy) are imported inside the commands, so that
 # `frictionlog --help` stays fast (bench/cli_startup.py).
@@ -36,18 +37,19 @@ def criteria_group() -> None:
     """Success criteria: set them before the move; changes after its start are recorded and shown."""
 
 
-@criteria_group.command("set")
+@criteria_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("migration")
 @click.argument("metric")
 @click.argument("target")
-@click.option("--direction", type=click.Choice(["at_least", "at_most"]), required=True)
+@click.option("--direction", type=click.Choice(DIRECTIONS), required=True)
 @click.option("--absolute", is_flag=True, help="TARGET is a value in the metric's unit, not a relative change")
 @click.option("--deadline", default=None, help="RFC 3339 time (default: the migration's target date)")
 @click.option("--by", default=None, help="Who makes the change (default: cli:<user>)")
 def criteria_set(
     migration: str, metric: str, target: str, direction: str, absolute: bool, deadline: str | None, by: str | None
 ) -> None:
-    """Add or change one criterion, e.g. ``legacy-to-new deployment_frequency +100% --direction at_least``;
+    """Add or change one criterion, e.g. ``legacy-to-new deploys +100% --direction at_least``
+    or ``legacy-to-new incidents -30% --direction at_most`` (a signed TARGET is a value, not an option);
     METRIC is a key of the effect registry (service.effects.registry)."""
     from service.criteria import service as criteria
     from service.criteria.judge import Criterion
