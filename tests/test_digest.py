@@ -16,6 +16,8 @@ from integrations.slack.client import sync_client
 from integrations.slack.digest_blocks import digest_blocks
 from integrations.slack.notifier import WebClientNotifier
 from service.core.settings import Settings
+from service.core.timeutil import utcnow
+from service.core.weeks import last_full_week
 from service.digest.models import DigestContent
 from tests.factories import iso, make_deployment, make_incident
 from tests.helpers import get_ready, make_settings
@@ -256,6 +258,15 @@ def test_colours_judge_the_baseline_and_both_comparisons_are_shown(
     assert frequency["baseline"] == pytest.approx(24.0, abs=4)  # 12 services × 2 a week
     assert "vs_four_weeks" in frequency
     assert content["warnings"][0]["code"] == "deployments_without_commits"
+
+
+def test_a_week_that_has_not_started_has_no_digest(client: TestClient, admin_headers: dict[str, str]) -> None:
+    future = client.get("/api/v1/digests/2030-W01", headers=admin_headers)
+    assert future.status_code == 422, future.text
+    assert future.json()["error"]["field"] == "week"
+    assert "has not started" in future.json()["error"]["message"]
+    current = client.get(f"/api/v1/digests/{last_full_week(utcnow(), 'UTC')}", headers=admin_headers)
+    assert current.status_code == 200
 
 
 def test_an_empty_week_is_a_short_plain_digest(

@@ -56,10 +56,15 @@ def _audience_filters(audience: str) -> Filters:
     raise InvalidInput("audience is 'leaders' or 'team:<name>'", field="audience")
 
 
-def check_request(week: str, audience: str, tz: str) -> None:
-    """InvalidInput (a 4xx) for a week or an audience no digest can have: checked where it is asked for,
-    before any build (a build in the background cannot answer the request)."""
-    week_window(week, tz)
+def check_request(week: str, audience: str, tz: str, now: datetime | None = None) -> None:
+    """InvalidInput (a 4xx) for a week or an audience no digest can have — a week that has not started yet
+    included: checked where it is asked for, before any build (a build in the background cannot answer the
+    request), and by every build."""
+    start, _ = week_window(week, tz)
+    if start > (now or utcnow()):
+        raise InvalidInput(
+            f"week {week.upper()} has not started yet: a digest covers a past or the current week", field="week"
+        )
     _audience_filters(audience)
 
 
@@ -124,9 +129,10 @@ def week_rows(session: Session, filters: Filters, start: datetime, end: datetime
 def digest_input(
     session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
 ) -> DigestInput:
+    now = now or utcnow()
+    check_request(week, audience, settings.timezone, now)
     start, end = week_window(week, settings.timezone)
     filters = _audience_filters(audience)
-    now = now or utcnow()
     followed = catalogue.followed_migration(session)
     earliest = start - timedelta(weeks=16)
     if followed is not None:
