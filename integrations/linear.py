@@ -10,6 +10,7 @@ started and done unless the mapping names the state. An issue in a project is th
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -38,8 +39,8 @@ def verify(headers: Mapping[str, str], body: bytes, settings: Settings, *, now: 
         stamp = json.loads(body).get("webhookTimestamp")
     except (ValueError, AttributeError):
         stamp = None
-    if isinstance(stamp, bool) or not isinstance(stamp, int | float):
-        raise Unauthenticated("webhookTimestamp is missing", field="webhookTimestamp")
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        raise Unauthenticated("webhookTimestamp is missing or not a time", field="webhookTimestamp")
     skew = abs((now or utcnow()).timestamp() - stamp / 1000)
     if skew > settings.linear_timestamp_tolerance_seconds:
         raise Unauthenticated("webhookTimestamp is too far from now (a replay?)", field="webhookTimestamp")
@@ -64,12 +65,15 @@ class _Label(Payload):
 
 
 class _Parent(Payload):
-    identifier: str
+    id: str | None = None
+    identifier: str | None = None
 
 
 class _Issue(Payload):
     id: str
-    identifier: str
+    identifier: str | None = None
+    """``ENG-123``; older deliveries carry only ``number`` and ``team.key``, from which it is derived."""
+    number: int | None = None
     title: str | None = None
     state: _State | None = None
     team: _Team | None = None
@@ -134,16 +138,39 @@ def _changed_at(envelope: Envelope, updated: datetime | None, created: datetime 
     return moment
 
 
+def issue_key(issue_id: str) -> str:
+    """The key of an issue whose delivery names neither its identifier nor its team and number."""
+    return f"linear-issue:{issue_id}"
+
+
+def _issue_key(issue: _Issue) -> str:
+    """``ENG-123`` (what commits and pull requests name), from ``identifier``, else ``team.key``-``number``
+    (older deliveries), else the issue's id: a delivery without them is kept, never refused."""
+    if issue.identifier:
+        return issue.identifier.upper()
+    team = issue.team.key if issue.team else None
+    if team and issue.number is not None:
+        return f"{team}-{issue.number}".upper()
+    return issue_key(issue.id)
+
+
+def _parent_key(parent: _Parent | None) -> str | None:
+    if parent is None:
+        return None
+    if parent.identifier:
+        return parent.identifier.upper()
+    return issue_key(parent.id) if parent.id else None
+
+
 def _issue(envelope: Envelope, issue: _Issue, config: IntegrationConfig, *, removed: bool) -> WorkItemRecord:
     mapping = config.work_mapping
     labels = [label.name for label in issue.labels]
     team = issue.team.key if issue.team else None
     state = issue.state or _State()
     named = mapping.service(labels=labels, team=team)
-    parent = issue.parent.identifier.upper() if issue.parent else None
     return WorkItemRecord(
         source=SOURCE,
-        key=issue.identifier.upper(),
+        key=_issue_key(issue),
         kind=mapping.kind(issue_type=None, labels=labels, project=team),
         status=mapping.status(name=state.name, type_=state.type) or "open",
         raw_status=(state.name or state.type or "")[:128] or None,
@@ -153,7 +180,7 @@ def _issue(envelope: Envelope, issue: _Issue, config: IntegrationConfig, *, remo
         team=team,
         labels=tuple(labels),
         created_at=issue.createdAt,
-        parent=parent or (project_key(issue.projectId) if issue.projectId else None),
+        parent=_parent_key(issue.parent) or (project_key(issue.projectId) if issue.projectId else None),
         url=issue.url or envelope.url,
         deleted=removed,
     )

@@ -4,6 +4,8 @@ resends (200, stored once), and the rows each delivery derives."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +29,7 @@ from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
 from tests.vendors import GL_PROJECT, OPSGENIE_TOKEN, REPO, github_request, gl_request, pd_incident_event, pd_request
 from tests.work_vendors import (
+    LINEAR_SECRET,
     SECRETS,
     cdevent,
     cdevents_request,
@@ -120,7 +123,7 @@ def test_linear_signature_and_a_stale_timestamp_are_refused(work_client: TestCli
     comment = {"action": "create", "type": "Comment", "createdAt": "2026-10-05T12:00:00Z", "data": {"id": "c1"}}
     ignored = work_client.post("/webhooks/linear", **linear_request(comment, sent=now))
     broken = json.loads(json.dumps(body))
-    del broken["data"]["identifier"]
+    del broken["data"]["id"]
     invalid = work_client.post("/webhooks/linear", **linear_request(broken, sent=now))
     drain(work_settings)
 
@@ -129,9 +132,41 @@ def test_linear_signature_and_a_stale_timestamp_are_refused(work_client: TestCli
     assert forged.json()["error"]["field"] == "linear-signature"
     assert fresh.status_code == 202
     assert (ignored.status_code, "not used" in ignored.json()["ignored"]) == (202, True)
-    assert (invalid.status_code, invalid.json()["error"]["field"]) == (422, "data.identifier")
+    assert (invalid.status_code, invalid.json()["error"]["field"]) == (422, "data.id")
     item = _items(work_settings)["ENG-42"]
     assert (item.source, item.kind, item.status, item.team) == ("linear", "feature", "in_progress", "ENG")
+
+
+def test_a_linear_issue_without_its_identifier_is_kept_under_team_and_number(
+    work_client: TestClient, work_settings: Settings
+) -> None:
+    """Older captures carry ``number`` and ``team.key`` only: the key is derived, the delivery never refused."""
+    older = linear_issue("create", "ENG-77", ("Todo", "unstarted"), T0)
+    del older["data"]["identifier"]
+    bare = linear_issue("create", "OPS-5", ("Todo", "unstarted"), T0, team="OPS")
+    for field in ("identifier", "number", "team"):
+        del bare["data"][field]
+    bare["data"]["parent"] = {"id": "7e0c4a1b-0000-4000-8000-0000000000ff"}
+    answers = [work_client.post("/webhooks/linear", **linear_request(body, sent=utcnow())) for body in (older, bare)]
+    drain(work_settings)
+
+    assert [a.status_code for a in answers] == [202, 202], [a.text for a in answers]
+    items = _items(work_settings)
+    assert items["ENG-77"].team == "ENG"
+    derived = items[f"linear-issue:{bare['data']['id']}"]
+    assert derived.parent == "linear-issue:7e0c4a1b-0000-4000-8000-0000000000ff"
+
+
+def test_a_linear_timestamp_that_is_not_a_finite_number_is_refused(work_client: TestClient) -> None:
+    """A signed delivery whose ``webhookTimestamp`` is NaN or infinite is no proof of when it was sent."""
+    body = linear_issue("create", "ENG-43", ("Todo", "unstarted"), T0)
+    for stamp in (float("nan"), float("inf"), float("-inf")):
+        raw = json.dumps({**body, "webhookTimestamp": stamp}).encode()  # NaN, Infinity: what json.dumps writes
+        signature = hmac.new(LINEAR_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": "application/json", "Linear-Event": "Issue", "Linear-Signature": signature}
+        answer = work_client.post("/webhooks/linear", content=raw, headers=headers)
+        assert answer.status_code == 401, (stamp, answer.text)
+        assert answer.json()["error"]["field"] == "webhookTimestamp"
 
 
 def test_a_linear_project_ships_with_its_first_issue(work_client: TestClient, work_settings: Settings) -> None:
