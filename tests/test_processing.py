@@ -185,6 +185,44 @@ def test_the_window_links_an_incident_that_starts_exactly_at_its_end_and_not_a_s
     }
 
 
+def test_the_window_links_only_incidents_a_change_may_have_caused_and_keeps_explicit_links(
+    client: TestClient, ingest_headers: dict[str, str], settings: Settings, session: Session
+) -> None:
+    post_all(client, ingest_headers, make_deployment("d-1", finished_at=T0, commit_sha=sha(1)))
+    drain(settings)
+    later = T0 + timedelta(hours=2)
+    post_all(
+        client,
+        ingest_headers,
+        make_incident("outage", started_at=later, category="infrastructure"),
+        make_incident("bug", started_at=later, category="application"),
+        make_incident("unclassified", started_at=later),
+        make_incident("named-outage", started_at=later, category="infrastructure", caused_by_deployment="d-1"),
+        make_incident("sha-outage", started_at=later, category="infrastructure", commit_sha=sha(1)),
+    )
+    drain(settings)
+
+    deployment_id = session.exec(select(Deployment.id)).one()
+    links = {i.external_id: (i.caused_by_deployment_id, i.link_method) for i in session.exec(select(Incident))}
+    assert links == {
+        "outage": (None, None),  # a platform outage is not a change failure
+        "bug": (deployment_id, "window"),
+        "unclassified": (deployment_id, "window"),
+        "named-outage": (deployment_id, "explicit"),
+        "sha-outage": (deployment_id, "sha"),
+    }
+    # reclassified as infrastructure later: its window link goes
+    resolved = make_incident(
+        "bug", started_at=later, category="infrastructure", status="resolved", resolved_at=later + timedelta(hours=1)
+    )
+    answer = client.post(URL, json=resolved, headers=ingest_headers)
+    assert answer.status_code == 202, answer.text
+    drain(settings)
+    session.rollback()  # a new read: the test's open transaction would keep its snapshot
+    bug = session.exec(select(Incident).where(Incident.external_id == "bug")).one()
+    assert (bug.category, bug.caused_by_deployment_id, bug.link_method) == ("infrastructure", None, None)
+
+
 def test_platform_is_resolved_from_the_services_history(
     client: TestClient, admin_headers: dict[str, str], settings: Settings, session: Session
 ) -> None:

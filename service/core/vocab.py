@@ -64,6 +64,13 @@ class LinkMethod(StrEnum):
     WINDOW = "window"
 
 
+INCIDENT_CATEGORIES = ("infrastructure", "application", "unknown")
+"""What caused an incident, as classified (None: not classified yet, read as ``unknown``)."""
+CHANGE_CAUSED = ("application", "unknown")
+"""The categories a change may have caused: only these are linked to a deployment by the time window (a
+platform outage is not a change failure). An explicit link (a named deployment or commit) is always kept."""
+
+
 class Scope(StrEnum):
     """What an API token may do."""
 

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, literal, union_all
+from sqlalchemy import exists, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from service.core.models import Deployment, DeploymentChange, FrictionReport, Incident, Service
+from service.core.vocab import CHANGE_CAUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +28,10 @@ class Listing:
 
 
 def unlinked_incidents(session: Session, *, since: datetime, limit: int = 50) -> Listing:
-    """Incidents since ``since`` not linked to any deployment (they cannot count in change failure rate)."""
-    where = (col(Incident.caused_by_deployment_id).is_(None), col(Incident.started_at) >= since)
+    """Incidents since ``since`` not linked to any deployment that a change may have caused (they cannot count
+    in change failure rate); an infrastructure incident is no change failure, so it is not listed to link."""
+    linkable = or_(col(Incident.category).is_(None), col(Incident.category).in_(CHANGE_CAUSED))
+    where = (col(Incident.caused_by_deployment_id).is_(None), col(Incident.started_at) >= since, linkable)
     rows = session.exec(select(Incident).where(*where).order_by(col(Incident.started_at).desc()).limit(limit)).all()
     total = session.exec(select(func.count()).select_from(Incident).where(*where)).one()
     return Listing(list(rows), int(total))

@@ -62,7 +62,7 @@ from service.core.records import (
     WorkItemReferenceRecord,
     WorkItemStatusRecord,
 )
-from service.core.vocab import CategorySource, DeploymentStatus, IncidentStatus, LinkMethod, ReportStatus
+from service.core.vocab import CHANGE_CAUSED, CategorySource, DeploymentStatus, IncidentStatus, LinkMethod, ReportStatus
 from service.figures.catalogue import platform_at
 from service.figures.cost.apply import apply_cost_records
 from service.figures.friction.categorise import Taxonomy
@@ -524,7 +524,9 @@ def _incident_candidates(
 def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
     """The one linking rule, as one UPDATE for every incident in ``ids`` on either backend: the named
     deployment, else the production deployment of the named commit, else (if allowed) the latest successful
-    production deployment in the window before it started; an incident none of these finds keeps its link.
+    production deployment in the window before it started — for an incident a change may have caused
+    (``vocab.CHANGE_CAUSED``: an infrastructure incident is no change failure); an incident none of these finds
+    keeps its link, but never a window link it may not have.
     A named deployment that has not arrived yet links itself when it does (see ``_upsert_deployments``)."""
     incident: Any = Incident.__table__  # type: ignore[attr-defined]
     deployment: Any = Deployment.__table__  # type: ignore[attr-defined]
@@ -559,6 +561,12 @@ def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
         )
     has_name = incident.c.caused_by_deployment.is_not(None)
     sha_found = and_(incident.c.commit_sha.is_not(None), by_sha.is_not(None))
+    linkable = or_(incident.c.category.is_(None), incident.c.category.in_(CHANGE_CAUSED))
+    by_window = case((linkable, by_window), else_=literal(None, Integer))
+    kept = case(  # an earlier window link of an incident now classified as not change-caused is dropped
+        (and_(~linkable, incident.c.link_method == LinkMethod.WINDOW), literal(None, Integer)),
+        else_=incident.c.caused_by_deployment_id,
+    )
     return (
         update(Incident)
         .where(any_of(session, col(Incident.id), ids))
@@ -566,12 +574,13 @@ def _link_causes(session: Session, ids: list[int], policy: IngestPolicy) -> Any:
             caused_by_deployment_id=case(
                 (has_name, named),
                 (sha_found, by_sha),
-                else_=func.coalesce(by_window, incident.c.caused_by_deployment_id),
+                else_=func.coalesce(by_window, kept),
             ),
             link_method=case(
                 (has_name, case((named.is_not(None), LinkMethod.EXPLICIT), else_=None)),
                 (sha_found, LinkMethod.SHA),
                 (by_window.is_not(None), LinkMethod.WINDOW),
+                (and_(~linkable, incident.c.link_method == LinkMethod.WINDOW), None),
                 else_=incident.c.link_method,
             ),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from service.core.vocab import DeploymentStatus
+from service.core.vocab import CHANGE_CAUSED, DeploymentStatus
 from service.core.weeks import week_label
 from service.core.words import plural
 
@@ -144,6 +144,8 @@ def data_quality(
             warnings.append({"code": code, "message": message, "count": count, "examples": (examples or [])[:5]})
 
     unlinked = incidents["caused_by_deployment_id"].isna()
+    if "category" in incidents:  # an infrastructure incident is no change failure: not one to link
+        unlinked &= incidents["category"].isna() | incidents["category"].isin(CHANGE_CAUSED)
     warn(
         "incidents_unlinked",
         int(unlinked.sum()),

@@ -139,12 +139,16 @@ def incidents_frame(session: Session, filters: Filters, start: datetime | None, 
         col(Incident.resolved_at),
         col(Incident.platform),
         col(Incident.caused_by_deployment_id),
+        col(Incident.category),
     ).join(Service, col(Service.slug) == col(Incident.service))
     if start is not None:
         statement = statement.where(col(Incident.started_at) >= start)
     if end is not None:
         statement = statement.where(col(Incident.started_at) < end)
-    columns = ["id", "service", "team", "severity", "started_at", "resolved_at", "platform", "caused_by_deployment_id"]
+    columns = [
+        "id", "service", "team", "severity", "started_at", "resolved_at", "platform", "caused_by_deployment_id",
+        "category",
+    ]  # fmt: skip
     return _frame(session, _scoped(statement, Incident, filters), columns)
 
 
