@@ -31,7 +31,7 @@ from service.core.records import (
     WorkItemReferenceRecord,
 )
 from service.core.timeutil import parse_timestamp
-from service.core.vocab import DeploymentStatus, IncidentStatus
+from service.core.vocab import MEASURED, DeploymentStatus, IncidentStatus, measurement_problem
 from service.figures.cost.currency import Currencies
 from service.ingest.inbox import Delivery, content_key
 
@@ -144,8 +144,8 @@ class MeasurementIn(_Event):
     unit: Annotated[str, StringConstraints(max_length=32)] | None = None
 
 
-KNOWN_METRICS = ("gpu_utilisation", "gpu_hours_provisioned", "gpu_hours_used", "cpu_utilisation", "cold_start_seconds")
-"""Metrics the weekly figures use (docs/metrics.md); any other name is stored and charted as it is."""
+KNOWN_METRICS = tuple(MEASURED)
+"""Metrics the weekly figures use (``service.core.vocab.MEASURED``); any other name is stored as it is."""
 
 
 class WorkItemIn(_Event):
@@ -215,6 +215,8 @@ def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
         pairs.append(("acknowledged_at", event.acknowledged_at, "started_at", event.started_at))
     elif isinstance(event, CostIn | MeasurementIn):
         pairs.append(("period_end", event.period_end, "period_start", event.period_start))
+    if isinstance(event, MeasurementIn) and (problem := measurement_problem(event.metric, event.value)):
+        raise InvalidInput(problem, field="value")
     for later_name, later, earlier_name, earlier in pairs:
         if later is not None and earlier is not None and later < earlier:
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)

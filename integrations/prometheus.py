@@ -25,6 +25,7 @@ from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
 from service.core.records import InboxMeta, MeasurementRecord, ParseResult, Record
 from service.core.settings import Settings
+from service.core.vocab import measurement_problem
 
 SOURCE = "prometheus"
 EVENT_TYPE = "query_range"
@@ -152,7 +153,10 @@ def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
                     ) from None
                 if not math.isfinite(raw):
                     continue
-                value = raw
+                value = raw * factor
+                if problem := measurement_problem(str(metric), value):
+                    log.warning("prometheus.skipped query=%s service=%s problem=%s", metric, service, problem)
+                    continue
                 end = datetime.fromtimestamp(moment, UTC)
                 records.append(
                     MeasurementRecord(
@@ -160,7 +164,7 @@ def parse(meta: InboxMeta, body: Any, config: IntegrationConfig) -> ParseResult:
                         external_id=f"{metric}|{service}|{int(moment)}|{step}",
                         service=service,
                         metric=str(metric)[:128],
-                        value=value * factor,
+                        value=value,
                         period_start=end - timedelta(seconds=step),
                         period_end=end,
                         unit=result.get("unit"),

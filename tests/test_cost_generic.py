@@ -201,6 +201,32 @@ def test_bad_cost_and_measurement_events_are_422_naming_the_field(env: Any, even
     assert answer.json()["error"]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("metric", "value", "accepted"),
+    [
+        ("gpu_utilisation", 5.0, False),  # 500 %: a ratio is 0–1
+        ("gpu_utilisation", -0.1, False),
+        ("gpu_utilisation", 1.0, True),
+        ("gpu_hours_used", -2.0, False),
+        ("cold_start_seconds", -1.0, False),
+        ("cpu_utilisation", 1.4, True),  # usage above a Kubernetes request is real
+        ("queue_depth_p99", -5.0, True),  # a name the figures do not read is kept as sent
+    ],
+)
+def test_a_measurement_outside_its_unit_is_422_naming_the_value(
+    env: Any, metric: str, value: float, accepted: bool
+) -> None:
+    _, client, headers = env
+    event = measurement("m-range", metric, value)
+    answer = client.post("/webhooks/generic", json=event, headers=headers)
+    if accepted:
+        assert answer.status_code == 202, answer.text
+        return
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "value"
+    assert metric in answer.json()["error"]["message"]
+
+
 def test_settings_for_a_reporting_currency_are_validated(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="reporting_currency"):
         make_settings("sqlite://", tmp_path, reporting_currency="dollars")

@@ -64,6 +64,39 @@ class LinkMethod(StrEnum):
     WINDOW = "window"
 
 
+@dataclass(frozen=True, slots=True)
+class MeasuredQuantity:
+    """A measurement name the figures read, its unit and the values it can take (inclusive)."""
+
+    name: str
+    unit: str
+    low: float
+    high: float
+
+
+MEASURED: dict[str, MeasuredQuantity] = {
+    m.name: m
+    for m in (
+        MeasuredQuantity("gpu_utilisation", "ratio", 0.0, 1.0),
+        MeasuredQuantity("cpu_utilisation", "ratio", 0.0, float("inf")),  # usage over a Kubernetes request can pass 1
+        MeasuredQuantity("gpu_hours_provisioned", "hours", 0.0, float("inf")),
+        MeasuredQuantity("gpu_hours_used", "hours", 0.0, float("inf")),
+        MeasuredQuantity("cold_start_seconds", "seconds", 0.0, float("inf")),
+    )
+}
+"""The measurements the weekly figures use (docs/cost.md), once: a utilisation is a ratio 0–1 (5 is not
+500 %), hours and seconds are never negative. Any other name is kept as it is sent."""
+
+
+def measurement_problem(name: str, value: float) -> str | None:
+    """Why ``value`` cannot be a ``name`` measurement, or None: the one range check of every way in."""
+    known = MEASURED.get(name)
+    if known is None or known.low <= value <= known.high:
+        return None
+    high = "" if known.high == float("inf") else f" to {known.high:g}"
+    return f"{name} is a {known.unit} from {known.low:g}{high}; got {value:g}"
+
+
 INCIDENT_CATEGORIES = ("infrastructure", "application", "unknown")
 """What caused an incident, as classified (None: not classified yet, read as ``unknown``)."""
 CHANGE_CAUSED = ("application", "unknown")
