@@ -4,6 +4,7 @@ stand-in, triage and replay through the shared functions, escaping, 404s. Runs o
 from __future__ import annotations
 
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from sqlmodel import Session, select
 from integrations.slack.digest_blocks import digest_blocks
 from service.app.web import oidc
 from service.app.web.app import create_app
-from service.app.web.sessions import safe_next
+from service.app.web.sessions import COOKIE, KEY_FILE, safe_next, session_secret
 from service.app.web.words import plural
 from service.core import tokens, vocab
 from service.core.db import session_scope
@@ -236,6 +237,24 @@ def test_replay_from_the_data_page_requeues_the_failed_event_and_wakes_the_worke
     assert waker.wakes == before + 1
     session.expire_all()
     assert session.exec(select(InboxEvent.status)).one() == "processed"
+
+
+def test_embedded_mode_keeps_its_session_key_so_a_restart_signs_nobody_out(
+    settings: Settings, read_secret: str
+) -> None:
+    """Two app lifetimes on one var/: the cookie of the first reads the second's pages."""
+    assert settings.embedded
+    assert settings.session_secret is None
+    with TestClient(create_app(settings, waker=RecordingWaker())) as first:
+        assert sign_in(first, read_secret).status_code == 303
+        cookie = first.cookies.get(COOKIE)
+    key = settings.spool_dir.parent / KEY_FILE
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    with TestClient(create_app(settings, waker=RecordingWaker())) as second:
+        second.cookies.set(COOKIE, str(cookie))
+        assert second.get("/services", follow_redirects=False).status_code == 200
+    distributed = settings.model_copy(update={"broker_url": "redis://127.0.0.1:6379/15"})
+    assert session_secret(distributed) != session_secret(distributed)  # unset there: one per process, as before
 
 
 def test_a_revoked_token_ends_its_session(client: TestClient, settings: Settings, read_secret: str) -> None:

@@ -157,8 +157,9 @@ class Settings(BaseSettings):
     """Where people reach the web app (scheme, host, optional path prefix); links in Slack are built from it.
     An https URL also marks the session cookie Secure."""
     session_secret: SecretStr | None = None
-    """Signs the web app's session cookies. Unset: a random key per process (sessions end at a restart, and
-    several API replicas need one shared value)."""
+    """Signs the web app's session cookies. Unset in embedded mode: a key made once and kept in
+    ``var/session.key`` (mode 0600), so a restart signs nobody out. Unset in distributed mode: a random key per
+    process (sessions end at a restart; several API replicas need one shared value)."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """A web session ends this long after sign-in."""
     slack_client_id: str | None = None

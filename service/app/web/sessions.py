@@ -9,9 +9,11 @@ looked up again on every request (a revoked token or a removed Slack admin takes
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -49,9 +51,39 @@ def signed_in(subject: str, name: str, hours: float) -> WebSession:
     return replace(new_session(), subject=subject, name=name, expires=time.time() + hours * 3600)
 
 
+KEY_FILE = "session.key"
+"""Beside the spool under ``var/``: embedded mode's session key, made once (mode 0600)."""
+
+
+def kept_secret(directory: Path) -> str:
+    """The key in ``directory/session.key``, made on first use, readable by this user alone: embedded mode
+    signs in once across restarts. Two processes starting together agree (the file is created exclusively)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / KEY_FILE
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path.read_text(encoding="ascii").strip()
+
+
+def session_secret(settings: Settings) -> str:
+    """FRICTIONLOG_SESSION_SECRET; else, embedded, the key kept in ``var/``; else (distributed mode without
+    one, warned at start) a key of this process alone."""
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value()
+    if settings.embedded:
+        return kept_secret(settings.spool_dir.parent)
+    return secrets.token_hex(32)
+
+
 class SessionCodec:
     def __init__(self, settings: Settings) -> None:
-        secret = settings.session_secret.get_secret_value() if settings.session_secret else secrets.token_hex(32)
+        secret = session_secret(settings)
         self._serializer = URLSafeTimedSerializer(secret, salt="frictionlog.session")
         self._oidc = URLSafeTimedSerializer(secret, salt="frictionlog.oidc")
         self.max_age = int(settings.session_hours * 3600)
