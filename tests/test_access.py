@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
+from service.core.vocab import grants
 from tests.factories import issue_token, make_deployment
 from tests.vendors import github_request
 
@@ -81,7 +82,7 @@ def test_protected_routes_refuse_missing_wrong_revoked_and_wrong_scope_tokens(
     from service.core.db import session_scope
 
     needed = SCOPES[(method, path)]
-    others = [scope for scope in ("ingest", "read", "admin") if scope != needed]
+    others = [scope for scope in ("ingest", "read", "admin") if needed is None or not grants([scope], needed)]
     wrong_scope = issue_token(settings, "other", others)
     revoked = issue_token(settings, "old", [needed or "read"])
     with session_scope(settings.database_url, write=True) as session:
@@ -128,3 +129,22 @@ def test_no_secret_reaches_the_logs(client: TestClient, settings: Settings, capl
     for secret in secrets:
         assert secret not in logged
     assert "gh-test-secret" not in repr(settings)  # SecretStr masks itself
+
+
+def test_an_admin_token_reads_the_api_and_the_pages_alike_and_a_read_token_administers_neither(
+    client: TestClient, settings: Settings
+) -> None:
+    """One scope rule (``vocab.grants``) for the API and the web app: admin implies read, nothing else."""
+    admin_only = {"Authorization": f"Bearer {issue_token(settings, 'admin-only', ['admin'])}"}
+    read_only = {"Authorization": f"Bearer {issue_token(settings, 'read-only', ['read'])}"}
+    ingest_only = {"Authorization": f"Bearer {issue_token(settings, 'ingest-only', ['ingest'])}"}
+    reads = [key for key, scope in SCOPES.items() if scope == "read" and key[0] == "GET"]
+    assert reads
+    for method, path in reads:
+        assert call(client, method, path, admin_only).status_code not in (401, 403), path
+        assert call(client, method, path, ingest_only).status_code == 403, path
+    for method, path in (key for key, scope in SCOPES.items() if scope == "admin"):
+        assert call(client, method, path, read_only).status_code == 403, path
+    assert client.get("/services", headers=admin_only).status_code == 200
+    assert client.get("/services", headers=read_only).status_code == 200
+    assert client.get("/services", headers=ingest_only).status_code == 403

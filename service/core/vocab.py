@@ -7,6 +7,7 @@ library: the CLI reads these at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -110,6 +111,16 @@ class Scope(StrEnum):
     INGEST = "ingest"
     READ = "read"
     ADMIN = "admin"
+
+
+IMPLIED_SCOPES: dict[str, frozenset[str]] = {Scope.ADMIN: frozenset({Scope.READ})}
+"""An admin reads what it administers: the one rule of the API's scopes and the web app's roles."""
+
+
+def grants(scopes: Iterable[str], scope: str) -> bool:
+    """Whether a token holding ``scopes`` may do what ``scope`` allows (directly, or implied)."""
+    held = set(scopes)
+    return scope in held or any(scope in IMPLIED_SCOPES.get(s, frozenset()) for s in held)
 
 
 # The words of an effect, a pre-trend check and a success criterion: the estimator, the criteria, the

@@ -22,6 +22,7 @@ from service.app.api.state import app_state
 from service.core.errors import Forbidden, Unauthenticated
 from service.core.settings import Settings
 from service.core.tokens import hash_token
+from service.core.vocab import grants
 
 bearer = HTTPBearer(auto_error=False, description="An API token made with `frictionlog tokens create`.")
 """Declares the scheme in the OpenAPI schema; the check itself is :func:`check_token`."""
@@ -39,7 +40,7 @@ def bearer_secret(authorization: str | None) -> str | None:
 
 
 def with_scope(principal: Principal, scope: str | None) -> Principal:
-    if scope is not None and scope not in principal.scopes:
+    if scope is not None and not grants(principal.scopes, scope):
         raise Forbidden(f"this token lacks the {scope!r} scope")
     return principal
 

@@ -21,6 +21,7 @@ from service.core.db import session_scope
 from service.core.errors import AppError, Forbidden
 from service.core.models import ApiToken
 from service.core.settings import Settings
+from service.core.vocab import Scope, grants
 
 Role = Literal["read", "admin"]
 
@@ -49,9 +50,9 @@ class Viewer:
 
 def role_of_scopes(scopes: Collection[str]) -> Role | None:
     """A token signs in as ``admin`` if it has that scope, as ``read`` with only read; ingest-only: never."""
-    if "admin" in scopes:
+    if grants(scopes, Scope.ADMIN):
         return "admin"
-    return "read" if "read" in scopes else None
+    return "read" if grants(scopes, Scope.READ) else None
 
 
 def web_session(request: Request) -> WebSession:
