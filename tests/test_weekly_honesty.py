@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
@@ -44,3 +44,35 @@ def test_weekly_carries_warnings_and_marks_the_week_so_far(
     so_far = [row["week_so_far"] for row in body["rows"]]
     assert so_far[-1] is True
     assert so_far.count(True) == 1
+
+
+def test_dora_and_weekly_agree_when_the_failure_comes_after_the_window(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    """A deployment on the window's last day fails by an incident that starts the next day, another by a
+    rollback the next week: both count for the window in /metrics/dora, as they do in /metrics/weekly."""
+    monday = datetime(2026, 10, 5, tzinfo=UTC)  # the week 2026-W41
+    sunday = monday + timedelta(days=6, hours=20)
+    window = {"from": "2026-10-05", "to": "2026-10-12"}
+    week = [
+        *[make_deployment(f"ok-{i}", finished_at=monday + timedelta(days=i, hours=9)) for i in range(3)],
+        make_deployment("late-incident", finished_at=sunday, commit_sha="a" * 40),
+        make_deployment("rolled-back", finished_at=sunday + timedelta(hours=1)),
+    ]
+    assert client.post("/webhooks/generic", json=week, headers=admin_headers).status_code == 202
+    drain(settings)
+    before = client.get("/api/v1/metrics/weekly", params={**window, "group_by": "service"}, headers=admin_headers)
+    assert before.json()["rows"][0]["failed_deployments"] == 0  # the week's rollup is built before the failures
+    later = [
+        make_incident("INC-1", started_at=sunday + timedelta(hours=6), caused_by_deployment="late-incident"),
+        make_deployment("the-rollback", finished_at=sunday + timedelta(days=2), rollback_of="rolled-back"),
+    ]
+    assert client.post("/webhooks/generic", json=later, headers=admin_headers).status_code == 202
+    drain(settings)
+
+    dora = client.get("/api/v1/metrics/dora", params=window, headers=admin_headers).json()["change_failure_rate"]
+    weekly = client.get("/api/v1/metrics/weekly", params={**window, "group_by": "service"}, headers=admin_headers)
+    row = next(r for r in weekly.json()["rows"] if r["week"] == "2026-W41")
+
+    assert (dora["failed"], dora["deployments"]) == (2, 5)
+    assert (row["failed_deployments"], row["completed_deployments"]) == (2, 5)

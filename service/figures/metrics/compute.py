@@ -45,8 +45,11 @@ def production(deployments: pd.DataFrame, environments: frozenset[str]) -> pd.Da
 
 
 def failed_deployment_ids(deployments: pd.DataFrame, incidents: pd.DataFrame) -> set[int]:
-    """A deployment failed if its status says so, a rollback undid it, or an incident is linked to it."""
+    """A deployment failed if its status says so, a rollback undid it, or an incident is linked to it — in
+    these frames, or after them (``failed_later``, when the read of a window marked it)."""
     failed = set(deployments.loc[deployments["status"].isin(FAILED_STATUSES), "id"].astype(int))
+    if "failed_later" in deployments:
+        failed |= set(deployments.loc[deployments["failed_later"].astype(bool), "id"].astype(int))
     failed |= set(deployments["rollback_of_id"].dropna().astype(int))
     failed |= set(incidents["caused_by_deployment_id"].dropna().astype(int))
     return failed

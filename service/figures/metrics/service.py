@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 import sqlmodel
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -51,7 +51,16 @@ def _with_groups(frame: pd.DataFrame, migrated_platforms: set[str]) -> pd.DataFr
     return with_cohort(frame, migrated_platforms)
 
 
-def deployments_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+def deployments_frame(
+    session: Session,
+    filters: Filters,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    rolling_back: tuple[datetime | None, datetime] | None = None,
+) -> pd.DataFrame:
+    """Deployments finished in [start − LOOKBACK, end); with ``rolling_back``, only those that roll back a
+    deployment finished in that span (a rollback after a window still fails the window's deployment)."""
     target = aliased(Deployment)
     # The deployment a rollback rolls back, looked up per row by the unique (source, external_id): an outer
     # join made PostgreSQL hash the whole deployment table for a week's read.
@@ -78,6 +87,13 @@ def deployments_frame(session: Session, filters: Filters, start: datetime | None
         statement = statement.where(col(Deployment.finished_at) >= start - LOOKBACK)
     if end is not None:
         statement = statement.where(col(Deployment.finished_at) < end)
+    if rolling_back is not None:
+        low, high = rolling_back
+        rolled = [col(target.source) == col(Deployment.source), col(target.external_id) == col(Deployment.rollback_of)]
+        rolled.append(col(target.finished_at) < high)
+        if low is not None:
+            rolled.append(col(target.finished_at) >= low)
+        statement = statement.where(exists().where(*rolled))
     columns = [
         "id",
         "service",
@@ -129,7 +145,16 @@ def shipped_frame(session: Session, filters: Filters, start: datetime | None, en
     return _frame(session, _scoped(statement, Deployment, filters), ["deployment_id"])
 
 
-def incidents_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+def incidents_frame(
+    session: Session,
+    filters: Filters,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    caused_in: tuple[datetime | None, datetime] | None = None,
+) -> pd.DataFrame:
+    """Incidents started in [start, end); with ``caused_in``, only those linked to a deployment finished in
+    that span (an incident after a window still fails the window's deployment)."""
     statement = select(
         col(Incident.id),
         col(Incident.service),
@@ -145,6 +170,12 @@ def incidents_frame(session: Session, filters: Filters, start: datetime | None, 
         statement = statement.where(col(Incident.started_at) >= start)
     if end is not None:
         statement = statement.where(col(Incident.started_at) < end)
+    if caused_in is not None:
+        low, high = caused_in
+        cause = select(col(Deployment.id)).where(col(Deployment.finished_at) < high)
+        if low is not None:
+            cause = cause.where(col(Deployment.finished_at) >= low)
+        statement = statement.where(col(Incident.caused_by_deployment_id).in_(cause))
     columns = [
         "id", "service", "team", "severity", "started_at", "resolved_at", "platform", "caused_by_deployment_id",
         "category",
@@ -202,9 +233,13 @@ class Frames:
 
 
 def load(session: Session, filters: Filters, start: datetime | None = None, end: datetime | None = None) -> Frames:
+    """The frames of a window; each deployment carries ``failed_later`` (:func:`failed_after`)."""
     platforms = migrated_platforms(session)
+    deployments = deployments_frame(session, filters, start, end)
+    later = failed_after(session, filters, start, end) if end is not None else set()
+    deployments = deployments.assign(failed_later=deployments["id"].isin(later))
     return Frames(
-        deployments=_with_groups(deployments_frame(session, filters, start, end), platforms),
+        deployments=_with_groups(deployments, platforms),
         lead_times=lead_times_frame(session, filters, start, end),
         incidents=_with_groups(incidents_frame(session, filters, start, end), platforms),
         friction=_with_groups(friction_frame(session, filters, start, end), platforms),
@@ -236,6 +271,17 @@ def _platform_weeks(session: Session, filters: Filters, window: dora.Window) -> 
         session, platform=filters.platform, services=services, start=window.start, end=window.end
     )
     return max(weeks, 1 / 7)
+
+
+def failed_after(session: Session, filters: Filters, start: datetime | None, end: datetime) -> set[int]:
+    """Ids of the deployments finished in [start, end) that something after ``end`` failed: an incident linked
+    to them that started later, or a rollback of them that finished later. A window's read sees them, so a
+    failure is the same wherever the window ends (/metrics/dora, the weekly rollups, the digest)."""
+    low = start - LOOKBACK if start is not None else None
+    later_incidents = incidents_frame(session, filters, end, None, caused_in=(low, end))
+    later_rollbacks = deployments_frame(session, filters, end + LOOKBACK, None, rolling_back=(low, end))
+    failed = set(later_incidents["caused_by_deployment_id"].dropna().astype(int))
+    return failed | set(later_rollbacks["rollback_of_id"].dropna().astype(int))
 
 
 def dora_metrics(session: Session, settings: Settings, filters: Filters, window: dora.Window) -> dict[str, Any]:
