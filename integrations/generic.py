@@ -217,6 +217,8 @@ def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
         pairs.append(("period_end", event.period_end, "period_start", event.period_start))
     if isinstance(event, MeasurementIn) and (problem := measurement_problem(event.metric, event.value)):
         raise InvalidInput(problem, field="value")
+    if isinstance(event, IncidentIn) and event.status == IncidentStatus.RESOLVED and event.resolved_at is None:
+        raise InvalidInput("a resolved incident needs resolved_at (when it was resolved)", field="resolved_at")
     for later_name, later, earlier_name, earlier in pairs:
         if later is not None and earlier is not None and later < earlier:
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)

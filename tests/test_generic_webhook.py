@@ -118,6 +118,7 @@ def test_a_batch_over_500_events_is_refused(client: TestClient, ingest_headers: 
         ({**make_change(), "pr_number": 0}, "pr_number"),
         ({**make_change(), "type": "release"}, "type"),
         ({**make_deployment(), "id": ""}, "id"),
+        (make_incident(status="resolved"), "resolved_at"),  # resolved, but not when: not counted as unresolved
     ],
 )
 def test_schema_errors_are_422_naming_the_field(
