@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from tests.factories import make_deployment, make_incident
+from tests.factories import make_change, make_deployment, make_incident
 from workers.process import drain
 
 
@@ -76,3 +76,50 @@ def test_dora_and_weekly_agree_when_the_failure_comes_after_the_window(
 
     assert (dora["failed"], dora["deployments"]) == (2, 5)
     assert (row["failed_deployments"], row["completed_deployments"]) == (2, 5)
+
+
+def _lead_time(client: TestClient, headers: dict[str, str]) -> dict[str, object]:
+    window = {"from": "2026-10-05", "to": "2026-10-19"}
+    body: dict[str, object] = client.get("/api/v1/metrics/dora", params=window, headers=headers).json()["lead_time"]
+    return body
+
+
+def test_a_commit_counts_once_for_the_successful_deployment_that_shipped_it_in_any_arrival_order(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    """A commit listed on a failed deployment and then on the successful one that shipped it: n = 1, the
+    successful one's time; the service's first production deployment's commits never count."""
+    monday = datetime(2026, 10, 5, tzinfo=UTC)
+    commit = ("c" * 40, monday + timedelta(days=1))
+    events = [
+        make_deployment("first", finished_at=monday, commits=[("f" * 40, monday - timedelta(days=300))]),
+        make_deployment("failed", status="failure", finished_at=monday + timedelta(days=1, hours=2), commits=[commit]),
+        make_deployment("shipped", finished_at=monday + timedelta(days=1, hours=5), commits=[commit]),
+        make_deployment("again", finished_at=monday + timedelta(days=2), commits=[commit]),  # a redeploy
+    ]
+    for event in reversed(events):  # newest first: the judgement may not depend on the order
+        assert client.post("/webhooks/generic", json=event, headers=admin_headers).status_code == 202
+        drain(settings)
+
+    lead = _lead_time(client, admin_headers)
+    assert (lead["n"], lead["median_seconds"]) == (1, 5 * 3600.0)
+    assert lead["excluded_by_reason"] == {"first_deployment": 1, "not_shipped": 1, "already_shipped": 1}
+
+
+def test_a_deployment_naming_a_change_events_sha_gets_its_lead_time(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    """docs/webhooks.md: ``change`` events exist for lead time when deployments do not list their commits."""
+    monday = datetime(2026, 10, 5, tzinfo=UTC)
+    events = [
+        make_deployment("first", finished_at=monday, commit_sha="e" * 40, repository="acme/checkout"),
+        make_change("d" * 40, repository="acme/checkout", timestamp=monday + timedelta(days=2), service="checkout-api"),
+        make_deployment(
+            "named", finished_at=monday + timedelta(days=2, hours=4), commit_sha="d" * 40, repository="acme/checkout"
+        ),  # fmt: skip
+    ]
+    assert client.post("/webhooks/generic", json=events, headers=admin_headers).status_code == 202
+    drain(settings)
+
+    lead = _lead_time(client, admin_headers)
+    assert (lead["n"], lead["median_seconds"]) == (1, 4 * 3600.0)

@@ -68,7 +68,7 @@ from service.figures.cost.apply import apply_cost_records
 from service.figures.friction.categorise import Taxonomy
 from service.figures.friction.learning import LearnedModel, categorise_with
 from service.figures.work.apply import apply_work_records
-from service.ingest.leadtime import LeadTimeRules, apply_pull_requests, link_pushed_changes
+from service.ingest.leadtime import LeadTimeRules, apply_pull_requests, judge_pairs, link_pushed_changes
 
 log = logging.getLogger("frictionlog.ingest")
 
@@ -116,6 +116,7 @@ def apply_records(session: Session, records: Sequence[Record], *, policy: Ingest
     deployment_ids = _upsert_deployments(session, deployments, histories) or _deployment_ids(session, deployments)
     _link_commits(session, deployments, deployment_ids, change_ids)
     link_pushed_changes(session, deployment_ids.values(), policy.lead_time)
+    judge_pairs(session, _shipped_changes(session, deployment_ids.values()), policy.lead_time)
     _upsert_incidents(session, incidents, histories)
     _link_incidents(session, incidents, deployments, policy)
     _upsert_friction(session, frictions, histories, policy)
@@ -380,6 +381,15 @@ def _link_commits(
     ]
     statement = upsert_insert(session, DeploymentChange).on_conflict_do_nothing()
     execute_rows(session, statement, rows, key=("deployment_id", "change_id"))
+
+
+def _shipped_changes(session: Session, deployment_ids: Iterable[int]) -> list[int]:
+    """The commits these deployments shipped (their own lists, pushes, named changes)."""
+    ids = list(deployment_ids)
+    if not ids:
+        return []
+    statement = select(DeploymentChange.change_id).where(any_of(session, col(DeploymentChange.deployment_id), ids))
+    return list(session.exec(statement))
 
 
 def _change_ids(session: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str, str], int]:

@@ -6,6 +6,12 @@ commits (pushed to its branch; on squash and rebase merges they never reach the 
 with its merge commit, and they — not the merge commit — carry the lead time. Pairs that must not
 count are kept with the reason: ``first_deployment`` (a service's first production deployment has no
 predecessor, so it would absorb months of history), ``bot`` (automated authors), ``merge_commit``.
+
+A deployment's own ``commits`` list (the generic form) is taken at its word, then judged by the same rules
+(:func:`judge_pairs`): a commit counts once, for the first *successful* production deployment that shipped
+it — a failed or non-production deployment listing it is ``not_shipped``, a later one ``already_shipped`` —
+and not for a service's first production deployment. A deployment whose sha no pushed commit has, but a
+generic ``change`` event named, ships that change.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ class LeadTimeRules:
 
 
 def _already_shipped(rules: LeadTimeRules) -> object:
+    """A successful production deployment has the commit already (a failed one listing it did not ship it)."""
     return exists().where(
         col(DeploymentChange.change_id) == col(Change.id),
         col(DeploymentChange.deployment_id) == col(Deployment.id),
         col(Deployment.environment).in_(rules.production_environments),
+        col(Deployment.status) == DeploymentStatus.SUCCESS,
     )
 
 
@@ -71,7 +79,8 @@ def _link(session: Session, deployment: Deployment, rules: LeadTimeRules) -> Non
         .order_by(col(Change.push_order))
     ).first()
     if anchor is None:
-        return  # the deployed commit was never pushed to us: no commits known ("deployments with no commits")
+        _link_named_change(session, deployment, rules)  # a change event naming the sha, if one came
+        return
     shipped = list(
         session.exec(
             select(Change).where(
@@ -91,6 +100,22 @@ def _link(session: Session, deployment: Deployment, rules: LeadTimeRules) -> Non
         for change in [*shipped, *branch_commits]
     ]
     _insert_pairs(session, rows)
+
+
+def _link_named_change(session: Session, deployment: Deployment, rules: LeadTimeRules) -> None:
+    """The deployed commit was not pushed to us; a generic ``change`` event may still have named it (docs/
+    webhooks.md: "for lead time when deployments do not list their commits"). Else no commits are known."""
+    named = session.exec(
+        select(Change).where(
+            Change.repository == deployment.repository,
+            Change.sha == deployment.sha,
+            Change.service == deployment.service,
+            ~_already_shipped(rules),  # type: ignore[operator]
+        )
+    ).first()
+    if named is not None:
+        first = _is_first_deployment(session, deployment, rules)
+        _insert_pairs(session, [_pair(deployment, named, rules, first, merge_commit=False)])
 
 
 def _landing_copies(shipped: list[Change], branch_commits: list[Change]) -> set[str]:
@@ -212,3 +237,86 @@ def _join_shipped_merge(session: Session, merge: PullRequestRecord, rules: LeadT
         _insert_pairs(session, [_pair(deployment, c, rules, first, merge_commit=False) for c in branch_commits])
         if pair.excluded is None:
             pair.excluded = "merge_commit"
+
+
+KEPT_REASONS = ("bot", "merge_commit")
+"""Reasons a pair carries for what the commit is, whichever deployment shipped it."""
+
+
+def judge_pairs(session: Session, change_ids: Iterable[int], rules: LeadTimeRules) -> None:
+    """Re-judge every (deployment, commit) pair of these commits, whatever order the events came in: the
+    commit counts for the first successful production deployment that shipped it (``not_shipped`` for a
+    failed or non-production one, ``already_shipped`` for a later one), never for a service's first
+    production deployment (``first_deployment``); ``bot`` and ``merge_commit`` stay."""
+    ids = set(change_ids)
+    if not ids:
+        return
+    # a service's first deployment may be new: what was judged first_deployment before is judged again
+    services = select(Change.service).where(any_of(session, col(Change.id), sorted(ids)))
+    ids |= set(
+        session.exec(
+            select(DeploymentChange.change_id)
+            .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+            .where(DeploymentChange.excluded == "first_deployment", col(Deployment.service).in_(services))
+        )
+    )
+    rows = session.exec(
+        select(DeploymentChange, Deployment)
+        .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+        .where(any_of(session, col(DeploymentChange.change_id), sorted(ids)))
+    ).all()
+    firsts = _first_deployments(session, {d.service for _, d in rows}, rules)
+    by_change: dict[int, list[tuple[DeploymentChange, Deployment]]] = {}
+    for pair, deployment in rows:
+        by_change.setdefault(pair.change_id, []).append((pair, deployment))
+    for pairs in by_change.values():
+        for pair, reason in _judged(pairs, firsts, rules):
+            if pair.excluded != reason:
+                pair.excluded = reason
+                session.add(pair)
+
+
+def _shipped_by(deployment: Deployment, rules: LeadTimeRules) -> bool:
+    return deployment.status == DeploymentStatus.SUCCESS and deployment.environment in rules.production_environments
+
+
+def _judged(
+    pairs: list[tuple[DeploymentChange, Deployment]], firsts: dict[str, int], rules: LeadTimeRules
+) -> list[tuple[DeploymentChange, str | None]]:
+    """One commit's pairs with the reason each does not count (None: the one that counts)."""
+    shipping = sorted(
+        ((d.finished_at, d.id or 0, pair) for pair, d in pairs if _shipped_by(d, rules) and d.finished_at),
+        key=lambda item: (item[0], item[1]),
+    )
+    first_pair = shipping[0][2] if shipping else None
+    judged: list[tuple[DeploymentChange, str | None]] = []
+    for pair, deployment in pairs:
+        kept = pair.excluded if pair.excluded in KEPT_REASONS else None
+        if not _shipped_by(deployment, rules):
+            judged.append((pair, "not_shipped"))
+        elif pair is not first_pair:
+            judged.append((pair, "already_shipped"))
+        elif firsts.get(deployment.service) == deployment.id:
+            judged.append((pair, "first_deployment"))
+        else:
+            judged.append((pair, kept))
+    return judged
+
+
+def _first_deployments(session: Session, services: set[str], rules: LeadTimeRules) -> dict[str, int]:
+    """Each service's first successful production deployment (by finish time)."""
+    found: dict[str, int] = {}
+    for service in sorted(services):
+        first = session.exec(
+            select(Deployment.id)
+            .where(
+                Deployment.service == service,
+                col(Deployment.environment).in_(rules.production_environments),
+                Deployment.status == DeploymentStatus.SUCCESS,
+                col(Deployment.finished_at).is_not(None),
+            )
+            .order_by(col(Deployment.finished_at), col(Deployment.id))
+        ).first()
+        if first is not None:
+            found[service] = first
+    return found

@@ -1,0 +1,86 @@
+"""lead-time pairs judged by one rule, whatever listed them
+
+A commit counts once, for the first successful production deployment that shipped it: a failed or
+non-production deployment listing it is ``not_shipped``, a later one ``already_shipped``, and a service's first
+production deployment's commits are ``first_deployment`` (service.ingest.leadtime.judge_pairs). Before, a
+deployment's own ``commits`` list was taken as it came, so a commit on a failed deployment and then on the
+one that shipped it counted twice. The stored pairs are judged here once, and the weekly rollups are dropped
+to be rebuilt (their lead-time samples change).
+
+The rule is written out here rather than imported, so this migration keeps doing what it did whatever the
+application's code becomes; the production environments are the configured ones.
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-06 03:05:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+KEPT = ("bot", "merge_commit")
+
+
+def _production() -> frozenset[str]:
+    from service.core.settings import get_settings  # the configured environments, as ingest reads them
+
+    return frozenset(get_settings().production_environments)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    production = _production()
+    rows = bind.execute(
+        sa.text(
+            "SELECT p.deployment_id, p.change_id, p.excluded, d.service, d.status, d.environment, d.finished_at "
+            "FROM deployment_change p JOIN deployment d ON d.id = p.deployment_id"
+        )
+    ).all()
+    shipped = [r for r in rows if r.status == "success" and r.environment in production and r.finished_at]
+    firsts: dict[str, tuple[object, int]] = {}  # each service's first successful production deployment
+    deployments = bind.execute(
+        sa.text("SELECT id, service, environment, finished_at FROM deployment WHERE status = 'success'")
+    ).all()
+    for d in deployments:
+        key = (d.finished_at, d.id)
+        if d.environment in production and d.finished_at and (d.service not in firsts or key < firsts[d.service]):  # type: ignore[operator]
+            firsts[d.service] = key
+    shipping: dict[int, tuple[object, int]] = {}
+    for r in shipped:
+        key = (r.finished_at, r.deployment_id)
+        if r.change_id not in shipping or key < shipping[r.change_id]:  # type: ignore[operator]
+            shipping[r.change_id] = key
+    updates = []
+    for r in rows:
+        if not (r.status == "success" and r.environment in production and r.finished_at):
+            reason = "not_shipped"
+        elif shipping[r.change_id][1] != r.deployment_id:
+            reason = "already_shipped"
+        elif firsts[r.service][1] == r.deployment_id:
+            reason = "first_deployment"
+        else:
+            reason = r.excluded if r.excluded in KEPT else None
+        if reason != r.excluded:
+            updates.append({"d": r.deployment_id, "c": r.change_id, "reason": reason})
+    if updates:
+        bind.execute(
+            sa.text("UPDATE deployment_change SET excluded = :reason WHERE deployment_id = :d AND change_id = :c"),
+            updates,
+        )
+    # The weekly rollups keep lead-time samples: dropped with their state, so every read computes from the
+    # judged pairs until the next refresh rebuilds them (service.figures.rollups_db.refresh), as after a
+    # change of time zone.
+    for table in ("weekly_rollup", "rollup_dirty", "rollup_state"):
+        bind.execute(sa.text(f"DELETE FROM {table}"))
+
+
+def downgrade() -> None:
+    """Nothing to undo: the earlier code reads the judged pairs as it read its own (a reason it does not
+    know is a pair that does not count, which is what the reason says)."""
