@@ -304,3 +304,21 @@ def test_tag_keys_match_whatever_their_case_or_user_prefix(
         ("ml-api", "edge", 3.0, "USD"),
         (None, None, 5.0, "USD"),
     ]
+
+
+@pytest.mark.parametrize("null", ["NULL", "null", "", "\\N"])
+def test_every_null_spelling_of_a_focus_csv_is_read_as_absent(
+    cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, null: str
+) -> None:
+    """Exports write a null as the text NULL or as an empty cell, in any nullable column (Tags, BilledCost,
+    BillingPeriodStart, ChargeCategory, ResourceId …): the row is read, never refused at row 1."""
+    rows = []
+    for charge in (Charge(W41, 3.0, tags={"service": "ml-api"}), Charge(W41, 4.0)):
+        row = charge.row()
+        row |= {"BilledCost": null, "ChargeClass": null, "ResourceId": null, "ServiceName": null}
+        if not charge.tags:
+            row |= {"Tags": null, "BillingPeriodStart": null, "BillingPeriodEnd": null, "ChargeCategory": null}
+        rows.append(row)
+    answer = upload(cost_client, admin, write_csv(tmp_path / "bill.csv", rows))
+    assert answer.status_code == 201, answer.text
+    assert cost_lines(cost_settings) == [("ml-api", None, 3.0, "USD"), (None, None, 4.0, "USD")]

@@ -165,7 +165,9 @@ class _Reader:
     def tags(self, value: Any, row: int) -> dict[str, Any]:
         """The row's tags with keys folded (lower case, a provider's ``user:`` prefix dropped), so the tag
         ``user:Service`` of an AWS export matches ``service``."""
-        if value is None or value == "":
+        if isinstance(value, str) and _text(value) is None:
+            return {}
+        if value is None:
             return {}
         if isinstance(value, dict):
             return _folded(value)
@@ -248,11 +250,17 @@ def _folded(tags: Mapping[Any, Any]) -> dict[str, Any]:
     return {_fold(key): value for key, value in tags.items()}
 
 
+NULL_SPELLINGS = frozenset({"", "null", "\\n"})
+"""How FOCUS producers write a null in CSV: an empty cell, the text ``NULL`` (any case), or ``\\N``. Every
+nullable column reads them as absent; Parquet's own nulls arrive as None."""
+
+
 def _text(value: Any) -> str | None:
+    """A cell's text, or None for every null spelling (:data:`NULL_SPELLINGS`)."""
     if value is None:
         return None
     text = str(value).strip()
-    return text or None
+    return None if text.lower() in NULL_SPELLINGS else text
 
 
 def _timestamp(value: Any, row: int, column: str) -> datetime:
