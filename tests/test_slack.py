@@ -136,6 +136,28 @@ def test_friction_text_files_a_report_and_answers_with_its_number_and_why(
     assert report.slack_channel == "C2147483705"
 
 
+def test_a_report_naming_one_catalogued_service_or_alias_is_filed_under_it(
+    client: TestClient, slack: FakeSlack, settings: Settings, session: Session, admin_headers: dict[str, str]
+) -> None:
+    for slug in ("ml-api", "checkout"):
+        assert client.put(f"/api/v1/services/{slug}", json={"team": "growth"}, headers=admin_headers).is_success
+    alias = client.put("/api/v1/services/ml-api/aliases", json={"alias": "inference"}, headers=admin_headers)
+    assert alias.is_success, alias.text
+    texts = {
+        "cold starts take 40 s on ml-api": "ml-api",
+        "the Inference service needs Helm values to deploy": "ml-api",  # an alias, any case
+        "ml-apis are slow and ml-api-v2 too": None,  # not the name as a whole word
+        "checkout waits on ml-api": None,  # two services: the reporter says which
+        "nothing catalogued here": None,
+    }
+    for n, text in enumerate(texts):
+        assert client.post("/slack/events", **command(slack, text, trigger=f"1.2.{n}")).status_code == 200
+    drain(settings)
+
+    filed = {r.text: r.service for r in reports(session)}
+    assert filed == texts
+
+
 def test_a_retried_command_files_one_report(
     client: TestClient, slack: FakeSlack, settings: Settings, session: Session
 ) -> None:
@@ -187,6 +209,29 @@ def test_friction_alone_opens_the_form_with_the_catalogue(
     assert view["callback_id"] == "friction_modal"
     service_select = next(b for b in view["blocks"] if b["block_id"] == "service")["element"]
     assert [o["value"] for o in service_select["options"]] == ["ml-api"]
+
+
+def test_the_shortcut_form_starts_on_the_service_its_message_names(
+    client: TestClient, slack: FakeSlack, admin_headers: dict[str, str]
+) -> None:
+    for slug in ("ml-api", "checkout"):
+        client.put(f"/api/v1/services/{slug}", json={"team": "growth"}, headers=admin_headers)
+    shortcut = {
+        "type": "message_action",
+        "callback_id": "report_as_friction",
+        "trigger_id": "222.333.eeee",
+        "user": {"id": REPORTER, "name": "steve"},
+        "channel": {"id": "C1", "name": "ml-platform"},
+        "message_ts": "1700000000.000200",
+        "message": {"type": "message", "text": "cold starts on ml-api again", "ts": "1700000000.000200", "user": "U9"},
+        "response_url": slack.url.replace("/api/", "/respond/shortcut"),
+    }
+
+    client.post("/slack/events", **interaction(shortcut))
+
+    [opened] = slack.wait_for("views.open")
+    service = next(b for b in opened["view"]["blocks"] if b["block_id"] == "service")["element"]
+    assert service["initial_option"]["value"] == "ml-api"
 
 
 def test_help_and_list(client: TestClient, slack: FakeSlack, settings: Settings) -> None:
@@ -317,6 +362,8 @@ def test_the_message_shortcut_prefills_the_form_and_keeps_the_permalink(
     [opened] = slack.wait_for("views.open")
     what = next(b for b in opened["view"]["blocks"] if b["block_id"] == "what")
     assert what["element"]["initial_value"] == "the deploy took 2 hours again :("
+    service = next(b for b in opened["view"]["blocks"] if b["block_id"] == "service")["element"]
+    assert "initial_option" not in service  # the text names no catalogued service
     metadata = json.loads(opened["view"]["private_metadata"])
     client.post(
         "/slack/events", **interaction(friction_form("V0SHORT", "the deploy took 2 hours again", metadata=metadata))

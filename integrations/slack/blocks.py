@@ -14,6 +14,7 @@ from typing import Any
 
 from integrations.slack import mrkdwn as md
 from integrations.slack.mrkdwn import Mrkdwn, code, escape, fmt, quote, user_mention
+from service.core.identity import services_in_text
 from service.core.words import plural
 from service.figures.friction.categorise import Categorisation, Taxonomy
 
@@ -100,14 +101,18 @@ def report_list(reports: Sequence[Any], taxonomy: Taxonomy) -> list[dict[str, An
 def friction_modal(
     *, text: str = "", services: Sequence[str] = (), metadata: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The form: what happened, service, impact (minutes and 1–6), how often, blocking now, anonymous."""
+    """The form: what happened, service, impact (minutes and 1–6), how often, blocking now, anonymous. With
+    a text (a message shortcut), the service picker starts on the one service the text names, if it names one."""
     service_element: dict[str, Any] = {"type": "plain_text_input", "action_id": "service"}
     if services:
+        options = [{"text": plain(name), "value": name} for name in services[:100]]
+        named = services_in_text(text, {name: name for name in services[:100]}) if text else []
         service_element = {
             "type": "static_select",
             "action_id": "service",
             "placeholder": plain("Pick a service"),
-            "options": [{"text": plain(name), "value": name} for name in services[:100]],
+            "options": options,
+            **({"initial_option": next(o for o in options if o["value"] == named[0])} if len(named) == 1 else {}),
         }
     return {
         "type": "modal",

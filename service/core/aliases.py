@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from service.core.identity import service_slug
-from service.core.models import ServiceAlias
+from service.core.models import Service, ServiceAlias
 
 
 def resolve(session: Session, names: Iterable[str]) -> dict[str, str]:
@@ -29,3 +29,11 @@ def canonical(session: Session, name: str, *, field: str = "service") -> str:
     """The catalogue slug a name stands for: normalised (service.core.identity), then through the aliases."""
     slug = service_slug(name, field=field)
     return resolve(session, [slug]).get(slug, slug)
+
+
+def catalogue_names(session: Session) -> dict[str, str]:
+    """Every spelling of a catalogued service — its slug and its aliases — to the service (for finding
+    the services a text names, ``service.core.identity.services_in_text``)."""
+    names = {slug: slug for slug in session.exec(select(Service.slug))}
+    names |= {row.alias: row.service for row in session.exec(select(ServiceAlias))}
+    return names

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -101,3 +102,22 @@ def slug_or_none(raw: str | None) -> str | None:
         return None
     name = normalise(raw)
     return name if is_slug(name) else None
+
+
+def services_in_text(text: str, names: Mapping[str, str]) -> list[str]:
+    """The services a text names as whole words, in the order they first appear: ``names`` maps each
+    spelling (a slug, an alias) to its service. "cold starts take 40 s on ml-api" names ``ml-api``; "ml-apis"
+    and "ml-api-v2" do not (a name's own characters — letters, digits, ``-``, ``_``, ``.`` — end a word)."""
+    found: list[tuple[int, str]] = []
+    lowered = text.lower()
+    for spelling, service in names.items():
+        if not spelling:
+            continue
+        match = re.search(rf"(?<![\w.-]){re.escape(spelling.lower())}(?![\w-]|\.\w)", lowered)
+        if match is not None:
+            found.append((match.start(), service))
+    ordered: list[str] = []
+    for _, service in sorted(found):
+        if service not in ordered:
+            ordered.append(service)
+    return ordered

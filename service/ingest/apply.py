@@ -36,9 +36,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col, select
 
-from service.core.aliases import resolve
+from service.core.aliases import catalogue_names, resolve
 from service.core.db import any_of, execute_rows, upsert_insert
-from service.core.identity import repository_service
+from service.core.identity import repository_service, services_in_text
 from service.core.marks import mark_dirty
 from service.core.models import (
     Change,
@@ -174,10 +174,27 @@ def _with_catalogue_names(session: Session, records: Sequence[Record]) -> list[R
         named.append(record)
     for repository, count in sorted(unmapped.items()):
         log.warning("ingest.unmapped_commits repository=%s count=%s (no monorepo prefix matches)", repository, count)
+    named = _friction_services_from_text(session, named)
     aliases = resolve(session, {s for r in named if (s := getattr(r, "service", None))})
     if not aliases:
         return named
     return [_renamed(r, aliases) for r in named]
+
+
+def _friction_services_from_text(session: Session, records: list[Record]) -> list[Record]:
+    """A friction report sent without a service takes the one catalogued service (or alias) its text names
+    as a whole word — "cold starts take 40 s on ml-api" — and none when it names none or several."""
+    if not any(isinstance(r, FrictionRecord) and r.service is None for r in records):
+        return records
+    names = catalogue_names(session)
+    named: list[Record] = []
+    for record in records:
+        if isinstance(record, FrictionRecord) and record.service is None:
+            found = services_in_text(record.text, names)
+            if len(found) == 1:
+                record = replace(record, service=found[0])
+        named.append(record)
+    return named
 
 
 def _renamed(record: Record, aliases: dict[str, str]) -> Record:
