@@ -35,6 +35,14 @@ def test_the_demo_prints_the_url_and_a_token_that_signs_in_and_stops_its_server(
     )
 
     assert result.returncode == 0, result.stderr
+    printed = result.stdout + result.stderr
+    assert "alembic" not in printed  # no migration log at a terminal
+    dora_table = result.stdout.split("Weekly DORA metrics by platform", 1)[1].split("Weekly cost", 1)[0]
+    assert " unknown " not in dora_table  # no row of zeros for a platform nothing happened on
+    cost_table = result.stdout.split("Weekly cost and utilisation by platform", 1)[1].split("\n\n", 2)[1]
+    legacy = [line.split() for line in cost_table.splitlines() if " legacy " in line]
+    assert legacy
+    assert all(row[-3] != "-" and row[-1] != "-" for row in legacy)  # GPU and cold starts, as the digest shows
     said = re.search(r"open (http://127\.0\.0\.1:8000/) and sign in with the token (fl_\S+)", result.stdout)
     assert said is not None, result.stdout
     settings = Settings(_env_file=None, database_url=f"sqlite:///{data_dir / 'frictionlog.db'}", spool_dir=tmp_path)

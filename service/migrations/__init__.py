@@ -8,6 +8,7 @@ is something to upgrade — or when the files cannot be read that simply (severa
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -59,6 +60,12 @@ def current_revisions(database_url: str) -> set[str]:
 def upgrade(database_url: str, revision: str = "head") -> None:
     if revision == "head" and (head := head_revision()) is not None and current_revisions(database_url) == {head}:
         return
-    from alembic import command
+    quiet = logging.getLogger("alembic")  # a line per plugin and per version is noise at a terminal
+    level = quiet.level
+    quiet.setLevel(max(level, logging.WARNING))
+    try:
+        from alembic import command
 
-    command.upgrade(alembic_config(database_url), revision)
+        command.upgrade(alembic_config(database_url), revision)
+    finally:
+        quiet.setLevel(level)

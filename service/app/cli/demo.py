@@ -28,6 +28,7 @@ from service.core.weeks import last_full_week
 from service.digest.build import build
 from service.digest.html import render_html
 from service.digest.render import plain_text
+from service.figures import rollups_db
 from service.figures.weekly import weekly_metrics
 
 
@@ -164,8 +165,11 @@ def demo(seed_value: int, weeks: int, data_dir: Path, serve: bool, port: int) ->
 
 
 def _report(settings: Settings, data_dir: Path) -> None:
+    with session_scope(settings.database_url, write=True) as session:
+        rollups_db.refresh(session, settings)  # what the worker does next: the table reads what the digest reads
     with session_scope(settings.database_url) as session:
         table = weekly_metrics(session, settings, group_by="platform")
+
     click.echo("\nWeekly DORA metrics by platform (legacy = not yet migrated, new = migrated):\n")
     click.echo(_format(table))
     click.echo("\nWeekly cost and utilisation by platform (the move week runs on both):\n")
@@ -197,10 +201,18 @@ def _send_cost(client: httpx.Client, data: Any, *, seed: int, weeks: int, data_d
     return f"Imported a FOCUS bill of {imported.json()['rows']} rows and sent {len(story.measurements)} measurements"
 
 
+def _without_empty(table: Any, columns: list[str]) -> Any:
+    """The rows where any of ``columns`` has something: a platform nothing happened on that week (the
+    ``unknown`` of unallocated spend in the DORA table, say) is not a row of zeros."""
+    present = [c for c in columns if c in table]
+    return table[~table[present].fillna(0).eq(0).all(axis=1)]
+
+
 def _format_cost(table: Any) -> str:
     shown = table.rename(columns={"group": "platform", "unallocated_cost_share": "unalloc", "gpu_utilisation": "gpu"})
     shown = shown.rename(columns={"cpu_utilisation": "cpu", "cold_start_p95_seconds": "cold_p95_s"})
     columns = ["week", "platform", "compute_cost", "unalloc", "cost_per_deployment", "gpu", "cpu", "cold_p95_s"]
+    shown = _without_empty(shown, ["compute_cost", "gpu", "cpu", "cold_p95_s"])
     return str(shown[columns].to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))
 
 
@@ -222,4 +234,5 @@ def _format(table: Any) -> str:
     )
     columns = ["week", "platform", "deploys", "deploy_days", "lead_time_h", "cfr", "incidents", "restore_h", "friction"]
     columns += ["ship_d", "support", "infra_inc"]
+    shown = _without_empty(shown, ["deploys", "incidents", "friction", "support"])
     return str(shown[columns].to_string(index=False, float_format=lambda value: f"{value:.2f}", na_rep="-"))
