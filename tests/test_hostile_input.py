@@ -401,3 +401,54 @@ def test_a_reporter_is_forgotten_everywhere_by_the_cli_and_the_api(
     assert [r.id for r in rows] == [r.json()["id"] for r in (first, second, kept, pending)]  # kept, anonymous
     assert {(r.reporter, r.contact) for r in rows} == {(None, None)}
     assert session.exec(select(SlackMessage)).all() == []
+
+
+NUL = "a\x00b"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field"),
+    [
+        ("PUT", "/api/v1/services/ml-api", {"json": {"team": NUL}}, "team"),
+        ("POST", "/api/v1/migrations", {"json": {"name": NUL, "from_platform": "a", "to_platform": "b"}}, "name"),
+        ("GET", "/api/v1/metrics/weekly", {"params": {"team": NUL}}, "team"),
+        ("POST", "/webhooks/generic", {"json": make_deployment(service="ml-api", version=NUL)}, "version"),
+        ("POST", "/webhooks/generic", {"json": [make_deployment(), make_deployment("d-2", title=NUL)]}, "1.title"),
+        ("POST", "/api/v1/friction", {"json": {"text": "x" + NUL}}, "text"),
+    ],
+)
+def test_a_nul_character_anywhere_is_a_422_naming_the_field_and_the_connection_lives_on(
+    client: TestClient, admin_headers: dict[str, str], method: str, path: str, kwargs: dict[str, Any], field: str
+) -> None:
+    """PostgreSQL stores no NUL: refused at the edge on both backends, never a 500 (nor a reset connection)."""
+    answer = client.request(method, path, headers=admin_headers, **kwargs)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == field
+    assert client.get("/api/v1/services", headers=admin_headers).status_code == 200
+
+
+def test_a_nul_in_a_web_form_field_is_a_422_naming_it(client: TestClient) -> None:
+    form = "team=core&tier=a%00b"
+    answer = client.post(
+        "/services/ml-api",
+        content=form.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "tier"
+
+
+def test_a_nul_in_a_focus_cell_is_a_422_naming_row_and_column(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    header = "ChargePeriodStart,ChargePeriodEnd,BilledCost,EffectiveCost,BillingCurrency,ServiceName,Tags"
+    row = "2026-10-05T00:00:00Z,2026-10-06T00:00:00Z,1,1,USD,EC2\x00,{}"
+    answer = client.post(
+        "/api/v1/cost/imports",
+        params={"filename": "bill.csv"},
+        content=f"{header}\n{row}\n".encode(),
+        headers=admin_headers,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == "1.ServiceName"  # row 1, the column

@@ -16,6 +16,7 @@ from fastapi import Request
 from starlette.types import Receive
 
 from service.app.api.errors import MalformedBody, UnsupportedMediaType
+from service.core.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +70,35 @@ def decode_json(raw: bytes) -> Any:
         raise MalformedBody("body is nested too deeply") from None
     except ValueError as exc:  # an integer literal past Python's 4,300-digit conversion limit
         raise MalformedBody(f"body is not usable JSON: {exc}") from None
+    if b"\\u0000" in raw:  # rare: only then look for the field (a NUL is no text PostgreSQL can store)
+        where = nul_field(value)
+        if where is not None:
+            raise InvalidInput(f"{where or 'the body'} contains a NUL character (\\u0000)", field=where or None)
     if _SURROGATE_ESCAPE.search(raw):  # rare: only then check that every string is encodable text
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
             raise MalformedBody("body contains a lone UTF-16 surrogate escape (e.g. \\ud800): not text") from None
     return value
+
+
+def nul_field(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding a NUL character ("" for the value itself), or None.
+    The one rule of every way in (JSON bodies here, query strings and forms at the edge, FOCUS cells)."""
+    if isinstance(value, str):
+        return path.replace("\x00", "\\u0000") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner.replace("\x00", "\\u0000")
+            if (found := nul_field(item, inner)) is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := nul_field(item, f"{path}.{index}" if path else str(index))) is not None:
+                return found
+    return None
 
 
 def require_json(request: Request) -> None:

@@ -14,22 +14,34 @@ looks to it like a client that left, whose answer is then replaced by the 413.
   without this a request with no token got a 422 about its JSON. The scope is still checked by the
   route (403).
 
-Both answer in the documented envelope (``service.app.api.errors``), and the token check is the one of
+- **No NUL (422).** A NUL character is no text PostgreSQL can store: one in the path, a query parameter, a
+  form field or a JSON string (``\\u0000``) is refused here, naming the field, for every route alike
+  (``nul_refusal``); the body is scanned as it streams, and parsed only when it holds one.
+
+All answer in the documented envelope (``service.app.api.errors``), and the token check is the one of
 every way in (``service.app.api.auth``).
 """
 
 from __future__ import annotations
 
+import json
+from urllib.parse import parse_qsl
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.app.api.auth import check_token
+from service.app.api.body import nul_field
 from service.app.api.errors import app_error_messages, error_messages
 from service.app.api.principal import TokenCache
-from service.core.errors import AppError
+from service.core.errors import AppError, InvalidInput
 from service.core.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_FIRST_PREFIX = "/api/"
+
+
+def _content_type(scope: Scope) -> str:
+    return (_header(scope, b"content-type") or "").lower()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -37,6 +49,51 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+NUL_NAMED_UP_TO = 256 * 1024
+"""A body holding a NUL is parsed to name the field only up to this size; a larger one is refused as a whole."""
+
+
+def _nul_marks(content_type: str) -> tuple[bytes, ...]:
+    """How a NUL is spelt in a body of this type; () for a body that is not text (a Parquet upload)."""
+    if "json" in content_type:
+        return (b"\\u0000",)
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return (b"%00", b"\x00")
+    return ()
+
+
+def nul_in_query(scope: Scope) -> InvalidInput | None:
+    """The refusal of a path or query string holding a NUL character, or None."""
+    if "\x00" in scope.get("path", ""):
+        return InvalidInput("the path contains a NUL character", field="path")
+    query = bytes(scope.get("query_string", b""))
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if "\x00" in name or "\x00" in value:
+                return InvalidInput(f"{_shown(name)} contains a NUL character", field=_shown(name))
+    return None
+
+
+def nul_in_body(body: bytes, content_type: str) -> InvalidInput:
+    """The refusal of a body holding a NUL: naming the form field or JSON path when it can be parsed."""
+    field: str | None = None
+    if len(body) <= NUL_NAMED_UP_TO:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+            field = next((_shown(n) for n, v in pairs if "\x00" in n or "\x00" in v), None)
+        else:
+            try:
+                field = nul_field(json.loads(body))
+            except (ValueError, RecursionError):
+                field = None
+    where = field or "the body"
+    return InvalidInput(f"{where} contains a NUL character", field=field or "body")
+
+
+def _shown(name: str) -> str:
+    return name.replace("\x00", "\\u0000")[:128]
 
 
 class RequestGuard:
@@ -51,6 +108,9 @@ class RequestGuard:
             await send(message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (refusal := nul_in_query(scope)) is not None:
+            await self._reply(send, app_error_messages(refusal))
+            return
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
@@ -73,16 +133,33 @@ class RequestGuard:
         over = False
         forwarded = False  # the application's own answer began (before the cap was hit): let it finish
         replaced = False
+        refusal: InvalidInput | None = None
+        held: list[bytes] = []  # the body so far, while it may still hold a NUL to name (small bodies only)
+        tail = b""
+        marks = _nul_marks(_content_type(scope))
 
         async def counted() -> Message:
-            nonlocal size, over
+            nonlocal size, over, refusal, tail
             if over:
                 return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
-                size += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                size += len(chunk)
                 if size > limit:
                     over = True  # the application sees the client leave; the rest is never read
+                    return {"type": "http.disconnect"}
+                if not marks:
+                    return message
+                if size <= NUL_NAMED_UP_TO:
+                    held.append(chunk)
+                seam = tail + chunk[:5]  # a mark split between two chunks
+                tail = (tail + chunk)[-5:] if len(chunk) < 5 else chunk[-5:]
+                if refusal is None and any(mark in chunk or mark in seam for mark in marks):
+                    refusal = InvalidInput("the body contains a NUL character", field="body")
+                if refusal is not None and not message.get("more_body", False):
+                    refusal = nul_in_body(b"".join(held) if size <= NUL_NAMED_UP_TO else b"", _content_type(scope))
+                    over = True  # refused: the application sees the client leave, the answer is the 422
                     return {"type": "http.disconnect"}
             return message
 
@@ -90,6 +167,9 @@ class RequestGuard:
             nonlocal replaced
             if not replaced:
                 replaced = True
+                if refusal is not None and size <= limit:
+                    await self._reply(send, app_error_messages(refusal))
+                    return
                 cut = f"body is over the limit of {limit} bytes"
                 await self._reply(send, error_messages(413, "payload_too_large", cut))
 

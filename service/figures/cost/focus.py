@@ -188,6 +188,9 @@ class _Reader:
         return folded
 
     def add(self, record: Mapping[str, Any], row: int) -> None:
+        for column, value in record.items():  # a NUL is no text the database can keep
+            if isinstance(value, str) and "\x00" in value:
+                raise FocusError("contains a NUL character", row=row, column=str(column).replace("\x00", "")[:64])
         start = self.time(record.get("ChargePeriodStart"), row, "ChargePeriodStart")
         end = self.time(record.get("ChargePeriodEnd"), row, "ChargePeriodEnd")
         if end < start:
