@@ -17,7 +17,7 @@ from service.core.models.cost import CostLine
 from service.core.settings import Settings
 from service.figures import rollups_db
 from tests.factories import T0, make_deployment
-from tests.focus_files import Charge, write_csv, write_parquet
+from tests.focus_files import Charge, write_csv, write_parquet, z
 from tests.helpers import make_settings
 from workers.process import drain
 
@@ -322,3 +322,39 @@ def test_every_null_spelling_of_a_focus_csv_is_read_as_absent(
     answer = upload(cost_client, admin, write_csv(tmp_path / "bill.csv", rows))
     assert answer.status_code == 201, answer.text
     assert cost_lines(cost_settings) == [("ml-api", None, 3.0, "USD"), (None, None, 4.0, "USD")]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "column"),
+    [
+        ("0001-01-01T00:00:00+01:00", "2026-10-06T00:00:00Z", "ChargePeriodStart"),  # before year 1 in UTC
+        ("2026-10-05T00:00:00Z", "9999-12-31T23:59:59-01:00", "ChargePeriodEnd"),
+        ("2026-10-05T00:00:00Z", "9999-12-31T00:00:00Z", "ChargePeriodEnd"),  # out of range
+        ("1700-01-01T00:00:00Z", "2026-10-06T00:00:00Z", "ChargePeriodStart"),
+        ("2024-01-01T00:00:00Z", "2026-10-06T00:00:00Z", "ChargePeriodEnd"),  # a period of 2¾ years
+    ],
+)
+def test_absurd_charge_periods_are_422_naming_row_and_column(
+    cost_client: TestClient, admin: dict[str, str], tmp_path: Path, start: str, end: str, column: str
+) -> None:
+    row = Charge(W41, 3.0).row() | {"ChargePeriodStart": start, "ChargePeriodEnd": end}
+    answer = upload(cost_client, admin, write_csv(tmp_path / "bill.csv", [row]))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["field"] == f"1.{column}"
+
+
+def test_list_columns_where_a_map_or_a_timestamp_belongs_are_422_not_500(
+    cost_client: TestClient, admin: dict[str, str], tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    base = {k: [v] for k, v in Charge(W41, 3.0).row().items() if k not in ("Tags", "ChargePeriodStart")}
+    tags_as_strings = pa.table({**base, "ChargePeriodStart": [z(W41)], "Tags": pa.array([["a", "b"]])})
+    start_as_list = pa.table({**base, "ChargePeriodStart": pa.array([[z(W41)]]), "Tags": ["{}"]})
+    for name, table, column in (("tags", tags_as_strings, "Tags"), ("start", start_as_list, "ChargePeriodStart")):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(table, path)
+        answer = upload(cost_client, admin, path)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"]["field"] == f"1.{column}"

@@ -452,3 +452,13 @@ def test_a_nul_in_a_focus_cell_is_a_422_naming_row_and_column(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["field"] == "1.ServiceName"  # row 1, the column
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_time_outside_the_years_utc_can_hold_is_a_422_not_a_500(
+    client: TestClient, admin_headers: dict[str, str], moment: str
+) -> None:
+    body = {"team": "core", "platforms": [{"platform": "new", "effective_from": moment}]}
+    answer = client.put("/api/v1/services/ml-api", json=body, headers=admin_headers)
+    assert answer.status_code == 422, answer.text
+    assert "effective_from" in answer.json()["error"]["field"]

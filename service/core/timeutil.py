@@ -16,10 +16,14 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Naive datetimes are taken as UTC (SQLite hands them back naive)."""
+    """Naive datetimes are taken as UTC (SQLite hands them back naive). A time whose UTC falls outside years
+    1–9999 (``0001-01-01T00:00:00+01:00``) is a ValueError, which validation turns into a 422."""
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is outside the years a time can have in UTC") from None
 
 
 def parse_timestamp(value: object, *, field: str) -> datetime:

@@ -30,12 +30,13 @@ import math
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
+from service.core.timeutil import EARLIEST, LATEST_AHEAD, utcnow
 from service.figures.cost.currency import Currencies
 
 REQUIRED = ("ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency")
@@ -43,6 +44,11 @@ COST_COLUMNS = ("EffectiveCost", "BilledCost")
 PROVIDER_COLUMNS = ("ProviderName", "ServiceProviderName")
 PLATFORM_TAG = "platform"
 _CACHE_LIMIT = 100_000
+
+
+MAX_CHARGE_PERIOD = timedelta(days=400)
+"""Longer than any billing period (a year's commitment and a month's slack): one 160-byte row covering
+1700–2300 once wrote ~31,000 rollup rows and locked the database for 30 s."""
 
 
 class FocusError(InvalidInput):
@@ -154,6 +160,8 @@ class _Reader:
             raise FocusError("required column is missing (or BilledCost)", row=row, column="EffectiveCost")
 
     def time(self, value: Any, row: int, column: str) -> datetime:
+        if isinstance(value, list | dict):  # unhashable, and no timestamp: refused naming row and column
+            return _timestamp(value, row, column)
         cached = self._times.get(value)
         if cached is not None:
             return cached
@@ -172,6 +180,8 @@ class _Reader:
         if isinstance(value, dict):
             return _folded(value)
         if isinstance(value, list):  # a Parquet MAP column arrives as [(key, value), ...]
+            if not all(isinstance(pair, tuple | list) and len(pair) == 2 for pair in value):
+                raise FocusError("Tags must be a map (key → value), not a list", row=row, column="Tags")
             return _folded(dict(value))
         cached = self._tags.get(value)
         if cached is not None:
@@ -195,6 +205,10 @@ class _Reader:
         end = self.time(record.get("ChargePeriodEnd"), row, "ChargePeriodEnd")
         if end < start:
             raise FocusError("ChargePeriodEnd is before ChargePeriodStart", row=row, column="ChargePeriodEnd")
+        if end - start > MAX_CHARGE_PERIOD:
+            raise FocusError(
+                f"a charge period is at most {MAX_CHARGE_PERIOD.days} days", row=row, column="ChargePeriodEnd"
+            )
         amount = _amount(record, row)
         currency = _text(record.get("BillingCurrency"))
         if currency is None or len(currency) != 3 or not currency.isalpha():
@@ -267,8 +281,22 @@ def _text(value: Any) -> str | None:
 
 
 def _timestamp(value: Any, row: int, column: str) -> datetime:
+    """A FOCUS datetime as aware UTC, within the generic form's bounds (2000-01-01 to two days from now):
+    a year 1 or 9999 is a sender's bug, refused naming row and column, never a 500 or a 7,000-year period."""
+    try:
+        parsed = _parsed(value, row, column)
+    except (OverflowError, OSError):
+        raise FocusError(f"not a usable timestamp: {str(value)[:64]!r}", row=row, column=column) from None
+    if parsed < EARLIEST or parsed > utcnow() + LATEST_AHEAD:
+        raise FocusError("out of range (2000-01-01 to two days from now)", row=row, column=column)
+    return parsed
+
+
+def _parsed(value: Any, row: int, column: str) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str | None):  # a Parquet list or struct where a timestamp belongs
+        raise FocusError(f"not a timestamp: a {type(value).__name__}", row=row, column=column)
     text = _text(value)
     if text is None:
         raise FocusError("a timestamp is required", row=row, column=column)
@@ -277,7 +305,7 @@ def _timestamp(value: Any, row: int, column: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise FocusError(f"not an ISO 8601 timestamp: {value!r}", row=row, column=column) from None
+        raise FocusError(f"not an ISO 8601 timestamp: {text[:64]!r}", row=row, column=column) from None
     # FOCUS datetimes are UTC; a value without an offset is taken as UTC, as the specification requires.
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
