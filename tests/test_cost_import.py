@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -358,3 +361,29 @@ def test_list_columns_where_a_map_or_a_timestamp_belongs_are_422_not_500(
         answer = upload(cost_client, admin, path)
         assert answer.status_code == 422, answer.text
         assert answer.json()["error"]["field"] == f"1.{column}"
+
+
+def test_a_server_starting_removes_the_uploads_a_killed_one_left_and_keeps_a_live_ones(
+    cost_settings: Settings,
+) -> None:
+    """A server killed mid-upload leaves its spooled file in var/imports: the next start deletes it."""
+    from service.app.api.app import create_app
+    from tests.fakes import RecordingWaker
+
+    directory = cost_settings.import_dir
+    directory.mkdir(parents=True, exist_ok=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    left = directory / f"{gone.stdout.strip()}-abc123.upload"  # its process ended: stale
+    live = directory / f"{os.getppid()}-def456.upload"  # a process still running (another replica, say)
+    other = directory / "notes.txt"
+    for path in (left, live, other):
+        path.write_bytes(b"ChargePeriodStart,")
+
+    with TestClient(create_app(cost_settings, waker=RecordingWaker())):
+        pass
+
+    assert not left.exists()
+    assert live.exists()
+    assert other.exists()

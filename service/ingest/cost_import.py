@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +166,35 @@ def import_focus(
         billing_periods=[f"{p or '-'} {s.date().isoformat()}" for p, s in scopes],
         replaced_lines=int(replaced or 0),
     )
+
+
+UPLOAD_SUFFIX = ".upload"
+
+
+def upload_prefix() -> str:
+    """A spooled upload's name starts with the pid of the process writing it: ``<pid>-``."""
+    return f"{os.getpid()}-"
+
+
+def remove_stale_uploads(directory: Path) -> int:
+    """Delete the spooled uploads of processes that are gone (a server killed mid-upload leaves its file):
+    called when a server starts. A file of a process still running, another replica's, is left alone.
+    Returns how many were removed."""
+    removed = 0
+    for path in directory.glob(f"*{UPLOAD_SUFFIX}") if directory.is_dir() else ():
+        owner = path.name.split("-", 1)[0]
+        if owner.isdigit() and int(owner) != os.getpid() and _running(int(owner)):
+            continue
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: running
+        return True
+    return True

@@ -26,6 +26,7 @@ from service.app.api.slack_ports import build_ports
 from service.app.api.state import AppState
 from service.core.settings import Settings, get_settings
 from service.figures.friction.categorise import configured_taxonomy
+from service.ingest.cost_import import remove_stale_uploads
 from service.ingest.spool import Spool
 from service.migrations import upgrade
 from workers.embedded import EmbeddedWorker
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         install_log_redaction()  # after the server configured its loggers (uvicorn's access log)
         if settings.embedded:
             upgrade(settings.database_url)
+        if removed := remove_stale_uploads(settings.import_dir):
+            log.warning("api.stale_uploads_removed count=%s (a server stopped mid-upload)", removed)
         state.waker = started = make_waker()
         drainer = SpoolDrainer(state.spool, settings, started)
         drainer.start()

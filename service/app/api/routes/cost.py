@@ -16,7 +16,7 @@ from service.app.api.errors import MalformedBody, PayloadTooLarge
 from service.app.api.state import app_state
 from service.core.db import session_scope
 from service.core.settings import Settings
-from service.ingest.cost_import import import_focus, read_file
+from service.ingest.cost_import import UPLOAD_SUFFIX, import_focus, read_file, upload_prefix
 
 router = APIRouter(prefix="/api/v1/cost", tags=["cost"], dependencies=[Depends(require_scope("admin"))])
 
@@ -39,7 +39,9 @@ async def _spool_body(request: Request, settings: Settings) -> Path:
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is {declared} bytes; the import limit is {limit}")
     settings.import_dir.mkdir(parents=True, exist_ok=True)
-    handle: IO[bytes] = tempfile.NamedTemporaryFile(dir=settings.import_dir, suffix=".upload", delete=False)  # noqa: SIM115
+    handle: IO[bytes] = tempfile.NamedTemporaryFile(  # noqa: SIM115
+        dir=settings.import_dir, prefix=upload_prefix(), suffix=UPLOAD_SUFFIX, delete=False
+    )
     path = Path(handle.name)
     size = 0
     try:
