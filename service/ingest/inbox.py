@@ -272,10 +272,16 @@ def list_events(
 
 
 def requeue(
-    session: Session, *, statuses: Sequence[str], since: datetime | None = None, ids: Sequence[int] | None = None
+    session: Session,
+    *,
+    statuses: Sequence[str],
+    since: datetime | None = None,
+    ids: Sequence[int] | None = None,
+    commit: bool = True,
 ) -> int:
-    """Put rows back to pending (replay, rebuild); returns how many. Commits. ``ids`` narrows it to those
-    rows (the web app's replay button); the CLI and the web app both replay through here."""
+    """Put rows back to pending (replay, rebuild); returns how many. Commits, unless ``commit`` is False (a
+    rebuild requeues in the transaction that deletes what it re-derives). ``ids`` narrows it to those rows
+    (the web app's replay button); the CLI and the web app both replay through here."""
     statement = (
         update(InboxEvent)
         .where(col(InboxEvent.status).in_(statuses))
@@ -286,7 +292,8 @@ def requeue(
     if ids is not None:
         statement = statement.where(col(InboxEvent.id).in_(list(ids)))
     count = session.exec(statement).rowcount
-    session.commit()
+    if commit:
+        session.commit()
     return int(count)
 
 

@@ -260,8 +260,11 @@ def rebuild() -> None:
 
     with _session() as session:
         before = changes.snapshot(session)
+        # One transaction: a rebuild killed at any moment leaves either everything as it was or every row
+        # re-queued with nothing derived left behind — never derived rows deleted and nothing to re-derive.
         _delete_derived(session)
-        count = inbox.requeue(session, statuses=[s for s in InboxStatus if s != InboxStatus.PENDING])
+        count = inbox.requeue(session, statuses=[s for s in InboxStatus if s != InboxStatus.PENDING], commit=False)
+        session.commit()
     click.echo(f"re-queued {count} events")
     if not _process_now(wait=True):
         click.echo("the workers have not finished after 10 minutes: the changes are not reported", err=True)
@@ -275,7 +278,7 @@ def _delete_derived(session: Session) -> None:
     from sqlalchemy import delete
     from sqlmodel import SQLModel, col
 
-    from service.core.models import DERIVED_TABLES, CostLine, Measurement
+    from service.core.models import DERIVED_TABLES, ROLLUP_TABLES, CostLine, Measurement
     from service.ingest.cost_import import SOURCE as FOCUS_SOURCE
 
     for name in DERIVED_TABLES:
@@ -283,7 +286,10 @@ def _delete_derived(session: Session) -> None:
     # Cost lines and measurements that came through the inbox; FOCUS imports are not in it and stay.
     session.exec(delete(CostLine).where(col(CostLine.source) != FOCUS_SOURCE))
     session.exec(delete(Measurement))
-    session.commit()
+    # Every weekly rollup goes with them, and is rebuilt from what is re-derived: a rule that moved rows
+    # between services (an alias) must not leave the old service's weeks standing.
+    for name in ROLLUP_TABLES:
+        session.exec(delete(SQLModel.metadata.tables[name]))
 
 
 def _process_now(*, wait: bool = False, wait_seconds: float = 600.0) -> bool:

@@ -8,6 +8,7 @@ from service.core.models.cost import CostImport, CostLine, Measurement, WeeklyCo
 from service.core.models.criteria import CriteriaChange, SuccessCriterion
 from service.core.models.events import (
     DERIVED_TABLES,
+    ROLLUP_TABLES,
     ApiToken,
     CategoriserModel,
     Change,
@@ -37,6 +38,7 @@ __all__ = [
     "CostLine",
     "CriteriaChange",
     "DERIVED_TABLES",
+    "ROLLUP_TABLES",
     "Deployment",
     "DeploymentChange",
     "Digest",

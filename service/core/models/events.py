@@ -352,3 +352,7 @@ DERIVED_TABLES = (
 )
 """Tables ``frictionlog rebuild`` empties and re-derives from the inbox (children first, for deletion).
 Friction reports are re-derived too but never deleted: they carry triage state a lead typed in."""
+
+ROLLUP_TABLES = ("weekly_rollup", "weekly_cost_rollup", "rollup_dirty", "rollup_state")
+"""The weekly rollups and their bookkeeping: emptied by a rebuild, and rebuilt from the re-derived rows (reads
+compute from raw rows until then)."""
