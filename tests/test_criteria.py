@@ -88,8 +88,11 @@ def test_bad_criteria_and_unknown_migrations_are_clear_4xx(client: TestClient, a
     )
 
 
-def test_a_migration_is_edited_and_deleted_with_its_criteria(client: TestClient, admin_headers: dict[str, str]) -> None:
-    made = client.post("/api/v1/migrations", json=_migration(NOW, criteria=[RESTORE_DOWN]), headers=admin_headers)
+def test_a_migration_is_edited_and_deleted_with_its_criteria_until_it_starts(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    planned = utcnow() + timedelta(days=30)
+    made = client.post("/api/v1/migrations", json=_migration(planned, criteria=[RESTORE_DOWN]), headers=admin_headers)
     migration_id = made.json()["id"]
     target = iso(NOW + timedelta(weeks=12))
     renamed = client.patch(
@@ -99,6 +102,37 @@ def test_a_migration_is_edited_and_deleted_with_its_criteria(client: TestClient,
     assert renamed.json()["target_date"].startswith("2027-01-25")
     assert client.delete(f"/api/v1/migrations/{migration_id}", headers=admin_headers).status_code == 204
     assert client.get("/api/v1/migrations", headers=admin_headers).json() == []
+
+
+def test_goalposts_cannot_be_moved_unflagged_nor_their_trail_erased(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    """One PATCH moves the start a year ahead *and* lowers the target; a second restores the date. Both
+    are changes after the (earliest recorded) start, and a started migration cannot be deleted."""
+    started = utcnow() - timedelta(days=20)
+    made = client.post("/api/v1/migrations", json=_migration(started, criteria=[DEPLOYS_DOUBLE]), headers=admin_headers)
+    migration_id = made.json()["id"]
+    moved = client.patch(
+        f"/api/v1/migrations/{migration_id}",
+        json={"started_at": iso(started + timedelta(days=365)), "criteria": [{**DEPLOYS_DOUBLE, "target": 0.05}]},
+        headers=admin_headers,
+    )
+    restored = client.patch(
+        f"/api/v1/migrations/{migration_id}", json={"started_at": iso(started)}, headers=admin_headers
+    )
+    assert moved.status_code == restored.status_code == 200
+
+    changes = [(c["subject"], c["action"], c["after_start"]) for c in restored.json()["changes"]]
+    assert changes == [
+        ("deploys", "created", True),
+        ("migration", "updated", True),  # the start moved a year ahead
+        ("deploys", "updated", True),  # +100 % → +5 %, in the same PATCH: after the start all the same
+        ("migration", "updated", True),  # the date put back
+    ]
+    refused = client.delete(f"/api/v1/migrations/{migration_id}", headers=admin_headers)
+    assert refused.status_code == 409, refused.text
+    [kept] = client.get("/api/v1/migrations", headers=admin_headers).json()
+    assert len(kept["changes"]) == 4
 
 
 @pytest.fixture

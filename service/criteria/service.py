@@ -77,6 +77,18 @@ def changes_of(session: Session, migration_id: int) -> list[CriteriaChange]:
     return list(session.exec(statement.order_by(col(CriteriaChange.changed_at), col(CriteriaChange.id))))
 
 
+def earliest_start(session: Session, migration: Migration) -> datetime:
+    """The earliest start this migration ever had: its stored one and every start its trail recorded. "After
+    the start" is judged against it, so moving the start later cannot make a change look like planning."""
+    assert migration.id is not None
+    starts = [as_utc(migration.started_at)]
+    for change in changes_of(session, migration.id):
+        for side in (change.before, change.after):
+            if side and isinstance(side.get("started_at"), str):
+                starts.append(as_utc(datetime.fromisoformat(side["started_at"])))
+    return min(starts)
+
+
 def _record(
     session: Session,
     migration: Migration,
@@ -87,7 +99,9 @@ def _record(
     after: dict[str, Any] | None,
     by: str,
     now: datetime,
+    started: datetime | None = None,
 ) -> None:
+    """One trail entry; ``started``: the earliest start to judge "after the start" by (default: as stored)."""
     assert migration.id is not None
     session.add(
         CriteriaChange(
@@ -98,12 +112,20 @@ def _record(
             after=after,
             changed_by=by,
             changed_at=now,
-            after_start=now >= as_utc(migration.started_at),
+            after_start=now >= (started if started is not None else earliest_start(session, migration)),
         )
     )
 
 
-def _apply(session: Session, migration: Migration, wanted: Iterable[Criterion], *, by: str, now: datetime) -> None:
+def _apply(
+    session: Session,
+    migration: Migration,
+    wanted: Iterable[Criterion],
+    *,
+    by: str,
+    now: datetime,
+    started: datetime | None = None,
+) -> None:
     """Make the migration's criteria exactly ``wanted`` (one per metric), recording each difference."""
     assert migration.id is not None
     rows = {row.metric: row for row in criteria_of(session, migration.id)}
@@ -124,6 +146,7 @@ def _apply(session: Session, migration: Migration, wanted: Iterable[Criterion], 
                 after=None,
                 by=by,
                 now=now,
+                started=started,
             )
             session.delete(row)
     for metric, criterion in targets.items():
@@ -150,6 +173,7 @@ def _apply(session: Session, migration: Migration, wanted: Iterable[Criterion], 
                 after=_json(criterion),
                 by=by,
                 now=now,
+                started=started,
             )
         elif _json(as_criterion(existing)) != _json(criterion):
             before = _json(as_criterion(existing))
@@ -165,6 +189,7 @@ def _apply(session: Session, migration: Migration, wanted: Iterable[Criterion], 
                 after=_json(criterion),
                 by=by,
                 now=now,
+                started=started,
             )
 
 
@@ -207,9 +232,11 @@ def update_migration(
     taken = name is not None and name != migration.name
     if taken and session.exec(select(Migration.id).where(Migration.name == name)).first() is not None:
         raise Conflict(f"a migration named {name!r} exists already", field="name")
+    started = earliest_start(session, migration)  # before this change: a PATCH cannot move its own goalpost
     before = {key: _plain(getattr(migration, key)) for key in AUDITED_FIELDS}
     for key, value in fields.items():
         setattr(migration, key, value)
+    started = min(started, as_utc(migration.started_at))
     after = {key: _plain(getattr(migration, key)) for key in AUDITED_FIELDS}
     if before != after:
         changed = [key for key in AUDITED_FIELDS if before[key] != after[key]]
@@ -222,10 +249,11 @@ def update_migration(
             after={k: after[k] for k in changed},
             by=by,
             now=now,
+            started=started,
         )
     session.add(migration)
     if criteria is not None:
-        _apply(session, migration, criteria, by=by, now=now)
+        _apply(session, migration, criteria, by=by, now=now, started=started)
     session.commit()
     session.refresh(migration)
     return migration
@@ -236,8 +264,15 @@ def _plain(value: Any) -> Any:
 
 
 def delete_migration(session: Session, migration_id: int) -> None:
-    """The migration, its criteria and their history. Services and their platform history stay. Commits."""
-    get_migration(session, migration_id)
+    """The migration, its criteria and their history, while it has not started. Once it has, its trail is
+    the record of what was promised: deleting it is refused (Conflict). Services and their platform history
+    stay. Commits."""
+    migration = get_migration(session, migration_id)
+    if utcnow() >= earliest_start(session, migration):
+        raise Conflict(
+            f"migration {migration.name!r} has started: its criteria and their trail are kept (edit it instead)",
+            field="migration",
+        )
     session.exec(delete(CriteriaChange).where(col(CriteriaChange.migration_id) == migration_id))
     session.exec(delete(SuccessCriterion).where(col(SuccessCriterion.migration_id) == migration_id))
     session.exec(delete(Migration).where(col(Migration.id) == migration_id))
