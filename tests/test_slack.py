@@ -112,6 +112,21 @@ def reports(session: Session) -> list[FrictionReport]:
     return list(session.exec(select(FrictionReport).order_by(FrictionReport.id)))  # type: ignore[arg-type]
 
 
+def message_shortcut(slack: FakeSlack, text: str, ts: str) -> dict[str, Any]:
+    """The "Report as friction" message shortcut's payload, on message ``1700000000.<ts>`` in #ml-platform."""
+    stamp = f"1700000000.{ts}"
+    return {
+        "type": "message_action",
+        "callback_id": "report_as_friction",
+        "trigger_id": f"222.333.{ts}",
+        "user": {"id": REPORTER, "name": "steve"},
+        "channel": {"id": "C1", "name": "ml-platform"},
+        "message_ts": stamp,
+        "message": {"type": "message", "text": text, "ts": stamp, "user": "U9"},
+        "response_url": slack.url.replace("/api/", "/respond/shortcut"),
+    }
+
+
 def test_friction_text_files_a_report_and_answers_with_its_number_and_why(
     client: TestClient, slack: FakeSlack, settings: Settings, session: Session
 ) -> None:
@@ -216,18 +231,7 @@ def test_the_shortcut_form_starts_on_the_service_its_message_names(
 ) -> None:
     for slug in ("ml-api", "checkout"):
         client.put(f"/api/v1/services/{slug}", json={"team": "growth"}, headers=admin_headers)
-    shortcut = {
-        "type": "message_action",
-        "callback_id": "report_as_friction",
-        "trigger_id": "222.333.eeee",
-        "user": {"id": REPORTER, "name": "steve"},
-        "channel": {"id": "C1", "name": "ml-platform"},
-        "message_ts": "1700000000.000200",
-        "message": {"type": "message", "text": "cold starts on ml-api again", "ts": "1700000000.000200", "user": "U9"},
-        "response_url": slack.url.replace("/api/", "/respond/shortcut"),
-    }
-
-    client.post("/slack/events", **interaction(shortcut))
+    client.post("/slack/events", **interaction(message_shortcut(slack, "cold starts on ml-api again", "000200")))
 
     [opened] = slack.wait_for("views.open")
     service = next(b for b in opened["view"]["blocks"] if b["block_id"] == "service")["element"]
@@ -342,23 +346,7 @@ def test_an_empty_form_is_refused_in_the_form(client: TestClient, session: Sessi
 def test_the_message_shortcut_prefills_the_form_and_keeps_the_permalink(
     client: TestClient, slack: FakeSlack, settings: Settings, session: Session
 ) -> None:
-    shortcut = {
-        "type": "message_action",
-        "callback_id": "report_as_friction",
-        "trigger_id": "222.333.ffff",
-        "user": {"id": REPORTER, "name": "steve"},
-        "channel": {"id": "C1", "name": "ml-platform"},
-        "message_ts": "1700000000.000100",
-        "message": {
-            "type": "message",
-            "text": "the deploy took 2 hours again :(",
-            "ts": "1700000000.000100",
-            "user": "U9",
-        },
-        "response_url": slack.url.replace("/api/", "/respond/shortcut"),
-    }
-
-    client.post("/slack/events", **interaction(shortcut))
+    client.post("/slack/events", **interaction(message_shortcut(slack, "the deploy took 2 hours again :(", "000100")))
     [opened] = slack.wait_for("views.open")
     what = next(b for b in opened["view"]["blocks"] if b["block_id"] == "what")
     assert what["element"]["initial_value"] == "the deploy took 2 hours again :("
