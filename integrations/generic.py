@@ -31,7 +31,7 @@ from service.core.records import (
     WorkItemReferenceRecord,
 )
 from service.core.timeutil import parse_timestamp
-from service.core.vocab import MEASURED, DeploymentStatus, IncidentStatus, measurement_problem
+from service.core.vocab import DeploymentStatus, IncidentStatus, measurement_problem
 from service.figures.cost.currency import Currencies
 from service.ingest.inbox import Delivery, content_key
 
@@ -142,10 +142,6 @@ class MeasurementIn(_Event):
     period_end: Timestamp | None = None
     platform: Text | None = None
     unit: Annotated[str, StringConstraints(max_length=32)] | None = None
-
-
-KNOWN_METRICS = tuple(MEASURED)
-"""Metrics the weekly figures use (``service.core.vocab.MEASURED``); any other name is stored as it is."""
 
 
 class WorkItemIn(_Event):

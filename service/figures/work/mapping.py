@@ -17,11 +17,11 @@ from typing import Any
 import yaml
 
 from service.core.errors import InvalidInput
+from service.core.vocab import INCIDENT_CATEGORIES
 
 DEFAULT_MAPPING = Path(__file__).with_name("mapping.yaml")
 KINDS = ("feature", "bug", "support", "task")
 STATUSES = ("open", "in_progress", "done", "cancelled")
-CATEGORIES = ("infrastructure", "application", "unknown")
 
 
 def _lower_map(value: Any, *, allowed: tuple[str, ...] | None = None, where: str) -> dict[str, str]:
@@ -119,7 +119,7 @@ class WorkMapping:
         """(category, how it was decided, evidence): explicit → service map → team map → rules → unknown."""
         if explicit:
             value = explicit.strip().lower()
-            if value in CATEGORIES:
+            if value in INCIDENT_CATEGORIES:
                 return value, "explicit", (f"category={value}",)
         for name in vendor_services:
             if name and (found := self.incident_services.get(name.strip().lower())):
@@ -150,7 +150,7 @@ def parse_mapping(text: str) -> WorkMapping:
     incidents = data.get("incidents") or {}
     rules: list[tuple[str, str, re.Pattern[str]]] = []
     for category, terms in (incidents.get("rules") or {}).items():
-        if category not in CATEGORIES[:2]:
+        if category not in INCIDENT_CATEGORIES[:2]:
             raise InvalidInput(f"incidents.rules.{category}: not infrastructure or application", field="rules")
         rules.extend((str(category), str(term), _pattern(str(term))) for term in terms or [])
     default_kind = str(kinds.get("default", "task"))
@@ -169,8 +169,10 @@ def parse_mapping(text: str) -> WorkMapping:
         service_teams=_lower_map(services.get("teams"), where="services.teams"),
         service_projects=_lower_map(services.get("projects"), where="services.projects"),
         service_repositories=_lower_map(services.get("repositories"), where="services.repositories"),
-        incident_services=_lower_map(incidents.get("services"), allowed=CATEGORIES, where="incidents.services"),
-        incident_teams=_lower_map(incidents.get("teams"), allowed=CATEGORIES, where="incidents.teams"),
+        incident_services=_lower_map(
+            incidents.get("services"), allowed=INCIDENT_CATEGORIES, where="incidents.services"
+        ),
+        incident_teams=_lower_map(incidents.get("teams"), allowed=INCIDENT_CATEGORIES, where="incidents.teams"),
         incident_rules=tuple(rules),
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from service.core.vocab import INCIDENT_CATEGORIES
 from service.figures.work.compute import open_by_age
 
 
@@ -47,9 +48,7 @@ def work_summary(
     resolved = _in(tickets, "resolved_at", start, end)
     weeks = max((end - start).total_seconds() / (7 * 86_400), 1e-9)
     counted = _in(incidents, "started_at", start, end)
-    by_category = {
-        name: int((counted["category"] == name).sum()) for name in ("infrastructure", "application", "unknown")
-    }
+    by_category = {name: int((counted["category"] == name).sum()) for name in INCIDENT_CATEGORIES}
     oldest = waiting.sort_values("age_days", ascending=False).head(20)
     return {
         "from": start.isoformat(),
