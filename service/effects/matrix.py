@@ -13,7 +13,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri, stdtrit  # the quantiles scipy.stats' t and norm use, without its 0.5 s import
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +91,8 @@ def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
 def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
     """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
     (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
+    from scipy.special import ndtri, stdtrit  # scipy.stats' t and norm quantiles; imported here, for start-up
+
     df = max(clusters - fitted, 1)
     tail = 1 - (1 - confidence) / 2
     return float(np.sqrt(clusters / df) * stdtrit(df, tail) / ndtri(tail))
