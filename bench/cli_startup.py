@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -30,10 +31,20 @@ COMMANDS: list[tuple[str, list[str]]] = [
 DEMO = "frictionlog digest (demo data)"
 
 
-def _run(args: list[str], cwd: Path, env: dict[str, str]) -> float:
+CPU: dict[str, list[float]] = {}
+"""CPU seconds (user + system) of each timed process by label: on a shared machine the wall time also
+counts waiting for a core, which the CPU time does not."""
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], label: str = "") -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=cwd, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(label, []).append(cpu)
+    return wall
 
 
 def _env(cwd: Path, database: Path) -> dict[str, str]:
@@ -61,7 +72,9 @@ def measure(cwd: Path, runs: int, scratch: Path, tag: str, demo: Path) -> dict[s
     for run in range(runs):
         for label, args in COMMANDS:
             filled = [a.replace("{name}", f"bench-{tag}-{run}") for a in args]
-            times[label].append(_run(filled, cwd, _env(cwd, Path(own_demo)) if label == DEMO else env))
+            times[label].append(
+                _run(filled, cwd, _env(cwd, Path(own_demo)) if label == DEMO else env, f"{tag}:{label}")
+            )
     return times
 
 
@@ -74,20 +87,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         demo = demo_database(scratch)
-        bare = [_run(["-c", "pass"], ROOT, dict(os.environ)) for _ in range(runs)]
+        bare = [_run(["-c", "pass"], ROOT, dict(os.environ), "bare") for _ in range(runs)]
         now = measure(ROOT, runs, scratch, "now", demo)
         before = measure(options.before, runs, scratch, "before", demo) if options.before else None
-    rows = [f"| `python -c pass` (the interpreter alone) | {spread(bare, '{:.2f}')} s | |"]
+    rows = [
+        f"| `python -c pass` (the interpreter alone) | {spread(bare, '{:.2f}')} s | "
+        f"{spread(CPU['bare'], '{:.2f}')} s | | |"
+    ]
     for label, _ in COMMANDS:
         was = f"{spread(before[label], '{:.2f}')} s" if before else "not measured"
-        rows.append(f"| `{label}` | **{spread(now[label], '{:.2f}')} s** | {was} |")
+        was_cpu = f"{spread(CPU[f'before:{label}'], '{:.2f}')} s" if before else "not measured"
+        rows.append(
+            f"| `{label}` | **{spread(now[label], '{:.2f}')} s** | **{spread(CPU[f'now:{label}'], '{:.2f}')} s** "
+            f"| {was} | {was_cpu} |"
+        )
+    load = os.getloadavg()[0]
     body = "\n".join(
         [
-            f"Wall time of a whole CLI process, median (min–max) of {runs} runs each, on an up-to-date SQLite",
-            "database (embedded mode; the CLI checks the schema without importing Alembic when it is at head).",
+            f"Wall and CPU (user + system) time of a whole CLI process, median (min–max) of {runs} runs each, on",
+            "an up-to-date SQLite database (embedded mode; the CLI checks the schema without importing Alembic",
+            f"when it is at head). Load average when it finished: {load:.1f} on {os.cpu_count()} cores; the machine",
+            "is shared, so wall time includes waiting for a core and the CPU time is the steadier figure.",
             "",
-            "| command | this checkout | before (same run) |",
-            "|---|---|---|",
+            "| command | this checkout: wall | CPU | before (same run): wall | CPU |",
+            "|---|---|---|---|---|",
             *rows,
             "",
             "Goal: under 1 s to start; `frictionlog digest` on the demo data in at most 2 s (issue 25 #16).",
