@@ -102,6 +102,7 @@ class _PullRequest(Payload):
     merged: bool | None = None
     merged_at: VendorTime | None = None
     merge_commit_sha: str | None = None
+    created_at: VendorTime | None = None
     head: _Branch
 
 
@@ -281,6 +282,7 @@ def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
             head_branch=pr.head.ref,
             merge_commit_sha=pr.merge_commit_sha.lower(),
             merged_at=pr.merged_at,
+            opened_at=pr.created_at,
         ),
         *pull_request_references(repository, pr.number, [pr.title, pr.body], pr.head.ref, pr.merged_at),
     ]

@@ -91,3 +91,33 @@ class DoraResult(_Result):
 
 def dora_result(values: dict[str, Any]) -> DoraResult:
     return DoraResult.model_validate(values)
+
+
+class StageSpan(_Result):
+    from_: str = Field(alias="from", description="The column the stage starts at")
+    to: str = Field(description="The column the stage ends at")
+
+
+class StageWeek(_Result):
+    week: str = Field(description="ISO week of the deployment, in the configured time zone")
+    group: str
+    requests: int = Field(description="Pull/merge requests production deployments shipped this week")
+    coding_median_seconds: float | None = Field(description="Median first commit → request opened, seconds")
+    coding_p90_seconds: float | None
+    coding_n: int = Field(description="Requests whose coding stage is counted (both ends known and ordered)")
+    review_median_seconds: float | None = Field(description="Median opened → merged, seconds")
+    review_p90_seconds: float | None
+    review_n: int
+    deploy_median_seconds: float | None = Field(description="Median merged → production deployment, seconds")
+    deploy_p90_seconds: float | None
+    deploy_n: int
+    commits_without_request: int = Field(description="Counted commits pushed without a request (no review stage)")
+
+
+class LeadTimeStages(_Result):
+    """docs/metrics.md, "Lead time by stage"."""
+
+    group_by: str
+    timezone: str
+    stages: dict[str, StageSpan]
+    rows: list[StageWeek]
