@@ -22,8 +22,12 @@ class _Result(BaseModel):
 
 class DeploymentFrequency(_Result):
     deployments: int = Field(description="Successful production deployments in the window")
-    per_week: float = Field(description="deployments ÷ weeks in the window")
+    per_week: float | None = Field(
+        description="deployments ÷ weeks in the window; null below a week (short_window: read the count)"
+    )
     deploy_days: int = Field(description="Distinct days (configured time zone) with a successful deployment")
+    window_days: float = Field(description="The window's length in days (the rate's denominator × 7)")
+    short_window: bool = Field(description="True when the window is shorter than a week: no rate, no band")
     band: Band = Field(description=BAND)
     low_sample: bool = Field(description=LOW)
 
