@@ -4,7 +4,7 @@
 
 Each command runs as a fresh subprocess (``python -m service.app.cli ...``) against an up-to-date SQLite
 file, so the figure is what a user waits for; ``frictionlog digest`` runs on the demo data (``frictionlog
-demo``, 16 weeks, made once by this checkout; each checkout reads its own copy). Baselines measured in
+demo``, 16 weeks, seeded; each checkout makes its own). Baselines measured in
 the same run: ``python -c pass`` (the interpreter alone) and, with ``--before DIR``, the same commands
 from another checkout (the code before the lazy imports). ``-X importtime`` names what is imported when a figure grows.
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -53,21 +52,22 @@ def _env(cwd: Path, database: Path) -> dict[str, str]:
     return env
 
 
-def demo_database(scratch: Path) -> Path:
-    """The demo data, made once by this checkout (not timed)."""
-    env = _env(ROOT, scratch / "unused.db")
-    demo = [sys.executable, "-m", "service.app.cli", "demo", "--data-dir", str(scratch / "demo")]
-    subprocess.run(demo, cwd=ROOT, env=env, check=True, capture_output=True)
-    return scratch / "demo" / "frictionlog.db"
+def demo_database(cwd: Path, scratch: Path, tag: str) -> Path:
+    """The demo data (seeded: the same in every checkout), made by the checkout itself so its schema is the
+    one that checkout knows (not timed)."""
+    env = _env(cwd, scratch / f"{tag}-unused.db")
+    demo = [sys.executable, "-m", "service.app.cli", "demo", "--data-dir", str(scratch / f"{tag}-demo")]
+    subprocess.run(demo, cwd=cwd, env=env, check=True, capture_output=True)
+    return scratch / f"{tag}-demo" / "frictionlog.db"
 
 
-def measure(cwd: Path, runs: int, scratch: Path, tag: str, demo: Path) -> dict[str, list[float]]:
+def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[float]]:
     env = _env(cwd, scratch / f"{tag}.db")
     # The first command creates and migrates the database: that is not start-up, so it is not counted.
     subprocess.run(
         [sys.executable, "-m", "service.app.cli", "db", "upgrade"], cwd=cwd, env=env, check=True, capture_output=True
     )
-    own_demo = shutil.copy(demo, scratch / f"{tag}-demo.db")
+    own_demo = demo_database(cwd, scratch, tag)
     times: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
     for run in range(runs):
         for label, args in COMMANDS:
@@ -86,10 +86,9 @@ def main() -> None:
     runs = 3 if options.quick else 10
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        demo = demo_database(scratch)
         bare = [_run(["-c", "pass"], ROOT, dict(os.environ), "bare") for _ in range(runs)]
-        now = measure(ROOT, runs, scratch, "now", demo)
-        before = measure(options.before, runs, scratch, "before", demo) if options.before else None
+        now = measure(ROOT, runs, scratch, "now")
+        before = measure(options.before, runs, scratch, "before") if options.before else None
     rows = [
         f"| `python -c pass` (the interpreter alone) | {spread(bare, '{:.2f}')} s | "
         f"{spread(CPU['bare'], '{:.2f}')} s | | |"
