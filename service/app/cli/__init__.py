@@ -333,16 +333,13 @@ def _session() -> AbstractContextManager[Session]:
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON")
 def digest(week: str | None, audience: str, post: bool, html_path: Path | None, as_json: bool) -> None:
     """Build the weekly digest; without --post it never posts."""
-    from integrations.slack.client import sync_client
-    from integrations.slack.notifier import WebClientNotifier
+    # Each output's imports only on its path (matplotlib for --html, Slack and Celery for --post): the plain
+    # digest starts in under 2 s (bench/cli_startup.py).
     from service.core.db import session_scope
     from service.core.timeutil import utcnow
     from service.core.weeks import last_full_week
     from service.digest.build import build
-    from service.digest.html import render_html
-    from service.digest.render import plain_text
     from service.migrations import upgrade
-    from workers.digest import run_digests
 
     settings = get_settings()
     if settings.embedded:
@@ -351,6 +348,8 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
     with session_scope(settings.database_url) as session:
         content = build(session, settings, week=week, audience=audience)
     if html_path is not None:
+        from service.digest.html import render_html
+
         html_path.write_text(render_html(content), encoding="utf-8")
         click.echo(f"wrote {html_path}", err=True)
     if as_json:
@@ -360,9 +359,15 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
             raise click.UsageError(f"no Slack channel for audience {audience!r} in FRICTIONLOG_DIGEST_AUDIENCES")
         if settings.slack_bot_token is None:
             raise click.UsageError("FRICTIONLOG_SLACK_BOT_TOKEN is not set")
+        from integrations.slack.client import sync_client
+        from integrations.slack.notifier import WebClientNotifier
+        from workers.digest import run_digests
+
         run = run_digests(settings, WebClientNotifier(sync_client(settings)), week=week, audiences=[audience])
         click.echo("posted" if run.posted else "already posted; not posting again", err=True)
     if not (html_path or as_json or post):
+        from service.digest.render import plain_text
+
         click.echo(plain_text(content))
 
 
