@@ -125,6 +125,7 @@ async def check_csrf(request: Request) -> None:
     if request.headers.get("authorization") and not request.cookies:
         return  # a bearer token, not a cookie: nothing a browser sends on its own
     if not isinstance(sent, str) or not same(sent, session.csrf):
+        await form.close()  # an uploaded file's spooled copy goes with the refusal
         raise CsrfFailed("this form has expired or did not come from this site; reload the page and try again")
 
 
