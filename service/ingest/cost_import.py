@@ -27,7 +27,8 @@ from service.core.settings import Settings
 from service.figures import rollups_db
 from service.figures.catalogue import platform_at
 from service.figures.cost.currency import Currencies
-from service.figures.cost.focus import FocusPolicy, FocusSummary, external_id, iter_rows, read_focus
+from service.figures.cost.focus import FocusPolicy, FocusSummary, external_id, read_focus
+from service.figures.cost.focus_files import iter_rows
 from service.figures.cost.rollups_db import dirty_pairs
 
 log = logging.getLogger("frictionlog.cost")

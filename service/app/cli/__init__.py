@@ -212,11 +212,13 @@ def cost_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def cost_import(path: Path) -> None:
     """Import a FOCUS cost export (CSV, gzip'd CSV or Parquet); re-importing a billing period replaces it."""
-    from service.figures.cost.focus import count_rows
+    from service.figures.cost.focus_files import count_rows, cpu_heavy
     from service.ingest.cost_import import import_focus, read_file
 
     settings = get_settings()
-    total = count_rows(path)
+    total, expanded = count_rows(path)
+    if (heavy := cpu_heavy(path, expanded)) is not None:
+        click.echo(f"note: {heavy}", err=True)
     bar: Any
     with click.progressbar(length=total, label="rows read", show_pos=True, file=sys.stderr) as bar:
         summary = read_file(settings, path, progress=bar.update)

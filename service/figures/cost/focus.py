@@ -1,6 +1,7 @@
 """Reading FOCUS cost exports (FinOps Open Cost and Usage Specification 1.0–1.3) in a stream.
 
-CSV, gzip'd CSV and Parquet are read row by row (Parquet in record batches), and each row is folded at
+CSV, gzip'd CSV and Parquet are read row by row (``focus_files``: every line, cell, decompressed stream and
+Parquet row group bounded), and each row is folded at
 once into a running sum keyed by (provider, billing period, service, platform, category, currency,
 charge period, provider service): memory grows with the number of distinct keys, never with the number
 of rows, so a million-line bill imports in bounded memory.
@@ -21,23 +22,19 @@ column; nothing is returned, so nothing is imported.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import math
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
 from service.core.timeutil import EARLIEST, LATEST_AHEAD, utcnow
 from service.figures.cost.currency import Currencies
+from service.figures.cost.focus_files import FocusError
 
 REQUIRED = ("ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency")
 COST_COLUMNS = ("EffectiveCost", "BilledCost")
@@ -49,17 +46,6 @@ _CACHE_LIMIT = 100_000
 MAX_CHARGE_PERIOD = timedelta(days=400)
 """Longer than any billing period (a year's commitment and a month's slack): one 160-byte row covering
 1700–2300 once wrote ~31,000 rollup rows and locked the database for 30 s."""
-
-
-class FocusError(InvalidInput):
-    """A malformed FOCUS file: names the data row and the column."""
-
-    def __init__(self, message: str, *, row: int, column: str | None) -> None:
-        place = "the header" if row == 0 else f"row {row}"
-        where = f"{place}, column {column}" if column else place
-        super().__init__(f"{where}: {message}", field=f"{row}.{column}" if column else str(row))
-        self.row = row
-        self.column = column
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,60 +71,6 @@ class FocusSummary:
     rows: int = 0
     periods: set[tuple[str, datetime]] = field(default_factory=set)
     currencies: set[str] = field(default_factory=set)
-
-
-def detect_format(path: Path) -> str:
-    """``parquet``, ``gzip`` or ``csv``, from the file's first bytes (names lie; magic numbers do not)."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
-    if head == b"PAR1":
-        return "parquet"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    return "csv"
-
-
-def count_rows(path: Path) -> int:
-    """About how many data rows the file holds (for a progress bar): Parquet's metadata, else its lines."""
-    kind = detect_format(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    lines = 0
-    with gzip.open(path, "rb") if kind == "gzip" else path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            lines += chunk.count(b"\n")
-    return max(0, lines - 1)
-
-
-def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """The file's rows as dicts (column → value), streamed."""
-    kind = detect_format(path)
-    if kind == "parquet":
-        yield from _parquet_rows(path)
-        return
-    raw: IO[bytes] = gzip.open(path, "rb") if kind == "gzip" else path.open("rb")  # type: ignore[assignment]  # noqa: SIM115
-    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        try:
-            yield from csv.DictReader(text)
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"the file is not UTF-8 text: {exc.reason}", field=None) from None
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise InvalidInput(f"the gzip stream is damaged: {exc}", field=None) from None
-        except csv.Error as exc:
-            raise InvalidInput(f"the CSV is malformed: {exc}", field=None) from None
-
-
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq  # pyarrow: the reference Parquet reader; imported only for Parquet files
-
-    try:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=65_536):
-            yield from batch.to_pylist()
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
-        raise InvalidInput(f"the Parquet file is unreadable: {exc}", field=None) from None
 
 
 class _Reader:
