@@ -70,7 +70,7 @@ def test_a_quoted_cell_that_spans_lines_is_refused_at_the_cell_bound(tmp_path: P
 
 def parquet_with(path: Path, rows: list[dict[str, str]], **options: object) -> Path:
     table = pa.table({name: pa.array([r[name] for r in rows], pa.string()) for name in COLUMNS})
-    pq.write_table(table, path, compression="zstd", **options)  # type: ignore[arg-type]
+    pq.write_table(table, path, compression="zstd", **options)
     return path
 
 
