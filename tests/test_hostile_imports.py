@@ -74,25 +74,35 @@ def parquet_with(path: Path, rows: list[dict[str, str]], **options: object) -> P
     return path
 
 
-def test_a_parquet_cell_over_the_bound_is_refused_naming_row_and_column(tmp_path: Path) -> None:
+def test_a_parquet_file_of_one_huge_cell_is_refused_from_its_metadata(tmp_path: Path) -> None:
     rows = [{k: str(v) for k, v in Charge(T0, 1.0).row().items()} for _ in range(3)]
     rows[2]["ResourceId"] = "x" * (8 << 20)  # 8 MiB in one cell, a few KiB compressed
     path = parquet_with(tmp_path / "cell.parquet", rows)
     assert path.stat().st_size < 100_000
     with pytest.raises(FocusError) as refused:
         read(path)
-    assert refused.value.message == f"row 3, column ResourceId: a cell of {8 << 20:,} bytes is over the limit of " + (
-        f"{MAX_CELL_CHARS:,}"
-    )
+    assert (refused.value.row, refused.value.column) == (1, "ResourceId")  # the row group's first row
+    assert refused.value.message.endswith(f"the limit for a cell is {MAX_CELL_CHARS:,}")
 
 
-def test_a_parquet_row_group_over_the_bound_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
+def test_a_huge_cell_among_many_rows_is_refused_naming_its_row_and_column(tmp_path: Path) -> None:
+    rows = [{k: str(v) for k, v in Charge(T0, 1.0, resource=f"i-{i:040d}").row().items()} for i in range(500)]
+    rows[321]["Tags"] = '{"k": "' + "x" * (1 << 20) + '"}'  # 1 MiB: the column's average stays small
+    path = parquet_with(tmp_path / "cell.parquet", rows)
+    with pytest.raises(FocusError) as refused:
+        read(path)
+    too_long = f"a cell of {len(rows[321]['Tags']):,} bytes is over the limit of {MAX_CELL_CHARS:,}"
+    assert refused.value.message == f"row 322, column Tags: {too_long}"
+
+
+def test_a_parquet_column_chunk_over_the_bound_is_refused_before_it_is_decoded(tmp_path: Path) -> None:
     rows = [{k: str(v) for k, v in Charge(T0, 1.0, resource=f"i-{i:0100d}").row().items()} for i in range(1000)]
     path = parquet_with(tmp_path / "group.parquet", rows, row_group_size=400)  # 40 kB of distinct ids a group
     with pytest.raises(FocusError) as refused:
-        read(path, row_group_limit=10_000)
+        read(path, column_limit=10_000)
     assert refused.value.row == 1
-    assert "uncompressed; the limit is 10,000" in refused.value.message
+    assert refused.value.column == "ResourceId"
+    assert "uncompressed in one row group; the limit is 10,000" in refused.value.message
     assert read(path) == 1000  # under the real bound it reads
 
 

@@ -9,9 +9,11 @@ could make one row cost memory out of proportion to the file is bounded *before*
   Parquet string or binary column measured in Arrow before a batch becomes Python objects.
 - **Decompressed bytes** of a gzip'd CSV at ``MAX_EXPANDED_BYTES`` (a bomb is refused there; memory stays
   flat anyway, since the stream is never held whole).
-- **A Parquet row group** at ``MAX_ROW_GROUP_BYTES`` uncompressed, from the file's metadata, before any page
-  is decompressed (pyarrow decodes a row group's column chunks whole). The metadata is the writer's word: a
-  file that lies about it is bounded by the cell check only after the page is decoded.
+- **A Parquet column chunk** (one column of one row group) at ``MAX_COLUMN_CHUNK_BYTES`` uncompressed, and
+  its values at MAX_CELL_CHARS on average, from the file's metadata, before any page is decompressed (a page
+  is decompressed whole, so one huge cell is a huge page). The metadata is the writer's word: a file that
+  lies about it is caught by the cell check only once the page is decoded; and a cell just under the column
+  bound costs about twice its size before it is refused.
 
 Each refusal is a :class:`FocusError` naming the row (and column) and the bound.
 """
@@ -34,8 +36,9 @@ MAX_CELL_CHARS = 128 * 1024
 """128 Ki characters per cell (the csv module's own default field limit, made explicit and shared)."""
 MAX_EXPANDED_BYTES = 64 << 30
 """64 GiB decompressed: 64 times the largest upload (FRICTIONLOG_MAX_IMPORT_BYTES, 1 GiB)."""
-MAX_ROW_GROUP_BYTES = 512 << 20
-"""512 MiB uncompressed per Parquet row group (a million FOCUS rows take about 60 MiB)."""
+MAX_COLUMN_CHUNK_BYTES = 256 << 20
+"""256 MiB uncompressed per Parquet column chunk (one column of one row group): a million plain-encoded
+resource ids take about 70 MiB."""
 PARQUET_BATCH_ROWS = 65_536
 CPU_HEAVY_RATIO = 50
 """A gzip'd CSV that expands more than this many times is mostly repetition: cheap to send, costly to read."""
@@ -92,12 +95,12 @@ def cpu_heavy(path: Path, expanded: int) -> str | None:
 
 
 def iter_rows(
-    path: Path, *, expanded_limit: int = MAX_EXPANDED_BYTES, row_group_limit: int = MAX_ROW_GROUP_BYTES
+    path: Path, *, expanded_limit: int = MAX_EXPANDED_BYTES, column_limit: int = MAX_COLUMN_CHUNK_BYTES
 ) -> Iterator[dict[str, Any]]:
     """The file's rows as dicts (column → value), streamed, each size bounded (see the module's docstring)."""
     kind = detect_format(path)
     if kind == "parquet":
-        yield from _parquet_rows(path, row_group_limit)
+        yield from _parquet_rows(path, column_limit)
         return
     csv.field_size_limit(MAX_CELL_CHARS)
     with (
@@ -160,24 +163,30 @@ def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
         yield line
 
 
-def _parquet_rows(path: Path, row_group_limit: int) -> Iterator[dict[str, Any]]:
+def _check_column_chunks(metadata: Any, column_limit: int) -> None:
+    """Refuse, from the metadata alone, a column chunk whose decoded pages would cost memory out of bounds: one
+    over ``column_limit`` bytes uncompressed, or one whose values average over MAX_CELL_CHARS (one huge cell)."""
+    first = 1
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        for position in range(group.num_columns):
+            chunk = group.column(position)
+            size, values, name = chunk.total_uncompressed_size, max(1, chunk.num_values), chunk.path_in_schema
+            if size > column_limit:
+                over = f"holds {size:,} bytes uncompressed in one row group; the limit is {column_limit:,}"
+                raise FocusError(over, row=first, column=name)
+            if size // values > MAX_CELL_CHARS:
+                over = f"its cells average {size // values:,} bytes; the limit for a cell is {MAX_CELL_CHARS:,}"
+                raise FocusError(over, row=first, column=name)
+        first += group.num_rows
+
+
+def _parquet_rows(path: Path, column_limit: int) -> Iterator[dict[str, Any]]:
     import pyarrow.parquet as pq  # pyarrow: the reference Parquet reader; imported only for Parquet files
 
     try:
         parquet = pq.ParquetFile(path)
-        metadata = parquet.metadata
-        first = 1
-        for index in range(metadata.num_row_groups):
-            group = metadata.row_group(index)
-            columns = sum(group.column(c).total_uncompressed_size for c in range(group.num_columns))
-            size = max(group.total_byte_size, columns)
-            if size > row_group_limit:
-                raise FocusError(
-                    f"its row group holds {size:,} bytes uncompressed; the limit is {row_group_limit:,}",
-                    row=first,
-                    column=None,
-                )
-            first += group.num_rows
+        _check_column_chunks(parquet.metadata, column_limit)
         row = 1
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
             _check_cells(batch, row)
