@@ -20,6 +20,7 @@ from service.core.errors import InvalidInput
 from service.core.settings import get_settings
 from service.figures.cost.focus import FocusPolicy, read_focus
 from service.figures.cost.focus_files import (
+    MAX_BLANK_LINES,
     MAX_CELL_CHARS,
     MAX_LINE_CHARS,
     FocusError,
@@ -106,12 +107,22 @@ def test_a_parquet_column_chunk_over_the_bound_is_refused_before_it_is_decoded(t
     assert read(path) == 1000  # under the real bound it reads
 
 
-def test_a_decompression_bomb_is_refused_at_the_expanded_bound(tmp_path: Path) -> None:
-    path = tmp_path / "bomb.csv.gz"
+def test_a_gzip_of_blank_lines_is_refused_at_the_blank_line_bound(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv.gz"
     with gzip.open(path, "wb") as handle:
         handle.write(HEADER.encode())
-        for _ in range(32):
-            handle.write(b"\n" * (1 << 20))  # blank lines: no row, all CPU
+        handle.write(b"\n" * (64 << 20))  # 64 Mi blank lines: no row, all CPU
+    with pytest.raises(FocusError) as refused:
+        read(path)
+    assert refused.value.message == f"row {MAX_BLANK_LINES + 1}: over {MAX_BLANK_LINES:,} blank lines in a row"
+
+
+def test_a_decompression_bomb_is_refused_at_the_expanded_bound(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.csv.gz"
+    row = ",".join(str(v) for v in Charge(T0, 1.0).row().values()).replace("{}", '"{}"') + "\n"
+    with gzip.open(path, "wb") as handle:
+        handle.write(HEADER.encode())
+        handle.write(row.encode() * ((16 << 20) // len(row)))  # 16 MiB of rows, a few KiB compressed
     with pytest.raises(InvalidInput) as refused:
         read(path, expanded_limit=8 << 20)
     assert refused.value.message == f"the file expands past the limit of {8 << 20:,} bytes when decompressed"

@@ -7,6 +7,7 @@ could make one row cost memory out of proportion to the file is bounded *before*
   newline-free gigabyte is refused at the bound, not read into one string.
 - **A cell** at ``MAX_CELL_CHARS``: the csv module's field limit (a quoted cell spanning lines too), and each
   Parquet string or binary column measured in Arrow before a batch becomes Python objects.
+- **Blank lines in a row** at ``MAX_BLANK_LINES`` (each costs a turn of the csv loop and is no row).
 - **Decompressed bytes** of a gzip'd CSV at ``MAX_EXPANDED_BYTES`` (a bomb is refused there; memory stays
   flat anyway, since the stream is never held whole).
 - **A Parquet column chunk** (one column of one row group) at ``MAX_COLUMN_CHUNK_BYTES`` uncompressed, and
@@ -34,6 +35,9 @@ MAX_LINE_CHARS = 1 << 20
 """1 Mi characters: a FOCUS row is a few hundred; its Tags a few thousand at most."""
 MAX_CELL_CHARS = 128 * 1024
 """128 Ki characters per cell (the csv module's own default field limit, made explicit and shared)."""
+MAX_BLANK_LINES = 1000
+"""Blank lines in a row: the csv module skips them one by one (a gzip of a gigabyte of newlines is an hour of
+CPU for no row); a real export has none."""
 MAX_EXPANDED_BYTES = 64 << 30
 """64 GiB decompressed: 64 times the largest upload (FRICTIONLOG_MAX_IMPORT_BYTES, 1 GiB)."""
 MAX_COLUMN_CHUNK_BYTES = 256 << 20
@@ -155,11 +159,14 @@ def _open_text_bytes(path: Path, kind: str, expanded_limit: int) -> io.BufferedR
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
     """Lines of at most MAX_LINE_CHARS, never a longer one read whole."""
-    number = 0
+    number = blank = 0
     while line := text.readline(MAX_LINE_CHARS + 1):
         number += 1
         if len(line) > MAX_LINE_CHARS:
             raise FocusError(f"a line is over the limit of {MAX_LINE_CHARS:,} characters", row=number - 1, column=None)
+        blank = blank + 1 if line in ("\n", "\r\n") else 0
+        if blank > MAX_BLANK_LINES:
+            raise FocusError(f"over {MAX_BLANK_LINES:,} blank lines in a row", row=number - 1, column=None)
         yield line
 
 
