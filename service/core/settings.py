@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     """A work-item and incident mapping YAML replacing the built-in one (service/figures/work/mapping.yaml)."""
     linear_timestamp_tolerance_seconds: float = Field(default=60.0, gt=0)
     """Linear deliveries whose ``webhookTimestamp`` is further than this from now are refused (401)."""
+    jira_replay_window_seconds: float = Field(default=3600.0, gt=0)
+    """Jira deliveries whose body ``timestamp`` is older than this are refused (401): the replay window."""
 
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_token: SecretStr | None = None
