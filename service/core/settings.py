@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     """The spool stops taking deliveries past this size (ingest answers 503 instead of filling the disk)."""
     database_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     """SQLite: how long a write waits for the file's lock before the request goes to the spool."""
+    admin_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """An admin write (catalogue, migrations, triage, replay) waits at most this long for a lock another
+    transaction holds, then answers 503 with Retry-After."""
 
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     """Every cost figure is reported in this ISO 4217 currency."""
