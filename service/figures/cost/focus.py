@@ -12,7 +12,8 @@ Columns read (names as the specification defines them):
   credits and refunds are negative amounts and are summed as such.
 - ``BillingCurrency`` (required), ``ChargeCategory`` (Usage, Purchase, Tax, Credit, Adjustment).
 - ``BillingPeriodStart`` (else the calendar month of the charge), ``ProviderName`` / ``ServiceProviderName``:
-  together the scope a re-import replaces.
+  together the scope a re-import replaces — only when the file declares it (a row's ``BillingPeriodStart``);
+  a month a row merely falls in is never replaced.
 - ``ServiceName`` (kept as the line's resource: "Amazon EC2"), ``ResourceId`` (looked up in
   FRICTIONLOG_SERVICE_ALIASES when no tag names the service), ``Tags`` (a JSON object).
 
@@ -70,6 +71,9 @@ class FocusSummary:
     lines: dict[LineKey, float] = field(default_factory=dict)
     rows: int = 0
     periods: set[tuple[str, datetime]] = field(default_factory=set)
+    """Every (provider, billing period) its lines fall in."""
+    declared: set[tuple[str, datetime]] = field(default_factory=set)
+    """Those named by a row's ``BillingPeriodStart``: the only scopes a re-import replaces."""
     currencies: set[str] = field(default_factory=set)
 
 
@@ -152,12 +156,15 @@ class _Reader:
             except InvalidInput as exc:
                 raise FocusError(exc.message, row=row, column="BillingCurrency") from None
         billing = record.get("BillingPeriodStart")
+        declared = _text(billing) is not None
         period = (
             self.time(billing, row, "BillingPeriodStart")
-            if _text(billing) is not None
+            if declared
             else start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         )
         provider = next((p for c in PROVIDER_COLUMNS if (p := _text(record.get(c))) is not None), "")
+        if declared:
+            self.summary.declared.add((provider[:128], period))
         tags = self.tags(record.get("Tags"), row)
         service = self.service(tags, record)
         platform = _text(tags.get(PLATFORM_TAG))  # else the catalogue's, resolved when the line is written

@@ -32,8 +32,10 @@ class ImportOut(BaseModel):
     lines: int
     """Cost lines stored (rows summed per service, platform, category, currency and charge period)."""
     billing_periods: list[str]
-    """The (provider, billing period) scopes this import replaced."""
+    """The (provider, billing period) scopes this import replaced: those its rows declare (BillingPeriodStart)."""
     replaced_lines: int
+    undeclared_periods: list[str]
+    """Periods rows fall in without declaring them: lines added or updated there, nothing replaced."""
 
 
 async def spool(chunks: AsyncIterator[bytes], settings: Settings, *, limit: int, declared: str | None = None) -> Path:
@@ -79,6 +81,7 @@ async def import_spooled(settings: Settings, path: Path, filename: str) -> Impor
             lines=result.lines,
             billing_periods=result.billing_periods,
             replaced_lines=result.replaced_lines,
+            undeclared_periods=result.undeclared_periods,
         )
 
     try:
