@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from service.app.cli.migrations import migrations
 from service.app.cli.session import cli_session
+from service.app.cli.web_sessions import sessions
 from service.core.errors import AppError
 from service.core.settings import Settings, get_settings, setting_errors
 from service.core.vocab import InboxStatus, Scope
@@ -418,6 +419,7 @@ def demo(ctx: click.Context) -> None:
 
 
 main.add_command(migrations)
+main.add_command(sessions)
 
 
 def run() -> None:

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from service.app.api.auth import bearer, bearer_secret, check_token_sync
 from service.app.api.state import app_state
+from service.app.web import session_store
 from service.app.web.sessions import SessionCodec, WebSession, new_session, same
 from service.core.db import session_scope
 from service.core.errors import AppError, Forbidden
@@ -89,11 +90,13 @@ def _session_role(settings: Settings, session: WebSession) -> Role | None:
 
 
 def current_viewer(request: Request) -> Viewer | None:
-    """The signed-in viewer, or None. A revoked token's session ends here, not at its expiry."""
+    """The signed-in viewer, or None. A signed-out session (its server-side record revoked) or a revoked
+    token's session ends here, not at the cookie's expiry."""
     settings: Settings = app_state(request).settings
     session = web_session(request)
     if session.signed_in:
-        role = _session_role(settings, session)
+        live = session_store.is_live(settings, session.sid, session.subject)
+        role = _session_role(settings, session) if live else None
         if role is not None:
             return Viewer(name=session.name or "", role=role, via="session", csrf=session.csrf)
         set_session(request, new_session())

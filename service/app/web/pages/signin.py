@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.app.api.auth import check_token_sync
 from service.app.api.state import app_state
-from service.app.web import oidc
-from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session
+from service.app.web import oidc, session_store
+from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session, web_session
 from service.app.web.render import page, write_session
 from service.app.web.sessions import OIDC_COOKIE, SessionCodec, new_session, safe_next, same, signed_in
 from service.core.errors import AppError
@@ -60,7 +60,9 @@ def signin_with_token(
         return _signin_page(
             request, safe_next(target), error="That token is not valid, or it has no read scope.", status_code=401
         )
-    set_session(request, signed_in(f"token:{principal.token_id}", principal.name, settings.session_hours))
+    subject = f"token:{principal.token_id}"
+    sid = session_store.open_session(settings, subject)
+    set_session(request, signed_in(subject, principal.name, settings.session_hours, sid))
     log.info("web.signed_in via=token token_id=%s role=%s", principal.token_id, role)
     response = RedirectResponse(safe_next(target), status_code=303)
     write_session(request, response)
@@ -97,7 +99,9 @@ async def slack_callback(
         who = await oidc.finish(settings, code=code, nonce=kept.get("nonce", ""))
     except AppError as exc:
         return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
-    set_session(request, signed_in(f"slack:{who.user_id}", who.name, settings.session_hours))
+    subject = f"slack:{who.user_id}"
+    sid = await run_in_threadpool(session_store.open_session, settings, subject)
+    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
     log.info("web.signed_in via=slack user=%s admin=%s", who.user_id, who.user_id in settings.slack_admins)
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(OIDC_COOKIE, path="/signin/slack")
@@ -106,7 +110,16 @@ async def slack_callback(
 
 
 @router.post("/signout", dependencies=[Csrf])
-def signout(request: Request) -> Response:
+def signout(request: Request, everywhere: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """End this session server-side (a copy of its cookie stops working too); with ``everywhere``, every
+    session of the same sign-in (token or Slack user), on every browser."""
+    settings = app_state(request).settings
+    session = web_session(request)
+    if everywhere and session.subject:
+        ended = session_store.revoke(settings, subject=session.subject)
+        log.info("web.signed_out_everywhere subject=%s sessions=%s", session.subject, ended)
+    elif session.sid:
+        session_store.revoke(settings, session_id=session.sid)
     set_session(request, new_session())
     response = RedirectResponse("/signin", status_code=303)
     write_session(request, response)
