@@ -27,6 +27,7 @@ SECRETS = (
     "slack_signing_secret",
     "slack_bot_token",
     "slack_client_secret",
+    "oidc_client_secret",
     "session_secret",
 )
 
@@ -176,8 +177,27 @@ class Settings(BaseSettings):
     slack_team_id: str | None = None
     """Only members of this Slack workspace may sign in with Slack; required with FRICTIONLOG_SLACK_CLIENT_ID
     (without it anyone in any workspace could sign in and read)."""
+    oidc_issuer: str | None = None
+    """Sign-in through any OpenID Connect provider (Okta, Google Workspace, Entra ID, Keycloak): its issuer
+    URL, whose ``/.well-known/openid-configuration`` names the endpoints; unset: no such sign-in."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_role_claim: str = "groups"
+    """The ID-token claim (a string or a list of strings) whose values decide the role."""
+    oidc_admin_values: Annotated[list[str], NoDecode] = []
+    """Values of the role claim that make an ``admin`` (comma-separated)."""
+    oidc_read_values: Annotated[list[str], NoDecode] = []
+    """Values that make a ``read`` viewer; someone with neither is refused (one of the two lists is required)."""
 
-    @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
+    @field_validator(
+        "production_environments",
+        "bot_authors",
+        "slack_admins",
+        "cost_service_tags",
+        "oidc_admin_values",
+        "oidc_read_values",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -193,6 +213,8 @@ class Settings(BaseSettings):
         "prometheus_queries_path",
         "slack_client_id",
         "slack_team_id",
+        "oidc_issuer",
+        "oidc_client_id",
         mode="before",
     )
     @classmethod
@@ -210,6 +232,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FRICTIONLOG_SLACK_CLIENT_ID is set but FRICTIONLOG_SLACK_TEAM_ID is not: anyone in any Slack "
                 "workspace could sign in to the web app and read it; set the team id of yours"
+            )
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "FRICTIONLOG_OIDC_ISSUER needs FRICTIONLOG_OIDC_CLIENT_ID and FRICTIONLOG_OIDC_CLIENT_SECRET"
+            )
+        if self.oidc_issuer and not (self.oidc_admin_values or self.oidc_read_values):
+            raise ValueError(
+                "FRICTIONLOG_OIDC_ISSUER is set but neither FRICTIONLOG_OIDC_ADMIN_VALUES nor "
+                "FRICTIONLOG_OIDC_READ_VALUES: anyone the provider knows could sign in and read; name the groups"
             )
         if self.slack_signing_secret is not None and self.slack_bot_token is None:
             raise ValueError(

@@ -75,9 +75,13 @@ def set_session(request: Request, session: WebSession) -> None:
     request.state.web_session_dirty = True
 
 
-def _session_role(settings: Settings, session: WebSession) -> Role | None:
+def _session_role(settings: Settings, session: WebSession, given: str | None) -> Role | None:
+    """The role now: a Slack user's from the admins setting, a token's from its scopes (a revoked token has
+    none); an OpenID Connect sign-in's as the provider's claim gave it (``given``, kept server-side)."""
     subject = session.subject or ""
     kind, _, ident = subject.partition(":")
+    if kind == "oidc":
+        return "admin" if given == "admin" else "read" if given == "read" else None
     if kind == "slack":
         return "admin" if ident in settings.slack_admins else "read"
     if kind == "token" and ident.isdigit():
@@ -95,8 +99,8 @@ def current_viewer(request: Request) -> Viewer | None:
     settings: Settings = app_state(request).settings
     session = web_session(request)
     if session.signed_in:
-        live = session_store.is_live(settings, session.sid, session.subject)
-        role = _session_role(settings, session) if live else None
+        record = session_store.live(settings, session.sid, session.subject)
+        role = _session_role(settings, session, record.role) if record is not None else None
         if role is not None:
             return Viewer(name=session.name or "", role=role, via="session", csrf=session.csrf)
         set_session(request, new_session())

@@ -24,8 +24,9 @@ def _hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def open_session(settings: Settings, subject: str) -> str:
-    """A new session for ``subject``; returns the id the cookie carries (stored only as its hash)."""
+def open_session(settings: Settings, subject: str, *, role: str | None = None) -> str:
+    """A new session for ``subject`` (with the ``role`` an identity provider gave, for ``oidc:`` subjects);
+    returns the id the cookie carries (stored only as its hash)."""
     session_id = secrets.token_urlsafe(32)
     with session_scope(settings.database_url, write=True) as db:
         db.add(
@@ -33,24 +34,22 @@ def open_session(settings: Settings, subject: str) -> str:
                 id_hash=_hash(session_id),
                 subject=subject,
                 expires_at=utcnow() + timedelta(hours=settings.session_hours),
+                role=role,
             )
         )
         db.commit()
     return session_id
 
 
-def is_live(settings: Settings, session_id: str | None, subject: str | None) -> bool:
-    """The session exists for this subject, is not revoked and has not expired."""
+def live(settings: Settings, session_id: str | None, subject: str | None) -> WebSessionRecord | None:
+    """The session's record if it exists for this subject, is not revoked and has not expired; else None."""
     if not session_id or not subject:
-        return False
+        return None
     with session_scope(settings.database_url) as db:
         record = db.get(WebSessionRecord, _hash(session_id))
-    return (
-        record is not None
-        and record.subject == subject
-        and record.revoked_at is None
-        and as_utc(record.expires_at) > utcnow()
-    )
+    if record is None or record.subject != subject or record.revoked_at is not None:
+        return None
+    return record if as_utc(record.expires_at) > utcnow() else None
 
 
 def revoke(settings: Settings, *, session_id: str | None = None, subject: str | None = None) -> int:

@@ -27,7 +27,7 @@ from service.core.settings import Settings
 COOKIE = "frictionlog_session"
 OIDC_COOKIE = "frictionlog_oidc"
 OIDC_SECONDS = 600
-"""A "Sign in with Slack" round trip must come back within ten minutes."""
+"""A sign-in round trip (Slack, or an OpenID Connect provider) must come back within ten minutes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,8 @@ class SessionCodec:
     def secure(self, request: Request) -> bool:
         return self.secure_always or request.url.scheme == "https"
 
-    def write_oidc(self, request: Request, response: Response, state: dict[str, str]) -> None:
+    def write_oidc(self, request: Request, response: Response, state: dict[str, str], *, path: str) -> None:
+        """The state and nonce of a sign-in round trip, for the provider's callback under ``path`` only."""
         response.set_cookie(
             OIDC_COOKIE,
             self._oidc.dumps(state),
@@ -135,7 +136,7 @@ class SessionCodec:
             httponly=True,
             samesite="lax",
             secure=self.secure(request),
-            path="/signin/slack",
+            path=path,
         )
 
     def read_oidc(self, request: Request) -> dict[str, str] | None:

@@ -22,3 +22,6 @@ class WebSessionRecord(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    role: str | None = Field(default=None, max_length=16)
+    """The role an OpenID Connect provider's claim gave at sign-in (``oidc:`` subjects): the provider cannot be
+    asked again per request. None for token and Slack sessions, whose role is looked up every request."""

@@ -1,4 +1,5 @@
-"""web sessions kept server-side, so signing out ends a session at once (issue 26 #10)
+"""web sessions kept server-side, so signing out ends a session at once (issue 26 #10); an OpenID Connect
+sign-in's role is kept with its session (issue 26 #13)
 
 Revision ID: 0016_security26
 Revises: 0015
@@ -26,6 +27,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("role", sa.String(length=16), nullable=True),
     )
     op.create_index("ix_web_session_subject", "web_session", ["subject"], unique=False)
 

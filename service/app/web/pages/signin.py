@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.app.api.auth import check_token_sync
 from service.app.api.state import app_state
-from service.app.web import oidc, session_store
+from service.app.web import oidc, session_store, sso
 from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session, web_session
 from service.app.web.render import page, write_session
 from service.app.web.sessions import OIDC_COOKIE, SessionCodec, new_session, safe_next, same, signed_in
@@ -32,6 +32,7 @@ def _signin_page(request: Request, target: str, *, error: str | None = None, sta
         next=target,
         error=error,
         slack=oidc.enabled(settings),
+        sso=sso.enabled(settings),
         viewer=None,
     )
 
@@ -77,7 +78,7 @@ def signin_with_slack(request: Request, target: Next = None) -> Response:
     url, state = oidc.start(settings)
     response = RedirectResponse(url, status_code=302)
     codec: SessionCodec = request.app.state.session_codec
-    codec.write_oidc(request, response, {**state, "next": safe_next(target)})
+    codec.write_oidc(request, response, {**state, "next": safe_next(target)}, path="/signin/slack")
     return response
 
 
@@ -105,6 +106,53 @@ async def slack_callback(
     log.info("web.signed_in via=slack user=%s admin=%s", who.user_id, who.user_id in settings.slack_admins)
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(OIDC_COOKIE, path="/signin/slack")
+    write_session(request, response)
+    return response
+
+
+SSO_PATH = "/signin/sso"
+
+
+@router.get(SSO_PATH)
+async def signin_with_sso(request: Request, target: Next = None) -> Response:
+    settings = app_state(request).settings
+    if not sso.enabled(settings):
+        error = "Single sign-on is not set up here."
+        return await run_in_threadpool(_signin_page, request, safe_next(target), error=error, status_code=404)
+    try:
+        url, state = sso.start(settings, await sso.discover(settings))
+    except AppError as exc:
+        return await run_in_threadpool(_signin_page, request, safe_next(target), error=exc.message, status_code=502)
+    response = RedirectResponse(url, status_code=302)
+    codec: SessionCodec = request.app.state.session_codec
+    codec.write_oidc(request, response, {**state, "next": safe_next(target)}, path=SSO_PATH)
+    return response
+
+
+@router.get(sso.CALLBACK)
+async def sso_callback(
+    request: Request,
+    code: Annotated[str | None, Query(max_length=4000)] = None,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    settings = app_state(request).settings
+    codec: SessionCodec = request.app.state.session_codec
+    kept = codec.read_oidc(request)
+    target = safe_next(kept.get("next") if kept else None)
+    if not sso.enabled(settings) or error or not code or kept is None or not same(state, kept.get("state")):
+        reason = "The sign-in was cancelled." if error else "That sign-in link has expired; start again."
+        return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
+    try:
+        who = await sso.finish(settings, await sso.discover(settings), code=code, nonce=kept.get("nonce", ""))
+    except AppError as exc:
+        return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
+    subject = f"oidc:{who.subject}"
+    sid = await run_in_threadpool(session_store.open_session, settings, subject, role=who.role)
+    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
+    log.info("web.signed_in via=oidc subject=%s role=%s", who.subject, who.role)
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(OIDC_COOKIE, path=SSO_PATH)
     write_session(request, response)
     return response
 
