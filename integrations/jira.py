@@ -3,18 +3,22 @@
 
 Signed as Jira signs a webhook registered with a secret: ``X-Hub-Signature: sha256=<hex>``, the
 HMAC-SHA256 of the raw body (the WebSub ``method=signature`` form). ``X-Atlassian-Webhook-Identifier``
-identifies a delivery (a retry keeps it). Status categories (new / indeterminate / done) decide started
+identifies a delivery (a retry keeps it). The body's ``timestamp`` (milliseconds, when Jira raised the event;
+a retry keeps it too) must be at most FRICTIONLOG_JIRA_REPLAY_WINDOW_SECONDS old (an hour: Jira's retries
+and its secondary lane fit in it) and at most a minute ahead, else 401: a captured delivery re-sent later,
+under a new identifier, is refused. Status categories (new / indeterminate / done) decide started
 and done unless the mapping names the status.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
-from integrations.signatures import verify_prefixed_hmac
+from integrations.signatures import verify_body_time, verify_prefixed_hmac
 from integrations.work_common import item_service
 from service.core.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
 from service.core.settings import Settings
@@ -23,11 +27,20 @@ SOURCE = "jira"
 SIGNATURE_HEADER = "x-hub-signature"
 DELIVERY_HEADER = "x-atlassian-webhook-identifier"
 USED = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")
+CLOCK_SKEW_SECONDS = 60.0
+"""How far ahead of our clock a delivery's ``timestamp`` may be (Jira's clock and ours disagree a little)."""
 
 
-def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
+def verify(headers: Mapping[str, str], body: bytes, settings: Settings, *, now: datetime | None = None) -> None:
     verify_prefixed_hmac(
         headers, body, settings.jira_webhook_secret, header=SIGNATURE_HEADER, prefix="sha256=", source="Jira"
+    )
+    verify_body_time(
+        body,
+        field="timestamp",
+        before_seconds=settings.jira_replay_window_seconds,
+        after_seconds=CLOCK_SKEW_SECONDS,
+        now=now,
     )
 
 

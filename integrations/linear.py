@@ -9,20 +9,17 @@ started and done unless the mapping names the state. An issue in a project is th
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from integrations.config import IntegrationConfig
 from integrations.payload import Payload, VendorTime, validated
-from integrations.signatures import verify_prefixed_hmac
+from integrations.signatures import verify_body_time, verify_prefixed_hmac
 from integrations.work_common import item_service
-from service.core.errors import InvalidInput, Unauthenticated
+from service.core.errors import InvalidInput
 from service.core.records import Ignored, InboxMeta, ParseResult, WorkItemRecord
 from service.core.settings import Settings
-from service.core.timeutil import utcnow
 
 SOURCE = "linear"
 SIGNATURE_HEADER = "linear-signature"
@@ -35,15 +32,8 @@ def verify(headers: Mapping[str, str], body: bytes, settings: Settings, *, now: 
     verify_prefixed_hmac(
         headers, body, settings.linear_webhook_secret, header=SIGNATURE_HEADER, prefix="", source="Linear"
     )
-    try:
-        stamp = json.loads(body).get("webhookTimestamp")
-    except (ValueError, AttributeError):
-        stamp = None
-    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
-        raise Unauthenticated("webhookTimestamp is missing or not a time", field="webhookTimestamp")
-    skew = abs((now or utcnow()).timestamp() - stamp / 1000)
-    if skew > settings.linear_timestamp_tolerance_seconds:
-        raise Unauthenticated("webhookTimestamp is too far from now (a replay?)", field="webhookTimestamp")
+    tolerance = settings.linear_timestamp_tolerance_seconds
+    verify_body_time(body, field="webhookTimestamp", before_seconds=tolerance, after_seconds=tolerance, now=now)
 
 
 def project_key(project_id: str) -> str:

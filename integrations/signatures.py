@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import math
 from collections.abc import Mapping
+from datetime import datetime
 
 from pydantic import SecretStr
 
 from service.core.errors import Unauthenticated
+from service.core.timeutil import utcnow
 
 
 def _secret(secret: SecretStr | None, source: str) -> bytes:
@@ -95,3 +99,21 @@ def verify_prefixed_hmac(
     expected = prefix + hmac_hex(key, body)
     if not hmac.compare_digest(signature.strip().lower().encode(), expected.encode()):
         raise Unauthenticated("signature does not match the body", field=header)
+
+
+def verify_body_time(
+    body: bytes, *, field: str, before_seconds: float, after_seconds: float, now: datetime | None = None
+) -> None:
+    """The replay window of a signed delivery whose body carries its own time (``field``, milliseconds since
+    the epoch, as Linear's ``webhookTimestamp`` and Jira's ``timestamp``): older than ``before_seconds`` or
+    further ahead than ``after_seconds`` is 401, and so is a missing, non-numeric or non-finite time (NaN
+    compares false with everything). The signature covers the body, so the time cannot be changed."""
+    try:
+        stamp = json.loads(body).get(field)
+    except (ValueError, AttributeError):
+        stamp = None
+    if isinstance(stamp, bool) or not isinstance(stamp, int | float) or not math.isfinite(stamp):
+        raise Unauthenticated(f"{field} is missing or not a time", field=field)
+    age = (now or utcnow()).timestamp() - stamp / 1000
+    if age > before_seconds or -age > after_seconds:
+        raise Unauthenticated(f"{field} is outside the replay window (a replay?)", field=field)

@@ -18,7 +18,7 @@ from service.core.db import get_engine
 from service.core.models import InboxEvent
 from service.core.models.cost import CostLine, Measurement
 from service.core.settings import get_settings
-from service.figures.cost.focus import FocusError
+from service.figures.cost.focus_files import FocusError
 from tests.factories import T0, iso, issue_token
 from tests.fakes import RecordingWaker
 from tests.focus_files import Charge, write_csv

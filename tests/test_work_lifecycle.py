@@ -23,7 +23,7 @@ from tests.factories import T0, sha
 from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
 from tests.vendors import REPO, gh_commit, gh_deployment_status, gh_pull_request_merged, gh_push, github_request
-from tests.work_vendors import SECRETS, jira_issue_event, jira_request
+from tests.work_vendors import WORK_SETTINGS, jira_issue_event, jira_request
 from workers.process import drain
 
 LEDGER = {**REPO, "id": 99, "name": "ledger", "full_name": "acme/ledger", "html_url": "https://github.com/acme/ledger"}
@@ -32,7 +32,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def work_settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, **SECRETS)
+    return make_settings(database_url, tmp_path, **WORK_SETTINGS)
 
 
 @pytest.fixture

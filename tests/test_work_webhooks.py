@@ -29,8 +29,10 @@ from tests.fakes import RecordingWaker
 from tests.helpers import make_settings
 from tests.vendors import GL_PROJECT, OPSGENIE_TOKEN, REPO, github_request, gl_request, pd_incident_event, pd_request
 from tests.work_vendors import (
+    JIRA_SECRET,
     LINEAR_SECRET,
     SECRETS,
+    WORK_SETTINGS,
     cdevent,
     cdevents_request,
     cloudevent,
@@ -47,7 +49,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def work_settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, **SECRETS)
+    return make_settings(database_url, tmp_path, **WORK_SETTINGS)
 
 
 @pytest.fixture
@@ -93,6 +95,29 @@ def test_jira_signatures_unknown_events_schema_errors_resends(work_client: TestC
     item = _items(work_settings)["PROJ-1"]
     assert (item.source, item.kind, item.status, item.raw_status) == ("jira", "bug", "open", "To Do")
     assert item.url == "https://acme.atlassian.net/browse/PROJ-1"
+
+
+def test_a_jira_delivery_outside_the_replay_window_is_refused(database_url: str, tmp_path: Path) -> None:
+    """A captured delivery re-sent later under a new identifier: its signed ``timestamp`` gives it away."""
+    settings = make_settings(database_url, tmp_path, **SECRETS)  # the default window: an hour
+    now = utcnow()
+    fresh = jira_issue_event("jira:issue_created", "PROJ-5", "To Do", now - timedelta(minutes=50))
+    stale = jira_issue_event("jira:issue_created", "PROJ-6", "To Do", now - timedelta(minutes=70))
+    ahead = jira_issue_event("jira:issue_created", "PROJ-7", "To Do", now + timedelta(minutes=5))
+    bare = jira_issue_event("jira:issue_created", "PROJ-8", "To Do", now)
+    del bare["timestamp"]
+    nan = json.dumps({**bare, "timestamp": float("nan")}).encode()
+    nan_headers = {**jira_request(bare)["headers"]}
+    nan_headers["X-Hub-Signature"] = "sha256=" + hmac.new(JIRA_SECRET.encode(), nan, hashlib.sha256).hexdigest()
+    with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        answers = [client.post("/webhooks/jira", **jira_request(b)) for b in (fresh, stale, ahead, bare)]
+        answers.append(client.post("/webhooks/jira", content=nan, headers=nan_headers))
+
+    assert [a.status_code for a in answers] == [202, 401, 401, 401, 401], [a.text for a in answers]
+    assert {a.json()["error"]["field"] for a in answers[1:]} == {"timestamp"}
+    assert "outside the replay window" in answers[1].json()["error"]["message"]
+    with Session(get_engine(settings.database_url)) as session:
+        assert len(session.exec(select(InboxEvent)).all()) == 1
 
 
 def test_jira_mapping_decides_kind_service_and_deletion(work_client: TestClient, work_settings: Settings) -> None:

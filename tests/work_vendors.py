@@ -21,6 +21,9 @@ SECRETS = {
     "linear_webhook_secret": LINEAR_SECRET,
     "cdevents_webhook_secret": CDEVENTS_SECRET,
 }
+WORK_SETTINGS = {**SECRETS, "jira_replay_window_seconds": 10 * 365 * 86400.0}
+"""The secrets, and a Jira replay window wide enough for stories dated weeks back (a delivery's ``timestamp`` is
+its event's time); the window itself is tested with the default."""
 JIRA_CATEGORIES = {"To Do": "new", "In Progress": "indeterminate", "In Review": "indeterminate", "Done": "done"}
 
 

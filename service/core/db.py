@@ -136,8 +136,10 @@ def session_scope(url: str, *, write: bool = False, lock_timeout: float | None =
     "database is locked" if another writer committed meanwhile. Readers stay deferred and never block.
     Only the first transaction of the session gets the option.
 
-    ``lock_timeout`` (SQLite writes): wait at most this many seconds for the write lock, in this process
-    and in SQLite, then raise :class:`DatabaseLocked` (ingest spools instead of hanging for the lock).
+    ``lock_timeout`` (writes): wait at most this many seconds for the write lock, in this process and in
+    SQLite, then raise :class:`DatabaseLocked` (ingest spools instead of hanging for the lock); on PostgreSQL
+    each lock wait of the first transaction is bounded (``lock_timeout``). :func:`lock_wait_ran_out` tells
+    such a failure from others.
     """
     lock = _sqlite_write_lock(url) if write and url.startswith("sqlite") else None
     if lock is not None and not lock.acquire(timeout=-1 if lock_timeout is None else lock_timeout):
@@ -149,6 +151,9 @@ def session_scope(url: str, *, write: bool = False, lock_timeout: float | None =
                 if lock_timeout is not None:
                     options["sqlite_busy_ms"] = max(1, int(lock_timeout * 1000))
                 session.connection(execution_options=options)
+            elif write and lock_timeout is not None and url.startswith("postgresql"):
+                # PostgreSQL locks rows and tables, not the file: bound each lock wait of this transaction.
+                session.connection().exec_driver_sql(f"SET LOCAL lock_timeout = {max(1, int(lock_timeout * 1000))}")
             try:
                 yield session
             except BaseException:
@@ -157,6 +162,20 @@ def session_scope(url: str, *, write: bool = False, lock_timeout: float | None =
     finally:
         if lock is not None:
             lock.release()
+
+
+PG_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def lock_wait_ran_out(error: OperationalError) -> bool:
+    """Whether a write failed because its bounded wait for another transaction's lock ran out (SQLite's
+    "database is locked", PostgreSQL's lock_not_available), rather than because the database is down."""
+    if isinstance(error, DatabaseLocked):
+        return True
+    original = error.orig
+    if isinstance(original, sqlite3.OperationalError):
+        return "database is locked" in str(original)
+    return getattr(original, "sqlstate", None) == PG_LOCK_NOT_AVAILABLE
 
 
 @lru_cache(maxsize=8)

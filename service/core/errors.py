@@ -42,3 +42,9 @@ class TransientError(AppError):
     """Worth retrying later: a dependency is down or busy."""
 
     code = "unavailable"
+
+
+class DatabaseBusy(TransientError):
+    """A write waited its bound for a lock another transaction holds (a rebuild, an import): 503, retry."""
+
+    code = "database_busy"

@@ -27,6 +27,7 @@ SECRETS = (
     "slack_signing_secret",
     "slack_bot_token",
     "slack_client_secret",
+    "oidc_client_secret",
     "session_secret",
 )
 
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     """A work-item and incident mapping YAML replacing the built-in one (service/figures/work/mapping.yaml)."""
     linear_timestamp_tolerance_seconds: float = Field(default=60.0, gt=0)
     """Linear deliveries whose ``webhookTimestamp`` is further than this from now are refused (401)."""
+    jira_replay_window_seconds: float = Field(default=3600.0, gt=0)
+    """Jira deliveries whose body ``timestamp`` is older than this are refused (401): the replay window."""
 
     github_webhook_secret: SecretStr | None = None
     gitlab_webhook_token: SecretStr | None = None
@@ -124,6 +127,9 @@ class Settings(BaseSettings):
     """The spool stops taking deliveries past this size (ingest answers 503 instead of filling the disk)."""
     database_lock_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     """SQLite: how long a write waits for the file's lock before the request goes to the spool."""
+    admin_lock_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """An admin write (catalogue, migrations, triage, replay) waits at most this long for a lock another
+    transaction holds, then answers 503 with Retry-After."""
 
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     """Every cost figure is reported in this ISO 4217 currency."""
@@ -171,8 +177,27 @@ class Settings(BaseSettings):
     slack_team_id: str | None = None
     """Only members of this Slack workspace may sign in with Slack; required with FRICTIONLOG_SLACK_CLIENT_ID
     (without it anyone in any workspace could sign in and read)."""
+    oidc_issuer: str | None = None
+    """Sign-in through any OpenID Connect provider (Okta, Google Workspace, Entra ID, Keycloak): its issuer
+    URL, whose ``/.well-known/openid-configuration`` names the endpoints; unset: no such sign-in."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_role_claim: str = "groups"
+    """The ID-token claim (a string or a list of strings) whose values decide the role."""
+    oidc_admin_values: Annotated[list[str], NoDecode] = []
+    """Values of the role claim that make an ``admin`` (comma-separated)."""
+    oidc_read_values: Annotated[list[str], NoDecode] = []
+    """Values that make a ``read`` viewer; someone with neither is refused (one of the two lists is required)."""
 
-    @field_validator("production_environments", "bot_authors", "slack_admins", "cost_service_tags", mode="before")
+    @field_validator(
+        "production_environments",
+        "bot_authors",
+        "slack_admins",
+        "cost_service_tags",
+        "oidc_admin_values",
+        "oidc_read_values",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
@@ -188,6 +213,8 @@ class Settings(BaseSettings):
         "prometheus_queries_path",
         "slack_client_id",
         "slack_team_id",
+        "oidc_issuer",
+        "oidc_client_id",
         mode="before",
     )
     @classmethod
@@ -205,6 +232,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 "FRICTIONLOG_SLACK_CLIENT_ID is set but FRICTIONLOG_SLACK_TEAM_ID is not: anyone in any Slack "
                 "workspace could sign in to the web app and read it; set the team id of yours"
+            )
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "FRICTIONLOG_OIDC_ISSUER needs FRICTIONLOG_OIDC_CLIENT_ID and FRICTIONLOG_OIDC_CLIENT_SECRET"
+            )
+        if self.oidc_issuer and not (self.oidc_admin_values or self.oidc_read_values):
+            raise ValueError(
+                "FRICTIONLOG_OIDC_ISSUER is set but neither FRICTIONLOG_OIDC_ADMIN_VALUES nor "
+                "FRICTIONLOG_OIDC_READ_VALUES: anyone the provider knows could sign in and read; name the groups"
             )
         if self.slack_signing_secret is not None and self.slack_bot_token is None:
             raise ValueError(

@@ -1,8 +1,12 @@
 """Importing a FOCUS file: read and check all of it, then replace its billing periods in one transaction.
 
 A re-import of a billing period (per provider) deletes that period's FOCUS lines and writes the new
-ones, so importing the same bill twice — or a corrected bill — never adds to what is there. A file that
-fails anywhere imports nothing: every row is checked before the first write.
+ones, so importing the same bill twice — or a corrected bill — never adds to what is there. Only the periods
+the file *declares* (its rows' ``BillingPeriodStart``) are replaced: a row without one counts in its charge's
+month, but that month is not replaced — its line is added, or updated if the same line (same key) is there,
+so a November file with one credit dated 31 October cannot wipe October. :func:`plan` says, before anything
+is written, what an import would replace (``frictionlog cost import --dry-run``). A file that fails anywhere
+imports nothing: every row is checked before the first write.
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from service.core.aliases import resolve as resolve_aliases
@@ -27,7 +32,8 @@ from service.core.settings import Settings
 from service.figures import rollups_db
 from service.figures.catalogue import platform_at
 from service.figures.cost.currency import Currencies
-from service.figures.cost.focus import FocusPolicy, FocusSummary, external_id, iter_rows, read_focus
+from service.figures.cost.focus import FocusPolicy, FocusSummary, external_id, read_focus
+from service.figures.cost.focus_files import iter_rows
 from service.figures.cost.rollups_db import dirty_pairs
 
 log = logging.getLogger("frictionlog.cost")
@@ -41,6 +47,51 @@ class ImportResult:
     lines: int
     billing_periods: list[str]
     replaced_lines: int
+    undeclared_periods: list[str]
+    """Periods the file's rows fall in without declaring them: lines added or updated there, none replaced."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeChange:
+    """What an import does to one (provider, billing period)."""
+
+    provider: str
+    period: datetime
+    declared: bool
+    stored: int
+    """FOCUS lines stored in it now: all replaced if declared; else those the import updates (same key)."""
+    incoming: int
+
+    def words(self) -> str:
+        where = f"{self.provider or '-'} {self.period.date().isoformat()}"
+        if self.declared:
+            return f"{where}: replaces its {self.stored} stored lines with {self.incoming}"
+        return (
+            f"{where} (no BillingPeriodStart: not replaced): adds {self.incoming - self.stored} lines, "
+            f"updates {self.stored}, leaves its other lines"
+        )
+
+
+def _scope_label(provider: str, start: datetime) -> str:
+    return f"{provider or '-'} {start.date().isoformat()}"
+
+
+def plan(session: Session, summary: FocusSummary) -> list[ScopeChange]:
+    """What importing ``summary`` would do, scope by scope, without writing anything."""
+    incoming: dict[tuple[str, datetime], list[str]] = {}
+    for key in summary.lines:
+        incoming.setdefault((key[0], key[1]), []).append(external_id(key))
+    changes = []
+    for scope in sorted(summary.periods | summary.declared):
+        provider, start = scope
+        stored = select(func.count()).select_from(CostLine).where(col(CostLine.source) == SOURCE)
+        if scope in summary.declared:
+            stored = stored.where(col(CostLine.provider) == provider, col(CostLine.billing_period_start) == start)
+        else:
+            stored = stored.where(col(CostLine.external_id).in_(incoming.get(scope, [])))
+        count = int(session.exec(stored).one())
+        changes.append(ScopeChange(provider, start, scope in summary.declared, count, len(incoming.get(scope, []))))
+    return changes
 
 
 def focus_policy(settings: Settings) -> FocusPolicy:
@@ -101,20 +152,24 @@ def import_focus(
         summary = read_file(settings, path, progress=progress)
     _rename_aliases(session, summary)
     histories = _histories(session)
-    scopes = sorted(summary.periods)
+    scopes = sorted(summary.declared)
+    previous: list[Any] = []
     replaced = 0
-    scope_filter = or_(
-        *(
-            and_(col(CostLine.provider) == provider, col(CostLine.billing_period_start) == start)
-            for provider, start in scopes
+    if scopes:
+        scope_filter = or_(
+            *(
+                and_(col(CostLine.provider) == provider, col(CostLine.billing_period_start) == start)
+                for provider, start in scopes
+            )
         )
-    )
-    previous = session.exec(
-        select(CostLine.service, CostLine.period_start, CostLine.period_end)
-        .where(col(CostLine.source) == SOURCE, scope_filter)
-        .distinct()
-    ).all()
-    replaced = session.exec(delete(CostLine).where(col(CostLine.source) == SOURCE, scope_filter)).rowcount
+        previous = list(
+            session.exec(
+                select(CostLine.service, CostLine.period_start, CostLine.period_end)
+                .where(col(CostLine.source) == SOURCE, scope_filter)
+                .distinct()
+            ).all()
+        )
+        replaced = session.exec(delete(CostLine).where(col(CostLine.source) == SOURCE, scope_filter)).rowcount
     record = CostImport(
         filename=(filename or path.name)[:512],
         sha256=file_sha256(path),
@@ -150,8 +205,14 @@ def import_focus(
         }
         for key, amount in summary.lines.items()
     ]
+    # A line of an undeclared period may be there already (the same file again): it is updated, not doubled.
+    upsert = upsert_insert(session, CostLine)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["source", "external_id"],
+        set_={name: getattr(upsert.excluded, name) for name in ("amount", "platform", "platform_tagged", "import_id")},
+    )
     for start in range(0, len(rows), 5000):
-        session.connection().execute(CostLine.__table__.insert(), rows[start : start + 5000])  # type: ignore[attr-defined]
+        session.connection().execute(upsert, rows[start : start + 5000])
     spans = [*previous, *{(key[2], key[6], key[7]) for key in summary.lines}]
     mark_dirty(session, dirty_pairs(spans), tz=settings.timezone)
     session.commit()
@@ -163,8 +224,9 @@ def import_focus(
         import_id=record.id,
         rows=summary.rows,
         lines=len(rows),
-        billing_periods=[f"{p or '-'} {s.date().isoformat()}" for p, s in scopes],
+        billing_periods=[_scope_label(p, s) for p, s in scopes],
         replaced_lines=int(replaced or 0),
+        undeclared_periods=[_scope_label(p, s) for p, s in sorted(summary.periods - summary.declared)],
     )
 
 

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Path, Query
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from service.app.api.state import SettingsDep, StateDep
-from service.core.db import session_scope
+from service.core.db import lock_wait_ran_out, session_scope
+from service.core.errors import DatabaseBusy
 from workers.enqueue import Waker
 
 
@@ -19,9 +21,17 @@ def db_session(settings: SettingsDep) -> Iterator[Session]:
 
 
 def db_write_session(settings: SettingsDep) -> Iterator[Session]:
-    """For routes that read and then write (see ``session_scope``)."""
-    with session_scope(settings.database_url, write=True) as session:
-        yield session
+    """For routes that read and then write (see ``session_scope``): an admin's write waits at most
+    FRICTIONLOG_ADMIN_LOCK_TIMEOUT_SECONDS for a lock another transaction holds (a rebuild, an import), then
+    is a 503 with Retry-After — never a request hanging for the whole of someone else's transaction."""
+    bound = settings.admin_lock_timeout_seconds
+    try:
+        with session_scope(settings.database_url, write=True, lock_timeout=bound) as session:
+            yield session
+    except OperationalError as error:
+        if not lock_wait_ran_out(error):
+            raise
+        raise DatabaseBusy(f"the database is busy with another write (waited {bound:g} s); try again shortly") from None
 
 
 async def get_waker(state: StateDep) -> Waker:

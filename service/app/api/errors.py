@@ -34,6 +34,9 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+RETRY_AFTER_SECONDS = 5
+"""What a 503 asks the client to wait before it tries again (the database busy or down)."""
+
 STATUS: dict[type[AppError], int] = {
     MalformedBody: 400,
     Unauthenticated: 401,
@@ -70,6 +73,8 @@ def _refusal_headers(status: int) -> list[tuple[bytes, bytes]]:
         return [(b"www-authenticate", b"Bearer")]
     if status == 413:
         return [(b"connection", b"close")]
+    if status == 503:
+        return [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())]
     return []
 
 

@@ -5,7 +5,9 @@ lean ingest path of ``POST /webhooks/generic``), so no route can read a body its
 place the cap is applied: a route reads its body whole (``service.app.api.body``) and a body cut off here
 looks to it like a client that left, whose answer is then replaced by the 413.
 
-- **Cap (413).** ``FRICTIONLOG_MAX_BODY_BYTES`` is applied as bytes arrive. A declared
+- **Cap (413).** Each route's cap is declared once, here (``body_limit``): ``FRICTIONLOG_MAX_BODY_BYTES``
+  (1 MiB) for every route but the FOCUS imports (``IMPORT_PATHS``: the API's and the web upload), which stream
+  a bill to disk under ``FRICTIONLOG_MAX_IMPORT_BYTES`` (1 GiB). It is applied as bytes arrive. A declared
   ``Content-Length`` over the cap is answered at once, before anything is read; a body that streams past
   the cap (chunked, or a lying length) is cut off there: the application sees the client go away and
   whatever it was about to answer is replaced by the 413. Nothing past the cap is ever buffered.
@@ -38,6 +40,16 @@ from service.core.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_FIRST_PREFIX = "/api/"
+API_IMPORT_PATH = "/api/v1/cost/imports"
+WEB_IMPORT_PATH = "/imports/cost"
+IMPORT_PATHS = frozenset({API_IMPORT_PATH, WEB_IMPORT_PATH})
+"""Routes that take a whole FOCUS bill: streamed to disk by the route, never held in memory."""
+
+
+def body_limit(settings: Settings, path: str) -> int:
+    """The one declaration of each route's body cap, in bytes: the edge applies it, and a route that streams
+    its body to disk (the FOCUS imports) reads its own cap from here too."""
+    return settings.max_import_bytes if path in IMPORT_PATHS else settings.max_body_bytes
 
 
 def _content_type(scope: Scope) -> str:
@@ -114,7 +126,7 @@ class RequestGuard:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        limit = self.settings.max_body_bytes
+        limit = body_limit(self.settings, scope["path"])
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             too_large = f"body is {declared.strip()} bytes; the limit is {limit}"

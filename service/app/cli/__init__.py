@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from service.app.cli.migrations import migrations
 from service.app.cli.session import cli_session
+from service.app.cli.web_sessions import sessions
 from service.core.errors import AppError
 from service.core.settings import Settings, get_settings, setting_errors
 from service.core.vocab import InboxStatus, Scope
@@ -210,21 +211,31 @@ def cost_group() -> None:
 
 @cost_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def cost_import(path: Path) -> None:
-    """Import a FOCUS cost export (CSV, gzip'd CSV or Parquet); re-importing a billing period replaces it."""
-    from service.figures.cost.focus import count_rows
-    from service.ingest.cost_import import import_focus, read_file
+@click.option("--dry-run", is_flag=True, help="Say what the import would replace and add, and write nothing")
+def cost_import(path: Path, dry_run: bool) -> None:
+    """Import a FOCUS cost export (CSV, gzip'd CSV or Parquet); re-importing a billing period the file
+    declares (BillingPeriodStart) replaces it, and only those periods."""
+    from service.figures.cost.focus_files import count_rows, cpu_heavy
+    from service.ingest.cost_import import import_focus, plan, read_file
 
     settings = get_settings()
-    total = count_rows(path)
+    total, expanded = count_rows(path)
+    if (heavy := cpu_heavy(path, expanded)) is not None:
+        click.echo(f"note: {heavy}", err=True)
     bar: Any
     with click.progressbar(length=total, label="rows read", show_pos=True, file=sys.stderr) as bar:
         summary = read_file(settings, path, progress=bar.update)
     with _session() as session:  # the write transaction starts once every row has been read and checked
+        for change in plan(session, summary):
+            click.echo(change.words())
+        if dry_run:
+            click.echo(f"dry run: {summary.rows} rows read and checked; nothing was written")
+            return
         result = import_focus(session, settings, path, summary=summary)
     click.echo(
         f"imported {result.rows} rows as {result.lines} cost lines "
-        f"(billing periods: {', '.join(result.billing_periods)}; replaced {result.replaced_lines} lines)"
+        f"(billing periods: {', '.join(result.billing_periods) or 'none declared'}; "
+        f"replaced {result.replaced_lines} lines)"
     )
 
 
@@ -413,6 +424,7 @@ def demo(ctx: click.Context) -> None:
 
 
 main.add_command(migrations)
+main.add_command(sessions)
 
 
 def run() -> None:

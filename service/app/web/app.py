@@ -18,11 +18,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.app.api.app import create_app as create_api
-from service.app.api.errors import status_of
+from service.app.api.errors import RETRY_AFTER_SECONDS, status_of
 from service.app.web import warm
 from service.app.web.auth import CsrfFailed, SignInRequired
 from service.app.web.cache import PageMemo
-from service.app.web.pages import data, digests, friction, overview, services, signin
+from service.app.web.pages import data, digests, friction, imports, overview, services, signin
 from service.app.web.render import page
 from service.app.web.sessions import SessionCodec
 from service.core.errors import AppError
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
 
     app.router.lifespan_context = lifespan
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, overview, services, friction, digests, data):
+    for module in (signin, overview, services, friction, digests, data, imports):
         app.include_router(module.router)
     _install_page_errors(app)
     return app
@@ -94,7 +94,10 @@ def _install_page_errors(app: FastAPI) -> None:
             return response
         status = 403 if isinstance(exc, CsrfFailed) else status_of(exc)
         title = {401: "Not signed in", 403: "Not allowed", 404: "Not found", 409: "Conflict"}.get(status, "Sorry")
-        return page(request, "error.html", title=title, status_code=status, message=exc.message, status=status)
+        shown = page(request, "error.html", title=title, status_code=status, message=exc.message, status=status)
+        if status == 503:
+            shown.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return shown
 
     async def http_error(request: Request, exc: Exception) -> Response:
         """No route matched: the framed 404 page for a browser (it asks for HTML), the API's JSON otherwise."""

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 
 from service.app.api.auth import bearer, bearer_secret, check_token_sync
 from service.app.api.state import app_state
+from service.app.web import session_store
 from service.app.web.sessions import SessionCodec, WebSession, new_session, same
 from service.core.db import session_scope
 from service.core.errors import AppError, Forbidden
@@ -74,9 +75,13 @@ def set_session(request: Request, session: WebSession) -> None:
     request.state.web_session_dirty = True
 
 
-def _session_role(settings: Settings, session: WebSession) -> Role | None:
+def _session_role(settings: Settings, session: WebSession, given: str | None) -> Role | None:
+    """The role now: a Slack user's from the admins setting, a token's from its scopes (a revoked token has
+    none); an OpenID Connect sign-in's as the provider's claim gave it (``given``, kept server-side)."""
     subject = session.subject or ""
     kind, _, ident = subject.partition(":")
+    if kind == "oidc":
+        return "admin" if given == "admin" else "read" if given == "read" else None
     if kind == "slack":
         return "admin" if ident in settings.slack_admins else "read"
     if kind == "token" and ident.isdigit():
@@ -89,11 +94,13 @@ def _session_role(settings: Settings, session: WebSession) -> Role | None:
 
 
 def current_viewer(request: Request) -> Viewer | None:
-    """The signed-in viewer, or None. A revoked token's session ends here, not at its expiry."""
+    """The signed-in viewer, or None. A signed-out session (its server-side record revoked) or a revoked
+    token's session ends here, not at the cookie's expiry."""
     settings: Settings = app_state(request).settings
     session = web_session(request)
     if session.signed_in:
-        role = _session_role(settings, session)
+        record = session_store.live(settings, session.sid, session.subject)
+        role = _session_role(settings, session, record.role) if record is not None else None
         if role is not None:
             return Viewer(name=session.name or "", role=role, via="session", csrf=session.csrf)
         set_session(request, new_session())
@@ -125,6 +132,7 @@ async def check_csrf(request: Request) -> None:
     if request.headers.get("authorization") and not request.cookies:
         return  # a bearer token, not a cookie: nothing a browser sends on its own
     if not isinstance(sent, str) or not same(sent, session.csrf):
+        await form.close()  # an uploaded file's spooled copy goes with the refusal
         raise CsrfFailed("this form has expired or did not come from this site; reload the page and try again")
 
 

@@ -1,9 +1,11 @@
 """Web sessions: one signed cookie (itsdangerous), HttpOnly, SameSite=Lax, Secure behind TLS, with an expiry.
 
 The cookie holds who signed in (a token id or a Slack user id, never a secret), the CSRF token every POST
-form must echo, and when the session ends. A visitor who has not signed in gets one too, holding only the
-CSRF token, so the sign-in form itself is protected. Roles are not trusted from the cookie: they are
-looked up again on every request (a revoked token or a removed Slack admin takes effect at once).
+form must echo, when the session ends, and the id of its server-side record (``session_store``), checked on
+every request: signing out ends the session everywhere its cookie was copied to. A visitor who has not
+signed in gets one too, holding only the CSRF token, so the sign-in form itself is protected. Roles are not
+trusted from the cookie: they are looked up again on every request (a revoked token or a removed Slack
+admin takes effect at once).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from service.core.settings import Settings
 COOKIE = "frictionlog_session"
 OIDC_COOKIE = "frictionlog_oidc"
 OIDC_SECONDS = 600
-"""A "Sign in with Slack" round trip must come back within ten minutes."""
+"""A sign-in round trip (Slack, or an OpenID Connect provider) must come back within ten minutes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class WebSession:
     name: str | None = None
     expires: float = 0.0
     data: dict[str, Any] = field(default_factory=dict)
+    sid: str | None = None
+    """The server-side session's id (``session_store``): checked on every request, so sign-out is final."""
 
     @property
     def signed_in(self) -> bool:
@@ -46,9 +50,10 @@ def new_session() -> WebSession:
     return WebSession(csrf=secrets.token_urlsafe(24))
 
 
-def signed_in(subject: str, name: str, hours: float) -> WebSession:
-    """A fresh session (a new CSRF token too: nothing set before sign-in carries over)."""
-    return replace(new_session(), subject=subject, name=name, expires=time.time() + hours * 3600)
+def signed_in(subject: str, name: str, hours: float, sid: str) -> WebSession:
+    """A fresh session (a new CSRF token too: nothing set before sign-in carries over), naming the server-side
+    session ``sid`` opened for it."""
+    return replace(new_session(), subject=subject, name=name, expires=time.time() + hours * 3600, sid=sid)
 
 
 KEY_FILE = "session.key"
@@ -99,13 +104,16 @@ class SessionCodec:
             return None
         if not isinstance(value, dict) or not isinstance(value.get("c"), str):
             return None
-        session = WebSession(csrf=value["c"], subject=value.get("s"), name=value.get("n"), expires=value.get("e", 0))
+        sid = value.get("i") if isinstance(value.get("i"), str) else None
+        session = WebSession(
+            csrf=value["c"], subject=value.get("s"), name=value.get("n"), expires=value.get("e", 0), sid=sid
+        )
         if session.subject is not None and not session.signed_in:
             return new_session()  # expired: signed out, with a fresh CSRF token
         return session
 
     def write(self, request: Request, response: Response, session: WebSession) -> None:
-        value = {"c": session.csrf, "s": session.subject, "n": session.name, "e": session.expires}
+        value = {"c": session.csrf, "s": session.subject, "n": session.name, "e": session.expires, "i": session.sid}
         response.set_cookie(
             COOKIE,
             self._serializer.dumps(value),
@@ -119,7 +127,8 @@ class SessionCodec:
     def secure(self, request: Request) -> bool:
         return self.secure_always or request.url.scheme == "https"
 
-    def write_oidc(self, request: Request, response: Response, state: dict[str, str]) -> None:
+    def write_oidc(self, request: Request, response: Response, state: dict[str, str], *, path: str) -> None:
+        """The state and nonce of a sign-in round trip, for the provider's callback under ``path`` only."""
         response.set_cookie(
             OIDC_COOKIE,
             self._oidc.dumps(state),
@@ -127,7 +136,7 @@ class SessionCodec:
             httponly=True,
             samesite="lax",
             secure=self.secure(request),
-            path="/signin/slack",
+            path=path,
         )
 
     def read_oidc(self, request: Request) -> dict[str, str] | None:

@@ -28,6 +28,7 @@ from service.core.models.events import (
     SlackMessage,
     WeeklyRollup,
 )
+from service.core.models.sessions import WebSessionRecord
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "SuccessCriterion",
     "WeeklyCostRollup",
     "WeeklyRollup",
+    "WebSessionRecord",
     "WorkItem",
     "WorkItemReference",
     "WorkItemStatus",

@@ -1,6 +1,7 @@
 """Reading FOCUS cost exports (FinOps Open Cost and Usage Specification 1.0–1.3) in a stream.
 
-CSV, gzip'd CSV and Parquet are read row by row (Parquet in record batches), and each row is folded at
+CSV, gzip'd CSV and Parquet are read row by row (``focus_files``: every line, cell, decompressed stream and
+Parquet row group bounded), and each row is folded at
 once into a running sum keyed by (provider, billing period, service, platform, category, currency,
 charge period, provider service): memory grows with the number of distinct keys, never with the number
 of rows, so a million-line bill imports in bounded memory.
@@ -11,7 +12,8 @@ Columns read (names as the specification defines them):
   credits and refunds are negative amounts and are summed as such.
 - ``BillingCurrency`` (required), ``ChargeCategory`` (Usage, Purchase, Tax, Credit, Adjustment).
 - ``BillingPeriodStart`` (else the calendar month of the charge), ``ProviderName`` / ``ServiceProviderName``:
-  together the scope a re-import replaces.
+  together the scope a re-import replaces — only when the file declares it (a row's ``BillingPeriodStart``);
+  a month a row merely falls in is never replaced.
 - ``ServiceName`` (kept as the line's resource: "Amazon EC2"), ``ResourceId`` (looked up in
   FRICTIONLOG_SERVICE_ALIASES when no tag names the service), ``Tags`` (a JSON object).
 
@@ -21,23 +23,19 @@ column; nothing is returned, so nothing is imported.
 
 from __future__ import annotations
 
-import csv
-import gzip
 import hashlib
-import io
 import json
 import math
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
 from service.core.timeutil import EARLIEST, LATEST_AHEAD, utcnow
 from service.figures.cost.currency import Currencies
+from service.figures.cost.focus_files import FocusError
 
 REQUIRED = ("ChargePeriodStart", "ChargePeriodEnd", "BillingCurrency")
 COST_COLUMNS = ("EffectiveCost", "BilledCost")
@@ -49,17 +47,6 @@ _CACHE_LIMIT = 100_000
 MAX_CHARGE_PERIOD = timedelta(days=400)
 """Longer than any billing period (a year's commitment and a month's slack): one 160-byte row covering
 1700–2300 once wrote ~31,000 rollup rows and locked the database for 30 s."""
-
-
-class FocusError(InvalidInput):
-    """A malformed FOCUS file: names the data row and the column."""
-
-    def __init__(self, message: str, *, row: int, column: str | None) -> None:
-        place = "the header" if row == 0 else f"row {row}"
-        where = f"{place}, column {column}" if column else place
-        super().__init__(f"{where}: {message}", field=f"{row}.{column}" if column else str(row))
-        self.row = row
-        self.column = column
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,61 +71,10 @@ class FocusSummary:
     lines: dict[LineKey, float] = field(default_factory=dict)
     rows: int = 0
     periods: set[tuple[str, datetime]] = field(default_factory=set)
+    """Every (provider, billing period) its lines fall in."""
+    declared: set[tuple[str, datetime]] = field(default_factory=set)
+    """Those named by a row's ``BillingPeriodStart``: the only scopes a re-import replaces."""
     currencies: set[str] = field(default_factory=set)
-
-
-def detect_format(path: Path) -> str:
-    """``parquet``, ``gzip`` or ``csv``, from the file's first bytes (names lie; magic numbers do not)."""
-    with path.open("rb") as handle:
-        head = handle.read(4)
-    if head == b"PAR1":
-        return "parquet"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    return "csv"
-
-
-def count_rows(path: Path) -> int:
-    """About how many data rows the file holds (for a progress bar): Parquet's metadata, else its lines."""
-    kind = detect_format(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return int(pq.ParquetFile(path).metadata.num_rows)
-    lines = 0
-    with gzip.open(path, "rb") if kind == "gzip" else path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            lines += chunk.count(b"\n")
-    return max(0, lines - 1)
-
-
-def iter_rows(path: Path) -> Iterator[dict[str, Any]]:
-    """The file's rows as dicts (column → value), streamed."""
-    kind = detect_format(path)
-    if kind == "parquet":
-        yield from _parquet_rows(path)
-        return
-    raw: IO[bytes] = gzip.open(path, "rb") if kind == "gzip" else path.open("rb")  # type: ignore[assignment]  # noqa: SIM115
-    with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        try:
-            yield from csv.DictReader(text)
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"the file is not UTF-8 text: {exc.reason}", field=None) from None
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            raise InvalidInput(f"the gzip stream is damaged: {exc}", field=None) from None
-        except csv.Error as exc:
-            raise InvalidInput(f"the CSV is malformed: {exc}", field=None) from None
-
-
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq  # pyarrow: the reference Parquet reader; imported only for Parquet files
-
-    try:
-        parquet = pq.ParquetFile(path)
-        for batch in parquet.iter_batches(batch_size=65_536):
-            yield from batch.to_pylist()
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError, ArrowIOError an OSError
-        raise InvalidInput(f"the Parquet file is unreadable: {exc}", field=None) from None
 
 
 class _Reader:
@@ -222,12 +158,15 @@ class _Reader:
             except InvalidInput as exc:
                 raise FocusError(exc.message, row=row, column="BillingCurrency") from None
         billing = record.get("BillingPeriodStart")
+        declared = _text(billing) is not None
         period = (
             self.time(billing, row, "BillingPeriodStart")
-            if _text(billing) is not None
+            if declared
             else start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         )
         provider = next((p for c in PROVIDER_COLUMNS if (p := _text(record.get(c))) is not None), "")
+        if declared:
+            self.summary.declared.add((provider[:128], period))
         tags = self.tags(record.get("Tags"), row)
         service = self.service(tags, record)
         platform = _text(tags.get(PLATFORM_TAG))  # else the catalogue's, resolved when the line is written

@@ -1,8 +1,11 @@
-"""Cost imports over HTTP: a FOCUS file as the request body, streamed to disk under its own size cap."""
+"""Cost imports over HTTP: a FOCUS file as the request body, streamed to disk under its own size cap
+(``service.app.api.limits.body_limit``); the web upload (``service.app.web.pages.imports``) spools and imports
+through the same two functions."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
@@ -13,6 +16,7 @@ from starlette.requests import ClientDisconnect
 
 from service.app.api.auth import require_scope
 from service.app.api.errors import MalformedBody, PayloadTooLarge
+from service.app.api.limits import body_limit
 from service.app.api.state import app_state
 from service.core.db import session_scope
 from service.core.settings import Settings
@@ -28,14 +32,15 @@ class ImportOut(BaseModel):
     lines: int
     """Cost lines stored (rows summed per service, platform, category, currency and charge period)."""
     billing_periods: list[str]
-    """The (provider, billing period) scopes this import replaced."""
+    """The (provider, billing period) scopes this import replaced: those its rows declare (BillingPeriodStart)."""
     replaced_lines: int
+    undeclared_periods: list[str]
+    """Periods rows fall in without declaring them: lines added or updated there, nothing replaced."""
 
 
-async def _spool_body(request: Request, settings: Settings) -> Path:
-    """The body in a temporary file, refused with 413 as soon as it passes FRICTIONLOG_MAX_IMPORT_BYTES."""
-    limit = settings.max_import_bytes
-    declared = request.headers.get("content-length")
+async def spool(chunks: AsyncIterator[bytes], settings: Settings, *, limit: int, declared: str | None = None) -> Path:
+    """A FOCUS file, as it arrives, in a temporary file under ``import_dir``: refused with 413 as soon as it
+    passes ``limit`` (a declared length over it before anything is read), never held in memory whole."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is {declared} bytes; the import limit is {limit}")
     settings.import_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +51,7 @@ async def _spool_body(request: Request, settings: Settings) -> Path:
     size = 0
     try:
         with handle:
-            async for chunk in request.stream():
+            async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"body is over the import limit of {limit} bytes")
@@ -63,26 +68,33 @@ async def _spool_body(request: Request, settings: Settings) -> Path:
     return path
 
 
-@router.post("/imports", status_code=201)
-async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportOut:
-    """Import a FOCUS export (CSV, gzip'd CSV or Parquet, detected from its bytes). A malformed file gets a
-    422 naming the row and the column, and nothing is imported; re-importing a billing period replaces it."""
-    settings = app_state(request).settings
-    path = await _spool_body(request, settings)
+async def import_spooled(settings: Settings, path: Path, filename: str) -> ImportOut:
+    """Import a spooled FOCUS file (every row checked before the write transaction begins), then delete it."""
 
     def run() -> ImportOut:
-        summary = read_file(settings, path)  # all rows checked before the write transaction begins
+        summary = read_file(settings, path)
         with session_scope(settings.database_url, write=True) as session:
-            result = import_focus(session, settings, path, filename=filename or "upload", summary=summary)
+            result = import_focus(session, settings, path, filename=filename, summary=summary)
         return ImportOut(
             import_id=result.import_id,
             rows=result.rows,
             lines=result.lines,
             billing_periods=result.billing_periods,
             replaced_lines=result.replaced_lines,
+            undeclared_periods=result.undeclared_periods,
         )
 
     try:
         return await run_in_threadpool(run)
     finally:
         path.unlink(missing_ok=True)
+
+
+@router.post("/imports", status_code=201)
+async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportOut:
+    """Import a FOCUS export (CSV, gzip'd CSV or Parquet, detected from its bytes). A malformed file gets a
+    422 naming the row and the column, and nothing is imported; re-importing a billing period replaces it."""
+    settings = app_state(request).settings
+    limit = body_limit(settings, request.url.path)
+    path = await spool(request.stream(), settings, limit=limit, declared=request.headers.get("content-length"))
+    return await import_spooled(settings, path, filename or "upload")

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from service.app.api.auth import check_token_sync
 from service.app.api.state import app_state
-from service.app.web import oidc
-from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session
+from service.app.web import oidc, session_store, sso
+from service.app.web.auth import Csrf, current_viewer, role_of_scopes, set_session, web_session
 from service.app.web.render import page, write_session
 from service.app.web.sessions import OIDC_COOKIE, SessionCodec, new_session, safe_next, same, signed_in
 from service.core.errors import AppError
@@ -32,6 +32,7 @@ def _signin_page(request: Request, target: str, *, error: str | None = None, sta
         next=target,
         error=error,
         slack=oidc.enabled(settings),
+        sso=sso.enabled(settings),
         viewer=None,
     )
 
@@ -60,7 +61,9 @@ def signin_with_token(
         return _signin_page(
             request, safe_next(target), error="That token is not valid, or it has no read scope.", status_code=401
         )
-    set_session(request, signed_in(f"token:{principal.token_id}", principal.name, settings.session_hours))
+    subject = f"token:{principal.token_id}"
+    sid = session_store.open_session(settings, subject)
+    set_session(request, signed_in(subject, principal.name, settings.session_hours, sid))
     log.info("web.signed_in via=token token_id=%s role=%s", principal.token_id, role)
     response = RedirectResponse(safe_next(target), status_code=303)
     write_session(request, response)
@@ -75,7 +78,7 @@ def signin_with_slack(request: Request, target: Next = None) -> Response:
     url, state = oidc.start(settings)
     response = RedirectResponse(url, status_code=302)
     codec: SessionCodec = request.app.state.session_codec
-    codec.write_oidc(request, response, {**state, "next": safe_next(target)})
+    codec.write_oidc(request, response, {**state, "next": safe_next(target)}, path="/signin/slack")
     return response
 
 
@@ -97,7 +100,9 @@ async def slack_callback(
         who = await oidc.finish(settings, code=code, nonce=kept.get("nonce", ""))
     except AppError as exc:
         return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
-    set_session(request, signed_in(f"slack:{who.user_id}", who.name, settings.session_hours))
+    subject = f"slack:{who.user_id}"
+    sid = await run_in_threadpool(session_store.open_session, settings, subject)
+    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
     log.info("web.signed_in via=slack user=%s admin=%s", who.user_id, who.user_id in settings.slack_admins)
     response = RedirectResponse(target, status_code=303)
     response.delete_cookie(OIDC_COOKIE, path="/signin/slack")
@@ -105,8 +110,64 @@ async def slack_callback(
     return response
 
 
+SSO_PATH = "/signin/sso"
+
+
+@router.get(SSO_PATH)
+async def signin_with_sso(request: Request, target: Next = None) -> Response:
+    settings = app_state(request).settings
+    if not sso.enabled(settings):
+        error = "Single sign-on is not set up here."
+        return await run_in_threadpool(_signin_page, request, safe_next(target), error=error, status_code=404)
+    try:
+        url, state = sso.start(settings, await sso.discover(settings))
+    except AppError as exc:
+        return await run_in_threadpool(_signin_page, request, safe_next(target), error=exc.message, status_code=502)
+    response = RedirectResponse(url, status_code=302)
+    codec: SessionCodec = request.app.state.session_codec
+    codec.write_oidc(request, response, {**state, "next": safe_next(target)}, path=SSO_PATH)
+    return response
+
+
+@router.get(sso.CALLBACK)
+async def sso_callback(
+    request: Request,
+    code: Annotated[str | None, Query(max_length=4000)] = None,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    settings = app_state(request).settings
+    codec: SessionCodec = request.app.state.session_codec
+    kept = codec.read_oidc(request)
+    target = safe_next(kept.get("next") if kept else None)
+    if not sso.enabled(settings) or error or not code or kept is None or not same(state, kept.get("state")):
+        reason = "The sign-in was cancelled." if error else "That sign-in link has expired; start again."
+        return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
+    try:
+        who = await sso.finish(settings, await sso.discover(settings), code=code, nonce=kept.get("nonce", ""))
+    except AppError as exc:
+        return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
+    subject = f"oidc:{who.subject}"
+    sid = await run_in_threadpool(session_store.open_session, settings, subject, role=who.role)
+    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
+    log.info("web.signed_in via=oidc subject=%s role=%s", who.subject, who.role)
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(OIDC_COOKIE, path=SSO_PATH)
+    write_session(request, response)
+    return response
+
+
 @router.post("/signout", dependencies=[Csrf])
-def signout(request: Request) -> Response:
+def signout(request: Request, everywhere: Annotated[str, Form(max_length=8)] = "") -> Response:
+    """End this session server-side (a copy of its cookie stops working too); with ``everywhere``, every
+    session of the same sign-in (token or Slack user), on every browser."""
+    settings = app_state(request).settings
+    session = web_session(request)
+    if everywhere and session.subject:
+        ended = session_store.revoke(settings, subject=session.subject)
+        log.info("web.signed_out_everywhere subject=%s sessions=%s", session.subject, ended)
+    elif session.sid:
+        session_store.revoke(settings, session_id=session.sid)
     set_session(request, new_session())
     response = RedirectResponse("/signin", status_code=303)
     write_session(request, response)

@@ -1,0 +1,139 @@
+"""Sign in through any OpenID Connect provider (Okta, Google Workspace, Entra ID, Keycloak): one configured
+issuer, the authorization code flow, and the role from a configured claim.
+
+The endpoints come from the issuer's discovery document (``/.well-known/openid-configuration``, whose
+``issuer`` must be the configured one). The code is exchanged at the token endpoint with the client's
+secret (``client_secret_post``); the ID token comes straight from it over TLS, so, as OpenID Connect Core
+§3.1.3.7 allows, its signature is not checked — its issuer, audience, nonce and expiry are. The role is
+``admin`` if the claim FRICTIONLOG_OIDC_ROLE_CLAIM (``groups``) holds one of FRICTIONLOG_OIDC_ADMIN_VALUES,
+``read`` if one of FRICTIONLOG_OIDC_READ_VALUES, and someone with neither is refused. It is kept with the
+server-side session (the provider is not asked again per request); signing out, or ``frictionlog sessions
+revoke --subject oidc:<sub>``, ends it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import httpx
+
+from service.app.web.oidc import TIMEOUT_SECONDS, jwt_claims
+from service.core.errors import Unauthenticated
+from service.core.settings import Settings
+
+SCOPES = "openid profile email"
+CALLBACK = "/signin/sso/callback"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    authorization: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class SsoIdentity:
+    subject: str
+    name: str
+    role: Literal["read", "admin"]
+
+
+def enabled(settings: Settings) -> bool:
+    return bool(settings.oidc_issuer and settings.oidc_client_id and settings.oidc_client_secret)
+
+
+def redirect_uri(settings: Settings) -> str:
+    return f"{settings.public_url.rstrip('/')}{CALLBACK}"
+
+
+def _issuer(settings: Settings) -> str:
+    return (settings.oidc_issuer or "").rstrip("/")
+
+
+async def discover(settings: Settings) -> Endpoints:
+    """The provider's endpoints from its discovery document; it must name the configured issuer."""
+    url = f"{_issuer(settings)}/.well-known/openid-configuration"
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            document = (await client.get(url)).raise_for_status().json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unauthenticated("the sign-in provider could not be reached; try again") from exc
+    if not isinstance(document, dict) or str(document.get("issuer", "")).rstrip("/") != _issuer(settings):
+        raise Unauthenticated("the sign-in provider's discovery document names another issuer")
+    authorization, token = document.get("authorization_endpoint"), document.get("token_endpoint")
+    if not isinstance(authorization, str) or not isinstance(token, str):
+        raise Unauthenticated("the sign-in provider's discovery document lacks its endpoints")
+    return Endpoints(authorization=authorization, token=token)
+
+
+def start(settings: Settings, endpoints: Endpoints) -> tuple[str, dict[str, str]]:
+    """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
+    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    params = {
+        "response_type": "code",
+        "scope": SCOPES,
+        "client_id": settings.oidc_client_id or "",
+        "state": state,
+        "nonce": nonce,
+        "redirect_uri": redirect_uri(settings),
+    }
+    separator = "&" if "?" in endpoints.authorization else "?"
+    return f"{endpoints.authorization}{separator}{urlencode(params)}", {"state": state, "nonce": nonce}
+
+
+def _values(claim: Any) -> set[str]:
+    if isinstance(claim, str):
+        return {claim}
+    if isinstance(claim, list):
+        return {value for value in claim if isinstance(value, str)}
+    return set()
+
+
+def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: str) -> SsoIdentity:
+    """Check the ID token's claims (pure): issuer, audience, nonce, expiry; then the role from the claim."""
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if str(claims.get("iss", "")).rstrip("/") != _issuer(settings) or settings.oidc_client_id not in audiences:
+        raise Unauthenticated("the ID token is not for this app")
+    if claims.get("nonce") != nonce:
+        raise Unauthenticated("the sign-in did not start here (nonce mismatch)")
+    if not isinstance(claims.get("exp"), int | float) or claims["exp"] < time.time():
+        raise Unauthenticated("the ID token has expired")
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise Unauthenticated("the ID token names no user")
+    held = _values(claims.get(settings.oidc_role_claim))
+    if held & set(settings.oidc_admin_values):
+        role: Literal["read", "admin"] = "admin"
+    elif held & set(settings.oidc_read_values):
+        role = "read"
+    else:
+        raise Unauthenticated(f"your account has no role here (its {settings.oidc_role_claim!r} names none)")
+    name = claims.get("name") or claims.get("email") or claims.get("preferred_username") or subject
+    return SsoIdentity(subject=subject, name=str(name)[:128], role=role)
+
+
+async def finish(settings: Settings, endpoints: Endpoints, *, code: str, nonce: str) -> SsoIdentity:
+    """Exchange the code for tokens at the token endpoint and read who signed in, and as what."""
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else ""
+    form = {
+        "client_id": settings.oidc_client_id or "",
+        "client_secret": secret,
+        "code": code,
+        "grant_type": "authorization_code",
+        "redirect_uri": redirect_uri(settings),
+    }
+    try:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+            response = await client.post(endpoints.token, data=form, headers={"Accept": "application/json"})
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise Unauthenticated("the sign-in provider could not be reached to finish the sign-in; try again") from exc
+    if response.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("id_token"), str):
+        error = body.get("error", "unknown") if isinstance(body, dict) else "unknown"
+        raise Unauthenticated(f"the sign-in provider refused the sign-in ({error})")
+    return identity_from_claims(settings, jwt_claims(body["id_token"], sender="the sign-in provider"), nonce=nonce)
