@@ -1,6 +1,6 @@
 """when a pull/merge request was opened: the boundary between the coding and review stages of lead time
 
-Revision ID: 0016_figures25
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-06 04:40:00
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import service.core.db
 
-revision: str = "0016_figures25"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
