@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.figures.cost.focus import FocusError
+from service.figures.cost.focus_files import FocusError
 from service.ingest.cost_import import read_file
 from tests.focus_files import (
     PROVIDER_COSTS,
