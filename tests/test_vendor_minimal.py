@@ -36,7 +36,7 @@ from tests.vendors import (
     pd_request,
 )
 from tests.work_vendors import (
-    SECRETS,
+    WORK_SETTINGS,
     cdevent,
     cdevents_request,
     jira_issue_event,
@@ -49,7 +49,7 @@ from workers.process import drain
 
 @pytest.fixture
 def vendor_settings(database_url: str, tmp_path: Path) -> Settings:
-    return make_settings(database_url, tmp_path, **SECRETS, workflow_environments={"Deploy": "production"})
+    return make_settings(database_url, tmp_path, **WORK_SETTINGS, workflow_environments={"Deploy": "production"})
 
 
 @pytest.fixture
