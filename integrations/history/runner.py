@@ -101,6 +101,8 @@ class ImportSummary:
     refused: int = 0
     retried: int = 0
     waited_seconds: float = 0.0
+    retry_reasons: list[str] = field(default_factory=list)
+    """Why each retried request was retried (``HTTP 502``, ``truncated page …``, ``timed out``)."""
     dry_run: bool = False
 
     def records(self) -> Counter[str]:
@@ -116,6 +118,7 @@ class ImportSummary:
             "requests": self.requests,
             "refused": self.refused,
             "retried": self.retried,
+            "retry_reasons": dict(Counter(self.retry_reasons)),
             "waited_seconds": round(self.waited_seconds, 1),
             "records": dict(self.records()),
             "skipped": dict(self.skipped()),
@@ -230,4 +233,5 @@ def run_import(
             meter = client.meter
             summary.requests, summary.refused = meter.requests, meter.refused
             summary.retried, summary.waited_seconds = meter.retried, meter.waited_seconds
+            summary.retry_reasons = list(meter.retry_reasons)
     return summary
