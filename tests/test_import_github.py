@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from integrations.history import sources
 from integrations.history.client import CredentialRefused
+from integrations.history.runner import ImportSummary
 from service.core.db import get_engine
 from service.core.models import Change, Deployment, ImportCheckpoint, InboxEvent, Incident, PullRequest
 from service.core.settings import Settings
@@ -47,7 +48,7 @@ def sqlite_db(sqlite_url: str) -> str:
     return sqlite_url
 
 
-def run(settings: Settings, **options: Any) -> sources.ImportSummary:
+def run(settings: Settings, **options: Any) -> ImportSummary:
     quick = {"sleep": lambda _s: None, "backoff_seconds": 0.0, **options.pop("client_options", {})}
     return sources.run(settings, "github", REPOS, since=START, until=UNTIL, client_options=quick, **options)
 
