@@ -185,7 +185,7 @@ class ApiClient:
     def _judge(self, response: httpx.Response, scope: str) -> Page | str | None:
         """A Page, a problem to retry (str), or None after waiting out a rate-limit refusal."""
         status = response.status_code
-        if status == 429 or (status == 403 and _is_rate_limit(response)):
+        if status == 429 or (status in (400, 403) and _is_rate_limit(response)):
             self.meter.refused += 1
             self._wait(self._refusal_wait(response), f"HTTP {status}")
             return None
@@ -247,11 +247,12 @@ class ApiClient:
 
 
 def _is_rate_limit(response: httpx.Response) -> bool:
-    """GitHub answers a primary or secondary rate limit with 403 (or 429): a retry-after, no quota left,
-    or a message saying so."""
+    """GitHub answers a primary or secondary rate limit with 403 (or 429), Linear with 400 and the error
+    code ``RATELIMITED``: a retry-after, no quota left, or a message saying so."""
     if "retry-after" in response.headers or header(response.headers, REMAINING_HEADERS) == "0":
         return True
-    return "rate limit" in response.text[:500].lower()
+    text = response.text[:1000].lower()
+    return "rate limit" in text or "ratelimited" in text
 
 
 def _message(response: httpx.Response) -> str:

@@ -26,7 +26,7 @@ from integrations import github as webhook
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
-from integrations.history.paging import link_next
+from integrations.history.paging import as_object, link_next
 from integrations.history.runner import Batch, Scope, delivery
 from service.core.errors import InvalidInput
 from service.core.timeutil import parse_timestamp
@@ -67,10 +67,6 @@ def _time(value: Any) -> datetime | None:
 
 def _in(window: Window, moment: datetime | None) -> bool:
     return moment is not None and window.since <= moment < window.until
-
-
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _items(data: Any, what: str) -> list[dict[str, Any]]:
@@ -159,9 +155,9 @@ def _push(
     """A push webhook's body for these API commits (oldest first, as a push lists them)."""
     shown = []
     for item in commits:
-        detail = _object(item.get("commit"))
-        author = _object(detail.get("author"))
-        login = _object(item.get("author")).get("login")
+        detail = as_object(item.get("commit"))
+        author = as_object(detail.get("author"))
+        login = as_object(item.get("author")).get("login")
         shown.append(
             {
                 "id": item.get("sha"),
@@ -188,7 +184,7 @@ def _pulls(scope: RepoScope, client: ApiClient, repo: dict[str, Any], cursor: st
         out.append(delivery(SOURCE, "pull_request", body, f"pull_request:{name}#{number}"))
         listed = client.get(f"/repos/{name}/pulls/{number}/commits?per_page={PER_PAGE}", scope=scope.key)
         commits = _items(listed.data, scope.key)
-        head = _object(pull.get("head"))
+        head = as_object(pull.get("head"))
         if commits and head.get("ref"):
             push = _push(repo, str(head["ref"]), commits, _files(scope, client, name, commits))
             out.append(delivery(SOURCE, "push", push, f"pull_commits:{name}#{number}"))

@@ -50,3 +50,8 @@ def graphql_next(connection: Any) -> str | None:
     if isinstance(info, dict) and info.get("hasNextPage") and info.get("endCursor"):
         return str(info["endCursor"])
     return None
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object, or an empty one where the vendor sent null or something else."""
+    return value if isinstance(value, dict) else {}

@@ -13,7 +13,7 @@ import httpx
 from pydantic import SecretStr
 
 from integrations.config import IntegrationConfig
-from integrations.history import github, pagerduty
+from integrations.history import github, gitlab, jira, linear, opsgenie, pagerduty
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential
 from integrations.history.runner import ImportSummary, Progress, Scope, run_import
@@ -25,6 +25,12 @@ def _secret(value: SecretStr | None, setting: str) -> str:
     if value is None or not value.get_secret_value():
         raise InvalidInput(f"{setting} is not set: the import reads the vendor's API with it", field=setting)
     return value.get_secret_value()
+
+
+def _required(value: str | None, setting: str) -> str:
+    if not value:
+        raise InvalidInput(f"{setting} is not set: the import needs it", field=setting)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,36 @@ SOURCES: dict[str, Source] = {
         lambda s: pagerduty.credential(_secret(s.pagerduty_api_key, "FRICTIONLOG_PAGERDUTY_API_KEY")),
         lambda s: s.pagerduty_api_url,
         lambda targets, config: pagerduty.scopes(targets, config),
+    ),
+    "gitlab": Source(
+        "gitlab",
+        "project",
+        lambda s: gitlab.credential(_secret(s.gitlab_token, "FRICTIONLOG_GITLAB_TOKEN")),
+        lambda s: s.gitlab_api_url,
+        lambda targets, config: gitlab.scopes(targets, config),
+    ),
+    "opsgenie": Source(
+        "opsgenie",
+        "query",
+        lambda s: opsgenie.credential(_secret(s.opsgenie_api_key, "FRICTIONLOG_OPSGENIE_API_KEY")),
+        lambda s: s.opsgenie_api_url,
+        lambda targets, config: opsgenie.scopes(targets, config),
+    ),
+    "jira": Source(
+        "jira",
+        "project",
+        lambda s: jira.credential(
+            _required(s.jira_email, "FRICTIONLOG_JIRA_EMAIL"), _secret(s.jira_api_token, "FRICTIONLOG_JIRA_API_TOKEN")
+        ),
+        lambda s: _required(s.jira_api_url, "FRICTIONLOG_JIRA_API_URL"),
+        lambda targets, config: jira.scopes(targets, config),
+    ),
+    "linear": Source(
+        "linear",
+        "team",
+        lambda s: linear.credential(_secret(s.linear_api_key, "FRICTIONLOG_LINEAR_API_KEY")),
+        lambda s: s.linear_api_url,
+        lambda targets, config: linear.scopes(targets, config),
     ),
 }
 

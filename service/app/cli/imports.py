@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 TARGETS = {
     "github": ("--repo", "OWNER/NAME", "A repository to import (repeat for more)"),
     "pagerduty": ("--service-id", "ID", "A PagerDuty service id to import, or `all` (repeat for more)"),
+    "gitlab": ("--project", "GROUP/NAME", "A project path to import (repeat for more)"),
+    "opsgenie": ("--query", "QUERY", "An alert search query (`teams:payments`), or `all` (repeat for more)"),
+    "jira": ("--project", "KEY", "A project key to import (repeat for more)"),
+    "linear": ("--team", "KEY", "A team key to import (repeat for more)"),
 }
 """Each source's command and the option naming what it imports (integrations.history.sources.SOURCES)."""
 
