@@ -57,8 +57,13 @@ def status_moves(histories: list[Any]) -> list[tuple[str, int, dict[str, Any]]]:
     return sorted(moves, key=lambda move: move[1])
 
 
-def issue_events(issue: dict[str, Any], histories: list[Any], window: Window) -> list[Any]:
-    """The issue's webhook events in the window, as inbox deliveries."""
+def issue_events(
+    issue: dict[str, Any], histories: list[Any], window: Window, known: dict[str, Any] | None = None
+) -> list[Any]:
+    """The issue's webhook events in the window, as inbox deliveries. A changelog names only the status;
+    its category (which decides started and done) comes from ``known``: the statuses the page's issues
+    stand in now, with their categories."""
+    known = known or {}
     fields = as_object(issue.get("fields"))
     current = as_object(fields.get("status"))
     moves = status_moves(histories)
@@ -66,7 +71,7 @@ def issue_events(issue: dict[str, Any], histories: list[Any], window: Window) ->
     created = _ms(fields.get("created"))
     if _in(window, created):
         first = moves[0][2].get("fromString") if moves else None
-        status = {"name": first} if first else current
+        status = known.get(first, {"name": first}) if first else current
         body = {
             "webhookEvent": "jira:issue_created",
             "timestamp": created,
@@ -76,8 +81,9 @@ def issue_events(issue: dict[str, Any], histories: list[Any], window: Window) ->
     for index, (history_id, at, item) in enumerate(moves):
         if not _in(window, at):
             continue
-        last = index == len(moves) - 1 and item.get("toString") == current.get("name")
-        status = current if last else {"name": item.get("toString")}
+        moved_to = str(item.get("toString") or "")
+        last = index == len(moves) - 1 and moved_to == current.get("name")
+        status = current if last else known.get(moved_to, {"name": moved_to})
         body = {
             "webhookEvent": "jira:issue_updated",
             "timestamp": at,
@@ -116,11 +122,16 @@ class ProjectScope:
         if not isinstance(issues, list):
             raise ImportFailed(f"{self.key}: the answer has no issues list")
         out, skipped = [], []
+        known = {}
+        for issue in issues:
+            status = as_object(as_object(as_object(issue).get("fields")).get("status"))
+            if status.get("name") and status.get("statusCategory"):
+                known[str(status["name"])] = status
         for issue in issues:
             if not isinstance(issue, dict) or not issue.get("key") or not isinstance(issue.get("fields"), dict):
                 skipped.append("issue without a key or fields")
                 continue
-            out.extend(issue_events(issue, self._histories(client, issue), window))
+            out.extend(issue_events(issue, self._histories(client, issue), window, known))
         return Batch(out, token_next(page.data), skipped)
 
     def _histories(self, client: ApiClient, issue: dict[str, Any]) -> list[Any]:
