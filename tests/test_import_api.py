@@ -115,3 +115,28 @@ def test_the_scheduled_import_continues_from_the_checkpoints(settings_with_token
 
 def test_the_api_names_every_history_source() -> None:
     assert set(typing.get_args(SourceName)) == set(sources.SOURCES)
+
+
+def test_the_data_page_queues_an_import_for_an_admin_and_lists_it(settings_with_token: Settings) -> None:
+    from tests.test_web import csrf_of, sign_in
+
+    settings = settings_with_token
+    admin = issue_token(settings, "lead", ["admin"])
+    reader = issue_token(settings, "viewer", ["read"])
+    waker = RecordingWaker()
+    with TestClient(create_app(settings, waker=waker)) as client:
+        sign_in(client, reader)
+        assert "Import history" not in client.get("/data").text  # readers see no form
+        client.cookies.clear()
+        sign_in(client, admin)
+        page = client.get("/data")
+        form = {"source": "github", "targets": REPO, "since": "2026-01-05", "csrf": csrf_of(page.text)}
+        queued = client.post("/data/import", data=form)
+        refused = client.post("/data/import", data={**form, "targets": " , "})
+        jobs.requested_imports(settings)
+        listed = client.get("/data").text
+    assert queued.status_code == 200
+    assert "is queued" in queued.text
+    assert waker.requested == [IMPORT_RUNS_TASK]
+    assert "Not queued: name at least one repo to import" in refused.text
+    assert f"github · {REPO} · finished" in listed

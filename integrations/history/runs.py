@@ -65,6 +65,12 @@ def get_run(settings: Settings, run_id: int) -> ImportRun | None:
         return session.get(ImportRun, run_id)
 
 
+def recent_runs(settings: Settings, limit: int = 5) -> list[ImportRun]:
+    """The newest runs first (the /data page lists them)."""
+    with session_scope(settings.database_url) as session:
+        return list(session.exec(select(ImportRun).order_by(col(ImportRun.id).desc()).limit(limit)).all())
+
+
 class RunProgress:
     """Writes a run's progress to its row after every page: per scope, pages and records; the wait."""
 

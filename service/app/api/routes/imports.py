@@ -98,4 +98,3 @@ async def get_import(run_id: RunId, request: Request) -> ImportRunOut:
     if run is None:
         raise NotFound(f"no import {run_id}")
     return _out(run)
-
