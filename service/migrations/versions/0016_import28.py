@@ -1,4 +1,5 @@
-"""history imports: a checkpoint per (source, scope) and the runs asked for through the API
+"""history imports: a checkpoint per (source, scope) and the runs asked for through the API; when a
+criteria change was really decided (backdated migrations)
 
 Revision ID: 0016_import28
 Revises: 0015
@@ -47,7 +48,14 @@ def upgrade() -> None:
         sa.Column("finished_at", UTCDateTime(timezone=True), nullable=True),
     )
 
+    with op.batch_alter_table("criteria_change") as batch:
+        batch.add_column(sa.Column("decided_at", UTCDateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("decided_ref", sa.String(length=500), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("criteria_change") as batch:
+        batch.drop_column("decided_ref")
+        batch.drop_column("decided_at")
     op.drop_table("import_run")
     op.drop_table("import_checkpoint")
