@@ -73,7 +73,7 @@ def test_a_decision_in_the_future_or_a_ref_alone_is_refused(
 
 def test_the_digest_note_says_recorded_and_decided() -> None:
     at = datetime(2026, 12, 7, tzinfo=UTC)
-    change = {
+    change: dict[str, object] = {
         "subject": "deploys",
         "action": "created",
         "before": None,
