@@ -274,3 +274,29 @@ def test_an_import_killed_mid_page_resumes_and_loses_or_doubles_nothing(
                 dry_run=True,
             )
             assert resumed_requests < len(clean.requests)
+
+
+def test_a_dry_run_counts_and_stores_nothing(sqlite_db: str) -> None:
+    from click.testing import CliRunner
+
+    from service.app.cli import main
+    from service.core.settings import get_settings
+
+    with serve_github(GitHubStandIn(world())) as stand_in:
+        env = {
+            "FRICTIONLOG_DATABASE_URL": sqlite_db,
+            "FRICTIONLOG_BROKER_URL": "",
+            "FRICTIONLOG_GITHUB_TOKEN": "ghp-test",
+            "FRICTIONLOG_GITHUB_API_URL": stand_in.url,
+        }
+        get_settings.cache_clear()
+        args = ["import", "github", "--repo", REPOS[0], "--since", "2026-01-05", "--until", "2026-01-29", "--dry-run"]
+        result = CliRunner(env=env).invoke(main, args, catch_exceptions=False)
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    summary = result.output.split("github: would import ", 1)[1].splitlines()[0]
+    assert summary == "72 change, 12 deployment, 3 incident, 24 pull request, 69 work item reference"
+    assert "skipped 1: a pull request carrying the incident label" in result.output
+    with Session(get_engine(sqlite_db)) as session:
+        assert session.exec(select(InboxEvent)).all() == []
+        assert session.exec(select(ImportCheckpoint)).all() == []

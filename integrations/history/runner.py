@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -144,6 +145,11 @@ def delivery(source: str, event_type: str, body: dict[str, Any], name: str | Non
     return Delivery(source, event_type, key[:128], text, IMPORT_HEADERS)
 
 
+def _kind(name: str) -> str:
+    """``PullRequestRecord`` → ``pull request``: how the summary names a kind of record."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", name.removesuffix("Record")).lower()
+
+
 def checked(
     batch: Batch, config: IntegrationConfig, summary: ScopeSummary
 ) -> tuple[list[Delivery], Counter[str], Counter[str]]:
@@ -163,7 +169,7 @@ def checked(
             skipped[result.reason[:200]] += 1
             continue
         kept.append(item)
-        records.update(type(record).__name__.removesuffix("Record").lower() for record in result)
+        records.update(_kind(type(record).__name__) for record in result)
     return kept, records, skipped
 
 
