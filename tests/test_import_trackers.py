@@ -198,3 +198,83 @@ def test_a_rate_limit_answer_is_waited_out_and_a_5xx_retried(
         summary = run(settings, source, target, 30, sleep=sleep, clock=lambda: now[0])
     assert slept == pytest.approx(waits, abs=1.5)  # Retry-After 2 s; Linear's reset 5 s ahead; backoff 0 s
     assert (summary.refused, summary.retried) == ((0, 1) if trouble == "500" else (1, 0))
+
+
+def snapshot(settings: Settings) -> dict[str, Any]:
+    """Every inbox key and the derived rows an import makes, as comparable values."""
+    from service.core.models import InboxEvent
+
+    return {
+        "inbox": sorted((e.source, e.delivery_key) for e in rows(settings, InboxEvent)),
+        "deployments": sorted((d.external_id, d.status) for d in rows(settings, Deployment)),
+        "changes": sorted((c.sha, c.service or "") for c in rows(settings, Change)),
+        "incidents": sorted((i.external_id, i.status) for i in rows(settings, Incident)),
+        "statuses": sorted((s.key, s.status, shown(s.changed_at)) for s in rows(settings, WorkItemStatus)),
+    }
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "days", "fail_from"),
+    [
+        ("gitlab", "acme/ledger", 140, 150),
+        ("opsgenie", "all", 60, 3),
+        ("jira", "LED", 130, 3),
+        ("linear", "ENG", 70, 2),
+    ],
+)
+def test_an_import_stopped_mid_way_resumes_to_the_rows_of_one_clean_run(
+    source: str, target: str, days: int, fail_from: int, database_url: str, tmp_path: Path
+) -> None:
+    """The vendor fails every request from the ``fail_from``-th on: the import stops (ImportFailed) with
+    some pages stored; run again, it continues from its checkpoints, and ends with exactly the inbox rows
+    and records of one uninterrupted run."""
+    from integrations.history.client import ImportFailed
+
+    with serve_trackers(TrackerStandIn()) as stand_in:
+        settings = settings_for(database_url, tmp_path, stand_in.url)
+        run(settings, source, target, days)
+        drain(settings)
+        clean = snapshot(settings)
+        empty_all_tables(database_url)
+        first = len(stand_in.requests)
+        stand_in.trouble = lambda _p, n: "500" if n - first >= fail_from else None
+        with pytest.raises(ImportFailed):
+            run(settings, source, target, days)
+        stand_in.trouble = lambda _p, _n: None
+        resumed = run(settings, source, target, days)
+        drain(settings)
+    assert any(s.resumed or s.up_to_date for s in resumed.scopes)
+    assert snapshot(settings) == clean
+
+
+def test_a_gitlab_deployment_seen_by_webhook_then_imported_is_one_row(
+    database_url: str, tmp_path: Path, client: TestClient
+) -> None:
+    from tests.tracker_standins import GL_PROJECT
+    from tests.vendors import gl_request
+
+    stand_in = TrackerStandIn()
+    deployment = stand_in.gitlab.deployments[0]
+    hook = {
+        "object_kind": "deployment",
+        "status": "success",
+        "status_changed_at": deployment["finished_at"].replace("T", " ").replace("Z", " UTC"),
+        "deployment_id": deployment["id"],
+        "environment": "production",
+        "short_sha": deployment["sha"][:8],
+        "commit_url": f"{GL_PROJECT['web_url']}/-/commit/{deployment['sha']}",
+        "project": GL_PROJECT,
+    }
+    assert client.post("/webhooks/gitlab", **gl_request("Deployment Hook", hook)).status_code == 202
+    with serve_trackers(stand_in):
+        settings = settings_for(database_url, tmp_path, stand_in.url)
+        drain(settings)
+        run(settings, "gitlab", "acme/ledger", 140)
+        drain(settings)
+    found = [d for d in rows(settings, Deployment) if d.external_id == str(deployment["id"])]
+    assert [(d.status, shown(d.finished_at), shown(d.started_at)) for d in found] == [
+        ("success", when(deployment["finished_at"]), when(deployment["created_at"]))
+    ]
+    assert len([d for d in rows(settings, Deployment) if not d.external_id.startswith("pipeline-")]) == len(
+        stand_in.gitlab.deployments
+    )
