@@ -300,3 +300,31 @@ def test_a_dry_run_counts_and_stores_nothing(sqlite_db: str) -> None:
     with Session(get_engine(sqlite_db)) as session:
         assert session.exec(select(InboxEvent)).all() == []
         assert session.exec(select(ImportCheckpoint)).all() == []
+
+
+def test_started_again_with_a_later_end_it_resumes_then_reads_only_the_rest(sqlite_db: str, tmp_path: Path) -> None:
+    """As ``frictionlog import`` without ``--until`` does: the second run asks for a later end. It finishes
+    the unfinished window at its cursor, then reads the rest (from a day before), and the rows are those
+    of the whole history."""
+    from integrations.history.client import ImportFailed
+
+    repos = world()
+    stand_in = GitHubStandIn(repos, trouble=lambda _p, _q, n: "500" if n >= 35 else None)  # in acme/ledger's pulls
+    middle = START + timedelta(days=12)
+    with serve_github(stand_in):
+        settings = import_settings(sqlite_db, tmp_path, stand_in)
+        with pytest.raises(ImportFailed):
+            sources.run(settings, "github", REPOS, since=START, until=middle, client_options={"backoff_seconds": 0.0})
+        stand_in.trouble = lambda _p, _q, _n: None
+        before = len(stand_in.requests)
+        summary = run(settings)
+        listed = [(path, q) for path, q in stand_in.requests[before:] if path.endswith("/commits") and "since" in q]
+        commits = {(path, q["since"], q["until"]) for path, q in listed}
+        drain(settings)
+    assert stored(settings) == expected(repos)
+    assert not any(s.up_to_date for s in summary.scopes)
+    shown = "%Y-%m-%dT%H:%M:%SZ"
+    assert commits == {
+        ("/repos/acme/checkout-api/commits", (middle - timedelta(days=1)).strftime(shown), UNTIL.strftime(shown)),
+        ("/repos/acme/ledger/commits", START.strftime(shown), UNTIL.strftime(shown)),
+    }

@@ -99,13 +99,20 @@ def test_webhook_and_import_give_one_row_and_a_rerun_changes_nothing(
         first = run(settings)
         drain(settings)
         assert stored(settings) == expected(items)
-        again = sources.run(  # a window around the same incidents: every delivery a duplicate
+        asked = len(stand_in.requests)
+        later = sources.run(  # a day later: only the rest is asked for, from a day before the covered end
             settings, "pagerduty", ["PF9KMXH"], since=SINCE, until=UNTIL + timedelta(days=1)
+        )
+        windows = [q["since"] for path, q in stand_in.requests[asked:] if path == "/incidents"]
+        earlier = sources.run(  # a window starting earlier: read again whole, every delivery a duplicate
+            settings, "pagerduty", ["PF9KMXH"], since=SINCE - timedelta(days=1), until=UNTIL
         )
         drain(settings)
     assert stored(settings) == expected(items)
-    assert sum(s.stored for s in again.scopes) == 0
-    assert sum(s.already for s in again.scopes) == sum(s.stored for s in first.scopes)
+    assert windows == [(UNTIL - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert sum(s.stored for s in later.scopes) == 0
+    assert sum(s.stored for s in earlier.scopes) == 0
+    assert sum(s.already for s in earlier.scopes) == sum(s.stored for s in first.scopes)
 
 
 def test_an_import_that_gave_up_resumes_from_its_checkpoint(sqlite_url: str, tmp_path: Path) -> None:

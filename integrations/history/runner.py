@@ -185,15 +185,43 @@ def run_scope(
 ) -> ScopeSummary:
     """Import one scope from its checkpoint to its end (or count it, ``dry_run``, storing nothing)."""
     summary = ScopeSummary(scope.key)
-    fresh = checkpoint.Start(None, resumed=False, done=False)
-    start = fresh if dry_run else checkpoint.begin(database_url, scope.source, scope.key, window)
-    summary.resumed, summary.up_to_date = start.resumed, start.done
-    if start.done:
+    if dry_run:
+        _fetch_window(
+            database_url,
+            client,
+            scope,
+            checkpoint.Start(None, False, False, window),
+            config,
+            summary,
+            progress,
+            dry_run=True,
+        )
         return summary
+    start = checkpoint.begin(database_url, scope.source, scope.key, window)
+    summary.up_to_date = start.done
+    while not start.done:
+        summary.resumed = summary.resumed or start.resumed
+        _fetch_window(database_url, client, scope, start, config, summary, progress, dry_run=False)
+        start = checkpoint.begin(database_url, scope.source, scope.key, window)
+    return summary
+
+
+def _fetch_window(
+    database_url: str,
+    client: ApiClient,
+    scope: Scope,
+    start: checkpoint.Start,
+    config: IntegrationConfig,
+    summary: ScopeSummary,
+    progress: Progress,
+    *,
+    dry_run: bool,
+) -> None:
+    """Every page of ``start.window`` from ``start.cursor``, each stored with the checkpoint's next cursor."""
     progress.begin(scope.key)
     cursor = start.cursor
     while True:
-        batch = scope.fetch(client, cursor, window)
+        batch = scope.fetch(client, cursor, start.window)
         kept, records, skipped = checked(batch, config, summary)
         if not dry_run:
             accepted = checkpoint.store_page(database_url, scope.source, scope.key, kept, batch.cursor)
@@ -208,7 +236,6 @@ def run_scope(
             break
         cursor = batch.cursor
     progress.end(scope.key)
-    return summary
 
 
 ClientFactory = Callable[[Callable[[float], None]], ApiClient]

@@ -19,7 +19,9 @@ class ImportCheckpoint(SQLModel, table=True):
     ``cursor`` is the vendor's next page (a URL, an offset, a token; None before the first page and once
     done) for the window ``since``..``until``. It is written in the transaction that stores the page's
     inbox deliveries, so an import killed at any point resumes at the first page not stored.
-    ``covered_until`` is the end of the last window finished: the scheduled incremental import starts there.
+    ``covered_since``..``covered_until`` is what finished windows cover (merged while they touch): an
+    import inside it asks for nothing, one that ends later only for the rest; the scheduled incremental
+    import starts at ``covered_until``.
     """
 
     __tablename__ = "import_checkpoint"
@@ -32,6 +34,7 @@ class ImportCheckpoint(SQLModel, table=True):
     until: datetime = Field(sa_type=UTCDateTime)
     cursor: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     done: bool = False
+    covered_since: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     covered_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     pages: int = 0
     deliveries: int = 0

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("until", UTCDateTime(timezone=True), nullable=False),
         sa.Column("cursor", sa.Text(), nullable=True),
         sa.Column("done", sa.Boolean(), nullable=False),
+        sa.Column("covered_since", UTCDateTime(timezone=True), nullable=True),
         sa.Column("covered_until", UTCDateTime(timezone=True), nullable=True),
         sa.Column("pages", sa.Integer(), nullable=False),
         sa.Column("deliveries", sa.Integer(), nullable=False),
