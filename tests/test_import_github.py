@@ -328,3 +328,17 @@ def test_started_again_with_a_later_end_it_resumes_then_reads_only_the_rest(sqli
         ("/repos/acme/checkout-api/commits", (middle - timedelta(days=1)).strftime(shown), UNTIL.strftime(shown)),
         ("/repos/acme/ledger/commits", START.strftime(shown), UNTIL.strftime(shown)),
     }
+
+
+def test_the_token_is_in_no_log_line_and_no_message(
+    sqlite_db: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    stand_in = GitHubStandIn(world(), trouble=lambda _p, _q, n: "500" if n == 3 else ("401" if n == 9 else None))
+    with serve_github(stand_in):
+        settings = make_settings(sqlite_db, tmp_path, github_token="ghp-secret-value-1234", github_api_url=stand_in.url)
+        with pytest.raises(CredentialRefused) as refused:
+            run(settings)
+    assert "import.retry" in caplog.text  # the retry was logged
+    assert "ghp-secret-value-1234" not in caplog.text
+    assert "ghp-secret-value-1234" not in refused.value.message
