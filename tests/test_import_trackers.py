@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from integrations.config import IntegrationConfig
@@ -277,4 +278,41 @@ def test_a_gitlab_deployment_seen_by_webhook_then_imported_is_one_row(
     ]
     assert len([d for d in rows(settings, Deployment) if not d.external_id.startswith("pipeline-")]) == len(
         stand_in.gitlab.deployments
+    )
+
+
+def test_a_jira_status_move_seen_by_webhook_then_imported_is_one_history_point(
+    database_url: str, tmp_path: Path
+) -> None:
+    from service.app.web.app import create_app
+    from tests.fakes import RecordingWaker
+    from tests.work_vendors import JIRA_SECRET, jira_request
+
+    stand_in = TrackerStandIn()
+    issue = stand_in.jira[0]
+    move = issue["changelog"]["histories"][0]  # its newest: In Progress → Done
+    moved_at = datetime.fromisoformat(move["created"].replace("+0000", "+00:00"))
+    live = {
+        "timestamp": int(moved_at.timestamp() * 1000),
+        "webhookEvent": "jira:issue_updated",
+        "issue_event_type_name": "issue_generic",
+        "issue": {key: value for key, value in issue.items() if key != "changelog"},
+        "changelog": {"id": move["id"], "items": move["items"]},
+    }
+    with serve_trackers(stand_in):
+        settings = settings_for(database_url, tmp_path, stand_in.url).model_copy(
+            update={"jira_webhook_secret": SecretStr(JIRA_SECRET)}
+        )
+        with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+            assert client.post("/webhooks/jira", **jira_request(live)).status_code == 202
+        drain(settings)
+        run(settings, "jira", "LED", 130)
+        drain(settings)
+    points = [(s.status, shown(s.changed_at)) for s in rows(settings, WorkItemStatus) if s.key == issue["key"]]
+    assert sorted(points) == sorted(
+        [
+            ("open", when(issue["fields"]["created"])),
+            ("in_progress", when(issue["changelog"]["histories"][1]["created"])),
+            ("done", when(move["created"])),
+        ]
     )
