@@ -316,3 +316,34 @@ def test_a_jira_status_move_seen_by_webhook_then_imported_is_one_history_point(
             ("done", when(move["created"])),
         ]
     )
+
+
+def test_a_linear_state_move_seen_by_webhook_then_imported_is_one_history_point(
+    database_url: str, tmp_path: Path
+) -> None:
+    from service.app.web.app import create_app
+    from service.core.timeutil import utcnow
+    from tests.fakes import RecordingWaker
+    from tests.work_vendors import LINEAR_SECRET, linear_request
+
+    stand_in = TrackerStandIn()
+    issue = stand_in.linear[0]
+    move = issue["history"]["nodes"][0]  # its newest: In Progress → Done
+    data = {
+        **{k: v for k, v in issue.items() if k not in ("history", "labels", "project")},
+        "labels": issue["labels"]["nodes"],
+        "state": move["toState"],
+    }
+    live = {"action": "update", "type": "Issue", "createdAt": move["createdAt"], "data": data, "url": issue["url"]}
+    with serve_trackers(stand_in):
+        settings = settings_for(database_url, tmp_path, stand_in.url).model_copy(
+            update={"linear_webhook_secret": SecretStr(LINEAR_SECRET)}
+        )
+        with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+            assert client.post("/webhooks/linear", **linear_request(live, sent=utcnow())).status_code == 202
+        drain(settings)
+        run(settings, "linear", "ENG", 70)
+        drain(settings)
+    points = sorted((s.status, shown(s.changed_at)) for s in rows(settings, WorkItemStatus) if s.key == "ENG-1")
+    created, started = when(issue["createdAt"]), when(issue["history"]["nodes"][1]["createdAt"])
+    assert points == sorted([("open", created), ("in_progress", started), ("done", when(move["createdAt"]))])
