@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
+from service.app.cli.imports import import_group
 from service.app.cli.migrations import migrations
-from service.app.cli.session import cli_session
+from service.app.cli.session import cli_session, process_now
 from service.app.cli.web_sessions import sessions
 from service.core.errors import AppError
 from service.core.settings import Settings, get_settings, setting_errors
@@ -258,7 +259,7 @@ def replay(statuses: tuple[str, ...], since: str | None) -> None:
     with _session() as session:
         count = inbox.requeue(session, statuses=statuses, since=moment)
     click.echo(f"re-queued {count} events")
-    _process_now()
+    process_now()
 
 
 @main.command()
@@ -277,7 +278,7 @@ def rebuild() -> None:
         count = inbox.requeue(session, statuses=[s for s in InboxStatus if s != InboxStatus.PENDING], commit=False)
         session.commit()
     click.echo(f"re-queued {count} events")
-    if not _process_now(wait=True):
+    if not process_now(wait=True):
         click.echo("the workers have not finished after 10 minutes: the changes are not reported", err=True)
         return
     with _session() as session:
@@ -301,34 +302,6 @@ def _delete_derived(session: Session) -> None:
     # between services (an alias) must not leave the old service's weeks standing.
     for name in ROLLUP_TABLES:
         session.exec(delete(SQLModel.metadata.tables[name]))
-
-
-def _process_now(*, wait: bool = False, wait_seconds: float = 600.0) -> bool:
-    """Process the pending rows here (embedded) or wake the workers; with ``wait``, until none is pending.
-    Returns whether nothing is pending any more (always, in embedded mode)."""
-    import time
-
-    from service.core.db import session_scope
-    from service.ingest import inbox
-    from workers.celery_app import create_celery
-    from workers.names import DRAIN_TASK
-    from workers.process import drain
-
-    settings = get_settings()
-    if settings.embedded:
-        stats = drain(settings, budget_seconds=3600)
-        click.echo(f"processed {stats.processed}, ignored {stats.ignored}, failed {stats.failed}")
-        return True
-    create_celery(settings).send_task(DRAIN_TASK)
-    click.echo("the workers were woken")
-    deadline = time.monotonic() + (wait_seconds if wait else 0.0)
-    while True:
-        with session_scope(settings.database_url) as session:
-            if inbox.count_by_status(session)[InboxStatus.PENDING] == 0:
-                return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(1.0)
 
 
 def _session() -> AbstractContextManager[Session]:
@@ -425,6 +398,7 @@ def demo(ctx: click.Context) -> None:
 
 main.add_command(migrations)
 main.add_command(sessions)
+main.add_command(import_group)
 
 
 def run() -> None:
