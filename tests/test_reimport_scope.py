@@ -84,3 +84,17 @@ def test_a_dry_run_says_what_it_would_replace_and_writes_nothing(
     assert "AWS 2026-11-01: replaces its 0 stored lines with 3" in result.output
     assert "dry run: 13 rows read and checked; nothing was written" in result.output
     assert by_month(database_url) == {"2026-10": (31, 3100.0)}
+
+
+def test_a_large_undeclared_file_is_planned_and_updated_not_doubled(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    charges = [Charge(datetime(2026, 10, 5, tzinfo=UTC), 1.0, tags={"service": f"svc-{i}"}) for i in range(1200)]
+    path = write_csv(tmp_path / "many.csv", undeclared(charges))
+    assert cli.invoke(main, ["cost", "import", str(path)], catch_exceptions=False).exit_code == 0
+
+    again = cli.invoke(main, ["cost", "import", "--dry-run", str(path)], catch_exceptions=False)
+
+    assert "AWS 2026-10-01 (no BillingPeriodStart: not replaced): adds 0 lines, updates 1200" in again.output
+    assert cli.invoke(main, ["cost", "import", str(path)], catch_exceptions=False).exit_code == 0
+    assert by_month(database_url) == {"2026-10": (1200, 1200.0)}
