@@ -102,6 +102,7 @@ class _PullRequest(Payload):
     merged: bool | None = None
     merged_at: VendorTime | None = None
     merge_commit_sha: str | None = None
+    created_at: VendorTime | None = None
     head: _Branch
 
 
@@ -112,11 +113,13 @@ class PullRequestEvent(Payload):
 
 
 class _WorkflowRun(Payload):
+    """GitHub's schema types ``name``, ``head_branch``, ``status`` and ``conclusion`` as string or null."""
+
     id: int
-    name: str
+    name: str | None = None
     head_branch: str | None = None
     head_sha: str
-    status: str
+    status: str | None = None
     conclusion: str | None = None
     run_started_at: VendorTime | None = None
     updated_at: VendorTime
@@ -218,7 +221,7 @@ def _deployment_status(meta: InboxMeta, value: Any, config: IntegrationConfig) -
 def _workflow_run(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     event = validated(WorkflowRunEvent, value)
     run = event.workflow_run
-    environment = config.workflow_environments.get(run.name)
+    environment = config.workflow_environments.get(run.name) if run.name else None
     if environment is None:
         return Ignored(f"workflow {run.name!r} is not mapped (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
     if event.action != "completed" or run.status != "completed":
@@ -281,6 +284,7 @@ def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
             head_branch=pr.head.ref,
             merge_commit_sha=pr.merge_commit_sha.lower(),
             merged_at=pr.merged_at,
+            opened_at=pr.created_at,
         ),
         *pull_request_references(repository, pr.number, [pr.title, pr.body], pr.head.ref, pr.merged_at),
     ]

@@ -76,6 +76,7 @@ class _MergeRequest(Payload):
     merge_commit_sha: str | None = None
     squash_commit_sha: str | None = None
     merged_at: VendorTime | None = None
+    created_at: VendorTime | None = None
     updated_at: VendorTime
 
 
@@ -163,6 +164,7 @@ def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Pa
             head_branch=mr.source_branch,
             merge_commit_sha=landed.lower(),
             merged_at=merged_at,
+            opened_at=mr.created_at,
         ),
         *pull_request_references(repository, mr.iid, [mr.title, mr.description], mr.source_branch, merged_at),
     ]

@@ -104,7 +104,7 @@ def test_distributed_commands_refuse_to_start_without_a_broker(cli: CliRunner) -
 HEAVY = ("pandas", "sklearn", "matplotlib", "fastapi", "celery", "alembic", "uvicorn", "numpy")
 
 
-def _imported_by(tmp_path: Path, *args: str) -> set[str]:
+def _imported_by(tmp_path: Path, *args: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
     """The heavy libraries a real ``frictionlog`` process has imported by the time the command is done."""
     import json
     import os
@@ -113,7 +113,7 @@ def _imported_by(tmp_path: Path, *args: str) -> set[str]:
 
     probe = (
         "import atexit, json, sys\n"
-        f"atexit.register(lambda: print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules))))\n"
+        f"atexit.register(lambda: print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules))))\n"
         "from service.app.cli import main\n"
         "main()\n"
     )
@@ -131,6 +131,19 @@ def test_help_and_tokens_create_import_no_heavy_library_and_log_no_alembic_line(
     assert _imported_by(tmp_path, "--help") == set()
     assert _imported_by(tmp_path, "db", "upgrade") == {"alembic"}  # a new database: Alembic runs
     assert _imported_by(tmp_path, "tokens", "create", "ci", "--scope", "ingest") == set()  # at head: it does not
+
+
+DIGEST_HEAVY = ("sklearn", "scipy.stats", "matplotlib", "celery", "fastapi", "slack_sdk", "uvicorn")
+
+
+def test_the_digest_imports_only_what_its_output_needs(tmp_path: Path) -> None:
+    """``frictionlog digest`` in at most 2 s (issue 25 #16, bench/cli_startup.py): no scikit-learn or scipy.stats
+    (the themes' TF-IDF and the quantiles need neither), matplotlib only for --html, Slack only for --post."""
+    assert _imported_by(tmp_path, "db", "upgrade", heavy=DIGEST_HEAVY) == set()
+    assert _imported_by(tmp_path, "digest", heavy=DIGEST_HEAVY) == set()
+    html = tmp_path / "digest.html"
+    assert _imported_by(tmp_path, "digest", "--html", str(html), heavy=DIGEST_HEAVY) == {"matplotlib"}
+    assert "<html" in html.read_text(encoding="utf-8").lower()
 
 
 def test_a_bad_setting_is_one_line_naming_its_variable_not_a_traceback(tmp_path: Path) -> None:

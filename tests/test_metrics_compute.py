@@ -83,6 +83,8 @@ def test_no_deployments_gives_zeros_and_no_bands_not_errors() -> None:
         "deployments": 0,
         "per_week": 0.0,
         "deploy_days": 0,
+        "window_days": 7.0,
+        "short_window": False,
         "band": None,
         "low_sample": True,
     }

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from tests.factories import iso
@@ -153,7 +153,11 @@ def gh_deployment_status(
     }
 
 
-def gh_pull_request_merged(number: int, branch: str, merge_sha: str, merged: datetime) -> dict[str, Any]:
+def gh_pull_request_merged(
+    number: int, branch: str, merge_sha: str, merged: datetime, *, opened: datetime | None = None
+) -> dict[str, Any]:
+    """A ``pull_request`` ``closed`` delivery of a merged request; opened (``created_at``) a day before it
+    merged unless given."""
     return {
         "action": "closed",
         "number": number,
@@ -164,6 +168,9 @@ def gh_pull_request_merged(number: int, branch: str, merge_sha: str, merged: dat
             "state": "closed",
             "title": "A change",
             "merged": True,
+            "created_at": iso(opened or merged - timedelta(days=1)),
+            "updated_at": iso(merged),
+            "closed_at": iso(merged),
             "merged_at": iso(merged),
             "merge_commit_sha": merge_sha,
             "head": {"label": f"acme:{branch}", "ref": branch, "sha": "e" * 40},

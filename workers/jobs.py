@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from integrations import opencost, prometheus
+from integrations.history import runs
 from integrations.pulls import PullReport
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import SlackNotifier, WebClientNotifier
@@ -77,3 +78,13 @@ def pull_opencost(settings: Settings) -> PullReport:
 def pull_prometheus(settings: Settings) -> PullReport:
     """The configured PromQL queries for the whole past days not pulled yet, into the inbox."""
     return prometheus.pull(settings)
+
+
+def requested_imports(settings: Settings) -> list[int]:
+    """History imports asked for through the API or the web app (``POST /api/v1/imports``): the runs done."""
+    return runs.run_queued(settings)
+
+
+def scheduled_imports(settings: Settings) -> dict[str, str]:
+    """FRICTIONLOG_IMPORT_SCHEDULE's sources, each from where its checkpoints stopped (a no-op when unset)."""
+    return runs.run_scheduled(settings)

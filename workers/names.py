@@ -16,6 +16,8 @@ KEEP_DIGESTS_TASK = "frictionlog.digest.keep_recent"
 ROLLUP_TASK = "frictionlog.aggregate.refresh_rollups"
 PULL_OPENCOST_TASK = "frictionlog.pull.opencost"
 PULL_PROMETHEUS_TASK = "frictionlog.pull.prometheus"
+IMPORT_RUNS_TASK = "frictionlog.import.run_requested"
+IMPORT_SCHEDULED_TASK = "frictionlog.import.scheduled"
 TASK_QUEUES = {
     DRAIN_TASK: INGEST_QUEUE,
     SWEEP_TASK: INGEST_QUEUE,
@@ -26,4 +28,6 @@ TASK_QUEUES = {
     ROLLUP_TASK: AGGREGATE_QUEUE,
     PULL_OPENCOST_TASK: AGGREGATE_QUEUE,
     PULL_PROMETHEUS_TASK: AGGREGATE_QUEUE,
+    IMPORT_RUNS_TASK: AGGREGATE_QUEUE,
+    IMPORT_SCHEDULED_TASK: AGGREGATE_QUEUE,
 }

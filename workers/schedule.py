@@ -20,6 +20,8 @@ from service.core.settings import Settings
 from workers import jobs
 from workers.names import (
     DIGEST_TASK,
+    IMPORT_RUNS_TASK,
+    IMPORT_SCHEDULED_TASK,
     KEEP_DIGESTS_TASK,
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
@@ -67,6 +69,16 @@ SCHEDULE: tuple[Entry, ...] = (
     # Whole past days not pulled yet (a no-op while the source's URL is unset).
     Entry("pull-opencost", PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
     Entry("pull-prometheus", PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
+    # History imports asked for on the API or /data (the API also wakes this at once in distributed mode),
+    # and the incremental imports of FRICTIONLOG_IMPORT_SCHEDULE (a no-op when unset): docs/import.md.
+    Entry("requested-imports", IMPORT_RUNS_TASK, 30.0, jobs.requested_imports, background=True),
+    Entry(
+        "scheduled-imports",
+        IMPORT_SCHEDULED_TASK,
+        lambda s: s.import_interval_seconds,
+        jobs.scheduled_imports,
+        background=True,
+    ),
     # Every recent week's digest for every audience, kept for the web app (bounded runs, in the background).
     Entry("keep-digests", KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
 )

@@ -16,6 +16,8 @@ from workers.celery_app import app
 from workers.names import (
     DIGEST_TASK,
     DRAIN_TASK,
+    IMPORT_RUNS_TASK,
+    IMPORT_SCHEDULED_TASK,
     KEEP_DIGESTS_TASK,
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
@@ -141,3 +143,21 @@ def keep_digests() -> int:
 def pull_prometheus() -> dict[str, object]:
     """Beat: jobs.pull_prometheus, then a drain of what it stored."""
     return _pulled(jobs.pull_prometheus(get_settings()))
+
+
+@app.task(name=IMPORT_RUNS_TASK, acks_late=True)
+def requested_imports() -> list[int]:
+    """Beat, and the API's wake-up after ``POST /api/v1/imports``: jobs.requested_imports, then a drain."""
+    done = jobs.requested_imports(get_settings())
+    if done:
+        drain_inbox.apply_async()
+    return done
+
+
+@app.task(name=IMPORT_SCHEDULED_TASK, acks_late=True)
+def scheduled_imports() -> dict[str, str]:
+    """Beat: jobs.scheduled_imports, then a drain of what it stored."""
+    outcome = jobs.scheduled_imports(get_settings())
+    if outcome:
+        drain_inbox.apply_async()
+    return outcome

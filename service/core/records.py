@@ -49,6 +49,9 @@ class PullRequestRecord:
     head_branch: str
     merge_commit_sha: str
     merged_at: datetime
+    opened_at: datetime | None = None
+    """When the request was opened (GitHub ``created_at``); None when the delivery does not say: the lead
+    time's review stage then has no start for it (docs/metrics.md, "Lead time by stage")."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,12 @@ SECRETS = (
     "slack_client_secret",
     "oidc_client_secret",
     "session_secret",
+    "github_token",
+    "gitlab_token",
+    "pagerduty_api_key",
+    "opsgenie_api_key",
+    "jira_api_token",
+    "linear_api_key",
 )
 
 
@@ -159,6 +165,33 @@ class Settings(BaseSettings):
     pull_attempts: int = Field(default=3, ge=1, le=10)
     """Tries per request (timeouts and 5xx are retried with backoff); then the pull is reported failed."""
 
+    github_token: SecretStr | None = None
+    """History imports (docs/import.md): a token that reads the repositories (``repo`` or fine-grained
+    Contents, Deployments, Issues, Pull requests: read). Never on the command line, never logged."""
+    github_api_url: str = "https://api.github.com"
+    """GitHub's REST base URL; GitHub Enterprise Server: ``https://HOST/api/v3``."""
+    gitlab_token: SecretStr | None = None
+    gitlab_api_url: str = "https://gitlab.com/api/v4"
+    pagerduty_api_key: SecretStr | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    opsgenie_api_key: SecretStr | None = None
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    jira_email: str | None = None
+    jira_api_token: SecretStr | None = None
+    jira_api_url: str | None = None
+    """Your site, e.g. ``https://example.atlassian.net``."""
+    linear_api_key: SecretStr | None = None
+    linear_api_url: str = "https://api.linear.app/graphql"
+    import_timeout_seconds: float = Field(default=30.0, gt=0)
+    import_attempts: int = Field(default=5, ge=1, le=20)
+    """Tries per history request (timeouts, 5xx, truncated pages are retried with backoff)."""
+    import_max_wait_seconds: float = Field(default=3900.0, gt=0)
+    """The longest a history import waits for a rate limit to reset before it stops (resumable)."""
+    import_schedule: Annotated[list[str], NoDecode] = []
+    """Scheduled incremental imports, ``SOURCE:SCOPE`` comma-separated (``github:owner/repo``,
+    ``pagerduty:PSERVICE``); each continues from its checkpoint (workers/schedule.py, daily)."""
+    import_interval_seconds: float = Field(default=86400.0, gt=0)
+
     public_url: str = "http://127.0.0.1:8000"
     """Where people reach the web app (scheme, host, optional path prefix); links in Slack are built from it.
     An https URL also marks the session cookie Secure."""
@@ -196,6 +229,7 @@ class Settings(BaseSettings):
         "cost_service_tags",
         "oidc_admin_values",
         "oidc_read_values",
+        "import_schedule",
         mode="before",
     )
     @classmethod
@@ -215,6 +249,8 @@ class Settings(BaseSettings):
         "slack_team_id",
         "oidc_issuer",
         "oidc_client_id",
+        "jira_email",
+        "jira_api_url",
         mode="before",
     )
     @classmethod

@@ -5,6 +5,7 @@ started are flagged, and the digest lists them. No quiet moving of goalposts. Fu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +78,14 @@ def changes_of(session: Session, migration_id: int) -> list[CriteriaChange]:
     return list(session.exec(statement.order_by(col(CriteriaChange.changed_at), col(CriteriaChange.id))))
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """When a change was really decided and where that is written down (``--decided-at``, ``--decided-ref``)."""
+
+    at: datetime
+    ref: str | None = None
+
+
 def earliest_start(session: Session, migration: Migration) -> datetime:
     """The earliest start this migration ever had: its stored one and every start its trail recorded. "After
     the start" is judged against it, so moving the start later cannot make a change look like planning."""
@@ -100,8 +109,11 @@ def _record(
     by: str,
     now: datetime,
     started: datetime | None = None,
+    decided: Decided | None = None,
 ) -> None:
-    """One trail entry; ``started``: the earliest start to judge "after the start" by (default: as stored)."""
+    """One trail entry; ``started``: the earliest start to judge "after the start" by (default: as stored).
+    ``decided``: when it was really decided, as the recorder says; "after the start" is still judged by
+    when it is recorded (``now``), so a backdated decision is shown as such, never as set in advance."""
     assert migration.id is not None
     session.add(
         CriteriaChange(
@@ -113,6 +125,8 @@ def _record(
             changed_by=by,
             changed_at=now,
             after_start=now >= (started if started is not None else earliest_start(session, migration)),
+            decided_at=decided.at if decided else None,
+            decided_ref=decided.ref if decided else None,
         )
     )
 
@@ -125,6 +139,7 @@ def _apply(
     by: str,
     now: datetime,
     started: datetime | None = None,
+    decided: Decided | None = None,
 ) -> None:
     """Make the migration's criteria exactly ``wanted`` (one per metric), recording each difference."""
     assert migration.id is not None
@@ -147,6 +162,7 @@ def _apply(
                 by=by,
                 now=now,
                 started=started,
+                decided=decided,
             )
             session.delete(row)
     for metric, criterion in targets.items():
@@ -174,6 +190,7 @@ def _apply(
                 by=by,
                 now=now,
                 started=started,
+                decided=decided,
             )
         elif _json(as_criterion(existing)) != _json(criterion):
             before = _json(as_criterion(existing))
@@ -190,24 +207,30 @@ def _apply(
                 by=by,
                 now=now,
                 started=started,
+                decided=decided,
             )
 
 
 def set_criteria(
-    session: Session, migration_id: int, criteria: Iterable[Criterion], *, by: str
+    session: Session, migration_id: int, criteria: Iterable[Criterion], *, by: str, decided: Decided | None = None
 ) -> list[SuccessCriterion]:
-    """Replace the migration's criteria with ``criteria``; each difference is recorded. Commits."""
+    """Replace the migration's criteria with ``criteria``; each difference is recorded (with ``decided``,
+    when it was really decided). Commits."""
     migration = get_migration(session, migration_id)
-    _apply(session, migration, criteria, by=by, now=utcnow())
+    if decided is not None and decided.at > utcnow():
+        raise InvalidInput("decided_at is in the future", field="decided_at")
+    _apply(session, migration, criteria, by=by, now=utcnow(), decided=decided)
     session.commit()
     return criteria_of(session, migration_id)
 
 
-def put_criterion(session: Session, migration_id: int, criterion: Criterion, *, by: str) -> list[SuccessCriterion]:
+def put_criterion(
+    session: Session, migration_id: int, criterion: Criterion, *, by: str, decided: Decided | None = None
+) -> list[SuccessCriterion]:
     """Add or change one criterion, keeping the others. Commits."""
     rows = criteria_of(session, migration_id)
     kept = [as_criterion(row) for row in rows if row.metric != criterion.metric]
-    return set_criteria(session, migration_id, [*kept, criterion], by=by)
+    return set_criteria(session, migration_id, [*kept, criterion], by=by, decided=decided)
 
 
 def remove_criterion(session: Session, migration_id: int, metric: str, *, by: str) -> list[SuccessCriterion]:

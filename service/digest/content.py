@@ -46,8 +46,9 @@ DORA_FIELD = {"deploys": "deployment_frequency"}
 def _value(summary: dict[str, Any], key: str) -> tuple[float | None, bool]:
     """(the headline number of a key, whether it is a low sample)."""
     part = summary[DORA_FIELD.get(key, key)]
-    if key == "deploys":
-        return float(part["per_week"]), bool(part["low_sample"])
+    if key == "deploys":  # the week so far has no weekly rate (dora._frequency): its count, as for incidents
+        shown = part["deployments"] if part["per_week"] is None else part["per_week"]
+        return float(shown), bool(part["low_sample"])
     if key in ("lead_time", "time_to_restore"):
         seconds = part["median_seconds"]
         return (None if seconds is None else seconds / 3600.0), bool(part["low_sample"])
@@ -292,7 +293,7 @@ def _summary_line(rows: list[HeadlineRow], friction_part: FrictionPart, empty: b
     incidents = next(r for r in rows if r.key == "incidents")
     if partial:
         return (
-            f"Week so far: deploys at {deploys.this_week or 0:.0f} a week, {incidents.this_week or 0:.0f} "
+            f"Week so far: {deploys.this_week or 0:.0f} deploys, {incidents.this_week or 0:.0f} "
             f"incidents and {friction_part.new} friction reports."
         )
     return (

@@ -172,6 +172,16 @@ def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeN
     for (at, by), group in added.items():
         assert isinstance(at, datetime)
         metrics = ", ".join(str(c["subject"]) for c in group)
+        decided = group[0].get("decided_at")
+        if isinstance(decided, datetime):
+            ref = group[0].get("decided_ref")
+            per = f" per {ref}" if ref else ""
+            sentence = (
+                f"{metrics}: recorded {at:%Y-%m-%d} by {by}, decided {decided:%Y-%m-%d}{per} (the recorder's "
+                "word) — recorded after the migration had started, so not shown as set in advance."
+            )
+        else:
+            sentence = f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — not set in advance."
         notes.append(
             CriteriaChangeNote(
                 subject=metrics,
@@ -180,8 +190,7 @@ def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeN
                 after=None,
                 changed_by=str(by),
                 changed_at=at,
-                sentence=f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — "
-                "not set in advance.",
+                sentence=sentence,
             )
         )
     for change in late:

@@ -13,8 +13,6 @@ from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm as normal
-from scipy.stats import t as student_t
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +91,11 @@ def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
 def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
     """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
     (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
+    from scipy.special import ndtri, stdtrit  # scipy.stats' t and norm quantiles; imported here, for start-up
+
     df = max(clusters - fitted, 1)
     tail = 1 - (1 - confidence) / 2
-    return float(np.sqrt(clusters / df) * student_t.ppf(tail, df) / normal.ppf(tail))
+    return float(np.sqrt(clusters / df) * stdtrit(df, tail) / ndtri(tail))
 
 
 def interval(

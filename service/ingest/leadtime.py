@@ -202,6 +202,7 @@ def apply_pull_requests(session: Session, merges: list[PullRequestRecord], rules
             "head_branch": m.head_branch,
             "merge_commit_sha": m.merge_commit_sha,
             "merged_at": m.merged_at,
+            "opened_at": m.opened_at,
         }
         for m in merges
     ]

@@ -4,12 +4,16 @@ is recorded with who made it."""
 from __future__ import annotations
 
 import getpass
+from typing import TYPE_CHECKING
 
 import click
 
 from service.app.cli.session import cli_session
 from service.core.timeutil import parse_timestamp
 from service.core.vocab import DIRECTIONS
+
+if TYPE_CHECKING:
+    from service.criteria import service as criteria_service
 
 # The criteria service and the metric registry (pandas, numpy) are imported inside the commands, so that
 # `frictionlog --help` stays fast (bench/cli_startup.py).
@@ -45,8 +49,23 @@ def criteria_group() -> None:
 @click.option("--absolute", is_flag=True, help="TARGET is a value in the metric's unit, not a relative change")
 @click.option("--deadline", default=None, help="RFC 3339 time (default: the migration's target date)")
 @click.option("--by", default=None, help="Who makes the change (default: cli:<user>)")
+@click.option(
+    "--decided-at",
+    default=None,
+    help="When this was really decided (RFC 3339 or a date): a migration recorded after the fact. Shown as "
+    "'recorded X, decided Y'; a criterion recorded after the start is never counted as set in advance.",
+)
+@click.option("--decided-ref", default=None, help="Where that decision is written down (a link)")
 def criteria_set(
-    migration: str, metric: str, target: str, direction: str, absolute: bool, deadline: str | None, by: str | None
+    migration: str,
+    metric: str,
+    target: str,
+    direction: str,
+    absolute: bool,
+    deadline: str | None,
+    by: str | None,
+    decided_at: str | None,
+    decided_ref: str | None,
 ) -> None:
     """Add or change one criterion, e.g. ``legacy-to-new deploys +100% --direction at_least``
     or ``legacy-to-new incidents -30% --direction at_most`` (a signed TARGET is a value, not an option);
@@ -61,11 +80,23 @@ def criteria_set(
     kind = "absolute" if absolute else "relative"
     due = parse_timestamp(deadline, field="deadline") if deadline else None
     spec = Criterion(metric, direction, kind, _target(target, kind), due)  # type: ignore[arg-type]
+    decided = _decided(decided_at, decided_ref)
     with cli_session() as session:
         found = criteria.find_migration(session, migration)
         assert found.id is not None
-        rows = criteria.put_criterion(session, found.id, spec, by=by or f"cli:{getpass.getuser()}")
+        rows = criteria.put_criterion(session, found.id, spec, by=by or f"cli:{getpass.getuser()}", decided=decided)
     click.echo(f"{migration}: {len(rows)} criteria")
+
+
+def _decided(at: str | None, ref: str | None) -> criteria_service.Decided | None:
+    from service.criteria import service as criteria
+
+    if at is None:
+        if ref is not None:
+            raise click.BadParameter("--decided-ref goes with --decided-at", param_hint="--decided-ref")
+        return None
+    text = at if "T" in at else f"{at}T00:00:00Z"
+    return criteria.Decided(parse_timestamp(text, field="decided_at"), (ref or "").strip()[:500] or None)
 
 
 @criteria_group.command("remove")
@@ -97,7 +128,11 @@ def criteria_list(migration: str) -> None:
             click.echo(f"{row.metric} {row.direction} {target}{due}")
         for change in criteria.changes_of(session, found.id):
             flag = "*" if change.after_start else " "
+            when = f"{change.changed_at:%Y-%m-%d %H:%M}"
+            if change.decided_at is not None:
+                per = f" per {change.decided_ref}" if change.decided_ref else ""
+                when = f"recorded {when}, decided {change.decided_at:%Y-%m-%d}{per},"
             click.echo(
-                f"{flag} {change.changed_at:%Y-%m-%d %H:%M} {change.changed_by}: {change.action} {change.subject} "
+                f"{flag} {when} {change.changed_by}: {change.action} {change.subject} "
                 f"{change.before or ''} → {change.after or ''}"
             )

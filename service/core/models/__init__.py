@@ -28,6 +28,7 @@ from service.core.models.events import (
     SlackMessage,
     WeeklyRollup,
 )
+from service.core.models.imports import ImportCheckpoint, ImportRun
 from service.core.models.sessions import WebSessionRecord
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
 
@@ -44,6 +45,8 @@ __all__ = [
     "DeploymentChange",
     "Digest",
     "FrictionReport",
+    "ImportCheckpoint",
+    "ImportRun",
     "InboxEvent",
     "Incident",
     "Measurement",

@@ -50,3 +50,8 @@ class CriteriaChange(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     after_start: bool = False
     """The migration had started when this change was made: the goalposts moved."""
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """When the change was really decided, as its recorder says (``--decided-at``: a migration recorded
+    after the fact). Shown beside ``changed_at``; it never clears ``after_start``."""
+    decided_ref: str | None = Field(default=None, max_length=500)
+    """Where that decision is written down (a link to the RFC, the meeting notes)."""

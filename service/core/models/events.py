@@ -126,6 +126,8 @@ class PullRequest(SQLModel, table=True):
     head_branch: str = Field(max_length=256)
     merge_commit_sha: str = Field(max_length=64, index=True)
     merged_at: datetime = Field(sa_type=UTCDateTime)
+    opened_at: datetime | None = _utc()
+    """When it was opened: the end of the coding stage and the start of review (None: not sent)."""
 
 
 class Deployment(SQLModel, table=True):

@@ -116,6 +116,8 @@ class _Reader:
         if isinstance(value, dict):
             return _folded(value)
         if isinstance(value, list):  # a Parquet MAP column arrives as [(key, value), ...]
+            if all(isinstance(pair, dict) and set(pair) >= {"key", "value"} for pair in value):
+                return _folded({pair["key"]: pair["value"] for pair in value})  # BigQuery's key/value records
             if not all(isinstance(pair, tuple | list) and len(pair) == 2 for pair in value):
                 raise FocusError("Tags must be a map (key → value), not a list", row=row, column="Tags")
             return _folded(dict(value))
@@ -241,6 +243,8 @@ def _parsed(value: Any, row: int, column: str) -> datetime:
         raise FocusError("a timestamp is required", row=row, column=column)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
+    elif text.endswith(" UTC"):  # BigQuery writes a TIMESTAMP to CSV as 2026-10-05 00:00:00 UTC
+        text = text[:-4] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

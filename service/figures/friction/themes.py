@@ -20,9 +20,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+from service.figures.friction.tfidf import ENGLISH_STOP_WORDS, Tfidf, char_wb_ngrams
 
 THRESHOLD = 0.3
 _WORD = re.compile(r"[a-z0-9]+")
@@ -58,14 +57,16 @@ def _terms(text: str) -> list[str]:
     return [word for word in _words(" ".join(spelled)) if word not in ENGLISH_STOP_WORDS]
 
 
+def _char_grams(text: str) -> list[str]:
+    return char_wb_ngrams(text, 3, 5)
+
+
 class Similarity:
     """Pairwise similarity of report texts (see the module docstring), fitted on a corpus of reports."""
 
     def __init__(self, corpus: Sequence[str]) -> None:
-        self._words = TfidfVectorizer(analyzer=_terms, sublinear_tf=True).fit(corpus)
-        self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit(
-            [" ".join(_terms(text)) for text in corpus]
-        )
+        self._words = Tfidf(corpus, _terms)
+        self._chars = Tfidf([" ".join(_terms(text)) for text in corpus], _char_grams)
 
     def vectors(self, texts: Sequence[str]) -> tuple[Any, Any]:
         """The texts' word and character vectors (rows), to compare any subset of them (``among``)."""
@@ -100,10 +101,20 @@ class Theme:
 def _components(similar: np.ndarray) -> list[list[int]]:
     """Single linkage: the connected components of the pairs at or above the threshold (upper triangle),
     each in row order, ordered by their first row."""
-    _, labels = connected_components(csr_matrix(np.triu(similar, 1)), directed=True, connection="weak")
+    root = list(range(len(similar)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in zip(*np.nonzero(np.triu(similar, 1)), strict=True):
+        a, b = find(int(i)), find(int(j))
+        root[max(a, b)] = min(a, b)  # the smaller row is the root, so a component is named by its first row
     groups: dict[int, list[int]] = {}
-    for i, label in enumerate(labels.tolist()):
-        groups.setdefault(label, []).append(i)
+    for i in range(len(similar)):
+        groups.setdefault(find(i), []).append(i)
     return list(groups.values())
 
 

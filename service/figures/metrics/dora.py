@@ -59,16 +59,24 @@ def _seconds(values: pd.Series, quantile: float) -> float | None:
 
 def _frequency(successes: int, deploy_days: int, weeks: float, min_sample: int) -> dict[str, Any]:
     """Deployments per week from the successful production deployments of the window: the one rule both
-    the raw rows (``deployment_frequency``) and the weekly rollups (``from_rollups``) go through."""
-    per_week = successes / weeks
+    the raw rows (``deployment_frequency``) and the weekly rollups (``from_rollups``) go through.
+
+    Below a week (a short ``from``–``to``, the week so far) there is no weekly rate: 3 deployments in 3 days
+    are not "7 a week" — a rate over days cannot say what the rest of the week brings (deploys bunch on
+    some weekdays). ``per_week`` and ``band`` are then None and the figure is the count over ``window_days``
+    (``short_window``); docs/metrics.md, "Windows shorter than a week"."""
+    short = weeks < 1 - 1e-9
+    per_week = None if short else successes / weeks
     low = successes < min_sample
     band = None
-    if not low:
+    if not low and per_week is not None:
         band = next((name for bound, name in FREQUENCY_BANDS if per_week >= bound), "fewer")
     return {
         "deployments": successes,
-        "per_week": round(per_week, 3),
+        "per_week": None if per_week is None else round(per_week, 3),
         "deploy_days": deploy_days,
+        "window_days": round(weeks * 7, 2),
+        "short_window": short,
         "band": band,
         "low_sample": low,
     }

@@ -22,8 +22,12 @@ class _Result(BaseModel):
 
 class DeploymentFrequency(_Result):
     deployments: int = Field(description="Successful production deployments in the window")
-    per_week: float = Field(description="deployments ÷ weeks in the window")
+    per_week: float | None = Field(
+        description="deployments ÷ weeks in the window; null below a week (short_window: read the count)"
+    )
     deploy_days: int = Field(description="Distinct days (configured time zone) with a successful deployment")
+    window_days: float = Field(description="The window's length in days (the rate's denominator × 7)")
+    short_window: bool = Field(description="True when the window is shorter than a week: no rate, no band")
     band: Band = Field(description=BAND)
     low_sample: bool = Field(description=LOW)
 
@@ -91,3 +95,33 @@ class DoraResult(_Result):
 
 def dora_result(values: dict[str, Any]) -> DoraResult:
     return DoraResult.model_validate(values)
+
+
+class StageSpan(_Result):
+    from_: str = Field(alias="from", description="The column the stage starts at")
+    to: str = Field(description="The column the stage ends at")
+
+
+class StageWeek(_Result):
+    week: str = Field(description="ISO week of the deployment, in the configured time zone")
+    group: str
+    requests: int = Field(description="Pull/merge requests production deployments shipped this week")
+    coding_median_seconds: float | None = Field(description="Median first commit → request opened, seconds")
+    coding_p90_seconds: float | None
+    coding_n: int = Field(description="Requests whose coding stage is counted (both ends known and ordered)")
+    review_median_seconds: float | None = Field(description="Median opened → merged, seconds")
+    review_p90_seconds: float | None
+    review_n: int
+    deploy_median_seconds: float | None = Field(description="Median merged → production deployment, seconds")
+    deploy_p90_seconds: float | None
+    deploy_n: int
+    commits_without_request: int = Field(description="Counted commits pushed without a request (no review stage)")
+
+
+class LeadTimeStages(_Result):
+    """docs/metrics.md, "Lead time by stage"."""
+
+    group_by: str
+    timezone: str
+    stages: dict[str, StageSpan]
+    rows: list[StageWeek]

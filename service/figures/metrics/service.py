@@ -16,14 +16,14 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from service.core.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, Service
+from service.core.models import Change, Deployment, DeploymentChange, FrictionReport, Incident, PullRequest, Service
 from service.core.settings import Settings
 from service.figures import catalogue
 from service.figures.cohort import with_cohort
 from service.figures.filters import Filters, migrated_platforms
 from service.figures.metrics import compute, dora
 
-_TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at")
+_TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at", "opened_at", "merged_at")
 LOOKBACK = timedelta(days=7)
 """Rows this long before the window are read too: a failure shortly before it makes a fix-forward inside it."""
 
@@ -127,6 +127,40 @@ def lead_times_frame(session: Session, filters: Filters, start: datetime | None,
     return _frame(
         session, _scoped(statement, Deployment, filters), ["deployment_id", "committed_at", "finished_at", "excluded"]
     )
+
+
+def stage_frames(
+    session: Session, filters: Filters, start: datetime | None, end: datetime | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The deployments of a window (with their groups) and the commit → deployment pairs that shipped in them,
+    each with its pull request's opened and merged times: what ``stages.weekly_stages`` reads."""
+    request = sqlmodel.and_(
+        col(PullRequest.repository) == col(Change.repository), col(PullRequest.number) == col(Change.pr_number)
+    )
+    statement = (
+        select(
+            col(DeploymentChange.deployment_id),
+            col(Change.committed_at),
+            col(Deployment.finished_at),
+            col(DeploymentChange.excluded),
+            col(Change.repository),
+            col(Change.pr_number),
+            col(PullRequest.opened_at),
+            func.coalesce(col(PullRequest.merged_at), col(Change.merged_at)),
+        )
+        .join(Change, col(Change.id) == col(DeploymentChange.change_id))
+        .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
+        .join(Service, col(Service.slug) == col(Deployment.service))
+        .outerjoin(PullRequest, request)
+    )
+    if start is not None:
+        statement = statement.where(col(Deployment.finished_at) >= start)
+    if end is not None:
+        statement = statement.where(col(Deployment.finished_at) < end)
+    columns = ["deployment_id", "committed_at", "finished_at", "excluded", "repository", "pr_number", "opened_at"]
+    pairs = _frame(session, _scoped(statement, Deployment, filters), [*columns, "merged_at"])
+    deployments = _with_groups(deployments_frame(session, filters, start, end), migrated_platforms(session))
+    return deployments, pairs
 
 
 def shipped_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:

@@ -66,6 +66,8 @@ class CriterionIn(BaseModel):
 
 class CriteriaChangeOut(CriteriaTrailEntry):
     after_start: bool
+    decided_at: datetime | None = Field(default=None, description="When it was really decided, as recorded")
+    decided_ref: str | None = None
 
 
 class MigrationIn(BaseModel):

@@ -23,8 +23,9 @@ from service.figures.cost.frames import measurement_frame
 from service.figures.filters import Filters
 from service.figures.metrics import friction as friction_metrics
 from service.figures.metrics.dora import Window
-from service.figures.metrics.results import DoraResult, dora_result
-from service.figures.metrics.service import dora_metrics, environments, friction_frame, known_filters
+from service.figures.metrics.results import DoraResult, LeadTimeStages, dora_result
+from service.figures.metrics.service import dora_metrics, environments, friction_frame, known_filters, stage_frames
+from service.figures.metrics.stages import STAGES, weekly_stages
 from service.figures.weekly import warnings_cell, warnings_window, weekly_metrics, weekly_warnings
 from service.figures.work.service import load_summary
 
@@ -110,6 +111,31 @@ def weekly(
         default=str,
     )
     return Response(f'{head[:-1]}, "rows": {rows}}}', media_type="application/json")
+
+
+@router.get("/lead-time-stages", dependencies=[JsonOnly])
+def lead_time_stages(
+    settings: SettingsDep,
+    session: DbSession,
+    scope: Annotated[Scope, Depends()],
+    group_by: Literal["service", "team", "platform", "cohort"] = "platform",
+) -> LeadTimeStages:
+    """Lead time by stage — coding (first commit → request opened), review (opened → merged) and deploy
+    (merged → production) — per ISO week and group, for the pull requests production deployments shipped
+    (default: the last 26 weeks); see docs/metrics.md "Lead time by stage"."""
+    window = _window(settings, scope.start, scope.end, 7 * 26)
+    filters = known_filters(session, scope.filters)
+    deployments, pairs = stage_frames(session, filters, window.start, window.end)
+    envs = environments(settings, filters)
+    table = weekly_stages(deployments, pairs, tz=settings.timezone, environments=envs, group_by=group_by)
+    return LeadTimeStages.model_validate(
+        {
+            "group_by": group_by,
+            "timezone": settings.timezone,
+            "stages": {stage: {"from": start, "to": end} for stage, (start, end) in STAGES.items()},
+            "rows": json.loads(table.to_json(orient="records", double_precision=6)),
+        }
+    )
 
 
 @router.get("/measurements", response_model=None)

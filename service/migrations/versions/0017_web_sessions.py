@@ -1,8 +1,8 @@
 """web sessions kept server-side, so signing out ends a session at once (issue 26 #10); an OpenID Connect
 sign-in's role is kept with its session (issue 26 #13)
 
-Revision ID: 0016_security26
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 04:50:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 from service.core.db import UTCDateTime
 
-revision: str = "0016_security26"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

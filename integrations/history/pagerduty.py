@@ -1,0 +1,151 @@
+"""PagerDuty's history through its REST API v2, as the v3 webhook events ``integrations.pagerduty`` parses.
+
+``GET /incidents?service_ids[]=…&since&until&limit=100&offset`` (``more`` says whether a page follows; the
+range may not pass 180 days, so a longer one is walked in windows of 180), and for each incident that was
+acknowledged or resolved its overview log entries (``GET /incidents/{id}/log_entries?is_overview=true``):
+the incident becomes ``incident.triggered`` at its creation, ``incident.acknowledged`` at its first
+acknowledge entry and ``incident.resolved`` at its resolve entry, each keyed by the incident and the event
+so a re-run, and the live webhook, land on the same incident row.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from integrations import pagerduty as webhook
+from integrations.config import IntegrationConfig
+from integrations.history.checkpoint import Window
+from integrations.history.client import ApiClient, Credential, ImportFailed
+from integrations.history.paging import offset_more
+from integrations.history.runner import Batch, Scope, delivery
+from service.core.errors import InvalidInput
+from service.core.timeutil import parse_timestamp
+
+SOURCE = webhook.SOURCE
+LIMIT = 100
+MAX_RANGE = timedelta(days=180)
+NEEDS = "a read-only REST API key (account or user token) that can read incidents and their log entries"
+ENTRY_EVENTS = {"acknowledge_log_entry": "incident.acknowledged", "resolve_log_entry": "incident.resolved"}
+
+
+def credential(key: str) -> Credential:
+    return Credential(
+        {"Authorization": f"Token token={key}", "Accept": "application/vnd.pagerduty+json;version=2"},
+        "FRICTIONLOG_PAGERDUTY_API_KEY",
+        NEEDS,
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _time(value: Any) -> datetime | None:
+    try:
+        return parse_timestamp(value, field="created_at")
+    except InvalidInput:
+        return None
+
+
+def windows(window: Window) -> list[Window]:
+    """[since, until) cut into ranges of at most 180 days, oldest first."""
+    cut, start = [], window.since
+    while start < window.until:
+        end = min(start + MAX_RANGE, window.until)
+        cut.append(Window(start, end))
+        start = end
+    return cut
+
+
+@dataclass(slots=True)
+class ServiceScope:
+    service_id: str
+    config: IntegrationConfig = field(default_factory=IntegrationConfig)
+
+    @property
+    def source(self) -> str:
+        return SOURCE
+
+    @property
+    def key(self) -> str:
+        return f"{self.service_id}:incidents"
+
+    def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
+        state = json.loads(cursor) if cursor else {"window": 0, "offset": 0}
+        ranges = windows(window)
+        if not ranges:
+            return Batch([], None)
+        current = ranges[state["window"]]
+        params: dict[str, str | int] = {
+            "since": _iso(current.since),
+            "until": _iso(current.until),
+            "limit": LIMIT,
+            "offset": state["offset"],
+            "time_zone": "UTC",
+        }
+        if self.service_id != "all":
+            params["service_ids[]"] = self.service_id
+        page = client.get("/incidents", params, scope=self.key)
+        incidents = page.data.get("incidents") if isinstance(page.data, dict) else None
+        if not isinstance(incidents, list):
+            raise ImportFailed(f"{self.key}: the answer has no incidents list")
+        out, skipped = [], []
+        for incident in incidents:
+            if not isinstance(incident, dict) or not incident.get("id") or not incident.get("created_at"):
+                skipped.append("incident without an id or a creation time")
+                continue
+            out.extend(self._events(client, incident))
+        following = offset_more(page.data, int(state["offset"]))
+        if following is not None:
+            next_state: dict[str, int] | None = {"window": state["window"], "offset": following}
+        elif state["window"] + 1 < len(ranges):
+            next_state = {"window": state["window"] + 1, "offset": 0}
+        else:
+            next_state = None
+        return Batch(out, json.dumps(next_state) if next_state else None, skipped)
+
+    def _events(self, client: ApiClient, incident: dict[str, Any]) -> list[Any]:
+        """The incident's webhook events: triggered, then acknowledged and resolved from its log entries."""
+        moments = [("incident.triggered", str(incident["created_at"]))]
+        if incident.get("status") in ("acknowledged", "resolved"):
+            moments.extend(self._entries(client, str(incident["id"])))
+        return [
+            delivery(
+                SOURCE,
+                event_type,
+                {
+                    "event": {
+                        "id": f"import-{incident['id']}-{event_type}",
+                        "event_type": event_type,
+                        "resource_type": "incident",
+                        "occurred_at": at,
+                        "data": {**incident, "type": "incident"},
+                    }
+                },
+                f"pagerduty:{incident['id']}:{event_type}",
+            )
+            for event_type, at in moments
+        ]
+
+    def _entries(self, client: ApiClient, incident_id: str) -> list[tuple[str, str]]:
+        """The first acknowledge and the resolve of the incident (paged with offset/more as well)."""
+        found: dict[str, str] = {}
+        offset: int | None = 0
+        while offset is not None:
+            params: dict[str, str | int] = {"is_overview": "true", "limit": LIMIT, "offset": offset, "time_zone": "UTC"}
+            page = client.get(f"/incidents/{incident_id}/log_entries", params, scope=self.key)
+            entries = page.data.get("log_entries") if isinstance(page.data, dict) else None
+            for entry in entries if isinstance(entries, list) else []:
+                event_type = ENTRY_EVENTS.get(str(entry.get("type"))) if isinstance(entry, dict) else None
+                at = _time(entry.get("created_at")) if event_type else None
+                if event_type and at and (event_type not in found or _iso(at) < found[event_type]):
+                    found[event_type] = _iso(at)
+            offset = offset_more(page.data, offset)
+        return sorted(found.items(), key=lambda item: item[1])
+
+
+def scopes(service_ids: list[str], config: IntegrationConfig) -> list[Scope]:
+    return [ServiceScope(service_id, config) for service_id in service_ids]

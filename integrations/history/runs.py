@@ -1,0 +1,187 @@
+"""Imports run for the API, the web app and the schedule: a run is asked for (a row, ``queued``), a worker
+job runs it with its progress written to the row after every page, and the row ends ``finished`` (with the
+summary) or ``failed`` (with the reason: a refused credential, a vendor that kept failing).
+
+The scheduled incremental import (FRICTIONLOG_IMPORT_SCHEDULE) runs each ``source:target`` from where its
+checkpoints' last finished window ended (a day of overlap; the deliveries are keyed, so it doubles nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from integrations.config import IntegrationConfig
+from integrations.history import checkpoint, sources
+from integrations.history.client import CredentialRefused, ImportFailed
+from service.core.db import session_scope
+from service.core.errors import InvalidInput
+from service.core.models import ImportRun
+from service.core.settings import Settings
+from service.core.timeutil import utcnow
+
+log = logging.getLogger("frictionlog.import")
+
+FIRST_LOOKBACK = timedelta(days=30)
+"""A scheduled source never imported before starts this far back (a longer history: ``frictionlog import``)."""
+OVERLAP = timedelta(days=1)
+
+
+def request_run(
+    settings: Settings,
+    *,
+    source: str,
+    targets: Sequence[str],
+    since: datetime,
+    until: datetime | None,
+    requested_by: str,
+) -> ImportRun:
+    """Check what is asked (the source, its targets, its credential in the settings) and queue it; an
+    InvalidInput names the field or the setting."""
+    spec = sources.source(source)
+    cleaned = [t.strip() for t in targets if t.strip()]
+    if not cleaned:
+        raise InvalidInput(f"name at least one {spec.target} to import", field="targets")
+    end = until or utcnow()
+    if since >= end:
+        raise InvalidInput("since must be before until", field="since")
+    spec.credential(settings)
+    request = {"targets": cleaned, "since": since.isoformat(), "until": until.isoformat() if until else None}
+    with session_scope(settings.database_url, write=True) as session:
+        run = ImportRun(source=source, request=request, requested_by=requested_by[:128])
+        session.add(run)
+        session.commit()
+        session.refresh(run)
+    log.info("import.requested id=%s source=%s targets=%s", run.id, source, len(cleaned))
+    return run
+
+
+def get_run(settings: Settings, run_id: int) -> ImportRun | None:
+    with session_scope(settings.database_url) as session:
+        return session.get(ImportRun, run_id)
+
+
+def recent_runs(settings: Settings, limit: int = 5) -> list[ImportRun]:
+    """The newest runs first (the /data page lists them)."""
+    with session_scope(settings.database_url) as session:
+        return list(session.exec(select(ImportRun).order_by(col(ImportRun.id).desc()).limit(limit)).all())
+
+
+class RunProgress:
+    """Writes a run's progress to its row after every page: per scope, pages and records; the wait."""
+
+    def __init__(self, settings: Settings, run_id: int) -> None:
+        self.settings, self.run_id = settings, run_id
+        self.scopes: dict[str, dict[str, int]] = {}
+        self.waited_seconds = 0.0
+
+    def begin(self, scope: str, /) -> None:
+        self.scopes[scope] = {"pages": 0, "records": 0}
+        self._write()
+
+    def page(self, scope: str, records: int, /) -> None:
+        shown = self.scopes.setdefault(scope, {"pages": 0, "records": 0})
+        shown["pages"] += 1
+        shown["records"] += records
+        self._write()
+
+    def waited(self, seconds: float, /) -> None:
+        self.waited_seconds += seconds
+        self._write()
+
+    def end(self, _scope: str, /) -> None:
+        return None
+
+    def _write(self) -> None:
+        progress = {"scopes": self.scopes, "rate_limit_wait_seconds": round(self.waited_seconds, 1)}
+        _update(self.settings, self.run_id, progress=progress)
+
+
+def _update(settings: Settings, run_id: int, **values: Any) -> None:
+    with session_scope(settings.database_url, write=True) as session:
+        run = session.get(ImportRun, run_id)
+        if run is None:
+            return
+        for name, value in values.items():
+            setattr(run, name, value)
+        session.add(run)
+        session.commit()
+
+
+def _claim(settings: Settings) -> ImportRun | None:
+    """The oldest queued run, marked running in the same transaction (one worker takes it)."""
+    with session_scope(settings.database_url, write=True) as session:
+        statement = (
+            select(ImportRun)
+            .where(col(ImportRun.state) == "queued")
+            .order_by(col(ImportRun.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        run = session.exec(statement).first()
+        if run is None:
+            return None
+        run.state = "running"
+        session.add(run)
+        session.commit()
+        session.refresh(run)
+        return run
+
+
+def run_queued(settings: Settings) -> list[int]:
+    """Run every queued import, oldest first; the ids run. A failure is recorded on its row, never raised."""
+    done = []
+    while (run := _claim(settings)) is not None:
+        assert run.id is not None
+        done.append(run.id)
+        request = run.request
+        until = datetime.fromisoformat(request["until"]) if request.get("until") else utcnow()
+        try:
+            summary = sources.run(
+                settings,
+                run.source,
+                request["targets"],
+                since=datetime.fromisoformat(request["since"]),
+                until=until,
+                progress=RunProgress(settings, run.id),
+            )
+        except (CredentialRefused, ImportFailed, InvalidInput) as exc:
+            log.warning("import.failed id=%s source=%s reason=%s", run.id, run.source, exc.message)
+            _update(settings, run.id, state="failed", error=exc.message[:2000], finished_at=utcnow())
+            continue
+        live = (get_run(settings, run.id) or run).progress
+        _update(
+            settings, run.id, state="finished", finished_at=utcnow(), progress={**live, "summary": summary.as_json()}
+        )
+    return done
+
+
+def scheduled_window(settings: Settings, source: str, target: str, now: datetime) -> tuple[datetime, datetime]:
+    """From the earliest end of the target's finished windows (less a day), or 30 days back, to now."""
+    spec = sources.source(source)
+    scopes = spec.scopes([target], IntegrationConfig.from_settings(settings))
+    ends = [checkpoint.covered_until(settings.database_url, source, scope.key) for scope in scopes]
+    known = [end for end in ends if end is not None]
+    since = min(known) - OVERLAP if len(known) == len(ends) and known else now - FIRST_LOOKBACK
+    return since, now
+
+
+def run_scheduled(settings: Settings) -> dict[str, str]:
+    """Each ``source:target`` of FRICTIONLOG_IMPORT_SCHEDULE, incrementally; what became of each."""
+    outcome: dict[str, str] = {}
+    for entry in settings.import_schedule:
+        source, _, target = entry.partition(":")
+        now = utcnow()
+        try:
+            since, until = scheduled_window(settings, source, target, now)
+            summary = sources.run(settings, source, [target], since=since, until=until)
+        except (CredentialRefused, ImportFailed, InvalidInput) as exc:
+            log.warning("import.scheduled_failed entry=%s reason=%s", entry, exc.message)
+            outcome[entry] = f"failed: {exc.message}"
+            continue
+        outcome[entry] = f"{sum(s.stored for s in summary.scopes)} new deliveries"
+    return outcome

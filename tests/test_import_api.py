@@ -1,0 +1,142 @@
+"""``POST /api/v1/imports`` and ``GET /api/v1/imports/{id}`` (admin): a run is queued, the worker job runs it
+with its progress on the row, and its end (the summary, or the reason it failed) is read back; the
+scheduled incremental import continues from the checkpoints."""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from integrations.history import runs, sources
+from service.app.api.routes.imports import SourceName
+from service.app.web.app import create_app
+from service.core.db import get_engine
+from service.core.models import Deployment, ImportCheckpoint
+from service.core.settings import Settings
+from tests.factories import issue_token
+from tests.fakes import RecordingWaker
+from tests.helpers import make_settings
+from tests.history_standins import START, GitHubStandIn, make_repo, serve_github
+from workers import jobs
+from workers.names import IMPORT_RUNS_TASK
+from workers.process import drain
+
+REPO = "acme/checkout-api"
+
+
+@pytest.fixture
+def stand_in() -> Iterator[GitHubStandIn]:
+    with serve_github(GitHubStandIn({REPO: make_repo(1, REPO, days=10)})) as served:
+        yield served
+
+
+@pytest.fixture
+def settings_with_token(database_url: str, tmp_path: Path, stand_in: GitHubStandIn) -> Settings:
+    return make_settings(database_url, tmp_path, github_token="ghp-test", github_api_url=stand_in.url)
+
+
+def test_an_admin_queues_an_import_and_follows_it_to_the_end(settings_with_token: Settings) -> None:
+    settings = settings_with_token
+    waker = RecordingWaker()
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'admin', ['admin'])}"}
+    reader = {"Authorization": f"Bearer {issue_token(settings, 'reader', ['read'])}"}
+    asked = {
+        "source": "github",
+        "targets": [REPO],
+        "since": START.isoformat(),
+        "until": (START + timedelta(days=10)).isoformat(),
+    }
+    with TestClient(create_app(settings, waker=waker)) as client:
+        assert client.post("/api/v1/imports", json=asked, headers=reader).status_code == 403
+        created = client.post("/api/v1/imports", json=asked, headers=admin)
+        assert created.status_code == 202, created.text
+        run = created.json()
+        assert (run["state"], run["targets"], run["requested_by"]) == ("queued", [REPO], "api:admin")
+        assert waker.requested == [IMPORT_RUNS_TASK]
+        assert jobs.requested_imports(settings) == [run["id"]]
+        drain(settings)
+        done = client.get(f"/api/v1/imports/{run['id']}", headers=admin).json()
+        assert client.get("/api/v1/imports/999999", headers=admin).status_code == 404
+    assert done["state"] == "finished"
+    assert done["progress"]["summary"]["records"]["deployment"] == 5
+    assert done["progress"]["scopes"][f"{REPO}:deployments"] == {"pages": 1, "records": 5}
+    with Session(get_engine(settings.database_url)) as session:
+        assert len(session.exec(select(Deployment)).all()) == 5
+
+
+def test_a_missing_credential_or_target_is_a_422_naming_it(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path)
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'admin', ['admin'])}"}
+    asked = {"source": "pagerduty", "targets": ["PF9KMXH"], "since": START.isoformat()}
+    with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+        refused = client.post("/api/v1/imports", json=asked, headers=admin)
+        unknown = client.post("/api/v1/imports", json={**asked, "source": "bitbucket"}, headers=admin)
+        empty = client.post("/api/v1/imports", json={**asked, "targets": []}, headers=admin)
+    assert refused.status_code == 422
+    assert "FRICTIONLOG_PAGERDUTY_API_KEY" in refused.text
+    assert unknown.status_code == 422
+    assert "source" in unknown.text
+    assert empty.status_code == 422
+    assert "targets" in empty.text
+
+
+def test_a_run_the_vendor_refuses_ends_failed_with_the_reason(
+    settings_with_token: Settings, stand_in: GitHubStandIn
+) -> None:
+    stand_in.trouble = lambda _p, _q, _n: "401"
+    run = runs.request_run(
+        settings_with_token, source="github", targets=[REPO], since=START, until=None, requested_by="t"
+    )
+    assert run.id is not None
+    assert runs.run_queued(settings_with_token) == [run.id]
+    ended = runs.get_run(settings_with_token, run.id)
+    assert ended is not None
+    assert ended.state == "failed"
+    assert ended.error is not None
+    assert "FRICTIONLOG_GITHUB_TOKEN was refused (HTTP 401)" in ended.error
+
+
+def test_the_scheduled_import_continues_from_the_checkpoints(settings_with_token: Settings) -> None:
+    settings = settings_with_token.model_copy(update={"import_schedule": [f"github:{REPO}"]})
+    first_end = START + timedelta(days=5)
+    sources.run(settings, "github", [REPO], since=START, until=first_end)
+    now = START + timedelta(days=10)
+    since, until = runs.scheduled_window(settings, "github", REPO, now)
+    assert (since, until) == (first_end - timedelta(days=1), now)
+    with Session(get_engine(settings.database_url)) as session:
+        assert {c.covered_until for c in session.exec(select(ImportCheckpoint)).all()} == {first_end}
+
+
+def test_the_api_names_every_history_source() -> None:
+    assert set(typing.get_args(SourceName)) == set(sources.SOURCES)
+
+
+def test_the_data_page_queues_an_import_for_an_admin_and_lists_it(settings_with_token: Settings) -> None:
+    from tests.test_web import csrf_of, sign_in
+
+    settings = settings_with_token
+    admin = issue_token(settings, "lead", ["admin"])
+    reader = issue_token(settings, "viewer", ["read"])
+    waker = RecordingWaker()
+    with TestClient(create_app(settings, waker=waker)) as client:
+        sign_in(client, reader)
+        assert "Import history" not in client.get("/data").text  # readers see no form
+        client.cookies.clear()
+        sign_in(client, admin)
+        page = client.get("/data")
+        form = {"source": "github", "targets": REPO, "since": "2026-01-05", "csrf": csrf_of(page.text)}
+        queued = client.post("/data/import", data=form)
+        refused = client.post("/data/import", data={**form, "targets": " , "})
+        jobs.requested_imports(settings)
+        listed = client.get("/data").text
+    assert queued.status_code == 200
+    assert "is queued" in queued.text
+    assert waker.requested == [IMPORT_RUNS_TASK]
+    assert "Not queued: name at least one repo to import" in refused.text
+    assert f"github · {REPO} · finished" in listed
