@@ -11,13 +11,18 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
+from service.app.api.app import create_app
 from service.app.cli import main
 from service.core.db import get_engine
 from service.core.models.cost import CostLine
 from service.core.settings import get_settings
+from tests.factories import issue_token
+from tests.fakes import RecordingWaker
 from tests.focus_files import Charge, write_csv
+from tests.helpers import make_settings
 
 DAY = timedelta(days=1)
 OCTOBER = [Charge(datetime(2026, 10, 1, tzinfo=UTC) + d * DAY, 100.0, tags={"service": "ml-api"}) for d in range(31)]
@@ -84,3 +89,40 @@ def test_a_dry_run_says_what_it_would_replace_and_writes_nothing(
     assert "AWS 2026-11-01: replaces its 0 stored lines with 3" in result.output
     assert "dry run: 13 rows read and checked; nothing was written" in result.output
     assert by_month(database_url) == {"2026-10": (31, 3100.0)}
+
+
+def test_a_large_undeclared_file_is_planned_and_updated_not_doubled(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    charges = [Charge(datetime(2026, 10, 5, tzinfo=UTC), 1.0, tags={"service": f"svc-{i}"}) for i in range(1200)]
+    path = write_csv(tmp_path / "many.csv", undeclared(charges))
+    assert cli.invoke(main, ["cost", "import", str(path)], catch_exceptions=False).exit_code == 0
+
+    again = cli.invoke(main, ["cost", "import", "--dry-run", str(path)], catch_exceptions=False)
+
+    assert "AWS 2026-10-01 (no BillingPeriodStart: not replaced): adds 0 lines, updates 1200" in again.output
+    assert cli.invoke(main, ["cost", "import", str(path)], catch_exceptions=False).exit_code == 0
+    assert by_month(database_url) == {"2026-10": (1200, 1200.0)}
+
+
+def test_the_api_dry_run_says_what_an_import_would_replace_and_writes_nothing(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, import_dir=tmp_path / "imports")
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'a', ['admin'])}"}
+    with TestClient(create_app(settings, waker=RecordingWaker()), raise_server_exceptions=False) as client:
+        october = write_csv(tmp_path / "oct.csv", OCTOBER).read_bytes()
+        assert client.post("/api/v1/cost/imports", content=october, headers=admin).status_code == 201
+        november = write_csv(tmp_path / "nov.csv", undeclared([*NOVEMBER, LATE_CREDIT])).read_bytes()
+
+        answer = client.post("/api/v1/cost/imports/plan", content=november, headers=admin)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rows"] == 4
+    assert [
+        (s["billing_period"], s["declared"], s["stored_lines"], s["incoming_lines"]) for s in answer.json()["scopes"]
+    ] == [
+        ("2026-10-01", False, 0, 1),
+        ("2026-11-01", False, 0, 3),
+    ]
+    assert by_month(database_url) == {"2026-10": (31, 3100.0)}  # nothing written

@@ -82,15 +82,19 @@ def plan(session: Session, summary: FocusSummary) -> list[ScopeChange]:
     for key in summary.lines:
         incoming.setdefault((key[0], key[1]), []).append(external_id(key))
     changes = []
+    counted = select(func.count()).select_from(CostLine).where(col(CostLine.source) == SOURCE)
     for scope in sorted(summary.periods | summary.declared):
         provider, start = scope
-        stored = select(func.count()).select_from(CostLine).where(col(CostLine.source) == SOURCE)
+        ids = incoming.get(scope, [])
         if scope in summary.declared:
-            stored = stored.where(col(CostLine.provider) == provider, col(CostLine.billing_period_start) == start)
-        else:
-            stored = stored.where(col(CostLine.external_id).in_(incoming.get(scope, [])))
-        count = int(session.exec(stored).one())
-        changes.append(ScopeChange(provider, start, scope in summary.declared, count, len(incoming.get(scope, []))))
+            in_scope = counted.where(col(CostLine.provider) == provider, col(CostLine.billing_period_start) == start)
+            count = int(session.exec(in_scope).one())
+        else:  # the stored lines with the same keys, a few hundred ids per query (SQLite's variable limit)
+            count = sum(
+                int(session.exec(counted.where(col(CostLine.external_id).in_(ids[at : at + 500]))).one())
+                for at in range(0, len(ids), 500)
+            )
+        changes.append(ScopeChange(provider, start, scope in summary.declared, count, len(ids)))
     return changes
 
 

@@ -6,8 +6,9 @@ place the cap is applied: a route reads its body whole (``service.app.api.body``
 looks to it like a client that left, whose answer is then replaced by the 413.
 
 - **Cap (413).** Each route's cap is declared once, here (``body_limit``): ``FRICTIONLOG_MAX_BODY_BYTES``
-  (1 MiB) for every route but the FOCUS imports (``IMPORT_PATHS``: the API's and the web upload), which stream
-  a bill to disk under ``FRICTIONLOG_MAX_IMPORT_BYTES`` (1 GiB). It is applied as bytes arrive. A declared
+  (1 MiB) for every route but the FOCUS imports (``IMPORT_PATHS``: the API's, its dry run and the web
+  upload), which stream a bill to disk under ``FRICTIONLOG_MAX_IMPORT_BYTES`` (1 GiB). It is applied as bytes
+  arrive. A declared
   ``Content-Length`` over the cap is answered at once, before anything is read; a body that streams past
   the cap (chunked, or a lying length) is cut off there: the application sees the client go away and
   whatever it was about to answer is replaced by the 413. Nothing past the cap is ever buffered.
@@ -41,8 +42,9 @@ from service.core.settings import Settings
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOKEN_FIRST_PREFIX = "/api/"
 API_IMPORT_PATH = "/api/v1/cost/imports"
+API_IMPORT_PLAN_PATH = "/api/v1/cost/imports/plan"
 WEB_IMPORT_PATH = "/imports/cost"
-IMPORT_PATHS = frozenset({API_IMPORT_PATH, WEB_IMPORT_PATH})
+IMPORT_PATHS = frozenset({API_IMPORT_PATH, API_IMPORT_PLAN_PATH, WEB_IMPORT_PATH})
 """Routes that take a whole FOCUS bill: streamed to disk by the route, never held in memory."""
 
 

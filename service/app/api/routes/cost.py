@@ -20,7 +20,7 @@ from service.app.api.limits import body_limit
 from service.app.api.state import app_state
 from service.core.db import session_scope
 from service.core.settings import Settings
-from service.ingest.cost_import import UPLOAD_SUFFIX, import_focus, read_file, upload_prefix
+from service.ingest.cost_import import UPLOAD_SUFFIX, import_focus, plan, read_file, upload_prefix
 
 router = APIRouter(prefix="/api/v1/cost", tags=["cost"], dependencies=[Depends(require_scope("admin"))])
 
@@ -68,6 +68,23 @@ async def spool(chunks: AsyncIterator[bytes], settings: Settings, *, limit: int,
     return path
 
 
+class ScopeOut(BaseModel):
+    provider: str
+    billing_period: str
+    """The period's first day (ISO date)."""
+    declared: bool
+    """Named by the file's BillingPeriodStart: replaced whole. Otherwise lines are added or updated there."""
+    stored_lines: int
+    """Lines stored now that the import would replace (declared) or update (same key)."""
+    incoming_lines: int
+    summary: str
+
+
+class PlanOut(BaseModel):
+    rows: int
+    scopes: list[ScopeOut]
+
+
 async def import_spooled(settings: Settings, path: Path, filename: str) -> ImportOut:
     """Import a spooled FOCUS file (every row checked before the write transaction begins), then delete it."""
 
@@ -98,3 +115,34 @@ async def create_import(request: Request, filename: str | None = Query(default=N
     limit = body_limit(settings, request.url.path)
     path = await spool(request.stream(), settings, limit=limit, declared=request.headers.get("content-length"))
     return await import_spooled(settings, path, filename or "upload")
+
+
+@router.post("/imports/plan")
+async def plan_import(request: Request) -> PlanOut:
+    """A dry run: read and check a FOCUS file as an import would, and say period by period what importing it
+    would replace, add and update — writing nothing. A malformed file gets the import's 422."""
+    settings = app_state(request).settings
+    limit = body_limit(settings, request.url.path)
+    path = await spool(request.stream(), settings, limit=limit, declared=request.headers.get("content-length"))
+
+    def run() -> PlanOut:
+        summary = read_file(settings, path)
+        with session_scope(settings.database_url) as session:
+            changes = plan(session, summary)
+        scopes = [
+            ScopeOut(
+                provider=c.provider,
+                billing_period=c.period.date().isoformat(),
+                declared=c.declared,
+                stored_lines=c.stored,
+                incoming_lines=c.incoming,
+                summary=c.words(),
+            )
+            for c in changes
+        ]
+        return PlanOut(rows=summary.rows, scopes=scopes)
+
+    try:
+        return await run_in_threadpool(run)
+    finally:
+        path.unlink(missing_ok=True)
