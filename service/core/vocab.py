@@ -156,6 +156,20 @@ COHORT_WORDS: dict[str, str] = {MIGRATED: "migrated", NOT_MIGRATED: "not yet mig
 FLAT_CHANGE = 0.05
 """A week against its comparison that moved less than 5 % either way is "flat" (neither better nor worse)."""
 
+EffectScale = Literal["ratio", "additive"]
+"""How the move's effect is modelled. ``ratio``: multiplicative parallel trends (without the move, the moved
+services would have changed by the same factor as the controls; Wooldridge 2023's Poisson-style
+imputation), for counts and positive skewed amounts — the counterfactual stays positive and a relative
+interval, built on the log-ratio scale, never falls below −100 %. ``additive``: the same change in level
+(Callaway & Sant'Anna 2021), for shares bounded on both sides."""
+EFFECT_SCALES: tuple[EffectScale, ...] = ("ratio", "additive")
+
+SENSITIVITY_CAVEAT = "holds unless the trend after the move bends {bound:.1f}× more than the trend before it"
+"""The caveat of a claim made over a pre-move drift (Rambachan & Roth's relative magnitudes, at the breakdown
+value): every renderer formats this one sentence."""
+NOT_ENOUGH_DATA_DETECT = "not enough data yet (could detect ±{mde:.0%})"
+"""A criterion or effect whose interval is too wide to judge, with what the data could detect."""
+
 PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
 """The per-service weekly panel every effect reads (``service.effects.panel``)."""
 
@@ -166,7 +180,9 @@ class Metric:
     effects and success criteria, the HTML and Slack digests, the web app's tables and charts.
 
     ``relative``: effects are stated relative to the counterfactual (+12 %), otherwise in the metric's own
-    unit. ``scale`` multiplies stored values into the unit shown (100 for a share shown in %)."""
+    unit. ``scale`` multiplies stored values into the unit shown (100 for a share shown in %).
+    ``effect_scale``: how the move's effect is modelled (``EffectScale``: ratio for counts and positive
+    skewed amounts, additive for bounded shares)."""
 
     key: str
     label: str
@@ -179,6 +195,7 @@ class Metric:
     relative: bool = True
     aggregation: Literal["mean"] = "mean"
     """How a group's weekly values combine: the mean over services (each service once)."""
+    effect_scale: EffectScale = "ratio"
 
 
 METRICS: tuple[Metric, ...] = (

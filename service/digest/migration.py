@@ -4,7 +4,7 @@ criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -60,8 +60,10 @@ def effects(
         environments=environments,
     )
     first = treatment_weeks(moves, tz)
+    design = options or did.Options()
     results = []
     for metric in metrics:
+        options = replace(design, scale=metric.effect_scale)
         panel = mask_move_weeks(metric.build(inputs), moves, tz)
         own = own_changes(panel, moves, tz)
         results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first, own))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from service.core import vocab
 from service.core.words import plural
-from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PLACEBO_PRE_WEEKS, Effect
+from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PRE_WEEKS, Effect
 from service.effects.panel import PanelMetric
 
 NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
@@ -71,7 +71,7 @@ def _reason(effect: Effect) -> str:
         return DIVERGING
     if reason == "pre_trend_untested":
         return (
-            f"no claim yet: fewer than {PLACEBO_PRE_WEEKS} weeks of data before the moves to check that moved and "
+            f"no claim yet: fewer than {PRE_WEEKS} weeks of data before the moves to check that moved and "
             "not-yet-moved services ran in parallel"
         )
     if reason == "few_controls":
