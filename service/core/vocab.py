@@ -131,8 +131,12 @@ Method = Literal["staggered_did", "before_after", "none"]
 """How an effect was estimated: against not-yet-moved services, a plain before/after, or not at all."""
 PreTrendStatus = Literal["parallel", "diverging", "not_tested"]
 PRE_TREND_WORDS: dict[str, str] = {"parallel": "parallel", "diverging": "diverging", "not_tested": "not checked"}
-DIVERGING = "moved and not-yet-moved services were already diverging before the move"
-"""Why no claim is made when the pre-trend check fails (the sentence every renderer uses)."""
+DIVERGING = (
+    "moved and not-yet-moved services were already diverging before the move, enough to explain the change "
+    "if that trend continued"
+)
+"""Why no claim is made when the change does not survive the pre-move drift continuing after the move (the
+sensitivity bound at M̄ = 1; the sentence every renderer uses)."""
 
 CriterionStatus = Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
 CRITERION_STATUS_WORDS: dict[str, str] = {
