@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 
-def _designs(m: Matrices, options: Options, min_pre_weeks: int) -> list[cells.Design]:
+def _designs(m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None) -> list[cells.Design]:
     designs = []
     for g in _cohort_weeks(m):
         d = cells.design(
@@ -79,7 +79,7 @@ def _designs(m: Matrices, options: Options, min_pre_weeks: int) -> list[cells.De
             g,
             scale=options.scale,
             base_weeks=options.base_weeks,
-            horizon=options.horizon,
+            horizon=options.horizon if back is None else back,
             controls=options.controls,
             min_pre_weeks=min_pre_weeks,
         )
@@ -141,13 +141,14 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
         # effect; a before/after is all there is.
         fallback = before_after(panel, first_treated, options)
         return fallback if fallback.treated else Effect("none", "not_enough_data", "few_treated", 0, 0, len(cohorts))
-    designs = _designs(m, options, options.min_pre_weeks)
+    back = max(options.horizon, options.pre_window)
+    designs = _designs(m, options, options.min_pre_weeks, back)
     k = draws(m.g, options.resamples, options.seed)
     horizon = options.horizon
-    span = 2 * horizon + 1
+    span = back + horizon + 1
     totals = np.zeros((len(cells.SUMS), k.shape[0], 2 + span))
     """Sums (``cells.SUMS``) per replicate over the cells after the move, then the same weighted by weeks
-    since the last pre-move week (for the sensitivity's distance), then each week −horizon … +horizon."""
+    since the last pre-move week (for the sensitivity's distance), then each week −back … +horizon."""
     es_units = np.zeros(span, dtype=int)
     treated_units = np.zeros(len(m.services), dtype=bool)
     control_units = np.zeros(len(m.services), dtype=bool)
@@ -156,7 +157,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
         since = np.concatenate([d.since for d in chunk])
         post = since >= 0
         reduce = np.hstack(
-            [post[:, None], (post * (since + 1))[:, None], since[:, None] == np.arange(-horizon, horizon + 1)[None, :]]
+            [post[:, None], (post * (since + 1))[:, None], since[:, None] == np.arange(-back, horizon + 1)[None, :]]
         )
         totals += cells.reduced(chunk, k, options.scale, reduce.astype(float))
         for d in chunk:
@@ -165,7 +166,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
             control_units |= d.control[:, used].any(axis=1)
             post_weeks |= {int(e) for e in d.since[used]}
             inside = d.since <= horizon
-            es_units[d.since[inside] + horizon] += d.treated[:, inside].sum(axis=0)
+            es_units[d.since[inside] + back] += d.treated[:, inside].sum(axis=0)
     effect = _summarise(
         options=options,
         treated=int(treated_units.sum()),
@@ -227,7 +228,8 @@ def _summarise(
     baseline = float(cf_mean[0])
     low, high = _relative_interval(*interval(theta[1:], theta[0], confidence, widen), baseline, scale)
     es = totals[:, :, 2:]
-    pre, slope = _pre_trend(es, es_units, options, widen, baseline)
+    back = es.shape[2] - options.horizon - 1
+    pre, slope = _pre_trend(es[:, :, :back], es_units[:back], options, widen, baseline)
     holds = _holds(pre, theta, slope, distance, options, widen)
     reason = _no_claim_reason(
         options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=baseline, pre=pre, low=low
@@ -258,7 +260,9 @@ def _summarise(
         high=high,
         mde_relative=_mde_relative(theta, baseline, widen, scale),
         pre_trend=replace(pre, cohorts=pre_cohorts if pre.status != "not_tested" else 0),
-        event_study=_event_points(es, es_units, options, widen),
+        event_study=_event_points(
+            es[:, :, back - options.horizon :], es_units[back - options.horizon :], options, widen
+        ),
         post_weeks=post_weeks,
         scale=scale,
         sensitivity_low=s_low,
@@ -316,15 +320,16 @@ def _pre_trend(
     es: np.ndarray, es_units: np.ndarray, options: Options, widen: float, baseline: float
 ) -> tuple[PreTrend, np.ndarray]:
     """The moved services' drift per week against the controls before the move (per replicate, model
-    scale), over the pre-move weeks with data; not tested with fewer than ``pre_weeks`` of them."""
-    horizon = options.horizon
-    theta = _event_theta(es[:, :, :horizon], options.scale)
-    weight = es[0, :, :horizon]
-    weeks = int(((weight[0] > 0) & np.isfinite(theta[0]) & (es_units[:horizon] > 0)).sum())
-    slope = sensitivity.slopes(theta, weight, np.arange(-horizon, 0, dtype=float))
+    scale), over the pre-move weeks with data (``es``: weeks −back … −1); not tested with fewer than
+    ``pre_weeks`` of them."""
+    back = es.shape[2]
+    theta = _event_theta(es, options.scale)
+    weight = es[0]
+    weeks = int(((weight[0] > 0) & np.isfinite(theta[0]) & (es_units > 0)).sum())
+    slope = sensitivity.slopes(theta, weight, np.arange(-back, 0, dtype=float))
     if weeks < options.pre_weeks or not np.isfinite(slope[0]):
         return PreTrend("not_tested", weeks=weeks), np.zeros_like(slope)
-    lo, hi = interval(slope[1:], slope[0], PRETREND_CONFIDENCE, widen)
+    lo, hi = interval(slope[1:], slope[0], PRETREND_CONFIDENCE)
     diverging = lo is not None and hi is not None and not lo <= 0 <= hi
     est, _ = _relative_interval(slope[0], slope[0], baseline, options.scale)
     p_low, p_high = _relative_interval(lo, hi, baseline, options.scale)

@@ -10,14 +10,18 @@ from typing import Literal
 from service.core.vocab import EffectScale, Method, PreTrendStatus, Verdict
 
 CONFIDENCE = 0.90
-PRETREND_CONFIDENCE = 0.95
-"""The pre-move drift counts as a divergence when its 95 % interval excludes zero (errs 1 time in 20)."""
+PRETREND_CONFIDENCE = 0.90
+"""The pre-move drift counts as a divergence when its 90 % interval (not widened for few services: this test
+protects claims, so it errs towards seeing a drift) excludes zero. A divergence does not block a claim by
+itself: the claim must then hold with the trend after the move bending as much (``BOUND``)."""
 RESAMPLES = 999
 SEED = 20261201
 BASE_WEEKS = 8
 """A service's base: its last this many weeks with data before the move."""
 HORIZON = 8
 """The event study runs from −HORIZON to +HORIZON weeks since the move."""
+PRE_WINDOW = 16
+"""The pre-move drift is measured over up to this many weeks before each move (those with data)."""
 MIN_TREATED = 3
 MIN_CONTROLS = 2
 MIN_PRE_WEEKS = 2
@@ -47,6 +51,7 @@ class Options:
     min_controls: int = MIN_CONTROLS
     min_pre_weeks: int = MIN_PRE_WEEKS
     pre_weeks: int = PRE_WEEKS
+    pre_window: int = PRE_WINDOW
     scale: EffectScale = "additive"
     """The metric's ``effect_scale`` (``service.core.vocab``); additive is Callaway & Sant'Anna's."""
     bound: float = BOUND
