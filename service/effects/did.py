@@ -35,7 +35,15 @@ from threadpoolctl import ThreadpoolController
 
 from service.core.vocab import EffectScale, PreTrendStatus, Verdict
 from service.effects import cells, sensitivity
-from service.effects.matrix import Matrices, draws, few_cluster_factor, finite_or_none, interval, matrices
+from service.effects.matrix import (
+    Matrices,
+    draws,
+    few_cluster_factor,
+    finite_or_none,
+    interval,
+    intervals,
+    matrices,
+)
 from service.effects.naive import before_after
 from service.effects.result import (
     BOUND,
@@ -229,7 +237,7 @@ def _summarise(
     low, high = _relative_interval(*interval(theta[1:], theta[0], confidence, widen), baseline, scale)
     es = totals[:, :, 2:]
     back = es.shape[2] - options.horizon - 1
-    pre, slope = _pre_trend(es[:, :, :back], es_units[:back], options, widen, baseline)
+    pre, slope = _pre_trend(es[:, :, :back], es_units[:back], options, baseline)
     holds = _holds(pre, theta, slope, distance, options, widen)
     reason = _no_claim_reason(
         options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=baseline, pre=pre, low=low
@@ -304,21 +312,18 @@ def _event_points(es: np.ndarray, es_units: np.ndarray, options: Options, widen:
     """The event study: each week's relative effect (None where no service counts) and its interval."""
     weight, _effect, _level, _before, cf = es
     theta = _event_theta(es, options.scale)
+    ends = intervals(theta[1:], theta[0], options.confidence, widen)
     points = []
-    for slot in range(theta.shape[1]):
+    for slot, (lo_t, hi_t) in enumerate(ends):
         baseline = float(cf[0, slot] / weight[0, slot]) if weight[0, slot] > 0 else np.nan
-        lo_e, hi_e = _relative_interval(
-            *interval(theta[1:, slot], theta[0, slot], options.confidence, widen), baseline, options.scale
-        )
+        lo_e, hi_e = _relative_interval(lo_t, hi_t, baseline, options.scale)
         centre, _ = _relative_interval(theta[0, slot], theta[0, slot], baseline, options.scale)
         value = finite_or_none(centre) if weight[0, slot] > 0 and centre is not None else None
         points.append(EventPoint(slot - options.horizon, value, lo_e, hi_e, int(es_units[slot])))
     return tuple(points)
 
 
-def _pre_trend(
-    es: np.ndarray, es_units: np.ndarray, options: Options, widen: float, baseline: float
-) -> tuple[PreTrend, np.ndarray]:
+def _pre_trend(es: np.ndarray, es_units: np.ndarray, options: Options, baseline: float) -> tuple[PreTrend, np.ndarray]:
     """The moved services' drift per week against the controls before the move (per replicate, model
     scale), over the pre-move weeks with data (``es``: weeks −back … −1); not tested with fewer than
     ``pre_weeks`` of them."""

@@ -7,6 +7,7 @@ group means are one matrix product: all replicates at once.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -144,6 +145,25 @@ def interval(
     tail = (1 - confidence) / 2
     low, high = np.quantile(finite, tail), np.quantile(finite, 1 - tail)
     return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
+
+
+def intervals(
+    values: np.ndarray, centres: np.ndarray, confidence: float, widen: float = 1.0
+) -> list[tuple[float | None, float | None]]:
+    """``interval`` of every column of ``values`` (replicates × columns) at once: one quantile pass."""
+    if not values.shape[1]:
+        return []
+    tail = (1 - confidence) / 2
+    finite = np.isfinite(values)
+    if finite.all():
+        low, high = np.quantile(values, [tail, 1 - tail], axis=0)
+    else:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: None below
+            low, high = np.nanquantile(np.where(finite, values, np.nan), [tail, 1 - tail], axis=0)
+    ok = (finite.sum(axis=0) >= 10) & np.isfinite(centres)
+    lows, highs = centres + widen * (low - centres), centres + widen * (high - centres)
+    return [(float(a), float(b)) if good else (None, None) for a, b, good in zip(lows, highs, ok, strict=True)]
 
 
 def finite_or_none(value: float) -> float | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from service.effects.matrix import interval
+from service.effects.matrix import interval, intervals
 
 BREAKDOWN_MAX = 100.0
 """Above this the claim holds for any bend that matters: reported as this value."""
@@ -48,23 +48,39 @@ def robust(
 
 
 def breakdown(theta: np.ndarray, slope: np.ndarray, distance: float, confidence: float, widen: float) -> float | None:
-    """The M̄ at which the robust interval first includes 0 (bisection; the interval widens with M̄):
-    0 when the plain interval already does, ``BREAKDOWN_MAX`` when no bend up to it would; None without an
+    """The M̄ at which the robust interval first includes 0 (it widens with M̄), to 0.01: found on a
+    coarse grid, then a fine one inside the bracket, each one quantile pass over all its values. 0 when the
+    plain interval already includes 0, ``BREAKDOWN_MAX`` when no bend up to it would; None without an
     interval."""
     low, high = robust(theta, slope, distance, 0.0, confidence, widen)
     if low is None or high is None:
         return None
-
-    def holds(bound: float) -> bool:
-        lo, hi = robust(theta, slope, distance, bound, confidence, widen)
-        return lo is not None and hi is not None and (lo > 0 or hi < 0)
-
-    if not holds(0.0):
+    if low <= 0 <= high:
         return 0.0
-    if holds(BREAKDOWN_MAX):
+    coarse = np.concatenate([[0.0], np.geomspace(0.01, BREAKDOWN_MAX, 48)])
+    holds = _holds(theta, slope, distance, coarse, confidence, widen, positive=low > 0)
+    if holds.all():
         return BREAKDOWN_MAX
-    lo_m, hi_m = 0.0, BREAKDOWN_MAX
-    for _ in range(30):
-        mid = (lo_m + hi_m) / 2
-        lo_m, hi_m = (mid, hi_m) if holds(mid) else (lo_m, mid)
-    return round(lo_m, 2)
+    first_fail = int(np.argmin(holds))
+    fine = np.linspace(coarse[first_fail - 1], coarse[first_fail], 64)
+    holds = _holds(theta, slope, distance, fine, confidence, widen, positive=low > 0)
+    return round(float(fine[max(int(np.argmin(holds)) - 1, 0)]), 2)
+
+
+def _holds(
+    theta: np.ndarray,
+    slope: np.ndarray,
+    distance: float,
+    bounds: np.ndarray,
+    confidence: float,
+    widen: float,
+    *,
+    positive: bool,
+) -> np.ndarray:
+    """Per bound, whether the robust interval still excludes 0 on the effect's side."""
+    sign = -1.0 if positive else 1.0
+    shifted = theta[:, None] + sign * np.abs(slope)[:, None] * distance * bounds[None, :]
+    ends = intervals(shifted[1:], shifted[0], confidence, widen)
+    edge = np.array([np.nan if e[0] is None else (e[0] if positive else e[1]) for e in ends], dtype=float)
+    result: np.ndarray = edge > 0 if positive else edge < 0
+    return result
