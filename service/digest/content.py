@@ -254,7 +254,7 @@ def build_content(data: DigestInput) -> DigestContent:
     empty = (
         week["deployment_frequency"]["deployments"] == 0 and week["incidents"]["count"] == 0 and friction_part.new == 0
     )
-    migration_section = None if empty else migration(data)
+    migration_section = migration(data) if not empty or _migration_has_data(data) else None
     verdict: list[str] = []
     if migration_section is not None:
         verdict = migration_part.verdict(
@@ -279,6 +279,14 @@ def build_content(data: DigestInput) -> DigestContent:
         cost=None if empty else resources.cost(data),
         productivity=None if empty else resources.productivity(data),
         incident_categories=None if empty else resources.incident_categories(data),
+    )
+
+
+def _migration_has_data(data: DigestInput) -> bool:
+    """Whether the followed migration has anything to judge (weekly figures or any cost, measurement or
+    work-item row): its section is shown then, whatever the week's own event counts."""
+    return data.migration is not None and (
+        not data.rollups.empty or any(not frame.empty for frame in data.resource_frames.values())
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -16,7 +17,9 @@ from service.digest.models import (
     BeforeAfter,
     CriteriaChangeNote,
     CriterionResult,
+    Design,
     EventPoint,
+    GroupTimeCell,
     PreTrend,
     ServiceChange,
 )
@@ -60,7 +63,7 @@ def effects(
         environments=environments,
     )
     first = treatment_weeks(moves, tz)
-    design = options or did.Options()
+    design = options or did.Options(cells=True)
     results = []
     for metric in metrics:
         options = replace(design, scale=metric.effect_scale)
@@ -118,9 +121,53 @@ def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:
                     for p in effect.event_study
                 ],
                 per_service=per_service(result),
+                **computed(result),
             )
         )
     return items
+
+
+def computed(result: MetricEffect) -> dict[str, Any]:
+    """What the estimator computed beyond the headline, in the metric's unit as shown: the level effect and
+    its interval, the sensitivity bound and breakdown, the caveat, the design and the group-time table."""
+    effect, metric = result.effect, result.metric
+    design = effect.design
+    return {
+        "scale": effect.scale,
+        "att": _scaled(effect.att, metric),
+        "att_low": _scaled(effect.att_low, metric),
+        "att_high": _scaled(effect.att_high, metric),
+        "sensitivity_low": effect.sensitivity_low,
+        "sensitivity_high": effect.sensitivity_high,
+        "breakdown": effect.breakdown,
+        "caveat": words.caveat(effect),
+        "design": None
+        if design is None
+        else Design(
+            scale=design.scale,
+            base_weeks=design.base_weeks,
+            min_pre_weeks=design.min_pre_weeks,
+            pre_weeks=design.pre_weeks,
+            controls=design.controls,
+            bound=design.bound,
+        ),
+        "group_time": [
+            GroupTimeCell(
+                cohort=c.cohort,
+                week=c.week,
+                since=c.since,
+                att=_scaled(c.att, metric),
+                att_low=_scaled(c.att_low, metric),
+                att_high=_scaled(c.att_high, metric),
+                relative=c.relative,
+                low=c.low,
+                high=c.high,
+                treated=c.treated,
+                controls=c.controls,
+            )
+            for c in effect.group_time
+        ],
+    }
 
 
 def criteria(

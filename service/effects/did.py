@@ -343,41 +343,41 @@ def _pre_trend(es: np.ndarray, es_units: np.ndarray, options: Options, baseline:
 
 
 def _group_time(m: Matrices, designs: list[cells.Design], k: np.ndarray, options: Options) -> tuple[Cell, ...]:
-    """Every cell with its interval: the group-time table (cohort × week)."""
-    widen = few_cluster_factor(max(min(int((m.g == np.inf).sum()), 2), 2), options.confidence, fitted=1)
+    """Every cell with its interval: the group-time table (cohort × week), each chunk's intervals in one
+    quantile pass. Widened like the effect's, for the services that count in it."""
+    widen = few_cluster_factor(
+        max(min(int(np.isfinite(m.g).sum()), int((~np.isfinite(m.g)).sum())), 2), options.confidence, fitted=1
+    )
     out = []
     for chunk in cells.chunks(designs):
         weight, effect, level, _before, cf = cells.per_cell(chunk, k, options.scale)
         with np.errstate(invalid="ignore", divide="ignore"):
             att = np.where(weight > 0, effect / weight, np.nan)
+            baselines = np.where(weight[0] > 0, cf[0] / weight[0], np.nan)
         theta = _theta(level, cf, effect, weight, options.scale)
-        column = 0
-        for d in chunk:
-            treated, controls = d.treated.sum(axis=0), d.control.sum(axis=0)
-            for j, week in enumerate(d.weeks):
-                c = column + j
-                baseline = float(cf[0, c] / weight[0, c]) if weight[0, c] > 0 else np.nan
-                a_low, a_high = interval(att[1:, c], att[0, c], options.confidence, widen)
-                low, high = _relative_interval(
-                    *interval(theta[1:, c], theta[0, c], options.confidence, widen), baseline, options.scale
-                )
-                rel, _ = _relative_interval(theta[0, c], theta[0, c], baseline, options.scale)
-                out.append(
-                    Cell(
-                        m.weeks[d.g],
-                        m.weeks[week],
-                        int(week - d.g),
-                        finite_or_none(att[0, c]),
-                        a_low,
-                        a_high,
-                        None if rel is None else finite_or_none(rel),
-                        low,
-                        high,
-                        int(treated[j]),
-                        int(controls[j]),
-                    )  # fmt: skip
-                )
-            column += len(d.weeks)
+        att_ends = intervals(att[1:], att[0], options.confidence, widen)
+        theta_ends = intervals(theta[1:], theta[0], options.confidence, widen)
+        treated = np.hstack([d.treated.sum(axis=0) for d in chunk])
+        controls = np.hstack([d.control.sum(axis=0) for d in chunk])
+        cohort = np.concatenate([np.full(len(d.weeks), d.g) for d in chunk])
+        weeks = np.concatenate([d.weeks for d in chunk])
+        for c in range(len(weeks)):
+            low, high = _relative_interval(*theta_ends[c], float(baselines[c]), options.scale)
+            rel, _ = _relative_interval(theta[0, c], theta[0, c], float(baselines[c]), options.scale)
+            out.append(
+                Cell(
+                    m.weeks[int(cohort[c])],
+                    m.weeks[int(weeks[c])],
+                    int(weeks[c] - cohort[c]),
+                    finite_or_none(att[0, c]),
+                    *att_ends[c],
+                    None if rel is None else finite_or_none(rel),
+                    low,
+                    high,
+                    int(treated[c]),
+                    int(controls[c]),
+                )  # fmt: skip
+            )
     return tuple(out)
 
 
