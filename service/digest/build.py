@@ -127,13 +127,25 @@ def week_rows(session: Session, filters: Filters, start: datetime, end: datetime
 
 
 def digest_input(
-    session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    week: str,
+    audience: str,
+    now: datetime | None = None,
+    migration_name: str | None = None,
 ) -> DigestInput:
+    """What a digest is built from. ``migration_name``: that migration instead of the followed one
+    (NotFound naming it when there is none)."""
     now = now or utcnow()
     check_request(week, audience, settings.timezone, now)
     start, end = week_window(week, settings.timezone)
     filters = _audience_filters(audience)
-    followed = catalogue.followed_migration(session)
+    followed = (
+        catalogue.followed_migration(session)
+        if migration_name is None
+        else catalogue.migration_named(session, migration_name)
+    )
     earliest = start - timedelta(weeks=16)
     if followed is not None:
         earliest = min(earliest, followed.started_at - timedelta(weeks=followed.baseline_weeks + 8))

@@ -29,7 +29,8 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
-from service.effects import dora_panels
+from service.effects import dora_panels, registry
+from service.effects.panel import PanelMetric
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
 from service.figures.metrics.rollup import weekly_from_rollups
@@ -126,6 +127,20 @@ def _moves(data: DigestInput) -> dict[str, datetime | None]:
     return {s.slug: s.moved_at for s in data.services}
 
 
+def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None) -> list[migration_part.MetricEffect]:
+    """The move's effect on each metric (every registered one by default), from the digest's own frames."""
+    return migration_part.effects(
+        frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
+        moves=_moves(data),
+        tz=data.tz,
+        environments=data.environments,
+        start=data.history_start,
+        end=data.end,
+        now=data.now,
+        metrics=registry.METRICS if metrics is None else metrics,
+    )
+
+
 def migration(data: DigestInput) -> MigrationPart | None:
     if data.migration is None:
         return None
@@ -141,15 +156,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
             **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    results = migration_part.effects(
-        frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
-        moves=_moves(data),
-        tz=data.tz,
-        environments=data.environments,
-        start=data.history_start,
-        end=data.end,
-        now=data.now,
-    )
+    results = effects_of(data)
     target_date = data.migration.get("target_date")
     judged = migration_part.criteria(results, data.criteria, target_date=target_date, now=data.now)
     return MigrationPart(

@@ -131,7 +131,7 @@ def estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opti
     4–5× longer synchronising than multiplying (bench/effects.py)."""
     options = options or Options()
     with _threadpools().limit(limits=1, user_api="blas"):
-        return replace(_estimate(panel, first_treated, options), design=options)
+        return replace(_estimate(panel, first_treated, options), design=options, scale=options.scale)
 
 
 @functools.cache

@@ -20,7 +20,18 @@ from service.app.api.inbox_writer import InboxWriter
 from service.app.api.limits import RequestGuard
 from service.app.api.observability import Metrics, MetricsMiddleware
 from service.app.api.principal import TokenCache
-from service.app.api.routes import catalogue, cost, digests, events, friction, health, metrics, slack, webhooks
+from service.app.api.routes import (
+    catalogue,
+    cost,
+    digests,
+    effects,
+    events,
+    friction,
+    health,
+    metrics,
+    slack,
+    webhooks,
+)
 from service.app.api.security import SecurityHeaders, install_log_redaction
 from service.app.api.slack_ports import build_ports
 from service.app.api.state import AppState
@@ -133,6 +144,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     # Outermost: the body cap and the token check run before anything reads a body.
     app.add_middleware(RequestGuard, settings=settings, token_cache=state.token_cache)
     install_error_handlers(app)
-    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost, effects):
         app.include_router(module.router)
     return app
