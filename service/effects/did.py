@@ -295,7 +295,8 @@ def _holds(
 def _mde_relative(theta: np.ndarray, baseline: float, widen: float, scale: EffectScale) -> float | None:
     """The smallest relative effect detected 80 % of the time: from the replicates' spread (more than ten
     finite ones needed), on the model scale; None without either."""
-    spread = np.nanstd(theta[1:]) if np.isfinite(theta[1:]).sum() > 10 else np.nan
+    finite = theta[1:][np.isfinite(theta[1:])]
+    spread = float(np.std(finite)) if len(finite) > 10 else np.nan
     if scale == "ratio":
         return finite_or_none(np.expm1(POWER_Z * widen * spread))
     if not (np.isfinite(baseline) and baseline != 0):
