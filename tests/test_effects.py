@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from service.core import weeks
+from service.core import vocab, weeks
 from service.core.vocab import PANEL_COLUMNS
 from service.core.weeks import week_start
-from service.effects import did, matrix, panel
+from service.effects import did, matrix, panel, sensitivity, words
 from service.effects.registry import METRICS, metric
 from tests.worlds import world
 
@@ -124,6 +124,23 @@ def test_a_large_effect_over_a_mild_pre_trend_is_claimed_with_its_breakdown() ->
     assert effect.sensitivity_low is not None
     assert effect.low is not None
     assert 0 < effect.sensitivity_low < effect.low
+
+
+def test_a_drift_against_the_change_cannot_explain_it_away() -> None:
+    """The moved services drift down 0.3 a week while the move adds 6: the drift can only have hidden part of
+    the rise, so the claim holds whatever it does after the move, and the caveat says so."""
+    data, first = _additive_world({"a": 6.0, "b": 6.0, "c": 6.0}, diverge=-0.3)
+    effect = did.estimate(data, first, did.Options(resamples=200))
+    assert effect.pre_trend.status == "diverging"
+    assert effect.verdict == "changed"
+    assert effect.relative is not None
+    assert effect.relative > 0
+    assert effect.breakdown == sensitivity.BREAKDOWN_MAX
+    assert words.caveat(effect) == vocab.SENSITIVITY_AGAINST
+    data, first = _additive_world({"a": 6.0, "b": 6.0, "c": 6.0}, diverge=1.5)
+    along = did.estimate(data, first, did.Options(resamples=200))
+    assert along.breakdown is not None
+    assert words.caveat(along) == vocab.SENSITIVITY_CAVEAT.format(bound=along.breakdown)
 
 
 def test_diverging_generated_worlds_are_never_claimed_silently_most_of_the_time() -> None:

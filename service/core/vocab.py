@@ -171,6 +171,9 @@ EFFECT_SCALES: tuple[EffectScale, ...] = ("ratio", "additive")
 SENSITIVITY_CAVEAT = "holds unless the trend after the move bends {bound:.1f}× more than the trend before it"
 """The caveat of a claim made over a pre-move drift (Rambachan & Roth's relative magnitudes, at the breakdown
 value): every renderer formats this one sentence."""
+SENSITIVITY_AGAINST = "holds even if the drift seen before the move goes on after it: that drift ran against the change"
+"""The caveat of a claim made over a pre-move drift in the opposite direction (it can only have hidden some of
+the change)."""
 NOT_ENOUGH_DATA_DETECT = "not enough data yet (could detect ±{mde:.0%})"
 """A criterion or effect whose interval is too wide to judge, with what the data could detect."""
 

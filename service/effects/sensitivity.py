@@ -5,11 +5,12 @@ On the effect's model scale (log ratio, or level), the pre-move event study give
 drift against the controls per week, ``s`` (a weighted least-squares slope over the weeks before the move
 that have data). The effect compares the weeks after the move with a base whose centre lies
 ``(base − 1) / 2`` weeks before the last pre-move week; a post-move week e lies ``e + 1`` weeks after it.
-Allowing the trend after the move to drift up to M̄ × |s| a week (M̄ = 1: the pre-move drift simply
-continues), the bias of the aggregate is at most M̄ × |s| × D, with D = (base − 1) / 2 + the mean of e + 1
-over the post-move cells. The robust interval at M̄ is taken over the bootstrap replicates of
-θ − M̄|s|D and θ + M̄|s|D, so the slope's own uncertainty is in it; the breakdown M̄ is where that
-interval first reaches 0.
+Allowing the trend after the move to go on in the direction it had, up to M̄ × |s| a week (M̄ = 1: the
+pre-move drift simply continues; Rambachan & Roth's relative magnitudes with the bias's sign restricted to
+the drift's), the bias of the aggregate lies between 0 and M̄ × s × D, with D = (base − 1) / 2 + the mean
+of e + 1 over the post-move cells. The robust interval at M̄ is taken over the bootstrap replicates of
+those ends, so the slope's own uncertainty is in it; the breakdown M̄ is where that interval first reaches
+0 (never, for a drift against the effect: it can only have hidden some of it).
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def slopes(theta: np.ndarray, weight: np.ndarray, events: np.ndarray) -> np.ndar
 def robust(
     theta: np.ndarray, slope: np.ndarray, distance: float, bound: float, confidence: float, widen: float
 ) -> tuple[float | None, float | None]:
-    """The effect's interval (model scale) allowing a post-move bend up to ``bound`` × the pre-move drift.
-    Row 0 is the estimate, the rest replicates."""
-    shift = bound * np.abs(slope) * distance
-    low, _ = interval(theta[1:] - shift[1:], theta[0] - shift[0], confidence, widen)
-    _, high = interval(theta[1:] + shift[1:], theta[0] + shift[0], confidence, widen)
+    """The effect's interval (model scale) allowing a post-move bend up to ``bound`` × the pre-move drift, in
+    the drift's direction: the bias is between 0 and bound·s·D, so the true effect lies in
+    [θ − bound·max(s, 0)·D, θ − bound·min(s, 0)·D]. Row 0 is the estimate, the rest replicates."""
+    down = bound * np.maximum(slope, 0.0) * distance
+    up = bound * np.maximum(-slope, 0.0) * distance
+    low, _ = interval(theta[1:] - down[1:], theta[0] - down[0], confidence, widen)
+    _, high = interval(theta[1:] + up[1:], theta[0] + up[0], confidence, widen)
     return low, high
 
 
@@ -78,8 +81,8 @@ def _holds(
     positive: bool,
 ) -> np.ndarray:
     """Per bound, whether the robust interval still excludes 0 on the effect's side."""
-    sign = -1.0 if positive else 1.0
-    shifted = theta[:, None] + sign * np.abs(slope)[:, None] * distance * bounds[None, :]
+    drift = np.maximum(slope, 0.0) if positive else -np.maximum(-slope, 0.0)
+    shifted = theta[:, None] - drift[:, None] * distance * bounds[None, :]
     ends = intervals(shifted[1:], shifted[0], confidence, widen)
     edge = np.array([np.nan if e[0] is None else (e[0] if positive else e[1]) for e in ends], dtype=float)
     result: np.ndarray = edge > 0 if positive else edge < 0

@@ -10,6 +10,7 @@ from service.core import vocab
 from service.core.words import plural
 from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PRE_WEEKS, Effect
 from service.effects.panel import PanelMetric
+from service.effects.sensitivity import BREAKDOWN_MAX
 
 NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
 DIVERGING = f"no claim: {vocab.DIVERGING}"
@@ -69,6 +70,8 @@ def caveat(effect: Effect) -> str | None:
     """The sensitivity caveat of a claim made over a pre-move drift (``vocab.SENSITIVITY_CAVEAT``), or None."""
     if not effect.caveated or effect.breakdown is None:
         return None
+    if effect.breakdown >= BREAKDOWN_MAX:
+        return vocab.SENSITIVITY_AGAINST
     return vocab.SENSITIVITY_CAVEAT.format(bound=effect.breakdown)
 
 
