@@ -137,7 +137,7 @@ def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None
         start=data.history_start,
         end=data.end,
         now=data.now,
-        metrics=registry.METRICS if metrics is None else metrics,
+        metrics=registry.METRICS + data.user_metrics if metrics is None else metrics,
     )
 
 

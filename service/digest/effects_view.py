@@ -23,12 +23,11 @@ from service.effects import registry
 def migration_effect(
     session: Session, settings: Settings, *, name: str, metric: str, now: datetime | None = None
 ) -> BeforeAfter:
-    """NotFound naming the migration; InvalidInput naming ``metric`` for one no registry knows."""
-    try:
-        chosen = registry.metric(metric)
-    except KeyError as unknown:
-        raise InvalidInput(str(unknown.args[0]), field="metric") from None
+    """NotFound naming the migration; InvalidInput naming ``metric`` for one neither built in nor declared."""
     now = now or utcnow()
     week = last_full_week(now, settings.timezone)
     data = digest_input(session, settings, week=week, audience="leaders", now=now, migration_name=name)
-    return migration_part.before_after(effects_of(data, (chosen,)))[0]
+    known = {m.key: m for m in registry.METRICS + data.user_metrics}
+    if metric not in known:
+        raise InvalidInput(f"unknown metric {metric!r}; known: {', '.join(known)}", field="metric")
+    return migration_part.before_after(effects_of(data, (known[metric],)))[0]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from pydantic import ValidationError
 
+from service.app.cli.metrics import metrics
 from service.app.cli.migrations import migrations
 from service.app.cli.session import cli_session
 from service.core.errors import AppError
@@ -408,6 +409,7 @@ def demo(ctx: click.Context) -> None:
 
 
 main.add_command(migrations)
+main.add_command(metrics)
 
 
 def run() -> None:
