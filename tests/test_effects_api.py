@@ -62,3 +62,33 @@ def test_a_migrations_effect_on_a_metric_is_returned_as_computed(
     assert item["att"] == effect["att"]
     assert item["group_time"] == cells
     assert "breakdown" in item
+
+
+def test_the_design_is_the_analysts_to_set_and_a_change_after_the_start_is_on_the_trail(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    moves = {**MOVERS, **STAYERS}
+    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
+    _resources(client, admin_headers, moves)
+    drain(settings)
+    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
+    design = {"base_weeks": 4, "min_pre_weeks": 1, "controls": "never_treated", "scale": "additive"}
+    patched = client.patch(f"/api/v1/migrations/{migration['id']}", json={"design": design}, headers=admin_headers)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["design"] == design
+    (change,) = [c for c in patched.json()["changes"] if c["subject"] == "migration"]
+    assert change["before"] == {"design": None}
+    assert change["after"] == {"design": design}
+    assert change["after_start"] is True  # the story's migration started weeks ago: flagged
+
+    url = f"/api/v1/migrations/{migration['name']}/effects"
+    effect = client.get(url, params={"metric": "compute_cost"}, headers=admin_headers).json()
+    assert effect["scale"] == "additive"
+    assert effect["design"] == {**design, "pre_weeks": 4, "bound": 1.0}
+    assert effect["controls"] == len(STAYERS)  # never-moved services only
+
+    bad = client.patch(
+        f"/api/v1/migrations/{migration['id']}", json={"design": {"controls": "sometimes"}}, headers=admin_headers
+    )
+    assert bad.status_code == 422
+    assert "controls" in bad.text

@@ -19,7 +19,7 @@ from service.core.vocab import DIRECTIONS, KINDS
 from service.criteria.judge import Criterion
 from service.effects import registry
 
-AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform")
+AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform", "design")
 """Migration fields whose change after the start moves the goalposts."""
 
 

@@ -161,6 +161,7 @@ def digest_input(
             "baseline_weeks": followed.baseline_weeks,
             "to_platform": followed.to_platform,
             "target_date": None if followed.target_date is None else as_utc(followed.target_date),
+            "design": followed.design or {},
         }
         specs = tuple(criteria.as_criterion(row) for row in criteria.criteria_of(session, followed.id))
         changes = tuple(

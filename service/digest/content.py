@@ -29,7 +29,7 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
-from service.effects import dora_panels, registry
+from service.effects import did, dora_panels, registry
 from service.effects.panel import PanelMetric
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
@@ -128,7 +128,10 @@ def _moves(data: DigestInput) -> dict[str, datetime | None]:
 
 
 def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None) -> list[migration_part.MetricEffect]:
-    """The move's effect on each metric (every registered one by default), from the digest's own frames."""
+    """The move's effect on each metric (every registered one by default), from the digest's own frames,
+    with the migration's design (``Migration.design``: base weeks, minimum pre weeks, controls, scale)."""
+    design = dict((data.migration or {}).get("design") or {})
+    scale = design.pop("scale", None)
     return migration_part.effects(
         frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
         moves=_moves(data),
@@ -138,6 +141,8 @@ def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None
         end=data.end,
         now=data.now,
         metrics=registry.METRICS + data.user_metrics if metrics is None else metrics,
+        options=did.Options(cells=True, **design),
+        scale=scale,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, is_better
+from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, EffectScale, is_better
 from service.core.weeks import complete_weeks_end
 from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
@@ -51,9 +51,12 @@ def effects(
     now: datetime,
     metrics: tuple[PanelMetric, ...] = METRICS,
     options: did.Options | None = None,
+    scale: EffectScale | None = None,
 ) -> list[MetricEffect]:
     """Each metric's panel over the complete weeks from ``start`` to ``end`` and the move's effect on it.
-    ``moves``: every service of the audience, with when it first ran on the target platform (None: never)."""
+    ``moves``: every service of the audience, with when it first ran on the target platform (None: never).
+    ``options``: the design (default: ``did.Options`` with the group-time table); ``scale``: the design's
+    scale for every metric (None: each metric's own)."""
     inputs = PanelInputs(
         frames=frames,
         services=tuple(sorted(moves)),
@@ -66,7 +69,7 @@ def effects(
     design = options or did.Options(cells=True)
     results = []
     for metric in metrics:
-        options = replace(design, scale=metric.effect_scale)
+        options = replace(design, scale=scale or metric.effect_scale)
         panel = mask_move_weeks(metric.build(inputs), moves, tz)
         own = own_changes(panel, moves, tz)
         results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first, own))

@@ -1,4 +1,4 @@
-"""user-declared metrics: any measurement name judged like the built-in metrics
+"""user-declared metrics (any measurement name judged like the built-in ones); a migration's design
 
 Revision ID: 0016_effects27
 Revises: 0015
@@ -30,6 +30,9 @@ def upgrade() -> None:
         sa.Column("updated_at", service.core.db.UTCDateTime(timezone=True), nullable=False),
     )
 
+    op.add_column("migration", sa.Column("design", sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    op.drop_column("migration", "design")
     op.drop_table("metric_definition")
