@@ -169,9 +169,9 @@ interval, built on the log-ratio scale, never falls below −100 %. ``additive``
 EFFECT_SCALES: tuple[EffectScale, ...] = ("ratio", "additive")
 
 SENSITIVITY_CAVEAT = "holds unless the trend after the move bends {bound:.1f}× more than the trend before it"
-"""The caveat of a claim made over a pre-move drift (Rambachan & Roth's relative magnitudes, at the breakdown
-value): every renderer formats this one sentence."""
-SENSITIVITY_AGAINST = "holds even if the drift seen before the move goes on after it: that drift ran against the change"
+"""The caveat every claim carries (Rambachan & Roth's relative magnitudes, at the breakdown value): every
+renderer formats this one sentence."""
+SENSITIVITY_AGAINST = "holds even if the drift before the move goes on after it: that drift ran against the change"
 """The caveat of a claim made over a pre-move drift in the opposite direction (it can only have hidden some of
 the change)."""
 NOT_ENOUGH_DATA_DETECT = "not enough data yet (could detect ±{mde:.0%})"

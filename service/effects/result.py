@@ -149,5 +149,6 @@ class Effect:
 
     @property
     def caveated(self) -> bool:
-        """A claim made over a pre-move drift: it carries the sensitivity caveat."""
-        return self.verdict == "changed" and self.pre_trend.status == "diverging"
+        """A claim whose pre-move trend was measured: it carries the sensitivity caveat (how far the trend
+        after the move may bend before the claim fails), whether or not that drift was clear."""
+        return self.verdict == "changed" and self.pre_trend.status != "not_tested" and self.breakdown is not None
