@@ -167,6 +167,7 @@ imputation), for counts and positive skewed amounts — the counterfactual stays
 interval, built on the log-ratio scale, never falls below −100 %. ``additive``: the same change in level
 (Callaway & Sant'Anna 2021), for shares bounded on both sides."""
 EFFECT_SCALES: tuple[EffectScale, ...] = ("ratio", "additive")
+SCALE_WORDS: dict[str, str] = {"ratio": "ratio scale", "additive": "additive scale"}
 
 SENSITIVITY_CAVEAT = "holds unless the trend after the move bends {bound:.1f}× more than the trend before it"
 """The caveat every claim carries (Rambachan & Roth's relative magnitudes, at the breakdown value): every
