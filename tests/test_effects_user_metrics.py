@@ -51,6 +51,10 @@ def test_a_declared_measurement_is_judged_like_a_built_in_metric(
     url = f"/api/v1/migrations/{migration['name']}/effects"
     undeclared = client.get(url, params={"metric": "queue_wait_seconds"}, headers=admin_headers)
     assert undeclared.status_code == 422  # stored and charted, but not judged until declared
+    early = {"criteria": [{"metric": "queue_wait_seconds", "direction": "at_most", "target": -0.3}]}
+    refused = client.patch(f"/api/v1/migrations/{migration['id']}", json=early, headers=admin_headers)
+    assert refused.status_code == 422
+    assert "metric" in refused.text
 
     body = {"direction": "lower", "unit": "seconds", "scale": "ratio", "label": "Queue wait"}
     declared = client.put("/api/v1/metrics/queue_wait_seconds", json=body, headers=admin_headers)
@@ -65,9 +69,20 @@ def test_a_declared_measurement_is_judged_like_a_built_in_metric(
     assert effect["low"] <= 12 / 30 - 1 <= effect["high"]  # 30 s → 12 s: −60 %
     assert effect["sentence"].startswith("Queue wait: -")
 
-    item = before_after(digest(client, admin_headers, settings), "queue_wait_seconds")
+    criterion = {"metric": "queue_wait_seconds", "direction": "at_most", "target": -0.3}
+    patched = client.patch(
+        f"/api/v1/migrations/{migration['id']}", json={"criteria": [criterion]}, headers=admin_headers
+    )
+    assert patched.status_code == 200, patched.text
+
+    content = digest(client, admin_headers, settings)
+    item = before_after(content, "queue_wait_seconds")
     assert item["verdict"] == "changed"
     assert item["unit"] == "seconds"
+    (judged,) = content["migration"]["criteria"]
+    assert judged["metric"] == "queue_wait_seconds"
+    assert judged["status"] in ("met", "on_track")  # −60 % against a goal of at most −30 %
+    assert judged["goal"] == "Queue wait at most -30%"
 
 
 def test_a_metric_declaration_names_the_field_it_refuses(client: TestClient, admin_headers: dict[str, str]) -> None:

@@ -50,18 +50,18 @@ def criteria_set(
 ) -> None:
     """Add or change one criterion, e.g. ``legacy-to-new deploys +100% --direction at_least``
     or ``legacy-to-new incidents -30% --direction at_most`` (a signed TARGET is a value, not an option);
-    METRIC is a key of the effect registry (service.effects.registry)."""
+    METRIC is a key of the effect registry (service.effects.registry) or a declared metric
+    (``frictionlog metrics define``)."""
     from service.criteria import service as criteria
     from service.criteria.judge import Criterion
-    from service.effects import registry
 
-    known = registry.keys()
-    if metric not in known:
-        raise click.BadParameter(f"{metric!r} is not one of {', '.join(known)}", param_hint="METRIC")
     kind = "absolute" if absolute else "relative"
     due = parse_timestamp(deadline, field="deadline") if deadline else None
     spec = Criterion(metric, direction, kind, _target(target, kind), due)  # type: ignore[arg-type]
     with cli_session() as session:
+        known = criteria.known_metrics(session)
+        if metric not in known:
+            raise click.BadParameter(f"{metric!r} is not one of {', '.join(known)}", param_hint="METRIC")
         found = criteria.find_migration(session, migration)
         assert found.id is not None
         rows = criteria.put_criterion(session, found.id, spec, by=by or f"cli:{getpass.getuser()}")

@@ -200,8 +200,9 @@ Admin = Annotated[Principal, Depends(require_scope("admin"))]
 @router.post("/migrations", status_code=201)
 def create_migration(body: MigrationIn, session: WriteSession, principal: Admin) -> MigrationOut:
     """A migration, with the success criteria it will be judged on (set them before it starts)."""
+    known = criteria.known_metrics(session)
     for item in body.criteria:
-        criteria.check(item.spec())
+        criteria.check(item.spec(), known)
     migration = catalogue.create_migration(session, **body.model_dump(exclude={"criteria"}))
     assert migration.id is not None
     if body.criteria:
