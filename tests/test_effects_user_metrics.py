@@ -125,3 +125,25 @@ def test_the_cli_defines_a_metric(cli: CliRunner) -> None:
     assert again.output.strip() == "config_minutes: higher is better, minutes, additive"
     refused = cli.invoke(main, ["metrics", "define", "deploys", "--direction", "lower", "--unit", "x"])
     assert refused.exit_code != 0
+
+
+@pytest.mark.usefixtures("client")
+def test_the_cli_sets_a_migrations_design_and_the_trail_records_it(
+    cli: CliRunner, client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    started = {"name": "to-new", "from_platform": "legacy", "to_platform": "new", "started_at": iso(FIRST)}
+    assert client.post("/api/v1/migrations", json=started, headers=admin_headers).status_code == 201
+    get_settings.cache_clear()
+    made = cli.invoke(
+        main, ["migrations", "design", "to-new", "--base-weeks", "4", "--controls", "never_treated", "--by", "analyst"]
+    )
+    assert made.exit_code == 0, made.output
+    assert made.output.strip() == "to-new: base_weeks=4, controls=never_treated"
+    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
+    assert migration["design"] == {"base_weeks": 4, "controls": "never_treated"}
+    (change,) = [c for c in migration["changes"] if c["subject"] == "migration"]
+    assert change["changed_by"] == "analyst"
+    assert change["after_start"] is True
+    get_settings.cache_clear()
+    reset = cli.invoke(main, ["migrations", "design", "to-new", "--reset"])
+    assert reset.output.strip() == "to-new: the defaults"
