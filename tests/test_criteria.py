@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,7 +216,7 @@ DOUBLE = Criterion("deploys", "at_least", "relative", 1.0, NOW)
         (_effect(1.5, 1.1, 1.9), NOW - timedelta(days=1), "met"),
         (_effect(1.5, 1.1, 1.9), NOW + timedelta(days=1), "met"),
         (_effect(1.2, 0.7, 1.6), NOW - timedelta(days=1), "on_track"),  # the estimate is there, the interval not
-        (_effect(0.8, 0.4, 1.3), NOW - timedelta(days=1), "off_track"),
+        (_effect(0.8, 0.4, 1.3), NOW - timedelta(days=1), "not_enough_data"),  # too wide: not off track
         (_effect(0.3, 0.1, 0.5), NOW - timedelta(days=1), "off_track"),
         (_effect(1.2, 0.7, 1.6), NOW + timedelta(days=1), "not_met"),  # deadline passed, never shown
         (_effect(1.5, 1.1, 1.9, method="before_after"), NOW, "not_enough_data"),
@@ -225,6 +226,18 @@ def test_criteria_are_judged_from_the_interval(effect: Effect, now: datetime, st
     judged = judge(DOUBLE, effect, metric("deploys"), now=now)
     assert judged.status == status
     assert "90 % interval" in judged.sentence or status == "not_enough_data"
+
+
+def test_an_interval_too_wide_to_judge_says_what_the_data_could_detect_not_off_track() -> None:
+    """The issue's incidents: −48 % on the point, the interval reaching past the −67 % target and past 0."""
+    two_thirds_fewer = Criterion("infra_incidents", "at_most", "relative", -0.67, NOW)
+    wide = replace(_effect(-0.48, -0.8, 0.3), mde_relative=0.9)
+    judged = judge(two_thirds_fewer, wide, metric("infra_incidents"), now=NOW - timedelta(days=1))
+    assert judged.status == "not_enough_data"
+    assert "not enough data yet (could detect ±90%)" in judged.sentence
+    clearly_short = replace(_effect(-0.1, -0.3, 0.1), mde_relative=0.3)
+    early = NOW - timedelta(days=1)
+    assert judge(two_thirds_fewer, clearly_short, metric("infra_incidents"), now=early).status == "off_track"
 
 
 def test_an_absolute_target_is_judged_on_the_level_after_the_move_in_the_unit_shown() -> None:

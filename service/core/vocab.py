@@ -131,8 +131,12 @@ Method = Literal["staggered_did", "before_after", "none"]
 """How an effect was estimated: against not-yet-moved services, a plain before/after, or not at all."""
 PreTrendStatus = Literal["parallel", "diverging", "not_tested"]
 PRE_TREND_WORDS: dict[str, str] = {"parallel": "parallel", "diverging": "diverging", "not_tested": "not checked"}
-DIVERGING = "moved and not-yet-moved services were already diverging before the move"
-"""Why no claim is made when the pre-trend check fails (the sentence every renderer uses)."""
+DIVERGING = (
+    "moved and not-yet-moved services were already diverging before the move, enough to explain the change "
+    "if that trend continued"
+)
+"""Why no claim is made when the change does not survive the pre-move drift continuing after the move (the
+sensitivity bound at M̄ = 1; the sentence every renderer uses)."""
 
 CriterionStatus = Literal["met", "on_track", "off_track", "not_met", "not_enough_data"]
 CRITERION_STATUS_WORDS: dict[str, str] = {
@@ -156,6 +160,24 @@ COHORT_WORDS: dict[str, str] = {MIGRATED: "migrated", NOT_MIGRATED: "not yet mig
 FLAT_CHANGE = 0.05
 """A week against its comparison that moved less than 5 % either way is "flat" (neither better nor worse)."""
 
+EffectScale = Literal["ratio", "additive"]
+"""How the move's effect is modelled. ``ratio``: multiplicative parallel trends (without the move, the moved
+services would have changed by the same factor as the controls; Wooldridge 2023's Poisson-style
+imputation), for counts and positive skewed amounts — the counterfactual stays positive and a relative
+interval, built on the log-ratio scale, never falls below −100 %. ``additive``: the same change in level
+(Callaway & Sant'Anna 2021), for shares bounded on both sides."""
+EFFECT_SCALES: tuple[EffectScale, ...] = ("ratio", "additive")
+SCALE_WORDS: dict[str, str] = {"ratio": "ratio scale", "additive": "additive scale"}
+
+SENSITIVITY_CAVEAT = "holds unless the trend after the move bends {bound:.1f}× more than the trend before it"
+"""The caveat every claim carries (Rambachan & Roth's relative magnitudes, at the breakdown value): every
+renderer formats this one sentence."""
+SENSITIVITY_AGAINST = "holds even if the drift before the move goes on after it: that drift ran against the change"
+"""The caveat of a claim made over a pre-move drift in the opposite direction (it can only have hidden some of
+the change)."""
+NOT_ENOUGH_DATA_DETECT = "not enough data yet (could detect ±{mde:.0%})"
+"""A criterion or effect whose interval is too wide to judge, with what the data could detect."""
+
 PANEL_COLUMNS = ["service", "week_start", "value", "weight"]
 """The per-service weekly panel every effect reads (``service.effects.panel``)."""
 
@@ -166,7 +188,9 @@ class Metric:
     effects and success criteria, the HTML and Slack digests, the web app's tables and charts.
 
     ``relative``: effects are stated relative to the counterfactual (+12 %), otherwise in the metric's own
-    unit. ``scale`` multiplies stored values into the unit shown (100 for a share shown in %)."""
+    unit. ``scale`` multiplies stored values into the unit shown (100 for a share shown in %).
+    ``effect_scale``: how the move's effect is modelled (``EffectScale``: ratio for counts and positive
+    skewed amounts, additive for bounded shares)."""
 
     key: str
     label: str
@@ -179,6 +203,7 @@ class Metric:
     relative: bool = True
     aggregation: Literal["mean"] = "mean"
     """How a group's weekly values combine: the mean over services (each service once)."""
+    effect_scale: EffectScale = "ratio"
 
 
 METRICS: tuple[Metric, ...] = (

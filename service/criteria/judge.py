@@ -2,11 +2,14 @@
 
 - ``met``: the whole interval is on the success side of the target.
 - ``not_met``: the deadline has passed and the interval is not wholly on the success side.
-- ``off_track``: before the deadline, the whole interval is on the failure side, or the estimate is.
+- ``off_track``: before the deadline, the whole interval is on the failure side (never on the point
+  estimate alone).
 - ``on_track``: before the deadline, the estimate is on the success side but the interval still reaches
   the failure side (not shown yet).
-- ``not_enough_data``: no interval (too few services or weeks, diverging pre-trends, or — for a relative
-  target — no comparison group: a before/after is not the migration's effect).
+- ``not_enough_data``: no interval (too few services or weeks, a pre-move drift that would explain the
+  change, or — for a relative target — no comparison group: a before/after is not the migration's effect);
+  or, before the deadline, an interval too wide to judge whose estimate is on the failure side: then the
+  sentence says what the data could detect ("not enough data yet (could detect ±40 %)").
 
 A relative target is judged on the effect relative to the counterfactual (+100 % = twice what the moved
 services would have shown without the move); an absolute one on the moved services' mean after the move,
@@ -18,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.core.vocab import CRITERION_STATUS_WORDS, CriterionStatus, Direction, Kind
+from service.core.vocab import CRITERION_STATUS_WORDS, NOT_ENOUGH_DATA_DETECT, CriterionStatus, Direction, Kind
 from service.effects.did import Effect
 from service.effects.panel import PanelMetric
 
@@ -85,7 +88,12 @@ def judge(criterion: Criterion, effect: Effect, metric: PanelMetric, *, now: dat
         status = "not_met"
     elif succeeds(estimate):
         status = "on_track"
-    else:
+    elif not (succeeds(low) or succeeds(high)):
         status = "off_track"
+    else:
+        status = "not_enough_data"
     due = f"; due {criterion.deadline:%Y-%m-%d}" if criterion.deadline is not None else ""
-    return Judgement(status, estimate, low, high, f"{goal}: {CRITERION_STATUS_WORDS[status]} ({interval}{due}).")
+    words = CRITERION_STATUS_WORDS[status]
+    if status == "not_enough_data" and effect.mde_relative is not None:
+        words = NOT_ENOUGH_DATA_DETECT.format(mde=effect.mde_relative)
+    return Judgement(status, estimate, low, high, f"{goal}: {words} ({interval}{due}).")

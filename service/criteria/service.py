@@ -13,23 +13,29 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from service.core.errors import Conflict, InvalidInput, NotFound
-from service.core.models import Migration
+from service.core.models import MetricDefinition, Migration
 from service.core.models.criteria import CriteriaChange, SuccessCriterion
 from service.core.timeutil import as_utc, utcnow
 from service.core.vocab import DIRECTIONS, KINDS
 from service.criteria.judge import Criterion
 from service.effects import registry
 
-AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform")
+AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform", "design")
 """Migration fields whose change after the start moves the goalposts."""
 
 
-def check(criterion: Criterion) -> Criterion:
-    """InvalidInput naming the field, for a metric the registry does not know or a bad direction/kind."""
-    known_keys = registry.keys()
+def known_metrics(session: Session) -> tuple[str, ...]:
+    """Every metric a criterion may name: the registry's and the ones users declared."""
+    return registry.keys() + tuple(row.name for row in session.exec(select(MetricDefinition)))
+
+
+def check(criterion: Criterion, known: tuple[str, ...] | None = None) -> Criterion:
+    """InvalidInput naming the field, for a metric neither registered nor in ``known`` (default: the
+    registry's) or a bad direction/kind."""
+    known_keys = registry.keys() if known is None else known
     if criterion.metric not in known_keys:
-        known = ", ".join(known_keys)
-        raise InvalidInput(f"unknown metric {criterion.metric!r}; known: {known}", field="metric")
+        names = ", ".join(known_keys)
+        raise InvalidInput(f"unknown metric {criterion.metric!r}; known: {names}", field="metric")
     if criterion.direction not in DIRECTIONS:
         raise InvalidInput("direction is at_least or at_most", field="direction")
     if criterion.kind not in KINDS:
@@ -145,8 +151,9 @@ def _apply(
     assert migration.id is not None
     rows = {row.metric: row for row in criteria_of(session, migration.id)}
     targets: dict[str, Criterion] = {}
+    known = known_metrics(session)
     for criterion in wanted:
-        criterion = check(criterion)
+        criterion = check(criterion, known)
         if criterion.metric in targets:
             raise InvalidInput(f"two criteria for {criterion.metric!r}", field="criteria")
         targets[criterion.metric] = criterion

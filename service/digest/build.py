@@ -18,6 +18,7 @@ from service.core.timeutil import as_utc, utcnow
 from service.core.weeks import week_window
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
+from service.criteria.metrics import user_metrics
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
 from service.digest.models import DigestContent
@@ -127,13 +128,25 @@ def week_rows(session: Session, filters: Filters, start: datetime, end: datetime
 
 
 def digest_input(
-    session: Session, settings: Settings, *, week: str, audience: str, now: datetime | None = None
+    session: Session,
+    settings: Settings,
+    *,
+    week: str,
+    audience: str,
+    now: datetime | None = None,
+    migration_name: str | None = None,
 ) -> DigestInput:
+    """What a digest is built from. ``migration_name``: that migration instead of the followed one
+    (NotFound naming it when there is none)."""
     now = now or utcnow()
     check_request(week, audience, settings.timezone, now)
     start, end = week_window(week, settings.timezone)
     filters = _audience_filters(audience)
-    followed = catalogue.followed_migration(session)
+    followed = (
+        catalogue.followed_migration(session)
+        if migration_name is None
+        else catalogue.migration_named(session, migration_name)
+    )
     earliest = start - timedelta(weeks=16)
     if followed is not None:
         earliest = min(earliest, followed.started_at - timedelta(weeks=followed.baseline_weeks + 8))
@@ -148,6 +161,7 @@ def digest_input(
             "baseline_weeks": followed.baseline_weeks,
             "to_platform": followed.to_platform,
             "target_date": None if followed.target_date is None else as_utc(followed.target_date),
+            "design": followed.design or {},
         }
         specs = tuple(criteria.as_criterion(row) for row in criteria.criteria_of(session, followed.id))
         changes = tuple(
@@ -184,6 +198,7 @@ def digest_input(
             end=end,
         ),
         reporting_currency=settings.reporting_currency,
+        user_metrics=user_metrics(session),
     )
 
 

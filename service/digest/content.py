@@ -29,7 +29,8 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
-from service.effects import dora_panels
+from service.effects import did, dora_panels, registry
+from service.effects.panel import PanelMetric
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
 from service.figures.metrics.rollup import weekly_from_rollups
@@ -127,6 +128,25 @@ def _moves(data: DigestInput) -> dict[str, datetime | None]:
     return {s.slug: s.moved_at for s in data.services}
 
 
+def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None) -> list[migration_part.MetricEffect]:
+    """The move's effect on each metric (every registered one by default), from the digest's own frames,
+    with the migration's design (``Migration.design``: base weeks, minimum pre weeks, controls, scale)."""
+    design = dict((data.migration or {}).get("design") or {})
+    scale = design.pop("scale", None)
+    return migration_part.effects(
+        frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
+        moves=_moves(data),
+        tz=data.tz,
+        environments=data.environments,
+        start=data.history_start,
+        end=data.end,
+        now=data.now,
+        metrics=registry.METRICS + data.user_metrics if metrics is None else metrics,
+        options=did.Options(cells=True, **design),
+        scale=scale,
+    )
+
+
 def migration(data: DigestInput) -> MigrationPart | None:
     if data.migration is None:
         return None
@@ -142,15 +162,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
             **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    results = migration_part.effects(
-        frames={dora_panels.WEEKLY: weekly_from_rollups(data.rollups, group_by="service"), **data.resource_frames},
-        moves=_moves(data),
-        tz=data.tz,
-        environments=data.environments,
-        start=data.history_start,
-        end=data.end,
-        now=data.now,
-    )
+    results = effects_of(data)
     target_date = data.migration.get("target_date")
     judged = migration_part.criteria(results, data.criteria, target_date=target_date, now=data.now)
     return MigrationPart(
@@ -255,7 +267,7 @@ def build_content(data: DigestInput) -> DigestContent:
     empty = (
         week["deployment_frequency"]["deployments"] == 0 and week["incidents"]["count"] == 0 and friction_part.new == 0
     )
-    migration_section = None if empty else migration(data)
+    migration_section = migration(data) if not empty or _migration_has_data(data) else None
     verdict: list[str] = []
     if migration_section is not None:
         verdict = migration_part.verdict(
@@ -280,6 +292,14 @@ def build_content(data: DigestInput) -> DigestContent:
         cost=None if empty else resources.cost(data),
         productivity=None if empty else resources.productivity(data),
         incident_categories=None if empty else resources.incident_categories(data),
+    )
+
+
+def _migration_has_data(data: DigestInput) -> bool:
+    """Whether the followed migration has anything to judge (weekly figures or any cost, measurement or
+    work-item row): its section is shown then, whatever the week's own event counts."""
+    return data.migration is not None and (
+        not data.rollups.empty or any(not frame.empty for frame in data.resource_frames.values())
     )
 
 

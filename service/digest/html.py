@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import date
 from html import escape
 
-from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, is_better, metric
+from service.core.vocab import (
+    COHORT_WORDS,
+    DIVERGING,
+    FLAT_CHANGE,
+    PRE_TREND_WORDS,
+    SCALE_WORDS,
+    is_better,
+    metric,
+)
 from service.core.words import plural
 from service.digest import charts as chart
 from service.digest.content import HEADLINE
@@ -136,6 +144,13 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:+.0%}"
 
 
+def _holds(item: BeforeAfter) -> str:
+    """The sensitivity caveat, short: up to which bend of the trend after the move the claim holds."""
+    if item.verdict != "changed" or item.caveat is None or item.breakdown is None:
+        return ""
+    return f"; holds to a {item.breakdown:.1f}× bend" if item.breakdown < 100 else "; holds (drift ran against it)"
+
+
 def effects_table(items: list[BeforeAfter]) -> str:
     rows = []
     for item in items:
@@ -154,8 +169,8 @@ def effects_table(items: list[BeforeAfter]) -> str:
         mde = item.mde_relative
         rows.append(
             f"<tr><td>{escape(item.label)}</td><td class='{css}'>{_pct(item.relative)}</td>"
-            f"<td>{interval}</td><td>{METHOD_WORD.get(item.method, '–')}</td>"
-            f"<td>{item.services} / {item.controls}</td><td>{PRE_TREND_WORDS.get(pre, pre)}</td>"
+            f"<td>{interval}</td><td>{METHOD_WORD.get(item.method, '–')}, {SCALE_WORDS[item.scale]}</td>"
+            f"<td>{item.services} / {item.controls}</td><td>{PRE_TREND_WORDS.get(pre, pre)}{_holds(item)}</td>"
             f"<td>{'–' if mde is None else f'±{mde:.0%}'}</td></tr>"
         )
     return (

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from service.criteria.judge import Criterion
+from service.effects.panel import PanelMetric
 from service.figures.friction.categorise import Taxonomy
 from service.figures.metrics.service import Frames
 
@@ -56,6 +57,8 @@ class DigestInput:
     """Cost, measurement and work-item frames by name (``service.effects.resource_panels.FRAME_NAMES``);
     absent ones read as "no data yet"."""
     reporting_currency: str = "USD"
+    user_metrics: tuple[PanelMetric, ...] = ()
+    """Metrics users declared (``service.criteria.metrics``), judged after the built-in ones."""
 
     @property
     def partial(self) -> bool:

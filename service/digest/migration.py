@@ -4,19 +4,22 @@ criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 
-from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, is_better
+from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, EffectScale, is_better
 from service.core.weeks import complete_weeks_end
 from service.criteria.judge import Criterion, judge, target_words
 from service.digest.models import (
     BeforeAfter,
     CriteriaChangeNote,
     CriterionResult,
+    Design,
     EventPoint,
+    GroupTimeCell,
     PreTrend,
     ServiceChange,
 )
@@ -48,9 +51,12 @@ def effects(
     now: datetime,
     metrics: tuple[PanelMetric, ...] = METRICS,
     options: did.Options | None = None,
+    scale: EffectScale | None = None,
 ) -> list[MetricEffect]:
     """Each metric's panel over the complete weeks from ``start`` to ``end`` and the move's effect on it.
-    ``moves``: every service of the audience, with when it first ran on the target platform (None: never)."""
+    ``moves``: every service of the audience, with when it first ran on the target platform (None: never).
+    ``options``: the design (default: ``did.Options`` with the group-time table); ``scale``: the design's
+    scale for every metric (None: each metric's own)."""
     inputs = PanelInputs(
         frames=frames,
         services=tuple(sorted(moves)),
@@ -60,8 +66,10 @@ def effects(
         environments=environments,
     )
     first = treatment_weeks(moves, tz)
+    design = options or did.Options(cells=True)
     results = []
     for metric in metrics:
+        options = replace(design, scale=scale or metric.effect_scale)
         panel = mask_move_weeks(metric.build(inputs), moves, tz)
         own = own_changes(panel, moves, tz)
         results.append(MetricEffect(metric, did.estimate(panel, first, options), panel, first, own))
@@ -116,9 +124,53 @@ def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:
                     for p in effect.event_study
                 ],
                 per_service=per_service(result),
+                **computed(result),
             )
         )
     return items
+
+
+def computed(result: MetricEffect) -> dict[str, Any]:
+    """What the estimator computed beyond the headline, in the metric's unit as shown: the level effect and
+    its interval, the sensitivity bound and breakdown, the caveat, the design and the group-time table."""
+    effect, metric = result.effect, result.metric
+    design = effect.design
+    return {
+        "scale": effect.scale,
+        "att": _scaled(effect.att, metric),
+        "att_low": _scaled(effect.att_low, metric),
+        "att_high": _scaled(effect.att_high, metric),
+        "sensitivity_low": effect.sensitivity_low,
+        "sensitivity_high": effect.sensitivity_high,
+        "breakdown": effect.breakdown,
+        "caveat": words.caveat(effect),
+        "design": None
+        if design is None
+        else Design(
+            scale=design.scale,
+            base_weeks=design.base_weeks,
+            min_pre_weeks=design.min_pre_weeks,
+            pre_weeks=design.pre_weeks,
+            controls=design.controls,
+            bound=design.bound,
+        ),
+        "group_time": [
+            GroupTimeCell(
+                cohort=c.cohort,
+                week=c.week,
+                since=c.since,
+                att=_scaled(c.att, metric),
+                att_low=_scaled(c.att_low, metric),
+                att_high=_scaled(c.att_high, metric),
+                relative=c.relative,
+                low=c.low,
+                high=c.high,
+                treated=c.treated,
+                controls=c.controls,
+            )
+            for c in effect.group_time
+        ],
+    }
 
 
 def criteria(

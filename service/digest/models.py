@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from service.core.vocab import CriterionStatus, Direction, Kind, Method, PreTrendStatus, Verdict
+from service.core.vocab import CriterionStatus, Direction, EffectScale, Kind, Method, PreTrendStatus, Verdict
 
 
 class HeadlineRow(BaseModel):
@@ -56,6 +56,33 @@ class ServiceChange(BaseModel):
     relative: float | None
 
 
+class GroupTimeCell(BaseModel):
+    """One cohort in one week: the group-time effect, in the metric's unit (att) and relative."""
+
+    cohort: date = Field(description="The cohort's first week on the new platform (Monday)")
+    week: date
+    since: int = Field(description="Weeks since the cohort's move")
+    att: float | None
+    att_low: float | None
+    att_high: float | None
+    relative: float | None
+    low: float | None
+    high: float | None
+    treated: int
+    controls: int
+
+
+class Design(BaseModel):
+    """The design an effect was estimated with (shown with every result)."""
+
+    scale: EffectScale
+    base_weeks: int = Field(description="A service's base: its last this many weeks with data before its move")
+    min_pre_weeks: int = Field(description="Weeks with data a moved service needs in its base")
+    pre_weeks: int = Field(description="Weeks with data before the moves the pre-move drift needs")
+    controls: str = Field(description="not_yet_treated or never_treated")
+    bound: float = Field(description="The verdict's M̄: the bend after the move a claim must survive")
+
+
 class BeforeAfter(BaseModel):
     """The migration's effect on one metric. ``relative``/``low``/``high`` are against the counterfactual
     when ``method`` is ``staggered_did``; a plain before/after when it is ``before_after``."""
@@ -80,6 +107,20 @@ class BeforeAfter(BaseModel):
     mde_relative: float | None = Field(default=None, description="Smallest relative effect the data would detect")
     event_study: list[EventPoint] = Field(default_factory=list)
     per_service: list[ServiceChange] = Field(default_factory=list)
+    scale: EffectScale = Field(default="additive", description="ratio: multiplicative trends; additive: levels")
+    att: float | None = Field(default=None, description="The effect in the metric's unit (after − counterfactual)")
+    att_low: float | None = None
+    att_high: float | None = None
+    sensitivity_low: float | None = Field(
+        default=None, description="The relative interval allowing the trend after the move to bend as much as before"
+    )
+    sensitivity_high: float | None = None
+    breakdown: float | None = Field(
+        default=None, description="The bend (× the pre-move drift) at which the claim fails"
+    )
+    caveat: str | None = Field(default=None, description="The sensitivity caveat of a claim made over a pre-move drift")
+    design: Design | None = None
+    group_time: list[GroupTimeCell] = Field(default_factory=list)
 
 
 class CriterionResult(BaseModel):

@@ -7,6 +7,7 @@ group means are one matrix product: all replicates at once.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -28,12 +29,16 @@ class Matrices:
     total is a difference (``window_mean``); a window without a valid cell has exactly 0."""
     cwy: np.ndarray
     """The same of weight × value."""
+    w: np.ndarray
+    """Each valid cell's weight (its exposure: deployments, trials, 1 for a count), 0 elsewhere."""
+    cv: np.ndarray
+    """Running counts along the weeks (a leading 0 column) of each service's weeks with data."""
 
 
 def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> Matrices:
     if panel.empty:
         empty = np.zeros((0, 0))
-        return Matrices([], [], empty, np.zeros((0, 0), bool), np.zeros(0), empty, empty)
+        return Matrices([], [], empty, np.zeros((0, 0), bool), np.zeros(0), empty, empty, empty, empty)
     i, names = pd.factorize(panel["service"], sort=True)
     services = [str(s) for s in names]
     j, starts = pd.factorize(panel["week_start"])
@@ -56,29 +61,61 @@ def matrices(panel: pd.DataFrame, first_treated: Mapping[str, date | None]) -> M
     zero = np.zeros((len(services), 1))
     cw = np.hstack([zero, np.cumsum(ww, axis=1)])
     cwy = np.hstack([zero, np.cumsum(ww * np.where(valid, y, 0.0), axis=1)])
-    return Matrices(services, weeks, y, valid, g, cw, cwy)
+    cv = np.hstack([zero, np.cumsum(valid, axis=1)])
+    return Matrices(services, weeks, y, valid, g, cw, cwy, ww, cv)
+
+
+def strata(g: np.ndarray) -> np.ndarray:
+    """The bootstrap's strata, a label per service: each cohort of two or more services on its own (its
+    services are resampled within it, so every replicate keeps the cohort's size and timing), the services
+    that moved alone in their week together, and the never-moved together."""
+    labels = np.where(np.isfinite(g), g, -2.0)
+    values, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    alone = (sizes[inverse] == 1) & np.isfinite(g)
+    out: np.ndarray = np.where(alone, -3.0, labels)
+    return out
 
 
 def draws(g: np.ndarray, resamples: int, seed: int) -> np.ndarray:
     """(1 + resamples) × services multiplicities: row 0 the data as is; then a bootstrap that resamples
-    ever-moved and never-moved services separately, so no replicate lacks either kind. The same services
+    services within their stratum (``strata``), so no replicate lacks a kind of service. The same services
     and moves give the same draws: every metric of a digest shares them (remembered, read-only)."""
-    return _draws(np.isfinite(g).tobytes(), len(g), resamples, seed)
+    return _draws(strata(g).tobytes(), len(g), resamples, seed)
 
 
 @functools.lru_cache(maxsize=8)
-def _draws(moved: bytes, n: int, resamples: int, seed: int) -> np.ndarray:
-    ever = np.frombuffer(moved, dtype=bool)
+def _draws(labels: bytes, n: int, resamples: int, seed: int) -> np.ndarray:
+    stratum_of = np.frombuffer(labels, dtype=float)
     rng = np.random.default_rng(seed)
     counts = np.zeros((resamples + 1, n))
     counts[0] = 1
     rows = np.arange(resamples)[:, None] * n
-    for stratum in (np.flatnonzero(ever), np.flatnonzero(~ever)):
+    for label in np.unique(stratum_of):
+        stratum = np.flatnonzero(stratum_of == label)
         if len(stratum):
             picks = rng.integers(0, len(stratum), size=(resamples, len(stratum)))
             counts[1:] += np.bincount((rows + stratum[picks]).ravel(), minlength=resamples * n).reshape(resamples, n)
     counts.setflags(write=False)
     return counts
+
+
+def base_start(m: Matrices, g: int, weeks: int) -> np.ndarray:
+    """Per service, the first week of its base before week ``g``: its last ``weeks`` weeks *with data*
+    (the data's own weeks, not calendar ones), or the panel's first week when it has fewer."""
+    target = m.cv[:, g] - weeks
+    start: np.ndarray = np.maximum((m.cv[:, : g + 1] <= target[:, None]).sum(axis=1) - 1, 0)
+    return start
+
+
+def base_mean(m: Matrices, g: int, weeks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each service's weighted mean over its base before ``g`` (``base_start``; NaN without data) and how
+    many weeks with data that base holds."""
+    lo = base_start(m, g, weeks)
+    rows = np.arange(len(m.services))
+    total = m.cw[:, g] - m.cw[rows, lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(total > 0, (m.cwy[:, g] - m.cwy[rows, lo]) / total, np.nan)
+    return mean, m.cv[:, g] - m.cv[rows, lo]
 
 
 def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
@@ -108,6 +145,25 @@ def interval(
     tail = (1 - confidence) / 2
     low, high = np.quantile(finite, tail), np.quantile(finite, 1 - tail)
     return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
+
+
+def intervals(
+    values: np.ndarray, centres: np.ndarray, confidence: float, widen: float = 1.0
+) -> list[tuple[float | None, float | None]]:
+    """``interval`` of every column of ``values`` (replicates × columns) at once: one quantile pass."""
+    if not values.shape[1]:
+        return []
+    tail = (1 - confidence) / 2
+    finite = np.isfinite(values)
+    if finite.all():
+        low, high = np.quantile(values, [tail, 1 - tail], axis=0)
+    else:
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: None below
+            low, high = np.nanquantile(np.where(finite, values, np.nan), [tail, 1 - tail], axis=0)
+    ok = (finite.sum(axis=0) >= 10) & np.isfinite(centres)
+    lows, highs = centres + widen * (low - centres), centres + widen * (high - centres)
+    return [(float(a), float(b)) if good else (None, None) for a, b, good in zip(lows, highs, ok, strict=True)]
 
 
 def finite_or_none(value: float) -> float | None:

@@ -5,6 +5,7 @@ here it gets its pure per-service weekly builder (the panel contract: ``service.
 from __future__ import annotations
 
 from service.core import vocab
+from service.core.vocab import EffectScale
 from service.effects import dora_panels, resource_panels
 from service.effects.panel import PanelMetric
 
@@ -37,3 +38,17 @@ def metric(key: str) -> PanelMetric:
 
 def keys() -> tuple[str, ...]:
     return tuple(m.key for m in METRICS)
+
+
+def user_metric(name: str, *, label: str, unit: str, higher_is_better: bool, effect_scale: EffectScale) -> PanelMetric:
+    """A user-declared metric (any ``measurement`` name): judged like the built-in ones, from the weekly
+    mean of its values per service (``resource_panels.measured``)."""
+    return PanelMetric(
+        key=name,
+        label=label,
+        unit=unit,
+        higher_is_better=higher_is_better,
+        chart_label=label,
+        effect_scale=effect_scale,
+        build=resource_panels.measured(name),
+    )

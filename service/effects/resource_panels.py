@@ -19,6 +19,7 @@ unfinished week is never a row because ``PanelInputs.end`` is the Monday after t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -85,6 +86,20 @@ def cold_start_p95(inputs: PanelInputs) -> pd.DataFrame:
     if measurements is None:
         return _on_grid(inputs, pd.DataFrame())
     return _on_grid(inputs, cost_panel.cold_start_p95_panel(measurements, tz=inputs.tz, complete_before=inputs.end))
+
+
+def measured(name: str) -> Callable[[PanelInputs], pd.DataFrame]:
+    """The builder of a user-declared metric: the measurement ``name``'s weekly mean per service
+    (``measurement_panel``), weighted by its number of values."""
+
+    def build(inputs: PanelInputs) -> pd.DataFrame:
+        measurements = _frame(inputs, MEASUREMENTS)
+        if measurements is None:
+            return _on_grid(inputs, pd.DataFrame())
+        panel = cost_panel.measurement_panel(measurements, name, tz=inputs.tz, complete_before=inputs.end)
+        return _on_grid(inputs, panel)
+
+    return build
 
 
 def _work(inputs: PanelInputs, key: str) -> pd.DataFrame:

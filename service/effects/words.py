@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from service.core import vocab
 from service.core.words import plural
-from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PLACEBO_PRE_WEEKS, Effect
+from service.effects.did import MIN_CONTROLS, MIN_PRE_WEEKS, MIN_TREATED, PRE_WEEKS, Effect
 from service.effects.panel import PanelMetric
+from service.effects.sensitivity import BREAKDOWN_MAX
 
 NO_COMPARISON = "no comparison group; this is a before/after, not an effect"
 DIVERGING = f"no claim: {vocab.DIVERGING}"
@@ -61,8 +62,22 @@ def sentence(metric: PanelMetric, effect: Effect) -> str:
     word = "better" if better(metric, effect.relative) else "worse"
     return (
         f"{label}: {effect.relative:+.0%} ({word}; {_interval(effect)}), caused by the migration rather than "
-        f"the calendar ({comparison(effect)})."
+        f"the calendar ({comparison(effect)}){_caveat(effect)}."
     )
+
+
+def caveat(effect: Effect) -> str | None:
+    """The sensitivity caveat of a claim made over a pre-move drift (``vocab.SENSITIVITY_CAVEAT``), or None."""
+    if not effect.caveated or effect.breakdown is None:
+        return None
+    if effect.breakdown >= BREAKDOWN_MAX:
+        return vocab.SENSITIVITY_AGAINST
+    return vocab.SENSITIVITY_CAVEAT.format(bound=effect.breakdown)
+
+
+def _caveat(effect: Effect) -> str:
+    words = caveat(effect)
+    return "" if words is None else f"; it {words}"
 
 
 def _reason(effect: Effect) -> str:
@@ -71,7 +86,7 @@ def _reason(effect: Effect) -> str:
         return DIVERGING
     if reason == "pre_trend_untested":
         return (
-            f"no claim yet: fewer than {PLACEBO_PRE_WEEKS} weeks of data before the moves to check that moved and "
+            f"no claim yet: fewer than {PRE_WEEKS} weeks with data before the moves to check that moved and "
             "not-yet-moved services ran in parallel"
         )
     if reason == "few_controls":

@@ -92,6 +92,14 @@ def followed_migration(session: Session) -> Migration | None:
     return session.exec(select(Migration).order_by(col(Migration.started_at).desc())).first()
 
 
+def migration_named(session: Session, name: str) -> Migration:
+    """The migration called ``name``; NotFound naming it."""
+    found = session.exec(select(Migration).where(Migration.name == name)).first()
+    if found is None:
+        raise NotFound(f"no migration named {name!r}", field="name")
+    return found
+
+
 def move_dates(session: Session, target: str, *, as_of: datetime) -> dict[str, datetime]:
     """When each service first ran on ``target`` (the move date), counting only periods in force by ``as_of``:
     a scheduled move that has not happened yet is not a move. The one rule for every reader of move dates."""

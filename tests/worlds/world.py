@@ -45,6 +45,12 @@ class World:
     diverging: float = 0.0
     """Extra trend per week of the services that will move, before and after the move: breaks parallel
     trends, so the pre-trend test must block a claim."""
+    season: float = 0.0
+    """Amplitude of a yearly season every service shares (multiplicative: 0.2 is ±20 %)."""
+    ar: float = 0.0
+    """AR(1) coefficient of each service's own week-to-week wobble (multiplicative, log scale)."""
+    wobble: float = 0.0
+    """Standard deviation of that wobble's weekly innovations (log scale); 0 for none."""
 
     @property
     def true_relative(self) -> float:
@@ -70,7 +76,9 @@ def generate(world: World, seed: int) -> tuple[pd.DataFrame, dict[str, date | No
         moved = moves[i] if i < world.movers else None
         first[name] = None if moved is None else START + timedelta(weeks=moved)
         factor = rng.lognormal(0.0, world.spread)
-        mean = world.level * factor * (1 + world.trend) ** t
+        mean = world.level * factor * (1 + world.trend) ** t * np.exp(world.season * np.sin(2 * np.pi * t / 52))
+        if world.wobble:
+            mean = mean * np.exp(_ar1(rng, world.ar, world.wobble, world.weeks))
         if moved is not None:
             mean = mean * (1 + world.diverging) ** t * np.where(t >= moved, world.effect, 1.0)
         value, weight = _draw(world, rng, mean)
@@ -85,6 +93,16 @@ def generate(world: World, seed: int) -> tuple[pd.DataFrame, dict[str, date | No
             )
         )
     return pd.concat(rows, ignore_index=True), first
+
+
+def _ar1(rng: np.random.Generator, coefficient: float, sd: float, n: int) -> np.ndarray:
+    """A stationary AR(1) series: x_t = a·x_{t−1} + e_t, started from its stationary spread."""
+    shocks = rng.normal(0.0, sd, n)
+    out = np.empty(n)
+    out[0] = shocks[0] / np.sqrt(max(1 - coefficient**2, 1e-9))
+    for week in range(1, n):
+        out[week] = coefficient * out[week - 1] + shocks[week]
+    return out
 
 
 def _draw(world: World, rng: np.random.Generator, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,3 +173,29 @@ ARTICLE_WORLDS: dict[str, dict[str, World]] = {
     },
 }
 """The issues' worked examples: several metrics of the same services, moving at the same weeks."""
+
+ISSUE_WORLDS: dict[str, World] = {
+    # Issue 27, at a realistic size: 12 services, 8 moving at staggered weeks, 26 weeks.
+    # Infrastructure incidents fall by two thirds, 0.6 → 0.2 a week per service.
+    "sparse_drop": World(
+        "count", 0.6, effect=1 / 3, services=12, movers=8, weeks=26, first_move=8, last_move=18,
+        trend=-0.01, season=0.15, ar=0.5, wobble=0.1,
+    ),
+    # No effect at 0.3 a week, with a calendar trend, a season and AR(1) wobble.
+    "sparse_null": World(
+        "count", 0.3, services=12, movers=8, weeks=26, first_move=8, last_move=18,
+        trend=-0.01, season=0.15, ar=0.5, wobble=0.1,
+    ),
+    # Time to ship −70 % while the moving teams were already drifting −0.5 % a week.
+    "drift_effect": World(
+        "duration", 47.0, effect=0.3, diverging=-0.005, services=12, movers=8, weeks=26, first_move=8,
+        last_move=18, trend=-0.005, samples_per_week=2.0, duration_sigma=0.4,
+    ),
+    # No effect; the moving teams drift −3 % a week before the move and go on drifting after it: the
+    # counterfactual bends away from the comparison's at the move, which a plain DiD reads as an effect.
+    "bend_null": World(
+        "duration", 47.0, diverging=-0.03, services=12, movers=8, weeks=26, first_move=8,
+        last_move=18, trend=-0.005, samples_per_week=2.0, duration_sigma=0.4,
+    ),
+}  # fmt: skip
+"""The issue's measurements (bench/effects.py prints how often each is claimed and covered)."""

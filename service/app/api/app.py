@@ -24,6 +24,7 @@ from service.app.api.routes import (
     catalogue,
     cost,
     digests,
+    effects,
     events,
     friction,
     health,
@@ -144,6 +145,6 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
     # Outermost: the body cap and the token check run before anything reads a body.
     app.add_middleware(RequestGuard, settings=settings, token_cache=state.token_cache)
     install_error_handlers(app)
-    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost, imports):
+    for module in (health, webhooks, slack, friction, events, catalogue, metrics, digests, cost, effects, imports):
         app.include_router(module.router)
     return app

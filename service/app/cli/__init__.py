@@ -14,6 +14,7 @@ import click
 from pydantic import ValidationError
 
 from service.app.cli.imports import import_group
+from service.app.cli.metrics import metrics
 from service.app.cli.migrations import migrations
 from service.app.cli.session import cli_session, process_now
 from service.app.cli.web_sessions import sessions
@@ -399,6 +400,7 @@ def demo(ctx: click.Context) -> None:
 main.add_command(migrations)
 main.add_command(sessions)
 main.add_command(import_group)
+main.add_command(metrics)
 
 
 def run() -> None:

@@ -69,19 +69,19 @@ def criteria_set(
 ) -> None:
     """Add or change one criterion, e.g. ``legacy-to-new deploys +100% --direction at_least``
     or ``legacy-to-new incidents -30% --direction at_most`` (a signed TARGET is a value, not an option);
-    METRIC is a key of the effect registry (service.effects.registry)."""
+    METRIC is a key of the effect registry (service.effects.registry) or a declared metric
+    (``frictionlog metrics define``)."""
     from service.criteria import service as criteria
     from service.criteria.judge import Criterion
-    from service.effects import registry
 
-    known = registry.keys()
-    if metric not in known:
-        raise click.BadParameter(f"{metric!r} is not one of {', '.join(known)}", param_hint="METRIC")
     kind = "absolute" if absolute else "relative"
     due = parse_timestamp(deadline, field="deadline") if deadline else None
     spec = Criterion(metric, direction, kind, _target(target, kind), due)  # type: ignore[arg-type]
     decided = _decided(decided_at, decided_ref)
     with cli_session() as session:
+        known = criteria.known_metrics(session)
+        if metric not in known:
+            raise click.BadParameter(f"{metric!r} is not one of {', '.join(known)}", param_hint="METRIC")
         found = criteria.find_migration(session, migration)
         assert found.id is not None
         rows = criteria.put_criterion(session, found.id, spec, by=by or f"cli:{getpass.getuser()}", decided=decided)
@@ -136,3 +136,41 @@ def criteria_list(migration: str) -> None:
                 f"{flag} {when} {change.changed_by}: {change.action} {change.subject} "
                 f"{change.before or ''} → {change.after or ''}"
             )
+
+
+@migrations.command("design")
+@click.argument("migration")
+@click.option(
+    "--base-weeks", type=click.IntRange(1, 26), default=None, help="A service's base: its last N weeks with data"
+)
+@click.option("--min-pre-weeks", type=click.IntRange(1, 26), default=None, help="Weeks with data a moved service needs")
+@click.option("--pre-weeks", type=click.IntRange(2, 26), default=None, help="Weeks with data the pre-move drift needs")
+@click.option("--controls", type=click.Choice(["not_yet_treated", "never_treated"]), default=None)
+@click.option("--scale", type=click.Choice(["ratio", "additive"]), default=None, help="Default: each metric's own")
+@click.option("--reset", is_flag=True, help="Back to the defaults")
+@click.option("--by", default=None, help="Who makes the change (default: cli:<user>)")
+def design(
+    migration: str,
+    base_weeks: int | None,
+    min_pre_weeks: int | None,
+    pre_weeks: int | None,
+    controls: str | None,
+    scale: str | None,
+    reset: bool,
+    by: str | None,
+) -> None:
+    """Set how MIGRATION's effects are estimated (docs/metrics.md, "The design, per migration"); a change
+    after its start is recorded on the criteria trail."""
+    from service.criteria import service as criteria
+
+    given: dict[str, int | str | None] = {"base_weeks": base_weeks, "min_pre_weeks": min_pre_weeks}
+    given |= {"pre_weeks": pre_weeks, "controls": controls, "scale": scale}
+    with cli_session() as session:
+        found = criteria.find_migration(session, migration)
+        assert found.id is not None
+        wanted = None if reset else {**(found.design or {}), **{k: v for k, v in given.items() if v is not None}}
+        updated = criteria.update_migration(
+            session, found.id, fields={"design": wanted or None}, criteria=None, by=by or f"cli:{getpass.getuser()}"
+        )
+    shown = ", ".join(f"{k}={v}" for k, v in (updated.design or {}).items()) or "the defaults"
+    click.echo(f"{migration}: {shown}")

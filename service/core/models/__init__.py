@@ -5,7 +5,7 @@ digests, tokens), ``cost``, ``work`` and ``criteria``. Importing this package re
 from __future__ import annotations
 
 from service.core.models.cost import CostImport, CostLine, Measurement, WeeklyCostRollup
-from service.core.models.criteria import CriteriaChange, SuccessCriterion
+from service.core.models.criteria import CriteriaChange, MetricDefinition, SuccessCriterion
 from service.core.models.events import (
     DERIVED_TABLES,
     ROLLUP_TABLES,
@@ -58,6 +58,7 @@ __all__ = [
     "Service",
     "ServiceAlias",
     "SlackMessage",
+    "MetricDefinition",
     "SuccessCriterion",
     "WeeklyCostRollup",
     "WeeklyRollup",

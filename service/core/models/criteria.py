@@ -55,3 +55,19 @@ class CriteriaChange(SQLModel, table=True):
     after the fact). Shown beside ``changed_at``; it never clears ``after_start``."""
     decided_ref: str | None = Field(default=None, max_length=500)
     """Where that decision is written down (a link to the RFC, the meeting notes)."""
+
+
+class MetricDefinition(SQLModel, table=True):
+    """A metric a user measures (any ``measurement`` name), declared once so that it is judged like the
+    built-in ones: which way is better, its unit and the scale its effect is modelled on."""
+
+    __tablename__ = "metric_definition"
+
+    name: str = Field(primary_key=True, max_length=64)
+    """The ``measurement`` name whose values it reads; its key in the effects, criteria and digest."""
+    label: str = Field(max_length=128)
+    unit: str = Field(max_length=32)
+    higher_is_better: bool
+    effect_scale: str = Field(default="ratio", max_length=16)
+    defined_by: str = Field(max_length=128)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -88,6 +88,9 @@ class Migration(SQLModel, table=True):
     started_at: datetime = Field(sa_type=UTCDateTime)
     target_date: datetime | None = _utc()
     baseline_weeks: int = 8
+    design: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """The analyst's design of its effects (``service.effects.result.Options`` fields: base_weeks,
+    min_pre_weeks, pre_weeks, controls, scale); None: the defaults."""
 
 
 class Change(SQLModel, table=True):

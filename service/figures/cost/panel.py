@@ -110,6 +110,19 @@ def cold_start_p95_panel(measurements: pd.DataFrame, *, tz: str, complete_before
     return _finish(p95.assign(weight=1.0), tz, complete_before)
 
 
+def measurement_panel(
+    measurements: pd.DataFrame, name: str, *, tz: str, complete_before: date | None = None
+) -> pd.DataFrame:
+    """Any measurement ``name`` (a user-declared metric): its mean per service and week, weighted by how
+    many values the week holds (a period spanning weeks is prorated like every measurement)."""
+    rows = measurements[(measurements["metric"] == name) & measurements["service"].notna()]
+    if rows.empty:
+        return _empty()
+    spread = compute.spread_over_weeks(rows, "value", tz)
+    weekly = spread.groupby(["service", "week_start"], as_index=False)["value"].agg(["mean", "count"])
+    return _finish(weekly.rename(columns={"mean": "value", "count": "weight"}), tz, complete_before)
+
+
 Builder = Callable[[PanelInputs, Settings, date | None], pd.DataFrame]
 
 PANELS: dict[str, Builder] = {

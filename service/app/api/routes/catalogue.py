@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -70,6 +70,18 @@ class CriteriaChangeOut(CriteriaTrailEntry):
     decided_ref: str | None = None
 
 
+class DesignIn(BaseModel):
+    """How the migration's effects are estimated (docs/metrics.md); a field left out keeps the default."""
+
+    base_weeks: int | None = Field(
+        default=None, ge=1, le=26, description="A service's base: its last N weeks with data"
+    )
+    min_pre_weeks: int | None = Field(default=None, ge=1, le=26, description="Weeks with data a moved service needs")
+    pre_weeks: int | None = Field(default=None, ge=2, le=26, description="Weeks with data the pre-move drift needs")
+    controls: Literal["not_yet_treated", "never_treated"] | None = None
+    scale: Literal["ratio", "additive"] | None = Field(default=None, description="None: each metric's own")
+
+
 class MigrationIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     from_platform: str = Field(min_length=1, max_length=64)
@@ -91,6 +103,7 @@ class MigrationPatch(BaseModel):
     target_date: AwareUTC | None = None
     baseline_weeks: int | None = Field(default=None, ge=1, le=52)
     criteria: list[CriterionIn] | None = Field(default=None, max_length=50)
+    design: DesignIn | None = None
 
 
 class MigrationOut(BaseModel):
@@ -103,6 +116,7 @@ class MigrationOut(BaseModel):
     baseline_weeks: int
     criteria: list[CriterionIn]
     changes: list[CriteriaChangeOut]
+    design: dict[str, Any] | None = None
 
 
 def _migration_out(session: Session, migration: Migration) -> MigrationOut:
@@ -115,6 +129,7 @@ def _migration_out(session: Session, migration: Migration) -> MigrationOut:
         started_at=migration.started_at,
         target_date=migration.target_date,
         baseline_weeks=migration.baseline_weeks,
+        design=migration.design,
         criteria=[
             CriterionIn.model_validate(row, from_attributes=True) for row in criteria.criteria_of(session, migration.id)
         ],
@@ -187,8 +202,9 @@ Admin = Annotated[Principal, Depends(require_scope("admin"))]
 @router.post("/migrations", status_code=201)
 def create_migration(body: MigrationIn, session: WriteSession, principal: Admin) -> MigrationOut:
     """A migration, with the success criteria it will be judged on (set them before it starts)."""
+    known = criteria.known_metrics(session)
     for item in body.criteria:
-        criteria.check(item.spec())
+        criteria.check(item.spec(), known)
     migration = catalogue.create_migration(session, **body.model_dump(exclude={"criteria"}))
     assert migration.id is not None
     if body.criteria:
@@ -209,7 +225,9 @@ def list_migrations(
 def patch_migration(
     migration_id: MigrationId, body: MigrationPatch, session: WriteSession, principal: Admin
 ) -> MigrationOut:
-    fields = body.model_dump(exclude_unset=True, exclude={"criteria"})
+    fields = body.model_dump(exclude_unset=True, exclude={"criteria", "design"})
+    if "design" in body.model_fields_set:
+        fields["design"] = None if body.design is None else body.design.model_dump(exclude_none=True) or None
     for key in ("name", "from_platform", "to_platform", "started_at", "baseline_weeks"):
         if key in fields and fields[key] is None:
             raise InvalidInput(f"{key} cannot be null", field=key)
