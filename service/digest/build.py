@@ -18,6 +18,7 @@ from service.core.timeutil import as_utc, utcnow
 from service.core.weeks import week_window
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
+from service.digest import assumptions
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
 from service.digest.models import DigestContent
@@ -184,6 +185,7 @@ def digest_input(
             end=end,
         ),
         reporting_currency=settings.reporting_currency,
+        assumptions=assumptions.current(session, settings),
     )
 
 

@@ -10,9 +10,14 @@ from typing import Any
 
 import pandas as pd
 
+from service.core.settings import Settings
 from service.criteria.judge import Criterion
+from service.digest.net import ASSUMPTION_WORDS, Assumptions
 from service.figures.friction.categorise import Taxonomy
 from service.figures.metrics.service import Frames
+
+DEFAULT_ASSUMPTIONS = Assumptions(**{key: float(Settings.model_fields[key].default) for key in ASSUMPTION_WORDS})
+"""The configured defaults (``Settings``), for a digest input built without a database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,8 @@ class DigestInput:
     """Cost, measurement and work-item frames by name (``service.effects.resource_panels.FRAME_NAMES``);
     absent ones read as "no data yet"."""
     reporting_currency: str = "USD"
+    assumptions: Assumptions = DEFAULT_ASSUMPTIONS
+    """What the net line values engineering time with (``service.digest.assumptions.current``)."""
 
     @property
     def partial(self) -> bool:

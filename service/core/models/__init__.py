@@ -28,6 +28,7 @@ from service.core.models.events import (
     SlackMessage,
     WeeklyRollup,
 )
+from service.core.models.scorecard import ScorecardAssumption
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "PullRequest",
     "RollupDirty",
     "RollupState",
+    "ScorecardAssumption",
     "Service",
     "ServiceAlias",
     "SlackMessage",
