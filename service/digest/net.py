@@ -71,7 +71,9 @@ def weekly_change(item: BeforeAfter | None, services: int) -> tuple[Estimate | N
 
 def scaled(figure: Estimate, factor: float) -> Estimate:
     """``figure`` × ``factor`` (a negative factor swaps the bounds)."""
-    assert figure.estimate is not None and figure.low is not None and figure.high is not None
+    assert figure.estimate is not None
+    assert figure.low is not None
+    assert figure.high is not None
     low, high = sorted((figure.low * factor, figure.high * factor))
     return Estimate(estimate=figure.estimate * factor, low=low, high=high)
 
@@ -177,7 +179,9 @@ def net_line(
     time_value = total(t.value for t in times if t.value is not None)
     components = [cost, *times]
     # A net needs the cost and some time on the other side: one side alone is not a net.
-    net = total(c.value for c in components if c.value is not None) if cost_change is not None and hours is not None else None
+    net = None
+    if cost_change is not None and hours is not None:
+        net = total(c.value for c in components if c.value is not None)
     not_counted = [f"{c.label}: {c.missing}" for c in components if c.missing]
     return NetLine(
         currency=currency,
@@ -216,8 +220,6 @@ def _sentence(
         else "the engineering time bought back cannot be stated yet"
     )
     net_words = (
-        f" Net of both: {ranged(net, 'money', currency)} a week (an approximate interval)."
-        if net is not None
-        else ""
+        f" Net of both: {ranged(net, 'money', currency)} a week (an approximate interval)." if net is not None else ""
     )
     return f"Per week, {cost_words}; {time_words}.{net_words}"

@@ -161,7 +161,6 @@ def rescore(content: DigestContent, assumptions: Assumptions, currency: str) -> 
     kept): the effects are the kept ones, only the arithmetic is redone."""
     if content.migration is None or content.scorecard is None:
         return content
-    part = scorecard(
-        content.migration, extra=content.scorecard.effects, cost=content.cost, assumptions=assumptions, currency=currency
-    )
+    kept = content.scorecard.effects
+    part = scorecard(content.migration, extra=kept, cost=content.cost, assumptions=assumptions, currency=currency)
     return content.model_copy(update={"scorecard": part})
