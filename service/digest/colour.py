@@ -32,3 +32,8 @@ def effect_tone(verdict: Verdict, relative: float | None, higher_is_better: bool
 def headline_tone(row: HeadlineRow) -> Tone:
     """A headline row's week against the baseline before the migration; grey where there is none."""
     return judged(row.vs_baseline)
+
+
+def headline_css(row: HeadlineRow) -> str:
+    """The class of a headline row's week (the app's templates and the HTML digest)."""
+    return CSS[headline_tone(row)]

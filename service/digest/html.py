@@ -9,6 +9,7 @@ from html import escape
 from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, is_better, metric
 from service.core.words import plural
 from service.digest import charts as chart
+from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.models import (
     BeforeAfter,
@@ -24,7 +25,6 @@ from service.digest.render import (
     ARROWS,
     COST_ROWS,
     cost_value,
-    headline_tone,
     incidents_line,
     money,
     number,
@@ -32,6 +32,7 @@ from service.digest.render import (
     tone,
     warning_line,
 )
+from service.digest.scorecard_html import scorecard_html
 from service.digest.series import BAR_METRICS, LINE_METRICS
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
@@ -43,6 +44,38 @@ STATUS_WORD = {
     "not_enough_data": "not enough data",
 }
 METHOD_WORD = {"staggered_did": "staggered DiD", "before_after": "before/after only", "none": "–"}
+
+SCORECARD_STYLE = " ".join(
+    [
+        ":root{color-scheme:light dark} .neutral{color:#555c66}",
+        ".scorecard{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:12px;margin:12px 0}",
+        ".tile{border:1px solid #d9dde3;border-left-width:6px;border-radius:8px;padding:8px 12px}",
+        ".tile h3{margin:4px 0} .tile p{margin:4px 0;font-size:14px} .tile-figure{font-size:22px!important;",
+        "font-weight:700} .tile-others{font-size:13px;padding-left:18px;margin:4px 0} .caveat{font-style:italic}",
+        ".tone-better{border-left-color:#17692f} .tone-worse{border-left-color:#a61b12}",
+        ".tone-neutral{border-left-color:#8a93a3} .badge{border:1px solid currentColor;border-radius:10px;",
+        "padding:0 8px;font-size:12px} .interval-bar{width:100%;height:22px;display:block}",
+        ".interval-bar .axis{stroke:#d9dde3;stroke-width:2} .interval-bar .zero{stroke:#555c66;stroke-width:2}",
+        ".interval-bar .range{fill:#8a93a3;opacity:.45} .interval-bar .dot{fill:#555c66}",
+        ".interval-bar.tone-better .dot,.interval-bar.tone-better .range{fill:#17692f}",
+        ".interval-bar.tone-worse .dot,.interval-bar.tone-worse .range{fill:#a61b12}",
+        ".interval-bar .edge{fill:none;stroke:#555c66;stroke-width:2}",
+        ".net-line{border:1px solid #d9dde3;border-radius:8px;padding:8px 14px;margin:12px 0}",
+        ".scroll{overflow-x:auto}",
+        "@media (max-width:600px){table.wide thead{display:none} table.wide tr{display:block;",
+        "border-bottom:1px solid #d9dde3;padding:6px 0} table.wide td{display:block;border:0;padding:2px 0}",
+        "table.wide td[data-label]::before{content:attr(data-label) ': ';color:#555c66}}",
+        "@media (prefers-color-scheme:dark){body{background:#15171b;color:#e8eaee} a{color:#8ab4ff}",
+        ".better,.tone-better .dot{color:#6fd08c} .worse{color:#ff8a80} .neutral,.muted,.note,th{color:#a9b0bb}",
+        ".tone-better{border-left-color:#6fd08c} .tone-worse{border-left-color:#ff8a80}",
+        ".interval-bar.tone-better .dot,.interval-bar.tone-better .range{fill:#6fd08c}",
+        ".interval-bar.tone-worse .dot,.interval-bar.tone-worse .range{fill:#ff8a80}",
+        ".interval-bar .zero,.interval-bar .dot{stroke:#a9b0bb;fill:#a9b0bb}",
+        ".verdict,.warn,.moved{background:#1e2128} blockquote{color:#d0d5dd}",
+        "figure.chart svg{background:#f5f7fa;border-radius:6px}}",
+    ]
+)
+"""The scorecard's style, and the page's own dark scheme (its charts keep a light plate of their own)."""
 
 STYLE = " ".join(
     [
@@ -59,6 +92,7 @@ STYLE = " ".join(
         ".moved{background:#fdf0ef;border-left:4px solid #b42318;padding:6px 14px;margin:10px 0;font-size:13.5px}",
         ".chart svg{max-width:100%;height:auto} .note{font-size:12.5px;color:#6b7280;margin:4px 0}",
         "blockquote{border-left:3px solid #d0d5dd;margin:6px 0 6px 14px;padding:2px 12px;color:#374151}",
+        SCORECARD_STYLE,
     ]
 )
 
@@ -75,16 +109,12 @@ def _headline_table(rows: list[HeadlineRow], partial: bool) -> str:
         arrow = ARROWS[row.direction] if row.this_week is not None else ""
         body.append(
             f"<tr><td>{escape(row.label)}</td>"
-            f"<td class='{headline_tone(row)}'>{escape(number(row.this_week, row.unit))} {arrow}{note}</td>"
+            f"<td class='{headline_css(row)}'>{escape(number(row.this_week, row.unit))} {arrow}{note}</td>"
             f"<td class='{tone(four)}'>{escape(number(row.four_week_average, row.unit))}{_mark(four)}</td>"
             f"<td class='{tone(base)}'>{escape(number(row.baseline, row.unit))}{_mark(base)}</td>"
             f"<td>{escape(row.band or '–')}</td></tr>"
         )
-    judges = (
-        "before the migration (where known; else the 4-week average)"
-        if any(r.colour_by == "baseline" for r in rows)
-        else "the 4-week average"
-    )
+    judges = "before the migration (grey where there is no baseline yet)"
     week = "Week so far" if partial else "This week"
     return (
         f"<table><tr><th>Metric</th><th>{week}</th><th>4-week average</th><th>Before the migration</th>"
@@ -207,7 +237,7 @@ def _migration(migration: MigrationPart) -> list[str]:
     parts.append(f"<p>{escape(progress)}</p>")
     parts += criteria_parts(migration)
     items = migration.before_after
-    parts.append("<h3>What the move changed</h3>")
+    parts.append("<h3 id='effects'>What the move changed</h3>")
     parts += [f"<p class='statement'>{escape(item.sentence)}</p>" for item in items]
     parts.append(effects_table(items))
     parts.append("<h3>When it changed: effect by weeks since the move</h3>")
@@ -330,6 +360,11 @@ def render_html(content: DigestContent) -> str:
     if content.warnings:
         items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content.warnings)
         parts.append(f"<div class='warn'><b>Data quality this week</b><ul>{items}</ul></div>")
+    if content.scorecard is not None:
+        parts += [
+            "<h2>Scorecard: did the move pay off?</h2>",
+            scorecard_html(content.scorecard, evidence=lambda _tile: "#effects"),
+        ]
     parts += ["<h2>Headline</h2>", _headline_table(content.headline, content.partial)]
     parts += _resources(content)
     if content.migration:

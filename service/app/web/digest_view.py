@@ -12,8 +12,9 @@ from markupsafe import Markup
 from service.app.web import charts
 from service.core.vocab import COHORT_WORDS, MIGRATED, NOT_MIGRATED, metric
 from service.digest import html as digest_html
-from service.digest.models import BeforeAfter, DigestContent, MigrationPart
+from service.digest.models import BeforeAfter, DigestContent, MigrationPart, ScorecardTile
 from service.digest.render import warning_line
+from service.digest.scorecard_html import Links, scorecard_html
 from service.digest.series import BAR_METRICS, LINE_METRICS
 
 COHORTS = ((NOT_MIGRATED, "s-legacy"), (MIGRATED, "s-migrated"))
@@ -96,10 +97,23 @@ class DigestParts:
     claims: list[BeforeAfter]
     event_study: list[Markup]
     cohort_charts: list[Markup]
+    scorecard: Markup
 
 
-def parts(content: DigestContent) -> DigestParts:
-    """Everything the digest partial (``templates/_digest.html``) lays out, from one content."""
+def _evidence(tile: ScorecardTile) -> str:
+    return tile.evidence
+
+
+def scorecard(content: DigestContent, links: Links | None = None) -> Markup:
+    """The scorecard and net line, as the HTML digest writes them (``service.digest.scorecard_html``)."""
+    if content.scorecard is None:
+        return Markup("")
+    return Markup(scorecard_html(content.scorecard, evidence=_evidence, links=links))
+
+
+def parts(content: DigestContent, links: Links | None = None) -> DigestParts:
+    """Everything the digest partial (``templates/_digest.html``) lays out, from one content; ``links``:
+    each tile's drill-down to the events behind it."""
     migration = content.migration
     items = [] if migration is None else migration.before_after
     return DigestParts(
@@ -112,4 +126,5 @@ def parts(content: DigestContent) -> DigestParts:
         claims=items,
         event_study=event_study_charts(migration),
         cohort_charts=cohort_charts(content),
+        scorecard=scorecard(content, links),
     )

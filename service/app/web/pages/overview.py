@@ -17,6 +17,8 @@ from service.app.web.reads import digest_content, service_facts, upcoming_moves
 from service.app.web.render import page, preparing
 from service.core.timeutil import utcnow
 from service.core.weeks import recent_weeks
+from service.digest import assumptions
+from service.digest.scorecard import rescore
 from service.figures.catalogue import followed_migration
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +35,7 @@ def overview(request: Request, viewer: Viewing, session: DbSession, week: WeekQu
     content = digest_content(session, settings, week=chosen, audience="leaders", memo=cache.of(request))
     if content is None:
         return preparing(request, title="Overview", audience="leaders", viewer=viewer)
+    content = rescore(content, assumptions.current(session, settings), settings.reporting_currency)
     week_end = datetime.fromisoformat(content.to) if content.to else utcnow()
     moved = [f for f in facts if f.moved_at is not None and f.moved_at < week_end]
     return page(
