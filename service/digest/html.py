@@ -302,7 +302,8 @@ def _cost(cost: CostPart, partial: bool) -> list[str]:
     return parts
 
 
-def _resources(content: DigestContent) -> list[str]:
+def resource_parts(content: DigestContent) -> list[str]:
+    """Cost and utilisation, engineering productivity and incident categories (the app shows them too)."""
     parts: list[str] = []
     if content.cost:
         parts += _cost(content.cost, content.partial)
@@ -366,7 +367,7 @@ def render_html(content: DigestContent) -> str:
             scorecard_html(content.scorecard, evidence=lambda _tile: "#effects"),
         ]
     parts += ["<h2>Headline</h2>", _headline_table(content.headline, content.partial)]
-    parts += _resources(content)
+    parts += resource_parts(content)
     if content.migration:
         parts += _migration(content.migration)
     charts = content.charts

@@ -98,6 +98,7 @@ class DigestParts:
     event_study: list[Markup]
     cohort_charts: list[Markup]
     scorecard: Markup
+    resources: Markup
 
 
 def _evidence(tile: ScorecardTile) -> str:
@@ -127,4 +128,5 @@ def parts(content: DigestContent, links: Links | None = None) -> DigestParts:
         event_study=event_study_charts(migration),
         cohort_charts=cohort_charts(content),
         scorecard=scorecard(content, links),
+        resources=_region("Cost, productivity and incidents", "".join(digest_html.resource_parts(content))),
     )
