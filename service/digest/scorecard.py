@@ -53,6 +53,13 @@ TILES: tuple[TileSpec, ...] = (
 )
 """The tiles, in the order shown, each with its ``data-scorecard`` key and its metrics."""
 
+EVENTS: dict[ScorecardKey, tuple[str, str]] = {
+    "velocity": ("deployments", "Deployments behind it"),
+    "stability": ("incidents", "Incidents behind it"),
+    "productivity": ("friction", "Friction reports behind it"),
+}
+"""The events behind a tile (``/events/<kind>`` in the app): its drill-down."""
+
 NET_SOURCES: dict[str, Source] = {
     "cost": Source("cost", "Compute cost", "compute_cost"),
     "friction": Source("friction", "Time lost to friction", FRICTION_MINUTES),
