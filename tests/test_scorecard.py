@@ -283,3 +283,17 @@ def test_stored_assumptions_override_the_configured_defaults(session: Session, s
     row = session.get(ScorecardAssumption, "loaded_hourly_cost")
     assert row is not None
     assert row.changed_by == "ada"
+
+
+def test_the_app_and_the_html_digest_use_the_one_palette() -> None:
+    from pathlib import Path
+
+    from service.digest.colour import PALETTE
+    from service.digest.html import STYLE
+
+    css = (Path(__file__).resolve().parent.parent / "service/app/web/static/app.css").read_text(encoding="utf-8")
+    for scheme in ("light", "dark"):
+        good, bad = PALETTE[scheme]["better"], PALETTE[scheme]["worse"]
+        assert f"--good: {good}; --bad: {bad};" in css, scheme
+        assert f".better{{color:{good}}} .worse{{color:{bad}}}" in STYLE or f".worse{{color:{bad}}}" in STYLE, scheme
+        assert f".tone-better{{border-left-color:{good}}} .tone-worse{{border-left-color:{bad}}}" in STYLE, scheme

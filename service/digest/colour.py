@@ -12,6 +12,9 @@ LEGEND = (
     "Colours compare with the baseline (before the migration, or what the moved services would have shown "
     "without the move): green better, red worse, grey no clear change or not enough data."
 )
+PALETTE = {"light": {"better": "#17692f", "worse": "#a61b12"}, "dark": {"better": "#6fd08c", "worse": "#ff8a80"}}
+"""The two colours in each scheme: the app's stylesheet (``--good``/``--bad``) and the HTML digest's inline
+style use these values, so a metric is the same colour on either (tests/test_scorecard_browser.py)."""
 CSS: dict[Tone, str] = {"better": "better", "worse": "worse", "neutral": "neutral"}
 """The class of a tone in the app's stylesheet and the HTML digest's inline style."""
 SLACK: dict[Tone, str] = {"better": "🟢", "worse": "🔴", "neutral": "⚪"}

@@ -85,7 +85,7 @@ STYLE = " ".join(
         "h3{font-size:14px;margin:18px 0 6px}",
         "table{border-collapse:collapse;width:100%;font-size:13.5px}",
         "th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f2} th{color:#5b616b;font-weight:600}",
-        ".better{color:#1a7f37} .worse{color:#b42318} .muted{color:#6b7280} .statement{margin:6px 0;font-size:14.5px}",
+        ".better{color:#17692f} .worse{color:#a61b12} .muted{color:#6b7280} .statement{margin:6px 0;font-size:14.5px}",
         ".verdict{background:#f3f6fb;border-left:4px solid #2f7ed8;padding:8px 14px;margin:14px 0}",
         ".verdict p{margin:6px 0;font-size:15px}",
         ".warn{background:#fff8e6;border-left:4px solid #d29922;padding:6px 14px;margin:10px 0;font-size:13.5px}",
