@@ -27,12 +27,12 @@ def _svg(figure: Figure) -> str:
 
 
 def _figure(name: str, figure: Figure) -> str:
-    return f'<figure class="chart" data-chart="{escape(name)}">{_svg(figure)}</figure>'
+    return f'<figure class="chart" data-chart="{escape(name)}" tabindex="0">{_svg(figure)}</figure>'
 
 
 def _legend_above(axes: Any) -> None:
     """The legend sits above the plot area, never over the bars or lines."""
-    axes.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, borderaxespad=0.2)
+    axes.legend(fontsize=9, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, borderaxespad=0.2)
 
 
 def cohort_bars(title: str, weeks: list[str], series: dict[str, list[int]]) -> str:
@@ -43,10 +43,10 @@ def cohort_bars(title: str, weeks: list[str], series: dict[str, list[int]]) -> s
         values = series[cohort]
         axes.bar(range(len(weeks)), values, bottom=bottom, color=COLOURS[cohort], label=COHORT_WORDS[cohort], width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
+    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=9)
     axes.set_ylim(bottom=0, top=max(1, max(bottom) * 1.1))
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(title, fontsize=10, loc="left", pad=18)
+    axes.set_title(title, fontsize=11, loc="left", pad=18)
     _legend_above(axes)
     axes.spines[["top", "right"]].set_visible(False)
     return _figure(title, figure)
@@ -61,11 +61,11 @@ def cohort_lines(title: str, unit: str, weeks: list[str], series: dict[str, list
             axes.plot(
                 range(len(values)), values, marker="o", markersize=3, color=COLOURS[cohort], label=COHORT_WORDS[cohort]
             )
-    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=7)
+    axes.set_xticks(range(len(weeks)), [w[-3:] for w in weeks], fontsize=9)
     axes.set_ylim(bottom=0)
-    axes.set_ylabel(unit, fontsize=8)
-    axes.tick_params(axis="y", labelsize=7)
-    axes.set_title(title, fontsize=10, loc="left", pad=18)
+    axes.set_ylabel(unit, fontsize=9.5)
+    axes.tick_params(axis="y", labelsize=9)
+    axes.set_title(title, fontsize=11, loc="left", pad=18)
     _legend_above(axes)
     axes.spines[["top", "right"]].set_visible(False)
     return _figure(title, figure)
@@ -103,14 +103,14 @@ def _event_panel(axes: Any, item: BeforeAfter, *, bottom_row: bool) -> None:
     axes.plot(x, y, color=colour, marker="o", markersize=2.5, linewidth=1.2)
     axes.axhline(0, color="#1d1f23", linewidth=0.6)
     axes.axvline(-0.5, color="#b42318", linewidth=0.8, linestyle="--")
-    axes.set_title(item.label, fontsize=8.5, loc="left")
+    axes.set_title(item.label, fontsize=11, loc="left")
     axes.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    axes.tick_params(labelsize=6.5)
+    axes.tick_params(labelsize=9)
     axes.set_xlim(-8.5, 8.5)
     axes.set_ylim(*_event_limits(y, low, high))
     axes.spines[["top", "right"]].set_visible(False)
     if bottom_row:
-        axes.set_xlabel("weeks since the move", fontsize=7)
+        axes.set_xlabel("weeks since the move", fontsize=9)
 
 
 def _event_series(event_study: list[EventPoint]) -> tuple[list[int], list[float], list[float], list[float]]:
@@ -147,7 +147,7 @@ def friction_bars(by_category: dict[str, int]) -> str:
     names = list(by_category)[::-1]
     axes.barh(names, [by_category[n] for n in names], color="#e4572e")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title("Friction by category, last 4 weeks", fontsize=10, loc="left")
-    axes.tick_params(labelsize=8)
+    axes.set_title("Friction by category, last 4 weeks", fontsize=11, loc="left")
+    axes.tick_params(labelsize=9)
     axes.spines[["top", "right"]].set_visible(False)
     return _figure("friction", figure)

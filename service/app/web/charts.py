@@ -281,8 +281,9 @@ def _figure(
         f'<figure class="chart" id="{safe_id}" data-chart="{escape(title)}">'
         f'<figcaption id="{safe_id}-title">{escape(title)}</figcaption>'
         + (f'<ul class="legend">{keys}</ul>' if legend else "")
-        + f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{safe_id}-title" '
-        f'preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg>'
+        + f'<div class="plot" tabindex="0" role="group" aria-labelledby="{safe_id}-title">'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-labelledby="{safe_id}-title" preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg></div>'
         f"<details><summary>The numbers ({escape(noun(2, unit) if unit else 'values')})</summary>"
         "<div class='scroll'><table class='data'>"
         f"<thead><tr><th scope='col'>Week</th>{head}</tr></thead><tbody>{body}</tbody></table></div></details>"

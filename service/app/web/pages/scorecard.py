@@ -9,7 +9,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service.app.api.deps import WriteSession
-from service.app.web import cache
 from service.app.web.auth import Admin, Csrf
 from service.digest import assumptions
 
@@ -19,7 +18,7 @@ Value = Annotated[str, Form(max_length=40)]
 
 @router.post("/scorecard/assumptions", dependencies=[Csrf])
 def save_assumptions(
-    request: Request,
+    _request: Request,
     admin: Admin,
     session: WriteSession,
     loaded_hourly_cost: Value = "",
@@ -37,5 +36,5 @@ def save_assumptions(
         }
     )
     assumptions.save(session, values, changed_by=admin.name)
-    cache.of(request).clear()
+    # No memo to clear: every page values the kept effects at the stored assumptions when it renders.
     return RedirectResponse("/?saved=assumptions#net", status_code=303)
