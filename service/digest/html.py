@@ -90,7 +90,8 @@ STYLE = " ".join(
         ".verdict p{margin:6px 0;font-size:15px}",
         ".warn{background:#fff8e6;border-left:4px solid #d29922;padding:6px 14px;margin:10px 0;font-size:13.5px}",
         ".moved{background:#fdf0ef;border-left:4px solid #b42318;padding:6px 14px;margin:10px 0;font-size:13.5px}",
-        ".chart{overflow-x:auto} .chart svg{max-width:none;height:auto} .note{font-size:12.5px;color:#6b7280;margin:4px 0}",
+        ".chart{overflow-x:auto} .chart svg{max-width:none;height:auto}",
+        ".note{font-size:12.5px;color:#6b7280;margin:4px 0}",
         "blockquote{border-left:3px solid #d0d5dd;margin:6px 0 6px 14px;padding:2px 12px;color:#374151}",
         SCORECARD_STYLE,
     ]
