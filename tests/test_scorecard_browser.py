@@ -34,7 +34,7 @@ SMALL_TEXT = """(selector) => {
     const box = el.getBoundingClientRect();
     if (!own || box.width === 0 || box.height === 0) continue;
     let size = parseFloat(getComputedStyle(el).fontSize);
-    if (el instanceof SVGElement && el.getScreenCTM) size *= el.getScreenCTM().a;
+    if (el instanceof SVGElement && el.getScreenCTM) { const m = el.getScreenCTM(); size *= Math.hypot(m.a, m.b); }
     if (size < 10.95) small.push(`${el.tagName}:${el.textContent.trim().slice(0, 30)}:${size.toFixed(1)}px`);
   }
   return small;
@@ -198,3 +198,31 @@ def test_the_first_request_after_a_start_shows_figures_or_says_it_is_computing(s
             time.sleep(0.3)
             page = httpx.get(url, headers=headers, timeout=60).text
         assert "quiet week" not in page
+
+
+def test_from_a_tile_to_the_events_behind_it_and_their_csv(site: Site) -> None:
+    with site.context(site.reader) as context:
+        page = context.new_page()
+        page.goto("/?team=growth")
+        assert page.get_by_label("Team").input_value() == "growth"  # the filter is in the URL and the form
+        tile = page.locator("[data-scorecard='velocity']")
+        tile.get_by_role("link", name="Deployments behind it").click()
+        page.wait_for_url(re.compile(r"/events/deployments\?from=\d{4}-W\d{2}&to=\d{4}-W\d{2}&team=growth$"))
+        rows = page.locator("#events-table tbody tr")
+        assert rows.count() > 0
+        teams = {rows.nth(i).locator("td").nth(2).inner_text() for i in range(min(rows.count(), 50))}
+        assert teams == {"growth"}
+        page.get_by_label("Service").select_option("ml-api")
+        page.get_by_role("button", name="Filter").click()
+        page.wait_for_url(re.compile(r"service=ml-api"))
+        services = {r.locator("td").nth(1).inner_text() for r in page.locator("#events-table tbody tr").all()[:50]}
+        assert services == {"ml-api"}
+        with page.expect_download() as download:
+            page.get_by_role("link", name="Download CSV").click()
+        lines = download.value.path().read_text(encoding="utf-8").splitlines()
+        assert lines[0] == "id,service,team,environment,status,finished_at,platform,is_rollback"
+        assert len(lines) - 1 == int(re.search(r"(\d+) rows?", page.locator("main p").nth(0).inner_text()).group(1))  # type: ignore[union-attr]
+        assert all(",ml-api,growth," in line for line in lines[1:])
+        answer = context.request.get("/events/deployments?from=2026-W40&to=2026-W30")
+        assert answer.status == 422 or answer.status == 400
+        assert "from" in answer.text()

@@ -3,6 +3,7 @@ JavaScript, so it reads the same in a browser and as an email body. Every text i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from html import escape
 
@@ -385,9 +386,22 @@ def render_html(content: DigestContent) -> str:
     return _page(title, parts)
 
 
+TABLE = re.compile(r"<table>(.*?)</table>", re.DOTALL)
+
+
+def _scrolling(body: str) -> str:
+    """Every plain table in a region that scrolls on its own (reachable by keyboard), so a phone never
+    scrolls the page sideways."""
+    return TABLE.sub(
+        r"<div class='scroll' tabindex='0' role='region' aria-label='Table (scrolls sideways on a narrow screen)'>"
+        r"<table>\1</table></div>",
+        body,
+    )
+
+
 def _page(title: str, parts: list[str]) -> str:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
-        f"<body>{''.join(parts)}</body></html>"
+        f"<body>{_scrolling(''.join(parts))}</body></html>"
     )
