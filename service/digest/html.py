@@ -1,4 +1,5 @@
-"""The digest as one self-contained HTML page: inline CSS and SVG charts (``service.digest.charts``), no
+"""The digest as one self-contained HTML page: inline CSS and SVG charts (``service.digest.charts``, the app's
+own), no
 JavaScript, so it reads the same in a browser and as an email body. Every text is escaped here."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from html import escape
 
 from service.core.vocab import COHORT_WORDS, DIVERGING, FLAT_CHANGE, PRE_TREND_WORDS, is_better, metric
 from service.core.words import plural
-from service.digest import charts as chart
+from service.digest.chart_set import cohort_charts, event_study_charts
+from service.digest.charts import CHART_STYLE
 from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.models import (
@@ -34,7 +36,6 @@ from service.digest.render import (
     warning_line,
 )
 from service.digest.scorecard_html import scorecard_html
-from service.digest.series import BAR_METRICS, LINE_METRICS
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {
@@ -73,7 +74,7 @@ SCORECARD_STYLE = " ".join(
         ".interval-bar.tone-worse .dot,.interval-bar.tone-worse .range{fill:#ff8a80}",
         ".interval-bar .zero,.interval-bar .dot{stroke:#a9b0bb;fill:#a9b0bb}",
         ".verdict,.warn,.moved{background:#1e2128} blockquote{color:#d0d5dd}",
-        "figure.chart svg{background:#f5f7fa;border-radius:6px}}",
+        "}",
     ]
 )
 """The scorecard's style, and the page's own dark scheme (its charts keep a light plate of their own)."""
@@ -91,10 +92,10 @@ STYLE = " ".join(
         ".verdict p{margin:6px 0;font-size:15px}",
         ".warn{background:#fff8e6;border-left:4px solid #d29922;padding:6px 14px;margin:10px 0;font-size:13.5px}",
         ".moved{background:#fdf0ef;border-left:4px solid #b42318;padding:6px 14px;margin:10px 0;font-size:13.5px}",
-        ".chart{overflow-x:auto} .chart svg{max-width:none;height:auto}",
         ".note{font-size:12.5px;color:#6b7280;margin:4px 0}",
         "blockquote{border-left:3px solid #d0d5dd;margin:6px 0 6px 14px;padding:2px 12px;color:#374151}",
         SCORECARD_STYLE,
+        CHART_STYLE,
     ]
 )
 
@@ -243,7 +244,12 @@ def _migration(migration: MigrationPart) -> list[str]:
     parts += [f"<p class='statement'>{escape(item.sentence)}</p>" for item in items]
     parts.append(effects_table(items))
     parts.append("<h3>When it changed: effect by weeks since the move</h3>")
-    parts.append(chart.event_study(items))
+    studies = event_study_charts(migration)
+    parts.append(
+        "".join(studies)
+        if studies
+        else "<p class='muted'>No event study yet: too few services moved with data on both sides.</p>"
+    )
     parts.append(
         "<p class='note'>Left of the dashed line the moved and not-yet-moved services should run level (the "
         "check of parallel trends); right of it, the effect and whether it lasts. Bands: 90 % intervals.</p>"
@@ -352,6 +358,13 @@ def _friction(friction: FrictionPart) -> list[str]:
     return parts
 
 
+def _friction_categories(by_category: dict[str, int]) -> str:
+    if not by_category:
+        return "<p class='muted'>No friction reported in the last four weeks.</p>"
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{count}</td></tr>" for name, count in by_category.items())
+    return f"<h3>Friction by category, last 4 weeks</h3><table><tr><th>Category</th><th>Reports</th></tr>{rows}</table>"
+
+
 def render_html(content: DigestContent) -> str:
     week = content.week_label or content.week
     title = f"Frictionlog — week {week}"
@@ -372,16 +385,10 @@ def render_html(content: DigestContent) -> str:
     parts += resource_parts(content)
     if content.migration:
         parts += _migration(content.migration)
-    charts = content.charts
     parts.append("<h2>Week by week</h2>")
-    for key in BAR_METRICS:
-        parts.append(chart.cohort_bars(metric(key).chart_label, charts.weeks, charts.bars(key)))
-    for key in LINE_METRICS:
-        lines = charts.lines(key)
-        if any(v is not None for values in lines.values() for v in values):
-            parts.append(chart.cohort_lines(metric(key).chart_label, metric(key).unit, charts.weeks, lines))
+    parts += cohort_charts(content)
     parts += _friction(content.friction)
-    parts.append(chart.friction_bars(charts.friction_by_category))
+    parts.append(_friction_categories(content.charts.friction_by_category))
     parts.append(f"<p class='muted'>Definitions v{escape(content.definitions_version)}: docs/metrics.md.</p>")
     return _page(title, parts)
 

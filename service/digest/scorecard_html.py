@@ -13,10 +13,10 @@ from html import escape
 
 from service.core.vocab import CRITERION_STATUS_WORDS, VERDICT_WORDS
 from service.digest import colour
+from service.digest.charts import interval_bar
 from service.digest.models import Estimate, NetComponent, NetLine, ScorecardPart, ScorecardTile
 from service.digest.net import ranged
 from service.digest.render import interval_words
-from service.digest.svg import interval_bar
 
 Links = Callable[[ScorecardTile], list[tuple[str, str]]]
 """(href, text) links of a tile beyond its evidence: the app's drill-down to the events behind it."""

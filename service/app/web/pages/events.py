@@ -64,7 +64,7 @@ def window(first: str | None, last: str | None, tz: str) -> tuple[str, str, date
     from_week = (first or last_full_week(end - pd.Timedelta(weeks=DEFAULT_WEEKS - 1), tz)).upper()
     start = week_window(from_week, tz)[0]
     if start >= end:
-        raise InvalidInput(f"the range starts ({from_week}) after it ends ({to_week})", field="from")
+        raise InvalidInput(f"from ({from_week}) is after to ({to_week}): no weeks in that range", field="from")
     return from_week, to_week, start, end
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
-from service.app.web import cache, charts, tables
+from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
 from service.app.web.reads import digest_content, service_facts
 from service.app.web.render import page
@@ -22,6 +22,7 @@ from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
 from service.core.weeks import last_full_week, week_window
+from service.digest import charts
 from service.figures import catalogue
 from service.figures.filters import Filters
 from service.figures.friction import reports
