@@ -47,14 +47,15 @@ def _window(tz: str, weeks: int) -> tuple[Any, Any, list[str]]:
 
 def services_table(
     settings: Settings, memo: cache.PageMemo, session: Session
-) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]]]:
+) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]], bool]:
     """The catalogue and every moved service's before/after, from the last complete week's leaders digest
-    (kept by the digest jobs; the same figures as its per-service table)."""
+    (kept by the digest jobs; the same figures as its per-service table), and whether that digest is still
+    being computed (the page says so rather than show dashes as if there were no figures)."""
     facts = service_facts(session)
     content = digest_content(
         session, settings, week=last_full_week(utcnow(), settings.timezone), audience="leaders", memo=memo
     )
-    return facts, tables.service_rows(facts, tables.changes_from_digest(content))
+    return facts, tables.service_rows(facts, tables.changes_from_digest(content)), content is None
 
 
 @router.get("/services")
@@ -68,7 +69,7 @@ def services_list(
     sort: Annotated[str, Query(max_length=16)] = "service",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> Response:
-    facts, rows = services_table(app_state(request).settings, cache.of(request), session)
+    facts, rows, computing = services_table(app_state(request).settings, cache.of(request), session)
     shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
@@ -84,6 +85,7 @@ def services_list(
         sort=sort,
         order=order,
         metrics=tables.METRICS,
+        computing=computing,
     )
 
 
