@@ -5,6 +5,7 @@ named as not counted, never counted as zero."""
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 from sqlmodel import Session
@@ -297,3 +298,29 @@ def test_the_app_and_the_html_digest_use_the_one_palette() -> None:
         assert f"--good: {good}; --bad: {bad};" in css, scheme
         assert f".better{{color:{good}}} .worse{{color:{bad}}}" in STYLE or f".worse{{color:{bad}}}" in STYLE, scheme
         assert f".tone-better{{border-left-color:{good}}} .tone-worse{{border-left-color:{bad}}}" in STYLE, scheme
+
+
+def test_a_stale_answer_the_caller_refuses_is_not_served_for_newer_data() -> None:
+    """The overview's memo: a digest computed before the data came in ("a quiet week") is never served once
+    the data version moved on; the page says it is computing until the new one is ready."""
+    import threading
+
+    from service.app.web.cache import PageMemo
+
+    memo = PageMemo()
+    release = threading.Event()
+    quiet, busy = {"empty": True}, {"empty": False}
+    assert memo.peek("k", 1, lambda: quiet) == quiet
+
+    def slow() -> dict[str, bool]:
+        release.wait(5)
+        return busy
+
+    assert memo.peek("k", 2, slow, wait=0.05, stale_ok=lambda v: not v["empty"]) is None
+    release.set()
+    deadline = time.monotonic() + 5
+    while (answer := memo.peek("k", 2, slow, wait=0.05, stale_ok=lambda v: not v["empty"])) is None:
+        assert time.monotonic() < deadline
+    assert answer == busy
+    # a stale answer the caller accepts is still served at once while the new one is computed
+    assert memo.peek("k", 3, slow, wait=0.0, stale_ok=lambda v: not v["empty"]) == busy
