@@ -226,3 +226,18 @@ def test_from_a_tile_to_the_events_behind_it_and_their_csv(site: Site) -> None:
         answer = context.request.get("/events/deployments?from=2026-W40&to=2026-W30")
         assert answer.status == 422 or answer.status == 400
         assert "from" in answer.text()
+
+
+def test_a_moved_services_charts_mark_its_move_and_name_their_axes(site: Site) -> None:
+    with site.context(site.reader) as context:
+        page = context.new_page()
+        page.goto("/")
+        slug = page.locator(".claim-card a[href^='/services/']").first.inner_text()
+        page.goto(f"/services/{slug}")
+        deploys = page.locator("figure#timeline-deployments")
+        assert deploys.locator("svg line.move").count() == 1
+        assert re.search(r"dashed line: the move to \w+ \(\d{4}-W\d{2}\)", deploys.locator(".axes").inner_text())
+        page.goto("/")
+        study = page.locator("figure[id^='event-study-']").first
+        assert "weeks since the move" in study.locator(".axes").inner_text()
+        assert study.locator("svg line.move").count() == 1

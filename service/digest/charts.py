@@ -74,9 +74,17 @@ def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
 
 
 def stacked_bars(
-    title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str, chart_id: str, axes: str = ""
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: str,
+    chart_id: str,
+    axes: str = "",
+    move_before: int | None = None,
 ) -> Markup:
-    """Stacked weekly bars; each segment's tooltip names the week, the series and the value."""
+    """Stacked weekly bars; each segment's tooltip names the week, the series and the value; the move as a
+    dashed line before week ``move_before`` (an index of ``labels``)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     top, step = _scale(max(totals, default=0))
@@ -96,6 +104,7 @@ def stacked_bars(
                 f"{escape(_fmt(value, unit))}</title></rect>"
             )
             base += value
+    parts += _move_line(move_before, len(labels), slot, plot_h)
     parts += _x_labels(labels, slot)
     return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
 
@@ -231,7 +240,14 @@ def _event_point(
 
 
 def lines(
-    title: str, labels: Sequence[str], series: Sequence[Series], *, unit: str, chart_id: str, axes: str = ""
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    unit: str,
+    chart_id: str,
+    axes: str = "",
+    move_before: int | None = None,
 ) -> Markup:
     """One line per series over the weeks (gaps where a week has no value); each point's tooltip names the
     week, the series and the value."""
@@ -257,6 +273,7 @@ def lines(
             )
         if len(run) > 1:
             parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
+    parts += _move_line(move_before, len(labels), slot, plot_h)
     parts += _x_labels(labels, slot)
     return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
@@ -21,7 +22,7 @@ from service.core.errors import InvalidInput, NotFound
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
-from service.core.weeks import last_full_week, week_window
+from service.core.weeks import last_full_week, week_label, week_window
 from service.digest import charts
 from service.figures import catalogue
 from service.figures.filters import Filters
@@ -108,6 +109,7 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
         p: ("s-migrated" if i == len(platforms) - 1 and len(platforms) > 1 else "s-legacy")
         for i, p in enumerate(platforms)
     }
+    move, axes = _move(session, slug, labels, settings.timezone)
     out = []
     for column, title, unit in (
         ("deployments", "Deploys per week", "deploy"),
@@ -118,8 +120,25 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
         for p in platforms:
             mine = weekly[weekly["group"] == p].set_index("week")[column]
             series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
-        out.append(charts.stacked_bars(title, labels, series, unit=unit, chart_id=f"timeline-{column}"))
+        out.append(
+            charts.stacked_bars(
+                title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move
+            )
+        )
     return out, _cost_timeline(weekly, labels, platforms, css, settings.reporting_currency)
+
+
+def _move(session: Session, slug: str, labels: list[str], tz: str) -> tuple[int | None, str]:
+    """(the index of the service's move week in ``labels``, the charts' axes in words, naming the move)."""
+    target = catalogue.followed_migration(session)
+    moved = None if target is None else catalogue.move_dates(session, target.to_platform, as_of=utcnow()).get(slug)
+    axes = "Vertical: a week's count; horizontal: ISO week (last two digits)"
+    if moved is None or target is None:
+        return None, axes + "."
+    week = str(week_label(pd.Series([pd.Timestamp(moved)]), tz).iloc[0])
+    if week not in labels:
+        return None, axes + f"; moved to {target.to_platform} in {week}, outside these weeks."
+    return labels.index(week), axes + f"; dashed line: the move to {target.to_platform} ({week})."
 
 
 def _cost_timeline(
