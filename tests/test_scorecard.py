@@ -324,3 +324,14 @@ def test_a_stale_answer_the_caller_refuses_is_not_served_for_newer_data() -> Non
     assert answer == busy
     # a stale answer the caller accepts is still served at once while the new one is computed
     assert memo.peek("k", 3, slow, wait=0.0, stale_ok=lambda v: not v["empty"]) == busy
+
+
+def test_a_tile_led_by_an_effect_the_migration_section_does_not_list_points_at_the_net_line() -> None:
+    friction = effect(FRICTION_MINUTES, -0.3, -0.5, -0.1, counterfactual=60.0)
+    items = [effect("support_tickets", None, None, None, verdict="not_enough_data")]
+    card = scorecard(part(items), extra=[friction], cost=None, assumptions=RATE, currency="USD")
+    productivity = next(t for t in card.tiles if t.key == "productivity")
+    assert productivity.metric == FRICTION_MINUTES
+    assert productivity.evidence == "#net-line"
+    assert productivity.tone == "better"
+    assert [m.metric for m in productivity.others] == ["support_tickets"]

@@ -94,9 +94,16 @@ def _metric(item: BeforeAfter) -> ScorecardMetric:
     )
 
 
-def tile(spec: TileSpec, items: Mapping[str, BeforeAfter], criteria: list[CriterionResult]) -> ScorecardTile:
+NET_ANCHOR = "#net-line"
+"""Where the evidence of an effect the migration section does not list (friction minutes) is: the net line."""
+
+
+def tile(
+    spec: TileSpec, items: Mapping[str, BeforeAfter], criteria: list[CriterionResult], claimed: set[str]
+) -> ScorecardTile:
     """A category's tile: its lead effect (the first of its metrics with an estimate, else the first it
-    has), the others it reads, and its success criterion."""
+    has), the others it reads, and its success criterion; its evidence is the claim of its lead metric when
+    the migration section lists it (``claimed``), else the net line."""
     present = [items[key] for key in spec.metrics if key in items]
     lead = next((item for item in present if _has_estimate(item)), present[0] if present else None)
     criterion = _criterion(spec.metrics, criteria)
@@ -132,7 +139,7 @@ def tile(spec: TileSpec, items: Mapping[str, BeforeAfter], criteria: list[Criter
         criterion_status=None if criterion is None else criterion.status,
         criterion_goal=None if criterion is None else (criterion.goal or criterion.label),
         others=others,
-        evidence=f"#claim-{lead.metric}",
+        evidence=f"#claim-{lead.metric}" if lead.metric in claimed else NET_ANCHOR,
     )
 
 
@@ -148,7 +155,7 @@ def scorecard(
     beyond ``migration.before_after``, such as friction minutes) and the week's cost by platform."""
     items = {item.metric: item for item in [*migration.before_after, *extra]}
     return ScorecardPart(
-        tiles=[tile(spec, items, migration.criteria) for spec in TILES],
+        tiles=[tile(spec, items, migration.criteria, {i.metric for i in migration.before_after}) for spec in TILES],
         net=net_line(
             items,
             sources=NET_SOURCES,

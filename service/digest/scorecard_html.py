@@ -105,7 +105,7 @@ def net_html(net: NetLine, edit: str = "") -> str:
         f"<li>{escape(a.label)}: <b>{a.value:,.4g}</b> {escape(a.unit)}</li>" for a in net.assumptions
     )
     return (
-        f"<div class='net-line' data-currency='{escape(net.currency)}'{attrs}>"
+        f"<div class='net-line' id='net-line' data-currency='{escape(net.currency)}'{attrs}>"
         f"<p class='net-sentence'><b>{escape(net.sentence)}</b></p>"
         "<div class='scroll' tabindex='0' role='region' aria-label='The net line, part by part'>"
         "<table class='wide net-table'><thead><tr><th scope='col'>Part</th><th scope='col'>Per week</th>"
