@@ -102,11 +102,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--record-quick", action="store_true", help="a quick run, written to its own section")
+    parser.add_argument("--seed", type=int, default=5, help="the generated year's seed (bench/dataset.py)")
     args = parser.parse_args()
     args.quick = args.quick or args.record_quick
     services, runs = (40, 5) if args.quick else (200, 30)
     started = time.perf_counter()
-    data = create(services=services)
+    data = create(services=services, seed=args.seed)
     try:
         kept, keeping = prepare(data.url, datetime(2026, 11, 23, tzinfo=UTC))
         prepared = time.perf_counter() - started
@@ -202,7 +203,7 @@ other developers' runs at the same time), so the tails are noisy.
     print(body)
     if args.record_quick:
         title = f"Web app pages, quick run ({services} services, a year)"
-        write_section("web-quick", title, "python -m bench.web --record-quick", body)
+        write_section("web-quick", title, f"python -m bench.web --record-quick --seed {args.seed}", body)
     elif not args.quick:
         write_section("web", "Web app pages over a year of data", "python -m bench.web", body)
 
