@@ -133,7 +133,7 @@ def main() -> None:
             f"a team's HTML digest `/digests/{week}/html?audience=team:team-3`": (
                 f"/digests/{week}/html?audience=team:team-3"
             ),
-            "events behind a tile `/events/deployments` (8 weeks, 500 rows shown)": "/events/deployments",
+            "events behind a tile `/events/deployments` (8 weeks, the newest 200 rows shown)": "/events/deployments",
             "a digest nobody kept, `/digests/2026-W20` (first: 'being prepared')": "/digests/2026-W20",
             "data quality `/data`": "/data",
             "404 page": "/no/such/page",

@@ -4,14 +4,12 @@ in the URL, so a view can be shared; the scorecard's tiles link here (``service.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 
 from service.app.api.deps import DbSession
 from service.app.api.state import app_state
@@ -23,38 +21,15 @@ from service.core.tabular import frame_csv
 from service.core.timeutil import utcnow
 from service.core.weeks import last_full_week, week_window
 from service.figures.filters import Filters
-from service.figures.metrics.service import deployments_frame, friction_frame, incidents_frame
+from service.figures.metrics import events
 
 router = APIRouter(include_in_schema=False)
 Kind = Literal["deployments", "incidents", "friction"]
 WeekQuery = Annotated[str | None, Query(pattern=r"^\d{4}-[Ww]\d{2}$")]
 Name = Annotated[str | None, Query(max_length=140)]
-SHOWN = 500
+SHOWN = 200
 """Rows shown on the page; the CSV has them all."""
 DEFAULT_WEEKS = 8
-
-Read = Callable[[Session, Filters, datetime, datetime], pd.DataFrame]
-KINDS: dict[str, tuple[str, Read, str, list[str]]] = {
-    "deployments": (
-        "Deployments",
-        deployments_frame,
-        "finished_at",
-        ["id", "service", "team", "environment", "status", "finished_at", "platform", "is_rollback"],
-    ),
-    "incidents": (
-        "Incidents",
-        incidents_frame,
-        "started_at",
-        ["id", "service", "team", "severity", "category", "started_at", "resolved_at", "platform"],
-    ),
-    "friction": (
-        "Friction reports",
-        friction_frame,
-        "created_at",
-        ["id", "service", "team", "created_at", "category", "minutes_lost", "status", "text"],
-    ),
-}
-"""Each kind: its title, its read (``service.figures``), the time it is placed in a week by, its columns."""
 
 
 def window(first: str | None, last: str | None, tz: str) -> tuple[str, str, datetime, datetime]:
@@ -69,7 +44,7 @@ def window(first: str | None, last: str | None, tz: str) -> tuple[str, str, date
 
 
 @router.get("/events/{kind}")
-def events(
+def events_page(
     request: Request,
     kind: Kind,
     viewer: Viewing,
@@ -81,13 +56,10 @@ def events(
     format: Literal["html", "csv"] = "html",
 ) -> Response:
     settings = app_state(request).settings
-    title, read, moment, columns = KINDS[kind]
+    spec = events.KINDS[kind]
     from_week, to_week, start, end = window(from_, to, settings.timezone)
-    frame = read(session, Filters(team=team or None, service=service or None), start, end)
-    if not frame.empty:
-        frame = frame[(frame[moment] >= start) & (frame[moment] < end)]
-        frame = frame.sort_values(moment, ascending=False)
-    frame = frame.reindex(columns=columns)
+    filters = Filters(team=team or None, service=service or None)
+    frame, total = events.rows(session, spec, filters, start, end, limit=None if format == "csv" else SHOWN)
     if format == "csv":
         name = f"frictionlog-{kind}-{from_week}-{to_week}.csv"
         return Response(
@@ -99,14 +71,13 @@ def events(
     return page(
         request,
         "events.html",
-        title=title,
+        title=spec.title,
         viewer=viewer,
         kind=kind,
-        heading=title,
-        columns=columns,
-        moment=moment,
-        rows=frame.head(SHOWN).to_dict(orient="records"),
-        total=len(frame),
+        heading=spec.title,
+        columns=spec.columns,
+        rows=frame.to_dict(orient="records"),
+        total=total,
         shown=SHOWN,
         from_week=from_week,
         to_week=to_week,
