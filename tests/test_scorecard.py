@@ -335,3 +335,42 @@ def test_a_tile_led_by_an_effect_the_migration_section_does_not_list_points_at_t
     assert productivity.evidence == "#net-line"
     assert productivity.tone == "better"
     assert [m.metric for m in productivity.others] == ["support_tickets"]
+
+
+def test_the_events_behind_a_figure_a_page_at_a_time(session: Session) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.core.models import Deployment, Service
+    from service.figures.filters import Filters
+    from service.figures.metrics import events
+
+    session.add(Service(slug="api", team="core"))
+    session.add(Service(slug="web", team="growth"))
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    for i in range(7):
+        for slug in ("api", "web"):
+            session.add(
+                Deployment(
+                    source="test",
+                    external_id=f"{slug}-{i}",
+                    service=slug,
+                    environment="production",
+                    status="success",
+                    finished_at=start + timedelta(days=i),
+                )
+            )
+    session.add(
+        Deployment(source="test", external_id="late", service="api", environment="production", status="success",
+                   finished_at=start + timedelta(days=20))
+    )  # fmt: skip
+    session.commit()
+    kind = events.KINDS["deployments"]
+    end = start + timedelta(days=7)
+    first, total = events.rows(session, kind, Filters(team="core"), start, end, limit=3)
+    assert total == 7  # counted, not loaded: the late one is outside the window, web is another team
+    assert list(first["service"]) == ["api"] * 3
+    assert list(first["finished_at"]) == sorted(first["finished_at"], reverse=True)
+    assert list(first.columns) == list(kind.columns)
+    everything, total = events.rows(session, kind, Filters(service="web"), start, end, limit=None)
+    assert (len(everything), total) == (7, 7)
+    assert set(everything["team"]) == {"growth"}

@@ -54,7 +54,7 @@ KINDS: dict[str, Kind] = {
 def _statement(kind: Kind, fields: Sequence[Any], filters: Filters, start: datetime, end: datetime) -> Any:
     model, moment = kind.model, getattr(kind.model, kind.moment)
     join = col(Service.slug) == col(model.service)
-    statement = select(*fields)
+    statement = select(*fields).select_from(model)
     statement = statement.outerjoin(Service, join) if kind.outer else statement.join(Service, join)
     statement = statement.where(col(moment) >= start, col(moment) < end)
     if kind.outer:
