@@ -5,7 +5,10 @@ digest kept, as the scheduler leaves them; a signed-in session (cookie) requests
 Baselines from the same run: ``/healthz`` (the framework's floor) and the weekly API endpoint by service
 (the heaviest API read the pages build on). The first request of each page is reported apart (cold caches).
 
-    python -m bench.web [--quick]
+    python -m bench.web [--quick] [--record-quick]
+
+``--record-quick`` writes a quick run (40 services) to its own section of BENCHMARKS.md (``web-quick``), beside
+the full run's, which it leaves as it was.
 """
 
 from __future__ import annotations
@@ -98,10 +101,13 @@ def busy(client: httpx.Client, path: str, runs: int, ingest: dict[str, str], ser
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--record-quick", action="store_true", help="a quick run, written to its own section")
+    parser.add_argument("--seed", type=int, default=5, help="the generated year's seed (bench/dataset.py)")
     args = parser.parse_args()
+    args.quick = args.quick or args.record_quick
     services, runs = (40, 5) if args.quick else (200, 30)
     started = time.perf_counter()
-    data = create(services=services)
+    data = create(services=services, seed=args.seed)
     try:
         kept, keeping = prepare(data.url, datetime(2026, 11, 23, tzinfo=UTC))
         prepared = time.perf_counter() - started
@@ -123,6 +129,11 @@ def main() -> None:
             "digests `/digests`": "/digests",
             f"a digest `/digests/{week}` (kept by the keep-digests job)": f"/digests/{week}",
             f"a team's digest `/digests/{week}?audience=team:team-3` (kept)": f"/digests/{week}?audience=team:team-3",
+            f"the HTML digest `/digests/{week}/html` (kept with the digest)": f"/digests/{week}/html",
+            f"a team's HTML digest `/digests/{week}/html?audience=team:team-3`": (
+                f"/digests/{week}/html?audience=team:team-3"
+            ),
+            "events behind a tile `/events/deployments` (8 weeks, the newest 200 rows shown)": "/events/deployments",
             "a digest nobody kept, `/digests/2026-W20` (first: 'being prepared')": "/digests/2026-W20",
             "data quality `/data`": "/data",
             "404 page": "/no/such/page",
@@ -190,7 +201,10 @@ The weekly API baseline shows what a rollup read costs without a memo. The machi
 other developers' runs at the same time), so the tails are noisy.
 """
     print(body)
-    if not args.quick:
+    if args.record_quick:
+        title = f"Web app pages, quick run ({services} services, a year)"
+        write_section("web-quick", title, f"python -m bench.web --record-quick --seed {args.seed}", body)
+    elif not args.quick:
         write_section("web", "Web app pages over a year of data", "python -m bench.web", body)
 
 

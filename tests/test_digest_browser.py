@@ -29,17 +29,12 @@ FLAGS = [
 ]
 
 
-# In every bar chart, no legend box overlaps a bar (the incidents chart's legend used to sit on its bars).
-LEGEND_CLEAR = """() => [...document.querySelectorAll('figure.chart svg')].every(svg => {
-  const legend = svg.querySelector('[id^="legend"]');
+# In every chart, the legend sits apart from the plot: never over a bar or a line.
+LEGEND_CLEAR = """() => [...document.querySelectorAll('figure.chart')].every(figure => {
+  const legend = figure.querySelector('.legend');
   if (!legend) return true;
-  const box = legend.getBoundingClientRect();
-  return [...svg.querySelectorAll('[id^="patch"]')].every(p => {
-    if (legend.contains(p)) return true;
-    const b = p.getBoundingClientRect();
-    if (b.width === 0 || b.height === 0 || b.width > svg.getBoundingClientRect().width * 0.8) return true;
-    return b.right <= box.left || b.left >= box.right || b.bottom <= box.top || b.top >= box.bottom;
-  });
+  const box = legend.getBoundingClientRect(), plot = figure.querySelector('svg').getBoundingClientRect();
+  return box.bottom <= plot.top || box.top >= plot.bottom;
 })"""
 
 
@@ -79,12 +74,13 @@ def test_the_html_digest_renders_with_its_charts_and_no_console_errors(
 
     assert problems == []
     assert heading == f"Frictionlog — week {WEEK}"
-    assert chart_names == [
-        "event study",
-        "Deploys per week",
-        "Incidents per week",
-        "Change failure rate",  # the story sends no commits and resolves no incident: no empty lead-time chart
-        "friction",
+    studies = [name for name in chart_names if name.startswith("Event study: ")]
+    assert "Event study: Deploys per week, effect by weeks since the move" in studies
+    assert chart_names[len(studies) :] == [  # the app's chart module draws them (service.digest.charts)
+        "Deploys per week, migrated vs not yet migrated",
+        "Incidents per week, migrated vs not yet migrated",
+        # the story sends no commits and resolves no incident: no empty lead-time chart
+        "Change failure rate, migrated vs not yet migrated",
     ]
     assert "caused by the migration rather than the calendar" in verdict
     assert legend_clear

@@ -1,6 +1,6 @@
 """One metric reads the same everywhere: its label, the colour of its week, the cohort words and the span of the
 cohort table agree between the digest's JSON, its HTML page, the web app and Slack — all from the vocabulary
-(``service.core.vocab``) and the one colour rule (``service.digest.render.headline_tone``)."""
+(``service.core.vocab``) and the one colour rule (``service.digest.colour``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from integrations.slack.digest_blocks import digest_blocks
 from service.core import vocab
 from service.core.settings import Settings
+from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.html import render_html
 from service.digest.models import DigestContent
-from service.digest.render import headline_tone
 from tests.factories import issue_token
 from tests.helpers import get_ready
 from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
@@ -48,7 +48,7 @@ def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_word
 
     rows = content["headline"]
     assert [row["key"] for row in rows] == list(HEADLINE)
-    tones = {row.key: headline_tone(row) for row in typed.headline}
+    tones = {row.key: headline_css(row) for row in typed.headline}
     assert tones["deploys"] == "better"  # 2 → 6 deploys a week against the baseline: the colour must say so
     for row in rows:
         label = vocab.metric(row["key"]).chart_label

@@ -14,13 +14,15 @@ from integrations.slack import mrkdwn as md
 from integrations.slack.blocks import context, mrkdwn, plain, safe
 from integrations.slack.mrkdwn import Mrkdwn, code, fmt, link, quote
 from service.core.settings import Settings
-from service.core.vocab import COHORT_WORDS
+from service.core.vocab import COHORT_WORDS, CRITERION_STATUS_WORDS, VERDICT_WORDS
 from service.core.words import plural
-from service.digest.models import DigestContent, FrictionPart, MigrationPart, RisingTheme
+from service.digest import colour
+from service.digest.models import DigestContent, FrictionPart, MigrationPart, RisingTheme, ScorecardPart, ScorecardTile
 from service.digest.render import (
     cost_lines,
     headline_line,
     incidents_line,
+    interval_words,
     migration_lines,
     plain_text,
     productivity_line,
@@ -49,6 +51,8 @@ def digest_blocks(content: DigestContent, *, public_url: str = DEFAULT_PUBLIC_UR
     if content.empty:
         return fallback, blocks
     blocks += _verdict_and_warnings(content)
+    if content.scorecard is not None:
+        blocks += _scorecard(content.scorecard)
     blocks += _figures(content)
     if content.migration:
         blocks += _migration(content.migration)
@@ -64,6 +68,36 @@ def _verdict_and_warnings(content: DigestContent) -> list[dict[str, Any]]:
         blocks.append(mrkdwn(md.join("\n", content.verdict)))
     if content.warnings:
         blocks.append(context(fmt("⚠ Data quality: {}", " · ".join(warning_line(w) for w in content.warnings))))
+    return blocks
+
+
+def scorecard_line(tile: ScorecardTile) -> Mrkdwn:
+    """ "🟢 *Deployment velocity* — Deploys per week +90% (90 % interval +50% to +140%): changed"; the mark
+    is the one colour rule's (``service.digest.colour.SLACK``)."""
+    criterion = ""
+    if tile.criterion_status is not None:
+        criterion = f" · criterion {CRITERION_STATUS_WORDS[tile.criterion_status]}"
+    figure = "" if tile.estimate is None else f" {tile.estimate:+.0%} ({interval_words(tile.low, tile.high)})"
+    caveat = f" · {tile.sensitivity}" if tile.sensitivity else ""
+    return fmt(
+        "{} *{}* — {}{}: {}{}{}",
+        colour.SLACK[tile.tone],
+        tile.title,
+        tile.label,
+        figure,
+        VERDICT_WORDS[tile.verdict],
+        criterion,
+        caveat,
+    )
+
+
+def _scorecard(part: ScorecardPart) -> list[dict[str, Any]]:
+    """The tiles, one line each with the colour rule's mark, the net line, and the legend."""
+    lines = md.join("\n", (scorecard_line(t) for t in part.tiles))
+    blocks = [mrkdwn(fmt("*Scorecard*\n{}", lines))]
+    if part.net is not None:
+        blocks.append(mrkdwn(fmt("*Net, per week*: {}", part.net.sentence)))
+    blocks.append(context(fmt("🟢 better · 🔴 worse · ⚪ no clear change — {}", part.legend)))
     return blocks
 
 

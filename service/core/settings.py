@@ -139,6 +139,15 @@ class Settings(BaseSettings):
 
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     """Every cost figure is reported in this ISO 4217 currency."""
+    loaded_hourly_cost: float = Field(default=100.0, gt=0)
+    """The net line's default value of an engineering hour (salary and overheads), in the reporting currency;
+    admins change it on the overview (stored, ``service.digest.assumptions``)."""
+    support_ticket_hours: float = Field(default=2.0, ge=0)
+    """The net line's default engineering hours to handle one infrastructure support ticket."""
+    incident_hours: float = Field(default=2.0, ge=0)
+    """The net line's default length of an infrastructure incident, in hours."""
+    incident_responders: float = Field(default=3.0, ge=0)
+    """The net line's default number of engineers responding to an incident."""
     currency_rates: dict[str, float] = {}
     """JSON: currency → how many units of the reporting currency one unit is worth, e.g. {"EUR": 1.08}.
     Spend in a currency with no rate is refused (422 at the edge), never summed as if it were the same."""

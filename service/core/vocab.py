@@ -127,6 +127,11 @@ def grants(scopes: Iterable[str], scope: str) -> bool:
 # digest's JSON contract and every renderer take them from here.
 Verdict = Literal["changed", "no_clear_change", "not_enough_data"]
 """What an effect's interval supports: a change, no clear change, or no claim for want of data."""
+VERDICT_WORDS: dict[str, str] = {
+    "changed": "changed",
+    "no_clear_change": "no clear change",
+    "not_enough_data": "not enough data",
+}
 Method = Literal["staggered_did", "before_after", "none"]
 """How an effect was estimated: against not-yet-moved services, a plain before/after, or not at all."""
 PreTrendStatus = Literal["parallel", "diverging", "not_tested"]

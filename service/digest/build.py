@@ -19,6 +19,7 @@ from service.core.weeks import week_window
 from service.criteria import service as criteria
 from service.criteria.judge import Criterion
 from service.criteria.metrics import user_metrics
+from service.digest import assumptions
 from service.digest.content import build_content
 from service.digest.inputs import DigestInput, MigratedService
 from service.digest.models import DigestContent
@@ -199,6 +200,7 @@ def digest_input(
         ),
         reporting_currency=settings.reporting_currency,
         user_metrics=user_metrics(session),
+        assumptions=assumptions.current(session, settings),
     )
 
 

@@ -16,8 +16,10 @@ from service.core.vocab import FLAT_CHANGE, MIGRATED, NOT_MIGRATED
 from service.core.weeks import AVERAGE_WEEKS, LAST_WEEKS, average_window, last_weeks_start, week_instant
 from service.digest import migration as migration_part
 from service.digest import resources, series
+from service.digest.friction_effect import FRICTION
 from service.digest.inputs import DigestInput
 from service.digest.models import (
+    BeforeAfter,
     Category,
     Cohort,
     DigestContent,
@@ -29,6 +31,7 @@ from service.digest.models import (
     Warning,
 )
 from service.digest.render import number
+from service.digest.scorecard import scorecard
 from service.effects import did, dora_panels, registry
 from service.effects.panel import PanelMetric
 from service.figures.friction.themes import group as group_themes
@@ -147,7 +150,8 @@ def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None
     )
 
 
-def migration(data: DigestInput) -> MigrationPart | None:
+def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | None:
+    """The migration section, and the effects the scorecard reads beyond it (friction minutes)."""
     if data.migration is None:
         return None
     moved = {s.slug for s in data.services if s.moved_at is not None and s.moved_at < data.end}
@@ -162,10 +166,12 @@ def migration(data: DigestInput) -> MigrationPart | None:
             **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    results = effects_of(data)
+    results = effects_of(data, (*registry.METRICS, *data.user_metrics, FRICTION))
+    extra = migration_part.before_after([r for r in results if r.metric.key == FRICTION.key])
+    results = [r for r in results if r.metric.key != FRICTION.key]
     target_date = data.migration.get("target_date")
     judged = migration_part.criteria(results, data.criteria, target_date=target_date, now=data.now)
-    return MigrationPart(
+    part = MigrationPart(
         name=data.migration["name"],
         services_total=len(data.services),
         services_migrated=len(moved),
@@ -178,6 +184,7 @@ def migration(data: DigestInput) -> MigrationPart | None:
         criteria=judged,
         criteria_changes=migration_part.change_notes(data.criteria_changes),
     )
+    return part, extra
 
 
 def friction(data: DigestInput) -> FrictionPart:
@@ -267,11 +274,20 @@ def build_content(data: DigestInput) -> DigestContent:
     empty = (
         week["deployment_frequency"]["deployments"] == 0 and week["incidents"]["count"] == 0 and friction_part.new == 0
     )
-    migration_section = migration(data) if not empty or _migration_has_data(data) else None
+    moved = migration(data) if not empty or _migration_has_data(data) else None
+    migration_section = None if moved is None else moved[0]
+    cost = None if empty else resources.cost(data)
     verdict: list[str] = []
-    if migration_section is not None:
-        verdict = migration_part.verdict(
-            migration_section.before_after, migration_section.criteria, migration_section.criteria_changes
+    card = None
+    if moved is not None:
+        section, extra = moved
+        verdict = migration_part.verdict(section.before_after, section.criteria, section.criteria_changes)
+        card = scorecard(
+            section,
+            extra=extra,
+            cost=cost,
+            assumptions=data.assumptions,
+            currency=data.reporting_currency,
         )
     return DigestContent(
         week=data.week,
@@ -289,9 +305,10 @@ def build_content(data: DigestInput) -> DigestContent:
         charts=series.charts(data),
         warnings=warnings(data),
         definitions_version=dora.DEFINITIONS_VERSION,
-        cost=None if empty else resources.cost(data),
+        cost=cost,
         productivity=None if empty else resources.productivity(data),
         incident_categories=None if empty else resources.incident_categories(data),
+        scorecard=card,
     )
 
 

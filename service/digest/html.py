@@ -1,8 +1,10 @@
-"""The digest as one self-contained HTML page: inline CSS and SVG charts (``service.digest.charts``), no
+"""The digest as one self-contained HTML page: inline CSS and SVG charts (``service.digest.charts``, the app's
+own), no
 JavaScript, so it reads the same in a browser and as an email body. Every text is escaped here."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from html import escape
 
@@ -16,7 +18,9 @@ from service.core.vocab import (
     metric,
 )
 from service.core.words import plural
-from service.digest import charts as chart
+from service.digest.chart_set import cohort_charts, event_study_charts
+from service.digest.charts import CHART_STYLE
+from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.models import (
     BeforeAfter,
@@ -32,7 +36,6 @@ from service.digest.render import (
     ARROWS,
     COST_ROWS,
     cost_value,
-    headline_tone,
     incidents_line,
     money,
     number,
@@ -40,7 +43,7 @@ from service.digest.render import (
     tone,
     warning_line,
 )
-from service.digest.series import BAR_METRICS, LINE_METRICS
+from service.digest.scorecard_html import scorecard_html
 
 STATUS_TONE = {"met": "better", "on_track": "", "off_track": "worse", "not_met": "worse", "not_enough_data": "muted"}
 STATUS_WORD = {
@@ -52,6 +55,38 @@ STATUS_WORD = {
 }
 METHOD_WORD = {"staggered_did": "staggered DiD", "before_after": "before/after only", "none": "–"}
 
+SCORECARD_STYLE = " ".join(
+    [
+        ":root{color-scheme:light dark} .neutral{color:#555c66}",
+        ".scorecard{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:12px;margin:12px 0}",
+        ".tile{border:1px solid #d9dde3;border-left-width:6px;border-radius:8px;padding:8px 12px}",
+        ".tile h3{margin:4px 0} .tile p{margin:4px 0;font-size:14px} .tile-figure{font-size:22px!important;",
+        "font-weight:700} .tile-others{font-size:13px;padding-left:18px;margin:4px 0} .caveat{font-style:italic}",
+        ".tone-better{border-left-color:#17692f} .tone-worse{border-left-color:#a61b12}",
+        ".tone-neutral{border-left-color:#8a93a3} .badge{border:1px solid currentColor;border-radius:10px;",
+        "padding:0 8px;font-size:12px} .interval-bar{width:100%;height:22px;display:block}",
+        ".interval-bar .axis{stroke:#d9dde3;stroke-width:2} .interval-bar .zero{stroke:#555c66;stroke-width:2}",
+        ".interval-bar .range{fill:#8a93a3;opacity:.45} .interval-bar .dot{fill:#555c66}",
+        ".interval-bar.tone-better .dot,.interval-bar.tone-better .range{fill:#17692f}",
+        ".interval-bar.tone-worse .dot,.interval-bar.tone-worse .range{fill:#a61b12}",
+        ".interval-bar .edge{fill:none;stroke:#555c66;stroke-width:2}",
+        ".net-line{border:1px solid #d9dde3;border-radius:8px;padding:8px 14px;margin:12px 0}",
+        ".scroll{overflow-x:auto}",
+        "@media (max-width:600px){table.wide thead{display:none} table.wide tr{display:block;",
+        "border-bottom:1px solid #d9dde3;padding:6px 0} table.wide td{display:block;border:0;padding:2px 0}",
+        "table.wide td[data-label]::before{content:attr(data-label) ': ';color:#555c66}}",
+        "@media (prefers-color-scheme:dark){body{background:#15171b;color:#e8eaee} a{color:#8ab4ff}",
+        ".better,.tone-better .dot{color:#6fd08c} .worse{color:#ff8a80} .neutral,.muted,.note,th{color:#a9b0bb}",
+        ".tone-better{border-left-color:#6fd08c} .tone-worse{border-left-color:#ff8a80}",
+        ".interval-bar.tone-better .dot,.interval-bar.tone-better .range{fill:#6fd08c}",
+        ".interval-bar.tone-worse .dot,.interval-bar.tone-worse .range{fill:#ff8a80}",
+        ".interval-bar .zero,.interval-bar .dot{stroke:#a9b0bb;fill:#a9b0bb}",
+        ".verdict,.warn,.moved{background:#1e2128} blockquote{color:#d0d5dd}",
+        "}",
+    ]
+)
+"""The scorecard's style, and the page's own dark scheme (its charts keep a light plate of their own)."""
+
 STYLE = " ".join(
     [
         "body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#1d1f23;max-width:860px;",
@@ -60,13 +95,15 @@ STYLE = " ".join(
         "h3{font-size:14px;margin:18px 0 6px}",
         "table{border-collapse:collapse;width:100%;font-size:13.5px}",
         "th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eef0f2} th{color:#5b616b;font-weight:600}",
-        ".better{color:#1a7f37} .worse{color:#b42318} .muted{color:#6b7280} .statement{margin:6px 0;font-size:14.5px}",
+        ".better{color:#17692f} .worse{color:#a61b12} .muted{color:#6b7280} .statement{margin:6px 0;font-size:14.5px}",
         ".verdict{background:#f3f6fb;border-left:4px solid #2f7ed8;padding:8px 14px;margin:14px 0}",
         ".verdict p{margin:6px 0;font-size:15px}",
         ".warn{background:#fff8e6;border-left:4px solid #d29922;padding:6px 14px;margin:10px 0;font-size:13.5px}",
         ".moved{background:#fdf0ef;border-left:4px solid #b42318;padding:6px 14px;margin:10px 0;font-size:13.5px}",
-        ".chart svg{max-width:100%;height:auto} .note{font-size:12.5px;color:#6b7280;margin:4px 0}",
+        ".note{font-size:12.5px;color:#6b7280;margin:4px 0}",
         "blockquote{border-left:3px solid #d0d5dd;margin:6px 0 6px 14px;padding:2px 12px;color:#374151}",
+        SCORECARD_STYLE,
+        CHART_STYLE,
     ]
 )
 
@@ -83,16 +120,12 @@ def _headline_table(rows: list[HeadlineRow], partial: bool) -> str:
         arrow = ARROWS[row.direction] if row.this_week is not None else ""
         body.append(
             f"<tr><td>{escape(row.label)}</td>"
-            f"<td class='{headline_tone(row)}'>{escape(number(row.this_week, row.unit))} {arrow}{note}</td>"
+            f"<td class='{headline_css(row)}'>{escape(number(row.this_week, row.unit))} {arrow}{note}</td>"
             f"<td class='{tone(four)}'>{escape(number(row.four_week_average, row.unit))}{_mark(four)}</td>"
             f"<td class='{tone(base)}'>{escape(number(row.baseline, row.unit))}{_mark(base)}</td>"
             f"<td>{escape(row.band or '–')}</td></tr>"
         )
-    judges = (
-        "before the migration (where known; else the 4-week average)"
-        if any(r.colour_by == "baseline" for r in rows)
-        else "the 4-week average"
-    )
+    judges = "before the migration (grey where there is no baseline yet)"
     week = "Week so far" if partial else "This week"
     return (
         f"<table><tr><th>Metric</th><th>{week}</th><th>4-week average</th><th>Before the migration</th>"
@@ -222,11 +255,16 @@ def _migration(migration: MigrationPart) -> list[str]:
     parts.append(f"<p>{escape(progress)}</p>")
     parts += criteria_parts(migration)
     items = migration.before_after
-    parts.append("<h3>What the move changed</h3>")
+    parts.append("<h3 id='effects'>What the move changed</h3>")
     parts += [f"<p class='statement'>{escape(item.sentence)}</p>" for item in items]
     parts.append(effects_table(items))
     parts.append("<h3>When it changed: effect by weeks since the move</h3>")
-    parts.append(chart.event_study(items))
+    studies = event_study_charts(migration)
+    parts.append(
+        "".join(studies)
+        if studies
+        else "<p class='muted'>No event study yet: too few services moved with data on both sides.</p>"
+    )
     parts.append(
         "<p class='note'>Left of the dashed line the moved and not-yet-moved services should run level (the "
         "check of parallel trends); right of it, the effect and whether it lasts. Bands: 90 % intervals.</p>"
@@ -287,7 +325,8 @@ def _cost(cost: CostPart, partial: bool) -> list[str]:
     return parts
 
 
-def _resources(content: DigestContent) -> list[str]:
+def resource_parts(content: DigestContent) -> list[str]:
+    """Cost and utilisation, engineering productivity and incident categories (the app shows them too)."""
     parts: list[str] = []
     if content.cost:
         parts += _cost(content.cost, content.partial)
@@ -334,6 +373,13 @@ def _friction(friction: FrictionPart) -> list[str]:
     return parts
 
 
+def _friction_categories(by_category: dict[str, int]) -> str:
+    if not by_category:
+        return "<p class='muted'>No friction reported in the last four weeks.</p>"
+    rows = "".join(f"<tr><td>{escape(name)}</td><td>{count}</td></tr>" for name, count in by_category.items())
+    return f"<h3>Friction by category, last 4 weeks</h3><table><tr><th>Category</th><th>Reports</th></tr>{rows}</table>"
+
+
 def render_html(content: DigestContent) -> str:
     week = content.week_label or content.week
     title = f"Frictionlog — week {week}"
@@ -345,27 +391,39 @@ def render_html(content: DigestContent) -> str:
     if content.warnings:
         items = "".join(f"<li>{escape(warning_line(w))}</li>" for w in content.warnings)
         parts.append(f"<div class='warn'><b>Data quality this week</b><ul>{items}</ul></div>")
+    if content.scorecard is not None:
+        parts += [
+            "<h2>Scorecard: did the move pay off?</h2>",
+            scorecard_html(content.scorecard, evidence=lambda _tile: "#effects"),
+        ]
     parts += ["<h2>Headline</h2>", _headline_table(content.headline, content.partial)]
-    parts += _resources(content)
+    parts += resource_parts(content)
     if content.migration:
         parts += _migration(content.migration)
-    charts = content.charts
     parts.append("<h2>Week by week</h2>")
-    for key in BAR_METRICS:
-        parts.append(chart.cohort_bars(metric(key).chart_label, charts.weeks, charts.bars(key)))
-    for key in LINE_METRICS:
-        lines = charts.lines(key)
-        if any(v is not None for values in lines.values() for v in values):
-            parts.append(chart.cohort_lines(metric(key).chart_label, metric(key).unit, charts.weeks, lines))
+    parts += cohort_charts(content)
     parts += _friction(content.friction)
-    parts.append(chart.friction_bars(charts.friction_by_category))
+    parts.append(_friction_categories(content.charts.friction_by_category))
     parts.append(f"<p class='muted'>Definitions v{escape(content.definitions_version)}: docs/metrics.md.</p>")
     return _page(title, parts)
+
+
+TABLE = re.compile(r"<table>(.*?)</table>", re.DOTALL)
+
+
+def _scrolling(body: str) -> str:
+    """Every plain table in a region that scrolls on its own (reachable by keyboard), so a phone never
+    scrolls the page sideways."""
+    return TABLE.sub(
+        r"<div class='scroll' tabindex='0' role='region' aria-label='Table (scrolls sideways on a narrow screen)'>"
+        r"<table>\1</table></div>",
+        body,
+    )
 
 
 def _page(title: str, parts: list[str]) -> str:
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{STYLE}</style></head>'
-        f"<body>{''.join(parts)}</body></html>"
+        f"<body>{_scrolling(''.join(parts))}</body></html>"
     )

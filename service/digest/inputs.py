@@ -10,10 +10,15 @@ from typing import Any
 
 import pandas as pd
 
+from service.core.settings import Settings
 from service.criteria.judge import Criterion
+from service.digest.net import ASSUMPTION_WORDS, Assumptions
 from service.effects.panel import PanelMetric
 from service.figures.friction.categorise import Taxonomy
 from service.figures.metrics.service import Frames
+
+DEFAULT_ASSUMPTIONS = Assumptions(**{key: float(Settings.model_fields[key].default) for key in ASSUMPTION_WORDS})
+"""The configured defaults (``Settings``), for a digest input built without a database."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,8 @@ class DigestInput:
     reporting_currency: str = "USD"
     user_metrics: tuple[PanelMetric, ...] = ()
     """Metrics users declared (``service.criteria.metrics``), judged after the built-in ones."""
+    assumptions: Assumptions = DEFAULT_ASSUMPTIONS
+    """What the net line values engineering time with (``service.digest.assumptions.current``)."""
 
     @property
     def partial(self) -> bool:

@@ -306,6 +306,103 @@ class IncidentCategories(BaseModel):
     infrastructure_four_week_average: float
 
 
+ScorecardKey = Literal["velocity", "utilisation", "productivity", "delivery", "cost", "stability"]
+Tone = Literal["better", "worse", "neutral"]
+"""The one colour rule's three colours (``service.digest.colour``): against the baseline."""
+
+
+class Estimate(BaseModel):
+    """A figure with its 90 % interval (``low``/``high`` None: no interval, so no claim)."""
+
+    estimate: float | None
+    low: float | None = None
+    high: float | None = None
+
+
+class ScorecardMetric(BaseModel):
+    """One metric of a scorecard tile, read from its effect (``migration.before_after[]``)."""
+
+    metric: str
+    label: str
+    verdict: Verdict
+    relative: float | None = Field(description="Relative effect (-0.25: 25 % lower than without the move)")
+    low: float | None
+    high: float | None
+    tone: Tone
+    sentence: str
+
+
+class ScorecardTile(BaseModel):
+    """One article category: its lead metric's verdict, estimate and 90 % interval (fractions), the other
+    metrics it reads, its success criterion and where the evidence is."""
+
+    key: ScorecardKey
+    title: str
+    metric: str = Field(description="The tile's lead metric (``data-metric``)")
+    label: str
+    verdict: Verdict
+    estimate: float | None = Field(description="Relative effect of the lead metric, a fraction")
+    low: float | None
+    high: float | None
+    tone: Tone
+    sentence: str
+    mde_relative: float | None = None
+    sensitivity: str | None = Field(
+        default=None, description="How far parallel trends may bend before the claim fails; None until estimated"
+    )
+    criterion_status: CriterionStatus | None = None
+    criterion_goal: str | None = None
+    others: list[ScorecardMetric] = Field(default_factory=list)
+    evidence: str = Field(description="The claim's anchor on the overview: #claim-<metric>")
+
+
+class Assumption(BaseModel):
+    key: str
+    label: str
+    value: float
+    unit: str
+
+
+class NetComponent(BaseModel):
+    """One part of the net line: a quantity per week with its interval and its value in money.
+    Signs: ``value`` positive is a gain (hours bought back, cost saved)."""
+
+    key: Literal["cost", "friction", "support", "incidents"]
+    label: str
+    metric: str
+    quantity: Estimate | None = Field(description="Per week: hours bought back, or the cost change (+: rose)")
+    unit: str
+    value: Estimate | None = Field(description="Per week in the currency; positive: a gain")
+    basis: str = Field(description="The arithmetic, in words, with the assumptions it uses")
+    missing: str | None = Field(default=None, description="Why it is not counted, when it is not")
+
+
+class NetLine(BaseModel):
+    """The weekly net in money: the cost change beside the engineering time bought back, each with its
+    90 % interval; never one unqualified ROI number."""
+
+    currency: str
+    cost_change: Estimate | None = Field(description="Weekly compute cost change of the moved services (+: rose)")
+    platforms: list[PlatformCost] = Field(default_factory=list, description="This week's cost on each platform")
+    hybrid: bool = False
+    hours_bought_back: Estimate | None
+    time_value: Estimate | None
+    net: Estimate | None = Field(description="time_value − cost_change, per week; its interval is approximate")
+    components: list[NetComponent]
+    assumptions: list[Assumption]
+    not_counted: list[str] = Field(default_factory=list)
+    sentence: str
+
+
+class ScorecardPart(BaseModel):
+    tiles: list[ScorecardTile]
+    net: NetLine | None = None
+    legend: str
+    effects: list[BeforeAfter] = Field(
+        default_factory=list, description="Effects the scorecard reads beyond migration.before_after (friction)"
+    )
+
+
 class DigestContent(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -327,6 +424,7 @@ class DigestContent(BaseModel):
     cost: CostPart | None = Field(default=None, description="Cost and utilisation; null without cost data")
     productivity: ProductivityPart | None = Field(default=None, description="Support load and friction hours")
     incident_categories: IncidentCategories | None = Field(default=None, description="Incidents by category")
+    scorecard: ScorecardPart | None = Field(default=None, description="One tile per article category and the net")
 
     def as_json(self) -> dict[str, Any]:
         """The stored and served form (``from`` spelled as such, datetimes as RFC 3339)."""

@@ -38,10 +38,9 @@ def tone(better: bool | None) -> str:
     return "" if better is None else ("better" if better else "worse")
 
 
-def headline_tone(row: HeadlineRow) -> str:
-    """The colour of a headline row's week: the comparison its ``colour_by`` names (the baseline before the
-    migration where known, else the 4-week average). The one colour rule of the HTML digest and the app."""
-    return tone(row.vs_baseline if row.colour_by == "baseline" else row.vs_four_weeks)
+def interval_words(low: float | None, high: float | None) -> str:
+    """A relative effect's interval: "90 % interval +50% to +140%", or "no interval"."""
+    return "no interval" if low is None or high is None else f"90 % interval {low:+.0%} to {high:+.0%}"
 
 
 def judged(better: bool | None) -> str:

@@ -91,14 +91,25 @@ class PageMemo:
         self._store(key, version, value)
         return value
 
-    def peek(self, key: Hashable, version: Hashable, compute: Callable[[], T], *, wait: float = PEEK_WAIT) -> T | None:
+    def peek(
+        self,
+        key: Hashable,
+        version: Hashable,
+        compute: Callable[[], T],
+        *,
+        wait: float = PEEK_WAIT,
+        stale_ok: Callable[[T], bool] = lambda _value: True,
+    ) -> T | None:
         """Like ``remember``, but never computes in the foreground for long: with no answer yet (or only one
         too old to serve), start computing it in the background and wait at most ``wait`` seconds for it;
         None if it is not ready by then — the page says it is being prepared and reloads itself, instead of
-        making its reader wait for seconds."""
+        making its reader wait for seconds. ``stale_ok``: whether an answer for older data may still be
+        served while the new one is computed (an empty digest may not: it would call a busy week quiet)."""
         with self._lock:
             hit = self._entries.get(key)
-        if hit is not None and (hit.version == version or time.monotonic() - hit.computed < STALE_SECONDS):
+        if hit is not None and (
+            hit.version == version or (time.monotonic() - hit.computed < STALE_SECONDS and stale_ok(hit.value))
+        ):
             return self.remember(key, version, compute)
         with self._lock:
             start = key not in self._refreshing

@@ -9,7 +9,9 @@ its reader wait for a build (seconds on a large install, see BENCHMARKS.md).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -19,8 +21,11 @@ from service.core.db import session_scope
 from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
+from service.digest import assumptions
 from service.digest.build import build, check_request
+from service.digest.html import render_html
 from service.digest.models import DigestContent, read_stored
+from service.digest.scorecard import rescore
 from service.figures import catalogue
 
 
@@ -76,4 +81,39 @@ def digest_content(
         with session_scope(settings.database_url) as own:
             return build(own, settings, week=week, audience=audience)
 
-    return memo.peek(("digest", settings.database_url, week, audience), cache.data_version(session), compute)
+    return memo.peek(
+        ("digest", settings.database_url, week, audience),
+        cache.data_version(session),
+        compute,
+        stale_ok=lambda content: not content.empty,  # never "a quiet week" from before the data came in
+    )
+
+
+def _valued_at(stored: dict[str, Any]) -> dict[str, float]:
+    """The assumptions a kept digest's net line was valued at (empty without one), from its stored JSON."""
+    net = (stored.get("scorecard") or {}).get("net") or {}
+    return {a["key"]: float(a["value"]) for a in net.get("assumptions", [])}
+
+
+def digest_html(session: Session, settings: Settings, *, week: str, audience: str, memo: cache.PageMemo) -> str | None:
+    """The self-contained HTML digest, rendered once: the page the digest job kept with it, as kept, while
+    the assumptions it was valued at are still in force; else rendered from the content (valued at the
+    current assumptions) and remembered until the data or the assumptions change. None while the content
+    is still being built."""
+    check_request(week, audience, settings.timezone)
+    current = assumptions.current(session, settings)
+    kept = session.exec(select(Digest).where(Digest.week == week, Digest.audience == audience)).first()
+    if kept is not None:
+        stored = kept.content
+        if kept.html and _valued_at(stored) in ({}, asdict(current)):
+            return kept.html
+        key = ("digest-html", settings.database_url, week, audience, kept.id, kept.created_at, current)
+        return memo.remember(
+            key, 0, lambda: render_html(rescore(read_stored(stored), current, settings.reporting_currency))
+        )
+    content = digest_content(session, settings, week=week, audience=audience, memo=memo)
+    if content is None:
+        return None
+    valued = rescore(content, current, settings.reporting_currency)
+    built = ("digest-html", settings.database_url, week, audience, current)
+    return memo.remember(built, cache.data_version(session), lambda: render_html(valued))

@@ -17,9 +17,10 @@ from service.app.web.auth import Viewer, current_viewer, web_session
 from service.app.web.words import plural
 from service.core import vocab
 from service.core.timeutil import as_utc
+from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.models import Warning
-from service.digest.render import headline_tone, number, warning_line
+from service.digest.render import number, warning_line
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -49,7 +50,7 @@ templates.env.filters.update(plural=plural, when=when, percent=percent, number=n
 templates.env.globals.update(
     plural=plural,
     warning_line=any_warning_line,
-    headline_tone=headline_tone,
+    headline_tone=headline_css,
     metric=vocab.metric,
     is_better=vocab.is_better,
     cohort_words=vocab.COHORT_WORDS,

@@ -29,6 +29,7 @@ from service.core.models.events import (
     WeeklyRollup,
 )
 from service.core.models.imports import ImportCheckpoint, ImportRun
+from service.core.models.scorecard import ScorecardAssumption
 from service.core.models.sessions import WebSessionRecord
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
 
@@ -55,6 +56,7 @@ __all__ = [
     "PullRequest",
     "RollupDirty",
     "RollupState",
+    "ScorecardAssumption",
     "Service",
     "ServiceAlias",
     "SlackMessage",

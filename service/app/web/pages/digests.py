@@ -13,12 +13,13 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache, digest_view
 from service.app.web.auth import Viewing
-from service.app.web.reads import digest_content, posted_weeks, service_facts
+from service.app.web.reads import digest_content, digest_html, posted_weeks, service_facts
 from service.app.web.render import PREPARING_REFRESH_SECONDS, page, preparing
 from service.core.timeutil import utcnow
 from service.core.weeks import recent_weeks
+from service.digest import assumptions
 from service.digest.build import audiences
-from service.digest.html import render_html
+from service.digest.scorecard import rescore
 
 router = APIRouter(include_in_schema=False)
 Week = Annotated[str, Path(pattern=r"^\d{4}-[Ww]\d{2}$", description="An ISO week, e.g. 2026-W47")]
@@ -48,6 +49,8 @@ def digest_page(
     )
     if content is None:
         return preparing(request, title=f"Digest {week.upper()}", audience=audience, viewer=viewer)
+    settings = app_state(request).settings
+    content = rescore(content, assumptions.current(session, settings), settings.reporting_currency)
     return page(
         request,
         "digest.html",
@@ -63,11 +66,12 @@ def digest_page(
 def digest_standalone(
     request: Request, week: Week, _viewer: Viewing, session: DbSession, audience: Audience = "leaders"
 ) -> HTMLResponse:
-    """The digest as one self-contained page with charts, readable without JavaScript and as an email body."""
-    content = digest_content(
+    """The digest as one self-contained page with charts, readable without JavaScript and as an email body:
+    the page kept with the digest, not rendered again per request (``reads.digest_html``)."""
+    html = digest_html(
         session, app_state(request).settings, week=week.upper(), audience=audience, memo=cache.of(request)
     )
-    if content is None:  # being built in the background: ask again shortly
+    if html is None:  # being built in the background: ask again shortly
         retry = str(PREPARING_REFRESH_SECONDS)
         return HTMLResponse("The digest is being prepared.", status_code=503, headers={"Retry-After": retry})
-    return HTMLResponse(render_html(content))
+    return HTMLResponse(html)

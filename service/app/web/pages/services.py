@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
+import pandas as pd
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
-from service.app.web import cache, charts, tables
+from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
 from service.app.web.reads import digest_content, service_facts
 from service.app.web.render import page
@@ -21,7 +22,8 @@ from service.core.errors import InvalidInput, NotFound
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
-from service.core.weeks import last_full_week, week_window
+from service.core.weeks import last_full_week, week_label, week_window
+from service.digest import charts
 from service.figures import catalogue
 from service.figures.filters import Filters
 from service.figures.friction import reports
@@ -46,14 +48,15 @@ def _window(tz: str, weeks: int) -> tuple[Any, Any, list[str]]:
 
 def services_table(
     settings: Settings, memo: cache.PageMemo, session: Session
-) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]]]:
+) -> tuple[list[tables.ServiceFacts], list[dict[str, Any]], bool]:
     """The catalogue and every moved service's before/after, from the last complete week's leaders digest
-    (kept by the digest jobs; the same figures as its per-service table)."""
+    (kept by the digest jobs; the same figures as its per-service table), and whether that digest is still
+    being computed (the page says so rather than show dashes as if there were no figures)."""
     facts = service_facts(session)
     content = digest_content(
         session, settings, week=last_full_week(utcnow(), settings.timezone), audience="leaders", memo=memo
     )
-    return facts, tables.service_rows(facts, tables.changes_from_digest(content))
+    return facts, tables.service_rows(facts, tables.changes_from_digest(content)), content is None
 
 
 @router.get("/services")
@@ -67,7 +70,7 @@ def services_list(
     sort: Annotated[str, Query(max_length=16)] = "service",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> Response:
-    facts, rows = services_table(app_state(request).settings, cache.of(request), session)
+    facts, rows, computing = services_table(app_state(request).settings, cache.of(request), session)
     shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
@@ -83,6 +86,7 @@ def services_list(
         sort=sort,
         order=order,
         metrics=tables.METRICS,
+        computing=computing,
     )
 
 
@@ -105,6 +109,7 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
         p: ("s-migrated" if i == len(platforms) - 1 and len(platforms) > 1 else "s-legacy")
         for i, p in enumerate(platforms)
     }
+    move, axes = _move(session, slug, labels, settings.timezone)
     out = []
     for column, title, unit in (
         ("deployments", "Deploys per week", "deploy"),
@@ -115,8 +120,25 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
         for p in platforms:
             mine = weekly[weekly["group"] == p].set_index("week")[column]
             series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
-        out.append(charts.stacked_bars(title, labels, series, unit=unit, chart_id=f"timeline-{column}"))
+        out.append(
+            charts.stacked_bars(
+                title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move
+            )
+        )
     return out, _cost_timeline(weekly, labels, platforms, css, settings.reporting_currency)
+
+
+def _move(session: Session, slug: str, labels: list[str], tz: str) -> tuple[int | None, str]:
+    """(the index of the service's move week in ``labels``, the charts' axes in words, naming the move)."""
+    target = catalogue.followed_migration(session)
+    moved = None if target is None else catalogue.move_dates(session, target.to_platform, as_of=utcnow()).get(slug)
+    axes = "Vertical: a week's count; horizontal: ISO week (last two digits)"
+    if moved is None or target is None:
+        return None, axes + "."
+    week = str(week_label(pd.Series([pd.Timestamp(moved)]), tz).iloc[0])
+    if week not in labels:
+        return None, axes + f"; moved to {target.to_platform} in {week}, outside these weeks."
+    return labels.index(week), axes + f"; dashed line: the move to {target.to_platform} ({week})."
 
 
 def _cost_timeline(
