@@ -5,7 +5,7 @@ money under them. Pure: the digest's effects and cost part in, ``ScorecardPart``
 This module is the one mapping from a category to the metrics it reads, the tiles' order and their
 ``data-scorecard`` keys; every renderer (the app, the HTML digest, Slack, JSON) shows what it builds.
 A tile reads its effects through their fields (relative estimate, interval, verdict); the estimator's
-sensitivity caveat is shown when an effect carries one (``ScorecardTile.sensitivity``, read from the lead effect's caveat).
+sensitivity caveat is shown when the lead effect carries one (``ScorecardTile.sensitivity``).
 """
 
 from __future__ import annotations
