@@ -16,6 +16,8 @@ KEEP_DIGESTS_TASK = "frictionlog.digest.keep_recent"
 ROLLUP_TASK = "frictionlog.aggregate.refresh_rollups"
 PULL_OPENCOST_TASK = "frictionlog.pull.opencost"
 PULL_PROMETHEUS_TASK = "frictionlog.pull.prometheus"
+PULSE_ASK_TASK = "frictionlog.pulse.ask"
+PULSE_REMIND_TASK = "frictionlog.pulse.remind"
 TASK_QUEUES = {
     DRAIN_TASK: INGEST_QUEUE,
     SWEEP_TASK: INGEST_QUEUE,
@@ -26,4 +28,6 @@ TASK_QUEUES = {
     ROLLUP_TASK: AGGREGATE_QUEUE,
     PULL_OPENCOST_TASK: AGGREGATE_QUEUE,
     PULL_PROMETHEUS_TASK: AGGREGATE_QUEUE,
+    PULSE_ASK_TASK: AGGREGATE_QUEUE,
+    PULSE_REMIND_TASK: AGGREGATE_QUEUE,
 }

@@ -28,6 +28,7 @@ from service.core.models.events import (
     SlackMessage,
     WeeklyRollup,
 )
+from service.core.models.pulse import PulseAnswer, PulseMember, PulseQuestion
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
 
 __all__ = [
@@ -49,6 +50,9 @@ __all__ = [
     "Migration",
     "PlatformAssignment",
     "PullRequest",
+    "PulseAnswer",
+    "PulseMember",
+    "PulseQuestion",
     "RollupDirty",
     "RollupState",
     "Service",
