@@ -234,3 +234,10 @@ def test_the_queue_reads_one_page_and_the_total(session: Session) -> None:
     page = queue(session, sort="votes", limit=3, offset=3)
     assert [r.id for r in page.rows] == [4, 3, 2]
     assert (page.total, page.remaining) == (7, 1)
+
+
+def test_an_empty_queue_says_so_and_offers_no_more(admin: TestClient) -> None:
+    page = admin.get("/friction/queue", params={"q": "nothing like this"})
+    assert page.status_code == 200
+    assert "Nothing open matches “nothing like this”" in page.text
+    assert 'rel="next"' not in page.text
