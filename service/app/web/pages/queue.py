@@ -26,7 +26,9 @@ from service.app.web.pages.friction import TITLES, current_themes
 from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.core.errors import Conflict, InvalidInput, NotFound
+from service.core.settings import Settings
 from service.core.timeutil import utcnow
+from service.core.vocab import ReportStatus
 from service.figures.friction import reports, themes
 from service.figures.friction.reports import QUEUE_SORTS, QueueSort
 from service.figures.friction.triage import STATUSES
@@ -34,7 +36,6 @@ from service.figures.friction.triage import STATUSES
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 SORT_TITLES = {"votes": "most votes", "minutes": "most minutes lost", "age": "oldest"}
-Status = Literal["open", "acknowledged", "resolved", "wont_fix"]
 BulkAction = Literal["acknowledge", "category", "merge"]
 DONE = {"acknowledge": "acknowledged", "category": "recategorised", "merge": "merged"}
 
@@ -73,13 +74,13 @@ def queue_page(
     request: Request,
     viewer: Viewing,
     session: DbSession,
-    status: Annotated[Status, Query()] = "open",
+    status: Annotated[ReportStatus, Query()] = ReportStatus.OPEN,
     sort: Annotated[QueueSort, Query()] = "votes",
     q: Annotated[str, Query(max_length=128)] = "",
     category: Annotated[str, Query(max_length=64)] = "",
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
-    query = QueueQuery(status=status, sort=sort, q=q.strip(), category=category, offset=offset)
+    query = QueueQuery(status=str(status), sort=sort, q=q.strip(), category=category, offset=offset)
     done = request.query_params.get("done")
     return _render(request, session, viewer, query, Entered(), done=done if done in DONE.values() else None)
 
@@ -127,7 +128,7 @@ def _render(
     )
 
 
-def _across_services(settings: Any, request: Request, session: Session) -> list[themes.Theme]:
+def _across_services(settings: Settings, request: Request, session: Session) -> list[themes.Theme]:
     """The themes of the board regrouped across services: one problem, whichever services report it."""
     return current_themes(settings, cache.of(request), session, per_service=False)
 
@@ -158,12 +159,12 @@ def bulk(
     ids: Annotated[list[int] | None, Form(max_length=PAGE_SIZE)] = None,
     category: Annotated[str, Form(max_length=64)] = "",
     merge_into: Annotated[str, Form(max_length=16)] = "",
-    status: Annotated[Status, Form()] = "open",
+    status: Annotated[ReportStatus, Form()] = ReportStatus.OPEN,
     sort: Annotated[QueueSort, Form()] = "votes",
     q: Annotated[str, Form(max_length=128)] = "",
     category_filter: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    query = QueueQuery(status=status, sort=sort, q=q.strip(), category=category_filter)
+    query = QueueQuery(status=str(status), sort=sort, q=q.strip(), category=category_filter)
     chosen = list(ids or [])
     try:
         changes = bulk_changes(action, category=category, merge_into=merge_into)
