@@ -5,7 +5,8 @@ the cost rollups and one of the DORA rollups), remembered per data version."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, Query, Request
@@ -16,7 +17,7 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache
 from service.app.web.auth import Viewing
-from service.app.web.cost_view import CSV_COLUMNS, cost_view, csv_rows
+from service.app.web.cost_view import CSV_COLUMNS, CostView, cost_view, csv_rows
 from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.core.db import session_scope
@@ -32,21 +33,34 @@ WEEKS = 12
 Weeks = Annotated[int, Query(ge=4, le=52)]
 
 
-def _weeks(settings: Settings, count: int) -> list[str]:
+def weeks_shown(settings: Settings, count: int) -> list[str]:
     """The last ``count`` complete weeks, oldest first."""
     return list(reversed(recent_weeks(utcnow(), settings.timezone, count)))
 
 
-def _tables(request: Request, session: Session, weeks: list[str]) -> dict[str, pd.DataFrame]:
-    settings = app_state(request).settings
-    start, end = week_window(weeks[0], settings.timezone)[0], week_window(weeks[-1], settings.timezone)[1]
+@dataclass(frozen=True, slots=True)
+class CostFigures:
+    view: CostView
+    rows: list[dict[str, Any]]
+    """The CSV's rows."""
 
-    def compute() -> dict[str, pd.DataFrame]:
+
+def cost_figures(settings: Settings, memo: cache.PageMemo, session: Session, weeks: list[str]) -> CostFigures:
+    """The page and its CSV for ``weeks``, computed in a session of their own and remembered per data
+    version (the read and the tables' pandas work are the page's cost on a large install)."""
+    tz = settings.timezone
+    start, end = week_window(weeks[0], tz)[0], week_window(weeks[-1], tz)[1]
+
+    def compute() -> CostFigures:
         with session_scope(settings.database_url) as own:
-            return cost_allocation(own, settings, start=start, end=end)
+            tables = cost_allocation(own, settings, start=start, end=end)
+            moves = _moves(own, tz)
+        return CostFigures(
+            view=cost_view(tables, weeks, moves), rows=csv_rows(tables, weeks, settings.reporting_currency)
+        )
 
     key = ("cost", settings.database_url, weeks[0], weeks[-1])
-    return cache.of(request).remember(key, cache.data_version(session), compute)
+    return memo.remember(key, cache.data_version(session), compute)
 
 
 def _moves(session: Session, tz: str) -> dict[str, str]:
@@ -61,14 +75,14 @@ def _moves(session: Session, tz: str) -> dict[str, str]:
 @router.get("/cost")
 def cost_page(request: Request, viewer: Viewing, session: DbSession, weeks: Weeks = WEEKS) -> Response:
     settings = app_state(request).settings
-    shown = _weeks(settings, weeks)
+    shown = weeks_shown(settings, weeks)
     migration = followed_migration(session)
     return page(
         request,
         "cost.html",
         title="Cost",
         viewer=viewer,
-        view=cost_view(_tables(request, session, shown), shown, _moves(session, settings.timezone)),
+        view=cost_figures(settings, cache.of(request), session, shown).view,
         currency=settings.reporting_currency,
         target=migration.to_platform if migration else None,
         count=weeks,
@@ -78,8 +92,8 @@ def cost_page(request: Request, viewer: Viewing, session: DbSession, weeks: Week
 @router.get("/cost.csv")
 def cost_csv(request: Request, _viewer: Viewing, session: DbSession, weeks: Weeks = WEEKS) -> Response:
     settings = app_state(request).settings
-    shown = _weeks(settings, weeks)
-    rows = csv_rows(_tables(request, session, shown), shown, settings.reporting_currency)
+    shown = weeks_shown(settings, weeks)
+    rows = cost_figures(settings, cache.of(request), session, shown).rows
     return Response(
         write_csv(rows, CSV_COLUMNS),
         media_type="text/csv; charset=utf-8",
