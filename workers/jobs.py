@@ -18,6 +18,7 @@ from service.core.weeks import last_full_week
 from service.figures import rollups_db
 from service.figures.friction.triage import publish_model
 from service.ingest import inbox
+from workers import pulse
 from workers.digest import DigestRun, keep_recent, run_digests
 from workers.notify import NotifyStats, notify_pending
 
@@ -67,6 +68,16 @@ def weekly_digest(settings: Settings, week: str | None = None) -> DigestRun:
 def keep_digests(settings: Settings) -> int:
     """Keep a digest for every recent complete week and audience (never posted): what the web app shows."""
     return keep_recent(settings)
+
+
+def pulse_ask(settings: Settings) -> pulse.PulseRun:
+    """The weekly pulse: measure the weeks before, then ask the opted-in members about this one."""
+    return pulse.ask(settings, slack_notifier(settings))
+
+
+def pulse_remind(settings: Settings) -> pulse.PulseRun:
+    """The pulse's one reminder about the week just ended."""
+    return pulse.remind(settings, slack_notifier(settings))
 
 
 def pull_opencost(settings: Settings) -> PullReport:

@@ -18,6 +18,8 @@ PULL_OPENCOST_TASK = "frictionlog.pull.opencost"
 PULL_PROMETHEUS_TASK = "frictionlog.pull.prometheus"
 IMPORT_RUNS_TASK = "frictionlog.import.run_requested"
 IMPORT_SCHEDULED_TASK = "frictionlog.import.scheduled"
+PULSE_ASK_TASK = "frictionlog.pulse.ask"
+PULSE_REMIND_TASK = "frictionlog.pulse.remind"
 TASK_QUEUES = {
     DRAIN_TASK: INGEST_QUEUE,
     SWEEP_TASK: INGEST_QUEUE,
@@ -30,4 +32,6 @@ TASK_QUEUES = {
     PULL_PROMETHEUS_TASK: AGGREGATE_QUEUE,
     IMPORT_RUNS_TASK: AGGREGATE_QUEUE,
     IMPORT_SCHEDULED_TASK: AGGREGATE_QUEUE,
+    PULSE_ASK_TASK: AGGREGATE_QUEUE,
+    PULSE_REMIND_TASK: AGGREGATE_QUEUE,
 }

@@ -26,6 +26,8 @@ from workers.names import (
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
     PULL_PROMETHEUS_TASK,
+    PULSE_ASK_TASK,
+    PULSE_REMIND_TASK,
     RETRAIN_TASK,
     ROLLUP_TASK,
     SWEEP_TASK,
@@ -81,6 +83,14 @@ SCHEDULE: tuple[Entry, ...] = (
     ),
     # Every recent week's digest for every audience, kept for the web app (bounded runs, in the background).
     Entry("keep-digests", KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
+    # The weekly pulse: one question to each opted-in engineer, and one reminder about the week just ended.
+    Entry("pulse-ask", PULSE_ASK_TASK, Weekly(lambda s: s.pulse_day, lambda s: s.pulse_hour), jobs.pulse_ask),
+    Entry(
+        "pulse-remind",
+        PULSE_REMIND_TASK,
+        Weekly(lambda s: s.pulse_remind_day, lambda s: s.pulse_remind_hour),
+        jobs.pulse_remind,
+    ),
 )
 
 

@@ -22,6 +22,8 @@ from workers.names import (
     NOTIFY_TASK,
     PULL_OPENCOST_TASK,
     PULL_PROMETHEUS_TASK,
+    PULSE_ASK_TASK,
+    PULSE_REMIND_TASK,
     RETRAIN_TASK,
     ROLLUP_TASK,
     SWEEP_TASK,
@@ -161,3 +163,21 @@ def scheduled_imports() -> dict[str, str]:
     if outcome:
         drain_inbox.apply_async()
     return outcome
+
+
+@app.task(name=PULSE_ASK_TASK, acks_late=True)
+def pulse_ask() -> dict[str, int]:
+    """Beat: jobs.pulse_ask (claims before it sends: a redelivered task asks no one twice), then a drain."""
+    run = jobs.pulse_ask(get_settings())
+    if run.measured:
+        drain_inbox.apply_async()
+    return {"sent": run.sent, "failed": run.failed, "measured": run.measured}
+
+
+@app.task(name=PULSE_REMIND_TASK, acks_late=True)
+def pulse_remind() -> dict[str, int]:
+    """Beat: jobs.pulse_remind (each question reminded at most once), then a drain."""
+    run = jobs.pulse_remind(get_settings())
+    if run.measured:
+        drain_inbox.apply_async()
+    return {"sent": run.sent, "failed": run.failed, "measured": run.measured}

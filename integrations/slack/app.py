@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 
-from integrations.slack import commands, home, shortcuts, triage, views
+from integrations.slack import commands, home, pulse, shortcuts, triage, views
 from integrations.slack.client import async_client
 from integrations.slack.ports import SlackPorts
 from service.core.settings import Settings
@@ -56,6 +56,6 @@ def build_app(settings: Settings, ports: SlackPorts) -> AsyncApp:
     # Its signature-failure line includes the whole body: requests are verified before bolt sees them
     # (service/app/api/routes/slack.py), and this logger is kept quiet in case one ever gets through.
     logging.getLogger("slack_bolt.AsyncRequestVerification").setLevel(logging.WARNING)
-    for surface in (commands, views, shortcuts, home, triage):
+    for surface in (commands, views, shortcuts, home, triage, pulse):
         surface.register(app, ports)
     return app

@@ -30,3 +30,9 @@ class SlackPorts:
     """``add_detail(report_id, reporter=…, service=…, minutes_lost=…, impact=…, frequency=…)``."""
     later: Callable[[str, str], None]
     """``later(user_id, text)``: keep a DM Slack could not take now in the outbox; a worker sends it."""
+    pulse_member: Callable[[str], Any]
+    """The user's pulse membership (``PulseMember``) or None."""
+    pulse_join: Callable[..., Any]
+    """``pulse_join(user_id, opted_in=…, anonymous=…, service=…)``: opt in or out, or change the choices."""
+    pulse_answer: Callable[..., Any]
+    """``pulse_answer(user_id, week=…, bucket=…, about=…)``: store an answer (InvalidInput if not asked)."""

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
     digest_day: str = "mon"
     digest_hour: int = Field(default=9, ge=0, le=23)
     """The digest for the week just ended goes out on this day and hour, in FRICTIONLOG_TIMEZONE."""
+    pulse_day: str = "fri"
+    pulse_hour: int = Field(default=14, ge=0, le=23)
+    """The weekly pulse asks opted-in engineers about this week on this day and hour (FRICTIONLOG_TIMEZONE)."""
+    pulse_remind_day: str = "mon"
+    pulse_remind_hour: int = Field(default=10, ge=0, le=23)
+    """The one reminder, about the week just ended, to those who have not answered it."""
     quote_min_reporters: int = Field(default=3, ge=1)
     """The digest quotes a report only from a team with at least this many reporters that week."""
 

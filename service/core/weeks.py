@@ -46,10 +46,14 @@ def week_window(week: str, tz: str) -> tuple[datetime, datetime]:
     return start, start + timedelta(weeks=1)
 
 
-def last_full_week(now: datetime, tz: str) -> str:
-    local = now.astimezone(ZoneInfo(tz)) - timedelta(weeks=1)
-    year, week, _ = local.isocalendar()
+def week_of(moment: datetime, tz: str) -> str:
+    """The ISO week label (``2026-W47``) of one instant, seen in the zone ``tz``."""
+    year, week, _ = moment.astimezone(ZoneInfo(tz)).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def last_full_week(now: datetime, tz: str) -> str:
+    return week_of(now - timedelta(weeks=1), tz)
 
 
 RECENT_WEEKS = 16

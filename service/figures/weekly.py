@@ -36,20 +36,7 @@ def weekly_metrics(
     """``work=False`` leaves out the work-item columns (time to ship, support tickets, incidents by
     category) for a reader that shows none of them: they are read from raw work items, the costliest part."""
     filters = filters or Filters()
-    rows = rollups_db.read(session, settings, filters, start, end)
-    if rows is not None:
-        table = rollup.weekly_from_rollups(rows, group_by=group_by)
-    else:
-        frames = load(session, filters, start, end)
-        table = compute.weekly(
-            frames.deployments[_inside(frames.deployments["finished_at"], start, end)],
-            frames.lead_times,
-            frames.incidents,
-            frames.friction,
-            tz=settings.timezone,
-            environments=environments(settings, filters),
-            group_by=group_by,
-        )
+    table = _dora_weekly(session, settings, (group_by,), filters=filters, start=start, end=end)[group_by]
     cost_rows = cost_rollups.rows_for(session, settings, filters, start, end)
     cost = cost_rollup.weekly_from_cost_rollups(cost_rows, group_by=group_by)
     table = cost_compute.with_cost(table, cost)
@@ -60,6 +47,53 @@ def weekly_metrics(
     table["week_so_far"] = table["week"] == current
     """The current week is not over: its figures are for the week so far, never a whole week."""
     return table
+
+
+def _dora_weekly(
+    session: Session,
+    settings: Settings,
+    groups: tuple[str, ...],
+    *,
+    filters: Filters,
+    start: datetime | None,
+    end: datetime | None,
+) -> dict[str, pd.DataFrame]:
+    """The weekly DORA table for each grouping in ``groups``, from one read (rollups, else raw rows)."""
+    rows = rollups_db.read(session, settings, filters, start, end)
+    if rows is not None:
+        return {g: rollup.weekly_from_rollups(rows.assign(all=ALL), group_by=g) for g in groups}
+    frames = load(session, filters, start, end)
+    deployments = frames.deployments[_inside(frames.deployments["finished_at"], start, end)]
+    return {
+        g: compute.weekly(
+            deployments.assign(all=ALL),
+            frames.lead_times,
+            frames.incidents.assign(all=ALL),
+            frames.friction.assign(all=ALL),
+            tz=settings.timezone,
+            environments=environments(settings, filters),
+            group_by=g,
+        )
+        for g in groups
+    }
+
+
+ALL = "all"
+"""The grouping (and the group) of the whole organisation: every service, platform and unallocated spend."""
+COST_GROUPS = (ALL, "platform", "team", "service")
+
+
+def cost_allocation(session: Session, settings: Settings, *, start: datetime, end: datetime) -> dict[str, pd.DataFrame]:
+    """The cost page's weekly figures (cost, unallocated share, idle GPU cost, cost per deployment, ...:
+    ``service.figures.cost.compute``'s definitions) for each grouping of COST_GROUPS, the whole
+    organisation (``all``) first: one read of the cost rollups and one of the DORA rollups for them all."""
+    filters = Filters()
+    dora = _dora_weekly(session, settings, COST_GROUPS, filters=filters, start=start, end=end)
+    cost_rows = cost_rollups.rows_for(session, settings, filters, start, end).assign(all=ALL)
+    return {
+        g: cost_compute.with_cost(dora[g], cost_rollup.weekly_from_cost_rollups(cost_rows, group_by=g))
+        for g in COST_GROUPS
+    }
 
 
 def _with_work(

@@ -16,6 +16,7 @@ from service.core.vocab import OPEN
 from service.figures import catalogue
 from service.figures.friction import reports, themes, triage
 from service.figures.friction.categorise import Taxonomy
+from service.figures.pulse import service as pulse
 from service.ingest import inbox
 from service.ingest.inbox import Accepted, Delivery
 from workers.enqueue import Waker
@@ -59,6 +60,20 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
             session.commit()
         waker.wake(NOTIFY_TASK)
 
+    key = (settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else "").encode()
+
+    def pulse_member(user: str) -> Any:
+        with session_scope(url) as session:
+            return pulse.member(session, user)
+
+    def pulse_join(user: str, **choice: Any) -> Any:
+        with session_scope(url, write=True) as session:
+            return pulse.set_membership(session, user, **choice)
+
+    def pulse_answer(user: str, **answer: Any) -> Any:
+        with session_scope(url, write=True) as session:
+            return pulse.record_answer(session, user, key=key, **answer)
+
     return SlackPorts(
         taxonomy=taxonomy,
         admins=frozenset(settings.slack_admins),
@@ -69,4 +84,7 @@ def build_ports(settings: Settings, taxonomy: Taxonomy, waker: Waker) -> SlackPo
         triage=change,
         add_detail=add_detail,
         later=later,
+        pulse_member=pulse_member,
+        pulse_join=pulse_join,
+        pulse_answer=pulse_answer,
     )

@@ -22,7 +22,19 @@ from service.app.api.errors import RETRY_AFTER_SECONDS, status_of
 from service.app.web import warm
 from service.app.web.auth import CsrfFailed, SignInRequired
 from service.app.web.cache import PageMemo
-from service.app.web.pages import data, digests, events, friction, imports, overview, scorecard, services, signin
+from service.app.web.pages import (
+    cost,
+    data,
+    digests,
+    events,
+    friction,
+    imports,
+    overview,
+    queue,
+    scorecard,
+    services,
+    signin,
+)
 from service.app.web.render import page
 from service.app.web.sessions import SessionCodec
 from service.core.errors import AppError
@@ -60,7 +72,19 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
 
     app.router.lifespan_context = lifespan
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (signin, overview, scorecard, events, services, friction, digests, data, imports):
+    for module in (
+        signin,
+        overview,
+        scorecard,
+        events,
+        services,
+        cost,
+        queue,
+        friction,
+        digests,
+        data,
+        imports,
+    ):  # queue: before /friction/{id}
         app.include_router(module.router)
     _install_page_errors(app)
     return app

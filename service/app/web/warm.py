@@ -1,5 +1,5 @@
 """Warm the page memo when the app starts, in a background thread: the first reader after a start gets
-the overview, the services table, the themes and the data page's warnings without waiting for them
+the overview, the services table, the themes, the data page's warnings and the cost page without waiting for them
 (they read rollups and raw rows: up to a second or more on a large install, see BENCHMARKS.md). One
 service's page is computed too, the first in the catalogue: that warms the per-service read path (its
 queries' compiled statements, the pandas code it runs), which the first visit of any other service then
@@ -13,6 +13,9 @@ import threading
 from sqlmodel import select
 
 from service.app.web.cache import PageMemo
+from service.app.web.pages.cost import WEEKS as COST_WEEKS
+from service.app.web.pages.cost import cost_figures
+from service.app.web.pages.cost import weeks_shown as cost_weeks
 from service.app.web.pages.data import quality_figures
 from service.app.web.pages.friction import current_themes
 from service.app.web.pages.services import service_figures, services_table
@@ -36,6 +39,7 @@ def warm(settings: Settings, memo: PageMemo) -> None:
             services_table(settings, memo, session)
             current_themes(settings, memo, session)
             quality_figures(settings, memo, session)
+            cost_figures(settings, memo, session, cost_weeks(settings, COST_WEEKS))
             first = session.exec(select(Service.slug).order_by(Service.slug).limit(1)).first()
             if first is not None:
                 service_figures(settings, memo, session, first)

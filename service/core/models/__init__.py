@@ -29,6 +29,7 @@ from service.core.models.events import (
     WeeklyRollup,
 )
 from service.core.models.imports import ImportCheckpoint, ImportRun
+from service.core.models.pulse import PulseAnswer, PulseMember, PulseQuestion
 from service.core.models.scorecard import ScorecardAssumption
 from service.core.models.sessions import WebSessionRecord
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
@@ -54,6 +55,9 @@ __all__ = [
     "Migration",
     "PlatformAssignment",
     "PullRequest",
+    "PulseAnswer",
+    "PulseMember",
+    "PulseQuestion",
     "RollupDirty",
     "RollupState",
     "ScorecardAssumption",

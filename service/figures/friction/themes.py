@@ -92,6 +92,8 @@ class Theme:
     votes: int = 0
     minutes_lost: int = 0
     example: str = ""
+    services: list[str] = field(default_factory=list)
+    """Every service its reports name (one at most when grouped per service)."""
 
     @property
     def reports(self) -> int:
@@ -121,6 +123,7 @@ def _components(similar: np.ndarray) -> list[list[int]]:
 def _theme(service: str, category: str, rows: list[dict[Hashable, Any]]) -> Theme:
     return Theme(
         service=service or None,
+        services=sorted({str(r["service"]) for r in rows if not pd.isna(r["service"])}),
         category=category,
         report_ids=sorted(int(r["id"]) for r in rows),
         reporters=len({r["reporter"] for r in rows if not pd.isna(r["reporter"])}),
@@ -130,8 +133,9 @@ def _theme(service: str, category: str, rows: list[dict[Hashable, Any]]) -> Them
     )
 
 
-def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]:
-    """``reports``: id, text, service, category, reporter, votes, minutes_lost. Biggest themes first."""
+def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD, per_service: bool = True) -> list[Theme]:
+    """``reports``: id, text, service, category, reporter, votes, minutes_lost. Biggest themes first.
+    ``per_service=False`` groups across services: one theme per problem, whichever services report it."""
     themes: list[Theme] = []
     if reports.empty:
         return themes
@@ -143,7 +147,7 @@ def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]
     groups: dict[tuple[str, str], list[int]] = {}
     for position, record in enumerate(records):
         if not pd.isna(record["category"]):  # a report without a category has no theme
-            service = "" if pd.isna(record["service"]) else str(record["service"])
+            service = "" if pd.isna(record["service"]) or not per_service else str(record["service"])
             groups.setdefault((service, str(record["category"])), []).append(position)
     for (service, category), positions in sorted(groups.items()):
         # a report alone is its own theme: nothing to compare it with
@@ -152,3 +156,39 @@ def group(reports: pd.DataFrame, *, threshold: float = THRESHOLD) -> list[Theme]
             themes.append(_theme(service, category, [records[positions[m]] for m in members]))
     themes.sort(key=lambda theme: (-theme.votes, -theme.reports, theme.category, theme.service or ""))
     return themes
+
+
+def costliest(themes: list[Theme], *, min_reports: int = 2) -> list[Theme]:
+    """Themes of at least ``min_reports`` reports (a report alone is no theme to act on), most minutes lost
+    first, then most reporters, then most reports."""
+    kept = [t for t in themes if t.reports >= min_reports]
+    return sorted(kept, key=lambda t: (-t.minutes_lost, -t.reporters, -t.reports, min(t.report_ids)))
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    report_id: int
+    similarity: float
+    text: str
+
+
+def likely_duplicates(
+    reports: pd.DataFrame, report_id: int, *, threshold: float = THRESHOLD, limit: int = 3
+) -> list[Suggestion]:
+    """The reports in ``reports`` (id, text, service) most like report ``report_id`` (which must be among
+    them), by the theme model's similarity, at or above ``threshold``, most alike first. Reports that name
+    another service than it does are not suggested (a service the report leaves out matches any)."""
+    positions = {int(i): n for n, i in enumerate(reports["id"])}
+    if report_id not in positions or len(reports) < 2:
+        return []
+    texts = [str(t) for t in reports["text"]]
+    scores = Similarity(texts).matrix(texts)[positions[report_id]]
+    services = ["" if pd.isna(s) else str(s) for s in reports["service"]]
+    own = services[positions[report_id]]
+    found = [
+        Suggestion(report_id=int(reports["id"].iloc[n]), similarity=float(score), text=texts[n])
+        for n, score in enumerate(scores.tolist())
+        if n != positions[report_id] and score >= threshold and (not own or not services[n] or services[n] == own)
+    ]
+    found.sort(key=lambda s: (-s.similarity, s.report_id))
+    return found[:limit]

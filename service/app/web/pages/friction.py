@@ -12,18 +12,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
 from service.app.api.deps import DbSession, ReportId, WakerDep, WriteSession
+from service.app.api.errors import status_of
 from service.app.api.state import app_state
 from service.app.api.triage import apply_triage
 from service.app.web import cache
-from service.app.web.auth import Admin, Csrf, Viewing
+from service.app.web.auth import Admin, Csrf, Viewer, Viewing
 from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
-from service.core.errors import InvalidInput, NotFound
+from service.core.errors import AppError, Conflict, InvalidInput, NotFound
 from service.core.models import FrictionReport, Service
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
+from service.core.vocab import CLOSED
 from service.figures.friction import reports, themes
 from service.figures.friction.categorise import Taxonomy
 from service.figures.friction.triage import STATUSES
@@ -34,21 +36,25 @@ THEME_DAYS = 28
 TITLES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "wont_fix": "Won't fix"}
 
 
-def theme_key(theme: themes.Theme) -> str:
-    return f"t{min(theme.report_ids)}"
+def theme_key(theme: themes.Theme, *, across: bool = False) -> str:
+    """A theme's key in URLs: ``t`` and its first report per service, ``x`` and it across services."""
+    return f"{'x' if across else 't'}{min(theme.report_ids)}"
 
 
-def current_themes(settings: Settings, memo: cache.PageMemo, session: Session) -> list[themes.Theme]:
-    """Themes of the last THEME_DAYS days (grouping compares reports pairwise: remembered per data version)."""
+def current_themes(
+    settings: Settings, memo: cache.PageMemo, session: Session, *, per_service: bool = True
+) -> list[themes.Theme]:
+    """Themes of the last THEME_DAYS days, per service or across services (grouping compares reports
+    pairwise: remembered per data version)."""
     database_url = settings.database_url
 
     def compute() -> list[themes.Theme]:
         with session_scope(database_url) as own:
             frame = reports.theme_frame(own, since=utcnow() - timedelta(days=THEME_DAYS))
-        return themes.group(frame)
+        return themes.group(frame, per_service=per_service)
 
     day = utcnow().date().isoformat()
-    return memo.remember(("themes", database_url, day), cache.data_version(session), compute)
+    return memo.remember(("themes", database_url, day, per_service), cache.data_version(session), compute)
 
 
 @router.get("/friction")
@@ -63,12 +69,14 @@ def board(
 ) -> Response:
     taxonomy = app_state(request).taxonomy
     facts = service_facts(session)
-    found = current_themes(app_state(request).settings, cache.of(request), session)
+    settings, memo = app_state(request).settings, cache.of(request)
+    found = current_themes(settings, memo, session)
+    across = current_themes(settings, memo, session, per_service=False) if theme and theme[:1] == "x" else []
     columns = _columns(
         session,
         category=category or None,
         services=_chosen_services(facts, service, team),
-        ids=_theme_ids(found, theme),
+        ids=_theme_ids(found, theme) if not across else _theme_ids(across, theme, across=True),
     )
     any_report = session.exec(select(FrictionReport.id).limit(1)).first() is not None
     return page(
@@ -103,11 +111,11 @@ def _chosen_services(facts: list[ServiceFacts], service: str | None, team: str |
     return services
 
 
-def _theme_ids(found: list[themes.Theme], theme: str | None) -> list[int] | None:
+def _theme_ids(found: list[themes.Theme], theme: str | None, *, across: bool = False) -> list[int] | None:
     """The reports of the chosen theme (none when it is no longer a theme); None when no theme is chosen."""
     if not theme:
         return None
-    chosen = next((t for t in found if theme_key(t) == theme), None)
+    chosen = next((t for t in found if theme_key(t, across=across) == theme), None)
     return [] if chosen is None else chosen.report_ids
 
 
@@ -129,7 +137,7 @@ def _theme_choices(found: list[themes.Theme], taxonomy: Taxonomy) -> list[tuple[
 
 @router.get("/friction/themes")
 def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Response:
-    found = current_themes(app_state(request).settings, cache.of(request), session)
+    found = themes.costliest(current_themes(app_state(request).settings, cache.of(request), session, per_service=False))
     ids = [i for t in found for i in t.report_ids]
     texts: dict[int, FrictionReport] = {}
     if ids:
@@ -139,7 +147,7 @@ def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Respon
         "themes.html",
         title="Friction themes",
         viewer=viewer,
-        themes=[(theme_key(t), t, [texts[i] for i in t.report_ids if i in texts]) for t in found],
+        themes=[(theme_key(t, across=True), t, [texts[i] for i in t.report_ids if i in texts]) for t in found],
         days=THEME_DAYS,
         taxonomy=app_state(request).taxonomy,
     )
@@ -154,24 +162,46 @@ def _report(session: Session, report_id: int) -> FrictionReport:
 
 @router.get("/friction/{report_id}")
 def report_page(request: Request, report_id: ReportId, viewer: Viewing, session: DbSession) -> Response:
-    report = _report(session, report_id)
-    duplicates = session.exec(select(FrictionReport).where(FrictionReport.duplicate_of == report_id)).all()
+    return _render_report(request, session, viewer, _report(session, report_id), done=request.query_params.get("done"))
+
+
+def _render_report(
+    request: Request,
+    session: Session,
+    viewer: Viewer | None,
+    report: FrictionReport,
+    *,
+    done: str | None = None,
+    error: AppError | None = None,
+    entered: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A report's page; after a refused triage form, with the error on that form and what was typed kept."""
+    duplicates = session.exec(select(FrictionReport).where(FrictionReport.duplicate_of == report.id)).all()
     team = None
     if report.service:
         entry = session.get(Service, report.service)
         team = entry.team if entry else None
     taxonomy = app_state(request).taxonomy
+    open_original = report.duplicate_of is None and report.status not in CLOSED
     return page(
         request,
         "report.html",
-        title=f"Friction #{report_id}",
+        title=f"Friction #{report.id}",
         viewer=viewer,
         report=report,
         team=team,
         duplicates=duplicates,
+        suggestions=themes.likely_duplicates(reports.duplicate_candidates(session, report), report.id)
+        if open_original
+        else [],
+        next_report=reports.next_open(session, after=report.id) if done else None,
         categories=[(c, taxonomy.title(c)) for c in taxonomy.ids()],
         taxonomy=taxonomy,
-        done=request.query_params.get("done"),
+        done=done,
+        error=error,
+        entered=entered or {},
+        status_code=status_code,
     )
 
 
@@ -203,7 +233,7 @@ def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> 
 def triage_report(
     request: Request,
     report_id: ReportId,
-    _admin: Admin,
+    admin: Admin,
     session: WriteSession,
     waker: WakerDep,
     action: Annotated[Action, Form()],
@@ -211,7 +241,15 @@ def triage_report(
     duplicate_of: Annotated[str, Form(max_length=16)] = "",
     note: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
-    apply_triage(session, report_id, taxonomy=app_state(request).taxonomy, waker=waker, **changes)
+    try:
+        changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
+        apply_triage(session, report_id, taxonomy=app_state(request).taxonomy, waker=waker, **changes)
+    except (InvalidInput, Conflict) as error:  # shown on the form, with what was typed
+        session.rollback()
+        entered = {"action": action, "duplicate_of": duplicate_of, "note": note, "category": category}
+        report = _report(session, report_id)
+        return _render_report(
+            request, session, admin, report, error=error, entered=entered, status_code=status_of(error)
+        )
     cache.of(request).clear()
     return RedirectResponse(f"/friction/{report_id}?done={action}", status_code=303)
