@@ -25,7 +25,7 @@ from service.core.vocab import InboxStatus, Scope
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-# Start-up stays under a second (bench/cli_startup.py): pandas, scikit-learn, matplotlib, FastAPI, Celery
+# Start-up stays under a second (bench/cli_startup.py): pandas, scikit-learn, FastAPI, Celery
 # and Alembic are imported inside the commands that use them, never at the top of this module.
 
 
@@ -318,7 +318,7 @@ def _session() -> AbstractContextManager[Session]:
 @click.option("--json", "as_json", is_flag=True, help="Print the digest as JSON")
 def digest(week: str | None, audience: str, post: bool, html_path: Path | None, as_json: bool) -> None:
     """Build the weekly digest; without --post it never posts."""
-    # Each output's imports only on its path (matplotlib for --html, Slack and Celery for --post): the plain
+    # Each output's imports only on its path (Slack and Celery for --post): the plain
     # digest starts in under 2 s (bench/cli_startup.py).
     from service.core.db import session_scope
     from service.core.timeutil import utcnow
