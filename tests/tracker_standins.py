@@ -109,11 +109,9 @@ class GitLabData:
                     "status": status,
                     "user": {"id": 1, "username": "jane"},
                     "environment": {"id": 9, "name": "production", "external_url": None},
-                    "deployable": {
-                        "id": 7000 + day,
-                        "status": status,
-                        "web_url": f"https://gitlab.example.com/j/{day}",
-                    },
+                    "deployable": None  # a deployment created through the API has no job
+                    if day % 7 == 6
+                    else {"id": 7000 + day, "status": status, "web_url": f"https://gitlab.example.com/j/{day}"},
                 }
             )
             for offset, name in ((0, "deploy"), (1, "lint")):
@@ -144,9 +142,8 @@ class GitLabData:
                 return 200, GL_PROJECT, {}
             case ["deployments"]:
                 items = [d for d in self.deployments if since <= d["updated_at"] < until]
-            case ["merge_requests"]:
+            case ["merge_requests"]:  # offset pagination only: keyset is not offered for merge requests
                 items = [m for m in self.merge_requests if since <= m["updated_at"] < until]
-                return _keyset(base + path, params, items)
             case ["merge_requests", iid, "commits"]:
                 items = self.mr_commits.get(int(iid), [])
             case ["pipelines"]:
@@ -161,26 +158,23 @@ class GitLabData:
                 items = [c for c in self.commits if lo <= c["committed_date"] <= hi]
             case _:
                 return 404, {"message": "404 Not found"}, {}
-        return _offset(params, items)
+        return _offset(base + path, params, items)
 
 
-def _offset(params: dict[str, str], items: list[Any]) -> Answer:
+def _offset(url: str, params: dict[str, str], items: list[Any]) -> Answer:
+    """GitLab's offset pagination (doc/api/rest/_index.md): ``Link`` with prev/next/first/last and the
+    ``x-next-page``/``x-page``/``x-per-page``/``x-prev-page`` headers, ``x-next-page`` empty on the last
+    page; past 10,000 records no ``x-total``, ``x-total-pages`` or ``rel="last"``."""
     size, page = min(int(params.get("per_page", "20")), 100), int(params.get("page", "1"))
     last = max(1, math.ceil(len(items) / size))
-    headers = {"X-Page": str(page), "X-Per-Page": str(size), "X-Total": str(len(items))}
+    headers = {"X-Page": str(page), "X-Per-Page": str(size), "X-Prev-Page": str(page - 1) if page > 1 else ""}
     headers["X-Next-Page"] = str(page + 1) if page < last else ""
+    links = {"first": 1} | ({"prev": page - 1} if page > 1 else {}) | ({"next": page + 1} if page < last else {})
+    if len(items) <= 10_000:
+        headers |= {"X-Total": str(len(items)), "X-Total-Pages": str(last)}
+        links["last"] = last
+    headers["Link"] = ", ".join(f'<{url}?{urlencode({**params, "page": n})}>; rel="{rel}"' for rel, n in links.items())
     return 200, items[(page - 1) * size : page * size], headers
-
-
-def _keyset(url: str, params: dict[str, str], items: list[Any]) -> Answer:
-    size = min(int(params.get("per_page", "20")), 100)
-    after = int(params.get("id_after", "0"))
-    chunk = [m for m in items if m["id"] > after][:size]
-    rest = [m for m in items if m["id"] > after][size:]
-    headers = {}
-    if rest:
-        headers["Link"] = f'<{url}?{urlencode({**params, "id_after": chunk[-1]["id"]})}>; rel="next"'
-    return 200, chunk, headers
 
 
 # --- Opsgenie ----------------------------------------------------------------------------------------
@@ -283,7 +277,12 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
                 "author": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Jane"},
                 "created": _jira_time(at),
                 "items": [
-                    {"field": "status", "fieldtype": "jira", "fromString": frm, "toString": to, "from": "1", "to": "3"}
+                    {"field": "status", "fieldtype": "jira", "fromString": frm, "toString": to, "from": "1", "to": "3"},
+                    *(  # ChangeDetails' from/fromString are nullable: an assignee set for the first time
+                        [{"field": "assignee", "fieldtype": "jira", "from": None, "fromString": None, "to": "5b1"}]
+                        if n % 4 == 0 and k == 0
+                        else []
+                    ),
                 ],
             }
             for k, (to, frm, at) in enumerate(moves)
@@ -301,7 +300,7 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
                     "status": DONE if n != count - 1 else DOING,
                     "labels": ["service:ledger"],
                     "components": [],
-                    "parent": None,
+                    **({} if n % 3 else {"parent": {"id": "10500", "key": "LED-100", "fields": {"summary": "Epic"}}}),
                     "created": _jira_time(created),
                     "updated": histories[-1]["created"],
                 },
@@ -367,6 +366,9 @@ def linear_issues(count: int) -> list[dict[str, Any]]:
             history.append(
                 {"id": f"h{n}-2", "createdAt": iso(created + timedelta(hours=30)), "fromState": doing, "toState": done}
             )
+            if n % 5 == 2:  # a title edit: IssueHistory's fromState/toState are nullable, and null here
+                edit_at = iso(created + timedelta(hours=2))
+                history.insert(1, {"id": f"h{n}-e", "createdAt": edit_at, "fromState": None, "toState": None})
         nodes.append(
             {
                 "id": f"9cfb482a-81e3-4154-b5b9-2c805e70{n:04d}",
@@ -413,6 +415,24 @@ def linear_answer(issues: list[dict[str, Any]], body: dict[str, Any]) -> Answer:
     return 200, {"data": {kind: {"nodes": chunk, "pageInfo": info}}}, {}
 
 
+LINEAR_COST = 2_600
+"""What the issues query here would cost (50 nodes × (fields + 50 history nodes)), sent as ``X-Complexity``."""
+
+
+def linear_budget(complexity_left: int, *, reset_in: float = 2.0) -> dict[str, str]:
+    """Linear's two leaky buckets as headers on every answer: requests and complexity, resets in epoch ms."""
+    reset = str(int((datetime.now(UTC).timestamp() + reset_in) * 1000))
+    return {
+        "X-RateLimit-Requests-Limit": "5000",
+        "X-RateLimit-Requests-Remaining": "4999",
+        "X-RateLimit-Requests-Reset": reset,
+        "X-Complexity": str(LINEAR_COST),
+        "X-RateLimit-Complexity-Limit": "3000000",
+        "X-RateLimit-Complexity-Remaining": str(complexity_left),
+        "X-RateLimit-Complexity-Reset": reset,
+    }
+
+
 # --- serving -----------------------------------------------------------------------------------------
 
 
@@ -425,6 +445,8 @@ class TrackerStandIn:
     jira: list[dict[str, Any]] = field(default_factory=lambda: jira_issues(120))
     linear: list[dict[str, Any]] = field(default_factory=lambda: linear_issues(60))
     trouble: Trouble = field(default=lambda _path, _n: None)
+    complexity_left: int = 200_000
+    """What Linear's complexity budget says is left after each query (below ``LINEAR_COST``: spent)."""
     requests: list[tuple[str, dict[str, str], dict[str, str]]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -444,11 +466,7 @@ class TrackerStandIn:
             return jira_answer(self.jira, path, params)
         if path == "/graphql":
             status, data, headers = linear_answer(self.linear, body if isinstance(body, dict) else {})
-            return (
-                status,
-                data,
-                {**headers, "X-RateLimit-Requests-Limit": "1500", "X-RateLimit-Requests-Remaining": "1499"},
-            )
+            return status, data, {**linear_budget(self.complexity_left), **headers}
         return 404, {"message": "not found"}, {}
 
 
@@ -469,6 +487,10 @@ def _handler(stand_in: TrackerStandIn) -> type[JsonHandler]:
                 stand_in.requests.append((parts.path, params, headers))
                 n = len(stand_in.requests)
             trouble = stand_in.trouble(parts.path, n)
+            if trouble == "429" and parts.path == "/v2/alerts":  # Opsgenie says which bucket, not when
+                throttled = {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Reason": "ACCOUNT"}
+                body = {"message": "TooManyRequests", "took": 0.001, "requestId": "rId"}
+                return self.send(429, body, {**throttled, "X-RateLimit-Period-In-Sec": "1"})
             if trouble == "429":
                 return self.send(429, {"message": "Too Many Requests"}, {"Retry-After": "2"})
             if trouble == "500":
