@@ -4,8 +4,9 @@ reference documents; pagination is each vendor's own (GitLab ``X-Next-Page`` and
 ``offset`` with ``paging.next``, Jira ``nextPageToken``/``isLast`` and changelog ``startAt``/``isLast``,
 Linear ``pageInfo``), and so are the rate-limit answers.
 
-``trouble(path, n)`` decides per request: ``"429"`` (with ``Retry-After``), ``"500"``, ``"ratelimited"``
-(Linear's 400 with ``RATELIMITED``) or None.
+``trouble(path, n)`` decides per request: ``"429"`` (with ``Retry-After``; Opsgenie's with its
+``X-RateLimit-State``/``-Reason``/``-Period-In-Sec`` instead), ``"500"``, ``"ratelimited"`` (Linear's 400
+with ``RATELIMITED``), ``"complexity"`` (a Linear answer whose complexity budget is spent) or None.
 """
 
 from __future__ import annotations
@@ -503,7 +504,10 @@ def _handler(stand_in: TrackerStandIn) -> type[JsonHandler]:
                     {"errors": [error]},
                     {"X-RateLimit-Requests-Remaining": "0", "X-RateLimit-Requests-Reset": reset},
                 )
-            self.send(*stand_in.answer(parts.path, params, body))
+            status, data, answer_headers = stand_in.answer(parts.path, params, body)
+            if trouble == "complexity":  # Linear: less complexity left than this query cost
+                answer_headers = {**answer_headers, **linear_budget(LINEAR_COST // 2)}
+            self.send(status, data, answer_headers)
 
         def send(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()
