@@ -153,6 +153,19 @@ def test_jira_issues_with_their_whole_changelog(database_url: str, tmp_path: Pat
     assert sum(s.stored for s in again.scopes) == 0
 
 
+def test_a_jira_search_that_matches_nothing_is_an_empty_page(sqlite_url: str, tmp_path: Path) -> None:
+    """SearchAndReconcileResults has no required property: with nothing updated since, no ``issues``."""
+    empty_all_tables(sqlite_url)
+    with serve_trackers(TrackerStandIn()) as stand_in:
+        settings = settings_for(sqlite_url, tmp_path, stand_in.url)
+        until = START + timedelta(days=400)
+        summary = sources.run(
+            settings, "jira", ["LED"], since=until - timedelta(days=1), until=until, client_options={"sleep": print}
+        )
+    assert [s.stored for s in summary.scopes] == [0]
+    assert len(stand_in.requests) == 1
+
+
 def test_linear_issues_and_projects_by_graphql_pages(database_url: str, tmp_path: Path) -> None:
     with serve_trackers(TrackerStandIn()) as stand_in:
         settings = settings_for(database_url, tmp_path, stand_in.url)
@@ -225,7 +238,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     [
         ("gitlab", "acme/ledger", 140, 150),
         ("opsgenie", "all", 60, 3),
-        ("jira", "LED", 130, 3),
+        ("jira", "LED", 130, 4),  # the search, two changelog pages of LED-2, then the second search fails
         ("linear", "ENG", 70, 2),
     ],
 )

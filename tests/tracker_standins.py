@@ -311,15 +311,24 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
     return issues
 
 
+JIRA_CHANGELOG_PAGE = 5
+"""The changelog endpoint may answer fewer than ``maxResults``; here 5 a page, so a long one takes several."""
+
+
 def jira_answer(issues: list[dict[str, Any]], path: str, params: dict[str, str]) -> Answer:
     if path == "/rest/api/3/search/jql":
-        if 'project = "LED"' not in params.get("jql", ""):
+        jql = params.get("jql", "")
+        if 'project = "LED"' not in jql:
             return 400, {"errorMessages": ["The value 'X' does not exist for the field 'project'."]}, {}
+        bound = jql.split('updated >= "', 1)[1][:16] if 'updated >= "' in jql else ""
+        chosen = [i for i in issues if _jira_minute(i["fields"]["updated"]) >= bound]
         size, start = min(int(params.get("maxResults", "50")), 100), int(params.get("nextPageToken", "0") or 0)
-        chunk = [_searched(issue) for issue in issues[start : start + size]]
-        body: dict[str, Any] = {"issues": chunk, "isLast": start + size >= len(issues)}
-        if not body["isLast"]:
-            body["nextPageToken"] = str(start + size)
+        chunk = [_searched(issue) for issue in chosen[start : start + size]]
+        last = start + size >= len(chosen)
+        # SearchAndReconcileResults: every property optional, nextPageToken null on the last page
+        body: dict[str, Any] = {"isLast": last, "nextPageToken": None if last else str(start + size)}
+        if chunk:
+            body["issues"] = chunk
         return 200, body, {}
     parts = path.strip("/").split("/")
     if parts[:4] == ["rest", "api", "3", "issue"] and parts[-1] == "changelog":
@@ -327,20 +336,17 @@ def jira_answer(issues: list[dict[str, Any]], path: str, params: dict[str, str])
         if issue is None:
             return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}, {}
         histories = issue["changelog"]["histories"][::-1]  # oldest first here, as the endpoint lists them
-        start, size = int(params.get("startAt", "0")), min(int(params.get("maxResults", "100")), 100)
+        start = int(params.get("startAt", "0"))
+        size = min(int(params.get("maxResults", "100")), 100, JIRA_CHANGELOG_PAGE)
         values = histories[start : start + size]
-        return (
-            200,
-            {
-                "startAt": start,
-                "maxResults": size,
-                "total": len(histories),
-                "isLast": start + size >= len(histories),
-                "values": values,
-            },
-            {},
-        )
+        # PageBeanChangelog: isLast and nextPage are optional; this answer leaves them out
+        return 200, {"startAt": start, "maxResults": size, "total": len(histories), "values": values}, {}
     return 404, {"errorMessages": ["not found"]}, {}
+
+
+def _jira_minute(text: str) -> str:
+    """A Jira time (``2026-02-02T08:00:00.000+0000``) as JQL's ``yyyy-MM-dd HH:mm``, in UTC."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _searched(issue: dict[str, Any]) -> dict[str, Any]:
