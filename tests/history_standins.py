@@ -84,7 +84,10 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
     repo = GhRepo(full_name)
     for day in range(days):
         at = start + timedelta(days=day, hours=10)
-        repo.commits.append(api_commit(full_name, sha_of(index, "a", day), at, "octocat", f"fix ENG-{day} totals"))
+        commit = api_commit(full_name, sha_of(index, "a", day), at, "octocat", f"fix ENG-{day} totals")
+        if day % 7 == 3:  # commit.author is nullable (a git author with no GitHub account), or an empty object
+            commit["author"] = None if day % 2 else {}
+        repo.commits.append(commit)
         number = 100 + day
         merged = at + timedelta(hours=3)
         branch_commits = [
@@ -124,7 +127,7 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                     "original_environment": "production",
                     "environment": "production",
                     "description": None,
-                    "creator": {"login": "octocat", "id": 583231},
+                    "creator": None if day % 8 == 6 else {"login": "octocat", "id": 583231},  # nullable-simple-user
                     "created_at": iso(created),
                     "updated_at": iso(created + timedelta(minutes=9)),
                     "statuses_url": f"https://api.github.com/repos/{full_name}/deployments/{deployment_id}/statuses",
@@ -150,7 +153,7 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                     "updated_at": iso(at + timedelta(days=1 if closed else 0, hours=5)),
                     "closed_at": iso(at + timedelta(days=1, hours=5)) if closed else None,
                     "html_url": f"https://github.com/{full_name}/issues/{1000 + day}",
-                    "user": {"login": "octocat", "id": 583231},
+                    "user": None if day % 20 == 13 else {"login": "octocat", "id": 583231},  # a deleted account
                 }
             )
     repo.issues.append(  # the issues list holds pull requests too: an importer must skip them
