@@ -105,14 +105,23 @@ class GitLabData:
                     "ref": "main",
                     "sha": sha(1, day),
                     "created_at": iso(created),
-                    "updated_at": iso(created + timedelta(minutes=7)),
-                    "finished_at": iso(created + timedelta(minutes=7)),
+                    "updated_at": iso(created + timedelta(minutes=7)),  # no finished_at: the job (deployable) has it
                     "status": status,
                     "user": {"id": 1, "username": "jane"},
                     "environment": {"id": 9, "name": "production", "external_url": None},
                     "deployable": None  # a deployment created through the API has no job
                     if day % 7 == 6
-                    else {"id": 7000 + day, "status": status, "web_url": f"https://gitlab.example.com/j/{day}"},
+                    else {
+                        "id": 7000 + day,
+                        "status": status,
+                        "stage": "deploy",
+                        "name": "deploy",
+                        "ref": "main",
+                        "created_at": iso(created - timedelta(minutes=1)),
+                        "started_at": None if day % 9 == 4 else iso(created),
+                        "finished_at": iso(created + timedelta(minutes=6)),
+                        "web_url": f"https://gitlab.example.com/j/{day}",
+                    },
                 }
             )
             for offset, name in ((0, "deploy"), (1, "lint")):
