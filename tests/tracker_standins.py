@@ -375,7 +375,7 @@ def linear_issues(count: int) -> list[dict[str, Any]]:
             {"name": s, "type": t}
             for s, t in (("Todo", "unstarted"), ("In Progress", "started"), ("Done", "completed"))
         )
-        history = [
+        history: list[dict[str, Any]] = [
             {"id": f"h{n}-1", "createdAt": iso(created + timedelta(hours=1)), "fromState": todo, "toState": doing}
         ]
         if n != count - 1:

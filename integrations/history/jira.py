@@ -5,9 +5,9 @@ for ``project = KEY AND updated >= since``, with ``expand=changelog``; an issue 
 entries than the search returned is read whole from ``GET /rest/api/3/issue/{key}/changelog`` (``startAt``
 paging; its ``isLast`` is optional, so without it the page is the last when ``startAt`` reaches ``total``).
 Every property of the search's answer is optional: no ``issues`` is an empty page, a null or absent
-``nextPageToken`` the last. Each issue becomes ``jira:issue_created`` at its creation (with the status it was created in) and
-a ``jira:issue_updated`` for every status move in the window (``changelog.items`` with the status moved
-to), keyed by the issue and the changelog entry, so a re-run is a duplicate.
+``nextPageToken`` the last. Each issue becomes ``jira:issue_created`` at its creation (with the status it
+was created in) and a ``jira:issue_updated`` for every status move in the window (``changelog.items``
+with the status moved to), keyed by the issue and the changelog entry, so a re-run is a duplicate.
 """
 
 from __future__ import annotations
