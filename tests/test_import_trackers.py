@@ -191,8 +191,10 @@ def test_linear_issues_and_projects_by_graphql_pages(database_url: str, tmp_path
             )
     got = {(s.key, s.status, shown(s.changed_at)) for s in rows(settings, WorkItemStatus) if s.key.startswith("ENG-")}
     assert got == want
-    items = {i.key for i in rows(settings, WorkItem)}
-    assert "linear-project:5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f" in items
+    items = {i.key: i.raw_status for i in rows(settings, WorkItem)}
+    assert (
+        items["linear-project:5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f"] == "In Progress"
+    )  # status, not the deprecated state
     assert set(keys) == {"lin_api_test"}
     assert len(stand_in.requests) == 3  # two pages of 50 issues, one of projects
 

@@ -409,7 +409,8 @@ LINEAR_PROJECTS = [
     {
         "id": "5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f",
         "name": "Move ledger to the new platform",
-        "state": "started",
+        "state": "started",  # deprecated: "Use project.status instead"
+        "status": {"name": "In Progress", "type": "started"},
         "url": "https://linear.app/acme/project/move-ledger",
         "createdAt": iso(START),
         "updatedAt": iso(START + timedelta(days=3)),
@@ -423,6 +424,8 @@ def linear_answer(issues: list[dict[str, Any]], body: dict[str, Any]) -> Answer:
     if kind is None or variables.get("team") != "ENG":
         return 400, {"errors": [{"message": "Unknown query", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}, {}
     nodes = issues if kind == "issues" else LINEAR_PROJECTS
+    if kind == "projects" and "status {" not in query:  # GraphQL answers only the fields asked for
+        nodes = [{k: v for k, v in node.items() if k != "status"} for node in nodes]
     nodes = [node for node in nodes if node["updatedAt"] >= str(variables["since"])[:19]]
     start = int(variables.get("after") or 0)
     chunk = nodes[start : start + 50]
