@@ -405,7 +405,7 @@ def linear_issues(count: int) -> list[dict[str, Any]]:
     return nodes
 
 
-LINEAR_PROJECTS = [
+LINEAR_PROJECTS: list[dict[str, Any]] = [
     {
         "id": "5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f",
         "name": "Move ledger to the new platform",
