@@ -112,6 +112,24 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                 "base": {"label": "acme:main", "ref": "main", "sha": sha_of(index, "a", day)},
             }
         )
+        if day % 9 == 5:  # closed without merging: merged_at is null (pull-request-simple's merged_at is nullable)
+            repo.pulls.append(
+                {
+                    "url": f"https://api.github.com/repos/{full_name}/pulls/{5000 + day}",
+                    "id": 20_000 + day,
+                    "number": 5000 + day,
+                    "state": "closed",
+                    "title": f"Abandoned change {day}",
+                    "body": None,
+                    "created_at": iso(at - timedelta(hours=8)),
+                    "updated_at": iso(at + timedelta(hours=1)),
+                    "closed_at": iso(at + timedelta(hours=1)),
+                    "merged_at": None,
+                    "merge_commit_sha": None,
+                    "head": {"label": f"acme:spike-{day}", "ref": f"spike-{day}", "sha": sha_of(index, "d", day)},
+                    "base": {"label": "acme:main", "ref": "main", "sha": sha_of(index, "a", day)},
+                }
+            )
         if day % 2 == 0:
             deployment_id = index * 100_000 + day
             created = at + timedelta(hours=4)
