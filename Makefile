@@ -62,6 +62,7 @@ bench: $(DEV_STAMP) services
 	$(BIN)/python -m bench.web $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.categoriser $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.cost_import $(if $(QUICK),--quick)
+	$(BIN)/python -m bench.history_import $(if $(QUICK),--repos 2 --days 30 --no-write)
 	$(BIN)/python -m bench.themes $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.cli_startup $(if $(QUICK),--quick)
 	$(BIN)/python -m bench.effects $(if $(QUICK),--quick)

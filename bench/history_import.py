@@ -153,7 +153,8 @@ The client never asks past the quota: at `x-ratelimit-remaining: 0` it waits unt
 the quota at full speed. The share is the requests made ÷ (the bucket's {LIMIT:,} + {LIMIT:,} per virtual
 hour elapsed). A year of this history costs about {result["requests"] / LIMIT:.1f} hours of one token's
 quota; the import is resumable, so it may be stopped and continued (docs/import.md). Processing is
-measured apart from the fetching, on the embedded SQLite, one worker.
+measured apart from the fetching, on the embedded SQLite, one worker. (Issue 28 calls this benchmark
+`bench/import.py`; `import` is a Python keyword, so it is `bench/history_import.py`, run as above.)
 """
 
 

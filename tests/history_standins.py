@@ -84,7 +84,10 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
     repo = GhRepo(full_name)
     for day in range(days):
         at = start + timedelta(days=day, hours=10)
-        repo.commits.append(api_commit(full_name, sha_of(index, "a", day), at, "octocat", f"fix ENG-{day} totals"))
+        commit = api_commit(full_name, sha_of(index, "a", day), at, "octocat", f"fix ENG-{day} totals")
+        if day % 7 == 3:  # commit.author is nullable (a git author with no GitHub account), or an empty object
+            commit["author"] = None if day % 2 else {}
+        repo.commits.append(commit)
         number = 100 + day
         merged = at + timedelta(hours=3)
         branch_commits = [
@@ -109,6 +112,24 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                 "base": {"label": "acme:main", "ref": "main", "sha": sha_of(index, "a", day)},
             }
         )
+        if day % 9 == 5:  # closed without merging: merged_at is null (pull-request-simple's merged_at is nullable)
+            repo.pulls.append(
+                {
+                    "url": f"https://api.github.com/repos/{full_name}/pulls/{5000 + day}",
+                    "id": 20_000 + day,
+                    "number": 5000 + day,
+                    "state": "closed",
+                    "title": f"Abandoned change {day}",
+                    "body": None,
+                    "created_at": iso(at - timedelta(hours=8)),
+                    "updated_at": iso(at + timedelta(hours=1)),
+                    "closed_at": iso(at + timedelta(hours=1)),
+                    "merged_at": None,
+                    "merge_commit_sha": None,
+                    "head": {"label": f"acme:spike-{day}", "ref": f"spike-{day}", "sha": sha_of(index, "d", day)},
+                    "base": {"label": "acme:main", "ref": "main", "sha": sha_of(index, "a", day)},
+                }
+            )
         if day % 2 == 0:
             deployment_id = index * 100_000 + day
             created = at + timedelta(hours=4)
@@ -124,7 +145,7 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                     "original_environment": "production",
                     "environment": "production",
                     "description": None,
-                    "creator": {"login": "octocat", "id": 583231},
+                    "creator": None if day % 8 == 6 else {"login": "octocat", "id": 583231},  # nullable-simple-user
                     "created_at": iso(created),
                     "updated_at": iso(created + timedelta(minutes=9)),
                     "statuses_url": f"https://api.github.com/repos/{full_name}/deployments/{deployment_id}/statuses",
@@ -150,7 +171,7 @@ def make_repo(index: int, full_name: str, *, days: int, start: datetime = START)
                     "updated_at": iso(at + timedelta(days=1 if closed else 0, hours=5)),
                     "closed_at": iso(at + timedelta(days=1, hours=5)) if closed else None,
                     "html_url": f"https://github.com/{full_name}/issues/{1000 + day}",
-                    "user": {"login": "octocat", "id": 583231},
+                    "user": None if day % 20 == 13 else {"login": "octocat", "id": 583231},  # a deleted account
                 }
             )
     repo.issues.append(  # the issues list holds pull requests too: an importer must skip them

@@ -71,6 +71,8 @@ def log_entries(incident: dict[str, Any]) -> list[dict[str, Any]]:
 class PagerDutyStandIn:
     incidents: list[dict[str, Any]]
     trouble: Trouble = field(default=lambda _path, _params, _n: None)
+    offset_cap: int = 10_000
+    """Classic pagination's limit on offset + limit (a 400 past it)."""
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -79,16 +81,24 @@ class PagerDutyStandIn:
         limit, offset = int(params.get("limit", "25")), int(params.get("offset", "0"))
         if limit > 100:
             return 400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": ["limit"]}}
+        if offset + limit > self.offset_cap:
+            errors = [f"Offset plus limit must be at most {self.offset_cap}"]
+            return 400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": errors}}
         if path == "/incidents":
             since, until = _when(params["since"]), _when(params["until"])
             if until - since > timedelta(days=180):
                 return 400, {"error": {"message": "Invalid Input Provided", "errors": ["Date range too large"]}}
             wanted = params.get("service_ids[]")
-            items = [
-                i
-                for i in self.incidents
-                if since <= _when(i["created_at"]) < until and (wanted is None or i["service"]["id"] == wanted)
-            ]
+            items = sorted(
+                (
+                    i
+                    for i in self.incidents
+                    if since <= _when(i["created_at"]) < until and (wanted is None or i["service"]["id"] == wanted)
+                ),
+                key=lambda i: _when(i["created_at"]),
+            )
+            if params.get("sort_by", "created_at:asc") == "created_at:desc":
+                items = items[::-1]
             key = "incidents"
         elif path.startswith("/incidents/") and path.endswith("/log_entries"):
             incident_id = path.split("/")[2]

@@ -67,7 +67,12 @@ def expected(repos: dict[str, GhRepo]) -> dict[str, set[Any]]:
             for name, repo in repos.items()
             for c in [*repo.commits, *(c for cs in repo.pull_commits.values() for c in cs)]
         },
-        "pulls": {(name, p["number"], p["merge_commit_sha"]) for name, repo in repos.items() for p in repo.pulls},
+        "pulls": {
+            (name, p["number"], p["merge_commit_sha"])
+            for name, repo in repos.items()
+            for p in repo.pulls
+            if p["merged_at"]
+        },
         "incidents": {
             (f"{name}#{i['number']}", "resolved" if i["state"] == "closed" else "triggered")
             for name, repo in repos.items()
@@ -109,7 +114,12 @@ def test_import_makes_the_rows_of_the_history_and_a_rerun_changes_nothing(databa
         want = expected(repos)
         assert stored(settings) == want
         assert summary.records()["deployment"] == len(want["deployments"])
-        assert summary.skipped() == {"a pull request carrying the incident label": 2}
+        unmerged = sum(1 for repo in repos.values() for p in repo.pulls if not p["merged_at"])
+        assert unmerged > 0
+        assert summary.skipped() == {
+            "a pull request carrying the incident label": 2,
+            "pull request closed without merging": unmerged,
+        }
         asked = len(stand_in.requests)
         again = run(settings)  # every scope's checkpoint covers the window: nothing is asked again
         assert len(stand_in.requests) == asked

@@ -17,7 +17,7 @@ from integrations.history.runner import ImportSummary
 from service.core.db import get_engine
 from service.core.models import Incident
 from service.core.settings import Settings
-from tests.helpers import make_settings
+from tests.helpers import empty_all_tables, make_settings
 from tests.pagerduty_standin import PagerDutyStandIn, log_entries, make_incidents, serve_pagerduty
 from tests.vendors import pd_request
 from workers.process import drain
@@ -143,3 +143,24 @@ def test_a_429_waits_for_its_retry_after(sqlite_url: str, tmp_path: Path) -> Non
     with serve_pagerduty(PagerDutyStandIn(incidents()[:5], trouble=lambda _p, _q, n: "429" if n == 2 else None)) as s:
         summary = run(settings_for(sqlite_url, tmp_path, s), sleep=waits.append)
     assert (summary.refused, waits) == (1, [3.0])
+
+
+def test_a_window_past_the_offset_cap_starts_again_from_its_last_incident(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PagerDuty's classic pagination refuses offset + limit past 10,000 (a 400); a window holding more
+    incidents is walked again from the creation time of the last one read. Scaled down: a cap of 300."""
+    from integrations.history import pagerduty
+
+    empty_all_tables(sqlite_url)
+    monkeypatch.setattr(pagerduty, "OFFSET_CAP", 300)
+    items = make_incidents(SINCE + timedelta(hours=1), 720, every=timedelta(hours=5))  # 150 days: one window
+    with serve_pagerduty(PagerDutyStandIn(items, offset_cap=300)) as stand_in:
+        settings = settings_for(sqlite_url, tmp_path, stand_in)
+        run(settings)
+        drain(settings)
+        listed = [params for path, params in stand_in.requests if path == "/incidents"]
+    assert stored(settings) == expected(items)
+    assert max(int(p["offset"]) + int(p["limit"]) for p in listed) <= 300
+    assert len({p["since"] for p in listed}) >= 3  # started again from a later incident, twice or more
+    assert {p["sort_by"] for p in listed} == {"created_at:asc"}

@@ -64,6 +64,11 @@ def when(text: str) -> str:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def finished(deployment: dict[str, Any]) -> str:
+    job = deployment["deployable"]
+    return str(job["finished_at"] if job else deployment["updated_at"])
+
+
 def test_gitlab_deployments_pipelines_merge_requests_and_commits(database_url: str, tmp_path: Path) -> None:
     with serve_trackers(TrackerStandIn()) as stand_in:
         settings = settings_for(database_url, tmp_path, stand_in.url)
@@ -75,8 +80,8 @@ def test_gitlab_deployments_pipelines_merge_requests_and_commits(database_url: s
         tokens = {headers.get("private-token") for _, _, headers in stand_in.requests}
     data = stand_in.gitlab
     outcome = {"success": "success", "failed": "failure"}
-    want = {
-        (str(d["id"]), outcome[d["status"]], when(d["finished_at"]), when(d["created_at"])) for d in data.deployments
+    want = {  # finished when its job did; a deployment made through the API (no job) when it was last updated
+        (str(d["id"]), outcome[d["status"]], when(finished(d)), when(d["created_at"])) for d in data.deployments
     }
     want |= {
         (f"pipeline-{p['id']}", "success", when(p["updated_at"]), when(p["created_at"]))
@@ -95,7 +100,7 @@ def test_gitlab_deployments_pipelines_merge_requests_and_commits(database_url: s
     }
     assert sum(s.stored for s in again.scopes) == 0
     assert any("page" in params for path, params in asked if path.endswith("/deployments"))  # X-Next-Page followed
-    assert any("id_after" in params for path, params in asked if path.endswith("/merge_requests"))  # keyset Link
+    assert any("page" in params for path, params in asked if path.endswith("/merge_requests"))  # offset, as documented
     assert tokens == {"glpat-test"}
 
 
@@ -153,6 +158,19 @@ def test_jira_issues_with_their_whole_changelog(database_url: str, tmp_path: Pat
     assert sum(s.stored for s in again.scopes) == 0
 
 
+def test_a_jira_search_that_matches_nothing_is_an_empty_page(sqlite_url: str, tmp_path: Path) -> None:
+    """SearchAndReconcileResults has no required property: with nothing updated since, no ``issues``."""
+    empty_all_tables(sqlite_url)
+    with serve_trackers(TrackerStandIn()) as stand_in:
+        settings = settings_for(sqlite_url, tmp_path, stand_in.url)
+        until = START + timedelta(days=400)
+        summary = sources.run(
+            settings, "jira", ["LED"], since=until - timedelta(days=1), until=until, client_options={"sleep": print}
+        )
+    assert [s.stored for s in summary.scopes] == [0]
+    assert len(stand_in.requests) == 1
+
+
 def test_linear_issues_and_projects_by_graphql_pages(database_url: str, tmp_path: Path) -> None:
     with serve_trackers(TrackerStandIn()) as stand_in:
         settings = settings_for(database_url, tmp_path, stand_in.url)
@@ -161,7 +179,7 @@ def test_linear_issues_and_projects_by_graphql_pages(database_url: str, tmp_path
         keys = [headers.get("authorization") for _, _, headers in stand_in.requests]
     want = set()
     for issue in stand_in.linear:
-        history = issue["history"]["nodes"][::-1]
+        history = [move for move in issue["history"]["nodes"][::-1] if move["toState"]]  # edits carry no state
         start = history[0]["fromState"]
         want.add(
             (issue["identifier"], MAPPING.status(name=start["name"], type_=start["type"]), when(issue["createdAt"]))
@@ -173,15 +191,23 @@ def test_linear_issues_and_projects_by_graphql_pages(database_url: str, tmp_path
             )
     got = {(s.key, s.status, shown(s.changed_at)) for s in rows(settings, WorkItemStatus) if s.key.startswith("ENG-")}
     assert got == want
-    items = {i.key for i in rows(settings, WorkItem)}
-    assert "linear-project:5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f" in items
+    items = {i.key: i.raw_status for i in rows(settings, WorkItem)}
+    assert (
+        items["linear-project:5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f"] == "In Progress"
+    )  # status, not the deprecated state
     assert set(keys) == {"lin_api_test"}
     assert len(stand_in.requests) == 3  # two pages of 50 issues, one of projects
 
 
 @pytest.mark.parametrize(
     ("source", "target", "trouble", "waits"),
-    [("gitlab", "acme/ledger", "429", [2.0]), ("linear", "ENG", "ratelimited", [5.0]), ("jira", "LED", "500", [0.0])],
+    [
+        ("gitlab", "acme/ledger", "429", [2.0]),  # Retry-After 2 s
+        ("opsgenie", "all", "429", [1.0]),  # no Retry-After: X-RateLimit-Period-In-Sec 1 (the per-second bucket)
+        ("linear", "ENG", "ratelimited", [5.0]),  # the requests budget's reset, 5 s ahead
+        ("linear", "ENG", "complexity", [2.0]),  # complexity left < X-Complexity: wait for its reset, not refused
+        ("jira", "LED", "500", [0.0]),  # backoff 0 s
+    ],
 )
 def test_a_rate_limit_answer_is_waited_out_and_a_5xx_retried(
     source: str, target: str, trouble: str, waits: list[float], sqlite_url: str, tmp_path: Path
@@ -197,8 +223,8 @@ def test_a_rate_limit_answer_is_waited_out_and_a_5xx_retried(
     with serve_trackers(TrackerStandIn(trouble=lambda _p, n: trouble if n == 2 else None)) as stand_in:
         settings = settings_for(sqlite_url, tmp_path, stand_in.url)
         summary = run(settings, source, target, 30, sleep=sleep, clock=lambda: now[0])
-    assert slept == pytest.approx(waits, abs=1.5)  # Retry-After 2 s; Linear's reset 5 s ahead; backoff 0 s
-    assert (summary.refused, summary.retried) == ((0, 1) if trouble == "500" else (1, 0))
+    assert slept == pytest.approx(waits, abs=0.5)
+    assert (summary.refused, summary.retried) == {"500": (0, 1), "complexity": (0, 0)}.get(trouble, (1, 0))
 
 
 def snapshot(settings: Settings) -> dict[str, Any]:
@@ -219,7 +245,7 @@ def snapshot(settings: Settings) -> dict[str, Any]:
     [
         ("gitlab", "acme/ledger", 140, 150),
         ("opsgenie", "all", 60, 3),
-        ("jira", "LED", 130, 3),
+        ("jira", "LED", 130, 4),  # the search, two changelog pages of LED-2, then the second search fails
         ("linear", "ENG", 70, 2),
     ],
 )
@@ -259,7 +285,7 @@ def test_a_gitlab_deployment_seen_by_webhook_then_imported_is_one_row(
     hook = {
         "object_kind": "deployment",
         "status": "success",
-        "status_changed_at": deployment["finished_at"].replace("T", " ").replace("Z", " UTC"),
+        "status_changed_at": deployment["deployable"]["finished_at"].replace("T", " ").replace("Z", " UTC"),
         "deployment_id": deployment["id"],
         "environment": "production",
         "short_sha": deployment["sha"][:8],
@@ -274,7 +300,7 @@ def test_a_gitlab_deployment_seen_by_webhook_then_imported_is_one_row(
         drain(settings)
     found = [d for d in rows(settings, Deployment) if d.external_id == str(deployment["id"])]
     assert [(d.status, shown(d.finished_at), shown(d.started_at)) for d in found] == [
-        ("success", when(deployment["finished_at"]), when(deployment["created_at"]))
+        ("success", when(deployment["deployable"]["finished_at"]), when(deployment["created_at"]))
     ]
     assert len([d for d in rows(settings, Deployment) if not d.external_id.startswith("pipeline-")]) == len(
         stand_in.gitlab.deployments

@@ -4,8 +4,9 @@ reference documents; pagination is each vendor's own (GitLab ``X-Next-Page`` and
 ``offset`` with ``paging.next``, Jira ``nextPageToken``/``isLast`` and changelog ``startAt``/``isLast``,
 Linear ``pageInfo``), and so are the rate-limit answers.
 
-``trouble(path, n)`` decides per request: ``"429"`` (with ``Retry-After``), ``"500"``, ``"ratelimited"``
-(Linear's 400 with ``RATELIMITED``) or None.
+``trouble(path, n)`` decides per request: ``"429"`` (with ``Retry-After``; Opsgenie's with its
+``X-RateLimit-State``/``-Reason``/``-Period-In-Sec`` instead), ``"500"``, ``"ratelimited"`` (Linear's 400
+with ``RATELIMITED``), ``"complexity"`` (a Linear answer whose complexity budget is spent) or None.
 """
 
 from __future__ import annotations
@@ -104,14 +105,21 @@ class GitLabData:
                     "ref": "main",
                     "sha": sha(1, day),
                     "created_at": iso(created),
-                    "updated_at": iso(created + timedelta(minutes=7)),
-                    "finished_at": iso(created + timedelta(minutes=7)),
+                    "updated_at": iso(created + timedelta(minutes=7)),  # no finished_at: the job (deployable) has it
                     "status": status,
                     "user": {"id": 1, "username": "jane"},
                     "environment": {"id": 9, "name": "production", "external_url": None},
-                    "deployable": {
+                    "deployable": None  # a deployment created through the API has no job
+                    if day % 7 == 6
+                    else {
                         "id": 7000 + day,
                         "status": status,
+                        "stage": "deploy",
+                        "name": "deploy",
+                        "ref": "main",
+                        "created_at": iso(created - timedelta(minutes=1)),
+                        "started_at": None if day % 9 == 4 else iso(created),
+                        "finished_at": iso(created + timedelta(minutes=6)),
                         "web_url": f"https://gitlab.example.com/j/{day}",
                     },
                 }
@@ -144,9 +152,8 @@ class GitLabData:
                 return 200, GL_PROJECT, {}
             case ["deployments"]:
                 items = [d for d in self.deployments if since <= d["updated_at"] < until]
-            case ["merge_requests"]:
+            case ["merge_requests"]:  # offset pagination only: keyset is not offered for merge requests
                 items = [m for m in self.merge_requests if since <= m["updated_at"] < until]
-                return _keyset(base + path, params, items)
             case ["merge_requests", iid, "commits"]:
                 items = self.mr_commits.get(int(iid), [])
             case ["pipelines"]:
@@ -161,26 +168,23 @@ class GitLabData:
                 items = [c for c in self.commits if lo <= c["committed_date"] <= hi]
             case _:
                 return 404, {"message": "404 Not found"}, {}
-        return _offset(params, items)
+        return _offset(base + path, params, items)
 
 
-def _offset(params: dict[str, str], items: list[Any]) -> Answer:
+def _offset(url: str, params: dict[str, str], items: list[Any]) -> Answer:
+    """GitLab's offset pagination (doc/api/rest/_index.md): ``Link`` with prev/next/first/last and the
+    ``x-next-page``/``x-page``/``x-per-page``/``x-prev-page`` headers, ``x-next-page`` empty on the last
+    page; past 10,000 records no ``x-total``, ``x-total-pages`` or ``rel="last"``."""
     size, page = min(int(params.get("per_page", "20")), 100), int(params.get("page", "1"))
     last = max(1, math.ceil(len(items) / size))
-    headers = {"X-Page": str(page), "X-Per-Page": str(size), "X-Total": str(len(items))}
+    headers = {"X-Page": str(page), "X-Per-Page": str(size), "X-Prev-Page": str(page - 1) if page > 1 else ""}
     headers["X-Next-Page"] = str(page + 1) if page < last else ""
+    links = {"first": 1} | ({"prev": page - 1} if page > 1 else {}) | ({"next": page + 1} if page < last else {})
+    if len(items) <= 10_000:
+        headers |= {"X-Total": str(len(items)), "X-Total-Pages": str(last)}
+        links["last"] = last
+    headers["Link"] = ", ".join(f'<{url}?{urlencode({**params, "page": n})}>; rel="{rel}"' for rel, n in links.items())
     return 200, items[(page - 1) * size : page * size], headers
-
-
-def _keyset(url: str, params: dict[str, str], items: list[Any]) -> Answer:
-    size = min(int(params.get("per_page", "20")), 100)
-    after = int(params.get("id_after", "0"))
-    chunk = [m for m in items if m["id"] > after][:size]
-    rest = [m for m in items if m["id"] > after][size:]
-    headers = {}
-    if rest:
-        headers["Link"] = f'<{url}?{urlencode({**params, "id_after": chunk[-1]["id"]})}>; rel="next"'
-    return 200, chunk, headers
 
 
 # --- Opsgenie ----------------------------------------------------------------------------------------
@@ -283,7 +287,12 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
                 "author": {"accountId": "5b10a2844c20165700ede21g", "displayName": "Jane"},
                 "created": _jira_time(at),
                 "items": [
-                    {"field": "status", "fieldtype": "jira", "fromString": frm, "toString": to, "from": "1", "to": "3"}
+                    {"field": "status", "fieldtype": "jira", "fromString": frm, "toString": to, "from": "1", "to": "3"},
+                    *(  # ChangeDetails' from/fromString are nullable: an assignee set for the first time
+                        [{"field": "assignee", "fieldtype": "jira", "from": None, "fromString": None, "to": "5b1"}]
+                        if n % 4 == 0 and k == 0
+                        else []
+                    ),
                 ],
             }
             for k, (to, frm, at) in enumerate(moves)
@@ -301,7 +310,7 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
                     "status": DONE if n != count - 1 else DOING,
                     "labels": ["service:ledger"],
                     "components": [],
-                    "parent": None,
+                    **({} if n % 3 else {"parent": {"id": "10500", "key": "LED-100", "fields": {"summary": "Epic"}}}),
                     "created": _jira_time(created),
                     "updated": histories[-1]["created"],
                 },
@@ -311,15 +320,24 @@ def jira_issues(count: int) -> list[dict[str, Any]]:
     return issues
 
 
+JIRA_CHANGELOG_PAGE = 5
+"""The changelog endpoint may answer fewer than ``maxResults``; here 5 a page, so a long one takes several."""
+
+
 def jira_answer(issues: list[dict[str, Any]], path: str, params: dict[str, str]) -> Answer:
     if path == "/rest/api/3/search/jql":
-        if 'project = "LED"' not in params.get("jql", ""):
+        jql = params.get("jql", "")
+        if 'project = "LED"' not in jql:
             return 400, {"errorMessages": ["The value 'X' does not exist for the field 'project'."]}, {}
+        bound = jql.split('updated >= "', 1)[1][:16] if 'updated >= "' in jql else ""
+        chosen = [i for i in issues if _jira_minute(i["fields"]["updated"]) >= bound]
         size, start = min(int(params.get("maxResults", "50")), 100), int(params.get("nextPageToken", "0") or 0)
-        chunk = [_searched(issue) for issue in issues[start : start + size]]
-        body: dict[str, Any] = {"issues": chunk, "isLast": start + size >= len(issues)}
-        if not body["isLast"]:
-            body["nextPageToken"] = str(start + size)
+        chunk = [_searched(issue) for issue in chosen[start : start + size]]
+        last = start + size >= len(chosen)
+        # SearchAndReconcileResults: every property optional, nextPageToken null on the last page
+        body: dict[str, Any] = {"isLast": last, "nextPageToken": None if last else str(start + size)}
+        if chunk:
+            body["issues"] = chunk
         return 200, body, {}
     parts = path.strip("/").split("/")
     if parts[:4] == ["rest", "api", "3", "issue"] and parts[-1] == "changelog":
@@ -327,20 +345,17 @@ def jira_answer(issues: list[dict[str, Any]], path: str, params: dict[str, str])
         if issue is None:
             return 404, {"errorMessages": ["Issue does not exist or you do not have permission to see it."]}, {}
         histories = issue["changelog"]["histories"][::-1]  # oldest first here, as the endpoint lists them
-        start, size = int(params.get("startAt", "0")), min(int(params.get("maxResults", "100")), 100)
+        start = int(params.get("startAt", "0"))
+        size = min(int(params.get("maxResults", "100")), 100, JIRA_CHANGELOG_PAGE)
         values = histories[start : start + size]
-        return (
-            200,
-            {
-                "startAt": start,
-                "maxResults": size,
-                "total": len(histories),
-                "isLast": start + size >= len(histories),
-                "values": values,
-            },
-            {},
-        )
+        # PageBeanChangelog: isLast and nextPage are optional; this answer leaves them out
+        return 200, {"startAt": start, "maxResults": size, "total": len(histories), "values": values}, {}
     return 404, {"errorMessages": ["not found"]}, {}
+
+
+def _jira_minute(text: str) -> str:
+    """A Jira time (``2026-02-02T08:00:00.000+0000``) as JQL's ``yyyy-MM-dd HH:mm``, in UTC."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").astimezone(UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def _searched(issue: dict[str, Any]) -> dict[str, Any]:
@@ -360,13 +375,16 @@ def linear_issues(count: int) -> list[dict[str, Any]]:
             {"name": s, "type": t}
             for s, t in (("Todo", "unstarted"), ("In Progress", "started"), ("Done", "completed"))
         )
-        history = [
+        history: list[dict[str, Any]] = [
             {"id": f"h{n}-1", "createdAt": iso(created + timedelta(hours=1)), "fromState": todo, "toState": doing}
         ]
         if n != count - 1:
             history.append(
                 {"id": f"h{n}-2", "createdAt": iso(created + timedelta(hours=30)), "fromState": doing, "toState": done}
             )
+            if n % 5 == 2:  # a title edit: IssueHistory's fromState/toState are nullable, and null here
+                edit_at = iso(created + timedelta(hours=2))
+                history.insert(1, {"id": f"h{n}-e", "createdAt": edit_at, "fromState": None, "toState": None})
         nodes.append(
             {
                 "id": f"9cfb482a-81e3-4154-b5b9-2c805e70{n:04d}",
@@ -387,11 +405,12 @@ def linear_issues(count: int) -> list[dict[str, Any]]:
     return nodes
 
 
-LINEAR_PROJECTS = [
+LINEAR_PROJECTS: list[dict[str, Any]] = [
     {
         "id": "5f8c6f3e-7c1a-4d2b-9e77-0a1b2c3d4e5f",
         "name": "Move ledger to the new platform",
-        "state": "started",
+        "state": "started",  # deprecated: "Use project.status instead"
+        "status": {"name": "In Progress", "type": "started"},
         "url": "https://linear.app/acme/project/move-ledger",
         "createdAt": iso(START),
         "updatedAt": iso(START + timedelta(days=3)),
@@ -405,12 +424,32 @@ def linear_answer(issues: list[dict[str, Any]], body: dict[str, Any]) -> Answer:
     if kind is None or variables.get("team") != "ENG":
         return 400, {"errors": [{"message": "Unknown query", "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}, {}
     nodes = issues if kind == "issues" else LINEAR_PROJECTS
+    if kind == "projects" and "status {" not in query:  # GraphQL answers only the fields asked for
+        nodes = [{k: v for k, v in node.items() if k != "status"} for node in nodes]
     nodes = [node for node in nodes if node["updatedAt"] >= str(variables["since"])[:19]]
     start = int(variables.get("after") or 0)
     chunk = nodes[start : start + 50]
     more = start + 50 < len(nodes)
     info = {"hasNextPage": more, "endCursor": str(start + 50) if more else None}
     return 200, {"data": {kind: {"nodes": chunk, "pageInfo": info}}}, {}
+
+
+LINEAR_COST = 2_600
+"""What the issues query here would cost (50 nodes × (fields + 50 history nodes)), sent as ``X-Complexity``."""
+
+
+def linear_budget(complexity_left: int, *, reset_in: float = 2.0) -> dict[str, str]:
+    """Linear's two leaky buckets as headers on every answer: requests and complexity, resets in epoch ms."""
+    reset = str(int((datetime.now(UTC).timestamp() + reset_in) * 1000))
+    return {
+        "X-RateLimit-Requests-Limit": "5000",
+        "X-RateLimit-Requests-Remaining": "4999",
+        "X-RateLimit-Requests-Reset": reset,
+        "X-Complexity": str(LINEAR_COST),
+        "X-RateLimit-Complexity-Limit": "3000000",
+        "X-RateLimit-Complexity-Remaining": str(complexity_left),
+        "X-RateLimit-Complexity-Reset": reset,
+    }
 
 
 # --- serving -----------------------------------------------------------------------------------------
@@ -425,6 +464,8 @@ class TrackerStandIn:
     jira: list[dict[str, Any]] = field(default_factory=lambda: jira_issues(120))
     linear: list[dict[str, Any]] = field(default_factory=lambda: linear_issues(60))
     trouble: Trouble = field(default=lambda _path, _n: None)
+    complexity_left: int = 200_000
+    """What Linear's complexity budget says is left after each query (below ``LINEAR_COST``: spent)."""
     requests: list[tuple[str, dict[str, str], dict[str, str]]] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -444,11 +485,7 @@ class TrackerStandIn:
             return jira_answer(self.jira, path, params)
         if path == "/graphql":
             status, data, headers = linear_answer(self.linear, body if isinstance(body, dict) else {})
-            return (
-                status,
-                data,
-                {**headers, "X-RateLimit-Requests-Limit": "1500", "X-RateLimit-Requests-Remaining": "1499"},
-            )
+            return status, data, {**linear_budget(self.complexity_left), **headers}
         return 404, {"message": "not found"}, {}
 
 
@@ -469,6 +506,10 @@ def _handler(stand_in: TrackerStandIn) -> type[JsonHandler]:
                 stand_in.requests.append((parts.path, params, headers))
                 n = len(stand_in.requests)
             trouble = stand_in.trouble(parts.path, n)
+            if trouble == "429" and parts.path == "/v2/alerts":  # Opsgenie says which bucket, not when
+                throttled = {"X-RateLimit-State": "THROTTLED", "X-RateLimit-Reason": "ACCOUNT"}
+                body = {"message": "TooManyRequests", "took": 0.001, "requestId": "rId"}
+                return self.send(429, body, {**throttled, "X-RateLimit-Period-In-Sec": "1"})
             if trouble == "429":
                 return self.send(429, {"message": "Too Many Requests"}, {"Retry-After": "2"})
             if trouble == "500":
@@ -481,7 +522,10 @@ def _handler(stand_in: TrackerStandIn) -> type[JsonHandler]:
                     {"errors": [error]},
                     {"X-RateLimit-Requests-Remaining": "0", "X-RateLimit-Requests-Reset": reset},
                 )
-            self.send(*stand_in.answer(parts.path, params, body))
+            status, data, answer_headers = stand_in.answer(parts.path, params, body)
+            if trouble == "complexity":  # Linear: less complexity left than this query cost
+                answer_headers = {**answer_headers, **linear_budget(LINEAR_COST // 2)}
+            self.send(status, data, answer_headers)
 
         def send(self, status: int, body: Any, headers: dict[str, str]) -> None:
             data = json.dumps(body).encode()

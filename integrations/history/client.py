@@ -3,11 +3,14 @@ credential, written once.
 
 * **Retried with a named reason**: a timeout, a transport error, a 5xx, and a page cut short (a body that
   is not whole JSON). Backoff doubles each try; after the last, :class:`ImportFailed` says what went wrong.
-* **Rate limits**: after every answer the remaining quota is read (``x-ratelimit-remaining``/``-reset`` of
-  GitHub and Opsgenie, ``RateLimit-Remaining``/``-Reset`` of GitLab and the IETF draft, Linear's
-  ``X-RateLimit-Requests-*``); at zero the client waits until the reset before asking again, so it is
-  refused at most once. A 429, or a 403 that is a rate limit (GitHub's secondary limits), waits for its
-  ``Retry-After`` (or the reset) and asks again; these waits are not tries.
+* **Rate limits**: after every answer every quota the vendor reports is read (``x-ratelimit-remaining``/
+  ``-reset`` of GitHub, ``RateLimit-Remaining``/``-Reset`` of GitLab and the IETF draft, Linear's two
+  budgets ``X-RateLimit-Requests-*`` and ``X-RateLimit-Complexity-*``, the latter spent when what is left
+  is less than the last query's ``X-Complexity``); when one is spent the client waits until its reset
+  before asking again, so it is refused at most once. A 429, or a 403 that is a rate limit (GitHub's
+  secondary limits), waits for its ``Retry-After``, else the reset of a spent quota, else Opsgenie's
+  ``X-RateLimit-Period-In-Sec`` (1 or 60: the bucket that was emptied), and asks again; these waits are
+  not tries.
 * **Refused credentials**: a 401, or a 403 that is not a rate limit, stops the import with
   :class:`CredentialRefused` naming the setting and the scope the token needs. The token itself is only
   ever in a request header, never in a message or a log line.
@@ -28,8 +31,15 @@ from service.core.errors import AppError, TransientError
 
 log = logging.getLogger("frictionlog.import")
 
-REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-ratelimit-requests-remaining")
-RESET_HEADERS = ("x-ratelimit-reset", "ratelimit-reset", "x-ratelimit-requests-reset")
+QUOTAS = (
+    ("x-ratelimit-remaining", "x-ratelimit-reset"),
+    ("ratelimit-remaining", "ratelimit-reset"),
+    ("x-ratelimit-requests-remaining", "x-ratelimit-requests-reset"),
+    ("x-ratelimit-complexity-remaining", "x-ratelimit-complexity-reset"),
+)
+"""(remaining, reset) header pairs; a response may carry several (Linear: requests and complexity)."""
+REMAINING_HEADERS = tuple(remaining for remaining, _ in QUOTAS)
+RESET_HEADERS = tuple(reset for _, reset in QUOTAS)
 
 
 class ImportFailed(TransientError):
@@ -87,6 +97,31 @@ def reset_wait(value: str, now: float) -> float | None:
 
 def header(headers: Mapping[str, str], names: tuple[str, ...]) -> str | None:
     return next((headers[name] for name in names if name in headers), None)
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def spent_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until every spent quota in these headers is back (the longest wait), or None if none is
+    spent or no spent one says when. Linear's complexity budget is spent when less is left than the last
+    query cost (``X-Complexity``), the others at zero."""
+    waits = []
+    for remaining_name, reset_name in QUOTAS:
+        left = _number(headers.get(remaining_name))
+        reset = headers.get(reset_name)
+        if left is None or reset is None:
+            continue
+        need = _number(headers.get("x-complexity")) if remaining_name.startswith("x-ratelimit-complexity") else None
+        if left <= 0 or (need is not None and left < need):
+            wait = reset_wait(reset, now)
+            if wait is not None:
+                waits.append(wait)
+    return max(waits) if waits else None
 
 
 class ApiClient:
@@ -205,18 +240,9 @@ class ApiClient:
         return Page(str(response.url), data, response.headers)
 
     def _note_quota(self, response: httpx.Response) -> None:
-        remaining = header(response.headers, REMAINING_HEADERS)
-        reset = header(response.headers, RESET_HEADERS)
-        if remaining is None or reset is None:
-            return
-        try:
-            left = int(float(remaining))
-        except ValueError:
-            return
-        if left <= 0:
-            wait = reset_wait(reset, self.clock())
-            if wait is not None:
-                self._resume_at = max(self._resume_at, self.clock() + wait)
+        wait = spent_wait(response.headers, self.clock())
+        if wait is not None:
+            self._resume_at = max(self._resume_at, self.clock() + wait)
 
     def _refusal_wait(self, response: httpx.Response) -> float:
         retry_after = response.headers.get("retry-after")
@@ -224,8 +250,12 @@ class ApiClient:
             wait = reset_wait(retry_after, self.clock())
             if wait is not None:
                 return wait
-        reset = header(response.headers, RESET_HEADERS)
-        wait = reset_wait(reset, self.clock()) if reset is not None else None
+        wait = spent_wait(response.headers, self.clock())
+        if wait is None:
+            reset = header(response.headers, RESET_HEADERS)
+            wait = reset_wait(reset, self.clock()) if reset is not None else None
+        if wait is None:  # Opsgenie: the period of the bucket that was emptied (1 or 60 seconds)
+            wait = _number(response.headers.get("x-ratelimit-period-in-sec"))
         return wait if wait is not None else 60.0  # GitHub: "wait at least one minute" when nothing says
 
     def _wait_for_quota(self) -> None:
@@ -249,7 +279,9 @@ class ApiClient:
 def _is_rate_limit(response: httpx.Response) -> bool:
     """GitHub answers a primary or secondary rate limit with 403 (or 429), Linear with 400 and the error
     code ``RATELIMITED``: a retry-after, no quota left, or a message saying so."""
-    if "retry-after" in response.headers or header(response.headers, REMAINING_HEADERS) == "0":
+    if "retry-after" in response.headers or response.headers.get("x-ratelimit-state") == "THROTTLED":
+        return True
+    if any(response.headers.get(name) == "0" for name in REMAINING_HEADERS):
         return True
     text = response.text[:1000].lower()
     return "rate limit" in text or "ratelimited" in text

@@ -175,8 +175,11 @@ def _pulls(scope: RepoScope, client: ApiClient, repo: dict[str, Any], cursor: st
     first = f"/repos/{name}/pulls?state=closed&sort=updated&direction=desc&per_page={PER_PAGE}"
     page = client.get(cursor or first, scope=scope.key)
     pulls = _items(page.data, scope.key)
-    out = []
+    out, skipped = [], []
     for pull in pulls:
+        if pull.get("merged_at") is None and _in(window, _time(pull.get("closed_at"))):
+            skipped.append("pull request closed without merging")  # merged_at is null: not a delivery
+            continue
         if not _in(window, _time(pull.get("merged_at"))) or "number" not in pull:
             continue
         number = pull["number"]
@@ -190,7 +193,7 @@ def _pulls(scope: RepoScope, client: ApiClient, repo: dict[str, Any], cursor: st
             out.append(delivery(SOURCE, "push", push, f"pull_commits:{name}#{number}"))
     oldest = _time(pulls[-1].get("updated_at")) if pulls else None
     finished = oldest is None or oldest < window.since
-    return Batch(out, None if finished else link_next(page.headers))
+    return Batch(out, None if finished else link_next(page.headers), skipped)
 
 
 def _files(scope: RepoScope, client: ApiClient, name: str, commits: list[dict[str, Any]]) -> dict[str, list[str]]:

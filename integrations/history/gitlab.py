@@ -1,10 +1,12 @@
 """GitLab's history through its REST API v4, as the webhook events ``integrations.gitlab`` parses.
 
-Four scopes per project, 100 a page, the next page from ``Link: rel="next"`` (keyset) or ``X-Next-Page``:
+Four scopes per project, 100 a page, offset pagination (none of these endpoints offers keyset): the next
+page from the ``Link: rel="next"`` GitLab sends with offset pages too, else ``X-Next-Page``:
 
 * ``deployments``: ``GET /projects/:id/deployments?updated_after&updated_before&order_by=updated_at`` → a
-  ``Deployment Hook`` when it started (``running``, at ``created_at``) and one with its outcome (at
-  ``finished_at`` or ``updated_at``), as the webhook sends them.
+  ``Deployment Hook`` when it started (``running``, at ``created_at``) and one with its outcome (at its
+  job's ``deployable.finished_at``; a deployment made through the API has no job, so at ``updated_at``),
+  as the webhook sends them.
 * ``merge_requests``: ``GET /projects/:id/merge_requests?state=merged&updated_after…`` → a merged
   ``Merge Request Hook``, and its commits (``GET …/merge_requests/:iid/commits``) as a ``Push Hook`` to its
   source branch.
@@ -141,8 +143,8 @@ def _deployments(
         }
         started = {**hook, "status": "running", "status_changed_at": item.get("created_at")}
         out.append(delivery(SOURCE, "Deployment Hook", started, f"gitlab:deployment:{item['id']}:running"))
-        if item.get("status") in FINISHED:
-            at = item.get("finished_at") or item.get("updated_at")
+        if item.get("status") in FINISHED:  # the deployment has no finish time; its job has (none: API-made)
+            at = deployable.get("finished_at") or item.get("updated_at")
             ended = {**hook, "status": item["status"], "status_changed_at": at}
             out.append(delivery(SOURCE, "Deployment Hook", ended, f"gitlab:deployment:{item['id']}:{item['status']}"))
     return Batch(out, next_url(page), skipped)

@@ -3,9 +3,11 @@
 ``GET /rest/api/3/search/jql`` (the enhanced JQL search: ``nextPageToken`` until ``isLast``, 100 a page)
 for ``project = KEY AND updated >= since``, with ``expand=changelog``; an issue whose changelog has more
 entries than the search returned is read whole from ``GET /rest/api/3/issue/{key}/changelog`` (``startAt``
-paging). Each issue becomes ``jira:issue_created`` at its creation (with the status it was created in) and
-a ``jira:issue_updated`` for every status move in the window (``changelog.items`` with the status moved
-to), keyed by the issue and the changelog entry, so a re-run is a duplicate.
+paging; its ``isLast`` is optional, so without it the page is the last when ``startAt`` reaches ``total``).
+Every property of the search's answer is optional: no ``issues`` is an empty page, a null or absent
+``nextPageToken`` the last. Each issue becomes ``jira:issue_created`` at its creation (with the status it
+was created in) and a ``jira:issue_updated`` for every status move in the window (``changelog.items``
+with the status moved to), keyed by the issue and the changelog entry, so a re-run is a duplicate.
 """
 
 from __future__ import annotations
@@ -118,9 +120,9 @@ class ProjectScope:
         if cursor:
             params["nextPageToken"] = cursor
         page = client.get("/rest/api/3/search/jql", params, scope=self.key)
-        issues = as_object(page.data).get("issues")
+        issues = as_object(page.data).get("issues", [])  # optional: absent when nothing matched
         if not isinstance(issues, list):
-            raise ImportFailed(f"{self.key}: the answer has no issues list")
+            raise ImportFailed(f"{self.key}: the answer's issues are not a list")
         out, skipped = [], []
         known = {}
         for issue in issues:
@@ -146,7 +148,8 @@ class ProjectScope:
             values = list(data.get("values") or [])
             histories.extend(values)
             start += len(values)
-            if data.get("isLast", True) or not values:
+            last = data.get("isLast")  # optional in PageBeanChangelog: then startAt + values against total
+            if not values or (last if isinstance(last, bool) else start >= int(data.get("total") or 0)):
                 return histories
 
 

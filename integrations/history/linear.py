@@ -3,9 +3,10 @@
 Two scopes per team, 50 nodes a page with ``pageInfo { hasNextPage endCursor }``: ``issues`` (updated since
 the window's start, each with its state history) and ``projects``. An issue becomes ``Issue.create`` at its
 creation (in the state it was created in) and an ``Issue.update`` at every state move in the window; a
-project one ``Project.update`` as it stands. Linear's limits: the request budget (``X-RateLimit-Requests-*``
-headers; a ``RATELIMITED`` error waits for the reset) and query complexity, kept low by 50 nodes a page and
-50 history entries an issue.
+project one ``Project.update`` as it stands (its ``status``, read beside ``state``, which the schema marks
+deprecated). Linear's limits, both read by the client: the request budget (``X-RateLimit-Requests-*``; a
+``RATELIMITED`` error waits for the reset) and the complexity budget (``X-RateLimit-Complexity-*``), the
+latter kept low by 50 nodes a page and 50 history entries an issue.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ PROJECTS = """
 query Projects($team: String!, $since: DateTimeOrDuration!, $after: String) {
   projects(first: 50, after: $after,
            filter: {accessibleTeams: {some: {key: {eq: $team}}}, updatedAt: {gte: $since}}) {
-    nodes { id name state url createdAt updatedAt }
+    nodes { id name state status { name type } url createdAt updatedAt }
     pageInfo { hasNextPage endCursor }
   }
 }

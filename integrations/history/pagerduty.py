@@ -1,7 +1,10 @@
 """PagerDuty's history through its REST API v2, as the v3 webhook events ``integrations.pagerduty`` parses.
 
-``GET /incidents?service_ids[]=…&since&until&limit=100&offset`` (``more`` says whether a page follows; the
-range may not pass 180 days, so a longer one is walked in windows of 180), and for each incident that was
+``GET /incidents?service_ids[]=…&since&until&sort_by=created_at:asc&limit=100&offset`` (``more`` says
+whether a page follows; the range may not pass 6 months, so a longer one is walked in windows of 180 days;
+classic offset paging stops at offset + limit = 10,000, so a window with more incidents than that is
+started again from the creation time of the last incident read, the ones of that second read twice and
+stored once), and for each incident that was
 acknowledged or resolved its overview log entries (``GET /incidents/{id}/log_entries?is_overview=true``):
 the incident becomes ``incident.triggered`` at its creation, ``incident.acknowledged`` at its first
 acknowledge entry and ``incident.resolved`` at its resolve entry, each keyed by the incident and the event
@@ -27,6 +30,8 @@ from service.core.timeutil import parse_timestamp
 SOURCE = webhook.SOURCE
 LIMIT = 100
 MAX_RANGE = timedelta(days=180)
+OFFSET_CAP = 10_000
+"""PagerDuty's classic pagination answers offset + limit up to this, and a 400 past it."""
 NEEDS = "a read-only REST API key (account or user token) that can read incidents and their log entries"
 ENTRY_EVENTS = {"acknowledge_log_entry": "incident.acknowledged", "resolve_log_entry": "incident.resolved"}
 
@@ -80,8 +85,9 @@ class ServiceScope:
             return Batch([], None)
         current = ranges[state["window"]]
         params: dict[str, str | int] = {
-            "since": _iso(current.since),
+            "since": state.get("from") or _iso(current.since),
             "until": _iso(current.until),
+            "sort_by": "created_at:asc",
             "limit": LIMIT,
             "offset": state["offset"],
             "time_zone": "UTC",
@@ -99,13 +105,26 @@ class ServiceScope:
                 continue
             out.extend(self._events(client, incident))
         following = offset_more(page.data, int(state["offset"]))
-        if following is not None:
-            next_state: dict[str, int] | None = {"window": state["window"], "offset": following}
+        next_state: dict[str, Any] | None
+        if following is not None and following + LIMIT > OFFSET_CAP:
+            next_state = {"window": state["window"], "offset": 0, "from": self._restart(incidents, state)}
+        elif following is not None:
+            next_state = {"window": state["window"], "offset": following, "from": state.get("from")}
         elif state["window"] + 1 < len(ranges):
             next_state = {"window": state["window"] + 1, "offset": 0}
         else:
             next_state = None
         return Batch(out, json.dumps(next_state) if next_state else None, skipped)
+
+    def _restart(self, incidents: list[Any], state: dict[str, Any]) -> str:
+        """Where a window past the offset cap starts again: the creation time of the last incident read."""
+        times = [_time(i.get("created_at")) for i in incidents if isinstance(i, dict)]
+        last = max((t for t in times if t is not None), default=None)
+        if last is None or _iso(last) == state.get("from"):
+            raise ImportFailed(
+                f"{self.key}: more than {OFFSET_CAP} incidents created in one second; PagerDuty cannot page past them"
+            )
+        return _iso(last)
 
     def _events(self, client: ApiClient, incident: dict[str, Any]) -> list[Any]:
         """The incident's webhook events: triggered, then acknowledged and resolved from its log entries."""
