@@ -79,7 +79,9 @@ __all__ = [
 ]
 
 
-def _designs(m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None) -> list[cells.Design]:
+def _designs(
+    m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None, *, pre_only: bool = False
+) -> list[cells.Design]:
     designs = []
     for g in _cohort_weeks(m):
         d = cells.design(
@@ -90,6 +92,7 @@ def _designs(m: Matrices, options: Options, min_pre_weeks: int, back: int | None
             horizon=options.horizon if back is None else back,
             controls=options.controls,
             min_pre_weeks=min_pre_weeks,
+            pre_only=pre_only,
         )
         if d is not None:
             designs.append(d)
@@ -175,6 +178,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
             post_weeks |= {int(e) for e in d.since[used]}
             inside = d.since <= horizon
             es_units[d.since[inside] + back] += d.treated[:, inside].sum(axis=0)
+    _drift_against_never_moved(m, options, k, back, totals)
     effect = _summarise(
         options=options,
         treated=int(treated_units.sum()),
@@ -188,6 +192,24 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
     if options.cells and effect.method == "staggered_did":
         effect = replace(effect, group_time=_group_time(m, designs, k, options))
     return effect
+
+
+def _drift_against_never_moved(m: Matrices, options: Options, k: np.ndarray, back: int, totals: np.ndarray) -> None:
+    """The pre-move weeks of ``totals`` (its columns 2 … 2 + back) measured against the never-moved services,
+    when at least ``min_controls`` of them have data: the services not yet moved share the movers' drift
+    before their own move (teams that move are often the ones already improving), so against them the drift
+    shows attenuated — while the comparison after the move turns more and more to the never-moved ones, which
+    see all of it. In place; nothing changes without enough never-moved services, or when they are already
+    the comparison."""
+    never = int((~np.isfinite(m.g) & m.valid.any(axis=1)).sum())
+    if options.controls == "never_treated" or never < options.min_controls:
+        return
+    designs = _designs(m, replace(options, controls="never_treated"), options.min_pre_weeks, back, pre_only=True)
+    pre = np.zeros((len(cells.SUMS), k.shape[0], back))
+    for chunk in cells.chunks(designs):
+        since = np.concatenate([d.since for d in chunk])
+        pre += cells.reduced(chunk, k, options.scale, (since[:, None] == np.arange(-back, 0)[None, :]).astype(float))
+    totals[:, :, 2 : 2 + back] = pre
 
 
 def _theta(level: np.ndarray, cf: np.ndarray, effect: np.ndarray, weight: np.ndarray, scale: EffectScale) -> np.ndarray:
@@ -243,8 +265,12 @@ def _summarise(
         options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=baseline, pre=pre, low=low
     )
     verdict = _verdict(reason, low, high)
-    if verdict == "changed" and pre.status == "diverging" and not holds[0]:
-        verdict, reason = "not_enough_data", "pre_trend_diverging"
+    if verdict == "changed" and not holds[0]:
+        # the pre-move drift, extrapolated and bent up to the bound, could explain the change: no claim —
+        # "diverging" where the drift is clear, else no clear change (it could be either)
+        verdict, reason = (
+            ("not_enough_data", "pre_trend_diverging") if pre.status == "diverging" else ("no_clear_change", None)
+        )
     s_low, s_high = _relative_interval(*holds[1], baseline, scale)
     att_low, att_high = interval(att[1:], att[0], confidence, widen)
     after_low, after_high = interval(after[1:], after[0], confidence, widen)
@@ -288,7 +314,7 @@ def _holds(
     if pre.status == "not_tested" or not np.isfinite(distance):
         return True, (None, None), None
     lo, hi = sensitivity.robust(theta, slope, distance, options.bound, options.confidence, widen)
-    holds = lo is not None and hi is not None and (lo > 0 or hi < 0)
+    holds = lo is not None and hi is not None and (lo > 0 if theta[0] > 0 else hi < 0)
     return holds, (lo, hi), sensitivity.breakdown(theta, slope, distance, options.confidence, widen)
 
 
