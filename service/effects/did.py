@@ -17,9 +17,10 @@ move). Intervals are 90 %, from a bootstrap that resamples whole services within
 built on the log ratio, so a relative interval never goes below −100 %.
 
 Before a claim: enough moved and comparison services and weeks, a pre-move window of at least ``pre_weeks``
-weeks with data, and a sensitivity bound instead of a gate (``service.effects.sensitivity``): when the moved
-services were already drifting before the move, the claim is made only if it holds with the trend after
-the move bending as much (``bound`` × the pre-move drift), and it says up to which bend it holds.
+weeks with data, and a sensitivity bound instead of a gate (``service.effects.sensitivity``): every claim
+must hold with the moved services' pre-move drift (measured against the never-moved services where there
+are enough) extrapolated after the move, its slope free to change by ``bound`` × itself, and it says up to
+which bend it holds.
 """
 
 from __future__ import annotations

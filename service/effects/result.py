@@ -109,8 +109,8 @@ class Effect:
     verdict: Verdict
     reason: str | None
     """Why there is no claim: few_treated, few_controls, few_weeks, no_baseline (nothing before the move to
-    compare with), pre_trend_diverging (the claim fails if the trend after the move bends as much as
-    before it), pre_trend_untested."""
+    compare with), pre_trend_diverging (a clear pre-move drift, extrapolated, explains the change),
+    pre_trend_untested."""
     treated: int
     controls: int
     cohorts: int
@@ -137,7 +137,8 @@ class Effect:
     """How the effect was modelled: ratio (multiplicative trends) or additive."""
     sensitivity_low: float | None = None
     sensitivity_high: float | None = None
-    """The relative interval allowing the trend after the move to bend ``sensitivity_bound`` × the pre-move drift."""
+    """The relative interval net of the pre-move drift extrapolated, its slope free to change by up to
+    ``sensitivity_bound`` × itself (``service.effects.sensitivity``)."""
     sensitivity_bound: float = BOUND
     breakdown: float | None = None
     """The M̄ at which the claim stops holding (0: the plain interval already includes no change)."""
