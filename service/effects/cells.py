@@ -70,29 +70,32 @@ def design(
     horizon: int,
     controls: str,
     min_pre_weeks: int,
-    pre_only: bool = False,
+    never_before: bool = False,
 ) -> Design | None:
-    """Cohort g's cells from ``horizon`` weeks before its move to the panel's end (``pre_only``: to its
-    move)."""
+    """Cohort g's cells from ``horizon`` weeks before its move to the panel's end. ``never_before``: the
+    weeks before the move compare with the never-moved services only (the pre-move drift's comparison,
+    ``service.effects.did``)."""
     base, held = base_mean(m, g, base_weeks)
     members = (m.g == g) & np.isfinite(base) & (held >= min_pre_weeks)
     if not members.any():
         return None
     first = max(0, g - horizon)
-    last = g if pre_only else len(m.weeks)
-    weeks = np.arange(first, last)
-    ok = m.valid[:, first:last] & np.isfinite(base)[:, None]
+    weeks = np.arange(first, len(m.weeks))
+    ok = m.valid[:, first:] & np.isfinite(base)[:, None]
+    never = np.repeat((~np.isfinite(m.g))[:, None], len(weeks), axis=1)
     if controls == "never_treated":
-        control = np.repeat((~np.isfinite(m.g))[:, None], len(weeks), axis=1)
+        control = never
     else:
         control = m.g[:, None] > np.maximum(weeks, g)[None, :]
+        if never_before:
+            control[:, weeks < g] = never[:, weeks < g]
     control &= ok
     treated = members[:, None] & ok
     keep = treated.any(axis=0) & control.any(axis=0)
     ok, treated, control = ok[:, keep], treated[:, keep], control[:, keep]
-    y = np.where(ok, m.y[:, first:last][:, keep], 0.0)
+    y = np.where(ok, m.y[:, first:][:, keep], 0.0)
     b = np.repeat(np.nan_to_num(base)[:, None], len(y[0]) if len(y) else 0, axis=1)
-    w = m.w[:, first:last][:, keep] if scale == "ratio" else ok.astype(float)
+    w = m.w[:, first:][:, keep] if scale == "ratio" else ok.astype(float)
     if scale == "additive":
         # the control side needs only its change since base: kept in ``cy`` (``cb`` unused, 0)
         return Design(

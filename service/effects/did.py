@@ -81,7 +81,7 @@ __all__ = [
 
 
 def _designs(
-    m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None, *, pre_only: bool = False
+    m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None, *, never_before: bool = False
 ) -> list[cells.Design]:
     designs = []
     for g in _cohort_weeks(m):
@@ -93,7 +93,7 @@ def _designs(
             horizon=options.horizon if back is None else back,
             controls=options.controls,
             min_pre_weeks=min_pre_weeks,
-            pre_only=pre_only,
+            never_before=never_before,
         )
         if d is not None:
             designs.append(d)
@@ -154,7 +154,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
         fallback = before_after(panel, first_treated, options)
         return fallback if fallback.treated else Effect("none", "not_enough_data", "few_treated", 0, 0, len(cohorts))
     back = max(options.horizon, options.pre_window)
-    designs = _designs(m, options, options.min_pre_weeks, back)
+    designs = _designs(m, options, options.min_pre_weeks, back, never_before=_drift_against_never_moved(m, options))
     k = draws(m.g, options.resamples, options.seed)
     horizon = options.horizon
     span = back + horizon + 1
@@ -179,7 +179,6 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
             post_weeks |= {int(e) for e in d.since[used]}
             inside = d.since <= horizon
             es_units[d.since[inside] + back] += d.treated[:, inside].sum(axis=0)
-    _drift_against_never_moved(m, options, k, back, totals)
     effect = _summarise(
         options=options,
         treated=int(treated_units.sum()),
@@ -195,22 +194,14 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
     return effect
 
 
-def _drift_against_never_moved(m: Matrices, options: Options, k: np.ndarray, back: int, totals: np.ndarray) -> None:
-    """The pre-move weeks of ``totals`` (its columns 2 … 2 + back) measured against the never-moved services,
-    when at least ``min_controls`` of them have data: the services not yet moved share the movers' drift
-    before their own move (teams that move are often the ones already improving), so against them the drift
-    shows attenuated — while the comparison after the move turns more and more to the never-moved ones, which
-    see all of it. In place; nothing changes without enough never-moved services, or when they are already
-    the comparison."""
+def _drift_against_never_moved(m: Matrices, options: Options) -> bool:
+    """Whether the weeks before the move compare with the never-moved services (when at least
+    ``min_controls`` of them have data): the services not yet moved share the movers' drift before their own
+    move (teams that move are often the ones already improving), so against them the pre-move drift shows
+    attenuated — while the comparison after the move turns more and more to the never-moved ones, which see
+    all of it. The weeks after the move keep the design's comparison."""
     never = int((~np.isfinite(m.g) & m.valid.any(axis=1)).sum())
-    if options.controls == "never_treated" or never < options.min_controls:
-        return
-    designs = _designs(m, replace(options, controls="never_treated"), options.min_pre_weeks, back, pre_only=True)
-    pre = np.zeros((len(cells.SUMS), k.shape[0], back))
-    for chunk in cells.chunks(designs):
-        since = np.concatenate([d.since for d in chunk])
-        pre += cells.reduced(chunk, k, options.scale, (since[:, None] == np.arange(-back, 0)[None, :]).astype(float))
-    totals[:, :, 2 : 2 + back] = pre
+    return options.controls == "not_yet_treated" and never >= options.min_controls
 
 
 def _theta(level: np.ndarray, cf: np.ndarray, effect: np.ndarray, weight: np.ndarray, scale: EffectScale) -> np.ndarray:
