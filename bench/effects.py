@@ -200,7 +200,7 @@ and no effect, the same calendar; `drift_effect`: time to ship −70 % while the
 drifting {drift:+.1%}/week (before and after the move); `bend_null`: no effect, the moving teams drifting
 {bend:+.0%}/week before the move and on after it (the counterfactual bends away at the move). Goals: the
 −67 % claimed in ≥ 80 %, inside the interval in ≥ 85 %, never a relative interval below −100 %; no effect
-claimed in ≤ 10 %; −70 % under drift claimed (with its caveat where the drift is seen) in ≥ 80 %; the
+claimed in ≤ 10 %; −70 % under drift claimed (with its sensitivity caveat) in ≥ 80 %; the
 bending world claimed in ≤ 10 %. "Before" is the estimator at {old_effects.BASELINE} (additive, calendar
 [g−8, g) base, placebo gate), on the same panels.
 

@@ -9,6 +9,7 @@ import io
 from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
+from service.effects import did
 from tests.test_digest import MOVERS, STAYERS, before_after, digest, story
 from tests.test_digest_resources import _resources
 from workers.process import drain
@@ -84,7 +85,7 @@ def test_the_design_is_the_analysts_to_set_and_a_change_after_the_start_is_on_th
     url = f"/api/v1/migrations/{migration['name']}/effects"
     effect = client.get(url, params={"metric": "compute_cost"}, headers=admin_headers).json()
     assert effect["scale"] == "additive"
-    assert effect["design"] == {**design, "pre_weeks": 4, "bound": 1.0}
+    assert effect["design"] == {**design, "pre_weeks": 4, "bound": did.BOUND}
     assert effect["controls"] == len(STAYERS)  # never-moved services only
 
     bad = client.patch(

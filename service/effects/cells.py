@@ -70,7 +70,11 @@ def design(
     horizon: int,
     controls: str,
     min_pre_weeks: int,
+    never_before: bool = False,
 ) -> Design | None:
+    """Cohort g's cells from ``horizon`` weeks before its move to the panel's end. ``never_before``: the
+    weeks before the move compare with the never-moved services only (the pre-move drift's comparison,
+    ``service.effects.did``)."""
     base, held = base_mean(m, g, base_weeks)
     members = (m.g == g) & np.isfinite(base) & (held >= min_pre_weeks)
     if not members.any():
@@ -78,10 +82,13 @@ def design(
     first = max(0, g - horizon)
     weeks = np.arange(first, len(m.weeks))
     ok = m.valid[:, first:] & np.isfinite(base)[:, None]
+    never = np.repeat((~np.isfinite(m.g))[:, None], len(weeks), axis=1)
     if controls == "never_treated":
-        control = np.repeat((~np.isfinite(m.g))[:, None], len(weeks), axis=1)
+        control = never
     else:
         control = m.g[:, None] > np.maximum(weeks, g)[None, :]
+        if never_before:
+            control[:, weeks < g] = never[:, weeks < g]
     control &= ok
     treated = members[:, None] & ok
     keep = treated.any(axis=0) & control.any(axis=0)

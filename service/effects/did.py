@@ -17,9 +17,10 @@ move). Intervals are 90 %, from a bootstrap that resamples whole services within
 built on the log ratio, so a relative interval never goes below −100 %.
 
 Before a claim: enough moved and comparison services and weeks, a pre-move window of at least ``pre_weeks``
-weeks with data, and a sensitivity bound instead of a gate (``service.effects.sensitivity``): when the moved
-services were already drifting before the move, the claim is made only if it holds with the trend after
-the move bending as much (``bound`` × the pre-move drift), and it says up to which bend it holds.
+weeks with data, and a sensitivity bound instead of a gate (``service.effects.sensitivity``): every claim
+must hold with the moved services' pre-move drift (measured against the never-moved services where there
+are enough) extrapolated after the move, its slope free to change by ``bound`` × itself, and it says up to
+which bend it holds.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ __all__ = [
 ]
 
 
-def _designs(m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None) -> list[cells.Design]:
+def _designs(
+    m: Matrices, options: Options, min_pre_weeks: int, back: int | None = None, *, never_before: bool = False
+) -> list[cells.Design]:
     designs = []
     for g in _cohort_weeks(m):
         d = cells.design(
@@ -90,6 +93,7 @@ def _designs(m: Matrices, options: Options, min_pre_weeks: int, back: int | None
             horizon=options.horizon if back is None else back,
             controls=options.controls,
             min_pre_weeks=min_pre_weeks,
+            never_before=never_before,
         )
         if d is not None:
             designs.append(d)
@@ -150,7 +154,7 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
         fallback = before_after(panel, first_treated, options)
         return fallback if fallback.treated else Effect("none", "not_enough_data", "few_treated", 0, 0, len(cohorts))
     back = max(options.horizon, options.pre_window)
-    designs = _designs(m, options, options.min_pre_weeks, back)
+    designs = _designs(m, options, options.min_pre_weeks, back, never_before=_drift_against_never_moved(m, options))
     k = draws(m.g, options.resamples, options.seed)
     horizon = options.horizon
     span = back + horizon + 1
@@ -188,6 +192,16 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
     if options.cells and effect.method == "staggered_did":
         effect = replace(effect, group_time=_group_time(m, designs, k, options))
     return effect
+
+
+def _drift_against_never_moved(m: Matrices, options: Options) -> bool:
+    """Whether the weeks before the move compare with the never-moved services (when at least
+    ``min_controls`` of them have data): the services not yet moved share the movers' drift before their own
+    move (teams that move are often the ones already improving), so against them the pre-move drift shows
+    attenuated — while the comparison after the move turns more and more to the never-moved ones, which see
+    all of it. The weeks after the move keep the design's comparison."""
+    never = int((~np.isfinite(m.g) & m.valid.any(axis=1)).sum())
+    return options.controls == "not_yet_treated" and never >= options.min_controls
 
 
 def _theta(level: np.ndarray, cf: np.ndarray, effect: np.ndarray, weight: np.ndarray, scale: EffectScale) -> np.ndarray:
@@ -243,8 +257,12 @@ def _summarise(
         options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=baseline, pre=pre, low=low
     )
     verdict = _verdict(reason, low, high)
-    if verdict == "changed" and pre.status == "diverging" and not holds[0]:
-        verdict, reason = "not_enough_data", "pre_trend_diverging"
+    if verdict == "changed" and not holds[0]:
+        # the pre-move drift, extrapolated and bent up to the bound, could explain the change: no claim —
+        # "diverging" where the drift is clear, else no clear change (it could be either)
+        verdict, reason = (
+            ("not_enough_data", "pre_trend_diverging") if pre.status == "diverging" else ("no_clear_change", None)
+        )
     s_low, s_high = _relative_interval(*holds[1], baseline, scale)
     att_low, att_high = interval(att[1:], att[0], confidence, widen)
     after_low, after_high = interval(after[1:], after[0], confidence, widen)
@@ -288,7 +306,7 @@ def _holds(
     if pre.status == "not_tested" or not np.isfinite(distance):
         return True, (None, None), None
     lo, hi = sensitivity.robust(theta, slope, distance, options.bound, options.confidence, widen)
-    holds = lo is not None and hi is not None and (lo > 0 or hi < 0)
+    holds = lo is not None and hi is not None and (lo > 0 if theta[0] > 0 else hi < 0)
     return holds, (lo, hi), sensitivity.breakdown(theta, slope, distance, options.confidence, widen)
 
 

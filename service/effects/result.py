@@ -11,9 +11,9 @@ from service.core.vocab import EffectScale, Method, PreTrendStatus, Verdict
 
 CONFIDENCE = 0.90
 PRETREND_CONFIDENCE = 0.90
-"""The pre-move drift counts as a divergence when its 90 % interval (not widened for few services: this test
-protects claims, so it errs towards seeing a drift) excludes zero. A divergence does not block a claim by
-itself: the claim must then hold with the trend after the move bending as much (``BOUND``)."""
+"""The pre-move drift counts as a divergence when its 90 % interval (not widened for few services) excludes
+zero. It names why a claim is withheld; it does not decide whether the bound applies: every claim is held to
+the drift extrapolated (``BOUND``), clear or not."""
 RESAMPLES = 999
 SEED = 20261201
 BASE_WEEKS = 8
@@ -29,8 +29,10 @@ MIN_PRE_WEEKS = 2
 PRE_WEEKS = 4
 """The pre-move drift is measured only over at least this many weeks before the moves that have data
 (counted in the data's own weeks since the move, not calendar ones)."""
-BOUND = 1.0
-"""The verdict's M̄: a claim over a pre-move drift must hold if the trend after the move bends as much."""
+BOUND = 0.0
+"""The verdict's M̄ (``service.effects.sensitivity``): every claim must hold with the pre-move drift
+extrapolated linearly after the move (M̄ = 0, Rambachan & Roth's Δ^SD(0)), the drift's slope with its own
+uncertainty; the breakdown M̄ says how much more the trend may bend before the claim fails."""
 POWER_Z = 1.645 + 0.842
 """A minimum detectable effect at 80 % power for a two-sided 90 % interval: (z₀.₉₅ + z₀.₈) standard errors."""
 
@@ -107,8 +109,8 @@ class Effect:
     verdict: Verdict
     reason: str | None
     """Why there is no claim: few_treated, few_controls, few_weeks, no_baseline (nothing before the move to
-    compare with), pre_trend_diverging (the claim fails if the trend after the move bends as much as
-    before it), pre_trend_untested."""
+    compare with), pre_trend_diverging (a clear pre-move drift, extrapolated, explains the change),
+    pre_trend_untested."""
     treated: int
     controls: int
     cohorts: int
@@ -135,7 +137,8 @@ class Effect:
     """How the effect was modelled: ratio (multiplicative trends) or additive."""
     sensitivity_low: float | None = None
     sensitivity_high: float | None = None
-    """The relative interval allowing the trend after the move to bend ``sensitivity_bound`` × the pre-move drift."""
+    """The relative interval net of the pre-move drift extrapolated, its slope free to change by up to
+    ``sensitivity_bound`` × itself (``service.effects.sensitivity``)."""
     sensitivity_bound: float = BOUND
     breakdown: float | None = None
     """The M̄ at which the claim stops holding (0: the plain interval already includes no change)."""
