@@ -26,6 +26,7 @@ from service.digest.models import (
     ScorecardTile,
 )
 from service.digest.net import Assumptions, Source, net_line
+from service.figures.pulse import compute as pulse
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ FRICTION_MINUTES = "friction_minutes"
 TILES: tuple[TileSpec, ...] = (
     TileSpec("velocity", "Deployment velocity", ("deploys", "lead_time")),
     TileSpec("utilisation", "Resource utilisation", ("gpu_utilisation", "cold_start_p95")),
-    TileSpec("productivity", "Engineering productivity", ("support_tickets", FRICTION_MINUTES)),
+    TileSpec("productivity", "Engineering productivity", ("support_tickets", FRICTION_MINUTES, pulse.METRIC)),
     TileSpec("delivery", "Feature delivery", ("time_to_ship",)),
     TileSpec("cost", "Cost", ("compute_cost",)),
     TileSpec(
