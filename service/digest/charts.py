@@ -109,9 +109,11 @@ def stacked_bars(
     chart_id: str,
     axes: str = "",
     move_before: int | None = None,
+    href: Callable[[str], str] | None = None,
 ) -> Markup:
     """Stacked weekly bars; each segment's tooltip names the week, the series and the value; the move as a
-    dashed line before week ``move_before`` (an index of ``labels``)."""
+    dashed line before week ``move_before`` (an index of ``labels``). ``href``: a week's bar links to the
+    events behind it (``href(label)``), one link per bar, named by its week and total."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     top, step = _scale(max(totals, default=0))
@@ -119,18 +121,23 @@ def stacked_bars(
     parts = _axis(top, step, plot_h)
     for i, label in enumerate(labels):
         base = 0.0
+        bar = []
         for s in series:
             value = s.values[i] or 0
             if value <= 0:
                 continue
             h = plot_h * value / top
             y = TOP + plot_h - plot_h * (base + value) / top
-            parts.append(
+            bar.append(
                 f'<rect class="{s.css}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
                 f'width="{slot * 0.76:.1f}" height="{h:.1f}"><title>{escape(label)} · {escape(s.name)}: '
                 f"{escape(_fmt(value, unit))}</title></rect>"
             )
             base += value
+        if bar and href is not None:
+            name = f"{label}: {_fmt(totals[i], unit)}, the events behind it"
+            bar = [f'<a class="bar-link" href="{escape(href(label))}" aria-label="{escape(name)}">{"".join(bar)}</a>']
+        parts += bar
     every = label_every(len(labels), slot, max((len(_short(t)) for t in totals), default=1))
     for i, total in enumerate(totals):
         if total > 0 and _labelled(i, len(labels), every):

@@ -61,6 +61,19 @@ EVENTS: dict[ScorecardKey, tuple[str, str]] = {
 }
 """The events behind a tile (``/events/<kind>`` in the app): its drill-down."""
 
+METRIC_EVENTS: dict[str, str] = {
+    "deploys": "deployments",
+    "lead_time": "deployments",
+    "change_failure_rate": "deployments",
+    "time_to_restore": "incidents",
+    "incidents": "incidents",
+    "infra_incidents": "incidents",
+    "app_incidents": "incidents",
+    FRICTION_MINUTES: "friction",
+}
+"""The events behind a claim or a chart's bars of a metric (``/events/<kind>``); a metric not here has none
+listed (costs, measurements)."""
+
 NET_SOURCES: dict[str, Source] = {
     "cost": Source("cost", "Compute cost", "compute_cost"),
     "friction": Source("friction", "Time lost to friction", FRICTION_MINUTES),
