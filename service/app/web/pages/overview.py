@@ -79,6 +79,21 @@ def bar_href(scope: Scope) -> Callable[[str, str], str]:
     return lambda metric, week: scope.events(METRIC_EVENTS[metric], first=week, last=week)
 
 
+def checked_scope(
+    session: DbSession, slugs: list[str], *, first: str | None, last: str, team: str | None, service: str | None
+) -> Scope:
+    """The filters asked for, each checked: InvalidInput naming ``from`` after the week, NotFound for a team
+    or a service the catalogue does not know."""
+    start = first.upper() if first else None
+    if start is not None and start > last:
+        raise InvalidInput(f"from ({start}) is after the week shown ({last})", field="from")
+    if team:
+        known_team(session, team)
+    if service and service not in slugs:
+        raise NotFound(f"no service {service!r} in the catalogue")
+    return Scope(start, last, team or None, service or None)
+
+
 @router.get("/")
 def overview(
     request: Request,
@@ -95,23 +110,17 @@ def overview(
     settings = app_state(request).settings
     weeks = recent_weeks(utcnow(), settings.timezone)
     chosen = (week or weeks[0]).upper()
-    first = from_.upper() if from_ else None
-    if first is not None and first > chosen:
-        raise InvalidInput(f"from ({first}) is after the week shown ({chosen})", field="from")
     migration_row = followed_migration(session)
     facts = service_facts(session)
+    scope = checked_scope(session, [f.slug for f in facts], first=from_, last=chosen, team=team, service=service)
+    first = scope.first
     audience = f"team:{team}" if team else "leaders"
-    if team:
-        known_team(session, team)
-    if service and service not in {f.slug for f in facts}:
-        raise NotFound(f"no service {service!r} in the catalogue")
     content = digest_content(session, settings, week=chosen, audience=audience, memo=cache.of(request))
     if content is None:
         return preparing(request, title="Overview", audience=audience, viewer=viewer)
     content = rescore(content, assumptions.current(session, settings), settings.reporting_currency)
     if first is not None:
         content = content.model_copy(update={"charts": content.charts.within(first, chosen)})
-    scope = Scope(first, chosen, team or None, service or None)
     week_end = datetime.fromisoformat(content.to) if content.to else utcnow()
     moved = [f for f in facts if f.moved_at is not None and f.moved_at < week_end]
     return page(
