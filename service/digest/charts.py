@@ -144,7 +144,7 @@ def stacked_bars(
             parts.append(_value(LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * total / top - 4, _short(total)))
     parts += _move_line(move_before, len(labels), slot, plot_h)
     parts += _x_labels(labels, slot)
-    return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
+    return _figure(title, chart_id, parts, labels, series, unit, axes=axes, focusable=href is None)
 
 
 def points_with_intervals(
@@ -352,8 +352,13 @@ def _figure(
     legend: bool = True,
     cell: Callable[[float | None], str] | None = None,
     axes: str = "",
+    focusable: bool = True,
 ) -> Markup:
+    """``focusable``: the plot takes the keyboard focus itself so that it can be scrolled; not when it holds
+    links (they take the focus and scroll it into view; a focusable box around links would nest controls)."""
     safe_id = escape(chart_id)
+    focus = ' tabindex="0"' if focusable else ""
+    role = "img" if focusable else "group"  # an image's children are hidden from assistive tech: not its links
 
     def show(value: float | None) -> str:
         return cell(value) if cell is not None else _fmt(value, "")
@@ -373,8 +378,8 @@ def _figure(
         f'<figcaption id="{safe_id}-title">{escape(title)}</figcaption>'
         + (f'<p class="axes">{escape(axes)}</p>' if axes else "")
         + (f'<ul class="legend">{keys}</ul>' if legend else "")
-        + f'<div class="plot" tabindex="0" role="group" aria-labelledby="{safe_id}-title">'
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        + f'<div class="plot"{focus} role="group" aria-labelledby="{safe_id}-title">'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="{role}" '
         f'aria-labelledby="{safe_id}-title" preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg></div>'
         f"<details><summary>The numbers ({escape(noun(2, unit) if unit else 'values')})</summary>"
         "<div class='scroll'><table class='data'>"
