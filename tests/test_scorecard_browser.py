@@ -253,7 +253,10 @@ def test_a_range_and_a_service_stay_in_the_url_and_bars_and_claims_drill_down(si
         page.locator("select#from").select_option(first)
         page.locator("select#service").select_option("ml-api")
         page.get_by_role("button", name="Show").click()
-        page.wait_for_function("location.search.includes('service=ml-api') && location.search.includes('from=')")
+        deadline = time.monotonic() + 30  # the form swaps the page in place and pushes its URL
+        while not ("service=ml-api" in page.url and "from=" in page.url):
+            assert time.monotonic() < deadline, page.url
+            page.wait_for_timeout(100)
         shared = page.url
         assert f"from={first}" in shared
         page.goto(shared)  # the view is in its URL: opened afresh, it is the same view
