@@ -262,7 +262,7 @@ def test_a_range_and_a_service_stay_in_the_url_and_bars_and_claims_drill_down(si
         page.goto(shared)  # the view is in its URL: opened afresh, it is the same view
         assert page.locator("select#from").input_value() == first
         assert page.locator("select#service").input_value() == "ml-api"
-        weeks = page.locator("#cohort-deploys table tbody th").all_inner_texts()
+        weeks = page.locator("#cohort-deploys table tbody th").all_text_contents()
         assert weeks
         assert min(weeks) >= first
         assert max(weeks) <= last
