@@ -241,3 +241,45 @@ def test_a_moved_services_charts_mark_its_move_and_name_their_axes(site: Site) -
         study = page.locator("figure[id^='event-study-']").first
         assert "weeks since the move" in study.locator(".axes").inner_text()
         assert study.locator("svg line.move").count() == 1
+
+
+def test_a_range_and_a_service_stay_in_the_url_and_bars_and_claims_drill_down(site: Site) -> None:
+    with site.context(site.reader) as context:
+        page = context.new_page()
+        page.goto("/")
+        last = page.locator("select#week").input_value()
+        options = page.locator("select#from").locator("option").all_inner_texts()
+        first = [w for w in options if re.match(r"^\d{4}-W\d{2}$", w) and w < last][-6]
+        page.locator("select#from").select_option(first)
+        page.locator("select#service").select_option("ml-api")
+        page.get_by_role("button", name="Show").click()
+        deadline = time.monotonic() + 30  # the form swaps the page in place and pushes its URL
+        while not ("service=ml-api" in page.url and "from=" in page.url):
+            assert time.monotonic() < deadline, page.url
+            page.wait_for_timeout(100)
+        shared = page.url
+        assert f"from={first}" in shared
+        page.goto(shared)  # the view is in its URL: opened afresh, it is the same view
+        assert page.locator("select#from").input_value() == first
+        assert page.locator("select#service").input_value() == "ml-api"
+        weeks = page.locator("#cohort-deploys table tbody th").all_text_contents()
+        assert weeks
+        assert min(weeks) >= first
+        assert max(weeks) <= last
+
+        bar = page.locator("#cohort-deploys a.bar-link").last
+        href = bar.get_attribute("href")
+        assert href is not None
+        week = re.search(r"from=(\d{4}-W\d{2})&to=(\d{4}-W\d{2})", href)
+        assert week is not None
+        assert week.group(1) == week.group(2)  # one bar, one week
+        bar.click()
+        page.wait_for_url(re.compile(r"/events/deployments\?.*service=ml-api"))
+        services = {r.locator("td").nth(1).inner_text() for r in page.locator("#events-table tbody tr").all()[:50]}
+        assert services <= {"ml-api"}
+
+        page.goto(shared)
+        claim = page.locator(".claim-card a.claim-events").first
+        claim.click()
+        page.wait_for_url(re.compile(rf"/events/\w+\?from={first}&to={last}&service=ml-api$"))
+        assert page.locator("#events-table").count() == 1

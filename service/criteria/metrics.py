@@ -1,10 +1,15 @@
 """User-declared metrics, the database side: any ``measurement`` name becomes a metric the effects, the
 criteria and the digest judge like the built-in ones, once its direction, unit and scale are declared
-(``PUT /api/v1/metrics/{name}``, ``frictionlog metrics define``). Functions here commit."""
+(``PUT /api/v1/metrics/{name}``, ``frictionlog metrics define``). Functions here commit.
+
+Measurements Frictionlog itself produces are declared here once (``DECLARED``: the weekly pulse's hours),
+so they are judged from the first answer on, with no user step, and nobody can re-declare them the wrong
+way round."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -14,10 +19,41 @@ from service.core.timeutil import utcnow
 from service.core.vocab import EFFECT_SCALES
 from service.effects import registry
 from service.effects.panel import PanelMetric
+from service.figures.pulse import compute as pulse
 
 NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 DIRECTIONS = {"higher": True, "lower": False}
 """``direction``: which way is better."""
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    """A measurement Frictionlog produces itself, declared in code: the same words a user would PUT."""
+
+    name: str
+    label: str
+    unit: str
+    direction: str
+    scale: str
+
+    def row(self) -> MetricDefinition:
+        return MetricDefinition(
+            name=self.name,
+            label=self.label,
+            unit=self.unit,
+            higher_is_better=DIRECTIONS[self.direction],
+            effect_scale=self.scale,
+            defined_by=BY_FRICTIONLOG,
+        )
+
+
+BY_FRICTIONLOG = "frictionlog"
+DECLARED: tuple[Declared, ...] = (
+    Declared(pulse.METRIC, "Hours lost to infrastructure (pulse)", "hours", "lower", "ratio"),
+)
+"""The weekly pulse's mean hours per service-week (``service.figures.pulse``): fewer is better, and a
+ratio scale (hours are positive amounts: a change reads as a percentage). Its response rate is context
+shown with it, not a judged outcome."""
 
 
 def define_metric(
@@ -37,6 +73,8 @@ def define_metric(
         raise InvalidInput("a metric name is lower-case letters, digits, '_', '.', '-' (≤ 64)", field="name")
     if name in set(registry.keys()):
         raise InvalidInput(f"{name!r} is a built-in metric; its definition is fixed", field="name")
+    if name in {d.name for d in DECLARED}:
+        raise InvalidInput(f"{name!r} is declared by Frictionlog; its definition is fixed", field="name")
     if direction not in DIRECTIONS:
         raise InvalidInput("direction is higher or lower (which way is better)", field="direction")
     if scale not in EFFECT_SCALES:
@@ -58,7 +96,10 @@ def define_metric(
 
 
 def definitions(session: Session) -> list[MetricDefinition]:
-    return list(session.exec(select(MetricDefinition).order_by(col(MetricDefinition.name))))
+    """The declared metrics: Frictionlog's own (``DECLARED``, never stored) and the users', by name."""
+    stored = {row.name: row for row in session.exec(select(MetricDefinition).order_by(col(MetricDefinition.name)))}
+    own = {d.name: d.row() for d in DECLARED}
+    return [own.get(name) or stored[name] for name in sorted(stored.keys() | own.keys())]
 
 
 def user_metrics(session: Session) -> tuple[PanelMetric, ...]:

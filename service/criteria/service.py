@@ -13,11 +13,12 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from service.core.errors import Conflict, InvalidInput, NotFound
-from service.core.models import MetricDefinition, Migration
+from service.core.models import Migration
 from service.core.models.criteria import CriteriaChange, SuccessCriterion
 from service.core.timeutil import as_utc, utcnow
 from service.core.vocab import DIRECTIONS, KINDS
 from service.criteria.judge import Criterion
+from service.criteria.metrics import definitions
 from service.effects import registry
 
 AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform", "design")
@@ -25,8 +26,8 @@ AUDITED_FIELDS = ("started_at", "target_date", "baseline_weeks", "to_platform", 
 
 
 def known_metrics(session: Session) -> tuple[str, ...]:
-    """Every metric a criterion may name: the registry's and the ones users declared."""
-    return registry.keys() + tuple(row.name for row in session.exec(select(MetricDefinition)))
+    """Every metric a criterion may name: the registry's and the declared ones (Frictionlog's and users')."""
+    return registry.keys() + tuple(row.name for row in definitions(session))
 
 
 def check(criterion: Criterion, known: tuple[str, ...] | None = None) -> Criterion:

@@ -4,6 +4,9 @@ time to restore as lines per cohort, and per metric the event study of the move'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from markupsafe import Markup
 
 from service.core.vocab import COHORT_WORDS, MIGRATED, NOT_MIGRATED, metric
@@ -24,9 +27,10 @@ def _axes(key: str) -> str:
     return f"Vertical: {metric(key).chart_label.lower()} ({shown}); {WEEKS_AXIS}."
 
 
-def cohort_charts(content: DigestContent) -> list[Markup]:
+def cohort_charts(content: DigestContent, bar_href: Callable[[str, str], str] | None = None) -> list[Markup]:
     """Deploys and incidents as stacked weekly bars; lead time, change failure rate and time to restore as
-    one line per cohort, when the content carries them."""
+    one line per cohort, when the content carries them. ``bar_href(metric, week)``: where a week's bar
+    links (the events behind it), or no links."""
     data = content.charts
     weeks = data.weeks
     out = []
@@ -42,6 +46,7 @@ def cohort_charts(content: DigestContent) -> list[Markup]:
                     unit=unit,
                     chart_id=f"cohort-{key}",
                     axes=_axes(key),
+                    href=None if bar_href is None else partial(bar_href, key),
                 )
             )
     for key in LINE_METRICS:

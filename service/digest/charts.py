@@ -1,8 +1,10 @@
 """The one chart module of the app and the digest (its HTML page and email): SVG as pure functions, numbers
 in, markup out, no JavaScript.
 
-Each bar or point carries a ``<title>``, so hovering shows its value in any browser; the same numbers are in
-a table under each chart (a toggle that needs no script), so nothing needs hover on a phone. Colours come
+Each bar or point carries a ``<title>``, so hovering shows its value in any browser; values are also written
+on the chart (``value`` labels, 11 px: each bar's total, each event-study estimate, each line's last value;
+every n-th where they would overlap), and every number is in a table under each chart (a toggle that needs
+no script), so nothing needs hover on a phone. Colours come
 from classes: the app's stylesheet and the HTML digest's inline style (``CHART_STYLE``) define them for
 light and dark. A chart is drawn at its own size (``WIDTH`` px) and never scaled down, so its 11 px labels
 stay 11 px; a narrower screen scrolls it. Its axes are named, with units, in words under the title. Every
@@ -21,7 +23,9 @@ from markupsafe import Markup
 from service.core.words import noun, plural
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 44, 40, 20, 28
+LABEL_CHAR_PX = 6.5
+"""The width one character of an 11 px value label takes, at most (digits, sign, %): how densely to label."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,29 @@ def _axis(top: float, step: float, plot_h: float) -> list[str]:
     return parts
 
 
+def label_every(periods: int, slot: float, chars: int) -> int:
+    """Label every n-th period so that labels of ``chars`` characters never overlap (1: every one)."""
+    if periods <= 0:
+        return 1
+    return max(1, math.ceil((chars * LABEL_CHAR_PX + 4) / slot))
+
+
+def _labelled(i: int, periods: int, every: int) -> bool:
+    """Whether period ``i`` carries its value label: every n-th, counted back from the newest (always shown)."""
+    return (periods - 1 - i) % every == 0
+
+
+def _value(x: float, y: float, text: str, anchor: str = "middle") -> str:
+    return f'<text class="value" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+
+
+def _short(value: float) -> str:
+    """A value label: no unit (the axes line names it), thousands as k."""
+    if abs(value) >= 10_000:
+        return f"{value / 1000:,.0f}k"
+    return f"{value:,.0f}" if float(value).is_integer() or abs(value) >= 100 else f"{value:,.1f}"
+
+
 def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
     every = max(1, len(labels) // 12 + (1 if len(labels) % 12 else 0)) if len(labels) > 12 else 1
     return [
@@ -82,9 +109,11 @@ def stacked_bars(
     chart_id: str,
     axes: str = "",
     move_before: int | None = None,
+    href: Callable[[str], str] | None = None,
 ) -> Markup:
     """Stacked weekly bars; each segment's tooltip names the week, the series and the value; the move as a
-    dashed line before week ``move_before`` (an index of ``labels``)."""
+    dashed line before week ``move_before`` (an index of ``labels``). ``href``: a week's bar links to the
+    events behind it (``href(label)``), one link per bar, named by its week and total."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
     top, step = _scale(max(totals, default=0))
@@ -92,21 +121,30 @@ def stacked_bars(
     parts = _axis(top, step, plot_h)
     for i, label in enumerate(labels):
         base = 0.0
+        bar = []
         for s in series:
             value = s.values[i] or 0
             if value <= 0:
                 continue
             h = plot_h * value / top
             y = TOP + plot_h - plot_h * (base + value) / top
-            parts.append(
+            bar.append(
                 f'<rect class="{s.css}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
                 f'width="{slot * 0.76:.1f}" height="{h:.1f}"><title>{escape(label)} · {escape(s.name)}: '
                 f"{escape(_fmt(value, unit))}</title></rect>"
             )
             base += value
+        if bar and href is not None:
+            name = f"{label}: {_fmt(totals[i], unit)}, the events behind it"
+            bar = [f'<a class="bar-link" href="{escape(href(label))}" aria-label="{escape(name)}">{"".join(bar)}</a>']
+        parts += bar
+    every = label_every(len(labels), slot, max((len(_short(t)) for t in totals), default=1))
+    for i, total in enumerate(totals):
+        if total > 0 and _labelled(i, len(labels), every):
+            parts.append(_value(LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * total / top - 4, _short(total)))
     parts += _move_line(move_before, len(labels), slot, plot_h)
     parts += _x_labels(labels, slot)
-    return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
+    return _figure(title, chart_id, parts, labels, series, unit, axes=axes, focusable=href is None)
 
 
 def points_with_intervals(
@@ -131,8 +169,15 @@ def points_with_intervals(
     parts = _event_axis(scale)
     parts += _interval_band(scale, slot, lows, highs)
     parts += _move_line(move_before, len(labels), slot, plot_h)
+    shown = [scale.show(e) for e in estimates if e is not None]
+    every = label_every(len(labels), slot, max((len(t) for t in shown), default=1))
     for i, label in enumerate(labels):
         parts += _event_point(scale, LEFT + slot * (i + 0.5), label, estimates[i], lows[i], highs[i], unit)
+        estimate = estimates[i]
+        if estimate is not None and _labelled(i, len(labels), every):
+            y = scale.y_of(estimate)
+            y = y - 9 if y > TOP + 14 else y + 18  # above the point, or below it at the top edge
+            parts.append(_value(LEFT + slot * (i + 0.5), y, scale.show(estimate)))
     parts += _x_labels(labels, slot)
     rows = [Series("estimate", estimates, "point"), Series("low", lows, ""), Series("high", highs, "")]
     cell = scale.cell if percent else None
@@ -273,9 +318,27 @@ def lines(
             )
         if len(run) > 1:
             parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
+    parts += _end_labels(series, len(labels), slot, plot_h, top)
     parts += _move_line(move_before, len(labels), slot, plot_h)
     parts += _x_labels(labels, slot)
     return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
+
+
+def _end_labels(series: Sequence[Series], periods: int, slot: float, plot_h: float, top: float) -> list[str]:
+    """Each line's last value, written beside its last point (nudged apart when two would overlap)."""
+    ends = []
+    for s in series:
+        last = next((i for i in range(min(periods, len(s.values)) - 1, -1, -1) if s.values[i] is not None), None)
+        if last is not None:
+            value = float(s.values[last] or 0)
+            ends.append((TOP + plot_h - plot_h * value / top, LEFT + slot * (last + 0.5) + 7, _short(value)))
+    ends.sort()
+    parts, floor = [], -math.inf
+    for y, x, text in ends:
+        y = max(y + 4, floor + 12)
+        floor = y
+        parts.append(_value(x, min(y, TOP + plot_h), text, anchor="start"))
+    return parts
 
 
 def _figure(
@@ -289,8 +352,13 @@ def _figure(
     legend: bool = True,
     cell: Callable[[float | None], str] | None = None,
     axes: str = "",
+    focusable: bool = True,
 ) -> Markup:
+    """``focusable``: the plot takes the keyboard focus itself so that it can be scrolled; not when it holds
+    links (they take the focus and scroll it into view; a focusable box around links would nest controls)."""
     safe_id = escape(chart_id)
+    focus = ' tabindex="0"' if focusable else ""
+    role = "img" if focusable else "group"  # an image's children are hidden from assistive tech: not its links
 
     def show(value: float | None) -> str:
         return cell(value) if cell is not None else _fmt(value, "")
@@ -310,8 +378,8 @@ def _figure(
         f'<figcaption id="{safe_id}-title">{escape(title)}</figcaption>'
         + (f'<p class="axes">{escape(axes)}</p>' if axes else "")
         + (f'<ul class="legend">{keys}</ul>' if legend else "")
-        + f'<div class="plot" tabindex="0" role="group" aria-labelledby="{safe_id}-title">'
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        + f'<div class="plot"{focus} role="group" aria-labelledby="{safe_id}-title">'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="{role}" '
         f'aria-labelledby="{safe_id}-title" preserveAspectRatio="xMidYMid meet">{"".join(parts)}</svg></div>'
         f"<details><summary>The numbers ({escape(noun(2, unit) if unit else 'values')})</summary>"
         "<div class='scroll'><table class='data'>"
@@ -356,12 +424,14 @@ CHART_STYLE = " ".join(
         "figure.chart .key{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px}",
         "figure.chart details{font-size:13px} svg .grid{stroke:#d9dde3;stroke-width:1}",
         "svg .zero{stroke:#555c66;stroke-width:1.5;stroke-dasharray:4 3} svg .tick{fill:#555c66;font-size:11px}",
+        "svg .value{fill:#1d1f23;font-size:11px;font-weight:600}",
         "svg .interval{stroke:#555c66;stroke-width:2} svg .point{fill:#1f5fbf} svg .band{fill:#1f5fbf;opacity:.15}",
         "svg .move{stroke:#a61b12;stroke-width:1.5;stroke-dasharray:5 3} svg polyline.line{fill:none;stroke-width:2}",
         ".s-migrated{fill:#2f6fd0;background:#2f6fd0} .s-legacy{fill:#8a93a3;background:#8a93a3}",
         "svg polyline.s-migrated{stroke:#2f6fd0} svg polyline.s-legacy{stroke:#8a93a3}",
         "@media (prefers-color-scheme:dark){figure.chart .axes{color:#a9b0bb} svg .grid{stroke:#343944}",
         "svg .zero,svg .interval{stroke:#a9b0bb} svg .tick{fill:#a9b0bb} svg .point,svg .band{fill:#8ab4ff}",
+        "svg .value{fill:#e8eaee}",
         "svg .move{stroke:#ff8a80} .s-migrated{fill:#6ea2ff;background:#6ea2ff}",
         "svg polyline.s-migrated{stroke:#6ea2ff}",
         ".s-legacy{fill:#9aa3b2;background:#9aa3b2} svg polyline.s-legacy{stroke:#9aa3b2}}",

@@ -239,6 +239,24 @@ class Charts(BaseModel):
     time_to_restore: dict[str, list[float | None]] = Field(default_factory=dict, description="Median hours")
     friction_by_category: dict[str, int]
 
+    def within(self, first: str | None, last: str | None) -> Charts:
+        """The weeks from ``first`` to ``last`` (ISO week labels, either open), every series cut alike."""
+        keep = [i for i, w in enumerate(self.weeks) if (first is None or w >= first) and (last is None or w <= last)]
+
+        def cut(table: dict[str, list[Any]]) -> dict[str, list[Any]]:
+            return {k: [v[i] for i in keep if i < len(v)] for k, v in table.items()}
+
+        return self.model_copy(
+            update={
+                "weeks": [self.weeks[i] for i in keep],
+                "deploys": cut(self.deploys),
+                "incidents": cut(self.incidents),
+                "lead_time": cut(self.lead_time),
+                "change_failure_rate": cut(self.change_failure_rate),
+                "time_to_restore": cut(self.time_to_restore),
+            }
+        )
+
     def bars(self, metric: str) -> dict[str, list[int]]:
         """The weekly counts per cohort of a bar metric (``service.digest.series.BAR_METRICS``)."""
         series = {"deploys": self.deploys, "incidents": self.incidents}

@@ -26,6 +26,7 @@ from service.digest.models import (
     ScorecardTile,
 )
 from service.digest.net import Assumptions, Source, net_line
+from service.figures.pulse import compute as pulse
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ FRICTION_MINUTES = "friction_minutes"
 TILES: tuple[TileSpec, ...] = (
     TileSpec("velocity", "Deployment velocity", ("deploys", "lead_time")),
     TileSpec("utilisation", "Resource utilisation", ("gpu_utilisation", "cold_start_p95")),
-    TileSpec("productivity", "Engineering productivity", ("support_tickets", FRICTION_MINUTES)),
+    TileSpec("productivity", "Engineering productivity", ("support_tickets", FRICTION_MINUTES, pulse.METRIC)),
     TileSpec("delivery", "Feature delivery", ("time_to_ship",)),
     TileSpec("cost", "Cost", ("compute_cost",)),
     TileSpec(
@@ -59,6 +60,19 @@ EVENTS: dict[ScorecardKey, tuple[str, str]] = {
     "productivity": ("friction", "Friction reports behind it"),
 }
 """The events behind a tile (``/events/<kind>`` in the app): its drill-down."""
+
+METRIC_EVENTS: dict[str, str] = {
+    "deploys": "deployments",
+    "lead_time": "deployments",
+    "change_failure_rate": "deployments",
+    "time_to_restore": "incidents",
+    "incidents": "incidents",
+    "infra_incidents": "incidents",
+    "app_incidents": "incidents",
+    FRICTION_MINUTES: "friction",
+}
+"""The events behind a claim or a chart's bars of a metric (``/events/<kind>``); a metric not here has none
+listed (costs, measurements)."""
 
 NET_SOURCES: dict[str, Source] = {
     "cost": Source("cost", "Compute cost", "compute_cost"),

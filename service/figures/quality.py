@@ -15,8 +15,8 @@ from sqlalchemy import exists, func, literal, or_, union_all
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from service.core.models import Deployment, DeploymentChange, FrictionReport, Incident, Service
-from service.core.vocab import CHANGE_CAUSED
+from service.core.models import Deployment, DeploymentChange, FrictionReport, InboxEvent, Incident, Service
+from service.core.vocab import CHANGE_CAUSED, InboxStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +27,43 @@ class Listing:
     total: int
 
 
+@dataclass(frozen=True, slots=True)
+class Linking:
+    """How many incidents since the window's start a change may have caused, and how many of them are
+    linked to a deployment: what the data page can truthfully say about links (with ``last_processed``)."""
+
+    linkable: int
+    linked: int
+
+
+def _linkable() -> Any:
+    return or_(col(Incident.category).is_(None), col(Incident.category).in_(CHANGE_CAUSED))
+
+
+def linking(session: Session, *, since: datetime) -> Linking:
+    recent = (col(Incident.started_at) >= since, _linkable())
+    linkable = session.exec(select(func.count()).select_from(Incident).where(*recent)).one()
+    linked = session.exec(
+        select(func.count()).select_from(Incident).where(*recent, col(Incident.caused_by_deployment_id).is_not(None))
+    ).one()
+    return Linking(int(linkable), int(linked))
+
+
+def last_processed(session: Session) -> datetime | None:
+    """When the newest processed event was processed: incidents are linked to deployments then
+    (``service.ingest.apply``), so links are known up to here. Read by id (the primary key), not a scan."""
+    return session.exec(
+        select(InboxEvent.processed_at)
+        .where(InboxEvent.status == InboxStatus.PROCESSED)
+        .order_by(col(InboxEvent.id).desc())
+        .limit(1)
+    ).first()
+
+
 def unlinked_incidents(session: Session, *, since: datetime, limit: int = 50) -> Listing:
     """Incidents since ``since`` not linked to any deployment that a change may have caused (they cannot count
     in change failure rate); an infrastructure incident is no change failure, so it is not listed to link."""
-    linkable = or_(col(Incident.category).is_(None), col(Incident.category).in_(CHANGE_CAUSED))
-    where = (col(Incident.caused_by_deployment_id).is_(None), col(Incident.started_at) >= since, linkable)
+    where = (col(Incident.caused_by_deployment_id).is_(None), col(Incident.started_at) >= since, _linkable())
     rows = session.exec(select(Incident).where(*where).order_by(col(Incident.started_at).desc()).limit(limit)).all()
     total = session.exec(select(func.count()).select_from(Incident).where(*where)).one()
     return Listing(list(rows), int(total))

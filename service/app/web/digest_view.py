@@ -6,7 +6,8 @@ off); each claim carries the services behind it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
@@ -35,6 +36,10 @@ class DigestParts:
     cohort_charts: list[Markup]
     scorecard: Markup
     resources: Markup
+    claim_links: Mapping[str, str] = field(default_factory=dict)
+    """Each claim's metric → the events behind it, for the range and filters shown."""
+    service: str = ""
+    """The one service the claims' tables are narrowed to, or all."""
 
 
 def _evidence(tile: ScorecardTile) -> str:
@@ -48,9 +53,17 @@ def scorecard(content: DigestContent, links: Links | None = None) -> Markup:
     return Markup(scorecard_html(content.scorecard, evidence=_evidence, links=links))
 
 
-def parts(content: DigestContent, links: Links | None = None) -> DigestParts:
+def parts(
+    content: DigestContent,
+    links: Links | None = None,
+    *,
+    claim_links: Mapping[str, str] | None = None,
+    bar_href: Callable[[str, str], str] | None = None,
+    service: str = "",
+) -> DigestParts:
     """Everything the digest partial (``templates/_digest.html``) lays out, from one content; ``links``:
-    each tile's drill-down to the events behind it."""
+    each tile's drill-down to the events behind it; ``claim_links`` and ``bar_href(metric, week)``: each
+    claim's and each chart bar's; ``service``: narrow the claims' per-service tables to it."""
     migration = content.migration
     items = [] if migration is None else migration.before_after
     return DigestParts(
@@ -62,7 +75,9 @@ def parts(content: DigestContent, links: Links | None = None) -> DigestParts:
         effects=_region("Effects", digest_html.effects_table(items)) if items else Markup(""),
         claims=items,
         event_study=event_study_charts(migration),
-        cohort_charts=cohort_charts(content),
+        cohort_charts=cohort_charts(content, bar_href),
         scorecard=scorecard(content, links),
         resources=_region("Cost, productivity and incidents", "".join(digest_html.resource_parts(content))),
+        claim_links=dict(claim_links or {}),
+        service=service,
     )

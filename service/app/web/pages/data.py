@@ -49,6 +49,8 @@ def quality_figures(settings: Settings, memo: cache.PageMemo, session: Session) 
             return {
                 "warnings": dora_metrics(own, settings, Filters(), window)["warnings"],
                 "unlinked": quality.unlinked_incidents(own, since=window.start),
+                "linking": quality.linking(own, since=window.start),
+                "since": window.start,
                 "uncatalogued": quality.uncatalogued_services(own, since=window.start),
                 "no_commits": quality.deployments_without_commits(
                     own, since=window.start, environments=settings.production_environments
@@ -72,6 +74,9 @@ def data_page(request: Request, viewer: Viewing, session: DbSession) -> Response
         failed=inbox.list_events(session, status=InboxStatus.FAILED, limit=50),
         ignored=inbox.list_events(session, status=InboxStatus.IGNORED, limit=50),
         unlinked=found["unlinked"],
+        linking=found["linking"],
+        last_processed=quality.last_processed(session),
+        since=found["since"],
         uncatalogued=found["uncatalogued"],
         no_commits=found["no_commits"],
         warnings=found["warnings"],
