@@ -55,6 +55,8 @@ SCOPES: dict[tuple[str, str], str | None] = {
 }
 SAMPLES = {
     "migration_id": "1",
+    "name": "to-k8s",
+    "run_id": "1",
     "report_id": "1",
     "slug": "ml-api",
     "week": "2026-W44",
