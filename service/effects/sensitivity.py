@@ -119,8 +119,8 @@ def step_slopes(theta: np.ndarray, weight: np.ndarray, events: np.ndarray) -> np
     w = np.where(np.isfinite(theta) & (weight > 0), weight, 0.0)
     t = np.nan_to_num(theta)
     x = np.stack([np.ones_like(events), events, (events >= 0).astype(float)])  # (3, weeks)
-    gram = np.einsum("re,ie,je->rij", w, x, x)
-    moment = np.einsum("re,ie,re->ri", w, x, t)
+    gram = (w @ (x[:, None, :] * x[None, :, :]).reshape(9, -1).T).reshape(-1, 3, 3)
+    moment = (w * t) @ x.T
     before, after = (w[:, events < 0] > 0).sum(axis=1), (w[:, events >= 0] > 0).sum(axis=1)
     ok = (before >= 2) & (after >= 2)
     out = np.full(len(w), np.nan)
