@@ -46,7 +46,7 @@ def test_a_large_effect_under_a_mild_drift_is_claimed_with_its_caveat() -> None:
 
 def test_a_two_thirds_drop_in_sparse_counts_is_claimed_and_inside_its_interval() -> None:
     """sparse_drop: 0.6 → 0.2 incidents a week. Claimed in ≥ 80 % (30 of 40 or fewer happens 3 % of the time
-    at 88 %, the bench's rate; the estimator that held every claim to the extrapolated slope claimed 9 of
+    at 88 %, the bench's rate; the estimator that held every claim to the extrapolated slope claimed 10 of
     these 40); the interval holds the truth (goal ≥ 85 %; 31 of 40 or fewer happens 2 % of the time at 92 %)
     and never goes below −100 %. A claim made without a seen drift says which drift it could have missed."""
     effects = _effects("sparse_drop")
