@@ -180,6 +180,14 @@ renderer formats this one sentence."""
 SENSITIVITY_AGAINST = "holds even if the drift before the move goes on after it: that drift ran against the change"
 """The caveat of a claim made over a pre-move drift in the opposite direction (it can only have hidden some of
 the change)."""
+SENSITIVITY_UNSEEN = (
+    "assumes no drift: the weeks around the move show none, but could miss one of {drift:.1%} a week, "
+    "enough to explain it"
+)
+"""The caveat of a claim made without a drift seen, where one the data cannot rule out would explain it
+(breakdown 0): the claim rests on parallel trends, and says how large a drift it could miss."""
+SENSITIVITY_UNSEEN_SHORT = "assumes no drift (none seen)"
+"""The same, in a table cell."""
 NOT_ENOUGH_DATA_DETECT = "not enough data yet (could detect ±{mde:.0%})"
 """A criterion or effect whose interval is too wide to judge, with what the data could detect."""
 

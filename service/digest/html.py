@@ -14,6 +14,7 @@ from service.core.vocab import (
     FLAT_CHANGE,
     PRE_TREND_WORDS,
     SCALE_WORDS,
+    SENSITIVITY_UNSEEN_SHORT,
     is_better,
     metric,
 )
@@ -181,6 +182,8 @@ def _holds(item: BeforeAfter) -> str:
     """The sensitivity caveat, short: up to which bend of the trend after the move the claim holds."""
     if item.verdict != "changed" or item.caveat is None or item.breakdown is None:
         return ""
+    if item.breakdown == 0:
+        return f"; {SENSITIVITY_UNSEEN_SHORT}"
     return f"; holds to a {item.breakdown:.1f}× bend" if item.breakdown < 100 else "; holds (drift ran against it)"
 
 

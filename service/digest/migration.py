@@ -144,6 +144,8 @@ def computed(result: MetricEffect) -> dict[str, Any]:
         "sensitivity_high": effect.sensitivity_high,
         "breakdown": effect.breakdown,
         "caveat": words.caveat(effect),
+        "drift_seen": effect.drift_seen,
+        "drift_detectable": effect.drift_detectable,
         "design": None
         if design is None
         else Design(

@@ -119,6 +119,12 @@ class BeforeAfter(BaseModel):
         default=None, description="The bend (× the pre-move drift) at which the claim fails"
     )
     caveat: str | None = Field(default=None, description="The sensitivity caveat of a claim made over a pre-move drift")
+    drift_seen: bool | None = Field(
+        default=None, description="Whether the weeks around the move show a drift on the effect's side"
+    )
+    drift_detectable: float | None = Field(
+        default=None, description="The relative drift a week those weeks would detect 80 % of the time"
+    )
     design: Design | None = None
     group_time: list[GroupTimeCell] = Field(default_factory=list)
 

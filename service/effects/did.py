@@ -49,6 +49,7 @@ from service.effects.naive import before_after
 from service.effects.result import (
     BOUND,
     CONFIDENCE,
+    DRIFT_WEEKS_AFTER,
     MIN_CONTROLS,
     MIN_PRE_WEEKS,
     MIN_TREATED,
@@ -156,11 +157,12 @@ def _estimate(panel: pd.DataFrame, first_treated: Mapping[str, date | None], opt
     back = max(options.horizon, options.pre_window)
     designs = _designs(m, options, options.min_pre_weeks, back, never_before=_drift_against_never_moved(m, options))
     k = draws(m.g, options.resamples, options.seed)
-    horizon = options.horizon
+    horizon = max(options.horizon, DRIFT_WEEKS_AFTER)
     span = back + horizon + 1
     totals = np.zeros((len(cells.SUMS), k.shape[0], 2 + span))
     """Sums (``cells.SUMS``) per replicate over the cells after the move, then the same weighted by weeks
-    since the last pre-move week (for the sensitivity's distance), then each week −back … +horizon."""
+    since the last pre-move week (for the sensitivity's distance), then each week −back … +horizon (the
+    drift's test reads ``DRIFT_WEEKS_AFTER`` weeks after the move; the event study shows ``options.horizon``)."""
     es_units = np.zeros(span, dtype=int)
     treated_units = np.zeros(len(m.services), dtype=bool)
     control_units = np.zeros(len(m.services), dtype=bool)
@@ -250,16 +252,17 @@ def _summarise(
     baseline = float(cf_mean[0])
     low, high = _relative_interval(*interval(theta[1:], theta[0], confidence, widen), baseline, scale)
     es = totals[:, :, 2:]
-    back = es.shape[2] - options.horizon - 1
+    back = es.shape[2] - max(options.horizon, DRIFT_WEEKS_AFTER) - 1
     pre, slope = _pre_trend(es[:, :, :back], es_units[:back], options, baseline)
     holds = _holds(pre, theta, slope, distance, options, widen)
+    drift = _drift_through_move(es, back, float(theta[0]), options, baseline)
     reason = _no_claim_reason(
         options, treated=treated, controls=controls, post_weeks=post_weeks, baseline=baseline, pre=pre, low=low
     )
     verdict = _verdict(reason, low, high)
-    if verdict == "changed" and not holds[0]:
-        # the pre-move drift, extrapolated and bent up to the bound, could explain the change: no claim —
-        # "diverging" where the drift is clear, else no clear change (it could be either)
+    if verdict == "changed" and not holds[0] and drift.seen:
+        # a drift the weeks around the move show, extrapolated and bent up to the bound, could explain the
+        # change: no claim — "diverging" where the pre-move drift alone is clear, else no clear change
         verdict, reason = (
             ("not_enough_data", "pre_trend_diverging") if pre.status == "diverging" else ("no_clear_change", None)
         )
@@ -287,7 +290,10 @@ def _summarise(
         mde_relative=_mde_relative(theta, baseline, widen, scale),
         pre_trend=replace(pre, cohorts=pre_cohorts if pre.status != "not_tested" else 0),
         event_study=_event_points(
-            es[:, :, back - options.horizon :], es_units[back - options.horizon :], options, widen
+            es[:, :, back - options.horizon : back + options.horizon + 1],
+            es_units[back - options.horizon : back + options.horizon + 1],
+            options,
+            widen,
         ),
         post_weeks=post_weeks,
         scale=scale,
@@ -295,6 +301,8 @@ def _summarise(
         sensitivity_high=s_high,
         sensitivity_bound=options.bound,
         breakdown=holds[2],
+        drift_seen=drift.seen if pre.status != "not_tested" else None,
+        drift_detectable=drift.detectable,
     )
 
 
@@ -308,6 +316,21 @@ def _holds(
     lo, hi = sensitivity.robust(theta, slope, distance, options.bound, options.confidence, widen)
     holds = lo is not None and hi is not None and (lo > 0 if theta[0] > 0 else hi < 0)
     return holds, (lo, hi), sensitivity.breakdown(theta, slope, distance, options.confidence, widen)
+
+
+def _drift_through_move(
+    es: np.ndarray, back: int, effect: float, options: Options, baseline: float
+) -> sensitivity.Drift:
+    """Whether the weeks before and after the move show a drift on the effect's side (the common slope of
+    ``sensitivity.step_slopes``, one-sided at ``PRETREND_CONFIDENCE``), and the drift a week these weeks
+    could detect (relative)."""
+    events = np.arange(-back, es.shape[2] - back, dtype=float)
+    slope = sensitivity.step_slopes(_event_theta(es, options.scale), es[0], events)
+    drift = sensitivity.drift_seen(slope, effect, PRETREND_CONFIDENCE)
+    if drift.detectable is None:
+        return drift
+    detectable, _ = _relative_interval(drift.detectable, drift.detectable, baseline, options.scale)
+    return replace(drift, detectable=detectable)
 
 
 def _mde_relative(theta: np.ndarray, baseline: float, widen: float, scale: EffectScale) -> float | None:

@@ -20,6 +20,10 @@ BASE_WEEKS = 8
 """A service's base: its last this many weeks with data before the move."""
 HORIZON = 8
 """The event study runs from −HORIZON to +HORIZON weeks since the move."""
+DRIFT_WEEKS_AFTER = 16
+"""Whether a drift is there to extrapolate is read from the weeks before the move and up to this many after
+it together (``service.effects.sensitivity.step_slopes``): a drift that goes on through the move shows on
+both sides of it, and the weeks after it double what the weeks before alone can tell."""
 PRE_WINDOW = 16
 """The pre-move drift is measured over up to this many weeks before each move (those with data)."""
 MIN_TREATED = 3
@@ -142,6 +146,12 @@ class Effect:
     sensitivity_bound: float = BOUND
     breakdown: float | None = None
     """The M̄ at which the claim stops holding (0: the plain interval already includes no change)."""
+    drift_seen: bool | None = None
+    """Whether the weeks before and after the move show a drift on the effect's side (the bound decides the
+    verdict only then); None where the pre-move trend was not tested."""
+    drift_detectable: float | None = None
+    """The relative drift a week those weeks would detect 80 % of the time: the drift a claim made without a
+    seen one cannot rule out."""
     group_time: tuple[Cell, ...] = ()
     design: Options | None = None
     """The design the effect was estimated with."""

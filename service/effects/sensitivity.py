@@ -26,9 +26,14 @@ weeks is the stable summary of the same information, and its own uncertainty is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from service.effects.matrix import interval, intervals
+
+DETECT_Z = 1.645 + 0.842
+"""A drift detected 80 % of the time by a one-sided 95 % test: (z₀.₉₅ + z₀.₈) standard errors."""
 
 BREAKDOWN_MAX = 100.0
 """Above this the claim holds for any bend that matters: reported as this value."""
@@ -105,3 +110,42 @@ def _holds(
     edge = np.array([np.nan if e[0] is None else (e[0] if positive else e[1]) for e in ends], dtype=float)
     result: np.ndarray = edge > 0 if positive else edge < 0
     return result
+
+
+def step_slopes(theta: np.ndarray, weight: np.ndarray, events: np.ndarray) -> np.ndarray:
+    """Per replicate (rows), the common weekly slope of ``theta`` over ``events`` (weeks since the move,
+    before and after it) in the weighted least-squares fit θ_e = a + s·e + β·[e ≥ 0]: a drift that goes on
+    through the move, with the move's own effect as a step. NaN without two weeks on a side."""
+    w = np.where(np.isfinite(theta) & (weight > 0), weight, 0.0)
+    t = np.nan_to_num(theta)
+    x = np.stack([np.ones_like(events), events, (events >= 0).astype(float)])  # (3, weeks)
+    gram = (w @ (x[:, None, :] * x[None, :, :]).reshape(9, -1).T).reshape(-1, 3, 3)
+    moment = (w * t) @ x.T
+    before, after = (w[:, events < 0] > 0).sum(axis=1), (w[:, events >= 0] > 0).sum(axis=1)
+    ok = (before >= 2) & (after >= 2)
+    out = np.full(len(w), np.nan)
+    if ok.any():
+        out[ok] = np.linalg.solve(gram[ok], moment[ok][:, :, None])[:, 1, 0]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """Whether the weeks around the move show a drift on the effect's side, and the drift a week (model
+    scale) they would detect 80 % of the time; None without enough replicates."""
+
+    seen: bool
+    detectable: float | None = None
+
+
+def drift_seen(slope: np.ndarray, effect: float, confidence: float) -> Drift:
+    """``slope``: ``step_slopes`` per replicate (row 0 the estimate). Seen when the slope's interval at
+    ``confidence`` lies wholly on the effect's side of 0 (a one-sided test in the direction that could explain
+    the effect; a drift against it can only have hidden some of it). Without a usable slope or effect the
+    drift counts as seen, so that the bound decides."""
+    rest = slope[1:][np.isfinite(slope[1:])]
+    if len(rest) < 10 or not np.isfinite(slope[0]) or not np.isfinite(effect) or effect == 0:
+        return Drift(seen=True)
+    low, high = np.quantile(rest, [(1 - confidence) / 2, 1 - (1 - confidence) / 2])
+    seen = bool(high < 0) if effect < 0 else bool(low > 0)
+    return Drift(seen=seen, detectable=float(DETECT_Z * np.std(rest)))

@@ -72,6 +72,8 @@ def caveat(effect: Effect) -> str | None:
         return None
     if effect.breakdown >= BREAKDOWN_MAX:
         return vocab.SENSITIVITY_AGAINST
+    if effect.breakdown == 0 and effect.drift_detectable is not None:
+        return vocab.SENSITIVITY_UNSEEN.format(drift=abs(effect.drift_detectable))
     return vocab.SENSITIVITY_CAVEAT.format(bound=effect.breakdown)
 
 
