@@ -42,21 +42,27 @@ def redirect_uri(settings: Settings) -> str:
     return f"{settings.public_url.rstrip('/')}/signin/slack/callback"
 
 
-def start(settings: Settings) -> tuple[str, dict[str, str]]:
-    """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
+def authorize_request(client_id: str, scopes: str, redirect: str) -> tuple[dict[str, str], dict[str, str]]:
+    """An authorization-code request's parameters with a fresh state and nonce, and the state and nonce to
+    keep in a cookie until the browser returns (Slack's sign-in and single sign-on alike)."""
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     params = {
         "response_type": "code",
-        "scope": SCOPES,
-        "client_id": settings.slack_client_id or "",
+        "scope": scopes,
+        "client_id": client_id,
         "state": state,
         "nonce": nonce,
-        "redirect_uri": redirect_uri(settings),
+        "redirect_uri": redirect,
     }
+    return params, {"state": state, "nonce": nonce}
+
+
+def start(settings: Settings) -> tuple[str, dict[str, str]]:
+    """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
+    params, kept = authorize_request(settings.slack_client_id or "", SCOPES, redirect_uri(settings))
     if settings.slack_team_id:
         params["team"] = settings.slack_team_id
-    url = f"{settings.slack_oidc_url.rstrip('/')}/openid/connect/authorize?{urlencode(params)}"
-    return url, {"state": state, "nonce": nonce}
+    return f"{settings.slack_oidc_url.rstrip('/')}/openid/connect/authorize?{urlencode(params)}", kept
 
 
 def jwt_claims(id_token: str, *, sender: str = "Slack") -> dict[str, Any]:
