@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from pydantic import SecretStr
 
 from service.core.errors import Unauthenticated
 from service.core.settings import Settings
@@ -55,6 +56,17 @@ def authorize_request(client_id: str, scopes: str, redirect: str) -> tuple[dict[
         "redirect_uri": redirect,
     }
     return params, {"state": state, "nonce": nonce}
+
+
+def token_form(client_id: str | None, secret: SecretStr | None, code: str, redirect: str) -> dict[str, str]:
+    """The authorization-code grant's form for the token endpoint (Slack's sign-in and single sign-on alike)."""
+    return {
+        "client_id": client_id or "",
+        "client_secret": secret.get_secret_value() if secret else "",
+        "code": code,
+        "grant_type": "authorization_code",
+        "redirect_uri": redirect,
+    }
 
 
 def start(settings: Settings) -> tuple[str, dict[str, str]]:
@@ -100,14 +112,7 @@ def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: s
 
 async def finish(settings: Settings, *, code: str, nonce: str) -> SlackIdentity:
     """Exchange the code for tokens at Slack's token endpoint and read who signed in."""
-    secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else ""
-    form = {
-        "client_id": settings.slack_client_id or "",
-        "client_secret": secret,
-        "code": code,
-        "grant_type": "authorization_code",
-        "redirect_uri": redirect_uri(settings),
-    }
+    form = token_form(settings.slack_client_id, settings.slack_client_secret, code, redirect_uri(settings))
     url = f"{settings.slack_oidc_url.rstrip('/')}/api/openid.connect.token"
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:

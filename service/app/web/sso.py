@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.app.web.oidc import TIMEOUT_SECONDS, authorize_request, jwt_claims
+from service.app.web.oidc import TIMEOUT_SECONDS, authorize_request, jwt_claims, token_form
 from service.core.errors import Unauthenticated
 from service.core.settings import Settings
 
@@ -110,14 +110,7 @@ def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: s
 
 async def finish(settings: Settings, endpoints: Endpoints, *, code: str, nonce: str) -> SsoIdentity:
     """Exchange the code for tokens at the token endpoint and read who signed in, and as what."""
-    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else ""
-    form = {
-        "client_id": settings.oidc_client_id or "",
-        "client_secret": secret,
-        "code": code,
-        "grant_type": "authorization_code",
-        "redirect_uri": redirect_uri(settings),
-    }
+    form = token_form(settings.oidc_client_id, settings.oidc_client_secret, code, redirect_uri(settings))
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             response = await client.post(endpoints.token, data=form, headers={"Accept": "application/json"})
