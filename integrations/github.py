@@ -7,10 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field
-
 from integrations.config import IntegrationConfig
-from integrations.payload import Handler, Payload, VendorTime, dispatch, validated
+from integrations.payload import Handler, Payload, PushCommit, VendorTime, dispatch, header_event_type, validated
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_github
 from integrations.work_common import incident_category, item_service, pull_request_references
@@ -31,6 +29,8 @@ from service.figures.work.keys import github_issue_key
 SOURCE = "github"
 EVENT_HEADER = "x-github-event"
 DELIVERY_HEADER = "x-github-delivery"
+event_type = header_event_type(EVENT_HEADER)
+"""The webhook's event type: its header."""
 
 
 def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
@@ -74,14 +74,8 @@ class _Author(Payload):
     username: str | None = None
 
 
-class _Commit(Payload):
-    id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
-    timestamp: VendorTime
-    message: str = ""
+class _Commit(PushCommit):
     author: _Author = _Author()
-    added: list[str] = []
-    modified: list[str] = []
-    removed: list[str] = []
 
 
 class PushEvent(Payload):
@@ -417,10 +411,6 @@ HANDLERS: dict[str, Handler] = {
     "issues": _issues,
     "projects_v2_item": _projects_v2_item,
 }
-
-
-def event_type(headers: Mapping[str, str], value: Any) -> str:
-    return headers.get(EVENT_HEADER, "")
 
 
 def delivery_key(headers: Mapping[str, str]) -> str | None:

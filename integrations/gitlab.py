@@ -9,10 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field
-
 from integrations.config import IntegrationConfig
-from integrations.payload import Handler, Payload, VendorTime, dispatch, sha_from_url, validated
+from integrations.payload import (
+    Handler,
+    Payload,
+    PushCommit,
+    VendorTime,
+    dispatch,
+    header_event_type,
+    sha_from_url,
+    validated,
+)
 from integrations.push import PushedCommit, pushed_changes
 from integrations.signatures import verify_token_header
 from integrations.work_common import pull_request_references
@@ -21,6 +28,8 @@ from service.core.settings import Settings
 
 SOURCE = "gitlab"
 EVENT_HEADER = "x-gitlab-event"
+event_type = header_event_type(EVENT_HEADER)
+"""The webhook's event type: its header."""
 
 
 def verify(headers: Mapping[str, str], body: bytes, settings: Settings) -> None:
@@ -49,14 +58,8 @@ class _Author(Payload):
     email: str | None = None
 
 
-class _Commit(Payload):
-    id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
-    timestamp: VendorTime
-    message: str = ""
+class _Commit(PushCommit):
     author: _Author = _Author()
-    added: list[str] = []
-    modified: list[str] = []
-    removed: list[str] = []
 
 
 class PushHook(Payload):
@@ -205,10 +208,6 @@ HANDLERS: dict[str, Handler] = {
     "Merge Request Hook": _merge_request,
     "Pipeline Hook": _pipeline,
 }
-
-
-def event_type(headers: Mapping[str, str], value: Any) -> str:
-    return headers.get(EVENT_HEADER, "")
 
 
 def delivery_key(headers: Mapping[str, str]) -> str | None:

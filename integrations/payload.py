@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from integrations.config import IntegrationConfig
 from service.core.errors import InvalidInput
@@ -25,6 +25,15 @@ class Payload(BaseModel):
     """Vendor payloads: keep only the fields we use, ignore the rest."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def header_event_type(header: str) -> Callable[[Mapping[str, str], Any], str]:
+    """A vendor whose event type is a header (GitHub's ``X-GitHub-Event``, GitLab's ``X-Gitlab-Event``)."""
+
+    def event_type(headers: Mapping[str, str], value: Any) -> str:
+        return headers.get(header, "")
+
+    return event_type
 
 
 def first_error(exc: ValidationError, *, skip: int = 0) -> InvalidInput:
@@ -64,6 +73,18 @@ def vendor_time(value: Any) -> datetime:
 
 
 VendorTime = Annotated[datetime, BeforeValidator(vendor_time)]
+
+
+class PushCommit(Payload):
+    """A commit as a push webhook lists it, with the files it touched (GitHub's and GitLab's share the
+    shape; each adds its own ``author``)."""
+
+    id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
+    timestamp: VendorTime
+    message: str = ""
+    added: list[str] = []
+    modified: list[str] = []
+    removed: list[str] = []
 
 
 def sha_from_url(url: str | None) -> str | None:

@@ -130,7 +130,7 @@ def _too_complex(source: str, name: str) -> list[str]:
 
 
 def test_no_function_of_the_product_is_above_rank_c() -> None:
-    files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py") if "versions" not in p.parts]
+    files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]  # Alembic versions included
     too_complex = [line for path in files for line in _too_complex(path.read_text(), str(path.relative_to(ROOT)))]
 
     assert len(files) > 100

@@ -5,18 +5,26 @@ cohort table agree between the digest's JSON, its HTML page, the web app and Sla
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html import escape
 
+import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape as autoescape
 
 from integrations.slack.digest_blocks import digest_blocks
+from integrations.slack.mrkdwn import escape as slack_escape
+from service.app.web.digest_view import parts
 from service.core import vocab
 from service.core.settings import Settings
 from service.criteria.metrics import DECLARED
+from service.digest import claims
 from service.digest.colour import headline_css
 from service.digest.content import HEADLINE
 from service.digest.html import render_html
-from service.digest.models import DigestContent
+from service.digest.migration import verdict
+from service.digest.models import BeforeAfter, CostFigures, CostPart, DigestContent
+from service.digest.render import COST_ROWS, plain_text
 from tests.factories import issue_token
 from tests.helpers import get_ready
 from tests.test_digest import MOVERS, STAYERS, WEEK, digest, story
@@ -71,6 +79,14 @@ def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_word
         assert escape(expected[0]) in html, item["metric"]
         assert escape(expected[0]) in app, item["metric"]
 
+    for effect in typed.migration.before_after if typed.migration else []:
+        said = effect.sentence  # one builder writes it; every renderer shows it as written
+        assert said == claims.sentence(effect), effect.metric
+        assert escape(said) in html, effect.metric
+        assert str(autoescape(said)) in app, effect.metric
+        assert slack_escape(said) in slack, effect.metric
+        assert said in plain_text(typed).splitlines(), effect.metric
+
     over = content["migration"]["cohorts_over"]
     assert f"Cohorts over {over}" in html
     assert f"Cohorts over {over}" in app
@@ -84,3 +100,72 @@ def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_word
         header = escape(vocab.metric(key).chart_label)
         assert f"<th>{header}</th>" in html, key
         assert f'class="num">{header}</th>' in app, key
+
+
+def _own_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every metric of the vocabulary renamed: a renderer that names a metric with words of its own still
+    shows the old name, one that reads the vocabulary shows the new one."""
+    renamed = tuple(
+        replace(m, label=f"«{m.key} label»", article_name=m.article_name and f"«{m.key} name»") for m in vocab.METRICS
+    )
+    monkeypatch.setattr(vocab, "METRICS", renamed)
+
+
+FIGURES = CostFigures(
+    compute_cost=1200.0, unallocated_cost_share=0.1, gpu_utilisation=0.4, idle_gpu_cost=80.0, cold_start_p95_seconds=3.0
+)
+
+
+def test_the_cost_figures_are_named_by_the_vocabulary_in_every_renderer(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=4, noise=0.6)
+    typed = DigestContent.model_validate(digest(client, admin_headers, settings))
+    costed = typed.model_copy(update={"cost": CostPart(currency="EUR", this_week=FIGURES, four_week_average=FIGURES)})
+    _own_words(monkeypatch)
+
+    shown = {
+        "html": render_html(costed),
+        "app": str(parts(costed).resources),
+        "slack": _slack_text(costed),
+        "text": plain_text(costed),
+    }
+    for row in COST_ROWS:
+        if row.metric is None:
+            continue
+        name = vocab.upper_first(vocab.metric(row.metric).in_sentence)
+        assert name.startswith("«"), row.metric
+        for renderer, text in shown.items():
+            assert name in text, (renderer, row.metric)
+
+
+def _changed(key: str, relative: float) -> BeforeAfter:
+    words = vocab.metric(key)
+    return BeforeAfter(
+        metric=key,
+        label=words.label,
+        unit=words.unit,
+        higher_is_better=words.higher_is_better,
+        before=10.0,
+        after=10.0 * (1 + relative),
+        counterfactual=10.0,
+        relative=relative,
+        low=relative / 2,
+        high=relative * 2,
+        services=4,
+        controls=4,
+        verdict="changed",
+        method="staggered_did",
+        sentence="",
+    )
+
+
+def test_the_verdict_names_every_metric_by_the_vocabulary(monkeypatch: pytest.MonkeyPatch) -> None:
+    _own_words(monkeypatch)
+    items = [_changed(m.key, 0.5) for m in vocab.METRICS]
+
+    said = " ".join(verdict(items, [], []))
+
+    for m in vocab.METRICS:
+        assert m.in_sentence in said, m.key
+    assert all(claims.name(item) in claims.claim(item) for item in items)

@@ -17,21 +17,7 @@ from celery import Celery
 from celery.schedules import BaseSchedule, crontab, schedule
 
 from service.core.settings import Settings
-from workers import jobs
-from workers.names import (
-    DIGEST_TASK,
-    IMPORT_RUNS_TASK,
-    IMPORT_SCHEDULED_TASK,
-    KEEP_DIGESTS_TASK,
-    NOTIFY_TASK,
-    PULL_OPENCOST_TASK,
-    PULL_PROMETHEUS_TASK,
-    PULSE_ASK_TASK,
-    PULSE_REMIND_TASK,
-    RETRAIN_TASK,
-    ROLLUP_TASK,
-    SWEEP_TASK,
-)
+from workers import jobs, names
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,33 +47,35 @@ def _pull_every(settings: Settings) -> float:
 
 
 SCHEDULE: tuple[Entry, ...] = (
-    Entry("sweep-inbox", SWEEP_TASK, lambda s: s.sweep_interval_seconds, jobs.stale_inbox),
+    Entry("sweep-inbox", names.SWEEP_TASK, lambda s: s.sweep_interval_seconds, jobs.stale_inbox),
     # Corrections also request a retrain at once; this catches any request a lost message dropped.
-    Entry("retrain-categoriser", RETRAIN_TASK, 900.0, jobs.retrain),
+    Entry("retrain-categoriser", names.RETRAIN_TASK, 900.0, jobs.retrain),
     # New reports reach the triage channel within half a minute; closures are also sent at once.
-    Entry("notify-slack", NOTIFY_TASK, 30.0, jobs.notify),
-    Entry("refresh-rollups", ROLLUP_TASK, 15.0, jobs.refresh_rollups),
-    Entry("weekly-digest", DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest),
+    Entry("notify-slack", names.NOTIFY_TASK, 30.0, jobs.notify),
+    Entry("refresh-rollups", names.ROLLUP_TASK, 15.0, jobs.refresh_rollups),
+    Entry(
+        "weekly-digest", names.DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest
+    ),
     # Whole past days not pulled yet (a no-op while the source's URL is unset).
-    Entry("pull-opencost", PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
-    Entry("pull-prometheus", PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
+    Entry("pull-opencost", names.PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
+    Entry("pull-prometheus", names.PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
     # History imports asked for on the API or /data (the API also wakes this at once in distributed mode),
     # and the incremental imports of FRICTIONLOG_IMPORT_SCHEDULE (a no-op when unset): docs/import.md.
-    Entry("requested-imports", IMPORT_RUNS_TASK, 30.0, jobs.requested_imports, background=True),
+    Entry("requested-imports", names.IMPORT_RUNS_TASK, 30.0, jobs.requested_imports, background=True),
     Entry(
         "scheduled-imports",
-        IMPORT_SCHEDULED_TASK,
+        names.IMPORT_SCHEDULED_TASK,
         lambda s: s.import_interval_seconds,
         jobs.scheduled_imports,
         background=True,
     ),
     # Every recent week's digest for every audience, kept for the web app (bounded runs, in the background).
-    Entry("keep-digests", KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
+    Entry("keep-digests", names.KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
     # The weekly pulse: one question to each opted-in engineer, and one reminder about the week just ended.
-    Entry("pulse-ask", PULSE_ASK_TASK, Weekly(lambda s: s.pulse_day, lambda s: s.pulse_hour), jobs.pulse_ask),
+    Entry("pulse-ask", names.PULSE_ASK_TASK, Weekly(lambda s: s.pulse_day, lambda s: s.pulse_hour), jobs.pulse_ask),
     Entry(
         "pulse-remind",
-        PULSE_REMIND_TASK,
+        names.PULSE_REMIND_TASK,
         Weekly(lambda s: s.pulse_remind_day, lambda s: s.pulse_remind_hour),
         jobs.pulse_remind,
     ),

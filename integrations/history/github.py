@@ -17,7 +17,7 @@ Four scopes per repository, each paged with ``Link: rel="next"`` (100 a page):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +28,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
 from integrations.history.paging import as_object, link_next
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import KindScope
 from service.core.errors import InvalidInput
 from service.core.timeutil import parse_timestamp
 
@@ -93,31 +94,6 @@ class Repository:
                 "default_branch": data.get("default_branch") or "main",
             }
         return self.fetched
-
-
-@dataclass(slots=True)
-class RepoScope:
-    repository: Repository
-    kind: str
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.repository.full_name}:{self.kind}"
-
-    def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        repo = self.repository.payload(client)
-        fetchers = {
-            "deployments": _deployments,
-            "pulls": _pulls,
-            "commits": _commits,
-            "incidents": _incidents,
-        }
-        return fetchers[self.kind](self, client, repo, cursor, window)
 
 
 def _deployments(
@@ -240,10 +216,21 @@ def _incidents(scope: RepoScope, client: ApiClient, repo: dict[str, Any], cursor
     return Batch(out, link_next(page.headers), skipped)
 
 
+@dataclass(slots=True)
+class RepoScope(KindScope):
+    repository: Repository
+    source = SOURCE
+    key_format = "{repository.full_name}:{kind}"
+    fetchers = {"deployments": _deployments, "pulls": _pulls, "commits": _commits, "incidents": _incidents}
+
+    def payload(self, client: ApiClient) -> dict[str, Any]:
+        return self.repository.payload(client)
+
+
 def scopes(repositories: list[str], config: IntegrationConfig, kinds: tuple[str, ...] = KINDS) -> list[Scope]:
     """The scopes of these ``owner/name`` repositories, the repository fetched once for all four."""
     found: list[Scope] = []
     for full_name in repositories:
         repository = Repository(full_name.strip("/"))
-        found.extend(RepoScope(repository, kind, config) for kind in kinds)
+        found.extend(RepoScope(repository, kind=kind, config=config) for kind in kinds)
     return found

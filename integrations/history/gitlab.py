@@ -19,7 +19,7 @@ page from the ``Link: rel="next"`` GitLab sends with offset pages too, else ``X-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +30,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed, Page
 from integrations.history.paging import as_object, link_next, next_page_header
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import KindScope
 
 SOURCE = webhook.SOURCE
 KINDS = ("deployments", "merge_requests", "pipelines", "commits")
@@ -89,31 +90,6 @@ class Project:
                 "web_url": data.get("web_url") or "",
             }
         return self.fetched
-
-
-@dataclass(slots=True)
-class ProjectScope:
-    project: Project
-    kind: str
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.project.path}:{self.kind}"
-
-    def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        project = self.project.payload(client)
-        fetchers = {
-            "deployments": _deployments,
-            "merge_requests": _merge_requests,
-            "pipelines": _pipelines,
-            "commits": _commits,
-        }
-        return fetchers[self.kind](self, client, project, cursor, window)
 
 
 def _updated(window: Window) -> str:
@@ -225,10 +201,26 @@ def _commits(
     return Batch(pushed, next_url(page))
 
 
+@dataclass(slots=True)
+class ProjectScope(KindScope):
+    project: Project
+    source = SOURCE
+    key_format = "{project.path}:{kind}"
+    fetchers = {
+        "deployments": _deployments,
+        "merge_requests": _merge_requests,
+        "pipelines": _pipelines,
+        "commits": _commits,
+    }
+
+    def payload(self, client: ApiClient) -> dict[str, Any]:
+        return self.project.payload(client)
+
+
 def scopes(paths: list[str], config: IntegrationConfig, kinds: tuple[str, ...] = KINDS) -> list[Scope]:
     """The scopes of these projects (``group/name``), each project read once for all four."""
     found: list[Scope] = []
     for path in paths:
         project = Project(path.strip("/"))
-        found.extend(ProjectScope(project, kind, config) for kind in kinds)
+        found.extend(ProjectScope(project, kind=kind, config=config) for kind in kinds)
     return found

@@ -13,7 +13,7 @@ with the status moved to), keyed by the issue and the changelog entry, so a re-r
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from integrations import jira as webhook
@@ -22,6 +22,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
 from integrations.history.paging import as_object, token_next
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import VendorScope
 from integrations.payload import vendor_time
 
 SOURCE = webhook.SOURCE
@@ -97,17 +98,10 @@ def issue_events(
 
 
 @dataclass(slots=True)
-class ProjectScope:
+class ProjectScope(VendorScope):
     project: str
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.project}:issues"
+    source = SOURCE
+    key_format = "{project}:issues"
 
     def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
         since = window.since.strftime("%Y-%m-%d %H:%M")
@@ -154,4 +148,4 @@ class ProjectScope:
 
 
 def scopes(projects: list[str], config: IntegrationConfig) -> list[Scope]:
-    return [ProjectScope(project.upper(), config) for project in projects]
+    return [ProjectScope(project.upper(), config=config) for project in projects]

@@ -11,7 +11,7 @@ latter kept low by 50 nodes a page and 50 history entries an issue.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from integrations import linear as webhook
@@ -20,6 +20,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
 from integrations.history.paging import as_object, graphql_next
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import VendorScope
 from integrations.payload import vendor_time
 
 SOURCE = webhook.SOURCE
@@ -93,18 +94,11 @@ def issue_events(node: dict[str, Any], window: Window) -> list[Any]:
 
 
 @dataclass(slots=True)
-class TeamScope:
+class TeamScope(VendorScope):
     team: str
     kind: str
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.team}:{self.kind}"
+    source = SOURCE
+    key_format = "{team}:{kind}"
 
     def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
         query = ISSUES if self.kind == "issues" else PROJECTS
@@ -128,4 +122,4 @@ class TeamScope:
 
 
 def scopes(teams: list[str], config: IntegrationConfig) -> list[Scope]:
-    return [TeamScope(team.upper(), kind, config) for team in teams for kind in ("issues", "projects")]
+    return [TeamScope(team.upper(), kind, config=config) for team in teams for kind in ("issues", "projects")]

@@ -10,8 +10,7 @@ keyed by the alert and the action, so a re-run and the live webhook land on the 
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +18,9 @@ from integrations import opsgenie as webhook
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
-from integrations.history.paging import as_object
+from integrations.history.paging import as_object, next_window, state_cursor, window_state, windows
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import VendorScope
 from integrations.payload import vendor_time
 
 SOURCE = webhook.SOURCE
@@ -31,15 +31,6 @@ NEEDS = "an API key of an API integration with Read access (Settings → Integra
 
 def credential(key: str) -> Credential:
     return Credential({"Authorization": f"GenieKey {key}"}, "FRICTIONLOG_OPSGENIE_API_KEY", NEEDS)
-
-
-def windows(window: Window) -> list[Window]:
-    cut, start = [], window.since
-    while start < window.until:
-        end = min(start + RANGE, window.until)
-        cut.append(Window(start, end))
-        start = end
-    return cut
 
 
 def _ms(moment: datetime) -> int:
@@ -77,22 +68,15 @@ def alert_events(alert: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @dataclass(slots=True)
-class AlertScope:
+class AlertScope(VendorScope):
     query: str
     """An Opsgenie search query narrowing the alerts (``all``: every alert), e.g. ``teams:payments``."""
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.query}:alerts"
+    source = SOURCE
+    key_format = "{query}:alerts"
 
     def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        state = json.loads(cursor) if cursor else {"window": 0, "offset": 0}
-        ranges = windows(window)
+        state = window_state(cursor)
+        ranges = windows(window, RANGE)
         if not ranges:
             return Batch([], None)
         current = ranges[state["window"]]
@@ -124,13 +108,11 @@ class AlertScope:
                 out.append(delivery(SOURCE, action, body, f"opsgenie:{alert['id']}:{action}"))
         paging = page.data.get("paging") if isinstance(page.data, dict) else None
         if len(alerts) == LIMIT and isinstance(paging, dict) and paging.get("next"):
-            next_state: dict[str, int] | None = {"window": state["window"], "offset": state["offset"] + LIMIT}
-        elif state["window"] + 1 < len(ranges):
-            next_state = {"window": state["window"] + 1, "offset": 0}
+            next_state: dict[str, Any] | None = {"window": state["window"], "offset": state["offset"] + LIMIT}
         else:
-            next_state = None
-        return Batch(out, json.dumps(next_state) if next_state else None, skipped)
+            next_state = next_window(state, ranges)
+        return Batch(out, state_cursor(next_state), skipped)
 
 
 def scopes(queries: list[str], config: IntegrationConfig) -> list[Scope]:
-    return [AlertScope(query, config) for query in queries]
+    return [AlertScope(query, config=config) for query in queries]

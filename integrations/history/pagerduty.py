@@ -13,8 +13,7 @@ so a re-run, and the live webhook, land on the same incident row.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,9 @@ from integrations import pagerduty as webhook
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
-from integrations.history.paging import offset_more
+from integrations.history.paging import next_window, offset_more, state_cursor, window_state, windows
 from integrations.history.runner import Batch, Scope, delivery
+from integrations.history.scope import VendorScope
 from service.core.errors import InvalidInput
 from service.core.timeutil import parse_timestamp
 
@@ -55,32 +55,15 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
-def windows(window: Window) -> list[Window]:
-    """[since, until) cut into ranges of at most 180 days, oldest first."""
-    cut, start = [], window.since
-    while start < window.until:
-        end = min(start + MAX_RANGE, window.until)
-        cut.append(Window(start, end))
-        start = end
-    return cut
-
-
 @dataclass(slots=True)
-class ServiceScope:
+class ServiceScope(VendorScope):
     service_id: str
-    config: IntegrationConfig = field(default_factory=IntegrationConfig)
-
-    @property
-    def source(self) -> str:
-        return SOURCE
-
-    @property
-    def key(self) -> str:
-        return f"{self.service_id}:incidents"
+    source = SOURCE
+    key_format = "{service_id}:incidents"
 
     def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        state = json.loads(cursor) if cursor else {"window": 0, "offset": 0}
-        ranges = windows(window)
+        state = window_state(cursor)
+        ranges = windows(window, MAX_RANGE)
         if not ranges:
             return Batch([], None)
         current = ranges[state["window"]]
@@ -110,11 +93,9 @@ class ServiceScope:
             next_state = {"window": state["window"], "offset": 0, "from": self._restart(incidents, state)}
         elif following is not None:
             next_state = {"window": state["window"], "offset": following, "from": state.get("from")}
-        elif state["window"] + 1 < len(ranges):
-            next_state = {"window": state["window"] + 1, "offset": 0}
         else:
-            next_state = None
-        return Batch(out, json.dumps(next_state) if next_state else None, skipped)
+            next_state = next_window(state, ranges)
+        return Batch(out, state_cursor(next_state), skipped)
 
     def _restart(self, incidents: list[Any], state: dict[str, Any]) -> str:
         """Where a window past the offset cap starts again: the creation time of the last incident read."""
@@ -167,4 +148,4 @@ class ServiceScope:
 
 
 def scopes(service_ids: list[str], config: IntegrationConfig) -> list[Scope]:
-    return [ServiceScope(service_id, config) for service_id in service_ids]
+    return [ServiceScope(service_id, config=config) for service_id in service_ids]

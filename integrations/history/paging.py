@@ -6,9 +6,13 @@ A cursor is always a string, so a checkpoint can store it as it is: a URL (GitHu
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+
+from integrations.history.checkpoint import Window
 
 _LINK = re.compile(r"<([^>]+)>\s*;\s*rel=\"?([^\";]+)\"?")
 
@@ -55,3 +59,29 @@ def graphql_next(connection: Any) -> str | None:
 def as_object(value: Any) -> dict[str, Any]:
     """A JSON object, or an empty one where the vendor sent null or something else."""
     return value if isinstance(value, dict) else {}
+
+
+def windows(window: Window, longest: timedelta) -> list[Window]:
+    """[since, until) cut into ranges of at most ``longest``, oldest first (a vendor that caps a query's range:
+    PagerDuty, Opsgenie)."""
+    cut, start = [], window.since
+    while start < window.until:
+        end = min(start + longest, window.until)
+        cut.append(Window(start, end))
+        start = end
+    return cut
+
+
+def window_state(cursor: str | None) -> dict[str, Any]:
+    """A cursor over ranges each paged by offset: which range (``window``) and the offset in it."""
+    state: dict[str, Any] = json.loads(cursor) if cursor else {"window": 0, "offset": 0}
+    return state
+
+
+def next_window(state: dict[str, Any], ranges: list[Window]) -> dict[str, Any] | None:
+    """The first page of the next range, or None after the last."""
+    return {"window": state["window"] + 1, "offset": 0} if state["window"] + 1 < len(ranges) else None
+
+
+def state_cursor(state: dict[str, Any] | None) -> str | None:
+    return json.dumps(state) if state else None

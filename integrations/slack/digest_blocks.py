@@ -22,12 +22,12 @@ from service.digest.render import (
     cost_lines,
     headline_line,
     incidents_line,
-    interval_words,
     migration_lines,
     plain_text,
     productivity_line,
     warning_line,
 )
+from service.effects.words import interval
 
 MAX_BLOCKS = 50
 DEFAULT_PUBLIC_URL: str = Settings.model_fields["public_url"].default
@@ -77,7 +77,7 @@ def scorecard_line(tile: ScorecardTile) -> Mrkdwn:
     criterion = ""
     if tile.criterion_status is not None:
         criterion = f" · criterion {CRITERION_STATUS_WORDS[tile.criterion_status]}"
-    figure = "" if tile.estimate is None else f" {tile.estimate:+.0%} ({interval_words(tile.low, tile.high)})"
+    figure = "" if tile.estimate is None else f" {tile.estimate:+.0%} ({interval(tile.low, tile.high)})"
     caveat = f" · {tile.sensitivity}" if tile.sensitivity else ""
     return fmt(
         "{} *{}* — {}{}: {}{}{}",

@@ -105,23 +105,26 @@ def home_blocks(member: Any, services: Sequence[str]) -> list[dict[str, Any]]:
     return out
 
 
+async def publish_home(client: AsyncWebClient, ports: SlackPorts, user: str) -> None:
+    """The user's App Home: their reports, the themes and the pulse's question (Slack keeps 100 blocks)."""
+    mine, themes, member, services = await asyncio.gather(
+        asyncio.to_thread(ports.reports_of, user),
+        asyncio.to_thread(ports.themes),
+        asyncio.to_thread(ports.pulse_member, user),
+        asyncio.to_thread(ports.services),
+    )
+    view = blocks.home_view(mine, themes, ports.taxonomy)
+    view["blocks"] = (view["blocks"] + home_blocks(member, services))[:100]
+    await client.views_publish(user_id=user, view=view)
+
+
 def register(app: AsyncApp, ports: SlackPorts) -> None:
-    async def republish(client: AsyncWebClient, user: str) -> None:
-        mine, themes, member, services = await asyncio.gather(
-            asyncio.to_thread(ports.reports_of, user),
-            asyncio.to_thread(ports.themes),
-            asyncio.to_thread(ports.pulse_member, user),
-            asyncio.to_thread(ports.services),
-        )
-        view = blocks.home_view(mine, themes, ports.taxonomy)
-        view["blocks"] = (view["blocks"] + home_blocks(member, services))[:100]
-        await client.views_publish(user_id=user, view=view)
 
     async def join(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, **choice: Any) -> None:
         await ack()
         user = body["user"]["id"]
         await asyncio.to_thread(ports.pulse_join, user, **choice)
-        await republish(client, user)
+        await publish_home(client, ports, user)
 
     @app.action(OPT_IN)
     async def opt_in(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:

@@ -217,6 +217,26 @@ class Metric:
     aggregation: Literal["mean"] = "mean"
     """How a group's weekly values combine: the mean over services (each service once)."""
     effect_scale: EffectScale = "ratio"
+    article_name: str | None = None
+    """How the migration article names a cost or work metric inside a sentence ("compute cost"); the
+    verdict claims these in a sentence of their own. None: a delivery metric, named by its label."""
+    claimed_as_level: bool = False
+    """Its claim reads as a level before → after the move ("time to ship 47 → 11 days"), not as a change."""
+
+    @property
+    def in_sentence(self) -> str:
+        """Its name inside a sentence: the article's name, else the label with a lower-case first letter
+        ("deploys per week"; an acronym such as "GPU utilisation" stays as it is)."""
+        return self.article_name or lower_first(self.label)
+
+
+def lower_first(text: str) -> str:
+    """ "Deploys per week" → "deploys per week"; an acronym ("GPU utilisation") stays as it is."""
+    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
+
+
+def upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 METRICS: tuple[Metric, ...] = (
@@ -225,16 +245,49 @@ METRICS: tuple[Metric, ...] = (
     Metric("change_failure_rate", "Change failure rate", "%", False, "Change failure rate", scale=100),
     Metric("time_to_restore", "Time to restore", "hours", False, "Time to restore (median)"),
     Metric("incidents", "Incidents per week", "count", False, "Incidents per week"),
-    Metric("compute_cost", "Compute cost per service-week", "per week", False, "Compute cost per service-week"),
-    Metric("gpu_utilisation", "GPU utilisation", "%", True, "GPU utilisation", scale=100),
-    Metric("cold_start_p95", "Cold-start p95", "seconds", False, "Cold-start p95"),
-    Metric("time_to_ship", "Time to ship a feature", "days", False, "Time to ship a feature"),
+    Metric(
+        "compute_cost",
+        "Compute cost per service-week",
+        "per week",
+        False,
+        "Compute cost per service-week",
+        article_name="compute cost",
+    ),
+    Metric(
+        "gpu_utilisation",
+        "GPU utilisation",
+        "%",
+        True,
+        "GPU utilisation",
+        scale=100,
+        article_name="GPU utilisation",
+        claimed_as_level=True,
+    ),
+    Metric(
+        "cold_start_p95",
+        "Cold-start p95",
+        "seconds",
+        False,
+        "Cold-start p95",
+        article_name="cold-start p95",
+        claimed_as_level=True,
+    ),
+    Metric(
+        "time_to_ship",
+        "Time to ship a feature",
+        "days",
+        False,
+        "Time to ship a feature",
+        article_name="time to ship",
+        claimed_as_level=True,
+    ),
     Metric(
         "support_tickets",
         "Infrastructure support tickets per week",
         "count",
         False,
         "Infrastructure support tickets per week",
+        article_name="infrastructure support tickets",
     ),
     Metric(
         "infra_incidents",
@@ -242,8 +295,16 @@ METRICS: tuple[Metric, ...] = (
         "count",
         False,
         "Infrastructure-related incidents per week",
+        article_name="infrastructure-related incidents",
     ),
-    Metric("app_incidents", "Application incidents per week", "count", False, "Application incidents per week"),
+    Metric(
+        "app_incidents",
+        "Application incidents per week",
+        "count",
+        False,
+        "Application incidents per week",
+        article_name="application incidents",
+    ),
 )
 """Every metric, once. The effects registry pairs each with its weekly builder (``service.effects.registry``)."""
 
@@ -259,3 +320,8 @@ def metric(key: str) -> Metric:
         if candidate.key == key:
             return candidate
     raise KeyError(f"unknown metric {key!r}; known: {', '.join(m.key for m in METRICS)}")
+
+
+def known(key: str) -> Metric | None:
+    """The metric ``key``, or None for one not in the vocabulary (a declared metric such as the pulse's)."""
+    return next((candidate for candidate in METRICS if candidate.key == key), None)

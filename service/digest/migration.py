@@ -10,9 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, EffectScale, is_better
+from service.core.vocab import CRITERION_STATUS_WORDS, DIVERGING, EffectScale, lower_first, upper_first
 from service.core.weeks import complete_weeks_end
 from service.criteria.judge import Criterion, judge, target_words
+from service.digest import claims
 from service.digest.models import (
     BeforeAfter,
     CriteriaChangeNote,
@@ -27,7 +28,6 @@ from service.effects import did, words
 from service.effects.own import OwnChange, own_changes
 from service.effects.panel import PanelInputs, PanelMetric, first_treated_week, mask_move_weeks, treatment_weeks
 from service.effects.registry import METRICS
-from service.figures.metrics import dora
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,34 +99,33 @@ def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:
     for result in results:
         effect, metric = result.effect, result.metric
         pre = effect.pre_trend
-        items.append(
-            BeforeAfter(
-                metric=metric.key,
-                label=metric.label,
-                unit=metric.unit,
-                higher_is_better=metric.higher_is_better,
-                before=_scaled(effect.before, metric),
-                after=_scaled(effect.after, metric),
-                counterfactual=_scaled(effect.counterfactual, metric),
-                relative=effect.relative,
-                low=effect.low,
-                high=effect.high,
-                services=effect.treated,
-                controls=effect.controls,
-                verdict=effect.verdict,
-                reason=effect.reason,
-                method=effect.method,
-                pre_trend=PreTrend(status=pre.status, estimate=pre.estimate, low=pre.low, high=pre.high),
-                mde_relative=effect.mde_relative,
-                sentence=words.sentence(metric, effect),
-                event_study=[
-                    EventPoint(week=p.week, relative=p.relative, low=p.low, high=p.high, services=p.services)
-                    for p in effect.event_study
-                ],
-                per_service=per_service(result),
-                **computed(result),
-            )
+        item = BeforeAfter(
+            metric=metric.key,
+            label=metric.label,
+            unit=metric.unit,
+            higher_is_better=metric.higher_is_better,
+            before=_scaled(effect.before, metric),
+            after=_scaled(effect.after, metric),
+            counterfactual=_scaled(effect.counterfactual, metric),
+            relative=effect.relative,
+            low=effect.low,
+            high=effect.high,
+            services=effect.treated,
+            controls=effect.controls,
+            verdict=effect.verdict,
+            reason=effect.reason,
+            method=effect.method,
+            pre_trend=PreTrend(status=pre.status, estimate=pre.estimate, low=pre.low, high=pre.high),
+            mde_relative=effect.mde_relative,
+            sentence="",
+            event_study=[
+                EventPoint(week=p.week, relative=p.relative, low=p.low, high=p.high, services=p.services)
+                for p in effect.event_study
+            ],
+            per_service=per_service(result),
+            **computed(result),
         )
+        items.append(item.model_copy(update={"sentence": claims.sentence(item)}))
     return items
 
 
@@ -289,15 +288,6 @@ def schedule(moved: int, total: int, target_date: datetime | None, now: datetime
     return f"{moved} of {total} services moved, {weeks_left:.0f} weeks before the target date {target_date:%Y-%m-%d}."
 
 
-def _frequency_word(per_week: float | None) -> str | None:
-    if per_week is None:
-        return None
-    for bound, name in dora.FREQUENCY_BANDS:
-        if per_week >= bound:
-            return name
-    return "fewer than monthly"
-
-
 def verdict(items: list[BeforeAfter], judged: list[CriterionResult], changes: list[CriteriaChangeNote]) -> list[str]:
     """Two or three plain sentences before any table: what changed because of the move, what did not or
     cannot be told yet, and how the success criteria stand."""
@@ -323,24 +313,24 @@ def _no_comparison_sentences(items: list[BeforeAfter]) -> list[str]:
 def _caused_sentences(items: list[BeforeAfter]) -> list[str]:
     """What changed because of the move: delivery metrics in one sentence, cost and work in their own."""
     changed = [i for i in items if i.verdict == "changed" and i.method == "staggered_did"]
-    delivery = [item for item in changed if item.metric not in ARTICLE_NAMES]
-    resources = [item for item in changed if item.metric in ARTICLE_NAMES]  # cost and work: a sentence of their own
+    delivery = [item for item in changed if not claims.is_resource(item)]
+    resources = [item for item in changed if claims.is_resource(item)]  # cost and work: a sentence of their own
     sentences: list[str] = []
     if delivery:
-        parts = [_claim(item) for item in delivery]
-        sentences.append(_upper_first(f"{_join(parts)}, caused by the migration rather than the calendar."))
+        parts = [claims.claim(item) for item in delivery]
+        sentences.append(upper_first(f"{_join(parts)}, {claims.CAUSED}."))
     if resources:
-        cause = "also caused by the migration" if delivery else "caused by the migration rather than the calendar"
-        sentences.append(_upper_first(f"{_join([_claim(item) for item in resources])}, {cause}."))
+        cause = "also caused by the migration" if delivery else claims.CAUSED
+        sentences.append(upper_first(f"{_join([claims.claim(item) for item in resources])}, {cause}."))
     return sentences
 
 
 def _unclear_sentences(items: list[BeforeAfter]) -> list[str]:
     """What did not change, what cannot be claimed (diverging pre-trends) and what is still waiting for data."""
-    flat = [_lower_first(i.label) for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
-    diverging = [_lower_first(i.label) for i in items if i.reason == "pre_trend_diverging"]
+    flat = [lower_first(i.label) for i in items if i.verdict == "no_clear_change" and i.method == "staggered_did"]
+    diverging = [lower_first(i.label) for i in items if i.reason == "pre_trend_diverging"]
     waiting = [
-        _lower_first(i.label) for i in items if i.verdict == "not_enough_data" and i.reason != "pre_trend_diverging"
+        lower_first(i.label) for i in items if i.verdict == "not_enough_data" and i.reason != "pre_trend_diverging"
     ]
     rest = []
     if flat:
@@ -349,7 +339,7 @@ def _unclear_sentences(items: list[BeforeAfter]) -> list[str]:
         rest.append(f"no claim on {_join(diverging)}: {DIVERGING}")
     if waiting:
         rest.append(f"not enough data yet on {_join(waiting)}")
-    return [_upper_first(f"{'; '.join(rest)}.")] if rest else []
+    return [upper_first(f"{'; '.join(rest)}.")] if rest else []
 
 
 def _criteria_sentences(judged: list[CriterionResult], changes: list[CriteriaChangeNote]) -> list[str]:
@@ -364,74 +354,6 @@ def _criteria_sentences(judged: list[CriterionResult], changes: list[CriteriaCha
             counts.append(f"{n} {CRITERION_STATUS_WORDS[status]}")
     moved = f" (changed after the start: {len(changes)}, see below)" if changes else ""
     return [f"{', '.join(counts)}{moved}."]
-
-
-ARTICLE_NAMES = {
-    "compute_cost": "compute cost",
-    "gpu_utilisation": "GPU utilisation",
-    "cold_start_p95": "cold-start p95",
-    "time_to_ship": "time to ship",
-    "support_tickets": "infrastructure support tickets",
-    "infra_incidents": "infrastructure-related incidents",
-    "app_incidents": "application incidents",
-}
-"""How the article's leaders name the metrics whose claim reads "name +12 %" or "name 47 → 11 days"."""
-LEVELS = {"gpu_utilisation", "cold_start_p95", "time_to_ship"}
-"""Claims that read as a level before → after the move ("time to ship 47 → 11 days")."""
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _lower_first(text: str) -> str:
-    """ "Deploys per week" → "deploys per week"; an acronym ("GPU utilisation") stays as it is."""
-    return text if text[1:2].isupper() else text[:1].lower() + text[1:]
-
-
-def _level(value: float, unit: str) -> str:
-    if unit == "%":
-        return f"{value:.0f} %"
-    return f"{value:.0f}" if abs(value) >= 10 else f"{value:.1f}"
-
-
-def _article_claim(item: BeforeAfter, interval: str) -> str:
-    """The article's terms: "compute cost +12 % (a cost rise; …)", "time to ship 47 → 11 days (−77 %, …)",
-    "infrastructure-related incidents −67 % (…)"."""
-    name = ARTICLE_NAMES[item.metric]
-    assert item.relative is not None
-    better = is_better(item.relative, bool(item.higher_is_better))
-    if item.metric in LEVELS and item.before is not None and item.after is not None:
-        unit = "" if item.unit == "%" else f" {item.unit}"
-        expected = ""
-        if item.counterfactual is not None:
-            expected = f"; {_level(item.counterfactual, item.unit)}{unit} expected without the move"
-        return f"{name} {_level(item.before, item.unit)} → {_level(item.after, item.unit)}{unit} ({interval}{expected})"
-    cost = "a cost rise; " if item.metric == "compute_cost" and not better else ""
-    return f"{name} {item.relative:+.0%} ({cost}{interval})"
-
-
-def _claim(item: BeforeAfter) -> str:
-    """ "deploys per week rose to 6.1 against 2.0 expected without the move (+205 %, 90 % interval …)"."""
-    assert item.relative is not None
-    assert item.low is not None
-    assert item.high is not None
-    interval = f"{item.relative:+.0%}, {words.interval(item.low, item.high)}"
-    if item.metric in ARTICLE_NAMES:
-        if item.metric not in LEVELS:
-            interval = words.interval(item.low, item.high)
-        return _article_claim(item, interval)
-    direction = "rose" if item.relative > 0 else "fell"
-    unit = "" if item.unit in ("per week", "count") else f" {item.unit}"
-    level = ""
-    if item.after is not None and item.counterfactual is not None:
-        level = f" to {item.after:.1f}{unit} against {item.counterfactual:.1f}{unit} expected without the move"
-    dora = ""
-    if item.metric == "deploys":
-        then, now = _frequency_word(item.counterfactual), _frequency_word(item.after)
-        if then and now and then != now:
-            dora = f"; from {then} to {now} in DORA's terms"
-    return f"{_lower_first(item.label)} {direction}{level} ({interval}{dora})"
 
 
 def _join(parts: list[str]) -> str:

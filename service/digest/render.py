@@ -4,8 +4,10 @@ each output escapes it in its own builder."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass
 
+from service.core import vocab
+from service.core.vocab import upper_first
 from service.core.words import plural
 from service.digest.models import (
     CostFigures,
@@ -36,11 +38,6 @@ def number(value: float | None, unit: str) -> str:
 def tone(better: bool | None) -> str:
     """The CSS class of a judged figure: ``better``, ``worse``, or none."""
     return "" if better is None else ("better" if better else "worse")
-
-
-def interval_words(low: float | None, high: float | None) -> str:
-    """A relative effect's interval: "90 % interval +50% to +140%", or "no interval"."""
-    return "no interval" if low is None or high is None else f"90 % interval {low:+.0%} to {high:+.0%}"
 
 
 def judged(better: bool | None) -> str:
@@ -102,25 +99,41 @@ def days(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f} days"
 
 
-class CostRow(NamedTuple):
-    label: str
+@dataclass(frozen=True, slots=True)
+class CostRow:
     shown: str
     """How it is shown: money, share or seconds (``cost_value``)."""
-    lower_is_better: bool
     read: Callable[[CostFigures], float | None]
     """The figure in a week's (or the average's) ``CostFigures``."""
+    metric: str | None = None
+    """The vocabulary's metric the figure is the week's value of: its name and direction come from there."""
+    words: str = ""
+    """The label of a figure that is no metric; after a metric's name, what qualifies it."""
+    lower: bool = True
+    """Whether less is better, for a figure that is no metric."""
+
+    @property
+    def label(self) -> str:
+        if self.metric is None:
+            return self.words
+        return f"{upper_first(vocab.metric(self.metric).in_sentence)}{self.words}"
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.lower if self.metric is None else not vocab.metric(self.metric).higher_is_better
 
     def value(self, figures: CostFigures | None) -> float | None:
         return None if figures is None else self.read(figures)
 
 
 COST_ROWS = (
-    CostRow("Compute cost", "money", True, lambda f: f.compute_cost),
-    CostRow("Unallocated share (no service tag)", "share", True, lambda f: f.unallocated_cost_share),
-    CostRow("GPU utilisation (used ÷ provisioned)", "share", False, lambda f: f.gpu_utilisation),
-    CostRow("Idle GPU cost", "money", True, lambda f: f.idle_gpu_cost),
-    CostRow("Cold-start p95", "seconds", True, lambda f: f.cold_start_p95_seconds),
+    CostRow("money", lambda f: f.compute_cost, metric="compute_cost"),
+    CostRow("share", lambda f: f.unallocated_cost_share, words="Unallocated share (no service tag)"),
+    CostRow("share", lambda f: f.gpu_utilisation, metric="gpu_utilisation", words=" (used ÷ provisioned)"),
+    CostRow("money", lambda f: f.idle_gpu_cost, words="Idle GPU cost"),
+    CostRow("seconds", lambda f: f.cold_start_p95_seconds, metric="cold_start_p95"),
 )
+"""The week's cost figures, in the order shown; a metric's row is named by the vocabulary."""
 
 
 def cost_value(value: float | None, shown: str, currency: str) -> str:

@@ -16,7 +16,7 @@ from service.digest import colour
 from service.digest.charts import interval_bar
 from service.digest.models import Estimate, NetComponent, NetLine, ScorecardPart, ScorecardTile
 from service.digest.net import ranged
-from service.digest.render import interval_words
+from service.effects.words import interval
 
 Links = Callable[[ScorecardTile], list[tuple[str, str]]]
 """(href, text) links of a tile beyond its evidence: the app's drill-down to the events behind it."""
@@ -34,11 +34,11 @@ def _tile(tile: ScorecardTile, evidence: Callable[[ScorecardTile], str], links: 
     css = colour.CSS[tile.tone]
     figure = (
         f"<p class='tile-figure {css}'>{escape(_pct(tile.estimate))}</p>"
-        f"<p class='tile-interval'>{escape(interval_words(tile.low, tile.high))}</p>"
+        f"<p class='tile-interval'>{escape(interval(tile.low, tile.high))}</p>"
         if tile.estimate is not None
         else "<p class='tile-figure neutral'>–</p>"
     )
-    words = f"{tile.label}: {_pct(tile.estimate)}, {interval_words(tile.low, tile.high)}"
+    words = f"{tile.label}: {_pct(tile.estimate)}, {interval(tile.low, tile.high)}"
     bar = interval_bar(tile.estimate, tile.low, tile.high, tile.tone, words)
     caveat = f"<p class='caveat'>{escape(tile.sensitivity)}</p>" if tile.sensitivity else ""
     if tile.verdict == "no_clear_change" and tile.mde_relative is not None:

@@ -42,10 +42,15 @@ SOURCE = "focus"
 
 @dataclass(frozen=True, slots=True)
 class ImportResult:
+    """What an import did (the API's answer to it as well)."""
+
     import_id: int
     rows: int
+    """Rows read from the file."""
     lines: int
+    """Cost lines stored (rows summed per service, platform, category, currency and charge period)."""
     billing_periods: list[str]
+    """The (provider, billing period) scopes this import replaced: those its rows declare (BillingPeriodStart)."""
     replaced_lines: int
     undeclared_periods: list[str]
     """Periods the file's rows fall in without declaring them: lines added or updated there, none replaced."""

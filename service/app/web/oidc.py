@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from pydantic import SecretStr
 
 from service.core.errors import Unauthenticated
 from service.core.settings import Settings
@@ -42,21 +43,38 @@ def redirect_uri(settings: Settings) -> str:
     return f"{settings.public_url.rstrip('/')}/signin/slack/callback"
 
 
-def start(settings: Settings) -> tuple[str, dict[str, str]]:
-    """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
+def authorize_request(client_id: str, scopes: str, redirect: str) -> tuple[dict[str, str], dict[str, str]]:
+    """An authorization-code request's parameters with a fresh state and nonce, and the state and nonce to
+    keep in a cookie until the browser returns (Slack's sign-in and single sign-on alike)."""
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     params = {
         "response_type": "code",
-        "scope": SCOPES,
-        "client_id": settings.slack_client_id or "",
+        "scope": scopes,
+        "client_id": client_id,
         "state": state,
         "nonce": nonce,
-        "redirect_uri": redirect_uri(settings),
+        "redirect_uri": redirect,
     }
+    return params, {"state": state, "nonce": nonce}
+
+
+def token_form(client_id: str | None, secret: SecretStr | None, code: str, redirect: str) -> dict[str, str]:
+    """The authorization-code grant's form for the token endpoint (Slack's sign-in and single sign-on alike)."""
+    return {
+        "client_id": client_id or "",
+        "client_secret": secret.get_secret_value() if secret else "",
+        "code": code,
+        "grant_type": "authorization_code",
+        "redirect_uri": redirect,
+    }
+
+
+def start(settings: Settings) -> tuple[str, dict[str, str]]:
+    """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
+    params, kept = authorize_request(settings.slack_client_id or "", SCOPES, redirect_uri(settings))
     if settings.slack_team_id:
         params["team"] = settings.slack_team_id
-    url = f"{settings.slack_oidc_url.rstrip('/')}/openid/connect/authorize?{urlencode(params)}"
-    return url, {"state": state, "nonce": nonce}
+    return f"{settings.slack_oidc_url.rstrip('/')}/openid/connect/authorize?{urlencode(params)}", kept
 
 
 def jwt_claims(id_token: str, *, sender: str = "Slack") -> dict[str, Any]:
@@ -94,14 +112,7 @@ def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: s
 
 async def finish(settings: Settings, *, code: str, nonce: str) -> SlackIdentity:
     """Exchange the code for tokens at Slack's token endpoint and read who signed in."""
-    secret = settings.slack_client_secret.get_secret_value() if settings.slack_client_secret else ""
-    form = {
-        "client_id": settings.slack_client_id or "",
-        "client_secret": secret,
-        "code": code,
-        "grant_type": "authorization_code",
-        "redirect_uri": redirect_uri(settings),
-    }
+    form = token_form(settings.slack_client_id, settings.slack_client_secret, code, redirect_uri(settings))
     url = f"{settings.slack_oidc_url.rstrip('/')}/api/openid.connect.token"
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:

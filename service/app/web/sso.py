@@ -13,7 +13,6 @@ revoke --subject oidc:<sub>``, ends it.
 
 from __future__ import annotations
 
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,7 +20,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from service.app.web.oidc import TIMEOUT_SECONDS, jwt_claims
+from service.app.web.oidc import TIMEOUT_SECONDS, authorize_request, jwt_claims, token_form
 from service.core.errors import Unauthenticated
 from service.core.settings import Settings
 
@@ -72,17 +71,9 @@ async def discover(settings: Settings) -> Endpoints:
 
 def start(settings: Settings, endpoints: Endpoints) -> tuple[str, dict[str, str]]:
     """(the authorize URL to send the browser to, the state and nonce to keep in a cookie until it returns)."""
-    state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    params = {
-        "response_type": "code",
-        "scope": SCOPES,
-        "client_id": settings.oidc_client_id or "",
-        "state": state,
-        "nonce": nonce,
-        "redirect_uri": redirect_uri(settings),
-    }
+    params, kept = authorize_request(settings.oidc_client_id or "", SCOPES, redirect_uri(settings))
     separator = "&" if "?" in endpoints.authorization else "?"
-    return f"{endpoints.authorization}{separator}{urlencode(params)}", {"state": state, "nonce": nonce}
+    return f"{endpoints.authorization}{separator}{urlencode(params)}", kept
 
 
 def _values(claim: Any) -> set[str]:
@@ -119,14 +110,7 @@ def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: s
 
 async def finish(settings: Settings, endpoints: Endpoints, *, code: str, nonce: str) -> SsoIdentity:
     """Exchange the code for tokens at the token endpoint and read who signed in, and as what."""
-    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else ""
-    form = {
-        "client_id": settings.oidc_client_id or "",
-        "client_secret": secret,
-        "code": code,
-        "grant_type": "authorization_code",
-        "redirect_uri": redirect_uri(settings),
-    }
+    form = token_form(settings.oidc_client_id, settings.oidc_client_secret, code, redirect_uri(settings))
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
             response = await client.post(endpoints.token, data=form, headers={"Accept": "application/json"})

@@ -17,7 +17,23 @@ from service.core.db import UTCDateTime
 from service.core.timeutil import utcnow
 
 
-class CostLine(SQLModel, table=True):
+class SourcedRow(SQLModel):
+    """The columns a cost line and a measurement share: the sender's key (``source``, ``external_id``), the
+    service, and the platform it counts under."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=32)
+    """``focus``, ``opencost``, ``prometheus`` or ``generic``."""
+    external_id: str = Field(max_length=512)
+    service: str | None = Field(default=None, max_length=128, index=True)
+    platform: str | None = Field(default=None, max_length=64)
+    """The platform it counts under: ``platform_tagged``, else the catalogue's at ``period_start``."""
+    platform_tagged: str | None = Field(default=None, max_length=64)
+    """The platform the source named (a FOCUS ``platform`` tag, a generic ``platform``); None: the catalogue
+    decides, and a changed platform history relabels the row."""
+
+
+class CostLine(SourcedRow, table=True):
     """Spend over a period. ``service`` None is unallocated spend (kept, reported as a share)."""
 
     __tablename__ = "cost_line"
@@ -27,16 +43,6 @@ class CostLine(SQLModel, table=True):
         Index("ix_cost_line_billing", "source", "provider", "billing_period_start"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=32)
-    """``focus``, ``opencost`` or ``generic``."""
-    external_id: str = Field(max_length=512)
-    service: str | None = Field(default=None, max_length=128, index=True)
-    platform: str | None = Field(default=None, max_length=64)
-    """The platform it counts under: ``platform_tagged``, else the catalogue's at ``period_start``."""
-    platform_tagged: str | None = Field(default=None, max_length=64)
-    """The platform the source named (a FOCUS ``platform`` tag, a generic ``platform``); None: the catalogue
-    decides, and a changed platform history relabels the line."""
     category: str | None = Field(default=None, max_length=64)
     resource: str | None = Field(default=None, max_length=512)
     period_start: datetime = Field(sa_type=UTCDateTime)
@@ -49,7 +55,7 @@ class CostLine(SQLModel, table=True):
     import_id: int | None = Field(default=None, foreign_key="cost_import.id", ondelete="SET NULL")
 
 
-class Measurement(SQLModel, table=True):
+class Measurement(SourcedRow, table=True):
     """A named value of a service over a period (or at an instant: start = end). Any metric name is kept."""
 
     __table_args__ = (
@@ -57,12 +63,6 @@ class Measurement(SQLModel, table=True):
         Index("ix_measurement_metric_start", "metric", "period_start"),
     )
 
-    id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=32)
-    external_id: str = Field(max_length=512)
-    service: str | None = Field(default=None, max_length=128, index=True)
-    platform: str | None = Field(default=None, max_length=64)
-    platform_tagged: str | None = Field(default=None, max_length=64)
     metric: str = Field(max_length=128)
     value: float
     unit: str | None = Field(default=None, max_length=32)

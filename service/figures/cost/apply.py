@@ -50,6 +50,17 @@ def _platform(record: CostRecord | MeasurementRecord, histories: Mapping[str, li
     return platform_at(histories.get(record.service or "", []), record.period_start)
 
 
+def _upsert(
+    session: Session, model: type[CostLine] | type[Measurement], fields: Sequence[str], rows: list[dict[str, Any]]
+) -> None:
+    """Insert ``rows``, or update ``fields`` of the row already stored under their (source, external_id)."""
+    insert = upsert_insert(session, model)
+    statement = insert.on_conflict_do_update(
+        index_elements=["source", "external_id"], set_={name: insert.excluded[name] for name in fields}
+    )
+    execute_rows(session, statement, rows, key=("source", "external_id"))
+
+
 def apply_cost_records(
     session: Session,
     costs: Sequence[CostRecord],
@@ -79,11 +90,7 @@ def apply_cost_records(
         }
         for c in costs
     ]
-    insert = upsert_insert(session, CostLine)
-    statement = insert.on_conflict_do_update(
-        index_elements=["source", "external_id"], set_={name: insert.excluded[name] for name in _COST_FIELDS}
-    )
-    execute_rows(session, statement, cost_rows, key=("source", "external_id"))
+    _upsert(session, CostLine, _COST_FIELDS, cost_rows)
     measurement_rows = [
         {
             "source": m.source,
@@ -99,11 +106,7 @@ def apply_cost_records(
         }
         for m in measurements
     ]
-    insert = upsert_insert(session, Measurement)
-    statement = insert.on_conflict_do_update(
-        index_elements=["source", "external_id"], set_={name: insert.excluded[name] for name in _MEASUREMENT_FIELDS}
-    )
-    execute_rows(session, statement, measurement_rows, key=("source", "external_id"))
+    _upsert(session, Measurement, _MEASUREMENT_FIELDS, measurement_rows)
     spans: list[tuple[str | None, Any, Any]] = [(r.service, r.period_start, r.period_end) for r in costs]
     spans += [(r.service, r.period_start, r.period_end) for r in measurements]
     mark_dirty(session, dirty_pairs([*previous, *spans]), tz=tz)

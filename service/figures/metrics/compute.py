@@ -55,6 +55,14 @@ def failed_deployment_ids(deployments: pd.DataFrame, incidents: pd.DataFrame) ->
     return failed
 
 
+def judged_production(deployments: pd.DataFrame, incidents: pd.DataFrame, environments: frozenset[str]) -> pd.DataFrame:
+    """The production deployments (``production``), each with whether it ``failed`` (``failed_deployment_ids``)
+    and whether it ``succeeded``: what the weekly table and the rollups both count."""
+    prod = production(deployments, environments)
+    failed = failed_deployment_ids(prod, incidents)
+    return prod.assign(failed=prod["id"].isin(failed), succeeded=prod["status"].eq(DeploymentStatus.SUCCESS))
+
+
 def counted_lead_seconds(lead_times: pd.DataFrame) -> pd.DataFrame:
     """Pairs that count, with their lead time in seconds: not excluded (first deployment, bot, merge
     commit) and positive (a commit after its deployment is a clock or data error)."""
@@ -78,12 +86,8 @@ def weekly(
     group_by: str = "platform",
 ) -> pd.DataFrame:
     """One row per ISO week (in ``tz``) and group: the same figures /metrics/dora gives for one week."""
-    prod = production(deployments, environments)
-    failed = failed_deployment_ids(prod, incidents)
-    prod = _grouped(prod, "finished_at", group_by, tz).assign(
+    prod = _grouped(judged_production(deployments, incidents, environments), "finished_at", group_by, tz).assign(
         day=lambda f: f["finished_at"].dt.tz_convert(tz).dt.date,
-        failed=lambda f: f["id"].isin(failed),
-        succeeded=lambda f: f["status"].eq(DeploymentStatus.SUCCESS),
     )
     per_week = prod.groupby(["week", "group"]).agg(
         deployments=("succeeded", "sum"),

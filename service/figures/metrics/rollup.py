@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from service.core.vocab import DeploymentStatus
 from service.core.weeks import week_label, week_start_instants
-from service.figures.metrics.compute import WEEKLY_COLUMNS, counted_lead_seconds, failed_deployment_ids, production
+from service.figures.metrics.compute import WEEKLY_COLUMNS, counted_lead_seconds, judged_production
 
 KEY = ["week", "week_start", "service", "platform"]
 ROLLUP_COLUMNS = [
@@ -45,11 +44,7 @@ def rollup(
     tz: str,
     environments: frozenset[str],
 ) -> pd.DataFrame:
-    prod = production(deployments, environments)
-    failed = failed_deployment_ids(prod, incidents)
-    prod = _keyed(prod, "finished_at", tz).assign(
-        failed=lambda f: f["id"].isin(failed),
-        succeeded=lambda f: f["status"].eq(DeploymentStatus.SUCCESS),
+    prod = _keyed(judged_production(deployments, incidents, environments), "finished_at", tz).assign(
         day_bit=lambda f: np.left_shift(1, f["finished_at"].dt.tz_convert(tz).dt.day_of_week).where(f["succeeded"], 0),
     )
     deploys = prod.groupby(KEY).agg(

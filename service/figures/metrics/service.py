@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import sqlmodel
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
@@ -26,6 +26,18 @@ from service.figures.metrics import compute, dora
 _TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at", "opened_at", "merged_at")
 LOOKBACK = timedelta(days=7)
 """Rows this long before the window are read too: a failure shortly before it makes a fix-forward inside it."""
+
+
+Statement = TypeVar("Statement", bound=Select[*tuple[Any, ...]])
+
+
+def _between(statement: Statement, column: Any, start: datetime | None, end: datetime | None) -> Statement:
+    """Rows whose ``column`` falls in [start, end); an open side where it is None."""
+    if start is not None:
+        statement = statement.where(column >= start)
+    if end is not None:
+        statement = statement.where(column < end)
+    return statement
 
 
 def _frame(session: Session, statement: Any, columns: list[str]) -> pd.DataFrame:
@@ -83,10 +95,7 @@ def deployments_frame(
     ).join(Service, col(Service.slug) == col(Deployment.service))
     if filters.environment:
         statement = statement.where(col(Deployment.environment) == filters.environment)
-    if start is not None:
-        statement = statement.where(col(Deployment.finished_at) >= start - LOOKBACK)
-    if end is not None:
-        statement = statement.where(col(Deployment.finished_at) < end)
+    statement = _between(statement, col(Deployment.finished_at), None if start is None else start - LOOKBACK, end)
     if rolling_back is not None:
         low, high = rolling_back
         rolled = [col(target.source) == col(Deployment.source), col(target.external_id) == col(Deployment.rollback_of)]
@@ -120,10 +129,7 @@ def lead_times_frame(session: Session, filters: Filters, start: datetime | None,
         .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
         .join(Service, col(Service.slug) == col(Deployment.service))
     )
-    if start is not None:
-        statement = statement.where(col(Deployment.finished_at) >= start)
-    if end is not None:
-        statement = statement.where(col(Deployment.finished_at) < end)
+    statement = _between(statement, col(Deployment.finished_at), start, end)
     return _frame(
         session, _scoped(statement, Deployment, filters), ["deployment_id", "committed_at", "finished_at", "excluded"]
     )
@@ -153,10 +159,7 @@ def stage_frames(
         .join(Service, col(Service.slug) == col(Deployment.service))
         .outerjoin(PullRequest, request)
     )
-    if start is not None:
-        statement = statement.where(col(Deployment.finished_at) >= start)
-    if end is not None:
-        statement = statement.where(col(Deployment.finished_at) < end)
+    statement = _between(statement, col(Deployment.finished_at), start, end)
     columns = ["deployment_id", "committed_at", "finished_at", "excluded", "repository", "pr_number", "opened_at"]
     pairs = _frame(session, _scoped(statement, Deployment, filters), [*columns, "merged_at"])
     deployments = _with_groups(deployments_frame(session, filters, start, end), migrated_platforms(session))
@@ -172,10 +175,7 @@ def shipped_frame(session: Session, filters: Filters, start: datetime | None, en
     statement = (  # a semi-join: each deployment once, without reading every commit link of the window
         select(col(Deployment.id)).join(Service, col(Service.slug) == col(Deployment.service)).where(shipped.exists())
     )
-    if start is not None:
-        statement = statement.where(col(Deployment.finished_at) >= start)
-    if end is not None:
-        statement = statement.where(col(Deployment.finished_at) < end)
+    statement = _between(statement, col(Deployment.finished_at), start, end)
     return _frame(session, _scoped(statement, Deployment, filters), ["deployment_id"])
 
 
@@ -200,15 +200,10 @@ def incidents_frame(
         col(Incident.caused_by_deployment_id),
         col(Incident.category),
     ).join(Service, col(Service.slug) == col(Incident.service))
-    if start is not None:
-        statement = statement.where(col(Incident.started_at) >= start)
-    if end is not None:
-        statement = statement.where(col(Incident.started_at) < end)
+    statement = _between(statement, col(Incident.started_at), start, end)
     if caused_in is not None:
         low, high = caused_in
-        cause = select(col(Deployment.id)).where(col(Deployment.finished_at) < high)
-        if low is not None:
-            cause = cause.where(col(Deployment.finished_at) >= low)
+        cause = _between(select(col(Deployment.id)), col(Deployment.finished_at), low, high)
         statement = statement.where(col(Incident.caused_by_deployment_id).in_(cause))
     columns = [
         "id", "service", "team", "severity", "started_at", "resolved_at", "platform", "caused_by_deployment_id",
@@ -237,10 +232,7 @@ def friction_frame(session: Session, filters: Filters, start: datetime | None, e
         .outerjoin(Service, col(Service.slug) == col(FrictionReport.service))
         .where(col(FrictionReport.duplicate_of).is_(None))
     )
-    if start is not None:
-        statement = statement.where(col(FrictionReport.created_at) >= start)
-    if end is not None:
-        statement = statement.where(col(FrictionReport.created_at) < end)
+    statement = _between(statement, col(FrictionReport.created_at), start, end)
     columns = [
         "id",
         "service",

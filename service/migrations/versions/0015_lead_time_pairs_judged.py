@@ -34,6 +34,43 @@ def _production() -> frozenset[str]:
     return frozenset(get_settings().production_environments)
 
 
+def _firsts(
+    deployments: Sequence[sa.Row[tuple[object, ...]]], production: frozenset[str]
+) -> dict[str, tuple[object, int]]:
+    """Each service's first successful production deployment, as (finished_at, id)."""
+    firsts: dict[str, tuple[object, int]] = {}
+    for d in deployments:
+        key = (d.finished_at, d.id)
+        if d.environment in production and d.finished_at and (d.service not in firsts or key < firsts[d.service]):  # type: ignore[operator]
+            firsts[d.service] = key
+    return firsts
+
+
+def _shipping(shipped: Sequence[sa.Row[tuple[object, ...]]]) -> dict[int, tuple[object, int]]:
+    """Each commit's first shipping deployment, as (finished_at, id)."""
+    shipping: dict[int, tuple[object, int]] = {}
+    for r in shipped:
+        key = (r.finished_at, r.deployment_id)
+        if r.change_id not in shipping or key < shipping[r.change_id]:  # type: ignore[operator]
+            shipping[r.change_id] = key
+    return shipping
+
+
+def _reason(
+    r: sa.Row[tuple[object, ...]],
+    production: frozenset[str],
+    shipping: dict[int, tuple[object, int]],
+    firsts: dict[str, tuple[object, int]],
+) -> object:
+    if not (r.status == "success" and r.environment in production and r.finished_at):
+        return "not_shipped"
+    if shipping[r.change_id][1] != r.deployment_id:
+        return "already_shipped"
+    if firsts[r.service][1] == r.deployment_id:
+        return "first_deployment"
+    return r.excluded if r.excluded in KEPT else None
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     production = _production()
@@ -44,29 +81,14 @@ def upgrade() -> None:
         )
     ).all()
     shipped = [r for r in rows if r.status == "success" and r.environment in production and r.finished_at]
-    firsts: dict[str, tuple[object, int]] = {}  # each service's first successful production deployment
     deployments = bind.execute(
         sa.text("SELECT id, service, environment, finished_at FROM deployment WHERE status = 'success'")
     ).all()
-    for d in deployments:
-        key = (d.finished_at, d.id)
-        if d.environment in production and d.finished_at and (d.service not in firsts or key < firsts[d.service]):  # type: ignore[operator]
-            firsts[d.service] = key
-    shipping: dict[int, tuple[object, int]] = {}
-    for r in shipped:
-        key = (r.finished_at, r.deployment_id)
-        if r.change_id not in shipping or key < shipping[r.change_id]:  # type: ignore[operator]
-            shipping[r.change_id] = key
+    firsts = _firsts(deployments, production)
+    shipping = _shipping(shipped)
     updates = []
     for r in rows:
-        if not (r.status == "success" and r.environment in production and r.finished_at):
-            reason = "not_shipped"
-        elif shipping[r.change_id][1] != r.deployment_id:
-            reason = "already_shipped"
-        elif firsts[r.service][1] == r.deployment_id:
-            reason = "first_deployment"
-        else:
-            reason = r.excluded if r.excluded in KEPT else None
+        reason = _reason(r, production, shipping, firsts)
         if reason != r.excluded:
             updates.append({"d": r.deployment_id, "c": r.change_id, "reason": reason})
     if updates:

@@ -20,22 +20,9 @@ from service.app.api.limits import body_limit
 from service.app.api.state import app_state
 from service.core.db import session_scope
 from service.core.settings import Settings
-from service.ingest.cost_import import UPLOAD_SUFFIX, import_focus, plan, read_file, upload_prefix
+from service.ingest.cost_import import UPLOAD_SUFFIX, ImportResult, import_focus, plan, read_file, upload_prefix
 
 router = APIRouter(prefix="/api/v1/cost", tags=["cost"], dependencies=[Depends(require_scope("admin"))])
-
-
-class ImportOut(BaseModel):
-    import_id: int
-    rows: int
-    """Rows read from the file."""
-    lines: int
-    """Cost lines stored (rows summed per service, platform, category, currency and charge period)."""
-    billing_periods: list[str]
-    """The (provider, billing period) scopes this import replaced: those its rows declare (BillingPeriodStart)."""
-    replaced_lines: int
-    undeclared_periods: list[str]
-    """Periods rows fall in without declaring them: lines added or updated there, nothing replaced."""
 
 
 async def spool(chunks: AsyncIterator[bytes], settings: Settings, *, limit: int, declared: str | None = None) -> Path:
@@ -85,21 +72,13 @@ class PlanOut(BaseModel):
     scopes: list[ScopeOut]
 
 
-async def import_spooled(settings: Settings, path: Path, filename: str) -> ImportOut:
+async def import_spooled(settings: Settings, path: Path, filename: str) -> ImportResult:
     """Import a spooled FOCUS file (every row checked before the write transaction begins), then delete it."""
 
-    def run() -> ImportOut:
+    def run() -> ImportResult:
         summary = read_file(settings, path)
         with session_scope(settings.database_url, write=True) as session:
-            result = import_focus(session, settings, path, filename=filename, summary=summary)
-        return ImportOut(
-            import_id=result.import_id,
-            rows=result.rows,
-            lines=result.lines,
-            billing_periods=result.billing_periods,
-            replaced_lines=result.replaced_lines,
-            undeclared_periods=result.undeclared_periods,
-        )
+            return import_focus(session, settings, path, filename=filename, summary=summary)
 
     try:
         return await run_in_threadpool(run)
@@ -108,7 +87,7 @@ async def import_spooled(settings: Settings, path: Path, filename: str) -> Impor
 
 
 @router.post("/imports", status_code=201)
-async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportOut:
+async def create_import(request: Request, filename: str | None = Query(default=None, max_length=512)) -> ImportResult:
     """Import a FOCUS export (CSV, gzip'd CSV or Parquet, detected from its bytes). A malformed file gets a
     422 naming the row and the column, and nothing is imported; re-importing a billing period replaces it."""
     settings = app_state(request).settings

@@ -82,6 +82,13 @@ def signin_with_slack(request: Request, target: Next = None) -> Response:
     return response
 
 
+def _returned(request: Request) -> tuple[dict[str, str] | None, str]:
+    """What the sign-in's start kept in its cookie (None: none, or expired) and where to go after."""
+    codec: SessionCodec = request.app.state.session_codec
+    kept = codec.read_oidc(request)
+    return kept, safe_next(kept.get("next") if kept else None)
+
+
 @router.get("/signin/slack/callback")
 async def slack_callback(
     request: Request,
@@ -90,9 +97,7 @@ async def slack_callback(
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     settings = app_state(request).settings
-    codec: SessionCodec = request.app.state.session_codec
-    kept = codec.read_oidc(request)
-    target = safe_next(kept.get("next") if kept else None)
+    kept, target = _returned(request)
     if error or not code or kept is None or not same(state, kept.get("state")):
         reason = "Slack sign-in was cancelled." if error else "That sign-in link has expired; start again."
         return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
@@ -137,9 +142,7 @@ async def sso_callback(
     error: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     settings = app_state(request).settings
-    codec: SessionCodec = request.app.state.session_codec
-    kept = codec.read_oidc(request)
-    target = safe_next(kept.get("next") if kept else None)
+    kept, target = _returned(request)
     if not sso.enabled(settings) or error or not code or kept is None or not same(state, kept.get("state")):
         reason = "The sign-in was cancelled." if error else "That sign-in link has expired; start again."
         return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
