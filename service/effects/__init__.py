@@ -12,7 +12,7 @@ Public API (the digest, the criteria and the web app use only these):
   counterfactual, before/after, mde_relative, pre_trend, event_study, treated, controls, method, reason),
   ``att_gt(panel, first_treated) -> DataFrame`` (cohort, week, att, treated, controls),
   ``before_after(panel, first_treated) -> Effect``.
-- ``words``: ``sentence(metric, effect) -> str``.
+- ``words``: ``interval(low, high)`` and ``caveat(effect)`` (the sentence itself: ``service.digest.claims``).
 - ``world``: ``World(...)``, ``generate(world, seed) -> (panel, first_treated)``, ``NULL_WORLDS``,
   ``EFFECT_WORLDS``, ``ARTICLE_WORLDS`` (the issues' worked examples: several metrics of the same services).
 - ``resource_panels``: the cost, utilisation, cold-start and work-item builders of the registry (adapters
