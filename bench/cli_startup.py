@@ -61,6 +61,11 @@ def demo_database(cwd: Path, scratch: Path, tag: str) -> Path:
     return scratch / f"{tag}-demo" / "frictionlog.db"
 
 
+DIGESTS: dict[str, bytes] = {}
+"""Each checkout's ``frictionlog digest --json`` on its demo data, by tag: with ``--before``, a faster digest
+must say the same, byte for byte."""
+
+
 def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[float]]:
     env = _env(cwd, scratch / f"{tag}.db")
     # The first command creates and migrates the database: that is not start-up, so it is not counted.
@@ -69,6 +74,8 @@ def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[flo
     )
     own_demo = demo_database(cwd, scratch, tag)
     times: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
+    digest = [sys.executable, "-m", "service.app.cli", "digest", "--json"]
+    DIGESTS[tag] = subprocess.run(digest, cwd=cwd, env=_env(cwd, own_demo), check=True, capture_output=True).stdout
     for run in range(runs):
         for label, args in COMMANDS:
             filled = [a.replace("{name}", f"bench-{tag}-{run}") for a in args]
@@ -101,6 +108,15 @@ def main() -> None:
             f"| {was} | {was_cpu} |"
         )
     load = os.getloadavg()[0]
+    same = (
+        []
+        if before is None
+        else [
+            "",
+            "The JSON digest (`frictionlog digest --json`) of the two checkouts on their demo data: "
+            + ("identical, byte for byte." if DIGESTS["now"] == DIGESTS["before"] else "**different**."),
+        ]
+    )
     body = "\n".join(
         [
             f"Wall and CPU (user + system) time of a whole CLI process, median (min–max) of {runs} runs each, on",
@@ -111,6 +127,7 @@ def main() -> None:
             "| command | this checkout: wall | CPU | before (same run): wall | CPU |",
             "|---|---|---|---|---|",
             *rows,
+            *same,
             "",
             "Goal: under 1 s to start; `frictionlog digest` on the demo data in at most 2 s (issue 25 #16).",
             "Before (--help, tokens): pandas, scikit-learn, matplotlib, FastAPI and Celery were imported at",

@@ -7,13 +7,14 @@ group means are one matrix product: all replicates at once.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from service.effects.quantiles import quantiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +129,9 @@ def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
 def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
     """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
     (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
-    from scipy.special import ndtri, stdtrit  # scipy.stats' t and norm quantiles; imported here, for start-up
-
     df = max(clusters - fitted, 1)
-    tail = 1 - (1 - confidence) / 2
-    return float(np.sqrt(clusters / df) * stdtrit(df, tail) / ndtri(tail))
+    t, z = quantiles(df, 1 - (1 - confidence) / 2)  # scipy.special's, tabulated at the usual level
+    return float(np.sqrt(clusters / df) * t / z)
 
 
 def interval(
@@ -147,6 +146,21 @@ def interval(
     return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
 
 
+def finite_quantiles(values: np.ndarray, finite: np.ndarray, q: list[float]) -> np.ndarray:
+    """``np.nanquantile(np.where(finite, values, nan), q, axis=0)`` (linear), the same numbers, in one
+    quantile pass per count of finite values instead of one per column: each column's finite values are
+    sorted to its top (NaN last) and the columns with as many of them are taken together. A quantile
+    depends only on the values, not their order, so each column's figures are the 1-D ones bit for bit
+    (tests/test_startup_figures.py). A column without a finite value gives NaN."""
+    out = np.full((len(q), values.shape[1]), np.nan)
+    counts = finite.sum(axis=0)
+    ranked = np.sort(np.where(finite, values, np.nan), axis=0)
+    for n in np.unique(counts[counts > 0]):
+        columns = np.flatnonzero(counts == n)
+        out[:, columns] = np.quantile(ranked[:n, columns], q, axis=0)
+    return out
+
+
 def intervals(
     values: np.ndarray, centres: np.ndarray, confidence: float, widen: float = 1.0
 ) -> list[tuple[float | None, float | None]]:
@@ -158,9 +172,7 @@ def intervals(
     if finite.all():
         low, high = np.quantile(values, [tail, 1 - tail], axis=0)
     else:
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: None below
-            low, high = np.nanquantile(np.where(finite, values, np.nan), [tail, 1 - tail], axis=0)
+        low, high = finite_quantiles(values, finite, [tail, 1 - tail])
     ok = (finite.sum(axis=0) >= 10) & np.isfinite(centres)
     lows, highs = centres + widen * (low - centres), centres + widen * (high - centres)
     return [(float(a), float(b)) if good else (None, None) for a, b, good in zip(lows, highs, ok, strict=True)]
