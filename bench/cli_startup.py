@@ -66,9 +66,21 @@ def demo_database(cwd: Path, scratch: Path, tag: str) -> Path:
     return scratch / f"{tag}-demo" / "frictionlog.db"
 
 
-DIGESTS: dict[str, bytes] = {}
-"""Each checkout's ``frictionlog digest --json`` on its demo data, by tag: with ``--before``, a faster digest
-must say the same, byte for byte."""
+DEMOS: dict[str, Path] = {}
+"""Each checkout's demo database, by tag."""
+
+
+def same_digest(checkouts: dict[str, Path], database: Path) -> str:
+    """Whether every checkout's ``frictionlog digest --json`` on one demo database says the same, byte for
+    byte (two demo databases differ in when they were made: the criteria's ``changed_at``)."""
+    outputs = []
+    for cwd in checkouts.values():
+        digest = [sys.executable, "-m", "service.app.cli", "digest", "--json"]
+        done = subprocess.run(digest, cwd=cwd, env=_env(cwd, database), check=False, capture_output=True)
+        if done.returncode != 0:
+            return f"not compared ({cwd} could not read it)."
+        outputs.append(done.stdout)
+    return "identical, byte for byte." if len(set(outputs)) == 1 else "**different**."
 
 
 def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[float]]:
@@ -79,8 +91,7 @@ def measure(cwd: Path, runs: int, scratch: Path, tag: str) -> dict[str, list[flo
     )
     own_demo = demo_database(cwd, scratch, tag)
     times: dict[str, list[float]] = {label: [] for label, _ in COMMANDS}
-    digest = [sys.executable, "-m", "service.app.cli", "digest", "--json"]
-    DIGESTS[tag] = subprocess.run(digest, cwd=cwd, env=_env(cwd, own_demo), check=True, capture_output=True).stdout
+    DEMOS[tag] = own_demo
     for run in range(runs):
         for label, args in COMMANDS:
             filled = [a.replace("{name}", f"bench-{tag}-{run}") for a in args]
@@ -101,6 +112,15 @@ def main() -> None:
         bare = [_run(["-c", "pass"], ROOT, dict(os.environ), "bare") for _ in range(runs)]
         now = measure(ROOT, runs, scratch, "now")
         before = measure(options.before, runs, scratch, "before") if options.before else None
+        same = (
+            []
+            if options.before is None
+            else [
+                "",
+                "The JSON digest (`frictionlog digest --json`) of the two checkouts on this checkout's demo data: "
+                + same_digest({"now": ROOT, "before": options.before}, DEMOS["now"]),
+            ]
+        )
     rows = [
         f"| `python -c pass` (the interpreter alone) | {spread(bare, '{:.2f}')} s | "
         f"{spread(CPU['bare'], '{:.2f}')} s | | |"
@@ -113,15 +133,6 @@ def main() -> None:
             f"| {was} | {was_cpu} |"
         )
     load = os.getloadavg()[0]
-    same = (
-        []
-        if before is None
-        else [
-            "",
-            "The JSON digest (`frictionlog digest --json`) of the two checkouts on their demo data: "
-            + ("identical, byte for byte." if DIGESTS["now"] == DIGESTS["before"] else "**different**."),
-        ]
-    )
     body = "\n".join(
         [
             f"Wall and CPU (user + system) time of a whole CLI process, median (min–max) of {runs} runs each, on",
