@@ -133,13 +133,14 @@ def test_help_and_tokens_create_import_no_heavy_library_and_log_no_alembic_line(
     assert _imported_by(tmp_path, "tokens", "create", "ci", "--scope", "ingest") == set()  # at head: it does not
 
 
-DIGEST_HEAVY = ("sklearn", "scipy.stats", "matplotlib", "celery", "fastapi", "slack_sdk", "uvicorn")
+DIGEST_HEAVY = ("sklearn", "scipy", "matplotlib", "celery", "fastapi", "slack_sdk", "uvicorn")
 
 
 def test_the_digest_imports_only_what_its_output_needs(tmp_path: Path) -> None:
-    """``frictionlog digest`` in at most 2 s (issue 25 #16, bench/cli_startup.py): no scikit-learn or scipy.stats
-    (the themes' TF-IDF and the quantiles need neither), no plotting library even for --html (its charts are the app's
-    SVG, service.digest.charts), Slack only for --post."""
+    """``frictionlog digest`` in at most 2 s (issue 25 #16, bench/cli_startup.py): no scikit-learn or scipy
+    (the themes' TF-IDF needs no scipy.sparse, the few-cluster quantiles are tabulated: the computations that
+    would import them are checked in tests/test_startup_figures.py), no plotting library even for --html (its
+    charts are the app's SVG, service.digest.charts), Slack only for --post."""
     assert _imported_by(tmp_path, "db", "upgrade", heavy=DIGEST_HEAVY) == set()
     assert _imported_by(tmp_path, "digest", heavy=DIGEST_HEAVY) == set()
     html = tmp_path / "digest.html"

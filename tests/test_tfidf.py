@@ -49,3 +49,20 @@ def test_a_corpus_of_stop_words_only_groups_without_error() -> None:
         columns=["id", "text", "service", "category", "reporter", "votes", "minutes_lost"],
     )
     assert sorted(t.report_ids for t in themes.group(frame)) == [[1], [2]]
+
+
+def test_pairwise_products_are_scipys_sparse_product_bit_for_bit() -> None:
+    """The themes compare rows by ``Rows.gram`` (no scipy.sparse import at start-up): its sums are in the
+    order of scipy's sparse ``X @ X.T``, so every similarity, and so every theme, is the same."""
+    from scipy.sparse import csr_matrix
+
+    texts = _texts()
+    rng = np.random.default_rng(0)
+    for analyze in (themes._terms, lambda text: tfidf.char_wb_ngrams(text, 3, 5)):
+        rows = tfidf.Tfidf(texts[::2], analyze).transform([*texts, "", "zyzzyva"])
+        sparse = csr_matrix((rows.data, rows.indices, rows.indptr), shape=rows.shape)
+        assert np.array_equal(rows.toarray(), sparse.toarray())
+        for size in (1, 2, 7, 40, len(texts) + 2):
+            picked = [int(i) for i in rng.choice(rows.shape[0], size=size, replace=size > rows.shape[0])]
+            part = sparse[picked]
+            assert np.array_equal(rows.take(picked).gram(), (part @ part.T).toarray())

@@ -7,13 +7,14 @@ group means are one matrix product: all replicates at once.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
+
+from service.effects.quantiles import quantiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +129,9 @@ def window_mean(m: Matrices, lo: int, hi: int) -> np.ndarray:
 def few_cluster_factor(clusters: int, confidence: float, fitted: int = 2) -> float:
     """How much to widen a bootstrap interval over few services: the bootstrap's variance is short by
     (G − k)/G, and a normal quantile is too small for G − k degrees of freedom (Student's t instead)."""
-    from scipy.special import ndtri, stdtrit  # scipy.stats' t and norm quantiles; imported here, for start-up
-
     df = max(clusters - fitted, 1)
-    tail = 1 - (1 - confidence) / 2
-    return float(np.sqrt(clusters / df) * stdtrit(df, tail) / ndtri(tail))
+    t, z = quantiles(df, 1 - (1 - confidence) / 2)  # scipy.special's, tabulated at the usual level
+    return float(np.sqrt(clusters / df) * t / z)
 
 
 def interval(
@@ -147,6 +146,33 @@ def interval(
     return float(centre + widen * (low - centre)), float(centre + widen * (high - centre))
 
 
+def finite_quantiles(values: np.ndarray, finite: np.ndarray, q: list[float]) -> np.ndarray:
+    """``np.nanquantile(np.where(finite, values, nan), q, axis=0)`` (its default, linear method), the same
+    numbers, for every column at once instead of one quantile per column: each column's finite values are
+    sorted to its top (NaN last), and each column's quantile is numpy's linear rule on its own count n —
+    the index (n − 1)·q, the values either side of it, and numpy's ``_lerp`` between them (from the lower
+    one below a fraction of 0.5, back from the upper one at or above it). tests/test_startup_figures.py
+    holds it to ``np.nanquantile`` bit for bit. A column without a finite value gives NaN."""
+    out = np.full((len(q), values.shape[1]), np.nan)
+    counts = finite.sum(axis=0)
+    columns = np.flatnonzero(counts > 0)
+    if not len(columns):
+        return out
+    ranked = np.sort(np.where(finite, values, np.nan)[:, columns], axis=0)
+    n = counts[columns]
+    index = (n - 1) * np.asarray(q, dtype=float)[:, None]
+    below = np.floor(index).astype(np.intp)
+    last = index >= n - 1  # at or past the last value: the last value (numpy's index -1)
+    lower = np.where(last, n - 1, below)
+    upper = np.where(last, n - 1, below + 1)
+    picked = np.arange(len(columns))
+    a, b = ranked[lower, picked], ranked[upper, picked]
+    fraction = index - np.where(last, -1, below)
+    step = b - a
+    out[:, columns] = np.where(fraction >= 0.5, b - step * (1 - fraction), a + step * fraction)
+    return out
+
+
 def intervals(
     values: np.ndarray, centres: np.ndarray, confidence: float, widen: float = 1.0
 ) -> list[tuple[float | None, float | None]]:
@@ -158,9 +184,7 @@ def intervals(
     if finite.all():
         low, high = np.quantile(values, [tail, 1 - tail], axis=0)
     else:
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: None below
-            low, high = np.nanquantile(np.where(finite, values, np.nan), [tail, 1 - tail], axis=0)
+        low, high = finite_quantiles(values, finite, [tail, 1 - tail])
     ok = (finite.sum(axis=0) >= 10) & np.isfinite(centres)
     lows, highs = centres + widen * (low - centres), centres + widen * (high - centres)
     return [(float(a), float(b)) if good else (None, None) for a, b, good in zip(lows, highs, ok, strict=True)]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from service.figures.friction.tfidf import ENGLISH_STOP_WORDS, Tfidf, char_wb_ngrams
+from service.figures.friction.tfidf import ENGLISH_STOP_WORDS, Rows, Tfidf, char_wb_ngrams
 
 THRESHOLD = 0.3
 _WORD = re.compile(r"[a-z0-9]+")
@@ -68,18 +68,19 @@ class Similarity:
         self._words = Tfidf(corpus, _terms)
         self._chars = Tfidf([" ".join(_terms(text)) for text in corpus], _char_grams)
 
-    def vectors(self, texts: Sequence[str]) -> tuple[Any, Any]:
+    def vectors(self, texts: Sequence[str]) -> tuple[Rows, Rows]:
         """The texts' word and character vectors (rows), to compare any subset of them (``among``)."""
         return self._words.transform(texts), self._chars.transform([" ".join(_terms(text)) for text in texts])
 
     @staticmethod
-    def among(vectors: tuple[Any, Any], rows: Sequence[int]) -> Any:
+    def among(vectors: tuple[Rows, Rows], rows: Sequence[int]) -> np.ndarray:
         """Pairwise similarity of the given rows of ``vectors``."""
-        words, chars = (matrix[list(rows)] for matrix in vectors)
+        words, chars = (matrix.take(rows) for matrix in vectors)
         # TF-IDF rows are unit length (norm="l2"), so their dot products are the cosines
-        return ((words @ words.T).toarray() + (chars @ chars.T).toarray()) / 2
+        similar: np.ndarray = (words.gram() + chars.gram()) / 2
+        return similar
 
-    def matrix(self, texts: Sequence[str]) -> Any:
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
         return self.among(self.vectors(texts), range(len(texts)))
 
 
