@@ -1,21 +1,23 @@
-"""CPU per request of the ingest routes, in process: a figure the machine's load does not move.
+"""CPU per request of the ingest routes, in process: a figure the machine's load moves far less than
+requests/s.
 
-    python -m bench.ingest_cpu [--requests N] [--bodies NAME,...] [--profile BODY]
+    python -m bench.ingest_cpu [--requests N] [--runs N] [--bodies NAME,...] [--write] [--profile BODY]
 
 The bodies of ``bench.ingest`` go straight to the application's ASGI callable (no sockets, no load
-generator), 32 at a time, on SQLite. ``edge``: the API's own CPU per accepted request (every thread of the
-process: the event loop and the inbox writer), with no worker. ``embedded``: the same, then the in-process
-worker's CPU per event to process what was accepted (``workers.process.drain``), measured apart. Beside
-them, ``bare``: ``bench/baseline_app.py``'s (a′) route (FastAPI, parse the JSON) on the same bodies, as the
-yardstick of the same run. ``--profile BODY`` prints a cProfile of the edge on that body instead.
-"""
+generator), 32 at a time, on SQLite. Per body: the API's CPU per accepted request (every thread of the
+process: the event loop and the inbox writer; no worker running), then the worker's CPU per event to
+process what was accepted (``workers.process.drain``), measured apart; beside them, the CPU per request of
+``bench/baseline_app.py``'s (a′) route (FastAPI, parse the JSON) on the same bodies. ``--profile BODY``
+prints a cProfile (CPU time of the event loop's thread) of the API on that body instead."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import cProfile
+import os
 import pstats
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message
 
 from bench.ingest import GITHUB_SECRET, UNIQUE, Body, bodies
+from bench.report import spread, write_section
 from service.core import tokens
 from service.core.db import session_scope
 from service.core.settings import Settings
@@ -139,8 +142,6 @@ def edge_cpu(body: Body, requests: int) -> tuple[float, float]:
 
 
 def bare_cpu(body: Body, requests: int) -> float:
-    import os
-
     with tempfile.TemporaryDirectory() as directory:
         os.environ.setdefault("BASELINE_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
         os.environ["BASELINE_SQLITE"] = f"{directory}/c.db"
@@ -178,19 +179,42 @@ def profile(body: Body, requests: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bodies", default=None)
     parser.add_argument("--profile", default=None, help="a body: print a cProfile of the edge on it")
+    parser.add_argument("--write", action="store_true", help="write the figures to BENCHMARKS.md")
     args = parser.parse_args()
     every = bodies()
     if args.profile:
         profile(every[args.profile], args.requests)
         return
     chosen = [every[name] for name in args.bodies.split(",")] if args.bodies else list(every.values())
-    print("| body | bare (a′) CPU µs/req | API CPU µs/req | worker CPU µs/event |\n|---|---|---|---|")
+    rows = []
     for body in chosen:
-        bare = bare_cpu(body, args.requests)
-        api, worker = edge_cpu(body, args.requests)
-        print(f"| `{body.name}` | {bare:,.0f} | {api:,.0f} | {worker:,.0f} |", flush=True)
+        bare, api, worker = [], [], []
+        for _ in range(args.runs):
+            bare.append(bare_cpu(body, args.requests))
+            accepted, processed = edge_cpu(body, args.requests)
+            api.append(accepted)
+            worker.append(processed)
+        rows.append(
+            f"| `{body.name}` | {spread(bare, '{:,.0f}')} | {spread(api, '{:,.0f}')} | {spread(worker, '{:,.0f}')} |"
+        )
+        print(rows[-1], flush=True)
+    load = os.getloadavg()
+    text = f"""
+{args.requests:,} requests per body and run ({CONCURRENCY} in flight), {args.runs} runs, in process on SQLite:
+CPU µs of the whole process (every thread) per request, median (min–max) of the runs. Load average at the
+end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}: CPU time moves far less with it than requests/s do.
+
+| body | bare FastAPI parse (a′) | API: accept (edge + inbox) | worker: process, per event |
+|---|---|---|---|
+{chr(10).join(rows)}
+"""
+    print(text)
+    if args.write:
+        command = " ".join(["python -m bench.ingest_cpu", *sys.argv[1:]])
+        write_section("ingest_cpu", "Ingest CPU per request (in process)", command, text)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from service.core.records import Ignored, InboxMeta
 from service.core.timeutil import parse_timestamp, utcnow
 from tests.factories import T0, make_deployment, sha
 from tests.vendors import gh_commit, gh_deployment, gh_deployment_status, gh_push, github_request
-from workers.embedded import busy_pause, ingest_pause
+from workers.embedded import BUSY_RATE, busy_pause, ingest_pause
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS
 
 
@@ -127,11 +127,12 @@ def test_a_time_past_two_days_ahead_is_refused_after_one_within_them() -> None:
         parse_timestamp(later, field="t")
 
 
-def test_the_embedded_worker_yields_while_requests_arrive_and_not_after() -> None:
-    busy = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, share=0.2)
-    idle = ingest_pause(took_seconds=0.04, since_wake_seconds=5.0, share=0.2)
+def test_the_embedded_worker_yields_while_requests_pour_in_and_not_otherwise() -> None:
+    pouring = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=2 * BUSY_RATE, share=0.2)
+    steady = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=BUSY_RATE / 2, share=0.2)
+    stopped = ingest_pause(took_seconds=0.04, since_wake_seconds=5.0, rate=2 * BUSY_RATE, share=0.2)
+    never = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=2 * BUSY_RATE, share=1.0)
 
-    assert busy == pytest.approx(busy_pause(0.04, 0.2))
+    assert pouring == pytest.approx(busy_pause(0.04, 0.2))
     assert busy_pause(0.04, 0.2) == pytest.approx(0.16)  # 0.04 of every 0.2 s: a fifth of the time
-    assert idle == BETWEEN_HELD_BATCHES_SECONDS
-    assert ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, share=1.0) == BETWEEN_HELD_BATCHES_SECONDS
+    assert steady == stopped == never == BETWEEN_HELD_BATCHES_SECONDS

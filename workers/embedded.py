@@ -35,7 +35,10 @@ ROLLUP_PASS_SECONDS = (0.1, 1.0)
 """A pass of rollup refreshes runs as long as the drain before it took, within these bounds: while both
 have work, refreshing takes at most about half the worker's time, so processing keeps up with ingest."""
 BUSY_WINDOW_SECONDS = 0.25
-"""Ingest counts as busy while a request was accepted this recently (each new one wakes the worker)."""
+"""Ingest counts as busy while requests were accepted this recently (each new one wakes the worker)…"""
+BUSY_RATE = 400.0
+"""…at this rate (requests/s over the last window) or more: the API is then the bottleneck. A steady load
+below it (``bench/lag.py --embedded``: 200/s) is processed at full speed."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -99,10 +102,11 @@ def busy_pause(took_seconds: float, share: float) -> float:
     return took_seconds * (1 - share) / share
 
 
-def ingest_pause(took_seconds: float, since_wake_seconds: float, share: float) -> float:
-    """The embedded worker's pause after a transaction: while ingest is busy (a wake-up within
-    ``BUSY_WINDOW_SECONDS``), :func:`busy_pause`; otherwise only the lock hand-over pause."""
-    if since_wake_seconds < BUSY_WINDOW_SECONDS:
+def ingest_pause(took_seconds: float, since_wake_seconds: float, rate: float, share: float) -> float:
+    """The embedded worker's pause after a transaction: while ingest is busy (wake-ups at ``BUSY_RATE``
+    or more, the last within ``BUSY_WINDOW_SECONDS``), :func:`busy_pause`; otherwise only the lock
+    hand-over pause."""
+    if since_wake_seconds < BUSY_WINDOW_SECONDS and rate >= BUSY_RATE:
         return max(BETWEEN_HELD_BATCHES_SECONDS, busy_pause(took_seconds, share))
     return BETWEEN_HELD_BATCHES_SECONDS
 
@@ -116,6 +120,8 @@ class EmbeddedWorker:
         self._wake = threading.Event()
         self._last_wake = float("-inf")
         """``time.monotonic()`` of the last wake-up: ingest accepted something new then."""
+        self._window_start, self._wakes, self._rate = time.monotonic(), 0, 0.0
+        """Wake-ups counted since the window began, and the rate of the last window (per second)."""
         self._stop = threading.Event()
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
@@ -143,7 +149,12 @@ class EmbeddedWorker:
         """The Waker seam: setting an Event is as cheap as coalescing gets."""
         if task == RETRAIN_TASK:
             self._retrain.set()
-        self._last_wake = time.monotonic()
+        now = time.monotonic()
+        self._wakes += 1
+        if now - self._window_start >= BUSY_WINDOW_SECONDS:
+            self._rate = self._wakes / (now - self._window_start)
+            self._window_start, self._wakes = now, 0
+        self._last_wake = now
         self._wake.set()
 
     def yield_to_ingest(self, took_seconds: float) -> None:
@@ -151,7 +162,7 @@ class EmbeddedWorker:
         enough that the worker takes ``embedded_busy_share`` of the time (the API answers with the rest;
         what it accepted waits in the inbox, nothing is lost); otherwise only the lock hand-over pause."""
         since = time.monotonic() - self._last_wake
-        self._stop.wait(ingest_pause(took_seconds, since, self._settings.embedded_busy_share))
+        self._stop.wait(ingest_pause(took_seconds, since, self._rate, self._settings.embedded_busy_share))
 
     def close(self) -> None:
         self._stop.set()

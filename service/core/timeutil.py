@@ -33,12 +33,9 @@ the clock again (the bound only grows with the clock); past it, the clock is rea
 
 def _in_range(parsed: datetime) -> bool:
     global _latest_seen
-    if parsed < EARLIEST:
-        return False
-    if parsed <= _latest_seen:
-        return True
-    _latest_seen = utcnow() + LATEST_AHEAD
-    return parsed <= _latest_seen
+    if parsed > _latest_seen:
+        _latest_seen = utcnow() + LATEST_AHEAD
+    return EARLIEST <= parsed <= _latest_seen
 
 
 def parse_timestamp(value: object, *, field: str) -> datetime:
@@ -48,7 +45,7 @@ def parse_timestamp(value: object, *, field: str) -> datetime:
     try:
         if isinstance(value, str):  # the usual case first
             text = value.strip()
-            if text.endswith(("Z", "z")):
+            if text[-1:] == "z":  # fromisoformat reads "Z" itself
                 text = text[:-1] + "+00:00"
             parsed = datetime.fromisoformat(text)
             if parsed.tzinfo is None:
