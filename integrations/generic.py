@@ -196,13 +196,14 @@ def validate(value: Any) -> DeploymentIn | IncidentIn | ChangeIn | CostIn | Meas
         event = _EVENT.validate_python(value)
     except ValidationError as exc:
         raise first_error(exc, skip=1) from None  # drop the "<type>" tag from the location
-    _check_order(event)
+    _check_rules(event)
     return event
 
 
-def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn) -> None:
-    """A negative duration is a sender's bug: refused (422 naming the field), never silently dropped from
-    time to restore or deployment times."""
+def _check_rules(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn) -> None:
+    """The checks past the schema. A negative duration is a sender's bug: refused (422 naming the field),
+    never silently dropped from time to restore or deployment times; a finished deployment needs its
+    ``finished_at``, a measurement its instant or period."""
     pairs: list[tuple[str, datetime | None, str, datetime | None]] = []
     if isinstance(event, DeploymentIn):
         pairs.append(("finished_at", event.finished_at, "started_at", event.started_at))
@@ -218,6 +219,14 @@ def _check_order(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
     for later_name, later, earlier_name, earlier in pairs:
         if later is not None and earlier is not None and later < earlier:
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)
+    if isinstance(event, DeploymentIn) and event.status != DeploymentStatus.IN_PROGRESS and event.finished_at is None:
+        raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
+    if (
+        isinstance(event, MeasurementIn)
+        and event.at is None
+        and (event.period_start is None or event.period_end is None)
+    ):
+        raise InvalidInput("a measurement needs at, or period_start and period_end", field="at")
 
 
 def _work_item(event: WorkItemIn) -> list[Record]:
@@ -249,13 +258,11 @@ def records(
     event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn,
     config: IntegrationConfig | None = None,
 ) -> ParseResult:
-    """Records for one event :func:`validate` accepted (the checks past the schema, such as a required
-    ``finished_at``, raise ``InvalidInput`` here)."""
+    """Records for one event :func:`validate` accepted (every check is there: this builds, it refuses
+    nothing)."""
     if isinstance(event, WorkItemIn):
         return _work_item(event)
     if isinstance(event, DeploymentIn):
-        if event.status != DeploymentStatus.IN_PROGRESS and event.finished_at is None:
-            raise InvalidInput("finished_at is required unless status is in_progress", field="finished_at")
         return [
             DeploymentRecord(
                 source=SOURCE,
@@ -329,10 +336,10 @@ def _cost_or_measurement(event: CostIn | MeasurementIn) -> CostRecord | Measurem
         )
     if event.at is not None:
         start = end = event.at
-    elif event.period_start is not None and event.period_end is not None:
+    else:  # validate() made sure of both
+        assert event.period_start is not None
+        assert event.period_end is not None
         start, end = event.period_start, event.period_end
-    else:
-        raise InvalidInput("a measurement needs at, or period_start and period_end", field="at")
     return MeasurementRecord(
         source=SOURCE,
         external_id=event.id,
@@ -366,8 +373,7 @@ def deliveries(value: Any, *, headers: dict[str, str], currencies: Currencies | 
     result: list[Delivery] = []
     for index, item in enumerate(events):
         try:
-            event = validate(item)  # once per event: validation is most of the route's own CPU
-            records(event)
+            event = validate(item)  # once per event, and no records built: the worker builds them
             if currencies is not None and isinstance(event, CostIn):
                 currencies.rate(event.currency)
         except InvalidInput as exc:

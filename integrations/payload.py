@@ -17,6 +17,10 @@ from service.core.timeutil import parse_timestamp
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[InboxMeta, Any, IntegrationConfig], ParseResult]
 """Parses one event type of a vendor into canonical records (or Ignored, or InvalidInput)."""
+Check = Callable[[Any, IntegrationConfig], Ignored | None]
+"""What the edge runs for one event type instead of its :data:`Handler`: the same validation and the same
+decision to ignore, without building the records (the worker builds them from the stored body). Raises
+the InvalidInput the handler would; returns the handler's ``Ignored``, or None when it would give records."""
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$|^[0-9a-f]{64}$")
 _GITLAB_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) ?(UTC|[+-]\d{4})$")
 
@@ -63,7 +67,7 @@ def vendor_time(value: Any) -> datetime:
                 number /= scale
                 break
         value = number
-    elif isinstance(value, str) and (match := _GITLAB_TIME.match(value.strip())):
+    elif isinstance(value, str) and value[10:11] != "T" and (match := _GITLAB_TIME.match(value.strip())):
         day, clock, zone = match.groups()
         value = f"{day}T{clock}{'+00:00' if zone == 'UTC' else zone[:3] + ':' + zone[3:]}"
     try:

@@ -27,7 +27,7 @@ from integrations import (
     prometheus,
 )
 from integrations.config import IntegrationConfig
-from integrations.payload import Handler
+from integrations.payload import Check, Handler
 from service.core.errors import InvalidInput
 from service.core.records import InboxMeta, ParseResult
 from service.core.settings import Settings
@@ -97,6 +97,10 @@ def _slack_friction(meta: InboxMeta, body: Any, _config: IntegrationConfig) -> P
     return friction_api.parse(meta, body, source=SLACK_SOURCE, verified_reporter=True)
 
 
+EDGE_CHECKS: dict[str, dict[str, Check]] = {github.SOURCE: github.CHECKS}
+"""By source and event type: what the edge runs in place of the parser (``payload.Check``), where a vendor
+offers it: the same refusals and the same ``ignored``, without building records only to throw them away."""
+
 PARSERS: dict[str, Parser] = {
     generic.SOURCE: _generic,
     friction_api.SOURCE: _friction,
@@ -119,17 +123,23 @@ def vendor_delivery(
 ) -> VendorDelivery:
     """Check a verified vendor payload and make its inbox delivery; InvalidInput names a missing field.
 
-    The parser runs here too (on a stand-in row) so a payload we cannot use is refused now, with a 422
-    the sender sees, rather than failing later in a worker.
+    The payload is checked here, so one we cannot use is refused now, with a 422 the sender sees, rather
+    than failing later in a worker: by the vendor's edge check for its event type (``EDGE_CHECKS``), else
+    by its parser on a stand-in row.
     """
     module = VENDORS[source]
     event_type = module.event_type(headers, value)
     if not event_type:
         raise InvalidInput(f"the {source} event type is missing", field="event_type")
     key = module.delivery_key(headers) or content_key(source, event_type, raw)
-    probe = InboxMeta(id=0, event_type=event_type, delivery_key=key, received_at=utcnow())
-    result = module.parse(probe, value, config)
-    ignored = result.reason if not isinstance(result, list) else None
+    check = EDGE_CHECKS.get(source, {}).get(event_type)
+    if check is not None:
+        verdict = check(value, config)
+        ignored = verdict.reason if verdict is not None else None
+    else:
+        probe = InboxMeta(id=0, event_type=event_type, delivery_key=key, received_at=utcnow())
+        result = module.parse(probe, value, config)
+        ignored = result.reason if not isinstance(result, list) else None
     body = raw.decode("utf-8")
     return VendorDelivery(Delivery(source, event_type[:64], key[:128], body, kept_headers(headers)), ignored)
 

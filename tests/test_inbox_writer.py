@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from service.app.api.inbox_writer import InboxWriter
-from service.core.db import get_engine
+from service.core.db import get_engine, session_scope
 from service.core.models import InboxEvent
+from service.core.settings import Settings
+from service.ingest import inbox
 from service.ingest.inbox import Accepted, Delivery
 
 
@@ -84,3 +87,35 @@ def test_a_closed_writer_refuses_new_work(database_url: str) -> None:
     writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         asyncio.run(writer.accept([_delivery("late")]))
+
+
+def test_the_sqlite_driver_path_stores_rows_as_the_orm_path_does(settings: Settings) -> None:
+    if not settings.database_url.startswith("sqlite"):
+        pytest.skip("the SQLite writer's own path")
+    headers = {"user-agent": "GitHub-Hookshot/1", "x-github-event": "push"}
+    made = [
+        Delivery("github", "push", "k-1", '{"ref": "refs/heads/main", "naïve": "ünïcode"}', headers),
+        Delivery("generic", "change", "k-2", "{}", {}),
+        Delivery("github", "push", "k-1", "{}", headers),  # the same key again in the batch: a duplicate
+    ]
+    with session_scope(settings.database_url, write=True) as session:
+        by_orm = inbox.insert_deliveries(
+            session.connection(), [replace(d, delivery_key="orm-" + d.delivery_key) for d in made]
+        )
+        session.commit()
+    with session_scope(settings.database_url, write=True) as session:
+        by_driver = inbox.insert_deliveries_sqlite(session.connection(), made)
+        again = inbox.insert_deliveries_sqlite(session.connection(), made[:1])
+        session.commit()
+
+    assert [a.duplicate for a in by_driver] == [a.duplicate for a in by_orm] == [False, False, True]
+    assert again == [inbox.Accepted(id=by_driver[0].id, duplicate=True)]
+    with Session(get_engine(settings.database_url)) as session:
+        stored = {row.delivery_key: row for row in session.exec(select(InboxEvent))}
+    fields = ("source", "event_type", "body", "headers", "status", "attempts", "error", "processed_at")
+    for key in ("k-1", "k-2"):
+        driver, orm = stored[key], stored["orm-" + key]
+        assert [getattr(driver, f) for f in fields] == [getattr(orm, f) for f in fields]
+        assert driver.received_at.tzinfo is not None
+        assert abs((driver.received_at - orm.received_at).total_seconds()) < 60
+        assert driver.available_at == driver.received_at

@@ -34,6 +34,11 @@ ROLLUP_SERVICES_PER_HOLD = 2
 ROLLUP_PASS_SECONDS = (0.1, 1.0)
 """A pass of rollup refreshes runs as long as the drain before it took, within these bounds: while both
 have work, refreshing takes at most about half the worker's time, so processing keeps up with ingest."""
+BUSY_WINDOW_SECONDS = 0.25
+"""Ingest counts as busy while requests were accepted this recently (each new one wakes the worker)…"""
+BUSY_RATE = 400.0
+"""…at this rate (requests/s over the last window) or more: the API is then the bottleneck. A steady load
+below it (``bench/lag.py --embedded``: 200/s) is processed at full speed."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -92,6 +97,20 @@ class EmbeddedScheduler:
         return ran, wait
 
 
+def busy_pause(took_seconds: float, share: float) -> float:
+    """The pause after work that took ``took_seconds`` so that the work takes ``share`` of the time."""
+    return took_seconds * (1 - share) / share
+
+
+def ingest_pause(took_seconds: float, since_wake_seconds: float, rate: float, share: float) -> float:
+    """The embedded worker's pause after a transaction: while ingest is busy (wake-ups at ``BUSY_RATE``
+    or more, the last within ``BUSY_WINDOW_SECONDS``), :func:`busy_pause`; otherwise only the lock
+    hand-over pause."""
+    if since_wake_seconds < BUSY_WINDOW_SECONDS and rate >= BUSY_RATE:
+        return max(BETWEEN_HELD_BATCHES_SECONDS, busy_pause(took_seconds, share))
+    return BETWEEN_HELD_BATCHES_SECONDS
+
+
 class EmbeddedWorker:
     """Drains when woken, and at least every ``poll_seconds`` (the in-process sweeper)."""
 
@@ -99,6 +118,10 @@ class EmbeddedWorker:
         self._settings = settings
         self._poll = poll_seconds
         self._wake = threading.Event()
+        self._last_wake = float("-inf")
+        """``time.monotonic()`` of the last wake-up: ingest accepted something new then."""
+        self._window_start, self._wakes, self._rate = time.monotonic(), 0, 0.0
+        """Wake-ups counted since the window began, and the rate of the last window (per second)."""
         self._stop = threading.Event()
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
@@ -126,7 +149,20 @@ class EmbeddedWorker:
         """The Waker seam: setting an Event is as cheap as coalescing gets."""
         if task == RETRAIN_TASK:
             self._retrain.set()
+        now = time.monotonic()
+        self._wakes += 1
+        if now - self._window_start >= BUSY_WINDOW_SECONDS:
+            self._rate = self._wakes / (now - self._window_start)
+            self._window_start, self._wakes = now, 0
+        self._last_wake = now
         self._wake.set()
+
+    def yield_to_ingest(self, took_seconds: float) -> None:
+        """The pause after a transaction that took ``took_seconds``: while requests keep arriving, long
+        enough that the worker takes ``embedded_busy_share`` of the time (the API answers with the rest;
+        what it accepted waits in the inbox, nothing is lost); otherwise only the lock hand-over pause."""
+        since = time.monotonic() - self._last_wake
+        self._stop.wait(ingest_pause(took_seconds, since, self._rate, self._settings.embedded_busy_share))
 
     def close(self) -> None:
         self._stop.set()
@@ -142,10 +178,11 @@ class EmbeddedWorker:
         waited out its lock timeout and spooled (py-spy under bench/lag.py --embedded, BENCHMARKS.md)."""
         deadline = time.monotonic() + budget_seconds
         while time.monotonic() < deadline:
+            started = time.monotonic()
             with session_scope(self._settings.database_url, write=True) as session:
                 if rollups_db.refresh(session, self._settings, limit=ROLLUP_SERVICES_PER_HOLD) == 0:
                     return False
-            time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
+            self.yield_to_ingest(time.monotonic() - started)
         return True
 
     def _pull_loop(self) -> None:
@@ -166,7 +203,12 @@ class EmbeddedWorker:
                     self._retrain.clear()
                     retrain(self._settings)
                 started = time.monotonic()
-                stats = drain(self._settings, budget_seconds=5.0, hold_seconds=self._settings.embedded_hold_seconds)
+                stats = drain(
+                    self._settings,
+                    budget_seconds=5.0,
+                    hold_seconds=self._settings.embedded_hold_seconds,
+                    pause=self.yield_to_ingest,
+                )
                 self.totals.add(stats)
                 if stats.processed or rollups_behind or self._rollups_due.is_set():
                     self._rollups_due.clear()

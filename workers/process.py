@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -166,12 +167,19 @@ BETWEEN_HELD_BATCHES_SECONDS = 0.002
 ``threading.Lock`` is not fair: released and re-acquired at once, the waiter would never get it)."""
 
 
-def drain(settings: Settings, *, budget_seconds: float = 20.0, hold_seconds: float | None = None) -> DrainStats:
+def drain(
+    settings: Settings,
+    *,
+    budget_seconds: float = 20.0,
+    hold_seconds: float | None = None,
+    pause: Callable[[float], None] | None = None,
+) -> DrainStats:
     """Process batches until none is due or the budget is spent (then ``more`` is set).
 
     ``hold_seconds`` (embedded mode, one SQLite writer shared with ingest): size each batch from the
     last one's time per row, so one transaction holds the write lock about that long, and pause between
-    batches so the ingest writer gets the lock in between."""
+    batches so the ingest writer gets the lock in between; ``pause``, given the seconds the batch took,
+    is that pause (by default ``BETWEEN_HELD_BATCHES_SECONDS``)."""
     total = DrainStats()
     deadline = time.monotonic() + budget_seconds
     limit = None if hold_seconds is None else min(FIRST_HELD_BATCH, settings.ingest_batch_size)
@@ -182,8 +190,12 @@ def drain(settings: Settings, *, budget_seconds: float = 20.0, hold_seconds: flo
         if stats.claimed == 0:
             return total
         if hold_seconds is not None:
-            limit = held_batch_size(hold_seconds, time.monotonic() - started, stats.claimed, settings.ingest_batch_size)
-            time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
+            took = time.monotonic() - started
+            limit = held_batch_size(hold_seconds, took, stats.claimed, settings.ingest_batch_size)
+            if pause is None:
+                time.sleep(BETWEEN_HELD_BATCHES_SECONDS)
+            else:
+                pause(took)
         if time.monotonic() >= deadline:
             total.more = True
             return total

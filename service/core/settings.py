@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     embedded_hold_seconds: float = Field(default=0.05, gt=0, le=5)
     """Embedded mode (SQLite): the longest the in-process worker should hold the one write lock per
     transaction; its batches are sized to fit, so ingest gets the lock between them."""
+    embedded_busy_share: float = Field(default=0.2, gt=0, le=1)
+    """Embedded mode: the share of the time the in-process worker takes while requests keep arriving (it
+    shares the one interpreter lock with the API); it pauses that long after each transaction, and takes
+    all the time it needs again once they stop. 1: never yield."""
     ingest_max_attempts: int = Field(default=5, gt=0)
     """Attempts before an event that keeps failing is left ``failed`` for ``frictionlog replay``."""
     ingest_retry_base_seconds: float = Field(default=2.0, ge=0)

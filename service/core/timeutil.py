@@ -26,27 +26,39 @@ def as_utc(value: datetime) -> datetime:
         raise ValueError(f"{value.isoformat()} is outside the years a time can have in UTC") from None
 
 
+_latest_seen = EARLIEST
+"""A bound on what "two days from now" was when last computed: a time up to it is in range without asking
+the clock again (the bound only grows with the clock); past it, the clock is read anew."""
+
+
+def _in_range(parsed: datetime) -> bool:
+    global _latest_seen
+    if parsed > _latest_seen:
+        _latest_seen = utcnow() + LATEST_AHEAD
+    return EARLIEST <= parsed <= _latest_seen
+
+
 def parse_timestamp(value: object, *, field: str) -> datetime:
     """RFC 3339 text or unix seconds → aware UTC; anything else, or an absurd date, is InvalidInput."""
     if isinstance(value, bool) or value is None:
         raise InvalidInput(f"{field} must be an RFC 3339 timestamp or unix seconds", field=field)
     try:
-        if isinstance(value, int | float):
-            parsed = datetime.fromtimestamp(float(value), UTC)
-        elif isinstance(value, str):
+        if isinstance(value, str):  # the usual case first
             text = value.strip()
-            if text.endswith(("Z", "z")):
+            if text[-1:] == "z":  # fromisoformat reads "Z" itself
                 text = text[:-1] + "+00:00"
             parsed = datetime.fromisoformat(text)
             if parsed.tzinfo is None:
                 raise InvalidInput(f"{field} needs a time zone offset (e.g. Z)", field=field)
             parsed = parsed.astimezone(UTC)
+        elif isinstance(value, int | float):
+            parsed = datetime.fromtimestamp(float(value), UTC)
         elif isinstance(value, datetime):
             parsed = as_utc(value)
         else:
             raise InvalidInput(f"{field} must be an RFC 3339 timestamp or unix seconds", field=field)
     except (ValueError, OverflowError, OSError) as exc:
         raise InvalidInput(f"{field} is not a valid timestamp: {value!r}", field=field) from exc
-    if parsed < EARLIEST or parsed > utcnow() + LATEST_AHEAD:
+    if not _in_range(parsed):
         raise InvalidInput(f"{field} is out of range (2000-01-01 to two days from now)", field=field)
     return parsed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, func, text, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from service.core.db import any_of
@@ -74,9 +76,7 @@ def insert_deliveries(connection: Connection, deliveries: Sequence[Delivery]) ->
     transaction: every new row is committed when this returns. A key repeated within ``deliveries`` is
     new the first time and a duplicate after that. Does not commit a surrounding transaction.
     """
-    first: dict[tuple[str, str], Delivery] = {}
-    for delivery in deliveries:
-        first.setdefault((delivery.source, delivery.delivery_key), delivery)
+    first = _firsts(deliveries)
     ids = _insert_new(connection, list(first.values())) if first else {}
     new_keys = set(ids)
     known = set(first) - new_keys
@@ -317,9 +317,7 @@ def insert_deliveries_raw(cursor: RawCursor, deliveries: Sequence[Delivery]) -> 
     SQLAlchemy Core in the way: the API's group-commit writer calls it for every batch, so its Python cost
     is paid at the ingest rate. Two fixed statement texts (the driver prepares them once); the same
     results — a key repeated in ``deliveries`` is new the first time and a duplicate after that."""
-    first: dict[tuple[str, str], Delivery] = {}
-    for delivery in deliveries:
-        first.setdefault((delivery.source, delivery.delivery_key), delivery)
+    first = _firsts(deliveries)
     chosen = list(first.values())
     # The batch as one JSON parameter, encoded by the json module's C encoder: text arrays cost the driver
     # ~5 times as much Python per row (its array dumper), on the thread that shares the GIL with the loop.
@@ -332,6 +330,60 @@ def insert_deliveries_raw(cursor: RawCursor, deliveries: Sequence[Delivery]) -> 
         cursor.execute(_PG_RAW_KNOWN, ([source for source, _ in known], [key for _, key in known]))
         ids.update({(source, key): row_id for row_id, source, key in cursor.fetchall()})
     return _accepted(deliveries, ids, new_keys)
+
+
+_SQLITE_RAW_INSERT = (
+    "INSERT INTO inbox_event (source, event_type, delivery_key, body, headers, received_at, available_at,"
+    " status, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    " ON CONFLICT (source, delivery_key) DO NOTHING RETURNING id"
+)
+_SQLITE_RAW_KNOWN = "SELECT id FROM inbox_event WHERE source = ? AND delivery_key = ?"
+
+
+def insert_deliveries_sqlite(connection: Connection, deliveries: Sequence[Delivery]) -> list[Accepted]:
+    """:func:`insert_deliveries` for SQLite, in ``connection``'s transaction, on its driver's cursor: one
+    fixed statement per row, the columns stored as SQLAlchemy stores them (the times naive UTC text, the
+    headers JSON text), with none of its per-batch statement building — the API's group-commit writer
+    calls it for every batch, on a thread that shares the interpreter lock with the event loop. Driver
+    errors are raised as SQLAlchemy's (``OperationalError`` when the file is locked), as the writer expects."""
+    first = _firsts(deliveries)
+    table = InboxEvent.__table__  # type: ignore[attr-defined]
+    as_stored = table.c.received_at.type.bind_processor(connection.dialect)
+    now = as_stored(utcnow()) if as_stored is not None else utcnow()
+    ids: dict[tuple[str, str], int] = {}
+    new_keys: set[tuple[str, str]] = set()
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for (source, key), d in first.items():
+            values = (
+                source,
+                d.event_type,
+                key,
+                d.body,
+                json.dumps(dict(d.headers)),
+                now,
+                now,
+                InboxStatus.PENDING.value,
+            )
+            row = cursor.execute(_SQLITE_RAW_INSERT, values).fetchone()
+            if row is None:  # already there
+                row = cursor.execute(_SQLITE_RAW_KNOWN, (source, key)).fetchone()
+            else:
+                new_keys.add((source, key))
+            ids[(source, key)] = int(row[0])
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(_SQLITE_RAW_INSERT, None, exc, sqlite3.Error) from exc
+    finally:
+        cursor.close()
+    return _accepted(deliveries, ids, new_keys)
+
+
+def _firsts(deliveries: Sequence[Delivery]) -> dict[tuple[str, str], Delivery]:
+    """The first delivery of each (source, key), in order: a key repeated in one batch is stored once."""
+    first: dict[tuple[str, str], Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault((delivery.source, delivery.delivery_key), delivery)
+    return first
 
 
 def _accepted(

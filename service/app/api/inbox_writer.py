@@ -108,7 +108,9 @@ class InboxWriter:
     def _write(self, deliveries: list[inbox.Delivery]) -> list[inbox.Accepted]:
         if self._url.startswith("sqlite"):  # in-process: a transaction costs no round trip
             with session_scope(self._url, write=True, lock_timeout=self._lock_timeout) as session:
-                return inbox.accept(session, deliveries)
+                results = inbox.insert_deliveries_sqlite(session.connection(), deliveries)
+                session.commit()
+                return results
         # PostgreSQL: one autocommit psycopg connection kept open, so a batch is one round trip (the INSERT
         # is its own transaction), with no pool checkout, ping, BEGIN or COMMIT around it, and no SQLAlchemy
         # on the hot path (its per-statement work held the GIL the event loop needs). Driver errors are

@@ -1,0 +1,138 @@
+"""The edge validates without building records (issue 24): it refuses and ignores what the parser would,
+and the records are built once, by the worker, from the stored body."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from integrations import generic, github, registry
+from integrations.config import IntegrationConfig
+from service.core.errors import InvalidInput
+from service.core.records import Ignored, InboxMeta
+from service.core.timeutil import parse_timestamp, utcnow
+from tests.factories import T0, make_deployment, sha
+from tests.vendors import gh_commit, gh_deployment, gh_deployment_status, gh_push, github_request
+from workers.embedded import BUSY_RATE, busy_pause, ingest_pause
+from workers.process import BETWEEN_HELD_BATCHES_SECONDS
+
+
+def _without(payload: dict[str, Any], *path: str) -> dict[str, Any]:
+    """A copy of ``payload`` with the field at ``path`` removed."""
+    copy: dict[str, Any] = {**payload}
+    inner = copy
+    for key in path[:-1]:
+        inner[key] = {**inner[key]}
+        inner = inner[key]
+    del inner[path[-1]]
+    return copy
+
+
+PUSH = gh_push("main", [gh_commit(sha(n), T0 - timedelta(minutes=n)) for n in range(3)])
+STATUS = gh_deployment_status(7, sha(1), "success", T0, created=T0 - timedelta(minutes=5))
+PAYLOADS: list[tuple[str, Any]] = [
+    ("push", PUSH),
+    ("push", {**PUSH, "ref": "refs/tags/v1"}),
+    ("push", {**PUSH, "deleted": True}),
+    ("push", {**PUSH, "commits": []}),
+    ("push", {**PUSH, "commits": [{**PUSH["commits"][0], "id": "not-a-sha"}]}),
+    ("push", {**PUSH, "commits": [{**PUSH["commits"][0], "timestamp": "yesterday"}]}),
+    ("push", _without(PUSH, "repository")),
+    ("push", []),
+    ("deployment", {"deployment": gh_deployment(7, sha(1), T0), "repository": PUSH["repository"]}),
+    ("deployment", {"deployment": _without(gh_deployment(7, sha(1), T0), "sha"), "repository": PUSH["repository"]}),
+    ("deployment_status", STATUS),
+    ("deployment_status", gh_deployment_status(7, sha(1), "inactive", T0)),
+    ("deployment_status", gh_deployment_status(7, sha(1), "pending", T0)),
+    ("deployment_status", _without(STATUS, "deployment_status", "created_at")),
+]
+
+
+def _outcome(run: Any) -> tuple[str, str | None]:
+    try:
+        result = run()
+    except InvalidInput as exc:
+        return "invalid", f"{exc.field}: {exc.message}"
+    if isinstance(result, Ignored):
+        return "ignored", result.reason
+    return "records" if isinstance(result, list) else "kept", None
+
+
+@pytest.mark.parametrize(("event", "payload"), PAYLOADS)
+def test_the_edge_check_refuses_and_ignores_what_the_parser_does(event: str, payload: Any) -> None:
+    config = IntegrationConfig()
+    meta = InboxMeta(id=1, event_type=event, delivery_key="d", received_at=T0)
+    check = registry.EDGE_CHECKS[github.SOURCE][event]
+
+    parsed = _outcome(lambda: github.parse(meta, payload, config))
+    checked = _outcome(lambda: check(payload, config))
+
+    assert checked == (parsed if parsed[0] != "records" else ("kept", None))
+
+
+def test_a_github_push_is_accepted_without_building_its_records(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("records built at the edge")
+
+    monkeypatch.setattr(github, "pushed_changes", refuse)
+
+    response = client.post("/webhooks/github", **github_request("push", PUSH))
+
+    assert response.status_code == 202, response.text
+
+
+def test_a_generic_event_is_accepted_without_building_its_records(
+    client: TestClient, ingest_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("records built at the edge")
+
+    monkeypatch.setattr(generic, "records", refuse)
+    deployment = make_deployment("d-1", service="api", commits=[(sha(1), T0 - timedelta(hours=1))])
+
+    response = client.post("/webhooks/generic", json=deployment, headers=ingest_headers)
+
+    assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"status": "success", "finished_at": None}, "finished_at"),
+        ({"type": "measurement", "id": "m", "service": "api", "metric": "m", "value": 1.0}, "at"),
+    ],
+)
+def test_the_rules_past_the_schema_are_checked_by_validate(event: dict[str, Any], field: str) -> None:
+    value = {**make_deployment("d-1", service="api"), **event}
+    if value["type"] == "measurement":
+        value = event
+
+    with pytest.raises(InvalidInput) as refused:
+        generic.validate(value)
+
+    assert refused.value.field == field
+
+
+def test_a_time_past_two_days_ahead_is_refused_after_one_within_them() -> None:
+    soon = (utcnow() + timedelta(days=1)).isoformat()
+    later = (utcnow() + timedelta(days=3)).isoformat()
+
+    assert parse_timestamp(soon, field="t") > datetime(2000, 1, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput):
+        parse_timestamp(later, field="t")
+
+
+def test_the_embedded_worker_yields_while_requests_pour_in_and_not_otherwise() -> None:
+    pouring = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=2 * BUSY_RATE, share=0.2)
+    steady = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=BUSY_RATE / 2, share=0.2)
+    stopped = ingest_pause(took_seconds=0.04, since_wake_seconds=5.0, rate=2 * BUSY_RATE, share=0.2)
+    never = ingest_pause(took_seconds=0.04, since_wake_seconds=0.01, rate=2 * BUSY_RATE, share=1.0)
+
+    assert pouring == pytest.approx(busy_pause(0.04, 0.2))
+    assert busy_pause(0.04, 0.2) == pytest.approx(0.16)  # 0.04 of every 0.2 s: a fifth of the time
+    assert steady == stopped == never == BETWEEN_HELD_BATCHES_SECONDS
