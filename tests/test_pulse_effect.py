@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from html import escape
 from typing import Any
 
 import pandas as pd
 from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
+from service.criteria.metrics import DECLARED
 from service.figures.pulse import compute, service
-from tests.test_digest import FIRST, MOVERS, STAYERS, WEEKS, before_after, digest, story
+from tests.test_digest import FIRST, MOVERS, STAYERS, WEEK, WEEKS, before_after, digest, story
 
 
 def _pulse(client: TestClient, headers: dict[str, str], moves: dict[str, int | None]) -> None:
@@ -73,3 +75,66 @@ def test_a_seeded_pulse_change_is_judged_as_an_effect_with_no_declaration(
     refused = client.put(f"/api/v1/metrics/{compute.METRIC}", json=wrong_way, headers=admin_headers)
     assert refused.status_code == 422
     assert "name" in refused.text
+
+
+def _shown_everywhere(client: TestClient, headers: dict[str, str], settings: Settings, label: str) -> list[bool]:
+    """Whether ``label`` is in the digest's JSON migration section, its HTML page, the app's digest page and
+    the Slack blocks."""
+    from service.digest.html import render_html
+    from service.digest.models import DigestContent
+    from tests.helpers import get_ready
+    from tests.test_renderers_agree import _slack_text
+
+    content = digest(client, headers, settings)
+    typed = DigestContent.model_validate(content)
+    listed = [item["label"] for item in content["migration"]["before_after"]]
+    tiles = [m["label"] for t in content["scorecard"]["tiles"] for m in [t, *t["others"]]]
+    return [
+        label in listed or label in tiles,
+        escape(label) in render_html(typed),
+        escape(label) in get_ready(client, f"/digests/{WEEK}").text,
+        label in _slack_text(typed),
+    ]
+
+
+def _signed_in_story(client: TestClient, headers: dict[str, str], settings: Settings) -> str:
+    from tests.factories import issue_token
+    from tests.test_web import sign_in
+
+    assert sign_in(client, issue_token(settings, "leader", ["read"]), f"/digests/{WEEK}").status_code == 303
+    story(client, headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.6)
+    assert DECLARED[0].name == compute.METRIC
+    return DECLARED[0].label
+
+
+def test_a_declared_metric_nobody_measures_is_not_listed_anywhere(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    label = _signed_in_story(client, admin_headers, settings)
+    # the pulse never turned on (only its response rate measured): no line for it anywhere, though declared
+    table = compute.weekly(
+        pd.DataFrame([("2026-W40", "svc-0")] * 3, columns=["week", "service"]),
+        pd.DataFrame([], columns=["week", "service", "bucket"]),
+    )
+    windows = {"2026-W40": (FIRST + timedelta(weeks=8), FIRST + timedelta(weeks=9))}
+    events = service.measurement_events(table, windows)
+    assert [e["metric"] for e in events] == [compute.RATE_METRIC]
+    assert client.post("/webhooks/generic", json=events, headers=admin_headers).status_code == 202
+    assert _shown_everywhere(client, admin_headers, settings, label) == [False] * 4
+
+
+def test_a_declared_metric_with_too_little_data_says_not_enough_data_everywhere(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    label = _signed_in_story(client, admin_headers, settings)
+    # one service answered one week: some data, too little to judge — listed, saying so
+    table = compute.weekly(
+        pd.DataFrame([("2026-W40", "svc-0")] * 3, columns=["week", "service"]),
+        pd.DataFrame([("2026-W40", "svc-0", "1to4")], columns=["week", "service", "bucket"]),
+    )
+    windows = {"2026-W40": (FIRST + timedelta(weeks=8), FIRST + timedelta(weeks=9))}
+    events = service.measurement_events(table, windows)
+    assert client.post("/webhooks/generic", json=events, headers=admin_headers).status_code == 202
+    assert _shown_everywhere(client, admin_headers, settings, label) == [True] * 4
+    item = before_after(digest(client, admin_headers, settings), compute.METRIC)
+    assert item["verdict"] == "not_enough_data"

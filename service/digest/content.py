@@ -34,6 +34,7 @@ from service.digest.render import number
 from service.digest.scorecard import scorecard
 from service.effects import did, dora_panels, registry
 from service.effects.panel import PanelMetric
+from service.effects.resource_panels import MEASUREMENTS
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
 from service.figures.metrics.rollup import weekly_from_rollups
@@ -144,10 +145,25 @@ def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None
         start=data.history_start,
         end=data.end,
         now=data.now,
-        metrics=registry.METRICS + data.user_metrics if metrics is None else metrics,
+        metrics=registry.METRICS + with_data(data) if metrics is None else metrics,
         options=did.Options(cells=True, **design),
         scale=scale,
     )
+
+
+def with_data(data: DigestInput) -> tuple[PanelMetric, ...]:
+    """The declared metrics (``data.user_metrics``) the migration section judges: those with at least one
+    measurement row for the audience's services, or a success criterion on them. A declared metric nobody
+    measures (the pulse of an organisation that never turned it on) is not listed as "not enough data";
+    one with some rows, however few, is (its detectable change stated)."""
+    measurements = data.resource_frames.get(MEASUREMENTS)
+    services = {s.slug for s in data.services}
+    measured: set[str] = set()
+    if measurements is not None and not measurements.empty:
+        mine = measurements[measurements["service"].isin(services)]
+        measured = set(mine["metric"].astype(str).unique())
+    wanted = measured | {c.metric for c in data.criteria}
+    return tuple(m for m in data.user_metrics if m.key in wanted)
 
 
 def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | None:
@@ -166,7 +182,7 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
             **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    results = effects_of(data, (*registry.METRICS, *data.user_metrics, FRICTION))
+    results = effects_of(data, (*registry.METRICS, *with_data(data), FRICTION))
     extra = migration_part.before_after([r for r in results if r.metric.key == FRICTION.key])
     results = [r for r in results if r.metric.key != FRICTION.key]
     target_date = data.migration.get("target_date")
