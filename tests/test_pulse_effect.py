@@ -19,9 +19,9 @@ from service.figures.pulse import compute, service
 from tests.test_digest import FIRST, MOVERS, STAYERS, WEEK, WEEKS, before_after, digest, story
 
 
-def _pulse(client: TestClient, headers: dict[str, str], moves: dict[str, int | None]) -> None:
-    """Five engineers per service asked each week, four answering: mostly 4–8 h on the old platform,
-    mostly <1 h on the new (the buckets' midpoints: 6 h → 0.5 h)."""
+def _pulse(client: TestClient, headers: dict[str, str], moves: dict[str, int | None], *, asked_on_new: int = 5) -> None:
+    """Five engineers per service asked each week (``asked_on_new`` once moved), four answering: mostly
+    4–8 h on the old platform, mostly <1 h on the new (the buckets' midpoints: 6 h → 0.5 h)."""
     rng = random.Random(5)
     asked, answers = [], []
     windows = {}
@@ -30,7 +30,7 @@ def _pulse(client: TestClient, headers: dict[str, str], moves: dict[str, int | N
         windows[label] = (FIRST + timedelta(weeks=week), FIRST + timedelta(weeks=week + 1))
         for svc, moved in moves.items():
             on_new = moved is not None and week >= moved
-            asked += [(label, svc)] * 5
+            asked += [(label, svc)] * (asked_on_new if on_new else 5)
             for _ in range(4):
                 usual, other = ("lt1", "1to4") if on_new else ("4to8", "1to4")
                 answers.append((label, svc, usual if rng.random() < 0.8 else other))
@@ -118,7 +118,7 @@ def test_a_declared_metric_nobody_measures_is_not_listed_anywhere(
     )
     windows = {"2026-W40": (FIRST + timedelta(weeks=8), FIRST + timedelta(weeks=9))}
     events = service.measurement_events(table, windows)
-    assert [e["metric"] for e in events] == [compute.RATE_METRIC]
+    assert {e["metric"] for e in events} == {compute.RATE_METRIC, compute.RESPONSES_METRIC}
     assert client.post("/webhooks/generic", json=events, headers=admin_headers).status_code == 202
     assert _shown_everywhere(client, admin_headers, settings, label) == [False] * 4
 
@@ -138,3 +138,37 @@ def test_a_declared_metric_with_too_little_data_says_not_enough_data_everywhere(
     assert _shown_everywhere(client, admin_headers, settings, label) == [True] * 4
     item = before_after(digest(client, admin_headers, settings), compute.METRIC)
     assert item["verdict"] == "not_enough_data"
+
+
+def test_weeks_of_low_response_do_not_count_and_the_claim_says_so(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    moves = {**MOVERS, **STAYERS}
+    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
+    _pulse(client, admin_headers, moves, asked_on_new=20)  # after each move: 4 of 20 answer (20 %)
+    assert compute.MIN_RESPONSE_RATE > 4 / 20
+
+    content = digest(client, admin_headers, settings)
+    item = before_after(content, compute.METRIC)
+    assert item["verdict"] == "not_enough_data"  # every week after a move is low response: nothing to judge
+    assert "low response (20 %)" in item["sentence"]
+    (tile,) = [t for t in content["scorecard"]["tiles"] if t["key"] == "productivity"]
+    shown = [m["sentence"] for m in [tile, *tile["others"]] if m["metric"] == compute.METRIC]
+    assert shown
+    assert "low response (20 %)" in shown[0]
+
+
+def test_low_response_is_judged_by_rate_and_by_responders() -> None:
+    start = pd.Timestamp("2026-10-05", tz="UTC")
+    rows = []
+    for svc, rate, responders in (("a", 0.8, 4), ("b", 0.2, 4), ("c", 1.0, 2), ("d", 0.5, None)):
+        rows.append((svc, compute.METRIC, 3.0, start))
+        rows.append((svc, compute.RATE_METRIC, rate, start))
+        if responders is not None:
+            rows.append((svc, compute.RESPONSES_METRIC, float(responders), start))
+    frame = pd.DataFrame(rows, columns=["service", "metric", "value", "period_start"])
+    assert sorted(compute.low_response(frame)["service"]) == ["b", "c"]
+    kept = compute.counted(frame)
+    assert sorted(kept.loc[kept["metric"] == compute.METRIC, "service"]) == ["a", "d"]
+    assert len(kept) == len(frame) - 2  # only the two means are left out; rates and counts stay
+    assert compute.response_note(frame) == "low response (60 %) in 2 of 4 service-weeks, not counted"

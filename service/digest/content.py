@@ -38,6 +38,7 @@ from service.effects.resource_panels import MEASUREMENTS
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
 from service.figures.metrics.rollup import weekly_from_rollups
+from service.figures.pulse import compute as pulse
 
 QUOTE_MAX_CHARS = 200
 
@@ -166,6 +167,24 @@ def with_data(data: DigestInput) -> tuple[PanelMetric, ...]:
     return tuple(m for m in data.user_metrics if m.key in wanted)
 
 
+def _response_noted(items: list[BeforeAfter], data: DigestInput) -> list[BeforeAfter]:
+    """The pulse's claim (and so its tile) says when weeks of low response were left out of it
+    (``service.figures.pulse.compute.response_note``)."""
+    measurements = data.resource_frames.get(MEASUREMENTS)
+    if measurements is None or measurements.empty:
+        return items
+    mine = measurements[measurements["service"].isin({s.slug for s in data.services})]
+    note = pulse.response_note(mine)
+    if note is None:
+        return items
+    return [
+        item.model_copy(update={"sentence": f"{item.sentence.rstrip('.')}; {note}."})
+        if item.metric == pulse.METRIC
+        else item
+        for item in items
+    ]
+
+
 def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | None:
     """The migration section, and the effects the scorecard reads beyond it (friction minutes)."""
     if data.migration is None:
@@ -193,7 +212,7 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
         services_migrated=len(moved),
         cohorts_over=f"the last {LAST_WEEKS} weeks",
         cohorts=cohorts,
-        before_after=migration_part.before_after(results),
+        before_after=_response_noted(migration_part.before_after(results), data),
         started_at=data.migration["started_at"],
         target_date=target_date,
         schedule=migration_part.schedule(len(moved), len(data.services), target_date, data.now),
