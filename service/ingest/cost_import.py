@@ -143,6 +143,30 @@ def _rename_aliases(session: Session, summary: FocusSummary) -> None:
     summary.lines, summary.details = merged, details
 
 
+def _line_rows(summary: FocusSummary, histories: dict[str, Any], import_id: int | None) -> list[dict[str, Any]]:
+    """The ``cost_line`` rows of a folded file: one per line key, its descriptions as ``details``."""
+    return [
+        {
+            "source": SOURCE,
+            "external_id": external_id(key),
+            "service": key[2],
+            "platform": key[3] or platform_at(histories.get(key[2] or "", []), key[6]),
+            "platform_tagged": key[3],
+            "category": key[4],
+            "resource": key[8],
+            "period_start": key[6],
+            "period_end": key[7],
+            "amount": amount,
+            "currency": key[5],
+            "provider": key[0],
+            "billing_period_start": key[1],
+            "import_id": import_id,
+            "details": summary.details.get(key) or None,
+        }
+        for key, amount in summary.lines.items()
+    ]
+
+
 def import_focus(
     session: Session,
     settings: Settings,
@@ -194,26 +218,7 @@ def import_focus(
         [{"slug": s} for s in services],
         key=("slug",),
     )
-    rows = [
-        {
-            "source": SOURCE,
-            "external_id": external_id(key),
-            "service": key[2],
-            "platform": key[3] or platform_at(histories.get(key[2] or "", []), key[6]),
-            "platform_tagged": key[3],
-            "category": key[4],
-            "resource": key[8],
-            "period_start": key[6],
-            "period_end": key[7],
-            "amount": amount,
-            "currency": key[5],
-            "provider": key[0],
-            "billing_period_start": key[1],
-            "import_id": record.id,
-            "details": summary.details.get(key) or None,
-        }
-        for key, amount in summary.lines.items()
-    ]
+    rows = _line_rows(summary, histories, record.id)
     # A line of an undeclared period may be there already (the same file again): it is updated, not doubled.
     upsert = upsert_insert(session, CostLine)
     upsert = upsert.on_conflict_do_update(
