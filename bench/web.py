@@ -121,6 +121,10 @@ def main() -> None:
         week = last_full_week(datetime.now(UTC) - timedelta(weeks=1), "UTC")
         pages = {
             "overview `/`": "/",
+            "overview for a team over a range (scorecard re-estimated) `/?team=team-3&from=2026-W40`": (
+                "/?team=team-3&from=2026-W40"
+            ),
+            "overview for one service (scorecard re-estimated) `/?service=svc-001`": "/?service=svc-001",
             "services `/services`": "/services",
             "a service `/services/svc-001`": "/services/svc-001",
             "friction board `/friction`": "/friction",

@@ -183,9 +183,10 @@ def test_the_weekly_measurement_and_its_response_rate_go_through_the_ingest_path
 
     session.rollback()
     stored = {m.metric: m for m in session.exec(select(Measurement).where(Measurement.service == "ml-api"))}
-    assert (accepted, unchanged) == (2, 0)  # a re-run of an unchanged week adds nothing
+    assert (accepted, unchanged) == (3, 0)  # a re-run of an unchanged week adds nothing
     assert stored[compute.METRIC].value == pytest.approx((2.5 + 10.0) / 2)
     assert stored[compute.RATE_METRIC].value == pytest.approx(2 / 3)
+    assert stored[compute.RESPONSES_METRIC].value == 2
 
 
 def test_the_weekly_figures_by_hand() -> None:

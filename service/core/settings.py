@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,15 @@ def _split_csv(value: object) -> object:
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
 
+
+GPU_LINE_PATTERNS = (
+    r"\b(?:p|gr?)\d+[a-z]*\.\d*x?large\b",  # AWS GPU instance types: p3/p4d/p5, g4dn/g5/g6, gr6 (SageMaker ml.* too)
+    r"\b(?:standard_)?n[cdv]\d+[a-z]*(?![a-z0-9])",  # Azure NC, ND and NV series (Standard_NC6s_v3, "NC24ads A100 v4")
+    r"\b(?:a2|a3|g2)-[a-z]+-\d+",  # Google Cloud GPU machine types (a2-highgpu-1g, g2-standard-4)
+    r"\bgpu",  # any SKU, meter or shape naming a GPU: GCP accelerator SKUs, OCI VM.GPU/BM.GPU shapes
+)
+"""The default of ``gpu_line_patterns``: what marks a FOCUS line's spend as GPU spend (FOCUS 1.x has no GPU
+column). docs/cost.md lists what each matches."""
 
 SECRETS = (
     "github_webhook_secret",
@@ -110,6 +120,11 @@ class Settings(BaseSettings):
     pulse_remind_day: str = "mon"
     pulse_remind_hour: int = Field(default=10, ge=0, le=23)
     """The one reminder, about the week just ended, to those who have not answered it."""
+    gpu_line_patterns: list[str] = Field(default_factory=lambda: list(GPU_LINE_PATTERNS))
+    """Regular expressions (case-insensitive, searched) that mark an imported FOCUS line's spend as GPU spend,
+    applied when the cost figures are read (``service.figures.cost.gpu``): a changed list changes idle GPU
+    cost without a re-import. Matched against the line's ServiceName and its rows' ResourceType, SkuMeter,
+    SkuPriceDetails, ChargeDescription and ServiceSubcategory."""
     quote_min_reporters: int = Field(default=3, ge=1)
     """The digest quotes a report only from a team with at least this many reporters that week."""
 
@@ -254,6 +269,16 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("gpu_line_patterns")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
+        return value
 
     @field_validator(
         "broker_url",

@@ -52,8 +52,8 @@ DECLARED: tuple[Declared, ...] = (
     Declared(pulse.METRIC, "Hours lost to infrastructure (pulse)", "hours", "lower", "ratio"),
 )
 """The weekly pulse's mean hours per service-week (``service.figures.pulse``): fewer is better, and a
-ratio scale (hours are positive amounts: a change reads as a percentage). Its response rate is context
-shown with it, not a judged outcome."""
+ratio scale (hours are positive amounts: a change reads as a percentage). Its response rate is not a judged
+outcome: it decides which weeks count (``service.figures.pulse.compute.counted``)."""
 
 
 def define_metric(
@@ -111,6 +111,7 @@ def user_metrics(session: Session) -> tuple[PanelMetric, ...]:
             unit=row.unit,
             higher_is_better=row.higher_is_better,
             effect_scale="additive" if row.effect_scale == "additive" else "ratio",
+            build=registry.DECLARED_BUILDERS.get(row.name) if row.defined_by == BY_FRICTIONLOG else None,
         )
         for row in definitions(session)
     )

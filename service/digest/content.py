@@ -34,9 +34,11 @@ from service.digest.render import number
 from service.digest.scorecard import scorecard
 from service.effects import did, dora_panels, registry
 from service.effects.panel import PanelMetric
+from service.effects.resource_panels import MEASUREMENTS
 from service.figures.friction.themes import group as group_themes
 from service.figures.metrics import compute, dora
 from service.figures.metrics.rollup import weekly_from_rollups
+from service.figures.pulse import compute as pulse
 
 QUOTE_MAX_CHARS = 200
 
@@ -144,10 +146,43 @@ def effects_of(data: DigestInput, metrics: tuple[PanelMetric, ...] | None = None
         start=data.history_start,
         end=data.end,
         now=data.now,
-        metrics=registry.METRICS + data.user_metrics if metrics is None else metrics,
+        metrics=registry.METRICS + with_data(data) if metrics is None else metrics,
         options=did.Options(cells=True, **design),
         scale=scale,
     )
+
+
+def with_data(data: DigestInput) -> tuple[PanelMetric, ...]:
+    """The declared metrics (``data.user_metrics``) the migration section judges: those with at least one
+    measurement row for the audience's services, or a success criterion on them. A declared metric nobody
+    measures (the pulse of an organisation that never turned it on) is not listed as "not enough data";
+    one with some rows, however few, is (its detectable change stated)."""
+    measurements = data.resource_frames.get(MEASUREMENTS)
+    services = {s.slug for s in data.services}
+    measured: set[str] = set()
+    if measurements is not None and not measurements.empty:
+        mine = measurements[measurements["service"].isin(services)]
+        measured = set(mine["metric"].astype(str).unique())
+    wanted = measured | {c.metric for c in data.criteria}
+    return tuple(m for m in data.user_metrics if m.key in wanted)
+
+
+def _response_noted(items: list[BeforeAfter], data: DigestInput) -> list[BeforeAfter]:
+    """The pulse's claim (and so its tile) says when weeks of low response were left out of it
+    (``service.figures.pulse.compute.response_note``)."""
+    measurements = data.resource_frames.get(MEASUREMENTS)
+    if measurements is None or measurements.empty:
+        return items
+    mine = measurements[measurements["service"].isin({s.slug for s in data.services})]
+    note = pulse.response_note(mine)
+    if note is None:
+        return items
+    return [
+        item.model_copy(update={"sentence": f"{item.sentence.rstrip('.')}; {note}."})
+        if item.metric == pulse.METRIC
+        else item
+        for item in items
+    ]
 
 
 def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | None:
@@ -166,7 +201,7 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
             **{key: _value(summary, key)[0] for key in HEADLINE},
             low_sample=summary["deployment_frequency"]["low_sample"],
         )
-    results = effects_of(data, (*registry.METRICS, *data.user_metrics, FRICTION))
+    results = effects_of(data, (*registry.METRICS, *with_data(data), FRICTION))
     extra = migration_part.before_after([r for r in results if r.metric.key == FRICTION.key])
     results = [r for r in results if r.metric.key != FRICTION.key]
     target_date = data.migration.get("target_date")
@@ -177,7 +212,7 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
         services_migrated=len(moved),
         cohorts_over=f"the last {LAST_WEEKS} weeks",
         cohorts=cohorts,
-        before_after=migration_part.before_after(results),
+        before_after=_response_noted(migration_part.before_after(results), data),
         started_at=data.migration["started_at"],
         target_date=target_date,
         schedule=migration_part.schedule(len(moved), len(data.services), target_date, data.now),

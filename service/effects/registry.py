@@ -4,10 +4,15 @@ here it gets its pure per-service weekly builder (the panel contract: ``service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pandas as pd
+
 from service.core import vocab
 from service.core.vocab import EffectScale
 from service.effects import dora_panels, resource_panels
-from service.effects.panel import PanelMetric
+from service.effects.panel import PanelInputs, PanelMetric
+from service.figures.pulse import compute as pulse
 
 BUILDERS = {
     "deploys": dora_panels.deploys,
@@ -40,9 +45,18 @@ def keys() -> tuple[str, ...]:
     return tuple(m.key for m in METRICS)
 
 
-def user_metric(name: str, *, label: str, unit: str, higher_is_better: bool, effect_scale: EffectScale) -> PanelMetric:
+def user_metric(
+    name: str,
+    *,
+    label: str,
+    unit: str,
+    higher_is_better: bool,
+    effect_scale: EffectScale,
+    build: Callable[[PanelInputs], pd.DataFrame] | None = None,
+) -> PanelMetric:
     """A user-declared metric (any ``measurement`` name): judged like the built-in ones, from the weekly
-    mean of its values per service (``resource_panels.measured``)."""
+    mean of its values per service (``resource_panels.measured``), or ``build`` (one Frictionlog declares
+    with its own rule: the pulse, ``DECLARED_BUILDERS``)."""
     return PanelMetric(
         key=name,
         label=label,
@@ -50,5 +64,12 @@ def user_metric(name: str, *, label: str, unit: str, higher_is_better: bool, eff
         higher_is_better=higher_is_better,
         chart_label=label,
         effect_scale=effect_scale,
-        build=resource_panels.measured(name),
+        build=build or resource_panels.measured(name),
     )
+
+
+DECLARED_BUILDERS: dict[str, Callable[[PanelInputs], pd.DataFrame]] = {
+    pulse.METRIC: resource_panels.pulse_hours,
+}
+"""Metrics Frictionlog declares itself (``service.criteria.metrics.DECLARED``) whose panel has a rule of its
+own: the pulse leaves out its low-response weeks."""

@@ -28,6 +28,7 @@ import pandas as pd
 from service.effects.panel import PanelInputs, grid
 from service.figures.cost import panel as cost_panel
 from service.figures.cost.currency import Currencies
+from service.figures.pulse import compute as pulse
 from service.figures.work import panel as work_panel
 
 COSTS = "costs"
@@ -100,6 +101,18 @@ def measured(name: str) -> Callable[[PanelInputs], pd.DataFrame]:
         return _on_grid(inputs, panel)
 
     return build
+
+
+def pulse_hours(inputs: PanelInputs) -> pd.DataFrame:
+    """The weekly pulse's mean hours (``measured``), its low-response service-weeks left out
+    (``service.figures.pulse.compute.counted``): a mean few answered is shown, not judged."""
+    measurements = _frame(inputs, MEASUREMENTS)
+    if measurements is None:
+        return _on_grid(inputs, pd.DataFrame())
+    panel = cost_panel.measurement_panel(
+        pulse.counted(measurements), pulse.METRIC, tz=inputs.tz, complete_before=inputs.end
+    )
+    return _on_grid(inputs, panel)
 
 
 def _work(inputs: PanelInputs, key: str) -> pd.DataFrame:

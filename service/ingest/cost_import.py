@@ -32,7 +32,7 @@ from service.core.settings import Settings
 from service.figures import rollups_db
 from service.figures.catalogue import platform_at
 from service.figures.cost.currency import Currencies
-from service.figures.cost.focus import FocusPolicy, FocusSummary, external_id, read_focus
+from service.figures.cost.focus import FocusPolicy, FocusSummary, add_detail, external_id, read_focus
 from service.figures.cost.focus_files import iter_rows
 from service.figures.cost.rollups_db import dirty_pairs
 
@@ -138,10 +138,38 @@ def _rename_aliases(session: Session, summary: FocusSummary) -> None:
     if not renamed:
         return
     merged: dict[Any, float] = {}
+    details: dict[Any, dict[str, float]] = {}
     for key, amount in summary.lines.items():
         moved = (*key[:2], renamed.get(key[2] or "", key[2]), *key[3:]) if key[2] in renamed else key
         merged[moved] = merged.get(moved, 0.0) + amount
-    summary.lines = merged
+        into = details.setdefault(moved, {})
+        for description, part in summary.details.get(key, {}).items():
+            add_detail(into, description, part)
+    summary.lines, summary.details = merged, details
+
+
+def _line_rows(summary: FocusSummary, histories: dict[str, Any], import_id: int | None) -> list[dict[str, Any]]:
+    """The ``cost_line`` rows of a folded file: one per line key, its descriptions as ``details``."""
+    return [
+        {
+            "source": SOURCE,
+            "external_id": external_id(key),
+            "service": key[2],
+            "platform": key[3] or platform_at(histories.get(key[2] or "", []), key[6]),
+            "platform_tagged": key[3],
+            "category": key[4],
+            "resource": key[8],
+            "period_start": key[6],
+            "period_end": key[7],
+            "amount": amount,
+            "currency": key[5],
+            "provider": key[0],
+            "billing_period_start": key[1],
+            "import_id": import_id,
+            "details": summary.details.get(key) or None,
+        }
+        for key, amount in summary.lines.items()
+    ]
 
 
 def import_focus(
@@ -195,30 +223,15 @@ def import_focus(
         [{"slug": s} for s in services],
         key=("slug",),
     )
-    rows = [
-        {
-            "source": SOURCE,
-            "external_id": external_id(key),
-            "service": key[2],
-            "platform": key[3] or platform_at(histories.get(key[2] or "", []), key[6]),
-            "platform_tagged": key[3],
-            "category": key[4],
-            "resource": key[8],
-            "period_start": key[6],
-            "period_end": key[7],
-            "amount": amount,
-            "currency": key[5],
-            "provider": key[0],
-            "billing_period_start": key[1],
-            "import_id": record.id,
-        }
-        for key, amount in summary.lines.items()
-    ]
+    rows = _line_rows(summary, histories, record.id)
     # A line of an undeclared period may be there already (the same file again): it is updated, not doubled.
     upsert = upsert_insert(session, CostLine)
     upsert = upsert.on_conflict_do_update(
         index_elements=["source", "external_id"],
-        set_={name: getattr(upsert.excluded, name) for name in ("amount", "platform", "platform_tagged", "import_id")},
+        set_={
+            name: getattr(upsert.excluded, name)
+            for name in ("amount", "platform", "platform_tagged", "import_id", "details")
+        },
     )
     for start in range(0, len(rows), 5000):
         session.connection().execute(upsert, rows[start : start + 5000])

@@ -21,6 +21,7 @@ CSV_COLUMNS = [
     "unallocated_cost",
     "unallocated_cost_share",
     "idle_gpu_cost",
+    "idle_gpu_source",
     "gpu_utilisation",
     "deployments",
     "cost_per_deployment",
@@ -46,6 +47,7 @@ class WeekRow:
     unallocated_share: float | None
     idle_gpu_cost: float | None
     deployments: int
+    idle_gpu_source: str | None
     cost_per_deployment: float | None
     moves: list[str] = field(default_factory=list)
     """The services that moved to the migration's target this week."""
@@ -61,6 +63,7 @@ class GroupRow:
     idle_gpu_cost: float | None
     cost_per_deployment: float | None
     moved_in: str | None = None
+    idle_gpu_source: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +102,24 @@ def _week_rows(tables: dict[str, pd.DataFrame], weeks: list[str], moves: dict[st
                 unallocated_share=_number(figures.get("unallocated_cost_share")),
                 idle_gpu_cost=_number(figures.get("idle_gpu_cost")),
                 deployments=int(figures.get("deployments") or 0),
+                idle_gpu_source=_text(figures.get("idle_gpu_source")),
                 cost_per_deployment=_number(figures.get("cost_per_deployment")),
                 moves=sorted(s for s, moved in moves.items() if moved == week),
             )
         )
     return rows
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _sources(part: pd.DataFrame) -> str | None:
+    """Where a group's idle GPU cost over the weeks comes from (``rollup._idle_gpu``'s words, joined)."""
+    if "idle_gpu_source" not in part:
+        return None
+    found = {w for v in part["idle_gpu_source"] if (t := _text(v)) for w in t.split(" + ")}
+    return " + ".join(sorted(found)) or None
 
 
 def _sum(values: pd.Series) -> float | None:
@@ -129,6 +145,7 @@ def _group_rows(table: pd.DataFrame, weeks: list[str], moves: dict[str, str] | N
                 idle_gpu_cost=_sum(part["idle_gpu_cost"]),
                 cost_per_deployment=_number(last.at[group, "cost_per_deployment"]) if group in last.index else None,
                 moved_in=(moves or {}).get(str(group)),
+                idle_gpu_source=_sources(part),
             )
         )
     return sorted(rows, key=lambda r: (-(r.total or 0.0), r.group))

@@ -21,10 +21,11 @@ from service.core.db import session_scope
 from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
-from service.digest import assumptions
-from service.digest.build import build, check_request
+from service.core.weeks import week_window
+from service.digest import assumptions, scoped
+from service.digest.build import build, check_request, digest_input
 from service.digest.html import render_html
-from service.digest.models import DigestContent, read_stored
+from service.digest.models import DigestContent, ScorecardPart, read_stored
 from service.digest.scorecard import rescore
 from service.figures import catalogue
 
@@ -87,6 +88,33 @@ def digest_content(
         compute,
         stale_ok=lambda content: not content.empty,  # never "a quiet week" from before the data came in
     )
+
+
+def scoped_scorecard(
+    session: Session,
+    settings: Settings,
+    *,
+    week: str,
+    content: DigestContent,
+    chosen: tuple[str, ...],
+    first: str | None,
+    memo: cache.PageMemo,
+) -> ScorecardPart | None:
+    """The scorecard re-estimated for the ``chosen`` services over the weeks from ``first`` to ``week``
+    (``service.digest.scoped``: treated restricted to them, every service a control), built in the
+    background like a digest: None until it is ready (or without a migration section)."""
+    whole = content.migration
+    if whole is None:
+        return None
+
+    def compute() -> ScorecardPart:
+        with session_scope(settings.database_url) as own:
+            data = digest_input(own, settings, week=week, audience="leaders")
+        start = None if first is None else week_window(first, settings.timezone)[0]
+        return scoped.scoped_scorecard(data, whole, chosen=chosen, first=start, cost=content.cost)
+
+    key = ("scoped-scorecard", settings.database_url, week, content.audience, chosen, first)
+    return memo.peek(key, cache.data_version(session), compute)
 
 
 def _valued_at(stored: dict[str, Any]) -> dict[str, float]:

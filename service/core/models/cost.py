@@ -53,6 +53,10 @@ class CostLine(SourcedRow, table=True):
     provider: str | None = Field(default=None, max_length=128)
     billing_period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     import_id: int | None = Field(default=None, foreign_key="cost_import.id", ondelete="SET NULL")
+    details: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """FOCUS: what the line's rows described themselves as (``focus.DETAIL_COLUMNS`` joined) → their amount,
+    so a rule read at query time (``service.figures.cost.gpu``) can tell GPU spend without the line's key
+    (and so its external id) depending on the rule. None for other sources."""
 
 
 class Measurement(SourcedRow, table=True):

@@ -16,6 +16,10 @@ Columns read (names as the specification defines them):
   a month a row merely falls in is never replaced.
 - ``ServiceName`` (kept as the line's resource: "Amazon EC2"), ``ResourceId`` (looked up in
   FRICTIONLOG_SERVICE_ALIASES when no tag names the service), ``Tags`` (a JSON object).
+- ``DETAIL_COLUMNS`` (ResourceType, SkuMeter, SkuPriceDetails, ChargeDescription, ServiceSubcategory), when
+  present: joined into the row's description, summed per line as the line's ``details`` (description →
+  amount) for rules read at query time (the GPU rule, ``service.figures.cost.gpu``). They are not part of
+  the line's key, so a changed rule never changes a line's external id.
 
 Any problem raises :class:`FocusError` naming the data row (1 = the first row after the header) and the
 column; nothing is returned, so nothing is imported.
@@ -42,6 +46,11 @@ COST_COLUMNS = ("EffectiveCost", "BilledCost")
 PROVIDER_COLUMNS = ("ProviderName", "ServiceProviderName")
 PLATFORM_TAG = "platform"
 _CACHE_LIMIT = 100_000
+DETAIL_COLUMNS = ("ResourceType", "SkuMeter", "SkuPriceDetails", "ChargeDescription", "ServiceSubcategory")
+MAX_DETAILS = 64
+"""Distinct descriptions kept per line; the amounts of further ones are summed under ``OTHER_DETAIL``."""
+OTHER_DETAIL = ""
+MAX_DETAIL_CHARS = 256
 
 
 MAX_CHARGE_PERIOD = timedelta(days=400)
@@ -69,6 +78,8 @@ class FocusSummary:
     """A whole file, folded: sums per key, and which (provider, billing period) scopes it covers."""
 
     lines: dict[LineKey, float] = field(default_factory=dict)
+    details: dict[LineKey, dict[str, float]] = field(default_factory=dict)
+    """Per line, its rows' descriptions (``DETAIL_COLUMNS``) → their summed amount."""
     rows: int = 0
     periods: set[tuple[str, datetime]] = field(default_factory=set)
     """Every (provider, billing period) its lines fall in."""
@@ -184,9 +195,19 @@ class _Reader:
         )
         lines = self.summary.lines
         lines[key] = lines.get(key, 0.0) + amount
+        add_detail(self.summary.details.setdefault(key, {}), self.detail(record), amount)
         self.summary.periods.add((provider[:128], period))
         self.summary.currencies.add(currency)
         self.summary.rows += 1
+
+    def detail(self, record: Mapping[str, Any]) -> str:
+        parts = []
+        for column in DETAIL_COLUMNS:
+            value = record.get(column)
+            text = _text(json.dumps(value, sort_keys=True, default=str) if isinstance(value, dict | list) else value)
+            if text is not None:
+                parts.append(text)
+        return " | ".join(parts)[:MAX_DETAIL_CHARS]
 
     def service(self, tags: Mapping[str, Any], record: Mapping[str, Any]) -> str | None:
         aliases = self.policy.aliases
@@ -198,6 +219,13 @@ class _Reader:
         if resource and resource in aliases:
             return slug_or_none(aliases[resource])
         return None
+
+
+def add_detail(details: dict[str, float], description: str, amount: float) -> None:
+    """Add ``amount`` to a line's ``description``; past ``MAX_DETAILS`` descriptions, to ``OTHER_DETAIL``."""
+    if description not in details and len(details) >= MAX_DETAILS:
+        description = OTHER_DETAIL
+    details[description] = details.get(description, 0.0) + amount
 
 
 def _fold(key: object) -> str:

@@ -79,3 +79,21 @@ def measurement_frame(
     frame = _frame(session, _scoped(statement, table.c, filters, start, end, unallocated), MEASUREMENT_FRAME)
     frame["value"] = frame["value"].astype(float)
     return frame
+
+
+FOCUS_DETAIL_FRAME = ["service", "platform", "resource", "details", "amount", "currency", "period_start", "period_end"]
+
+
+def focus_detail_frame(
+    session: Session, filters: Filters, start: datetime | None = None, end: datetime | None = None
+) -> pd.DataFrame:
+    """FOCUS cost lines overlapping [start, end) with their ServiceName (``resource``) and ``details``: what
+    the GPU rule (``service.figures.cost.gpu``) reads."""
+    table = CostLine.__table__  # type: ignore[attr-defined]
+    statement = select(*(table.c[c] for c in FOCUS_DETAIL_FRAME)).where(table.c.source == "focus")
+    statement = _scoped(statement, table.c, filters, start, end, unallocated=False)
+    frame = pd.DataFrame([tuple(row) for row in session.exec(statement).all()], columns=FOCUS_DETAIL_FRAME)
+    for name in ("period_start", "period_end"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    frame["amount"] = frame["amount"].astype(float)
+    return frame

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from service.figures.cohort import with_cohort
+from service.figures.cost import gpu
 from service.figures.cost.compute import (
     BILLED_SOURCES,
     COST_COLUMNS,
@@ -149,10 +150,8 @@ def weekly_from_cost_rollups(rows: pd.DataFrame, *, group_by: str) -> pd.DataFra
     estimate = ~rows["week"].isin(billed_weeks)
     lines = rows["billed_lines"] + rows["estimate_lines"].where(estimate, 0)
     cost = (rows["billed_cost"] + rows["estimate_cost"].where(estimate, 0.0)).where(lines > 0)
-    both = pd.concat([rows["gpu_cost_billed"], rows["gpu_cost_estimate"].where(estimate)], axis=1)
-    gpu_cost = both.sum(axis=1, min_count=1)
     prov, used = rows["gpu_hours_provisioned"].astype(float), rows["gpu_hours_used"].astype(float)
-    utilisation = (used / prov.where(prov > 0)).clip(upper=1.0)
+    idle, source = _idle_gpu(rows, estimate, prov, used)
     work = pd.DataFrame(
         {
             "week": rows["week"],
@@ -161,7 +160,8 @@ def weekly_from_cost_rollups(rows: pd.DataFrame, *, group_by: str) -> pd.DataFra
             "unallocated_cost": cost.where(rows["service"] == ""),
             "gpu_hours_provisioned": prov,
             "gpu_hours_used": used,
-            "idle_gpu_cost": gpu_cost * (1 - utilisation),
+            "idle_gpu_cost": idle,
+            "idle_gpu_source": source,
             "cpu_weighted": rows["cpu_weighted"].astype(float),
             "cpu_hours": rows["cpu_hours"].astype(float),
         }
@@ -169,6 +169,7 @@ def weekly_from_cost_rollups(rows: pd.DataFrame, *, group_by: str) -> pd.DataFra
     grouped = work.groupby(by)
     table = grouped[["compute_cost", "unallocated_cost", "gpu_hours_provisioned", "gpu_hours_used"]].sum(min_count=1)
     table["idle_gpu_cost"] = grouped["idle_gpu_cost"].sum(min_count=1)
+    table["idle_gpu_source"] = grouped["idle_gpu_source"].agg(_sources)
     cpu = grouped[["cpu_weighted", "cpu_hours"]].sum(min_count=1)
     table["cpu_utilisation"] = cpu["cpu_weighted"] / cpu["cpu_hours"].where(cpu["cpu_hours"] > 0)
     table = table.join(_p95(rows["cold_start_seconds"].set_axis(pd.MultiIndex.from_frame(work[by]))), how="left")
@@ -186,7 +187,35 @@ def weekly_from_cost_rollups(rows: pd.DataFrame, *, group_by: str) -> pd.DataFra
     )
     table["cost_per_deployment"] = np.nan
     table["cold_start_n"] = table["cold_start_n"].fillna(0).astype(int)
-    return table[[*by, *COST_COLUMNS]].sort_values(by).reset_index(drop=True)
+    return table[[*by, *COST_COLUMNS, "idle_gpu_source"]].sort_values(by).reset_index(drop=True)
+
+
+def _sources(values: pd.Series) -> str | None:
+    return " + ".join(sorted({str(v) for v in values.dropna()})) or None
+
+
+def _idle_gpu(rows: pd.DataFrame, estimate: pd.Series, prov: pd.Series, used: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Idle GPU cost of each row, and where it comes from (``gpu``: FOCUS lines, OpenCost, cost lines).
+    A service-week with FOCUS GPU spend (``focus_gpu_cost``, read with the rows by the GPU rule) takes its
+    idle cost from it × (1 − the service-week's utilisation over all its platforms); its ``gpu`` category
+    lines (OpenCost's estimate, a generic line) are then left out, never added. Elsewhere: ``gpu`` category
+    spend × (1 − the row's utilisation), the OpenCost estimate only in a week without billed lines."""
+    both = pd.concat([rows["gpu_cost_billed"], rows["gpu_cost_estimate"].where(estimate)], axis=1)
+    category = both.sum(axis=1, min_count=1) * (1 - (used / prov.where(prov > 0)).clip(upper=1.0))
+    category_source = pd.Series(
+        np.where(rows["gpu_cost_billed"].notna(), gpu.COST_LINES, gpu.OPENCOST), index=rows.index
+    ).where(category.notna())
+    focus = rows["focus_gpu_cost"].astype(float) if "focus_gpu_cost" in rows else pd.Series(np.nan, index=rows.index)
+    if focus.notna().sum() == 0:
+        return category, category_source
+    service_week = [rows["week"], rows["service"]]
+    week_prov = prov.groupby(service_week).transform(lambda s: s.sum(min_count=1))
+    week_used = used.groupby(service_week).transform(lambda s: s.sum(min_count=1))
+    focus_idle = focus * (1 - (week_used / week_prov.where(week_prov > 0)).clip(upper=1.0))
+    has_focus = focus.fillna(0).ne(0).groupby(service_week).transform("any").astype(bool)
+    idle = focus_idle.where(has_focus, category)
+    source = category_source.mask(has_focus & focus_idle.notna(), gpu.FOCUS_LINES)
+    return idle, source.where(idle.notna())
 
 
 def with_groups(rows: pd.DataFrame, teams: dict[str, Any], migrated: set[str]) -> pd.DataFrame:

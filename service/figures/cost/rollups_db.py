@@ -24,9 +24,9 @@ from service.core.models.cost import WeeklyCostRollup
 from service.core.settings import Settings
 from service.core.weeks import week_instant
 from service.figures.cohort import with_cohort
-from service.figures.cost import rollup
+from service.figures.cost import gpu, rollup
 from service.figures.cost.currency import Currencies
-from service.figures.cost.frames import cost_frame, measurement_frame
+from service.figures.cost.frames import cost_frame, focus_detail_frame, measurement_frame
 from service.figures.filters import Filters, migrated_platforms
 from service.figures.rollup_query import filtered
 
@@ -149,11 +149,32 @@ def rows_for(
     """Rollup rows with team and cohort: stored when rollups exist, else computed from raw lines (the same
     whole weeks, the same figures)."""
     stored = read(session, settings, filters, start, end)
-    if stored is not None:
-        return stored
-    rows = compute_rows(session, settings, filters=filters, start=start, end=end)
-    teams = dict(session.exec(select(Service.slug, Service.team)).all())
-    return rollup.with_groups(rows, teams, migrated_platforms(session))
+    if stored is None:
+        rows = compute_rows(session, settings, filters=filters, start=start, end=end)
+        teams = dict(session.exec(select(Service.slug, Service.team)).all())
+        stored = rollup.with_groups(rows, teams, migrated_platforms(session))
+    return with_focus_gpu(session, settings, stored, filters, start, end)
+
+
+def with_focus_gpu(
+    session: Session,
+    settings: Settings,
+    rows: pd.DataFrame,
+    filters: Filters,
+    start: datetime | None,
+    end: datetime | None,
+) -> pd.DataFrame:
+    """The rows with ``focus_gpu_cost``: the FOCUS GPU spend of each (week, service, platform) by the GPU
+    rule as configured now (``service.figures.cost.gpu``), read with the rows, never stored in them."""
+    lines = focus_detail_frame(session, filters, start, end)
+    weekly = gpu.focus_gpu_weekly(
+        lines, gpu.GpuRule.from_settings(settings), tz=settings.timezone, currencies=Currencies.from_settings(settings)
+    )
+    rows = rows.drop(columns=["focus_gpu_cost"], errors="ignore")
+    if weekly.empty or rows.empty:
+        return rows.assign(focus_gpu_cost=np.nan)
+    key = ["week", "service", "platform"]
+    return rows.merge(weekly[[*key, "focus_gpu_cost"]], on=key, how="left")
 
 
 def _samples(text: str | list[float]) -> list[float]:

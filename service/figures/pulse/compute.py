@@ -14,6 +14,11 @@ import pandas as pd
 
 METRIC = "infra_hours_pulse"
 RATE_METRIC = "infra_hours_pulse_response_rate"
+RESPONSES_METRIC = "infra_hours_pulse_responses"
+MIN_RESPONSE_RATE = 0.3
+MIN_RESPONDERS = 3
+"""A service-week's pulse mean counts as evidence only when at least this share of those asked answered and
+at least this many people did (``counted``); below either it is shown, never judged."""
 QUESTION = "How many hours did infrastructure cost you this week?"
 
 
@@ -49,3 +54,51 @@ def weekly(asked: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     table["answered"] = table["answered"].fillna(0).astype(int)
     table["response_rate"] = (table["answered"] / table["asked"]).clip(upper=1.0)
     return table[columns].sort_values(["week", "service"]).reset_index(drop=True)
+
+
+_WEEK = ["service", "period_start"]
+
+
+def low_response(measurements: pd.DataFrame) -> pd.DataFrame:
+    """The service-weeks of ``measurements`` (``measurement_frame`` rows) whose pulse mean does not count:
+    a response rate under ``MIN_RESPONSE_RATE`` or fewer than ``MIN_RESPONDERS`` answers (a week stored
+    without its count of answers is judged by its rate alone). Columns: service, period_start, rate."""
+    columns = [*_WEEK, "rate"]
+    hours = measurements[(measurements["metric"] == METRIC) & measurements["service"].notna()]
+    if hours.empty:
+        return pd.DataFrame(columns=columns)
+
+    def one(metric: str, name: str) -> pd.DataFrame:
+        rows = measurements[measurements["metric"] == metric]
+        last: pd.DataFrame = rows.groupby(_WEEK, as_index=False).agg(**{name: ("value", "last")})
+        return last
+
+    weeks = hours[_WEEK].drop_duplicates()
+    weeks = weeks.merge(one(RATE_METRIC, "rate"), on=_WEEK, how="left")
+    weeks = weeks.merge(one(RESPONSES_METRIC, "responders"), on=_WEEK, how="left")
+    low = (weeks["rate"] < MIN_RESPONSE_RATE) | (weeks["responders"] < MIN_RESPONDERS)
+    return weeks.loc[low, columns].reset_index(drop=True)
+
+
+def counted(measurements: pd.DataFrame) -> pd.DataFrame:
+    """``measurements`` without the pulse means of low-response service-weeks (``low_response``): what the
+    estimator judges the pulse from."""
+    low = low_response(measurements)
+    if low.empty:
+        return measurements
+    keys = pd.MultiIndex.from_frame(measurements[_WEEK])
+    dropped = keys.isin(pd.MultiIndex.from_frame(low[_WEEK])) & (measurements["metric"] == METRIC).to_numpy()
+    return measurements[~dropped]
+
+
+def response_note(measurements: pd.DataFrame) -> str | None:
+    """What a pulse claim says when some of its weeks did not count: "low response (x %) in k of n
+    service-weeks, not counted" (x: the mean response rate of those weeks), or None."""
+    hours = measurements[(measurements["metric"] == METRIC) & measurements["service"].notna()]
+    low = low_response(measurements)
+    if low.empty:
+        return None
+    total = len(hours[_WEEK].drop_duplicates())
+    rate = low["rate"].mean()
+    shown = "unknown" if pd.isna(rate) else f"{rate:.0%}".replace("%", " %")
+    return f"low response ({shown}) in {len(low)} of {total} service-weeks, not counted"

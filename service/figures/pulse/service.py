@@ -174,8 +174,8 @@ def weekly_frames(session: Session, weeks: list[str]) -> tuple[pd.DataFrame, pd.
 
 def measurement_events(table: pd.DataFrame, windows: dict[str, tuple[datetime, datetime]]) -> list[dict[str, object]]:
     """Generic ``measurement`` events (the normal ingest path) of ``compute.weekly``'s rows: the mean (only
-    where someone answered) and the response rate, per service and week, with stable ids so a re-run
-    replaces its values."""
+    where someone answered), the number of answers and the response rate, per service and week, with stable
+    ids so a re-run replaces its values."""
     events: list[dict[str, object]] = []
     for row in table.to_dict(orient="records"):
         start, end = windows[str(row["week"])]
@@ -191,6 +191,16 @@ def measurement_events(table: pd.DataFrame, windows: dict[str, tuple[datetime, d
                     **period,
                 }
             )
+        events.append(
+            {
+                "type": "measurement",
+                "id": f"pulse:{row['week']}:{row['service']}:responses",
+                "metric": compute.RESPONSES_METRIC,
+                "value": float(row["answered"]),
+                "unit": "count",
+                **period,
+            }
+        )
         events.append(
             {
                 "type": "measurement",

@@ -17,7 +17,7 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache, digest_view
 from service.app.web.auth import Viewing
-from service.app.web.reads import digest_content, service_facts, upcoming_moves
+from service.app.web.reads import digest_content, scoped_scorecard, service_facts, upcoming_moves
 from service.app.web.render import page, preparing
 from service.core.errors import InvalidInput, NotFound
 from service.core.timeutil import utcnow
@@ -94,6 +94,22 @@ def checked_scope(
     return Scope(start, last, team or None, service or None)
 
 
+def _rescoped(
+    request: Request, session: DbSession, content: DigestContent, scope: Scope, services: list[tuple[str, str | None]]
+) -> tuple[DigestContent, bool]:
+    """The content with its scorecard re-estimated for the scope's service (or team's services) over its
+    range, and whether it is; as it is when the overview is not narrowed or while the re-estimate is being
+    computed."""
+    if scope.first is None and not scope.team and not scope.service:
+        return content, False
+    chosen = (scope.service,) if scope.service else tuple(s for s, t in services if not scope.team or t == scope.team)
+    settings = app_state(request).settings
+    card = scoped_scorecard(
+        session, settings, week=scope.last, content=content, chosen=chosen, first=scope.first, memo=cache.of(request)
+    )
+    return (content, False) if card is None else (content.model_copy(update={"scorecard": card}), True)
+
+
 @router.get("/")
 def overview(
     request: Request,
@@ -119,6 +135,7 @@ def overview(
     if content is None:
         return preparing(request, title="Overview", audience=audience, viewer=viewer)
     content = rescore(content, assumptions.current(session, settings), settings.reporting_currency)
+    content, rescoped = _rescoped(request, session, content, scope, [(f.slug, f.team) for f in facts])
     if first is not None:
         content = content.model_copy(update={"charts": content.charts.within(first, chosen)})
     week_end = datetime.fromisoformat(content.to) if content.to else utcnow()
@@ -142,6 +159,7 @@ def overview(
         service=service or "",
         teams=sorted({f.team for f in facts if f.team}),
         scope=scope,
+        rescoped=rescoped,
         d=digest_view.parts(
             content,
             drill_down(content, scope, tz=settings.timezone),
