@@ -110,6 +110,24 @@ def test_focus_gpu_lines_give_idle_gpu_cost_which_wins_its_service_week(world: S
     assert source == COST_LINES
 
 
+def test_the_digest_reads_idle_gpu_cost_as_the_cost_page_does(world: Settings, tmp_path: Path) -> None:
+    """One figure, one rule: the digest's cost part (its own frames, ``resources.cost``) counts the FOCUS GPU
+    spend as /cost does — the p4d spend, not the generic gpu line — and follows a changed rule."""
+    from service.digest import resources
+    from service.digest.build import digest_input
+
+    with session_scope(world.database_url, write=True) as session:
+        import_focus(session, world, _focus(tmp_path / "bill.csv"))
+    for settings in (world, world.model_copy(update={"gpu_line_patterns": [r"\bc5\."]})):
+        with session_scope(settings.database_url) as session:
+            data = digest_input(session, settings, week=LABEL, audience="leaders", now=WEEK + timedelta(days=9))
+        part = resources.cost(data)
+        assert part is not None
+        assert part.this_week is not None
+        assert part.this_week.idle_gpu_cost == pytest.approx(_idle(settings)[0])
+    assert _idle(world)[0] == pytest.approx(GPU_SPEND * (1 - USED / PROVISIONED))
+
+
 @pytest.mark.parametrize(
     ("text", "gpu"),
     [

@@ -26,8 +26,10 @@ from service.digest.models import DigestContent
 from service.effects import resource_panels as resources
 from service.figures import catalogue, rollups_db
 from service.figures.cohort import with_cohort
+from service.figures.cost import gpu
 from service.figures.cost import panel as cost_panel
 from service.figures.cost.currency import Currencies
+from service.figures.cost.frames import focus_detail_frame
 from service.figures.filters import Filters, migrated_platforms
 from service.figures.friction.categorise import configured_taxonomy
 from service.figures.metrics.service import (
@@ -105,8 +107,15 @@ def resource_frames(
     def mine(frame: pd.DataFrame) -> pd.DataFrame:
         return frame[frame["service"].isin(names)].reset_index(drop=True)
 
+    focus_gpu = gpu.focus_gpu_weekly(
+        focus_detail_frame(session, filters, start, end),
+        gpu.GpuRule.from_settings(settings),
+        tz=settings.timezone,
+        currencies=currencies,
+    )
     return {
         resources.COSTS: costs,
+        resources.FOCUS_GPU: focus_gpu,
         resources.MEASUREMENTS: loaded.measurements,
         resources.WORK_SAMPLES: mine(
             work_compute.time_to_ship(work.items, work.history, work.shipments, work.references)

@@ -67,14 +67,22 @@ def cost(data: DigestInput) -> CostPart | None:
     currencies = Currencies(reporting=data.reporting_currency)
     week, before = _weeks(data)
 
-    def weekly(frame_costs: pd.DataFrame, frame_measures: pd.DataFrame) -> pd.DataFrame:
+    def weekly(
+        frame_costs: pd.DataFrame, frame_measures: pd.DataFrame, focus_gpu: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         for frame in (frame_costs, frame_measures):
             for column in ("team", "cohort"):
                 if column not in frame:
                     frame[column] = None
-        return cost_weekly(frame_costs, frame_measures, tz=data.tz, group_by="platform", currencies=currencies)
+        return cost_weekly(
+            frame_costs, frame_measures, tz=data.tz, group_by="platform", currencies=currencies, focus_gpu=focus_gpu
+        )
 
-    total = weekly(costs.assign(platform=ALL), measurements.assign(platform=ALL))
+    focus = data.resource_frames.get(resources.FOCUS_GPU)
+    if focus is not None and not focus.empty:
+        key = ["week", "week_start", "service", "platform"]
+        focus = focus.assign(platform=ALL).groupby(key, as_index=False).agg(focus_gpu_cost=("focus_gpu_cost", "sum"))
+    total = weekly(costs.assign(platform=ALL), measurements.assign(platform=ALL), focus)
     by_platform = weekly(costs.assign(platform=costs["platform"].fillna(UNKNOWN)), measurements.iloc[0:0].copy())
     this = _figures(total[total["week"] == week])
     previous = _figures(total[total["week"].isin(before)])

@@ -32,6 +32,8 @@ from service.figures.pulse import compute as pulse
 from service.figures.work import panel as work_panel
 
 COSTS = "costs"
+FOCUS_GPU = "focus_gpu"
+"""The FOCUS lines' GPU spend per (week, service, platform), by the GPU rule (``service.figures.cost.gpu``)."""
 MEASUREMENTS = "measurements"
 WORK_SAMPLES = "work_samples"
 SUPPORT_TICKETS = "support_tickets"

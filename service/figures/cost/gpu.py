@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from service.core.settings import Settings
@@ -79,3 +80,13 @@ def focus_gpu_weekly(lines: pd.DataFrame, rule: GpuRule, *, tz: str, currencies:
     )
     weekly["week_start"] = pd.to_datetime(weekly["week_start"], utc=True)
     return weekly[FOCUS_GPU_COLUMNS]
+
+
+def with_focus_gpu(rows: pd.DataFrame, weekly: pd.DataFrame) -> pd.DataFrame:
+    """Rollup rows (week, service, platform, …) with ``focus_gpu_cost`` from ``focus_gpu_weekly``: the one
+    join, for the stored rollups' reads and the digest's own alike."""
+    rows = rows.drop(columns=["focus_gpu_cost"], errors="ignore")
+    if weekly.empty or rows.empty:
+        return rows.assign(focus_gpu_cost=np.nan)
+    key = ["week", "service", "platform"]
+    return rows.merge(weekly[[*key, "focus_gpu_cost"]], on=key, how="left")

@@ -232,10 +232,14 @@ def cost_weekly(
     tz: str,
     group_by: str,
     currencies: Currencies,
+    focus_gpu: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (week, group) with COST_COLUMNS (cost_per_deployment is filled by :func:`with_cost`):
-    the rollup rows of these lines, then the figures of the rows — the very steps stored rollups take."""
+    the rollup rows of these lines, joined with the FOCUS GPU spend (``gpu.focus_gpu_weekly``, on the same
+    platforms as the lines) where given, then the figures of the rows — the very steps stored rollups take."""
     rows = cost_rollup(costs, measurements, tz=tz, currencies=currencies)
+    if focus_gpu is not None:
+        rows = gpu.with_focus_gpu(rows, focus_gpu)
     frames = [f for f in (costs, measurements) if not f.empty]
     teams = {s: t for f in frames for s, t in zip(f["service"], f["team"], strict=True) if s is not None and t}
     migrated = {p for f in frames for p, c in zip(f["platform"], f["cohort"], strict=True) if c == "migrated"}

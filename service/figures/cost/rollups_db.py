@@ -170,11 +170,7 @@ def with_focus_gpu(
     weekly = gpu.focus_gpu_weekly(
         lines, gpu.GpuRule.from_settings(settings), tz=settings.timezone, currencies=Currencies.from_settings(settings)
     )
-    rows = rows.drop(columns=["focus_gpu_cost"], errors="ignore")
-    if weekly.empty or rows.empty:
-        return rows.assign(focus_gpu_cost=np.nan)
-    key = ["week", "service", "platform"]
-    return rows.merge(weekly[[*key, "focus_gpu_cost"]], on=key, how="left")
+    return gpu.with_focus_gpu(rows, weekly)
 
 
 def _samples(text: str | list[float]) -> list[float]:
