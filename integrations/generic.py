@@ -214,6 +214,8 @@ def _check_rules(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
         pairs.append(("period_end", event.period_end, "period_start", event.period_start))
     if isinstance(event, MeasurementIn) and (problem := measurement_problem(event.metric, event.value)):
         raise InvalidInput(problem, field="value")
+    if isinstance(event, ChangeIn):
+        _change_owner(event)
     if isinstance(event, IncidentIn) and event.status == IncidentStatus.RESOLVED and event.resolved_at is None:
         raise InvalidInput("a resolved incident needs resolved_at (when it was resolved)", field="resolved_at")
     for later_name, later, earlier_name, earlier in pairs:
@@ -307,17 +309,24 @@ def records(
                 ),
             )
         ]
-    repository = normalise_repository(event.repository) or event.repository
+    repository, service = _change_owner(event)
     return [
         ChangeRecord(
             sha=event.sha.lower(),
             repository=repository,
-            service=event.service or repository_service(repository),
+            service=service,
             committed_at=event.timestamp,
             pr_number=event.pr_number,
             merged_at=event.merged_at,
         )
     ]
+
+
+def _change_owner(event: ChangeIn) -> tuple[str, str]:
+    """A change's repository (normalised) and service: its own, else its repository's last segment's slug —
+    InvalidInput naming ``repository`` when that is no service name. The edge's check and the record's."""
+    repository = normalise_repository(event.repository) or event.repository
+    return repository, event.service or repository_service(repository)
 
 
 def _cost_or_measurement(event: CostIn | MeasurementIn) -> CostRecord | MeasurementRecord:
