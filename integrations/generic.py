@@ -212,12 +212,7 @@ def _check_rules(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | Measurem
         pairs.append(("acknowledged_at", event.acknowledged_at, "started_at", event.started_at))
     elif isinstance(event, CostIn | MeasurementIn):
         pairs.append(("period_end", event.period_end, "period_start", event.period_start))
-    if isinstance(event, MeasurementIn) and (problem := measurement_problem(event.metric, event.value)):
-        raise InvalidInput(problem, field="value")
-    if isinstance(event, ChangeIn):
-        _change_owner(event)
-    if isinstance(event, IncidentIn) and event.status == IncidentStatus.RESOLVED and event.resolved_at is None:
-        raise InvalidInput("a resolved incident needs resolved_at (when it was resolved)", field="resolved_at")
+    _value_rules(event)
     for later_name, later, earlier_name, earlier in pairs:
         if later is not None and earlier is not None and later < earlier:
             raise InvalidInput(f"{later_name} is before {earlier_name}", field=later_name)
@@ -320,6 +315,17 @@ def records(
             merged_at=event.merged_at,
         )
     ]
+
+
+def _value_rules(event: DeploymentIn | IncidentIn | ChangeIn | CostIn | MeasurementIn | WorkItemIn) -> None:
+    """A measurement inside its unit's range, a change's repository that names a service, a resolved
+    incident's resolved_at."""
+    if isinstance(event, MeasurementIn) and (problem := measurement_problem(event.metric, event.value)):
+        raise InvalidInput(problem, field="value")
+    if isinstance(event, ChangeIn):
+        _change_owner(event)
+    if isinstance(event, IncidentIn) and event.status == IncidentStatus.RESOLVED and event.resolved_at is None:
+        raise InvalidInput("a resolved incident needs resolved_at (when it was resolved)", field="resolved_at")
 
 
 def _change_owner(event: ChangeIn) -> tuple[str, str]:
