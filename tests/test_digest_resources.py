@@ -151,3 +151,30 @@ def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api
     for shown in ("Cost and utilisation", "Engineering productivity", "Infrastructure-related incidents"):
         assert shown in page
     assert "Cost per platform this week: legacy" in text
+
+
+def test_a_week_with_costs_but_no_deploys_or_incidents_still_shows_its_cost(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    """A "quiet" week is about deployments, incidents and reports: a week that had none but was billed says
+    so, and its cost part is there (it was dropped with the rest of an empty week's sections)."""
+    events = []
+    for week in range(WEEKS):
+        monday = FIRST + timedelta(weeks=week)
+        period = {"period_start": iso(monday), "period_end": iso(monday + timedelta(weeks=1))}
+        events.append(
+            {"type": "cost", "id": f"bill-{week}", "service": "ml-api", "amount": 100.0 + week}
+            | {"currency": "USD", "category": "compute", **period}
+        )
+    response = client.post("/webhooks/generic", json=events, headers=admin_headers)
+    assert response.status_code == 202, response.text
+
+    content = digest(client, admin_headers, settings)
+
+    assert content["empty"] is True
+    assert content["cost"] is not None
+    assert content["cost"]["this_week"]["compute_cost"] == 100.0 + WEEKS - 1
+    typed = DigestContent.model_validate(content)
+    assert not typed.short
+    assert "Compute cost" in render_html(typed)
+    assert "Compute cost" in plain_text(typed)

@@ -13,8 +13,12 @@ from typing import Any
 import pandas as pd
 from fastapi.testclient import TestClient
 
+from service.core.db import session_scope
 from service.core.settings import Settings
 from service.criteria.metrics import DECLARED
+from service.digest import scoped
+from service.digest.build import digest_input
+from service.digest.models import DigestContent
 from service.figures.pulse import compute, service
 from tests.test_digest import FIRST, MOVERS, STAYERS, WEEK, WEEKS, before_after, digest, story
 
@@ -154,6 +158,26 @@ def test_weeks_of_low_response_do_not_count_and_the_claim_says_so(
     assert "low response (20 %)" in item["sentence"]
     (tile,) = [t for t in content["scorecard"]["tiles"] if t["key"] == "productivity"]
     shown = [m["sentence"] for m in [tile, *tile["others"]] if m["metric"] == compute.METRIC]
+    assert shown
+    assert "low response (20 %)" in shown[0]
+
+
+def test_the_scorecard_scoped_to_some_services_says_so_too(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    moves = {**MOVERS, **STAYERS}
+    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
+    _pulse(client, admin_headers, moves, asked_on_new=20)
+    whole = DigestContent.model_validate(digest(client, admin_headers, settings)).migration
+    assert whole is not None
+    with session_scope(settings.database_url) as session:
+        data = digest_input(session, settings, week=WEEK, audience="leaders")
+
+    card = scoped.scoped_scorecard(data, whole, chosen=set(MOVERS), first=None, cost=None)
+
+    (tile,) = [t for t in card.tiles if t.key == "productivity"]
+    shown = [tile.sentence] if tile.metric == compute.METRIC else []
+    shown += [m.sentence for m in tile.others if m.metric == compute.METRIC]
     assert shown
     assert "low response (20 %)" in shown[0]
 

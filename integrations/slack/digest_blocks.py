@@ -48,7 +48,7 @@ def digest_blocks(content: DigestContent, *, public_url: str = DEFAULT_PUBLIC_UR
         {"type": "header", "text": plain(f"Frictionlog — week {week}", 150)},
         mrkdwn(md.escape(content.summary)),
     ]
-    if content.empty:
+    if content.short:
         return fallback, blocks
     blocks += _verdict_and_warnings(content)
     if content.scorecard is not None:

@@ -167,7 +167,7 @@ def with_data(data: DigestInput) -> tuple[PanelMetric, ...]:
     return tuple(m for m in data.user_metrics if m.key in wanted)
 
 
-def _response_noted(items: list[BeforeAfter], data: DigestInput) -> list[BeforeAfter]:
+def response_noted(items: list[BeforeAfter], data: DigestInput) -> list[BeforeAfter]:
     """The pulse's claim (and so its tile) says when weeks of low response were left out of it
     (``service.figures.pulse.compute.response_note``)."""
     measurements = data.resource_frames.get(MEASUREMENTS)
@@ -212,7 +212,7 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
         services_migrated=len(moved),
         cohorts_over=f"the last {LAST_WEEKS} weeks",
         cohorts=cohorts,
-        before_after=_response_noted(migration_part.before_after(results), data),
+        before_after=response_noted(migration_part.before_after(results), data),
         started_at=data.migration["started_at"],
         target_date=target_date,
         schedule=migration_part.schedule(len(moved), len(data.services), target_date, data.now),
@@ -311,7 +311,7 @@ def build_content(data: DigestInput) -> DigestContent:
     )
     moved = migration(data) if not empty or _migration_has_data(data) else None
     migration_section = None if moved is None else moved[0]
-    cost = None if empty else resources.cost(data)
+    cost = resources.cost(data)  # a week without deploys or incidents may still be billed
     verdict: list[str] = []
     card = None
     if moved is not None:

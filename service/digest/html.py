@@ -387,7 +387,7 @@ def render_html(content: DigestContent) -> str:
     week = content.week_label or content.week
     title = f"Frictionlog — week {week}"
     parts = [f"<h1>{escape(title)}</h1>", f"<p>{escape(content.summary)}</p>"]
-    if content.empty:
+    if content.short:
         return _page(title, parts)
     if content.verdict:
         parts.append("<div class='verdict'>" + "".join(f"<p>{escape(s)}</p>" for s in content.verdict) + "</div>")

@@ -450,6 +450,13 @@ class DigestContent(BaseModel):
     incident_categories: IncidentCategories | None = Field(default=None, description="Incidents by category")
     scorecard: ScorecardPart | None = Field(default=None, description="One tile per article category and the net")
 
+    @property
+    def short(self) -> bool:
+        """Whether the digest is its summary line alone: a quiet week (no deployments, incidents or reports)
+        with no cost, migration or scorecard to show either. Every renderer asks this, not ``empty``: a quiet
+        week that was billed, or whose migration has effects to read, still shows them."""
+        return self.empty and self.cost is None and self.migration is None and self.scorecard is None
+
     def as_json(self) -> dict[str, Any]:
         """The stored and served form (``from`` spelled as such, datetimes as RFC 3339)."""
         return self.model_dump(mode="json", by_alias=True)

@@ -204,7 +204,7 @@ def plain_text(content: DigestContent) -> str:
     """The fallback text of the Slack message, and the text version of the digest."""
     week = content.week_label or content.week
     lines = [f"Frictionlog weekly digest {week} — {content.summary}"]
-    if content.empty:
+    if content.short:
         return lines[0]
     lines += content.verdict
     lines += [headline_line(row) for row in content.headline]

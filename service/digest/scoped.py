@@ -91,7 +91,10 @@ def scoped_scorecard(
     moved = {s.slug for s in data.services if s.slug in chosen and s.moved_at is not None and s.moved_at < data.end}
     part = whole.model_copy(
         update={
-            "before_after": migration_part.before_after(results),
+            "before_after": digest_content.response_noted(
+                migration_part.before_after(results),
+                replace(data, services=[s for s in data.services if s.slug in chosen]),
+            ),
             "criteria": migration_part.criteria(results, data.criteria, target_date=whole.target_date, now=data.now),
             "services_migrated": len(moved),
         }

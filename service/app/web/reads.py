@@ -90,6 +90,12 @@ def digest_content(
     )
 
 
+RESCOPE_WAIT = 0.05
+"""How long a narrowed overview waits for its re-estimate before showing the whole migration's scorecard
+meanwhile: a re-estimate takes a second or more (13 metrics' bootstraps), so waiting the digest's
+``cache.PEEK_WAIT`` would only add to the page's first answer (bench.web)."""
+
+
 def scoped_scorecard(
     session: Session,
     settings: Settings,
@@ -114,7 +120,7 @@ def scoped_scorecard(
         return scoped.scoped_scorecard(data, whole, chosen=chosen, first=start, cost=content.cost)
 
     key = ("scoped-scorecard", settings.database_url, week, content.audience, chosen, first)
-    return memo.peek(key, cache.data_version(session), compute)
+    return memo.peek(key, cache.data_version(session), compute, wait=RESCOPE_WAIT)
 
 
 def _valued_at(stored: dict[str, Any]) -> dict[str, float]:
