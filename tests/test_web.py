@@ -493,40 +493,6 @@ def test_the_page_memo_serves_the_last_answer_while_it_recomputes_for_new_data()
     assert calls == [10, 20, 30]
 
 
-def test_the_page_memo_computes_in_the_background_one_at_a_time() -> None:
-    """Two pages' background computations never run at once (each would take a share of the GIL from the
-    requests answered meanwhile): the second starts when the first is done, and both are then served."""
-    import threading
-
-    from service.app.web.cache import PageMemo
-
-    memo = PageMemo()
-    release = threading.Event()
-    running: list[str] = []
-    overlapped: list[bool] = []
-
-    def compute(name: str) -> Any:
-        def run() -> str:
-            overlapped.append(bool(running))
-            running.append(name)
-            release.wait(5)
-            running.remove(name)
-            return name
-
-        return run
-
-    assert memo.peek("a", 1, compute("a"), wait=0.05) is None
-    assert memo.peek("b", 1, compute("b"), wait=0.05) is None
-    assert running == ["a"]  # "b" waits its turn
-    release.set()
-    deadline = time.monotonic() + 5
-    while memo.peek("b", 1, compute("never"), wait=0.05) != "b":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert memo.peek("a", 1, compute("never"), wait=0.05) == "a"
-    assert overlapped == [False, False]
-
-
 def test_the_services_table_shows_the_digests_own_before_after_per_service_and_sorts_gaps_last() -> None:
     from datetime import UTC, datetime
 

@@ -1,9 +1,7 @@
 """A small memo, one per app, for the pages' heavy reads (digest content, the services table, a service's
 figures, themes, the data page's warnings), keyed by a cheap data version.
 
-An answer computed for the current data version is served as is. Background computations run one at a
-time (each in its own thread, waiting its turn): a page answered meanwhile shares the interpreter with one
-of them, not with every re-estimate a reader has asked for. When the data has moved on, the last
+An answer computed for the current data version is served as is. When the data has moved on, the last
 answer is served once more while a background thread computes the new one (stale-while-revalidate), so a
 busy install never makes a reader wait for a recompute; what a reader sees then lags the data by one
 computation (a fraction of a second; a digest build takes seconds, see BENCHMARKS.md). An answer older
@@ -66,9 +64,6 @@ class PageMemo:
         self._entries: dict[Hashable, _Entry] = {}
         self._refreshing: set[Hashable] = set()
         self._lock = threading.Lock()
-        self._background = threading.Lock()
-        """Held by the one background computation running: the others wait their turn, so background work
-        takes at most one thread's share of the GIL from the requests being answered meanwhile."""
 
     def _store(self, key: Hashable, version: Hashable, value: Any) -> None:
         with self._lock:
@@ -129,9 +124,7 @@ class PageMemo:
 
     def _refresh(self, key: Hashable, version: Hashable, compute: Callable[[], Any]) -> None:
         try:
-            with self._background:
-                value = compute()
-            self._store(key, version, value)
+            self._store(key, version, compute())
         except Exception:  # the next request computes it in the foreground and reports the error itself
             log.exception("web.cache_refresh_failed key=%s", key)
             with self._lock:
