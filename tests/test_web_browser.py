@@ -1,6 +1,6 @@
 """The web app in a real headless Chromium (Debian's), against a real server (uvicorn, embedded worker)
 seeded by the demo generator through the HTTP API, with local stand-ins for Slack's Web API and its
-OpenID Connect endpoints. Screenshots at 1280 and 390 px go to var/artifacts/web/."""
+OpenID Connect endpoints. Screenshots at 1366 and 390 px go to var/artifacts/web/."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "var" / "artifacts" / "web"
-WIDTHS = {"desktop": 1280, "phone": 390}
+WIDTHS = {"desktop": 1366, "phone": 390}
 BUG = "invalid: a parser bug, since fixed"
 
 
@@ -58,7 +58,9 @@ class Site:
         return Session(get_engine(self.settings.database_url), expire_on_commit=False)
 
     def context(self, secret: str | None = None, **options: Any) -> BrowserContext:
-        context = self.browser.new_context(base_url=self.url, viewport={"width": 1280, "height": 900}, **options)
+        context = self.browser.new_context(
+            base_url=self.url, viewport={"width": WIDTHS["desktop"], "height": 900}, **options
+        )
         if secret is not None:
             page = context.new_page()
             sign_in_with_token(page, secret)
