@@ -39,7 +39,7 @@ def cohort_charts(content: DigestContent, bar_href: Callable[[str, str], str] | 
         bars = data.bars(key)
         if bars:
             out.append(
-                charts.stacked_bars(
+                charts.weekly(
                     f"{title}, migrated vs not yet migrated",
                     weeks,
                     [charts.Series(COHORT_WORDS[cohort], bars.get(cohort, []), css) for cohort, css in COHORTS],
@@ -54,12 +54,13 @@ def cohort_charts(content: DigestContent, bar_href: Callable[[str, str], str] | 
         series = data.lines(key)
         if any(v is not None for values in series.values() for v in values):
             out.append(
-                charts.lines(
+                charts.weekly(
                     f"{title}, migrated vs not yet migrated",
                     weeks,
                     [charts.Series(COHORT_WORDS[cohort], series.get(cohort, []), css) for cohort, css in COHORTS],
                     unit=unit,
                     chart_id=f"cohort-{key}",
+                    style="lines",
                     axes=_axes(key),
                 )
             )

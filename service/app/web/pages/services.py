@@ -121,9 +121,7 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
             mine = weekly[weekly["group"] == p].set_index("week")[column]
             series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
         out.append(
-            charts.stacked_bars(
-                title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move
-            )
+            charts.weekly(title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move)
         )
     return out, _cost_timeline(weekly, labels, platforms, css, settings.reporting_currency)
 
@@ -156,7 +154,7 @@ def _cost_timeline(
     cost = [charts.Series(f"on {p}", column("compute_cost", p), css[p]) for p in platforms]
     if any(v is not None for s in cost for v in s.values):
         out.append(
-            charts.stacked_bars(
+            charts.weekly(
                 f"Compute cost per week ({currency})", labels, cost, unit="", chart_id="timeline-compute_cost"
             )
         )
@@ -166,7 +164,14 @@ def _cost_timeline(
     ]
     if any(v is not None for s in gpu for v in s.values):
         out.append(
-            charts.lines("GPU utilisation (% of provisioned hours used)", labels, gpu, unit="", chart_id="timeline-gpu")
+            charts.weekly(
+                "GPU utilisation (% of provisioned hours used)",
+                labels,
+                gpu,
+                unit="",
+                chart_id="timeline-gpu",
+                style="lines",
+            )
         )
     return out
 
