@@ -29,6 +29,7 @@ from workers.names import (
     SWEEP_TASK,
 )
 from workers.process import drain, prepare_process, seconds_until_next_due
+from workers.pulse import PulseRun
 
 log = logging.getLogger("frictionlog.tasks")
 
@@ -165,19 +166,19 @@ def scheduled_imports() -> dict[str, str]:
     return outcome
 
 
-@app.task(name=PULSE_ASK_TASK, acks_late=True)
-def pulse_ask() -> dict[str, int]:
-    """Beat: jobs.pulse_ask (claims before it sends: a redelivered task asks no one twice), then a drain."""
-    run = jobs.pulse_ask(get_settings())
+def _pulsed(run: PulseRun) -> dict[str, int]:
     if run.measured:
         drain_inbox.apply_async()
     return {"sent": run.sent, "failed": run.failed, "measured": run.measured}
+
+
+@app.task(name=PULSE_ASK_TASK, acks_late=True)
+def pulse_ask() -> dict[str, int]:
+    """Beat: jobs.pulse_ask (claims before it sends: a redelivered task asks no one twice), then a drain."""
+    return _pulsed(jobs.pulse_ask(get_settings()))
 
 
 @app.task(name=PULSE_REMIND_TASK, acks_late=True)
 def pulse_remind() -> dict[str, int]:
     """Beat: jobs.pulse_remind (each question reminded at most once), then a drain."""
-    run = jobs.pulse_remind(get_settings())
-    if run.measured:
-        drain_inbox.apply_async()
-    return {"sent": run.sent, "failed": run.failed, "measured": run.measured}
+    return _pulsed(jobs.pulse_remind(get_settings()))
