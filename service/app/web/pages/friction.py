@@ -17,11 +17,11 @@ from service.app.api.state import app_state
 from service.app.api.triage import apply_triage
 from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewer, Viewing
-from service.app.web.reads import service_facts
+from service.app.web.reads import found, service_facts
 from service.app.web.render import page
 from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
-from service.core.errors import AppError, Conflict, InvalidInput, NotFound
+from service.core.errors import AppError, Conflict, InvalidInput
 from service.core.models import FrictionReport, Service
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
@@ -154,10 +154,7 @@ def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Respon
 
 
 def _report(session: Session, report_id: int) -> FrictionReport:
-    report = session.get(FrictionReport, report_id)
-    if report is None:
-        raise NotFound(f"There is no friction report #{report_id}.")
-    return report
+    return found(session, FrictionReport, report_id, f"There is no friction report #{report_id}.")
 
 
 @router.get("/friction/{report_id}")

@@ -15,10 +15,10 @@ from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
 from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
-from service.app.web.reads import digest_content, service_facts
+from service.app.web.reads import digest_content, found, service_facts
 from service.app.web.render import page
 from service.core.db import session_scope
-from service.core.errors import InvalidInput, NotFound
+from service.core.errors import InvalidInput
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
@@ -191,10 +191,7 @@ def service_figures(
 
 
 def _service_or_404(session: Session, slug: str) -> Service:
-    service = session.get(Service, slug)
-    if service is None:
-        raise NotFound(f"There is no service called {slug!r} in the catalogue.")
-    return service
+    return found(session, Service, slug, f"There is no service called {slug!r} in the catalogue.")
 
 
 @router.get("/services/{slug}")
