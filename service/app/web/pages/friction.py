@@ -205,16 +205,22 @@ def _render_report(
 Action = Literal["category", "duplicate", "acknowledge", "resolve", "wont_fix", "reopen"]
 
 
+def report_number(text: str, refusal: str) -> int:
+    """The report number a form names ("12" or "#12"); InvalidInput saying ``refusal`` (on ``duplicate_of``)
+    for anything else. ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx,
+    never a 500."""
+    number = text.strip().lstrip("#")
+    if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
+        raise InvalidInput(refusal, field="duplicate_of")
+    return int(number)
+
+
 def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> dict[str, Any]:
     """A board form's fields → the triage function's arguments (the same as the API's PATCH body)."""
     if action == "category":
         return {"category": category}
     if action == "duplicate":
-        number = duplicate_of.strip().lstrip("#")
-        # ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx, never a 500.
-        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
-            raise InvalidInput("give the number of the report this one duplicates", field="duplicate_of")
-        return {"duplicate_of": int(number)}
+        return {"duplicate_of": report_number(duplicate_of, "give the number of the report this one duplicates")}
     if action == "acknowledge":
         return {"status": "acknowledged"}
     if action == "reopen":
