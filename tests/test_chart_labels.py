@@ -14,9 +14,8 @@ from service.digest.charts import (
     WIDTH,
     Series,
     label_every,
-    lines,
     points_with_intervals,
-    stacked_bars,
+    weekly,
 )
 
 
@@ -26,7 +25,7 @@ def _values(svg: str) -> list[str]:
 
 def test_bars_carry_their_totals_and_a_study_its_estimates() -> None:
     bars = str(
-        stacked_bars(
+        weekly(
             "Deploys",
             ["2026-W40", "2026-W41", "2026-W42"],
             [Series("legacy", [3, 0, 2.5], "s-legacy"), Series("new", [1, 12, 0], "s-migrated")],
@@ -52,17 +51,18 @@ def test_bars_carry_their_totals_and_a_study_its_estimates() -> None:
 
 def test_a_line_shows_its_last_value_and_labels_never_crowd() -> None:
     chart = str(
-        lines(
+        weekly(
             "Lead time",
             ["W1", "W2", "W3"],
             [Series("legacy", [10.0, 12.0, None], "s-legacy"), Series("new", [8.0, 7.0, 6.0], "s-migrated")],
             unit="hour",
             chart_id="c3",
+            style="lines",
         )
     )
     assert sorted(_values(chart)) == ["12", "6"]  # each series' last value, the gap skipped
     weeks = [f"W{i}" for i in range(52)]
-    crowded = str(stacked_bars("Year", weeks, [Series("n", [1234.0] * 52, "s-legacy")], unit="", chart_id="c4"))
+    crowded = str(weekly("Year", weeks, [Series("n", [1234.0] * 52, "s-legacy")], unit="", chart_id="c4"))
     shown = _values(crowded)
     every = label_every(52, (WIDTH - LEFT - RIGHT) / 52, len("1,234"))
     assert every > 1

@@ -211,8 +211,10 @@ def test_week_boundaries_follow_the_configured_time_zone() -> None:
     sunday_late_utc = datetime(2026, 10, 11, 23, 30, tzinfo=UTC)  # Monday 01:30 in Berlin
     deploys = deployments({"id": 1, "finished_at": sunday_late_utc})
 
-    utc = compute.weekly(deploys, lead_times(), incidents(), no_friction(), tz="UTC", environments=PROD)
-    berlin = compute.weekly(deploys, lead_times(), incidents(), no_friction(), tz="Europe/Berlin", environments=PROD)
+    utc = compute.weekly(compute.Frames(deploys, lead_times(), incidents(), no_friction()), tz="UTC", environments=PROD)
+    berlin = compute.weekly(
+        compute.Frames(deploys, lead_times(), incidents(), no_friction()), tz="Europe/Berlin", environments=PROD
+    )
 
     assert utc["week"].tolist() == ["2026-W41"]
     assert berlin["week"].tolist() == ["2026-W42"]
@@ -227,7 +229,9 @@ def test_a_dst_change_does_not_split_or_shift_a_week() -> None:
         {"id": 1, "finished_at": before}, {"id": 2, "finished_at": after}, {"id": 3, "finished_at": next_week}
     )
 
-    table = compute.weekly(deploys, lead_times(), incidents(), no_friction(), tz="Europe/Berlin", environments=PROD)
+    table = compute.weekly(
+        compute.Frames(deploys, lead_times(), incidents(), no_friction()), tz="Europe/Berlin", environments=PROD
+    )
 
     assert dict(zip(table["week"], table["deployments"], strict=True)) == {"2026-W43": 2, "2026-W44": 1}
 
@@ -240,7 +244,9 @@ def test_weekly_groups_and_counts_match_the_window_summary() -> None:
     )
     leads = lead_times((1, MONDAY - timedelta(hours=3), MONDAY + timedelta(hours=1), None))
 
-    table = compute.weekly(deploys, leads, incidents(), no_friction(), tz="UTC", environments=PROD, group_by="cohort")
+    table = compute.weekly(
+        compute.Frames(deploys, leads, incidents(), no_friction()), tz="UTC", environments=PROD, group_by="cohort"
+    )
     rows = {row["group"]: row for row in table.to_dict(orient="records")}
 
     assert rows["migrated"]["deployments"] == 1

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from service.figures.metrics import dora, rollup
+from service.figures.metrics.compute import Frames
 from tests.random_frames import START, random_frames
 
 PROD = frozenset({"production"})
@@ -23,7 +24,7 @@ KEYS = {
 
 def _rows(tz: str, seed: int) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]]:
     d, lead, inc, fr = random_frames(seed)
-    return rollup.rollup(d, lead, inc, fr, tz=tz, environments=PROD), (d, lead, inc)
+    return rollup.rollup(Frames(d, lead, inc, fr), tz=tz, environments=PROD), (d, lead, inc)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -26,8 +26,9 @@ def test_rollups_give_exactly_the_raw_figures(seed: int, group_by: str, tz: str)
     d, lead, inc, fr = random_frames(seed)
     teams = dict(zip(d["service"], d["team"], strict=False))
 
-    direct = compute.weekly(d, lead, inc, fr, tz=tz, environments=PROD, group_by=group_by)
-    rows = rollup.rollup(d, lead, inc, fr, tz=tz, environments=PROD)
+    frames = compute.Frames(d, lead, inc, fr)
+    direct = compute.weekly(frames, tz=tz, environments=PROD, group_by=group_by)
+    rows = rollup.rollup(frames, tz=tz, environments=PROD)
     rows = rows.assign(
         team=rows["service"].map(teams),
         cohort=rows["platform"].map(lambda p: "migrated" if p == "new" else "not_migrated"),

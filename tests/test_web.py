@@ -440,10 +440,10 @@ def test_the_authorize_url_is_slacks_documented_one(settings: Settings) -> None:
 
 
 def test_a_chart_shows_each_value_on_hover_and_in_its_table_and_escapes_its_text() -> None:
-    from service.digest.charts import Series, points_with_intervals, stacked_bars
+    from service.digest.charts import Series, points_with_intervals, weekly
 
     svg = str(
-        stacked_bars(
+        weekly(
             "Deploys <b>",
             ["2026-W40", "2026-W41"],
             [Series("legacy", [3, 0], "s-legacy"), Series("<new>", [1, 12], "s-migrated")],

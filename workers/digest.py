@@ -18,6 +18,7 @@ from service.core.timeutil import as_utc, utcnow
 from service.core.weeks import recent_weeks
 from service.digest.build import audiences, build, claim_post, keep, mark_posted, release
 from service.digest.html import render_html
+from service.digest.models import DigestContent
 from service.figures import catalogue
 
 log = logging.getLogger("frictionlog.digest")
@@ -36,11 +37,13 @@ REBUILD_AFTER = timedelta(hours=6)
 """An unposted digest of the last four weeks built longer ago than this is built again (late events)."""
 
 
-def _keep_one(settings: Settings, week: str, audience: str, channel: str | None) -> None:
+def _keep_one(settings: Settings, week: str, audience: str, channel: str | None) -> tuple[Digest, DigestContent]:
+    """Build one digest (a read) and keep it with its HTML page (a write): the kept row and its content."""
     with session_scope(settings.database_url) as session:
         content = build(session, settings, week=week, audience=audience)
     with session_scope(settings.database_url, write=True) as session:
-        keep(session, week=week, audience=audience, channel=channel, content=content, html=render_html(content))
+        row = keep(session, week=week, audience=audience, channel=channel, content=content, html=render_html(content))
+    return row, content
 
 
 def keep_recent(settings: Settings, *, budget_seconds: float = KEEP_BUDGET_SECONDS) -> int:
@@ -83,17 +86,7 @@ def run_digests(
     for audience, channel in settings.digest_audiences.items():
         if audiences is not None and audience not in audiences:
             continue
-        with session_scope(settings.database_url) as session:
-            content = build(session, settings, week=week, audience=audience)
-        with session_scope(settings.database_url, write=True) as session:
-            row = keep(
-                session,
-                week=week,
-                audience=audience,
-                channel=channel or None,
-                content=content,
-                html=render_html(content),
-            )
+        row, content = _keep_one(settings, week, audience, channel or None)
         run.built += 1
         if not channel or notifier is None:
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 from celery import Task
 from celery.signals import worker_process_init
@@ -29,8 +30,25 @@ from workers.names import (
     SWEEP_TASK,
 )
 from workers.process import drain, prepare_process, seconds_until_next_due
+from workers.pulse import PulseRun
 
 log = logging.getLogger("frictionlog.tasks")
+T = TypeVar("T")
+
+
+def _drained(answer: T, *, stored: object) -> T:
+    """A beat job's answer, once a drain is asked for when the job ``stored`` something in the inbox."""
+    if stored:
+        drain_inbox.apply_async()
+    return answer
+
+
+def _pulled(report: PullReport) -> dict[str, object]:
+    return _drained({"stored": report.stored, "already": report.already, "failed": report.failed}, stored=report.stored)
+
+
+def _pulsed(run: PulseRun) -> dict[str, int]:
+    return _drained({"sent": run.sent, "failed": run.failed, "measured": run.measured}, stored=run.measured)
 
 
 @worker_process_init.connect
@@ -123,12 +141,6 @@ def refresh_rollups() -> int:
     return jobs.refresh_rollups(get_settings())
 
 
-def _pulled(report: PullReport) -> dict[str, object]:
-    if report.stored:
-        drain_inbox.apply_async()
-    return {"stored": report.stored, "already": report.already, "failed": report.failed}
-
-
 @app.task(name=PULL_OPENCOST_TASK, acks_late=True)
 def pull_opencost() -> dict[str, object]:
     """Beat: jobs.pull_opencost, then a drain of what it stored."""
@@ -151,33 +163,23 @@ def pull_prometheus() -> dict[str, object]:
 def requested_imports() -> list[int]:
     """Beat, and the API's wake-up after ``POST /api/v1/imports``: jobs.requested_imports, then a drain."""
     done = jobs.requested_imports(get_settings())
-    if done:
-        drain_inbox.apply_async()
-    return done
+    return _drained(done, stored=done)
 
 
 @app.task(name=IMPORT_SCHEDULED_TASK, acks_late=True)
 def scheduled_imports() -> dict[str, str]:
     """Beat: jobs.scheduled_imports, then a drain of what it stored."""
     outcome = jobs.scheduled_imports(get_settings())
-    if outcome:
-        drain_inbox.apply_async()
-    return outcome
+    return _drained(outcome, stored=outcome)
 
 
 @app.task(name=PULSE_ASK_TASK, acks_late=True)
 def pulse_ask() -> dict[str, int]:
     """Beat: jobs.pulse_ask (claims before it sends: a redelivered task asks no one twice), then a drain."""
-    run = jobs.pulse_ask(get_settings())
-    if run.measured:
-        drain_inbox.apply_async()
-    return {"sent": run.sent, "failed": run.failed, "measured": run.measured}
+    return _pulsed(jobs.pulse_ask(get_settings()))
 
 
 @app.task(name=PULSE_REMIND_TASK, acks_late=True)
 def pulse_remind() -> dict[str, int]:
     """Beat: jobs.pulse_remind (each question reminded at most once), then a drain."""
-    run = jobs.pulse_remind(get_settings())
-    if run.measured:
-        drain_inbox.apply_async()
-    return {"sent": run.sent, "failed": run.failed, "measured": run.measured}
+    return _pulsed(jobs.pulse_remind(get_settings()))

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from pydantic import SecretStr
@@ -18,7 +18,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential
 from integrations.history.runner import ImportSummary, Progress, Scope, run_import
 from service.core.errors import InvalidInput
-from service.core.settings import Settings
+from service.core.settings import Settings, env_variable
 
 
 def _secret(value: SecretStr | None, setting: str) -> str:
@@ -43,35 +43,33 @@ class Source:
     scopes: Callable[[list[str], IntegrationConfig], list[Scope]]
 
 
+class _KeyedVendor(Protocol):
+    """A history module that signs in with one secret (a token or an API key)."""
+
+    def credential(self, secret: str, /) -> Credential: ...
+
+    def scopes(self, targets: list[str], config: IntegrationConfig, /) -> list[Scope]: ...
+
+
+def _keyed(name: str, target: str, vendor: _KeyedVendor, *, secret: str, api_url: str) -> Source:
+    """A source whose credential is the setting ``secret`` and whose API is at the setting ``api_url`` (both
+    ``Settings`` fields; the error names the environment variable)."""
+    assert {secret, api_url} <= set(Settings.model_fields), (secret, api_url)
+    variable = env_variable(secret)
+    return Source(
+        name,
+        target,
+        lambda s: vendor.credential(_secret(getattr(s, secret), variable)),
+        lambda s: str(getattr(s, api_url)),
+        vendor.scopes,
+    )
+
+
 SOURCES: dict[str, Source] = {
-    "github": Source(
-        "github",
-        "repo",
-        lambda s: github.credential(_secret(s.github_token, "FRICTIONLOG_GITHUB_TOKEN")),
-        lambda s: s.github_api_url,
-        lambda targets, config: github.scopes(targets, config),
-    ),
-    "pagerduty": Source(
-        "pagerduty",
-        "service_id",
-        lambda s: pagerduty.credential(_secret(s.pagerduty_api_key, "FRICTIONLOG_PAGERDUTY_API_KEY")),
-        lambda s: s.pagerduty_api_url,
-        lambda targets, config: pagerduty.scopes(targets, config),
-    ),
-    "gitlab": Source(
-        "gitlab",
-        "project",
-        lambda s: gitlab.credential(_secret(s.gitlab_token, "FRICTIONLOG_GITLAB_TOKEN")),
-        lambda s: s.gitlab_api_url,
-        lambda targets, config: gitlab.scopes(targets, config),
-    ),
-    "opsgenie": Source(
-        "opsgenie",
-        "query",
-        lambda s: opsgenie.credential(_secret(s.opsgenie_api_key, "FRICTIONLOG_OPSGENIE_API_KEY")),
-        lambda s: s.opsgenie_api_url,
-        lambda targets, config: opsgenie.scopes(targets, config),
-    ),
+    "github": _keyed("github", "repo", github, secret="github_token", api_url="github_api_url"),
+    "pagerduty": _keyed("pagerduty", "service_id", pagerduty, secret="pagerduty_api_key", api_url="pagerduty_api_url"),
+    "gitlab": _keyed("gitlab", "project", gitlab, secret="gitlab_token", api_url="gitlab_api_url"),
+    "opsgenie": _keyed("opsgenie", "query", opsgenie, secret="opsgenie_api_key", api_url="opsgenie_api_url"),
     "jira": Source(
         "jira",
         "project",
@@ -79,15 +77,9 @@ SOURCES: dict[str, Source] = {
             _required(s.jira_email, "FRICTIONLOG_JIRA_EMAIL"), _secret(s.jira_api_token, "FRICTIONLOG_JIRA_API_TOKEN")
         ),
         lambda s: _required(s.jira_api_url, "FRICTIONLOG_JIRA_API_URL"),
-        lambda targets, config: jira.scopes(targets, config),
+        jira.scopes,
     ),
-    "linear": Source(
-        "linear",
-        "team",
-        lambda s: linear.credential(_secret(s.linear_api_key, "FRICTIONLOG_LINEAR_API_KEY")),
-        lambda s: s.linear_api_url,
-        lambda targets, config: linear.scopes(targets, config),
-    ),
+    "linear": _keyed("linear", "team", linear, secret="linear_api_key", api_url="linear_api_url"),
 }
 
 

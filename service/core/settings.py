@@ -307,7 +307,7 @@ class Settings(BaseSettings):
         for name in SECRETS:
             value = getattr(self, name)
             if value is not None and not value.get_secret_value().strip():
-                raise ValueError(f"FRICTIONLOG_{name.upper()} is set but empty: give it a value or unset it")
+                raise ValueError(f"{env_variable(name)} is set but empty: give it a value or unset it")
         if self.slack_client_id and not self.slack_team_id:
             raise ValueError(
                 "FRICTIONLOG_SLACK_CLIENT_ID is set but FRICTIONLOG_SLACK_TEAM_ID is not: anyone in any Slack "
@@ -337,6 +337,11 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+def env_variable(field: str) -> str:
+    """The environment variable that sets a ``Settings`` field: what a person fixes."""
+    return f"{Settings.model_config.get('env_prefix', '')}{field.upper()}"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
@@ -348,6 +353,6 @@ def setting_errors(exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else ""
-        variable = f"{Settings.model_config.get('env_prefix', '')}{name.upper()}" if name else "settings"
+        variable = env_variable(name) if name else "settings"
         lines.append(f"{variable}: {error['msg']}")
     return lines

@@ -105,50 +105,41 @@ def earliest_start(session: Session, migration: Migration) -> datetime:
     return min(starts)
 
 
-def _record(
-    session: Session,
-    migration: Migration,
-    *,
-    subject: str,
-    action: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-    by: str,
-    now: datetime,
-    started: datetime | None = None,
-    decided: Decided | None = None,
-) -> None:
-    """One trail entry; ``started``: the earliest start to judge "after the start" by (default: as stored).
-    ``decided``: when it was really decided, as the recorder says; "after the start" is still judged by
-    when it is recorded (``now``), so a backdated decision is shown as such, never as set in advance."""
-    assert migration.id is not None
-    session.add(
-        CriteriaChange(
-            migration_id=migration.id,
-            subject=subject,
-            action=action,
-            before=before,
-            after=after,
-            changed_by=by,
-            changed_at=now,
-            after_start=now >= (started if started is not None else earliest_start(session, migration)),
-            decided_at=decided.at if decided else None,
-            decided_ref=decided.ref if decided else None,
+@dataclass(frozen=True, slots=True)
+class _Trail:
+    """What every trail entry of one edit shares: the migration, who, when it is recorded (``now``), the
+    earliest start to judge "after the start" by, and ``decided``: when it was really decided, as the recorder
+    says. "After the start" is still judged by when it is recorded, so a backdated decision is shown as such,
+    never as set in advance."""
+
+    session: Session
+    migration: Migration
+    by: str
+    now: datetime
+    started: datetime
+    decided: Decided | None = None
+
+    def record(self, subject: str, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        assert self.migration.id is not None
+        self.session.add(
+            CriteriaChange(
+                migration_id=self.migration.id,
+                subject=subject,
+                action=action,
+                before=before,
+                after=after,
+                changed_by=self.by,
+                changed_at=self.now,
+                after_start=self.now >= self.started,
+                decided_at=self.decided.at if self.decided else None,
+                decided_ref=self.decided.ref if self.decided else None,
+            )
         )
-    )
 
 
-def _apply(
-    session: Session,
-    migration: Migration,
-    wanted: Iterable[Criterion],
-    *,
-    by: str,
-    now: datetime,
-    started: datetime | None = None,
-    decided: Decided | None = None,
-) -> None:
+def _apply(trail: _Trail, wanted: Iterable[Criterion]) -> None:
     """Make the migration's criteria exactly ``wanted`` (one per metric), recording each difference."""
+    session, migration, now = trail.session, trail.migration, trail.now
     assert migration.id is not None
     rows = {row.metric: row for row in criteria_of(session, migration.id)}
     targets: dict[str, Criterion] = {}
@@ -160,18 +151,7 @@ def _apply(
         targets[criterion.metric] = criterion
     for metric, row in rows.items():
         if metric not in targets:
-            _record(
-                session,
-                migration,
-                subject=metric,
-                action="removed",
-                before=_json(as_criterion(row)),
-                after=None,
-                by=by,
-                now=now,
-                started=started,
-                decided=decided,
-            )
+            trail.record(metric, "removed", _json(as_criterion(row)), None)
             session.delete(row)
     for metric, criterion in targets.items():
         existing = rows.get(metric)
@@ -188,35 +168,13 @@ def _apply(
                     updated_at=now,
                 )
             )
-            _record(
-                session,
-                migration,
-                subject=metric,
-                action="created",
-                before=None,
-                after=_json(criterion),
-                by=by,
-                now=now,
-                started=started,
-                decided=decided,
-            )
+            trail.record(metric, "created", None, _json(criterion))
         elif _json(as_criterion(existing)) != _json(criterion):
             before = _json(as_criterion(existing))
             existing.direction, existing.kind, existing.target = criterion.direction, criterion.kind, criterion.target
             existing.deadline, existing.updated_at = criterion.deadline, now
             session.add(existing)
-            _record(
-                session,
-                migration,
-                subject=metric,
-                action="updated",
-                before=before,
-                after=_json(criterion),
-                by=by,
-                now=now,
-                started=started,
-                decided=decided,
-            )
+            trail.record(metric, "updated", before, _json(criterion))
 
 
 def set_criteria(
@@ -227,7 +185,8 @@ def set_criteria(
     migration = get_migration(session, migration_id)
     if decided is not None and decided.at > utcnow():
         raise InvalidInput("decided_at is in the future", field="decided_at")
-    _apply(session, migration, criteria, by=by, now=utcnow(), decided=decided)
+    trail = _Trail(session, migration, by, utcnow(), earliest_start(session, migration), decided)
+    _apply(trail, criteria)
     session.commit()
     return criteria_of(session, migration_id)
 
@@ -269,22 +228,13 @@ def update_migration(
         setattr(migration, key, value)
     started = min(started, as_utc(migration.started_at))
     after = {key: _plain(getattr(migration, key)) for key in AUDITED_FIELDS}
+    trail = _Trail(session, migration, by, now, started)
     if before != after:
         changed = [key for key in AUDITED_FIELDS if before[key] != after[key]]
-        _record(
-            session,
-            migration,
-            subject="migration",
-            action="updated",
-            before={k: before[k] for k in changed},
-            after={k: after[k] for k in changed},
-            by=by,
-            now=now,
-            started=started,
-        )
+        trail.record("migration", "updated", {k: before[k] for k in changed}, {k: after[k] for k in changed})
     session.add(migration)
     if criteria is not None:
-        _apply(session, migration, criteria, by=by, now=now, started=started)
+        _apply(trail, criteria)
     session.commit()
     session.refresh(migration)
     return migration

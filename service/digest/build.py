@@ -32,8 +32,8 @@ from service.figures.cost.currency import Currencies
 from service.figures.cost.frames import focus_detail_frame
 from service.figures.filters import Filters, migrated_platforms
 from service.figures.friction.categorise import configured_taxonomy
+from service.figures.metrics.compute import Frames
 from service.figures.metrics.service import (
-    Frames,
     deployments_frame,
     environments,
     friction_frame,

@@ -4,7 +4,7 @@ time to restore as lines per cohort, and per metric the event study of the move'
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from markupsafe import Markup
@@ -34,35 +34,24 @@ def cohort_charts(content: DigestContent, bar_href: Callable[[str, str], str] | 
     data = content.charts
     weeks = data.weeks
     out = []
-    for key in BAR_METRICS:
+    for key in (*BAR_METRICS, *LINE_METRICS):
         title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
-        bars = data.bars(key)
-        if bars:
-            out.append(
-                charts.stacked_bars(
-                    f"{title}, migrated vs not yet migrated",
-                    weeks,
-                    [charts.Series(COHORT_WORDS[cohort], bars.get(cohort, []), css) for cohort, css in COHORTS],
-                    unit=unit,
-                    chart_id=f"cohort-{key}",
-                    axes=_axes(key),
-                    href=None if bar_href is None else partial(bar_href, key),
-                )
+        bars = key in BAR_METRICS
+        values: Mapping[str, Sequence[float | None]] = data.bars(key) if bars else data.lines(key)
+        if not (values if bars else any(v is not None for series in values.values() for v in series)):
+            continue
+        out.append(
+            charts.weekly(
+                f"{title}, migrated vs not yet migrated",
+                weeks,
+                [charts.Series(COHORT_WORDS[cohort], values.get(cohort, []), css) for cohort, css in COHORTS],
+                unit=unit,
+                chart_id=f"cohort-{key}",
+                style="bars" if bars else "lines",
+                axes=_axes(key),
+                href=None if bar_href is None or not bars else partial(bar_href, key),
             )
-    for key in LINE_METRICS:
-        title, unit = metric(key).chart_label, UNIT_NOUNS.get(key, "")
-        series = data.lines(key)
-        if any(v is not None for values in series.values() for v in values):
-            out.append(
-                charts.lines(
-                    f"{title}, migrated vs not yet migrated",
-                    weeks,
-                    [charts.Series(COHORT_WORDS[cohort], series.get(cohort, []), css) for cohort, css in COHORTS],
-                    unit=unit,
-                    chart_id=f"cohort-{key}",
-                    axes=_axes(key),
-                )
-            )
+        )
     return out
 
 

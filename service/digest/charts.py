@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Literal
 
 from markupsafe import Markup
 
@@ -100,25 +101,60 @@ def _x_labels(labels: Sequence[str], slot: float) -> list[str]:
     ]
 
 
-def stacked_bars(
+def weekly(
     title: str,
     labels: Sequence[str],
     series: Sequence[Series],
     *,
     unit: str,
     chart_id: str,
+    style: Literal["bars", "lines"] = "bars",
     axes: str = "",
     move_before: int | None = None,
     href: Callable[[str], str] | None = None,
 ) -> Markup:
-    """Stacked weekly bars; each segment's tooltip names the week, the series and the value; the move as a
-    dashed line before week ``move_before`` (an index of ``labels``). ``href``: a week's bar links to the
+    """Weekly values per series: stacked bars (``style="bars"``, each week's total written above its bar) or
+    one line per series (``"lines"``: gaps where a week has no value, each line's last value written beside
+    it). Each segment's or point's tooltip names the week, the series and the value; the move as a dashed
+    line before week ``move_before`` (an index of ``labels``). ``href`` (bars): a week's bar links to the
     events behind it (``href(label)``), one link per bar, named by its week and total."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
-    top, step = _scale(max(totals, default=0))
-    slot = plot_w / max(len(labels), 1)
-    parts = _axis(top, step, plot_h)
+    plot_h = HEIGHT - TOP - BOTTOM
+    slot = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    if style == "bars":
+        totals = [sum(s.values[i] or 0 for s in series) for i in range(len(labels))]
+        grid = _Grid(*_scale(max(totals, default=0)), slot, plot_h)
+        drawn = _stacked_bars(grid, labels, series, totals, unit, href)
+    else:
+        grid = _Grid(*_scale(max((v for s in series for v in s.values if v is not None), default=0)), slot, plot_h)
+        drawn = _lines(grid, labels, series, unit)
+    parts = _axis(grid.top, grid.step, plot_h) + drawn
+    parts += _move_line(move_before, len(labels), slot, plot_h)
+    parts += _x_labels(labels, slot)
+    return _figure(title, chart_id, parts, labels, series, unit, axes=axes, focusable=href is None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Grid:
+    """A weekly chart's y axis (its ``top`` value and gridline ``step``), the width of a week and the height."""
+
+    top: float
+    step: float
+    slot: float
+    plot_h: float
+
+    def y_of(self, value: float) -> float:
+        return TOP + self.plot_h - self.plot_h * value / self.top
+
+
+def _stacked_bars(
+    grid: _Grid,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    totals: Sequence[float],
+    unit: str,
+    href: Callable[[str], str] | None,
+) -> list[str]:
+    slot, parts = grid.slot, []
     for i, label in enumerate(labels):
         base = 0.0
         bar = []
@@ -126,10 +162,9 @@ def stacked_bars(
             value = s.values[i] or 0
             if value <= 0:
                 continue
-            h = plot_h * value / top
-            y = TOP + plot_h - plot_h * (base + value) / top
+            h = grid.plot_h * value / grid.top
             bar.append(
-                f'<rect class="{s.css}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{y:.1f}" '
+                f'<rect class="{s.css}" x="{LEFT + slot * i + slot * 0.12:.1f}" y="{grid.y_of(base + value):.1f}" '
                 f'width="{slot * 0.76:.1f}" height="{h:.1f}"><title>{escape(label)} · {escape(s.name)}: '
                 f"{escape(_fmt(value, unit))}</title></rect>"
             )
@@ -141,10 +176,8 @@ def stacked_bars(
     every = label_every(len(labels), slot, max((len(_short(t)) for t in totals), default=1))
     for i, total in enumerate(totals):
         if total > 0 and _labelled(i, len(labels), every):
-            parts.append(_value(LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * total / top - 4, _short(total)))
-    parts += _move_line(move_before, len(labels), slot, plot_h)
-    parts += _x_labels(labels, slot)
-    return _figure(title, chart_id, parts, labels, series, unit, axes=axes, focusable=href is None)
+            parts.append(_value(LEFT + slot * (i + 0.5), grid.y_of(total) - 4, _short(total)))
+    return parts
 
 
 def points_with_intervals(
@@ -284,23 +317,8 @@ def _event_point(
     return parts
 
 
-def lines(
-    title: str,
-    labels: Sequence[str],
-    series: Sequence[Series],
-    *,
-    unit: str,
-    chart_id: str,
-    axes: str = "",
-    move_before: int | None = None,
-) -> Markup:
-    """One line per series over the weeks (gaps where a week has no value); each point's tooltip names the
-    week, the series and the value."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    values = [v for s in series for v in s.values if v is not None]
-    top, step = _scale(max(values, default=0))
-    slot = plot_w / max(len(labels), 1)
-    parts = _axis(top, step, plot_h)
+def _lines(grid: _Grid, labels: Sequence[str], series: Sequence[Series], unit: str) -> list[str]:
+    parts = []
     for s in series:
         run: list[str] = []
         for i, label in enumerate(labels):
@@ -310,7 +328,7 @@ def lines(
                     parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
                 run = []
                 continue
-            x, y = LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * value / top
+            x, y = LEFT + grid.slot * (i + 0.5), grid.y_of(value)
             run.append(f"{x:.1f},{y:.1f}")
             parts.append(
                 f'<circle class="{s.css}" cx="{x:.1f}" cy="{y:.1f}" r="4"><title>{escape(label)} · '
@@ -318,10 +336,7 @@ def lines(
             )
         if len(run) > 1:
             parts.append(f'<polyline class="line {s.css}" points="{" ".join(run)}"/>')
-    parts += _end_labels(series, len(labels), slot, plot_h, top)
-    parts += _move_line(move_before, len(labels), slot, plot_h)
-    parts += _x_labels(labels, slot)
-    return _figure(title, chart_id, parts, labels, series, unit, axes=axes)
+    return parts + _end_labels(series, len(labels), grid.slot, grid.plot_h, grid.top)
 
 
 def _end_labels(series: Sequence[Series], periods: int, slot: float, plot_h: float, top: float) -> list[str]:

@@ -15,7 +15,7 @@ from service.criteria.judge import Criterion
 from service.digest.net import ASSUMPTION_WORDS, Assumptions
 from service.effects.panel import PanelMetric
 from service.figures.friction.categorise import Taxonomy
-from service.figures.metrics.service import Frames
+from service.figures.metrics.compute import Frames
 
 DEFAULT_ASSUMPTIONS = Assumptions(**{key: float(Settings.model_fields[key].default) for key in ASSUMPTION_WORDS})
 """The configured defaults (``Settings``), for a digest input built without a database."""

@@ -20,7 +20,6 @@ from service.digest.models import (
     CriterionResult,
     Design,
     EventPoint,
-    GroupTimeCell,
     PreTrend,
     ServiceChange,
 )
@@ -156,18 +155,11 @@ def computed(result: MetricEffect) -> dict[str, Any]:
             bound=design.bound,
         ),
         "group_time": [
-            GroupTimeCell(
-                cohort=c.cohort,
-                week=c.week,
-                since=c.since,
+            replace(
+                c,
                 att=_scaled(c.att, metric),
                 att_low=_scaled(c.att_low, metric),
                 att_high=_scaled(c.att_high, metric),
-                relative=c.relative,
-                low=c.low,
-                high=c.high,
-                treated=c.treated,
-                controls=c.controls,
             )
             for c in effect.group_time
         ],

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from service.core.vocab import CriterionStatus, Direction, EffectScale, Kind, Method, PreTrendStatus, Verdict
+from service.effects.result import GroupTimeCell
 
 
 class HeadlineRow(BaseModel):
@@ -54,22 +55,6 @@ class ServiceChange(BaseModel):
     before: float | None = Field(description="Mean of the weeks before the move (up to 8), in the metric's unit")
     after: float | None = Field(description="Mean of the complete weeks since the move (up to 8)")
     relative: float | None
-
-
-class GroupTimeCell(BaseModel):
-    """One cohort in one week: the group-time effect, in the metric's unit (att) and relative."""
-
-    cohort: date = Field(description="The cohort's first week on the new platform (Monday)")
-    week: date
-    since: int = Field(description="Weeks since the cohort's move")
-    att: float | None
-    att_low: float | None
-    att_high: float | None
-    relative: float | None
-    low: float | None
-    high: float | None
-    treated: int
-    controls: int
 
 
 class Design(BaseModel):

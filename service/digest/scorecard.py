@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from service.digest import colour
 from service.digest.models import (
@@ -95,17 +96,22 @@ def _criterion(metrics: tuple[str, ...], criteria: list[CriterionResult]) -> Cri
     return None
 
 
+def _shown(item: BeforeAfter) -> dict[str, Any]:
+    """An effect as a tile and its other metrics show it: which metric, its verdict, interval, colour
+    (``colour.effect_tone``) and sentence (the relative estimate is ``relative`` or a tile's ``estimate``)."""
+    return {
+        "metric": item.metric,
+        "label": item.label,
+        "verdict": item.verdict,
+        "low": item.low,
+        "high": item.high,
+        "tone": colour.effect_tone(item.verdict, item.relative, item.higher_is_better),
+        "sentence": item.sentence,
+    }
+
+
 def _metric(item: BeforeAfter) -> ScorecardMetric:
-    return ScorecardMetric(
-        metric=item.metric,
-        label=item.label,
-        verdict=item.verdict,
-        relative=item.relative,
-        low=item.low,
-        high=item.high,
-        tone=colour.effect_tone(item.verdict, item.relative, item.higher_is_better),
-        sentence=item.sentence,
-    )
+    return ScorecardMetric(relative=item.relative, **_shown(item))
 
 
 NET_ANCHOR = "#net-line"
@@ -121,6 +127,10 @@ def tile(
     present = [items[key] for key in spec.metrics if key in items]
     lead = next((item for item in present if _has_estimate(item)), present[0] if present else None)
     criterion = _criterion(spec.metrics, criteria)
+    judged = {
+        "criterion_status": None if criterion is None else criterion.status,
+        "criterion_goal": None if criterion is None else (criterion.goal or criterion.label),
+    }
     others = [_metric(item) for item in present if item is not lead]
     if lead is None:
         return ScorecardTile(
@@ -134,26 +144,18 @@ def tile(
             high=None,
             tone="neutral",
             sentence="No data yet for this category.",
-            criterion_status=None if criterion is None else criterion.status,
-            criterion_goal=None if criterion is None else (criterion.goal or criterion.label),
             evidence=f"#claim-{spec.metrics[0]}",
+            **judged,
         )
     return ScorecardTile(
         key=spec.key,
         title=spec.title,
-        metric=lead.metric,
-        label=lead.label,
-        verdict=lead.verdict,
         estimate=lead.relative,
-        low=lead.low,
-        high=lead.high,
-        tone=colour.effect_tone(lead.verdict, lead.relative, lead.higher_is_better),
-        sentence=lead.sentence,
         mde_relative=lead.mde_relative,
         sensitivity=lead.caveat,
-        criterion_status=None if criterion is None else criterion.status,
-        criterion_goal=None if criterion is None else (criterion.goal or criterion.label),
         others=others,
+        **_shown(lead),
+        **judged,
         evidence=f"#claim-{lead.metric}" if lead.metric in claimed else NET_ANCHOR,
     )
 

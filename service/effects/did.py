@@ -56,9 +56,9 @@ from service.effects.result import (
     POWER_Z,
     PRE_WEEKS,
     PRETREND_CONFIDENCE,
-    Cell,
     Effect,
     EventPoint,
+    GroupTimeCell,
     Options,
     PreTrend,
 )
@@ -70,9 +70,9 @@ __all__ = [
     "MIN_PRE_WEEKS",
     "MIN_TREATED",
     "PRE_WEEKS",
-    "Cell",
     "Effect",
     "EventPoint",
+    "GroupTimeCell",
     "Options",
     "PreTrend",
     "att_gt",
@@ -384,7 +384,7 @@ def _pre_trend(es: np.ndarray, es_units: np.ndarray, options: Options, baseline:
     return PreTrend(status, None if est is None else float(est), p_low, p_high, weeks=weeks), np.nan_to_num(slope)
 
 
-def _group_time(m: Matrices, designs: list[cells.Design], k: np.ndarray, options: Options) -> tuple[Cell, ...]:
+def _group_time(m: Matrices, designs: list[cells.Design], k: np.ndarray, options: Options) -> tuple[GroupTimeCell, ...]:
     """Every cell with its interval: the group-time table (cohort × week), each chunk's intervals in one
     quantile pass. Widened like the effect's, for the services that count in it."""
     widen = few_cluster_factor(
@@ -407,7 +407,7 @@ def _group_time(m: Matrices, designs: list[cells.Design], k: np.ndarray, options
             low, high = _relative_interval(*theta_ends[c], float(baselines[c]), options.scale)
             rel, _ = _relative_interval(theta[0, c], theta[0, c], float(baselines[c]), options.scale)
             out.append(
-                Cell(
+                GroupTimeCell(
                     m.weeks[int(cohort[c])],
                     m.weeks[int(weeks[c])],
                     int(weeks[c] - cohort[c]),

@@ -32,10 +32,7 @@ def weekly_by_service(inputs: PanelInputs) -> pd.DataFrame:
     table = frames.get(WEEKLY)
     if table is None:
         table = compute.weekly(
-            frames["deployments"],
-            frames["lead_times"],
-            frames["incidents"],
-            frames["friction"],
+            compute.Frames(frames["deployments"], frames["lead_times"], frames["incidents"], frames["friction"]),
             tz=inputs.tz,
             environments=inputs.environments,
             group_by="service",

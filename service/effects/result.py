@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from service.core.vocab import EffectScale, Method, PreTrendStatus, Verdict
 
@@ -89,12 +91,14 @@ class EventPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class Cell:
-    """One row of the group-time table: a cohort in one week, its effect in the metric's stored unit."""
+class GroupTimeCell:
+    """One row of the group-time table: a cohort in one week, its effect (``att`` and its interval) in the unit
+    of the effect it belongs to (``Effect``: the panel's stored unit; the digest: the metric's unit) and relative.
+    The digest's JSON and the API's CSV carry it as it is (pydantic reads the descriptions)."""
 
-    cohort: date
+    cohort: Annotated[date, Field(description="The cohort's first week on the new platform (Monday)")]
     week: date
-    since: int
+    since: Annotated[int, Field(description="Weeks since the cohort's move")]
     att: float | None
     att_low: float | None
     att_high: float | None
@@ -152,7 +156,7 @@ class Effect:
     drift_detectable: float | None = None
     """The relative drift a week those weeks would detect 80 % of the time: the drift a claim made without a
     seen one cannot rule out."""
-    group_time: tuple[Cell, ...] = ()
+    group_time: tuple[GroupTimeCell, ...] = ()
     design: Options | None = None
     """The design the effect was estimated with."""
 

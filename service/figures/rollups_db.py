@@ -42,14 +42,7 @@ def _compute(
     session: Session, settings: Settings, filters: Filters, start: datetime | None, end: datetime | None
 ) -> pd.DataFrame:
     frames = load(session, filters, start, end)
-    return rollup.rollup(
-        frames.deployments,
-        frames.lead_times,
-        frames.incidents,
-        frames.friction,
-        tz=settings.timezone,
-        environments=environments(settings, Filters()),
-    )
+    return rollup.rollup(frames, tz=settings.timezone, environments=environments(settings, Filters()))
 
 
 def rebuild(session: Session, settings: Settings) -> int:
@@ -156,14 +149,7 @@ def _computed(
     session: Session, settings: Settings, filters: Filters, start: datetime | None, end: datetime | None
 ) -> pd.DataFrame:
     frames = load(session, filters, start, end)
-    table = rollup.rollup(
-        frames.deployments,
-        frames.lead_times,
-        frames.incidents,
-        frames.friction,
-        tz=settings.timezone,
-        environments=environments(settings, filters),
-    )
+    table = rollup.rollup(frames, tz=settings.timezone, environments=environments(settings, filters))
     if start is not None:  # the frames reach back a few days for fix-forwards: not a week of the read
         table = table[table["week_start"] >= pd.Timestamp(week_instant(start, settings.timezone))]
     return _grouped(session, table.reset_index(drop=True))

@@ -66,10 +66,12 @@ def _dora_weekly(
     deployments = frames.deployments[_inside(frames.deployments["finished_at"], start, end)]
     return {
         g: compute.weekly(
-            deployments.assign(all=ALL),
-            frames.lead_times,
-            frames.incidents.assign(all=ALL),
-            frames.friction.assign(all=ALL),
+            compute.Frames(
+                deployments.assign(all=ALL),
+                frames.lead_times,
+                frames.incidents.assign(all=ALL),
+                frames.friction.assign(all=ALL),
+            ),
             tz=settings.timezone,
             environments=environments(settings, filters),
             group_by=g,

@@ -9,6 +9,8 @@ Input frames (timestamps are tz-aware UTC); each carries the grouping columns se
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from service.core.vocab import CHANGE_CAUSED, DeploymentStatus
@@ -36,6 +38,16 @@ WEEKLY_COLUMNS = [
     "friction",
     "friction_minutes_lost",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Frames:
+    """The input frames of a window (above): what ``weekly`` and the rollups (``rollup.rollup``) count."""
+
+    deployments: pd.DataFrame
+    lead_times: pd.DataFrame
+    incidents: pd.DataFrame
+    friction: pd.DataFrame
 
 
 def production(deployments: pd.DataFrame, environments: frozenset[str]) -> pd.DataFrame:
@@ -75,18 +87,10 @@ def _grouped(frame: pd.DataFrame, moment: str, group_by: str, tz: str) -> pd.Dat
     return frame.assign(week=week_label(frame[moment], tz), group=frame[group_by].fillna("unknown"))
 
 
-def weekly(
-    deployments: pd.DataFrame,
-    lead_times: pd.DataFrame,
-    incidents: pd.DataFrame,
-    friction: pd.DataFrame,
-    *,
-    tz: str,
-    environments: frozenset[str],
-    group_by: str = "platform",
-) -> pd.DataFrame:
+def weekly(frames: Frames, *, tz: str, environments: frozenset[str], group_by: str = "platform") -> pd.DataFrame:
     """One row per ISO week (in ``tz``) and group: the same figures /metrics/dora gives for one week."""
-    prod = _grouped(judged_production(deployments, incidents, environments), "finished_at", group_by, tz).assign(
+    incidents = frames.incidents
+    prod = _grouped(judged_production(frames.deployments, incidents, environments), "finished_at", group_by, tz).assign(
         day=lambda f: f["finished_at"].dt.tz_convert(tz).dt.date,
     )
     per_week = prod.groupby(["week", "group"]).agg(
@@ -98,7 +102,7 @@ def weekly(
     per_week["change_failure_rate"] = per_week["failed_deployments"] / per_week["completed_deployments"]
 
     leads = counted_lead_seconds(
-        lead_times.merge(prod[["id", "week", "group"]], left_on="deployment_id", right_on="id")
+        frames.lead_times.merge(prod[["id", "week", "group"]], left_on="deployment_id", right_on="id")
     )
     lead = leads.groupby(["week", "group"])["seconds"].agg(
         lead_time_median_seconds="median",
@@ -116,7 +120,7 @@ def weekly(
     )
 
     felt = (
-        _grouped(friction, "created_at", group_by, tz)
+        _grouped(frames.friction, "created_at", group_by, tz)
         .groupby(["week", "group"])
         .agg(friction=("id", "count"), friction_minutes_lost=("minutes_lost", "sum"))
     )

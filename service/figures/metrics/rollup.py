@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from service.core.weeks import week_label, week_start_instants
-from service.figures.metrics.compute import WEEKLY_COLUMNS, counted_lead_seconds, judged_production
+from service.figures.metrics.compute import WEEKLY_COLUMNS, Frames, counted_lead_seconds, judged_production
 
 KEY = ["week", "week_start", "service", "platform"]
 ROLLUP_COLUMNS = [
@@ -35,16 +35,9 @@ def _keyed(frame: pd.DataFrame, moment: str, tz: str) -> pd.DataFrame:
     )
 
 
-def rollup(
-    deployments: pd.DataFrame,
-    lead_times: pd.DataFrame,
-    incidents: pd.DataFrame,
-    friction: pd.DataFrame,
-    *,
-    tz: str,
-    environments: frozenset[str],
-) -> pd.DataFrame:
-    prod = _keyed(judged_production(deployments, incidents, environments), "finished_at", tz).assign(
+def rollup(frames: Frames, *, tz: str, environments: frozenset[str]) -> pd.DataFrame:
+    incidents = frames.incidents
+    prod = _keyed(judged_production(frames.deployments, incidents, environments), "finished_at", tz).assign(
         day_bit=lambda f: np.left_shift(1, f["finished_at"].dt.tz_convert(tz).dt.day_of_week).where(f["succeeded"], 0),
     )
     deploys = prod.groupby(KEY).agg(
@@ -53,7 +46,7 @@ def rollup(
         failed=("failed", "sum"),
         deploy_days_mask=("day_bit", lambda bits: int(np.bitwise_or.reduce(bits.to_numpy(dtype=np.int64)))),
     )
-    leads = counted_lead_seconds(lead_times.merge(prod[["id", *KEY]], left_on="deployment_id", right_on="id"))
+    leads = counted_lead_seconds(frames.lead_times.merge(prod[["id", *KEY]], left_on="deployment_id", right_on="id"))
     lead = leads.groupby(KEY)["seconds"].agg(lead_seconds=lambda s: sorted(float(v) for v in s))
     inc = _keyed(incidents, "started_at", tz)
     inc = inc.assign(restore=(inc["resolved_at"] - inc["started_at"]).dt.total_seconds())
@@ -62,7 +55,7 @@ def rollup(
         restore_seconds=("restore", lambda s: sorted(float(v) for v in s.dropna() if v >= 0)),
     )
     felt = (
-        _keyed(friction, "created_at", tz)
+        _keyed(frames.friction, "created_at", tz)
         .groupby(KEY)
         .agg(friction=("id", "count"), friction_minutes=("minutes_lost", "sum"))
     )

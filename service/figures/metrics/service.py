@@ -6,7 +6,7 @@ The cohort of an event is ``migrated`` when it ran on a platform some migration 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -22,6 +22,7 @@ from service.figures import catalogue
 from service.figures.cohort import with_cohort
 from service.figures.filters import Filters, migrated_platforms
 from service.figures.metrics import compute, dora
+from service.figures.metrics.compute import Frames
 
 _TIME_COLUMNS = ("finished_at", "committed_at", "started_at", "resolved_at", "created_at", "opened_at", "merged_at")
 LOOKBACK = timedelta(days=7)
@@ -117,22 +118,29 @@ def deployments_frame(
     return _frame(session, _scoped(statement, Deployment, filters), columns)
 
 
-def lead_times_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
-    statement = (
+PAIR_COLUMNS = ["deployment_id", "committed_at", "finished_at", "excluded"]
+"""A commit → deployment pair as ``lead_times_frame`` reads it (``stage_frames`` reads more of each)."""
+
+
+def _pairs(*more: Any) -> Any:
+    """The commit → deployment pairs (``PAIR_COLUMNS``, then ``more``), each with its deployment's service."""
+    return (
         select(
             col(DeploymentChange.deployment_id),
             col(Change.committed_at),
             col(Deployment.finished_at),
             col(DeploymentChange.excluded),
+            *more,
         )
         .join(Change, col(Change.id) == col(DeploymentChange.change_id))
         .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
         .join(Service, col(Service.slug) == col(Deployment.service))
     )
-    statement = _between(statement, col(Deployment.finished_at), start, end)
-    return _frame(
-        session, _scoped(statement, Deployment, filters), ["deployment_id", "committed_at", "finished_at", "excluded"]
-    )
+
+
+def lead_times_frame(session: Session, filters: Filters, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    statement = _between(_pairs(), col(Deployment.finished_at), start, end)
+    return _frame(session, _scoped(statement, Deployment, filters), PAIR_COLUMNS)
 
 
 def stage_frames(
@@ -143,25 +151,15 @@ def stage_frames(
     request = sqlmodel.and_(
         col(PullRequest.repository) == col(Change.repository), col(PullRequest.number) == col(Change.pr_number)
     )
-    statement = (
-        select(
-            col(DeploymentChange.deployment_id),
-            col(Change.committed_at),
-            col(Deployment.finished_at),
-            col(DeploymentChange.excluded),
-            col(Change.repository),
-            col(Change.pr_number),
-            col(PullRequest.opened_at),
-            func.coalesce(col(PullRequest.merged_at), col(Change.merged_at)),
-        )
-        .join(Change, col(Change.id) == col(DeploymentChange.change_id))
-        .join(Deployment, col(Deployment.id) == col(DeploymentChange.deployment_id))
-        .join(Service, col(Service.slug) == col(Deployment.service))
-        .outerjoin(PullRequest, request)
-    )
+    statement = _pairs(
+        col(Change.repository),
+        col(Change.pr_number),
+        col(PullRequest.opened_at),
+        func.coalesce(col(PullRequest.merged_at), col(Change.merged_at)),
+    ).outerjoin(PullRequest, request)
     statement = _between(statement, col(Deployment.finished_at), start, end)
-    columns = ["deployment_id", "committed_at", "finished_at", "excluded", "repository", "pr_number", "opened_at"]
-    pairs = _frame(session, _scoped(statement, Deployment, filters), [*columns, "merged_at"])
+    columns = [*PAIR_COLUMNS, "repository", "pr_number", "opened_at", "merged_at"]
+    pairs = _frame(session, _scoped(statement, Deployment, filters), columns)
     deployments = _with_groups(deployments_frame(session, filters, start, end), migrated_platforms(session))
     return deployments, pairs
 
@@ -248,14 +246,6 @@ def friction_frame(session: Session, filters: Filters, start: datetime | None, e
         "resolution_note",
     ]
     return _frame(session, _scoped(statement, FrictionReport, filters), columns)
-
-
-@dataclass(frozen=True, slots=True)
-class Frames:
-    deployments: pd.DataFrame
-    lead_times: pd.DataFrame
-    incidents: pd.DataFrame
-    friction: pd.DataFrame
 
 
 def load(session: Session, filters: Filters, start: datetime | None = None, end: datetime | None = None) -> Frames:

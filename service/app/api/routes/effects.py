@@ -17,7 +17,8 @@ from service.app.api.principal import Principal
 from service.app.api.state import app_state
 from service.criteria import metrics as user_metrics
 from service.digest.effects_view import migration_effect
-from service.digest.models import BeforeAfter, GroupTimeCell
+from service.digest.models import BeforeAfter
+from service.effects.result import GroupTimeCell
 
 router = APIRouter(prefix="/api/v1", tags=["effects"])
 

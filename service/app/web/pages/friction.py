@@ -17,11 +17,11 @@ from service.app.api.state import app_state
 from service.app.api.triage import apply_triage
 from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewer, Viewing
-from service.app.web.reads import service_facts
+from service.app.web.reads import found, service_facts
 from service.app.web.render import page
 from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
-from service.core.errors import AppError, Conflict, InvalidInput, NotFound
+from service.core.errors import AppError, Conflict, InvalidInput
 from service.core.models import FrictionReport, Service
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
@@ -154,10 +154,7 @@ def themes_page(request: Request, viewer: Viewing, session: DbSession) -> Respon
 
 
 def _report(session: Session, report_id: int) -> FrictionReport:
-    report = session.get(FrictionReport, report_id)
-    if report is None:
-        raise NotFound(f"There is no friction report #{report_id}.")
-    return report
+    return found(session, FrictionReport, report_id, f"There is no friction report #{report_id}.")
 
 
 @router.get("/friction/{report_id}")
@@ -208,16 +205,22 @@ def _render_report(
 Action = Literal["category", "duplicate", "acknowledge", "resolve", "wont_fix", "reopen"]
 
 
+def report_number(text: str, refusal: str) -> int:
+    """The report number a form names ("12" or "#12"); InvalidInput saying ``refusal`` (on ``duplicate_of``)
+    for anything else. ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx,
+    never a 500."""
+    number = text.strip().lstrip("#")
+    if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
+        raise InvalidInput(refusal, field="duplicate_of")
+    return int(number)
+
+
 def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> dict[str, Any]:
     """A board form's fields → the triage function's arguments (the same as the API's PATCH body)."""
     if action == "category":
         return {"category": category}
     if action == "duplicate":
-        number = duplicate_of.strip().lstrip("#")
-        # ASCII digits only ("²".isdigit() is true, int("²") raises): a bad number is a 4xx, never a 500.
-        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
-            raise InvalidInput("give the number of the report this one duplicates", field="duplicate_of")
-        return {"duplicate_of": int(number)}
+        return {"duplicate_of": report_number(duplicate_of, "give the number of the report this one duplicates")}
     if action == "acknowledge":
         return {"status": "acknowledged"}
     if action == "reopen":

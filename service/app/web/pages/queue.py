@@ -22,7 +22,7 @@ from service.app.api.state import app_state
 from service.app.api.triage import apply_bulk
 from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewer, Viewing
-from service.app.web.pages.friction import TITLES, current_themes
+from service.app.web.pages.friction import TITLES, current_themes, report_number
 from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.core.errors import Conflict, InvalidInput, NotFound
@@ -142,10 +142,9 @@ def bulk_changes(action: str, *, category: str, merge_into: str) -> dict[str, An
             raise InvalidInput("choose the category to set", field="category")
         return {"category": category}
     if action == "merge":
-        number = merge_into.strip().lstrip("#")
-        if not (number.isascii() and number.isdigit()) or len(number) > 10 or int(number) > 2**31 - 1:
-            raise InvalidInput("give the number of the report to merge the chosen ones into", field="duplicate_of")
-        return {"duplicate_of": int(number)}
+        return {
+            "duplicate_of": report_number(merge_into, "give the number of the report to merge the chosen ones into")
+        }
     raise InvalidInput("unknown action", field="action")
 
 

@@ -15,10 +15,10 @@ from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
 from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
-from service.app.web.reads import digest_content, service_facts
+from service.app.web.reads import digest_content, found, service_facts
 from service.app.web.render import page
 from service.core.db import session_scope
-from service.core.errors import InvalidInput, NotFound
+from service.core.errors import InvalidInput
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
 from service.core.timeutil import parse_timestamp, utcnow
@@ -121,9 +121,7 @@ def _timeline(session: Session, settings: Any, slug: str) -> tuple[list[Any], li
             mine = weekly[weekly["group"] == p].set_index("week")[column]
             series.append(charts.Series(f"on {p}", [float(mine.get(w, 0) or 0) for w in labels], css[p]))
         out.append(
-            charts.stacked_bars(
-                title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move
-            )
+            charts.weekly(title, labels, series, unit=unit, chart_id=f"timeline-{column}", axes=axes, move_before=move)
         )
     return out, _cost_timeline(weekly, labels, platforms, css, settings.reporting_currency)
 
@@ -156,7 +154,7 @@ def _cost_timeline(
     cost = [charts.Series(f"on {p}", column("compute_cost", p), css[p]) for p in platforms]
     if any(v is not None for s in cost for v in s.values):
         out.append(
-            charts.stacked_bars(
+            charts.weekly(
                 f"Compute cost per week ({currency})", labels, cost, unit="", chart_id="timeline-compute_cost"
             )
         )
@@ -166,7 +164,14 @@ def _cost_timeline(
     ]
     if any(v is not None for s in gpu for v in s.values):
         out.append(
-            charts.lines("GPU utilisation (% of provisioned hours used)", labels, gpu, unit="", chart_id="timeline-gpu")
+            charts.weekly(
+                "GPU utilisation (% of provisioned hours used)",
+                labels,
+                gpu,
+                unit="",
+                chart_id="timeline-gpu",
+                style="lines",
+            )
         )
     return out
 
@@ -186,10 +191,7 @@ def service_figures(
 
 
 def _service_or_404(session: Session, slug: str) -> Service:
-    service = session.get(Service, slug)
-    if service is None:
-        raise NotFound(f"There is no service called {slug!r} in the catalogue.")
-    return service
+    return found(session, Service, slug, f"There is no service called {slug!r} in the catalogue.")
 
 
 @router.get("/services/{slug}")
