@@ -18,7 +18,7 @@ from integrations.payload import (
     header_event_type,
     validated,
 )
-from integrations.push import PushedCommit, pushed_changes
+from integrations.push import forge_commits, pushed_changes
 from integrations.signatures import verify_github
 from integrations.work_common import incident_category, item_service, pull_request_references
 from service.core.records import (
@@ -286,15 +286,10 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         meta,
         config,
         repository=event.repository.full_name,
-        branch=event.ref.removeprefix("refs/heads/"),
+        ref=event.ref,
         default_branch=event.repository.default_branch,
         default_service=_service(config, event.repository),
-        commits=[
-            PushedCommit(
-                c.id, c.timestamp, c.author.username or c.author.name, [*c.added, *c.modified, *c.removed], c.message
-            )
-            for c in event.commits
-        ],
+        commits=forge_commits(event.commits, lambda c: c.author.username or c.author.name),
     )
 
 

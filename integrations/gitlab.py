@@ -20,7 +20,7 @@ from integrations.payload import (
     sha_from_url,
     validated,
 )
-from integrations.push import PushedCommit, pushed_changes
+from integrations.push import forge_commits, pushed_changes
 from integrations.signatures import verify_token_header
 from integrations.work_common import pull_request_references
 from service.core.records import DeploymentRecord, Ignored, InboxMeta, ParseResult, PullRequestRecord
@@ -141,15 +141,10 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
         meta,
         config,
         repository=hook.project.path_with_namespace,
-        branch=hook.ref.removeprefix("refs/heads/"),
+        ref=hook.ref,
         default_branch=hook.project.default_branch,
         default_service=_service(config, hook.project),
-        commits=[
-            PushedCommit(
-                c.id, c.timestamp, c.author.name or c.author.email, [*c.added, *c.modified, *c.removed], c.message
-            )
-            for c in hook.commits
-        ],
+        commits=forge_commits(hook.commits, lambda c: c.author.name or c.author.email),
     )
 
 

@@ -8,11 +8,13 @@ work-item keys it names (and the branch's), as references."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from integrations.config import IntegrationConfig
+from integrations.payload import PushCommit
 from integrations.work_common import branch_references, commit_references
 from service.core.records import PUSH_ORDER_STRIDE, ChangeRecord, InboxMeta, Record
 
@@ -26,16 +28,27 @@ class PushedCommit:
     message: str = ""
 
 
+Commit = TypeVar("Commit", bound=PushCommit)
+
+
+def forge_commits(commits: Sequence[Commit], author: Callable[[Commit], str | None]) -> list[PushedCommit]:
+    """A forge's push commits (``payload.PushCommit``, the shape GitHub's and GitLab's share), each with its
+    author as that forge names it, and every file it added, modified or removed."""
+    return [PushedCommit(c.id, c.timestamp, author(c), [*c.added, *c.modified, *c.removed], c.message) for c in commits]
+
+
 def pushed_changes(
     meta: InboxMeta,
     config: IntegrationConfig,
     *,
     repository: str,
-    branch: str,
+    ref: str,
     default_branch: str,
     default_service: str,
     commits: Sequence[PushedCommit],
 ) -> list[Record]:
+    """The changes of a push to ``ref`` (``refs/heads/<branch>``)."""
+    branch = ref.removeprefix("refs/heads/")
     records: list[Record] = []
     monorepo = config.is_monorepo(repository)
     for index, commit in enumerate(commits):
