@@ -366,6 +366,9 @@ def insert_deliveries_driver(
     as the writer expects."""
     first = _firsts(deliveries)
     now = as_stored(utcnow())
+    if isinstance(now, datetime):  # as the driver's default adapter would, once per batch rather than twice a row
+        now = now.isoformat(" ")
+    pending = InboxStatus.PENDING.value
     ids: dict[tuple[str, str], int] = {}
     new_keys: set[tuple[str, str]] = set()
     cursor = driver.cursor()
@@ -379,7 +382,7 @@ def insert_deliveries_driver(
                 json.dumps(dict(d.headers)),
                 now,
                 now,
-                InboxStatus.PENDING.value,
+                pending,
             )
             row = cursor.execute(_SQLITE_RAW_INSERT, values).fetchone()
             if row is None:  # already there
