@@ -372,14 +372,17 @@ def insert_deliveries_driver(
     ids: dict[tuple[str, str], int] = {}
     new_keys: set[tuple[str, str]] = set()
     cursor = driver.cursor()
+    headers: tuple[Mapping[str, str], str] = ({}, "{}")  # the last headers and their JSON: senders repeat them
     try:
         for (source, key), d in first.items():
+            if d.headers != headers[0]:
+                headers = (d.headers, json.dumps(dict(d.headers)))
             values = (
                 source,
                 d.event_type,
                 key,
                 d.body,
-                json.dumps(dict(d.headers)),
+                headers[1],
                 now,
                 now,
                 pending,
