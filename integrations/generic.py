@@ -30,7 +30,7 @@ from service.core.records import (
     WorkItemRecord,
     WorkItemReferenceRecord,
 )
-from service.core.timeutil import parse_timestamp
+from service.core.timeutil import parse_timestamp, quick_timestamp
 from service.core.vocab import DeploymentStatus, IncidentStatus, measurement_problem
 from service.figures.cost.currency import Currencies
 from service.ingest.inbox import Delivery, content_key
@@ -44,6 +44,8 @@ Url = Annotated[str, StringConstraints(max_length=1024)]
 
 
 def _timestamp(value: Any) -> datetime:
+    if type(value) is str and (quick := quick_timestamp(value)) is not None:
+        return quick  # what parse_timestamp answers first, without the calls in between (dozens per deployment)
     try:
         return parse_timestamp(value, field="timestamp")
     except InvalidInput as exc:  # pydantic adds the field's location to a ValueError

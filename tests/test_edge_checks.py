@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from integrations import generic, github, registry
 from integrations.config import IntegrationConfig
+from integrations.payload import vendor_time
 from integrations.signatures import hmac_hex, verify_github
 from service.core.errors import InvalidInput
 from service.core.records import Ignored, InboxMeta
@@ -183,7 +184,16 @@ def test_the_quick_reading_of_a_timestamp_answers_what_the_full_one_does(text: s
             return exc.field, exc.message
         return parsed, parsed.tzinfo
 
+    def read_by(reader: Any, value: str) -> object:
+        try:
+            parsed = reader(value)
+        except ValueError as exc:
+            return str(exc)
+        return parsed, parsed.tzinfo
+
     assert outcome(text) == outcome(_Spelled(text))
+    assert read_by(vendor_time, text) == read_by(vendor_time, _Spelled(text))
+    assert read_by(generic._timestamp, text) == read_by(generic._timestamp, _Spelled(text))
 
 
 @pytest.mark.parametrize("size", [0, 1, 2046, 2047, 2048, 4094, 10_000, 100_003])
