@@ -30,7 +30,7 @@ from service.core.records import (
     WorkItemRecord,
     WorkItemReferenceRecord,
 )
-from service.core.timeutil import parse_timestamp
+from service.core.timeutil import parse_timestamp, quick_timestamp
 from service.core.vocab import DeploymentStatus, IncidentStatus, measurement_problem
 from service.figures.cost.currency import Currencies
 from service.ingest.inbox import Delivery, content_key
@@ -44,6 +44,8 @@ Url = Annotated[str, StringConstraints(max_length=1024)]
 
 
 def _timestamp(value: Any) -> datetime:
+    if type(value) is str and (quick := quick_timestamp(value)) is not None:
+        return quick  # what parse_timestamp answers first, without the calls in between (dozens per deployment)
     try:
         return parse_timestamp(value, field="timestamp")
     except InvalidInput as exc:  # pydantic adds the field's location to a ValueError
@@ -368,8 +370,14 @@ def _cost_or_measurement(event: CostIn | MeasurementIn) -> CostRecord | Measurem
     )
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
+"""``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` without building an
+encoder per call (a quarter of its cost on a 2 KB event); the same C encoder, the same text. No check for
+cycles (another ~2 µs): what it encodes is decoded JSON or a model's JSON dump, which has none."""
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def deliveries(value: Any, *, headers: dict[str, str], currencies: Currencies | None = None) -> list[Delivery]:

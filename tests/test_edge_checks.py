@@ -3,17 +3,23 @@ and the records are built once, by the worker, from the stored body."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from integrations import generic, github, registry
 from integrations.config import IntegrationConfig
+from integrations.payload import vendor_time
+from integrations.signatures import hmac_hex, verify_github
 from service.core.errors import InvalidInput
 from service.core.records import Ignored, InboxMeta
 from service.core.timeutil import parse_timestamp, utcnow
+from service.ingest.inbox import content_key
 from tests.factories import T0, make_deployment, sha
 from tests.vendors import gh_commit, gh_deployment, gh_deployment_status, gh_push, github_request
 from workers.embedded import BUSY_RATE, busy_pause, ingest_pause
@@ -136,3 +142,70 @@ def test_the_embedded_worker_yields_while_requests_pour_in_and_not_otherwise() -
     assert pouring == pytest.approx(busy_pause(0.04, 0.2))
     assert busy_pause(0.04, 0.2) == pytest.approx(0.16)  # 0.04 of every 0.2 s: a fifth of the time
     assert steady == stopped == never == BETWEEN_HELD_BATCHES_SECONDS
+
+
+class _Spelled(str):
+    """A str subclass: ``parse_timestamp`` reads it by the full path only (the quick one takes exact str)."""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-10-05T11:52:00Z",
+        "2026-10-05T11:52:00.123456Z",
+        "2026-10-05T11:52:00.1234567Z",
+        "2026-10-05T11:52:00+02:00",
+        "2026-10-05T11:52:00-0930",
+        "2026-10-05T11:52:00z",
+        "2026-10-05 11:52:00Z",
+        "20261005T115200Z",
+        "2026-W40-1T00:00Z",
+        " 2026-10-05T11:52:00Z",
+        "2026-10-05T11:52:00+02:00\n",
+        "2026-10-05T11:52:00",
+        "2026-10-05",
+        "2026-10-05Z",
+        "2026-02-30T00:00:00Z",
+        "2026-10-05T24:00:00Z",
+        "2026-10-05T11:52:00+24:00",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-05:00",
+        "1999-12-31T23:59:59Z",
+        "2999-01-01T00:00:00Z",
+        "1700000000",
+        "last tuesday",
+    ],
+)
+def test_the_quick_reading_of_a_timestamp_answers_what_the_full_one_does(text: str) -> None:
+    def outcome(value: str) -> object:
+        try:
+            parsed = parse_timestamp(value, field="t")
+        except InvalidInput as exc:
+            return exc.field, exc.message
+        return parsed, parsed.tzinfo
+
+    def read_by(reader: Any, value: str) -> object:
+        try:
+            parsed = reader(value)
+        except ValueError as exc:
+            return str(exc)
+        return parsed, parsed.tzinfo
+
+    assert outcome(text) == outcome(_Spelled(text))
+    assert read_by(vendor_time, text) == read_by(vendor_time, _Spelled(text))
+    assert read_by(generic._timestamp, text) == read_by(generic._timestamp, _Spelled(text))
+
+
+@pytest.mark.parametrize("size", [0, 1, 2046, 2047, 2048, 4094, 10_000, 100_003])
+def test_hashes_fed_in_pieces_are_the_hashes_of_the_whole(size: int) -> None:
+    body = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    key, secret = b"bench-secret", SecretStr("bench-secret")
+
+    assert (
+        content_key("generic", "deployment", body)
+        == "sha256:" + hashlib.sha256(b"generic\0deployment\0" + body).hexdigest()
+    )
+    assert hmac_hex(key, body) == hmac.new(key, body, hashlib.sha256).hexdigest()
+    assert hmac_hex(key, body, "sha1") == hmac.new(key, body, hashlib.sha1).hexdigest()
+    signature = "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+    verify_github({"x-hub-signature-256": signature}, body, secret)

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col, select
 
 from service.app.api.inbox_writer import InboxWriter
@@ -119,3 +119,24 @@ def test_the_sqlite_driver_path_stores_rows_as_the_orm_path_does(settings: Setti
         assert driver.received_at.tzinfo is not None
         assert abs((driver.received_at - orm.received_at).total_seconds()) < 60
         assert driver.available_at == driver.received_at
+
+
+def test_the_sqlite_writer_waits_for_the_write_lock_as_a_session_does_and_then_stores(sqlite_url: str) -> None:
+    """The writer's kept driver connection (``db.sqlite_write``) queues behind the process's write lock of the
+    file like ``session_scope(write=True)``: past its bound an ``OperationalError`` (the route spools), once
+    the lock is free the rows are committed and read back by the ORM."""
+    writer = InboxWriter(sqlite_url, lock_timeout=0.2)
+    try:
+        with session_scope(sqlite_url, write=True):  # another writer of the file holds its lock
+            [held] = asyncio.run(_accept_all(writer, [[_delivery("while-held")]]))
+        [answer] = asyncio.run(_accept_all(writer, [[_delivery("after"), _delivery("after")]]))
+    finally:
+        writer.close()
+
+    assert isinstance(held, OperationalError)
+    assert isinstance(answer, list)
+    assert [a.duplicate for a in answer] == [False, True]
+    assert answer[0].id is not None
+    assert _keys_by_id(sqlite_url, [answer[0].id]) == {answer[0].id: "after"}
+    with Session(get_engine(sqlite_url)) as session:
+        assert not list(session.exec(select(InboxEvent).where(InboxEvent.delivery_key == "while-held")))

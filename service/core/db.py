@@ -27,6 +27,7 @@ from sqlalchemy import (
     event,
     func,
     literal,
+    make_url,
     select,
 )
 from sqlalchemy import column as sql_column
@@ -34,7 +35,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -95,17 +96,22 @@ class DatabaseLocked(OperationalError):
         super().__init__("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({waited:g} s)"))
 
 
+def _sqlite_setup(dbapi_connection: Any) -> None:
+    """Every SQLite connection's settings, the engine's and :func:`sqlite_connection`'s alike."""
+    # WAL lets the API read while the worker writes; the busy timeout queues writers instead of failing.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # WAL lets the API read while the worker writes; the busy timeout queues writers instead of failing.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
+        _sqlite_setup(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -179,6 +185,54 @@ def lock_wait_ran_out(error: OperationalError) -> bool:
 
 
 @lru_cache(maxsize=8)
+def sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, or None (another backend, or an in-memory database, which only the engine's
+    own connections share)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def sqlite_connection(path: str) -> sqlite3.Connection:
+    """A driver connection to a SQLite file, set up as the engine's are: for a writer on the ingest path that
+    keeps one open (``service.app.api.inbox_writer``), with no ORM session, pool or event hooks per batch."""
+    connection = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    _sqlite_setup(connection)
+    return connection
+
+
+@contextmanager
+def sqlite_write(
+    connection: sqlite3.Connection, url: str, *, lock_timeout: float | None
+) -> Iterator[sqlite3.Connection]:
+    """:func:`session_scope` ``(url, write=True, lock_timeout=…)`` on a driver connection of
+    :func:`sqlite_connection`: the process's write lock of the file (``DatabaseLocked`` past ``lock_timeout``),
+    ``BEGIN IMMEDIATE`` with the same bounded busy wait, COMMIT when the block returns, ROLLBACK if it
+    raises. Driver errors are raised as SQLAlchemy's (``OperationalError`` when the file is locked)."""
+    lock = _sqlite_write_lock(url)
+    if not lock.acquire(timeout=-1 if lock_timeout is None else lock_timeout):
+        raise DatabaseLocked(lock_timeout or 0.0)
+    try:
+        busy = BUSY_TIMEOUT_MS if lock_timeout is None else max(1, int(lock_timeout * 1000))
+        statement = "BEGIN IMMEDIATE"
+        try:
+            connection.execute(f"PRAGMA busy_timeout={busy}")
+            connection.execute(statement)
+            try:
+                yield connection
+                statement = "COMMIT"
+                connection.execute(statement)
+            except BaseException:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+    finally:
+        lock.release()
+
+
 def _sqlite_write_lock(url: str) -> threading.Lock:  # noqa: ARG001 (the cache key: one lock per file)
     """Writers of one SQLite file in this process queue here instead of in SQLite's busy handler, which
     sleeps 1, 2, 5, 10 ms… between retries: with the API and the embedded worker both writing, that

@@ -10,18 +10,19 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, func, text, update
+from sqlalchemy import Connection, Dialect, func, text, update
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from service.core.db import any_of
+from service.core.digests import feed
 from service.core.models import InboxEvent
 from service.core.timeutil import utcnow
 from service.core.vocab import InboxStatus
@@ -55,9 +56,8 @@ class Accepted:
 
 def content_key(source: str, event_type: str, body: bytes) -> str:
     """The delivery key when the sender gives none: an exact resend is a duplicate, an update is not."""
-    digest = hashlib.sha256()
-    for part in (source.encode(), b"\0", event_type.encode(), b"\0", body):
-        digest.update(part)
+    digest = hashlib.sha256(b"%s\0%s\0" % (source.encode(), event_type.encode()))
+    feed(digest, body)  # in pieces that keep the interpreter lock (service.core.digests)
     return "sha256:" + digest.hexdigest()
 
 
@@ -341,29 +341,51 @@ _SQLITE_RAW_KNOWN = "SELECT id FROM inbox_event WHERE source = ? AND delivery_ke
 
 
 def insert_deliveries_sqlite(connection: Connection, deliveries: Sequence[Delivery]) -> list[Accepted]:
-    """:func:`insert_deliveries` for SQLite, in ``connection``'s transaction, on its driver's cursor: one
-    fixed statement per row, the columns stored as SQLAlchemy stores them (the times naive UTC text, the
-    headers JSON text), with none of its per-batch statement building — the API's group-commit writer
-    calls it for every batch, on a thread that shares the interpreter lock with the event loop. Driver
-    errors are raised as SQLAlchemy's (``OperationalError`` when the file is locked), as the writer expects."""
-    first = _firsts(deliveries)
+    """:func:`insert_deliveries` for SQLite, in ``connection``'s transaction, on its driver's cursor
+    (:func:`insert_deliveries_driver`)."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return insert_deliveries_driver(driver, sqlite_time_format(connection.dialect), deliveries)
+
+
+def sqlite_time_format(dialect: Dialect) -> Callable[[datetime], Any]:
+    """How SQLAlchemy stores the inbox's times on this dialect (naive UTC text on SQLite)."""
     table = InboxEvent.__table__  # type: ignore[attr-defined]
-    as_stored = table.c.received_at.type.bind_processor(connection.dialect)
-    now = as_stored(utcnow()) if as_stored is not None else utcnow()
+    as_stored = table.c.received_at.type.bind_processor(dialect)
+    return as_stored if as_stored is not None else (lambda moment: moment)
+
+
+def insert_deliveries_driver(
+    driver: sqlite3.Connection, as_stored: Callable[[datetime], Any], deliveries: Sequence[Delivery]
+) -> list[Accepted]:
+    """:func:`insert_deliveries` for SQLite on a driver connection, in its open transaction: one fixed
+    statement per row, the columns stored as SQLAlchemy stores them (the times by ``as_stored``:
+    :func:`sqlite_time_format`, the headers JSON text), with none of its per-batch statement building — the
+    API's group-commit writer calls it for every batch, on a thread that shares the interpreter lock with
+    the event loop. Driver errors are raised as SQLAlchemy's (``OperationalError`` when the file is locked),
+    as the writer expects."""
+    first = _firsts(deliveries)
+    now = as_stored(utcnow())
+    if isinstance(now, datetime):  # as the driver's default adapter would, once per batch rather than twice a row
+        now = now.isoformat(" ")
+    pending = InboxStatus.PENDING.value
     ids: dict[tuple[str, str], int] = {}
     new_keys: set[tuple[str, str]] = set()
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver.cursor()
+    headers: tuple[Mapping[str, str], str] = ({}, "{}")  # the last headers and their JSON: senders repeat them
     try:
         for (source, key), d in first.items():
+            if d.headers != headers[0]:
+                headers = (d.headers, json.dumps(dict(d.headers)))
             values = (
                 source,
                 d.event_type,
                 key,
                 d.body,
-                json.dumps(dict(d.headers)),
+                headers[1],
                 now,
                 now,
-                InboxStatus.PENDING.value,
+                pending,
             )
             row = cursor.execute(_SQLITE_RAW_INSERT, values).fetchone()
             if row is None:  # already there
