@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session, col, select
 
 from service.app.api.inbox_writer import InboxWriter
+from service.core import db
 from service.core.db import get_engine, session_scope
 from service.core.models import InboxEvent
 from service.core.settings import Settings
@@ -140,3 +141,27 @@ def test_the_sqlite_writer_waits_for_the_write_lock_as_a_session_does_and_then_s
     assert _keys_by_id(sqlite_url, [answer[0].id]) == {answer[0].id: "after"}
     with Session(get_engine(sqlite_url)) as session:
         assert not list(session.exec(select(InboxEvent).where(InboxEvent.delivery_key == "while-held")))
+
+
+def test_writers_of_one_sqlite_file_queue_on_one_lock_in_the_process(sqlite_url: str) -> None:
+    """Sessions and the inbox writer's kept driver connection take the same in-process lock of the file: a
+    second writer waits there (not in SQLite's busy handler, whose sleeps starve the API while the embedded
+    worker writes) and past its bound is told ``DatabaseLocked``, never SQLite's "database is locked"."""
+    path = db.sqlite_file(sqlite_url)
+    assert path is not None
+    connection = db.sqlite_connection(path)
+    try:
+        with (
+            session_scope(sqlite_url, write=True),
+            pytest.raises(db.DatabaseLocked),
+            db.sqlite_write(connection, sqlite_url, lock_timeout=0.1),
+        ):
+            pass
+        with (
+            db.sqlite_write(connection, sqlite_url, lock_timeout=0.1),
+            pytest.raises(db.DatabaseLocked),
+            session_scope(sqlite_url, write=True, lock_timeout=0.1),
+        ):
+            pass
+    finally:
+        connection.close()

@@ -233,6 +233,7 @@ def sqlite_write(
         lock.release()
 
 
+@lru_cache(maxsize=8)
 def _sqlite_write_lock(url: str) -> threading.Lock:  # noqa: ARG001 (the cache key: one lock per file)
     """Writers of one SQLite file in this process queue here instead of in SQLite's busy handler, which
     sleeps 1, 2, 5, 10 ms… between retries: with the API and the embedded worker both writing, that
