@@ -22,7 +22,7 @@ from service.core.timeutil import parse_timestamp, utcnow
 from service.ingest.inbox import content_key
 from tests.factories import T0, make_deployment, sha
 from tests.vendors import gh_commit, gh_deployment, gh_deployment_status, gh_push, github_request
-from workers.embedded import BUSY_RATE, busy_pause, ingest_pause
+from workers.embedded import BUSY_RATE, BUSY_WAITING, busy_pause, ingest_pause
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS
 
 
@@ -142,6 +142,16 @@ def test_the_embedded_worker_yields_while_requests_pour_in_and_not_otherwise() -
     assert pouring == pytest.approx(busy_pause(0.04, 0.2))
     assert busy_pause(0.04, 0.2) == pytest.approx(0.16)  # 0.04 of every 0.2 s: a fifth of the time
     assert steady == stopped == never == BETWEEN_HELD_BATCHES_SECONDS
+
+
+def test_requests_piling_up_at_the_inbox_writer_make_the_embedded_worker_yield_at_any_rate() -> None:
+    """A worker that holds the process slows the answers below ``BUSY_RATE``: the rate would call ingest idle
+    and the stall would last. Requests waiting for the writer say it is busy."""
+    stalled = ingest_pause(0.04, since_wake_seconds=0.01, rate=BUSY_RATE / 2, share=0.2, waiting=BUSY_WAITING)
+    trickle = ingest_pause(0.04, since_wake_seconds=0.01, rate=BUSY_RATE / 2, share=0.2, waiting=1)
+
+    assert stalled == pytest.approx(busy_pause(0.04, 0.2))
+    assert trickle == BETWEEN_HELD_BATCHES_SECONDS
 
 
 class _Spelled(str):

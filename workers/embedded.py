@@ -39,6 +39,11 @@ BUSY_WINDOW_SECONDS = 0.25
 BUSY_RATE = 400.0
 """…at this rate (requests/s over the last window) or more: the API is then the bottleneck. A steady load
 below it (``bench/lag.py --embedded``: 200/s) is processed at full speed."""
+BUSY_WAITING = 8
+"""…or this many requests waiting for the inbox writer when a transaction ends, whatever the rate: while
+the worker holds the process (the interpreter and SQLite's one write lock), requests pile up there and the
+rate they are answered at falls, so the rate alone would call a stalled API idle and the worker would keep
+it stalled (bench.ingest's embedded runs at 0.05–0.18× of the inline receiver)."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -102,11 +107,11 @@ def busy_pause(took_seconds: float, share: float) -> float:
     return took_seconds * (1 - share) / share
 
 
-def ingest_pause(took_seconds: float, since_wake_seconds: float, rate: float, share: float) -> float:
+def ingest_pause(took_seconds: float, since_wake_seconds: float, rate: float, share: float, waiting: int = 0) -> float:
     """The embedded worker's pause after a transaction: while ingest is busy (wake-ups at ``BUSY_RATE``
-    or more, the last within ``BUSY_WINDOW_SECONDS``), :func:`busy_pause`; otherwise only the lock
-    hand-over pause."""
-    if since_wake_seconds < BUSY_WINDOW_SECONDS and rate >= BUSY_RATE:
+    or more, the last within ``BUSY_WINDOW_SECONDS``; or ``BUSY_WAITING`` requests ``waiting`` for the
+    inbox writer), :func:`busy_pause`; otherwise only the lock hand-over pause."""
+    if (since_wake_seconds < BUSY_WINDOW_SECONDS and rate >= BUSY_RATE) or waiting >= BUSY_WAITING:
         return max(BETWEEN_HELD_BATCHES_SECONDS, busy_pause(took_seconds, share))
     return BETWEEN_HELD_BATCHES_SECONDS
 
@@ -114,9 +119,13 @@ def ingest_pause(took_seconds: float, since_wake_seconds: float, rate: float, sh
 class EmbeddedWorker:
     """Drains when woken, and at least every ``poll_seconds`` (the in-process sweeper)."""
 
-    def __init__(self, settings: Settings, *, poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self, settings: Settings, *, poll_seconds: float = 5.0, waiting: Callable[[], int] = lambda: 0
+    ) -> None:
         self._settings = settings
         self._poll = poll_seconds
+        self._waiting = waiting
+        """How many requests wait for the inbox writer now (the API's ``InboxWriter.waiting``)."""
         self._wake = threading.Event()
         self._last_wake = float("-inf")
         """``time.monotonic()`` of the last wake-up: ingest accepted something new then."""
@@ -162,7 +171,8 @@ class EmbeddedWorker:
         enough that the worker takes ``embedded_busy_share`` of the time (the API answers with the rest;
         what it accepted waits in the inbox, nothing is lost); otherwise only the lock hand-over pause."""
         since = time.monotonic() - self._last_wake
-        self._stop.wait(ingest_pause(took_seconds, since, self._rate, self._settings.embedded_busy_share))
+        share = self._settings.embedded_busy_share
+        self._stop.wait(ingest_pause(took_seconds, since, self._rate, share, self._waiting()))
 
     def close(self) -> None:
         self._stop.set()

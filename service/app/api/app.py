@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, *, waker: Waker | None = None) 
         if waker is not None:
             return waker
         if settings.embedded:
-            worker = EmbeddedWorker(settings)
+            worker = EmbeddedWorker(settings, waiting=state.inbox_writer.waiting)
             worker.start()
             return worker
         return celery_waker(settings)

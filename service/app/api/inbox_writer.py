@@ -58,6 +58,11 @@ class InboxWriter:
         self.commits = 0
         """Transactions committed so far: fewer than requests when requests shared them."""
 
+    def waiting(self) -> int:
+        """Requests queued for the writer and not yet taken into a transaction (the embedded worker reads it:
+        many waiting means ingest is busy, whatever rate requests are answered at)."""
+        return self._jobs.qsize()
+
     async def accept(self, deliveries: Sequence[inbox.Delivery]) -> list[inbox.Accepted]:
         """``inbox.accept`` for these deliveries, committed together with other requests' deliveries.
 
