@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -37,8 +37,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
+from service.core.errors import NotFound
 from service.core.timeutil import as_utc
 
 
@@ -462,3 +463,15 @@ def _array_element_type(column_type: Any) -> Any:
     if isinstance(column_type, String):  # VARCHAR(n), TEXT
         return Text()
     return None  # JSON and the like: executemany
+
+
+Row = TypeVar("Row", bound=SQLModel)
+
+
+def found(session: Session, model: type[Row], key: object, missing: str) -> Row:
+    """The row of ``model`` with primary key ``key``, or NotFound saying ``missing``: the 404 of every page and
+    API read of one row by its key."""
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(missing)
+    return row

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from service.app.web import cache
 from service.app.web.tables import ServiceFacts
 from service.core.db import session_scope
-from service.core.errors import NotFound
 from service.core.models import Digest, PlatformAssignment
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
@@ -29,16 +28,6 @@ from service.digest.html import render_html
 from service.digest.models import DigestContent, ScorecardPart, read_stored
 from service.digest.scorecard import rescore
 from service.figures import catalogue
-
-Row = TypeVar("Row", bound=SQLModel)
-
-
-def found(session: Session, model: type[Row], key: object, missing: str) -> Row:
-    """The row of ``model`` with primary key ``key``, or NotFound saying ``missing``: a page's 404."""
-    row = session.get(model, key)
-    if row is None:
-        raise NotFound(missing)
-    return row
 
 
 def service_facts(session: Session, *, now: datetime | None = None) -> list[ServiceFacts]:

@@ -16,7 +16,7 @@ from service.app.api.formats import Format, JsonOnly, csv_response
 from service.app.api.routes.webhooks import AcceptedOut, kept_headers, store
 from service.app.api.state import TaxonomyDep, app_state
 from service.app.api.triage import apply_triage
-from service.core.errors import NotFound
+from service.core.db import found
 from service.core.models import FrictionReport
 from service.core.timeutil import utcnow
 from service.core.vocab import ReportStatus
@@ -148,10 +148,7 @@ def friction_themes(
 
 @router.get("/friction/{report_id}", dependencies=[Depends(require_scope("read")), JsonOnly])
 def get_friction(report_id: ReportId, session: DbSession) -> FrictionOut:
-    report = session.get(FrictionReport, report_id)
-    if report is None:
-        raise NotFound(f"no friction report #{report_id}")
-    return _out(report)
+    return _out(found(session, FrictionReport, report_id, f"no friction report #{report_id}"))
 
 
 @router.patch("/friction/{report_id}", dependencies=[Depends(require_scope("admin"))])

@@ -17,10 +17,10 @@ from service.app.api.state import app_state
 from service.app.api.triage import apply_triage
 from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewer, Viewing
-from service.app.web.reads import found, service_facts
+from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.app.web.tables import ServiceFacts
-from service.core.db import session_scope
+from service.core.db import found, session_scope
 from service.core.errors import AppError, Conflict, InvalidInput
 from service.core.models import FrictionReport, Service
 from service.core.settings import Settings

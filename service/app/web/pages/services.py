@@ -15,9 +15,9 @@ from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
 from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
-from service.app.web.reads import digest_content, found, service_facts
+from service.app.web.reads import digest_content, service_facts
 from service.app.web.render import page
-from service.core.db import session_scope
+from service.core.db import found, session_scope
 from service.core.errors import InvalidInput
 from service.core.models import PlatformAssignment, Service
 from service.core.settings import Settings
