@@ -5,7 +5,7 @@ started are flagged, and the digest lists them. No quiet moving of goalposts. Fu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,13 +52,8 @@ def as_criterion(row: SuccessCriterion) -> Criterion:
 
 
 def _json(criterion: Criterion) -> dict[str, Any]:
-    return {
-        "metric": criterion.metric,
-        "direction": criterion.direction,
-        "kind": criterion.kind,
-        "target": criterion.target,
-        "deadline": None if criterion.deadline is None else as_utc(criterion.deadline).isoformat(),
-    }
+    deadline = None if criterion.deadline is None else as_utc(criterion.deadline).isoformat()
+    return {**asdict(criterion), "deadline": deadline}
 
 
 def get_migration(session: Session, migration_id: int) -> Migration:

@@ -4,7 +4,7 @@ criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, mode
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -144,16 +144,7 @@ def computed(result: MetricEffect) -> dict[str, Any]:
         "caveat": words.caveat(effect),
         "drift_seen": effect.drift_seen,
         "drift_detectable": effect.drift_detectable,
-        "design": None
-        if design is None
-        else Design(
-            scale=design.scale,
-            base_weeks=design.base_weeks,
-            min_pre_weeks=design.min_pre_weeks,
-            pre_weeks=design.pre_weeks,
-            controls=design.controls,
-            bound=design.bound,
-        ),
+        "design": None if design is None else Design.model_validate(design, from_attributes=True),
         "group_time": [
             replace(
                 c,
@@ -182,18 +173,7 @@ def criteria(
         verdict = judge(dated, result.effect, result.metric, now=now)
         judged.append(
             CriterionResult(
-                metric=spec.metric,
-                label=result.metric.label,
-                goal=target_words(dated, result.metric),
-                direction=spec.direction,
-                kind=spec.kind,
-                target=spec.target,
-                deadline=deadline,
-                status=verdict.status,
-                estimate=verdict.estimate,
-                low=verdict.low,
-                high=verdict.high,
-                sentence=verdict.sentence,
+                label=result.metric.label, goal=target_words(dated, result.metric), **asdict(dated), **asdict(verdict)
             )
         )
     return judged

@@ -122,14 +122,7 @@ class MigrationOut(BaseModel):
 def _migration_out(session: Session, migration: Migration) -> MigrationOut:
     assert migration.id is not None
     return MigrationOut(
-        id=migration.id,
-        name=migration.name,
-        from_platform=migration.from_platform,
-        to_platform=migration.to_platform,
-        started_at=migration.started_at,
-        target_date=migration.target_date,
-        baseline_weeks=migration.baseline_weeks,
-        design=migration.design,
+        **migration.model_dump(),
         criteria=[
             CriterionIn.model_validate(row, from_attributes=True) for row in criteria.criteria_of(session, migration.id)
         ],
