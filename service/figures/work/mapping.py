@@ -38,6 +38,15 @@ def _lower_map(value: Any, *, allowed: tuple[str, ...] | None = None, where: str
     return out
 
 
+def _first(*names: tuple[str | None, Mapping[str, str]]) -> str | None:
+    """The mapped value of the first (name, table) whose name its table holds (names stripped and
+    lower-cased, as ``_lower_map`` stores them); None when none does."""
+    for name, table in names:
+        if name and (found := table.get(name.strip().lower())):
+            return found
+    return None
+
+
 def _pattern(term: str) -> re.Pattern[str]:
     words = [re.escape(word) for word in term.lower().split()]
     return re.compile(r"(?<![\w])" + r"[\s\-_/]+".join(words) + r"(?![\w])")
@@ -64,24 +73,12 @@ class WorkMapping:
 
     def kind(self, *, issue_type: str | None, labels: Iterable[str], project: str | None) -> str:
         """Issue type, then the first mapped label, then the project; else the default kind."""
-        if issue_type and (found := self.issue_types.get(issue_type.strip().lower())):
-            return found
-        for label in labels:
-            if found := self.labels.get(label.strip().lower()):
-                return found
-        if project and (found := self.projects.get(project.strip().lower())):
-            return found
-        return self.default_kind
+        labelled = ((label, self.labels) for label in labels)
+        return _first((issue_type, self.issue_types), *labelled, (project, self.projects)) or self.default_kind
 
     def status(self, *, name: str | None, category: str | None = None, type_: str | None = None) -> str | None:
         """A mapped status name wins, then the Jira status category, then the Linear state type."""
-        if name and (found := self.status_names.get(name.strip().lower())):
-            return found
-        if category and (found := self.status_categories.get(category.strip().lower())):
-            return found
-        if type_ and (found := self.status_types.get(type_.strip().lower())):
-            return found
-        return None
+        return _first((name, self.status_names), (category, self.status_categories), (type_, self.status_types))
 
     def service(
         self,
@@ -97,15 +94,12 @@ class WorkMapping:
         for label in labels:
             if prefix and label.lower().startswith(prefix) and label[len(prefix) :].strip():
                 return label[len(prefix) :].strip()
-        for component in components:
-            if found := self.service_components.get(component.strip().lower()):
-                return found
-        for name, table in ((team, self.service_teams), (project, self.service_projects)):
-            if name and (found := table.get(name.strip().lower())):
-                return found
-        if repository and (found := self.service_repositories.get(repository.strip().lower())):
-            return found
-        return None
+        return _first(
+            *((component, self.service_components) for component in components),
+            (team, self.service_teams),
+            (project, self.service_projects),
+            (repository, self.service_repositories),
+        )
 
     def incident_category(
         self,
