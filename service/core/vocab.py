@@ -65,6 +65,13 @@ class LinkMethod(StrEnum):
     WINDOW = "window"
 
 
+INCIDENT_CATEGORIES = ("infrastructure", "application", "unknown")
+"""What caused an incident, as classified (None: not classified yet, read as ``unknown``)."""
+CHANGE_CAUSED = ("application", "unknown")
+"""The categories a change may have caused: only these are linked to a deployment by the time window (a
+platform outage is not a change failure). An explicit link (a named deployment or commit) is always kept."""
+
+
 @dataclass(frozen=True, slots=True)
 class MeasuredQuantity:
     """A measurement name the figures read, its unit and the values it can take (inclusive)."""
@@ -96,13 +103,6 @@ def measurement_problem(name: str, value: float) -> str | None:
         return None
     high = "" if known.high == float("inf") else f" to {known.high:g}"
     return f"{name} is a {known.unit} from {known.low:g}{high}; got {value:g}"
-
-
-INCIDENT_CATEGORIES = ("infrastructure", "application", "unknown")
-"""What caused an incident, as classified (None: not classified yet, read as ``unknown``)."""
-CHANGE_CAUSED = ("application", "unknown")
-"""The categories a change may have caused: only these are linked to a deployment by the time window (a
-platform outage is not a change failure). An explicit link (a named deployment or commit) is always kept."""
 
 
 class Scope(StrEnum):

@@ -19,7 +19,6 @@ MIN_RESPONSE_RATE = 0.3
 MIN_RESPONDERS = 3
 """A service-week's pulse mean counts as evidence only when at least this share of those asked answered and
 at least this many people did (``counted``); below either it is shown, never judged."""
-QUESTION = "How many hours did infrastructure cost you this week?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +29,7 @@ class Bucket:
     """The bucket's midpoint, the hours an answer in it counts as."""
 
 
+QUESTION = "How many hours did infrastructure cost you this week?"
 BUCKETS = (
     Bucket("0", "0", 0.0),
     Bucket("lt1", "<1 h", 0.5),
