@@ -20,7 +20,19 @@ class _Result(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class DeploymentFrequency(_Result):
+class _Sampled(_Result):
+    """A figure that says when it rests on too few samples."""
+
+    low_sample: bool = Field(description=LOW)
+
+
+class _Banded(_Sampled):
+    """A DORA key, placed in its performance band."""
+
+    band: Band = Field(description=BAND)
+
+
+class DeploymentFrequency(_Banded):
     deployments: int = Field(description="Successful production deployments in the window")
     per_week: float | None = Field(
         description="deployments ÷ weeks in the window; null below a week (short_window: read the count)"
@@ -28,41 +40,32 @@ class DeploymentFrequency(_Result):
     deploy_days: int = Field(description="Distinct days (configured time zone) with a successful deployment")
     window_days: float = Field(description="The window's length in days (the rate's denominator × 7)")
     short_window: bool = Field(description="True when the window is shorter than a week: no rate, no band")
-    band: Band = Field(description=BAND)
-    low_sample: bool = Field(description=LOW)
 
 
-class LeadTime(_Result):
+class LeadTime(_Banded):
     median_seconds: float | None = Field(description="Median commit → production deployment, seconds")
     p90_seconds: float | None = Field(description="90th percentile, seconds")
     n: int = Field(description="Commits counted")
     excluded: int = Field(description="Commits left out (first deployment, bots, non-positive times)")
     excluded_by_reason: dict[str, int]
-    band: Band = Field(description=BAND)
-    low_sample: bool = Field(description=LOW)
 
 
-class ChangeFailureRate(_Result):
+class ChangeFailureRate(_Banded):
     rate: float | None = Field(description="failed ÷ deployments (0–1); null without deployments")
     failed: int = Field(description="Production deployments that failed, were rolled back or caused an incident")
     deployments: int = Field(description="Production deployments that finished in the window")
-    band: Band = Field(description=BAND)
-    low_sample: bool = Field(description=LOW)
 
 
-class TimeToRestore(_Result):
+class TimeToRestore(_Banded):
     median_seconds: float | None = Field(description="Median incident start → resolution, seconds")
     n: int = Field(description="Resolved incidents counted")
     unresolved: int = Field(description="Incidents that started in the window and are not resolved")
-    band: Band = Field(description=BAND)
-    low_sample: bool = Field(description=LOW)
 
 
-class ReworkRate(_Result):
+class ReworkRate(_Sampled):
     rate: float | None = Field(description="unplanned ÷ deployments (0–1): DORA 2024's fifth key")
     unplanned: int = Field(description="Rollbacks and fixes forward after a failed deployment")
     n: int = Field(description="Production deployments in the window")
-    low_sample: bool = Field(description=LOW)
 
 
 class IncidentSummary(_Result):
