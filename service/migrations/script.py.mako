@@ -1,7 +1,4 @@
-"""${message}
-
-Create Date: ${create_date}
-"""
+"""${message}"""
 
 import sqlalchemy as sa
 import sqlmodel

@@ -1,7 +1,4 @@
-"""initial schema
-
-Create Date: 2026-11-27 11:02:19.300923
-"""
+"""initial schema"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,7 +1,4 @@
-"""lead time from pushes: branches, push order, pull requests, exclusions
-
-Create Date: 2026-11-27 11:05:59.115587
-"""
+"""lead time from pushes: branches, push order, pull requests, exclusions"""
 
 import sqlalchemy as sa
 from alembic import op

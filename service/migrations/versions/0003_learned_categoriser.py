@@ -1,7 +1,4 @@
-"""learned categoriser versions, correction time
-
-Create Date: 2026-11-27 11:21:53.669808
-"""
+"""learned categoriser versions, correction time"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,7 +1,4 @@
-"""triage channel outbox
-
-Create Date: 2026-11-27 11:29:05.395774
-"""
+"""triage channel outbox"""
 
 from alembic import op
 

@@ -1,7 +1,4 @@
-"""digest post claim
-
-Create Date: 2026-11-27 11:43:17.517198
-"""
+"""digest post claim"""
 
 from service.migrations.schema import add_columns, drop_columns, utc
 

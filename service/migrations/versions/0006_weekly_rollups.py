@@ -1,7 +1,4 @@
-"""weekly rollups
-
-Create Date: 2026-11-27 11:53:00.157008
-"""
+"""weekly rollups"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,7 +1,4 @@
-"""work items, their status history and references; incident category (issue 15)
-
-Create Date: 2026-12-01 20:10:19.421530
-"""
+"""work items, their status history and references; incident category (issue 15)"""
 
 import sqlalchemy as sa
 from alembic import op

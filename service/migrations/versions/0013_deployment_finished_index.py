@@ -1,7 +1,4 @@
-"""an index on deployment.finished_at: a week of every service's deployments without a table scan
-
-Create Date: 2026-12-02 19:40:00
-"""
+"""an index on deployment.finished_at: a week of every service's deployments without a table scan"""
 
 from alembic import op
 

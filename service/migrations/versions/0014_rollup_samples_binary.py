@@ -8,8 +8,6 @@ the same order.
 
 The encoding is written out here rather than imported, so this migration keeps doing what it did
 whatever the application's code becomes.
-
-Create Date: 2026-12-03 06:50:00
 """
 
 import json

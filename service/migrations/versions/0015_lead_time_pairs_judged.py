@@ -9,8 +9,6 @@ to be rebuilt (their lead-time samples change).
 
 The rule is written out here rather than imported, so this migration keeps doing what it did whatever the
 application's code becomes; the production environments are the configured ones.
-
-Create Date: 2026-12-06 03:05:00
 """
 
 from collections.abc import Sequence

@@ -1,7 +1,4 @@
-"""when a pull/merge request was opened: the boundary between the coding and review stages of lead time
-
-Create Date: 2026-12-06 04:40:00
-"""
+"""when a pull/merge request was opened: the boundary between the coding and review stages of lead time"""
 
 from service.migrations.schema import add_columns, drop_columns, utc
 

@@ -1,7 +1,5 @@
 """web sessions kept server-side, so signing out ends a session at once (issue 26 #10); an OpenID Connect
 sign-in's role is kept with its session (issue 26 #13)
-
-Create Date: 2026-12-06 04:50:00
 """
 
 import sqlalchemy as sa

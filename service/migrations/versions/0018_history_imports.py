@@ -1,7 +1,5 @@
 """history imports: a checkpoint per (source, scope) and the runs asked for through the API; when a
 criteria change was really decided (backdated migrations)
-
-Create Date: 2026-12-06 04:45:00
 """
 
 import sqlalchemy as sa

@@ -1,7 +1,4 @@
-"""user-declared metrics (any measurement name judged like the built-in ones); a migration's design
-
-Create Date: 2026-12-06 05:05:00
-"""
+"""user-declared metrics (any measurement name judged like the built-in ones); a migration's design"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,7 +1,4 @@
-"""the weekly Slack pulse: members who opted in, the questions asked, the answers
-
-Create Date: 2026-12-06 04:40:00
-"""
+"""the weekly Slack pulse: members who opted in, the questions asked, the answers"""
 
 import sqlalchemy as sa
 from alembic import op

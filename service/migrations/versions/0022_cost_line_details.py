@@ -1,7 +1,4 @@
-"""cost_line.details: what a FOCUS line's rows described themselves as, for the GPU rule read at query time
-
-Create Date: 2026-12-06 08:00:00
-"""
+"""cost_line.details: what a FOCUS line's rows described themselves as, for the GPU rule read at query time"""
 
 import sqlalchemy as sa
 from alembic import op
