@@ -1,23 +1,17 @@
-"""${message}
-
-Revision ID: ${up_revision}
-Revises: ${down_revision | comma,n}
-Create Date: ${create_date}
-"""
-
-from collections.abc import Sequence
+"""${message}"""
 
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
 import service.core.db
+from service.migrations.schema import add_columns, drop_columns, id_key, string, utc
 ${imports if imports else ""}
+# Write what autogenerate rendered with the shared columns (service/migrations/schema.py): id_key(),
+# string(name, length), utc(name), index=True for a one-column index, add_columns()/drop_columns().
 
 revision: str = ${repr(up_revision)}
 down_revision: str | None = ${repr(down_revision)}
-branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
-depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 
 def upgrade() -> None:

@@ -1,28 +1,15 @@
-"""triage channel outbox
+"""triage channel outbox"""
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-27 11:29:05.395774
-"""
-
-from collections.abc import Sequence
-
-import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
-import service.core.db
-
+from service.migrations.schema import add_columns, drop_columns, utc
 
 revision: str = "0004"
 down_revision: str | None = "0003"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("triage_posted_at", service.core.db.UTCDateTime(timezone=True), nullable=True))
+    add_columns("friction_report", utc("triage_posted_at", nullable=True))
     # Reports from before the outbox existed count as handled: no flood of old reports or old resolutions.
     op.execute("UPDATE friction_report SET triage_posted_at = created_at")
     op.execute(
@@ -32,5 +19,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("friction_report", schema=None) as batch_op:
-        batch_op.drop_column("triage_posted_at")
+    drop_columns("friction_report", "triage_posted_at")

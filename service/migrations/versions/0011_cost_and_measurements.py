@@ -1,81 +1,70 @@
-"""Cost lines (FOCUS, OpenCost, generic), measurements (GPU/CPU utilisation, cold starts, any metric), imports, weekly cost rollups
+"""Cost lines (FOCUS, OpenCost, generic), measurements (GPU/CPU utilisation, cold starts, any metric), imports, weekly cost rollups"""
 
-Revision ID: 0011
-Revises: 0007
-"""
-
-from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from service.core.db import UTCDateTime
+from service.migrations.schema import id_key, string, utc, weekly_rollup_key
 
 revision: str = "0011"
 down_revision: str | None = "0010"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+
+
+def _sourced_row() -> tuple[sa.Column[Any], ...]:
+    """The columns a cost line and a measurement share: the sender's key (``source``, ``external_id``), the
+    service, the platform it counts under and the platform the sender tagged."""
+    return (
+        id_key(),
+        string("source", 32),
+        string("external_id", 512),
+        string("service", 128, nullable=True, index=True),
+        string("platform", 64, nullable=True),
+        string("platform_tagged", 64, nullable=True),
+    )
 
 
 def upgrade() -> None:
     op.create_table(
         "cost_import",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("filename", sa.String(length=512), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
+        id_key(),
+        string("filename", 512),
+        string("sha256", 64, index=True),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("lines", sa.Integer(), nullable=False),
-        sa.Column("billing_periods", sa.String(length=2048), nullable=False),
-        sa.Column("imported_at", UTCDateTime(), nullable=False),
+        string("billing_periods", 2048),
+        utc("imported_at"),
     )
-    op.create_index("ix_cost_import_sha256", "cost_import", ["sha256"])
     op.create_table(
         "cost_line",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("source", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=512), nullable=False),
-        sa.Column("service", sa.String(length=128), nullable=True),
-        sa.Column("platform", sa.String(length=64), nullable=True),
-        sa.Column("platform_tagged", sa.String(length=64), nullable=True),
-        sa.Column("category", sa.String(length=64), nullable=True),
-        sa.Column("resource", sa.String(length=512), nullable=True),
-        sa.Column("period_start", UTCDateTime(), nullable=False),
-        sa.Column("period_end", UTCDateTime(), nullable=False),
+        *_sourced_row(),
+        string("category", 64, nullable=True),
+        string("resource", 512, nullable=True),
+        utc("period_start"),
+        utc("period_end"),
         sa.Column("amount", sa.Float(), nullable=False),
-        sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("provider", sa.String(length=128), nullable=True),
-        sa.Column("billing_period_start", UTCDateTime(), nullable=True),
+        string("currency", 3),
+        string("provider", 128, nullable=True),
+        utc("billing_period_start", nullable=True),
         sa.Column("import_id", sa.Integer(), sa.ForeignKey("cost_import.id", ondelete="SET NULL"), nullable=True),
         sa.UniqueConstraint("source", "external_id", name="uq_cost_line_source_external"),
+        sa.Index("ix_cost_line_period", "period_start"),
+        sa.Index("ix_cost_line_billing", "source", "provider", "billing_period_start"),
     )
-    op.create_index("ix_cost_line_service", "cost_line", ["service"])
-    op.create_index("ix_cost_line_period", "cost_line", ["period_start"])
-    op.create_index("ix_cost_line_billing", "cost_line", ["source", "provider", "billing_period_start"])
     op.create_table(
         "measurement",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("source", sa.String(length=32), nullable=False),
-        sa.Column("external_id", sa.String(length=512), nullable=False),
-        sa.Column("service", sa.String(length=128), nullable=True),
-        sa.Column("platform", sa.String(length=64), nullable=True),
-        sa.Column("platform_tagged", sa.String(length=64), nullable=True),
-        sa.Column("metric", sa.String(length=128), nullable=False),
+        *_sourced_row(),
+        string("metric", 128),
         sa.Column("value", sa.Float(), nullable=False),
-        sa.Column("unit", sa.String(length=32), nullable=True),
-        sa.Column("period_start", UTCDateTime(), nullable=False),
-        sa.Column("period_end", UTCDateTime(), nullable=False),
+        string("unit", 32, nullable=True),
+        utc("period_start"),
+        utc("period_end"),
         sa.UniqueConstraint("source", "external_id", name="uq_measurement_source_external"),
+        sa.Index("ix_measurement_metric_start", "metric", "period_start"),
     )
-    op.create_index("ix_measurement_service", "measurement", ["service"])
-    op.create_index("ix_measurement_metric_start", "measurement", ["metric", "period_start"])
     op.create_table(
         "weekly_cost_rollup",
-        sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("timezone", sa.String(length=64), nullable=False),
-        sa.Column("week", sa.String(length=10), nullable=False),
-        sa.Column("week_start", UTCDateTime(), nullable=False),
-        sa.Column("service", sa.String(length=128), nullable=False),
-        sa.Column("platform", sa.String(length=64), nullable=False),
+        *weekly_rollup_key(),
         sa.Column("billed_cost", sa.Float(), nullable=False),
         sa.Column("billed_lines", sa.Integer(), nullable=False),
         sa.Column("estimate_cost", sa.Float(), nullable=False),
@@ -89,8 +78,6 @@ def upgrade() -> None:
         sa.Column("cold_start_seconds", sa.JSON(), nullable=False),
         sa.UniqueConstraint("timezone", "week", "service", "platform", name="uq_cost_rollup_key"),
     )
-    op.create_index("ix_weekly_cost_rollup_week", "weekly_cost_rollup", ["week"])
-    op.create_index("ix_weekly_cost_rollup_week_start", "weekly_cost_rollup", ["week_start"])
 
 
 def downgrade() -> None:

@@ -8,16 +8,11 @@ the same order.
 
 The encoding is written out here rather than imported, so this migration keeps doing what it did
 whatever the application's code becomes.
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-03 06:50:00
 """
 
 import json
 import sys
 from array import array
-from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,8 +20,6 @@ from alembic import op
 
 revision: str = "0014"
 down_revision: str | None = "0013"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 SAMPLES = ("lead_seconds", "restore_seconds")
 CHUNK = 2000

@@ -9,10 +9,6 @@ to be rebuilt (their lead-time samples change).
 
 The rule is written out here rather than imported, so this migration keeps doing what it did whatever the
 application's code becomes; the production environments are the configured ones.
-
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-06 03:05:00
 """
 
 from collections.abc import Sequence
@@ -22,8 +18,6 @@ from alembic import op
 
 revision: str = "0015"
 down_revision: str | None = "0014"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 KEPT = ("bot", "merge_commit")
 

@@ -1,19 +1,12 @@
-"""cost_line.details: what a FOCUS line's rows described themselves as, for the GPU rule read at query time
-
-Revision ID: 0022
-Revises: 0021
-Create Date: 2026-12-06 08:00:00
-"""
-
-from collections.abc import Sequence
+"""cost_line.details: what a FOCUS line's rows described themselves as, for the GPU rule read at query time"""
 
 import sqlalchemy as sa
 from alembic import op
 
+from service.migrations.schema import drop_columns
+
 revision: str = "0022"
 down_revision: str | None = "0021"
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
@@ -21,5 +14,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cost_line") as batch:
-        batch.drop_column("details")
+    drop_columns("cost_line", "details")
