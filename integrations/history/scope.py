@@ -5,14 +5,14 @@ and how a page is fetched."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient
-from integrations.history.runner import Batch
+from integrations.history.runner import Batch, Scope
 
 
 @dataclass(slots=True)
@@ -38,17 +38,30 @@ Fetcher = Callable[[Any, ApiClient, dict[str, Any], str | None, Window], Batch]
 """One kind's page reader: (scope, client, the subject's payload, cursor, window) → the page's deliveries."""
 
 
+class Subject(Protocol):
+    """What a :class:`KindScope` reads (a repository, a project): its metadata, fetched once for all kinds."""
+
+    def payload(self, client: ApiClient) -> dict[str, Any]:
+        """The subject as every page's payload names it."""
+        ...
+
+
 @dataclass(slots=True)
 class KindScope(VendorScope):
     """A scope read as one of several kinds of event (``kind``), each by its fetcher, all given the subject's
     payload (the repository's or project's metadata, read once)."""
 
     fetchers: ClassVar[Mapping[str, Fetcher]]
+    subject: Subject
     kind: str = field(kw_only=True)
 
-    def payload(self, client: ApiClient) -> dict[str, Any]:
-        """The subject as every page's payload names it."""
-        raise NotImplementedError
-
     def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        return self.fetchers[self.kind](self, client, self.payload(client), cursor, window)
+        return self.fetchers[self.kind](self, client, self.subject.payload(client), cursor, window)
+
+
+def kind_scopes(
+    scope: Callable[..., KindScope], subjects: Iterable[Subject], config: IntegrationConfig, kinds: Iterable[str]
+) -> list[Scope]:
+    """A scope of each kind for every subject, the kinds of one subject sharing it (read once for all)."""
+    kinds = tuple(kinds)
+    return [scope(subject, kind=kind, config=config) for subject in subjects for kind in kinds]
