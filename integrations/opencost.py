@@ -20,12 +20,13 @@ import json
 import logging
 import math
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import httpx
 
 from integrations.config import IntegrationConfig
-from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
+from integrations.pulls import DailyPull, DayKey, Fetch, get_json
 from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
 from service.core.records import CostRecord, InboxMeta, MeasurementRecord, ParseResult, Record
@@ -46,17 +47,9 @@ def delivery_key(label: str, start: datetime, end: datetime) -> str:
     return f"{EVENT_TYPE}:label:{label}:{_rfc3339(start)},{_rfc3339(end)}"
 
 
-def pull(
-    settings: Settings,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    backoff_seconds: float = 1.0,
-) -> PullReport:
-    """Pull the configured whole days not pulled yet; each becomes one inbox delivery."""
-    if not settings.opencost_url:
-        return PullReport(SOURCE)
+def _day(settings: Settings, backoff_seconds: float) -> tuple[DayKey, Fetch]:
+    """A day is the allocations by the configured label; each becomes one inbox delivery."""
     label = settings.opencost_label
-    keys = {delivery_key(label, s, e): (s, e) for s, e in day_windows(now(), settings.pull_lookback_days)}
 
     def fetch(client: httpx.Client, start: datetime, end: datetime) -> str:
         params = {
@@ -76,15 +69,11 @@ def pull(
             {"window": window, "label": label, "currency": settings.reporting_currency, "response": answer}
         )
 
-    return pull_windows(
-        settings,
-        source=SOURCE,
-        event_type=EVENT_TYPE,
-        base_url=settings.opencost_url,
-        keys=keys,
-        fetch=fetch,
-        transport=transport,
-    )
+    return partial(delivery_key, label), fetch
+
+
+pull = DailyPull(SOURCE, EVENT_TYPE, lambda settings: settings.opencost_url, _day).pull
+"""Pull the configured whole days not pulled yet (nothing while FRICTIONLOG_OPENCOST_URL is unset)."""
 
 
 def _check(answer: Any) -> None:

@@ -13,6 +13,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ import httpx
 import yaml
 
 from integrations.config import IntegrationConfig
-from integrations.pulls import PullReport, day_windows, get_json, now, pull_windows
+from integrations.pulls import DailyPull, DayKey, Fetch, get_json
 from service.core.errors import InvalidInput
 from service.core.identity import slug_or_none
 from service.core.records import InboxMeta, MeasurementRecord, ParseResult, Record
@@ -75,18 +76,10 @@ def delivery_key(start: datetime, end: datetime, step: int) -> str:
     return f"{EVENT_TYPE}:{int(start.timestamp())}-{int(end.timestamp())}:{step}"
 
 
-def pull(
-    settings: Settings,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    backoff_seconds: float = 1.0,
-) -> PullReport:
-    """Run every configured query for each whole day not pulled yet; each day becomes one delivery."""
-    if not settings.prometheus_url:
-        return PullReport(SOURCE)
+def _day(settings: Settings, backoff_seconds: float) -> tuple[DayKey, Fetch]:
+    """A day is every configured query's points in it; each day becomes one delivery."""
     config = load_queries(settings.prometheus_queries_path)
     step = settings.prometheus_step_seconds
-    keys = {delivery_key(s, e, step): (s, e) for s, e in day_windows(now(), settings.pull_lookback_days)}
 
     def fetch(client: httpx.Client, start: datetime, end: datetime) -> str:
         results: dict[str, Any] = {}
@@ -107,15 +100,12 @@ def pull(
         window = {"start": start.isoformat(), "end": end.isoformat()}
         return json.dumps({"window": window, "step": step, "service_label": config.service_label, "results": results})
 
-    return pull_windows(
-        settings,
-        source=SOURCE,
-        event_type=EVENT_TYPE,
-        base_url=settings.prometheus_url,
-        keys=keys,
-        fetch=fetch,
-        transport=transport,
-    )
+    return partial(delivery_key, step=step), fetch
+
+
+pull = DailyPull(SOURCE, EVENT_TYPE, lambda settings: settings.prometheus_url, _day).pull
+"""Run every configured query for each whole day not pulled yet (nothing while FRICTIONLOG_PROMETHEUS_URL is
+unset)."""
 
 
 def _check(answer: Any, metric: str) -> None:

@@ -138,3 +138,37 @@ def pull_windows(
                 continue
             report.stored += store(settings, inbox.Delivery(source, event_type, key, body, {}))
     return report
+
+
+DayKey = Callable[[datetime, datetime], str]
+"""A window's delivery key."""
+Day = Callable[[Settings, float], tuple[DayKey, Fetch]]
+"""A configured source's day: (Settings, backoff seconds between tries) → its delivery key and its fetch."""
+
+
+@dataclass(frozen=True, slots=True)
+class DailyPull:
+    """A source pulled by whole past days: nothing while its URL is unset, else each day not pulled yet,
+    through :func:`pull_windows`."""
+
+    source: str
+    event_type: str
+    base_url: Callable[[Settings], str | None]
+    day: Day
+
+    def pull(
+        self, settings: Settings, *, transport: httpx.BaseTransport | None = None, backoff_seconds: float = 1.0
+    ) -> PullReport:
+        base_url = self.base_url(settings)
+        if not base_url:
+            return PullReport(self.source)
+        key, fetch = self.day(settings, backoff_seconds)
+        return pull_windows(
+            settings,
+            source=self.source,
+            event_type=self.event_type,
+            base_url=base_url,
+            keys={key(s, e): (s, e) for s, e in day_windows(now(), settings.pull_lookback_days)},
+            fetch=fetch,
+            transport=transport,
+        )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TypeVar
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
 
 from celery import Task
 from celery.signals import worker_process_init
@@ -11,7 +12,7 @@ from celery.signals import worker_process_init
 from integrations.pulls import PullReport
 from integrations.slack.notifier import SlackUnavailable
 from service.core.errors import TransientError
-from service.core.settings import get_settings
+from service.core.settings import Settings, get_settings
 from workers import jobs
 from workers.celery_app import app
 from workers.names import (
@@ -34,6 +35,10 @@ from workers.pulse import PulseRun
 
 log = logging.getLogger("frictionlog.tasks")
 T = TypeVar("T")
+J = TypeVar("J")
+A = TypeVar("A")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _drained(answer: T, *, stored: object) -> T:
@@ -49,6 +54,39 @@ def _pulled(report: PullReport) -> dict[str, object]:
 
 def _pulsed(run: PulseRun) -> dict[str, int]:
     return _drained({"sent": run.sent, "failed": run.failed, "measured": run.measured}, stored=run.measured)
+
+
+def _posting(name: str, *, backoff_max: int) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A task that posts to Slack: while Slack is unavailable it is retried, eight times at the most, with
+    backoff up to ``backoff_max`` seconds."""
+    return app.task(
+        name=name,
+        acks_late=True,
+        autoretry_for=(SlackUnavailable,),
+        retry_backoff=True,
+        retry_backoff_max=backoff_max,
+        max_retries=8,
+    )
+
+
+def _as_is(answer: T) -> T:
+    return answer
+
+
+def _drained_if_any(answer: T) -> T:
+    return _drained(answer, stored=answer)
+
+
+def _beat(name: str, job: Callable[[Settings], J], answer: Callable[[J], A]) -> Task[[], A]:
+    """A thin task named ``name``: ``job`` over the current Settings, its result shaped by ``answer`` (which
+    asks for a drain when the job stored something). The task's doc is the job's."""
+
+    def run() -> A:
+        return answer(job(get_settings()))
+
+    run.__name__ = run.__qualname__ = job.__name__
+    run.__doc__ = job.__doc__
+    return app.task(name=name, acks_late=True)(run)
 
 
 @worker_process_init.connect
@@ -98,37 +136,14 @@ def sweep_inbox() -> bool:
     return stale
 
 
-@app.task(name=RETRAIN_TASK, acks_late=True)
-def retrain_categoriser() -> int | None:
-    """Publish a categoriser version from leads' corrections; workers fit it when they next categorise.
-
-    Idempotent: with nothing new since the last version it publishes nothing. Returns the version id.
-    """
-    return jobs.retrain(get_settings())
-
-
-@app.task(
-    name=NOTIFY_TASK,
-    acks_late=True,
-    autoretry_for=(SlackUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
+@_posting(NOTIFY_TASK, backoff_max=600)
 def notify_reporters() -> dict[str, int]:
     """Post new reports to the triage channel and tell reporters their report was closed (Slack)."""
     stats = jobs.notify(get_settings())
     return {"posted": stats.posted, "dms": stats.dms, "refused": stats.refused}
 
 
-@app.task(
-    name=DIGEST_TASK,
-    acks_late=True,
-    autoretry_for=(SlackUnavailable,),
-    retry_backoff=True,
-    retry_backoff_max=900,
-    max_retries=8,
-)
+@_posting(DIGEST_TASK, backoff_max=900)
 def weekly_digest(week: str | None = None) -> dict[str, int]:
     """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
     run = jobs.weekly_digest(get_settings(), week)
@@ -141,45 +156,13 @@ def refresh_rollups() -> int:
     return jobs.refresh_rollups(get_settings())
 
 
-@app.task(name=PULL_OPENCOST_TASK, acks_late=True)
-def pull_opencost() -> dict[str, object]:
-    """Beat: jobs.pull_opencost, then a drain of what it stored."""
-    return _pulled(jobs.pull_opencost(get_settings()))
-
-
-@app.task(name=KEEP_DIGESTS_TASK, acks_late=True)
-def keep_digests() -> int:
-    """Beat: jobs.keep_digests."""
-    return jobs.keep_digests(get_settings())
-
-
-@app.task(name=PULL_PROMETHEUS_TASK, acks_late=True)
-def pull_prometheus() -> dict[str, object]:
-    """Beat: jobs.pull_prometheus, then a drain of what it stored."""
-    return _pulled(jobs.pull_prometheus(get_settings()))
-
-
-@app.task(name=IMPORT_RUNS_TASK, acks_late=True)
-def requested_imports() -> list[int]:
-    """Beat, and the API's wake-up after ``POST /api/v1/imports``: jobs.requested_imports, then a drain."""
-    done = jobs.requested_imports(get_settings())
-    return _drained(done, stored=done)
-
-
-@app.task(name=IMPORT_SCHEDULED_TASK, acks_late=True)
-def scheduled_imports() -> dict[str, str]:
-    """Beat: jobs.scheduled_imports, then a drain of what it stored."""
-    outcome = jobs.scheduled_imports(get_settings())
-    return _drained(outcome, stored=outcome)
-
-
-@app.task(name=PULSE_ASK_TASK, acks_late=True)
-def pulse_ask() -> dict[str, int]:
-    """Beat: jobs.pulse_ask (claims before it sends: a redelivered task asks no one twice), then a drain."""
-    return _pulsed(jobs.pulse_ask(get_settings()))
-
-
-@app.task(name=PULSE_REMIND_TASK, acks_late=True)
-def pulse_remind() -> dict[str, int]:
-    """Beat: jobs.pulse_remind (each question reminded at most once), then a drain."""
-    return _pulsed(jobs.pulse_remind(get_settings()))
+# The scheduled jobs (workers/schedule.py) and the API's wake-up for imports: jobs.<job>, each shaped by its
+# answer, which asks for a drain of what the job stored in the inbox.
+retrain_categoriser = _beat(RETRAIN_TASK, jobs.retrain, _as_is)
+pull_opencost = _beat(PULL_OPENCOST_TASK, jobs.pull_opencost, _pulled)
+keep_digests = _beat(KEEP_DIGESTS_TASK, jobs.keep_digests, _as_is)
+pull_prometheus = _beat(PULL_PROMETHEUS_TASK, jobs.pull_prometheus, _pulled)
+requested_imports = _beat(IMPORT_RUNS_TASK, jobs.requested_imports, _drained_if_any)
+scheduled_imports = _beat(IMPORT_SCHEDULED_TASK, jobs.scheduled_imports, _drained_if_any)
+pulse_ask = _beat(PULSE_ASK_TASK, jobs.pulse_ask, _pulsed)
+pulse_remind = _beat(PULSE_REMIND_TASK, jobs.pulse_remind, _pulsed)

@@ -28,7 +28,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
 from integrations.history.paging import as_object, link_next
 from integrations.history.runner import Batch, Scope, delivery
-from integrations.history.scope import KindScope
+from integrations.history.scope import KindScope, kind_scopes
 from service.core.errors import InvalidInput
 from service.core.timeutil import parse_timestamp
 
@@ -218,19 +218,12 @@ def _incidents(scope: RepoScope, client: ApiClient, repo: dict[str, Any], cursor
 
 @dataclass(slots=True)
 class RepoScope(KindScope):
-    repository: Repository
+    subject: Repository
     source = SOURCE
-    key_format = "{repository.full_name}:{kind}"
+    key_format = "{subject.full_name}:{kind}"
     fetchers = {"deployments": _deployments, "pulls": _pulls, "commits": _commits, "incidents": _incidents}
-
-    def payload(self, client: ApiClient) -> dict[str, Any]:
-        return self.repository.payload(client)
 
 
 def scopes(repositories: list[str], config: IntegrationConfig, kinds: tuple[str, ...] = KINDS) -> list[Scope]:
     """The scopes of these ``owner/name`` repositories, the repository fetched once for all four."""
-    found: list[Scope] = []
-    for full_name in repositories:
-        repository = Repository(full_name.strip("/"))
-        found.extend(RepoScope(repository, kind=kind, config=config) for kind in kinds)
-    return found
+    return kind_scopes(RepoScope, [Repository(full_name.strip("/")) for full_name in repositories], config, kinds)

@@ -30,7 +30,7 @@ from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed, Page
 from integrations.history.paging import as_object, link_next, next_page_header
 from integrations.history.runner import Batch, Scope, delivery
-from integrations.history.scope import KindScope
+from integrations.history.scope import KindScope, kind_scopes
 
 SOURCE = webhook.SOURCE
 KINDS = ("deployments", "merge_requests", "pipelines", "commits")
@@ -99,7 +99,7 @@ def _updated(window: Window) -> str:
 def _deployments(
     scope: ProjectScope, client: ApiClient, project: dict[str, Any], cursor: str | None, window: Window
 ) -> Batch:
-    first = f"{scope.project.api}/deployments?order_by=updated_at&sort=asc&{_updated(window)}"
+    first = f"{scope.subject.api}/deployments?order_by=updated_at&sort=asc&{_updated(window)}"
     page = client.get(cursor or first, scope=scope.key)
     out, skipped = [], []
     for item in _items(page.data, scope.key):
@@ -143,7 +143,7 @@ def _push(project: dict[str, Any], branch: str, commits: list[dict[str, Any]]) -
 def _merge_requests(
     scope: ProjectScope, client: ApiClient, project: dict[str, Any], cursor: str | None, window: Window
 ) -> Batch:
-    first = f"{scope.project.api}/merge_requests?state=merged&order_by=updated_at&sort=asc&{_updated(window)}"
+    first = f"{scope.subject.api}/merge_requests?state=merged&order_by=updated_at&sort=asc&{_updated(window)}"
     page = client.get(cursor or first, scope=scope.key)
     out = []
     for mr in _items(page.data, scope.key):
@@ -153,7 +153,7 @@ def _merge_requests(
         name = f"gitlab:merge_request:{project['path_with_namespace']}!{mr['iid']}"
         out.append(delivery(SOURCE, "Merge Request Hook", body, name))
         listed = client.get(
-            f"{scope.project.api}/merge_requests/{mr['iid']}/commits?per_page={PER_PAGE}", scope=scope.key
+            f"{scope.subject.api}/merge_requests/{mr['iid']}/commits?per_page={PER_PAGE}", scope=scope.key
         )
         commits = _items(listed.data, scope.key)
         if commits and mr.get("source_branch"):
@@ -166,7 +166,7 @@ def _pipelines(
     scope: ProjectScope, client: ApiClient, project: dict[str, Any], cursor: str | None, window: Window
 ) -> Batch:
     branch = quote(project["default_branch"], safe="")
-    first = f"{scope.project.api}/pipelines?ref={branch}&order_by=updated_at&sort=asc&{_updated(window)}"
+    first = f"{scope.subject.api}/pipelines?ref={branch}&order_by=updated_at&sort=asc&{_updated(window)}"
     page = client.get(cursor or first, scope=scope.key)
     out, skipped = [], []
     for pipeline in _items(page.data, scope.key):
@@ -177,7 +177,7 @@ def _pipelines(
         if named is not None and named not in scope.config.workflow_environments:
             skipped.append(f"pipeline {named!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
             continue
-        detail = client.get(f"{scope.project.api}/pipelines/{pipeline.get('id')}", scope=scope.key).data
+        detail = client.get(f"{scope.subject.api}/pipelines/{pipeline.get('id')}", scope=scope.key).data
         detail = detail if isinstance(detail, dict) else pipeline
         attributes = {**pipeline, **detail, "url": detail.get("web_url")}
         body = {"object_kind": "pipeline", "object_attributes": attributes, "project": project}
@@ -192,7 +192,7 @@ def _commits(
 ) -> Batch:
     branch = quote(project["default_branch"], safe="")
     first = (
-        f"{scope.project.api}/repository/commits?ref_name={branch}&since={_iso(window.since)}"
+        f"{scope.subject.api}/repository/commits?ref_name={branch}&since={_iso(window.since)}"
         f"&until={_iso(window.until)}&per_page={PER_PAGE}"
     )
     page = client.get(cursor or first, scope=scope.key)
@@ -203,9 +203,9 @@ def _commits(
 
 @dataclass(slots=True)
 class ProjectScope(KindScope):
-    project: Project
+    subject: Project
     source = SOURCE
-    key_format = "{project.path}:{kind}"
+    key_format = "{subject.path}:{kind}"
     fetchers = {
         "deployments": _deployments,
         "merge_requests": _merge_requests,
@@ -213,14 +213,7 @@ class ProjectScope(KindScope):
         "commits": _commits,
     }
 
-    def payload(self, client: ApiClient) -> dict[str, Any]:
-        return self.project.payload(client)
-
 
 def scopes(paths: list[str], config: IntegrationConfig, kinds: tuple[str, ...] = KINDS) -> list[Scope]:
     """The scopes of these projects (``group/name``), each project read once for all four."""
-    found: list[Scope] = []
-    for path in paths:
-        project = Project(path.strip("/"))
-        found.extend(ProjectScope(project, kind=kind, config=config) for kind in kinds)
-    return found
+    return kind_scopes(ProjectScope, [Project(path.strip("/")) for path in paths], config, kinds)

@@ -17,11 +17,12 @@ from typing import Any
 from integrations import opsgenie as webhook
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
-from integrations.history.client import ApiClient, Credential, ImportFailed
-from integrations.history.paging import as_object, next_window, state_cursor, window_state, windows
-from integrations.history.runner import Batch, Scope, delivery
-from integrations.history.scope import VendorScope
+from integrations.history.client import ApiClient, Credential
+from integrations.history.paging import as_object
+from integrations.history.runner import Scope, delivery
+from integrations.history.scope import WindowedScope
 from integrations.payload import vendor_time
+from service.ingest.inbox import Delivery
 
 SOURCE = webhook.SOURCE
 LIMIT = 100
@@ -68,50 +69,43 @@ def alert_events(alert: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 @dataclass(slots=True)
-class AlertScope(VendorScope):
+class AlertScope(WindowedScope):
     query: str
     """An Opsgenie search query narrowing the alerts (``all``: every alert), e.g. ``teams:payments``."""
     source = SOURCE
     key_format = "{query}:alerts"
+    longest = RANGE
+    path = "/v2/alerts"
+    listed = "data"
 
-    def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        state = window_state(cursor)
-        ranges = windows(window, RANGE)
-        if not ranges:
-            return Batch([], None)
-        current = ranges[state["window"]]
+    def params(self, current: Window, state: dict[str, Any], /) -> dict[str, str | int]:
         query = f"createdAt>={_ms(current.since)} AND createdAt<{_ms(current.until)}"
         if self.query != "all":
             query = f"({self.query}) AND {query}"
-        params: dict[str, str | int] = {
-            "query": query,
-            "sort": "createdAt",
-            "order": "asc",
-            "limit": LIMIT,
-            "offset": state["offset"],
-        }
-        page = client.get("/v2/alerts", params, scope=self.key)
-        alerts = page.data.get("data") if isinstance(page.data, dict) else None
-        if not isinstance(alerts, list):
-            raise ImportFailed(f"{self.key}: the answer has no data list")
-        out, skipped = [], []
-        for alert in alerts:
-            try:
-                events = alert_events(alert) if isinstance(alert, dict) and alert.get("id") else None
-            except (KeyError, ValueError):
-                events = None
-            if events is None:
-                skipped.append("alert without an id or a readable creation time")
-                continue
-            for action, shown in events:
-                body = {"action": action, "alert": shown, "source": {"name": "frictionlog-import"}}
-                out.append(delivery(SOURCE, action, body, f"opsgenie:{alert['id']}:{action}"))
-        paging = page.data.get("paging") if isinstance(page.data, dict) else None
-        if len(alerts) == LIMIT and isinstance(paging, dict) and paging.get("next"):
-            next_state: dict[str, Any] | None = {"window": state["window"], "offset": state["offset"] + LIMIT}
-        else:
-            next_state = next_window(state, ranges)
-        return Batch(out, state_cursor(next_state), skipped)
+        return {"query": query, "sort": "createdAt", "order": "asc", "limit": LIMIT, "offset": state["offset"]}
+
+    def events(self, _client: ApiClient, alert: Any, /) -> list[Delivery] | str:
+        try:
+            events = alert_events(alert) if isinstance(alert, dict) and alert.get("id") else None
+        except (KeyError, ValueError):
+            events = None
+        if events is None:
+            return "alert without an id or a readable creation time"
+        return [
+            delivery(
+                SOURCE,
+                action,
+                {"action": action, "alert": shown, "source": {"name": "frictionlog-import"}},
+                f"opsgenie:{alert['id']}:{action}",
+            )
+            for action, shown in events
+        ]
+
+    def following(self, data: Any, items: list[Any], state: dict[str, Any], /) -> dict[str, Any] | None:
+        paging = data.get("paging") if isinstance(data, dict) else None
+        if len(items) == LIMIT and isinstance(paging, dict) and paging.get("next"):
+            return {"offset": state["offset"] + LIMIT}
+        return None
 
 
 def scopes(queries: list[str], config: IntegrationConfig) -> list[Scope]:

@@ -21,11 +21,12 @@ from integrations import pagerduty as webhook
 from integrations.config import IntegrationConfig
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed
-from integrations.history.paging import next_window, offset_more, state_cursor, window_state, windows
-from integrations.history.runner import Batch, Scope, delivery
-from integrations.history.scope import VendorScope
+from integrations.history.paging import offset_more
+from integrations.history.runner import Scope, delivery
+from integrations.history.scope import WindowedScope
 from service.core.errors import InvalidInput
 from service.core.timeutil import parse_timestamp
+from service.ingest.inbox import Delivery
 
 SOURCE = webhook.SOURCE
 LIMIT = 100
@@ -56,17 +57,15 @@ def _time(value: Any) -> datetime | None:
 
 
 @dataclass(slots=True)
-class ServiceScope(VendorScope):
+class ServiceScope(WindowedScope):
     service_id: str
     source = SOURCE
     key_format = "{service_id}:incidents"
+    longest = MAX_RANGE
+    path = "/incidents"
+    listed = "incidents"
 
-    def fetch(self, client: ApiClient, cursor: str | None, window: Window, /) -> Batch:
-        state = window_state(cursor)
-        ranges = windows(window, MAX_RANGE)
-        if not ranges:
-            return Batch([], None)
-        current = ranges[state["window"]]
+    def params(self, current: Window, state: dict[str, Any], /) -> dict[str, str | int]:
         params: dict[str, str | int] = {
             "since": state.get("from") or _iso(current.since),
             "until": _iso(current.until),
@@ -77,25 +76,15 @@ class ServiceScope(VendorScope):
         }
         if self.service_id != "all":
             params["service_ids[]"] = self.service_id
-        page = client.get("/incidents", params, scope=self.key)
-        incidents = page.data.get("incidents") if isinstance(page.data, dict) else None
-        if not isinstance(incidents, list):
-            raise ImportFailed(f"{self.key}: the answer has no incidents list")
-        out, skipped = [], []
-        for incident in incidents:
-            if not isinstance(incident, dict) or not incident.get("id") or not incident.get("created_at"):
-                skipped.append("incident without an id or a creation time")
-                continue
-            out.extend(self._events(client, incident))
-        following = offset_more(page.data, int(state["offset"]))
-        next_state: dict[str, Any] | None
+        return params
+
+    def following(self, data: Any, items: list[Any], state: dict[str, Any], /) -> dict[str, Any] | None:
+        following = offset_more(data, int(state["offset"]))
         if following is not None and following + LIMIT > OFFSET_CAP:
-            next_state = {"window": state["window"], "offset": 0, "from": self._restart(incidents, state)}
-        elif following is not None:
-            next_state = {"window": state["window"], "offset": following, "from": state.get("from")}
-        else:
-            next_state = next_window(state, ranges)
-        return Batch(out, state_cursor(next_state), skipped)
+            return {"offset": 0, "from": self._restart(items, state)}
+        if following is not None:
+            return {"offset": following, "from": state.get("from")}
+        return None
 
     def _restart(self, incidents: list[Any], state: dict[str, Any]) -> str:
         """Where a window past the offset cap starts again: the creation time of the last incident read."""
@@ -107,8 +96,10 @@ class ServiceScope(VendorScope):
             )
         return _iso(last)
 
-    def _events(self, client: ApiClient, incident: dict[str, Any]) -> list[Any]:
+    def events(self, client: ApiClient, incident: Any, /) -> list[Delivery] | str:
         """The incident's webhook events: triggered, then acknowledged and resolved from its log entries."""
+        if not isinstance(incident, dict) or not incident.get("id") or not incident.get("created_at"):
+            return "incident without an id or a creation time"
         moments = [("incident.triggered", str(incident["created_at"]))]
         if incident.get("status") in ("acknowledged", "resolved"):
             moments.extend(self._entries(client, str(incident["id"])))

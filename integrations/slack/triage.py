@@ -40,8 +40,13 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
         done = md.join(", ", (fmt("{} → {}", k.replace("_", " "), v) for k, v in changes.items()))
         await respond(text=fmt("Friction #{}: {}", report, done), response_type="ephemeral", replace_original=False)
 
-    def lead(body: dict[str, Any]) -> bool:
-        return body["user"]["id"] in ports.admins
+    async def refused(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> bool:
+        """Acknowledge a triage button; True, once the user is told, when the user is no platform lead."""
+        await ack()
+        if body["user"]["id"] in ports.admins:
+            return False
+        await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
+        return True
 
     @app.action(blocks.CATEGORY_ACTION)
     async def reporter_recategorises(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -58,26 +63,20 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
 
     @app.action(blocks.TRIAGE_ACK)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if not lead(body):
-            await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
+        if await refused(ack, body, respond):
             return
         await change(respond, _report_id(body), status="acknowledged")
 
     @app.action(blocks.TRIAGE_CATEGORY)
     async def recategorise(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        if not lead(body):
-            await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
+        if await refused(ack, body, respond):
             return
         report = int(body["actions"][0]["block_id"].split(":")[-1])
         await change(respond, report, category=body["actions"][0]["selected_option"]["value"])
 
     def closing(status: str) -> Any:
         async def close(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-            await ack()
-            if not lead(body):
-                await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
+            if await refused(ack, body, respond):
                 return
             await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(_report_id(body), status))
 
@@ -88,8 +87,6 @@ def register(app: AsyncApp, ports: SlackPorts) -> None:
 
     @app.action(blocks.TRIAGE_DUPLICATE)
     async def duplicate(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
-        await ack()
-        if not lead(body):
-            await respond(text=REFUSAL, response_type="ephemeral", replace_original=False)
+        if await refused(ack, body, respond):
             return
         await client.views_open(trigger_id=body["trigger_id"], view=blocks.duplicate_modal(_report_id(body)))
