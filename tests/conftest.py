@@ -56,6 +56,23 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (no migration run), once per backend: for tests that walk the
+    migrations themselves. The PostgreSQL one is created for the test and dropped after it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"frictionlog_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = pg_url(PG_ADMIN_DSN, name)
+    yield url
+    get_engine(url).dispose()
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_database_url(postgres_url: str) -> str:
     empty_all_tables(postgres_url)
@@ -101,7 +118,10 @@ PG_FIXTURES = frozenset({"postgres_url", "pg_database_url", "pg_settings"})
 def needs_postgres(item: pytest.Item) -> bool:
     names = set(getattr(item, "fixturenames", ()))
     callspec = getattr(item, "callspec", None)
-    on_postgres = callspec is not None and callspec.params.get("database_url") == "postgres"
+    on_postgres = callspec is not None and "postgres" in (
+        callspec.params.get("database_url"),
+        callspec.params.get("empty_url"),
+    )
     return bool(names & PG_FIXTURES) or on_postgres
 
 

@@ -28,12 +28,8 @@ from sqlmodel import SQLModel
 import service.core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from service.core.db import get_engine
 from service.migrations import HERE, alembic_config
-from tests import test_rollup_samples_migration
 
 Schema = dict[str, list[str]]
-
-empty_url = test_rollup_samples_migration.empty_url
-"""The fixture: a new, empty database, SQLite then PostgreSQL (the one 0014's test starts from)."""
 
 
 def schema(url: str) -> Schema:

@@ -5,13 +5,9 @@ rollup read serving them as arrays."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import psycopg
-import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session
@@ -20,25 +16,10 @@ from service.core.db import get_engine
 from service.figures import rollups_db
 from service.figures.filters import Filters
 from service.migrations import alembic_config, upgrade
-from tests.helpers import PG_ADMIN_DSN, make_settings, pg_url
+from tests.helpers import make_settings
 
 LEAD = [0.5, 60.0, 3600.25, 86400.0, 1e9 + 0.125]
 RESTORE: list[float] = []
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'samples.db'}"
-        return
-    name = f"frictionlog_samples_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    url = pg_url(PG_ADMIN_DSN, name)
-    yield url
-    get_engine(url).dispose()
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _rows(url: str) -> list[tuple[object, ...]]:
