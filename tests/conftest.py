@@ -112,7 +112,8 @@ def ingest_headers(settings: Settings) -> dict[str, str]:
 
 
 PG_FIXTURES = frozenset({"postgres_url", "pg_database_url", "pg_settings"})
-"""Fixtures that reach the real PostgreSQL server; ``database_url`` does when its parameter is postgres."""
+"""Fixtures that reach the real PostgreSQL server; ``database_url`` and ``empty_url`` do when their parameter
+is postgres."""
 
 
 def needs_postgres(item: pytest.Item) -> bool:
