@@ -55,11 +55,18 @@ class PullRequestRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class DeploymentRecord:
-    """Identified by (source, external_id); a later record for the same id updates the row."""
+class SourcedRecord:
+    """A record a sender identifies: by (source, external_id), its natural key; a later record for the same
+    key updates (or merges into) the row."""
 
     source: str
     external_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRecord(SourcedRecord):
+    """A deployment; a later record for the same id updates the row."""
+
     service: str
     environment: str
     status: str
@@ -75,11 +82,9 @@ class DeploymentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class IncidentRecord:
-    """Identified by (source, external_id); triggered, acknowledged and resolved events merge into one row."""
+class IncidentRecord(SourcedRecord):
+    """An incident: its triggered, acknowledged and resolved events merge into one row."""
 
-    source: str
-    external_id: str
     service: str
     status: str
     started_at: datetime
@@ -170,11 +175,9 @@ class FrictionRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class CostRecord:
-    """Spend over a period, identified by (source, external_id). ``service`` None is unallocated."""
+class CostRecord(SourcedRecord):
+    """Spend over a period. ``service`` None is unallocated."""
 
-    source: str
-    external_id: str
     service: str | None
     period_start: datetime
     period_end: datetime
@@ -187,11 +190,9 @@ class CostRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class MeasurementRecord:
-    """A named value over a period (start = end for an instant), identified by (source, external_id)."""
+class MeasurementRecord(SourcedRecord):
+    """A named value over a period (start = end for an instant)."""
 
-    source: str
-    external_id: str
     service: str | None
     metric: str
     value: float

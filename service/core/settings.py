@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -15,6 +15,18 @@ def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
     return value
+
+
+def _empty_is_unset(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_csv)]
+"""A list the environment gives comma-separated (``a, b``), not as JSON."""
+_EMPTY_IS_UNSET = BeforeValidator(_empty_is_unset)
+OptionalStr = Annotated[str | None, _EMPTY_IS_UNSET]
+"""An optional setting that an empty (or blank) environment variable leaves unset."""
+OptionalPath = Annotated[Path | None, _EMPTY_IS_UNSET]
 
 
 GPU_LINE_PATTERNS = (
@@ -54,7 +66,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRICTIONLOG_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///./var/frictionlog.db"
-    broker_url: str | None = None
+    broker_url: OptionalStr = None
     """Unset means embedded mode: the worker and the scheduler run inside the API process."""
     timezone: str = "UTC"
     """Weeks are ISO weeks in this IANA time zone; storage is always UTC."""
@@ -62,17 +74,17 @@ class Settings(BaseSettings):
     spool_dir: Path = Path("./var/spool")
     """Where accepted requests are appended (fsync'd) while the database cannot commit."""
 
-    production_environments: Annotated[list[str], NoDecode] = ["production", "prod"]
+    production_environments: CommaList = ["production", "prod"]
     """Environment names whose deployments count in the metrics; others are kept but not counted."""
     incident_link_window_hours: float = Field(default=24.0, ge=0)
     """Link an incident to the service's last production deploy this long before it; 0 turns it off."""
 
     min_sample: int = Field(default=5, ge=1)
     """A figure computed from fewer samples than this says ``low_sample`` and gets no band."""
-    bot_authors: Annotated[list[str], NoDecode] = ["dependabot[bot]", "renovate[bot]"]
+    bot_authors: CommaList = ["dependabot[bot]", "renovate[bot]"]
     """Commit authors (GitHub logins or names) whose changes are excluded from lead time."""
 
-    taxonomy_path: Path | None = None
+    taxonomy_path: OptionalPath = None
     """A friction taxonomy YAML replacing the built-in one (service/figures/friction/taxonomy.yaml)."""
 
     ingest_batch_size: int = Field(default=500, gt=0, le=5000)
@@ -128,7 +140,7 @@ class Settings(BaseSettings):
     quote_min_reporters: int = Field(default=3, ge=1)
     """The digest quotes a report only from a team with at least this many reporters that week."""
 
-    work_mapping_path: Path | None = None
+    work_mapping_path: OptionalPath = None
     """A work-item and incident mapping YAML replacing the built-in one (service/figures/work/mapping.yaml)."""
     linear_timestamp_tolerance_seconds: float = Field(default=60.0, gt=0)
     """Linear deliveries whose ``webhookTimestamp`` is further than this from now are refused (401)."""
@@ -147,11 +159,11 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     """Slack's Web API base URL (a proxy, or a local stand-in in tests)."""
-    slack_triage_channel: str | None = None
+    slack_triage_channel: OptionalStr = None
     """Channel id where new friction reports are posted with triage buttons; unset: not posted."""
-    slack_admins: Annotated[list[str], NoDecode] = []
+    slack_admins: CommaList = []
     """Slack user ids allowed to triage (comma-separated)."""
-    slack_bot_user_id: str | None = None
+    slack_bot_user_id: OptionalStr = None
     """The bot's own Slack user id (``U…``), if known; requests are authorised from these settings alone,
     so nothing calls Slack before a request is acknowledged."""
     spool_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
@@ -176,19 +188,19 @@ class Settings(BaseSettings):
     currency_rates: dict[str, float] = {}
     """JSON: currency → how many units of the reporting currency one unit is worth, e.g. {"EUR": 1.08}.
     Spend in a currency with no rate is refused (422 at the edge), never summed as if it were the same."""
-    cost_service_tags: Annotated[list[str], NoDecode] = ["service", "app"]
+    cost_service_tags: CommaList = ["service", "app"]
     """Tag keys (in order) naming the service a FOCUS charge belongs to; none present: unallocated."""
     max_import_bytes: int = Field(default=1_073_741_824, gt=0)
     """Cap of a cost file uploaded to POST /api/v1/cost/imports (streamed to disk, never held in memory)."""
     import_dir: Path = Path("./var/imports")
     """Where uploaded cost files are streamed while they are imported (deleted afterwards)."""
-    opencost_url: str | None = None
+    opencost_url: OptionalStr = None
     """OpenCost's API base URL (e.g. http://opencost.opencost:9003); unset: no pull."""
     opencost_label: str = "app"
     """The Kubernetes label OpenCost aggregates by (``aggregate=label:<this>``): its values are service slugs."""
-    prometheus_url: str | None = None
+    prometheus_url: OptionalStr = None
     """Prometheus's base URL (e.g. http://prometheus:9090); unset: no pull."""
-    prometheus_queries_path: Path | None = None
+    prometheus_queries_path: OptionalPath = None
     """A YAML file of named PromQL queries replacing the shipped ones (service/figures/cost/prometheus_queries.yaml)."""
     prometheus_step_seconds: int = Field(default=3600, ge=60)
     pull_interval_seconds: float = Field(default=3600.0, gt=0)
@@ -210,9 +222,9 @@ class Settings(BaseSettings):
     pagerduty_api_url: str = "https://api.pagerduty.com"
     opsgenie_api_key: SecretStr | None = None
     opsgenie_api_url: str = "https://api.opsgenie.com"
-    jira_email: str | None = None
+    jira_email: OptionalStr = None
     jira_api_token: SecretStr | None = None
-    jira_api_url: str | None = None
+    jira_api_url: OptionalStr = None
     """Your site, e.g. ``https://example.atlassian.net``."""
     linear_api_key: SecretStr | None = None
     linear_api_url: str = "https://api.linear.app/graphql"
@@ -221,7 +233,7 @@ class Settings(BaseSettings):
     """Tries per history request (timeouts, 5xx, truncated pages are retried with backoff)."""
     import_max_wait_seconds: float = Field(default=3900.0, gt=0)
     """The longest a history import waits for a rate limit to reset before it stops (resumable)."""
-    import_schedule: Annotated[list[str], NoDecode] = []
+    import_schedule: CommaList = []
     """Scheduled incremental imports, ``SOURCE:SCOPE`` comma-separated (``github:owner/repo``,
     ``pagerduty:PSERVICE``); each continues from its checkpoint (workers/schedule.py, daily)."""
     import_interval_seconds: float = Field(default=86400.0, gt=0)
@@ -235,40 +247,26 @@ class Settings(BaseSettings):
     process (sessions end at a restart; several API replicas need one shared value)."""
     session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     """A web session ends this long after sign-in."""
-    slack_client_id: str | None = None
+    slack_client_id: OptionalStr = None
     """The Slack app's client id for "Sign in with Slack" (OpenID Connect); unset: token sign-in only."""
     slack_client_secret: SecretStr | None = None
     slack_oidc_url: str = "https://slack.com"
     """Base of Slack's OpenID Connect endpoints (/openid/connect/authorize, /api/openid.connect.token,
     /api/openid.connect.userInfo): a local stand-in in tests."""
-    slack_team_id: str | None = None
+    slack_team_id: OptionalStr = None
     """Only members of this Slack workspace may sign in with Slack; required with FRICTIONLOG_SLACK_CLIENT_ID
     (without it anyone in any workspace could sign in and read)."""
-    oidc_issuer: str | None = None
+    oidc_issuer: OptionalStr = None
     """Sign-in through any OpenID Connect provider (Okta, Google Workspace, Entra ID, Keycloak): its issuer
     URL, whose ``/.well-known/openid-configuration`` names the endpoints; unset: no such sign-in."""
-    oidc_client_id: str | None = None
+    oidc_client_id: OptionalStr = None
     oidc_client_secret: SecretStr | None = None
     oidc_role_claim: str = "groups"
     """The ID-token claim (a string or a list of strings) whose values decide the role."""
-    oidc_admin_values: Annotated[list[str], NoDecode] = []
+    oidc_admin_values: CommaList = []
     """Values of the role claim that make an ``admin`` (comma-separated)."""
-    oidc_read_values: Annotated[list[str], NoDecode] = []
+    oidc_read_values: CommaList = []
     """Values that make a ``read`` viewer; someone with neither is refused (one of the two lists is required)."""
-
-    @field_validator(
-        "production_environments",
-        "bot_authors",
-        "slack_admins",
-        "cost_service_tags",
-        "oidc_admin_values",
-        "oidc_read_values",
-        "import_schedule",
-        mode="before",
-    )
-    @classmethod
-    def _csv(cls, value: object) -> object:
-        return _split_csv(value)
 
     @field_validator("gpu_line_patterns")
     @classmethod
@@ -279,27 +277,6 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a regular expression: {pattern!r} ({exc})") from None
         return value
-
-    @field_validator(
-        "broker_url",
-        "taxonomy_path",
-        "work_mapping_path",
-        "slack_triage_channel",
-        "slack_bot_user_id",
-        "opencost_url",
-        "prometheus_url",
-        "prometheus_queries_path",
-        "slack_client_id",
-        "slack_team_id",
-        "oidc_issuer",
-        "oidc_client_id",
-        "jira_email",
-        "jira_api_url",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _secrets_are_usable(self) -> Settings:

@@ -22,16 +22,16 @@ from service.core.errors import AppError, Conflict, Forbidden, InvalidInput, Not
 log = logging.getLogger("frictionlog.api")
 
 
-class MalformedBody(AppError):
-    code = "malformed_json"
+class MalformedBody(AppError, code="malformed_json"):
+    """A body that is not usable JSON (not UTF-8, not JSON, too deep), or one the client did not finish."""
 
 
-class PayloadTooLarge(AppError):
-    code = "payload_too_large"
+class PayloadTooLarge(AppError, code="payload_too_large"):
+    """A body over the edge's cap (``limits.py``)."""
 
 
-class UnsupportedMediaType(AppError):
-    code = "unsupported_media_type"
+class UnsupportedMediaType(AppError, code="unsupported_media_type"):
+    """A body that is not ``application/json``."""
 
 
 RETRY_AFTER_SECONDS = 5

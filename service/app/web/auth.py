@@ -27,14 +27,12 @@ from service.core.vocab import Scope, grants
 Role = Literal["read", "admin"]
 
 
-class SignInRequired(AppError):
+class SignInRequired(AppError, code="sign_in_required"):
     """No session: a page request is sent to the sign-in page, then back (``next``)."""
 
-    code = "sign_in_required"
 
-
-class CsrfFailed(AppError):
-    code = "csrf_failed"
+class CsrfFailed(AppError, code="csrf_failed"):
+    """A form post without this session's CSRF token."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,16 +90,22 @@ def jwt_claims(id_token: str, *, sender: str = "Slack") -> dict[str, Any]:
     return claims
 
 
-def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: str) -> SlackIdentity:
-    """Check the ID token's claims (pure): issuer, audience, nonce, expiry, and the workspace if one is set."""
+def check_id_token(claims: dict[str, Any], *, issued_here: bool, client_id: str | None, nonce: str) -> None:
+    """The checks every ID token passes (Slack's sign-in and single sign-on alike): for this app (its issuer,
+    as the caller judged, and its audience), from this sign-in (the nonce), and not expired."""
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if claims.get("iss") != ISSUER or settings.slack_client_id not in audiences:
+    if not issued_here or client_id not in audiences:
         raise Unauthenticated("the ID token is not for this app")
     if claims.get("nonce") != nonce:
         raise Unauthenticated("the sign-in did not start here (nonce mismatch)")
     if not isinstance(claims.get("exp"), int | float) or claims["exp"] < time.time():
         raise Unauthenticated("the ID token has expired")
+
+
+def identity_from_claims(settings: Settings, claims: dict[str, Any], *, nonce: str) -> SlackIdentity:
+    """Check the ID token's claims (pure): issuer, audience, nonce, expiry, and the workspace if one is set."""
+    check_id_token(claims, issued_here=claims.get("iss") == ISSUER, client_id=settings.slack_client_id, nonce=nonce)
     user_id = claims.get("https://slack.com/user_id") or claims.get("sub")
     team_id = claims.get("https://slack.com/team_id")
     if not isinstance(user_id, str) or not user_id:

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.core.db import UTCDateTime
+from service.core.models.weekly import WeeklyRow
 from service.core.timeutil import utcnow
 
 
@@ -90,7 +91,7 @@ class CostImport(SQLModel, table=True):
     imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class WeeklyCostRollup(SQLModel, table=True):
+class WeeklyCostRollup(WeeklyRow, table=True):
     """Weekly cost sums per service and platform (service ``""``: unallocated), in one time zone.
 
     Refreshed with the DORA rollups (same dirty marks, same transaction). Sums add across rows; cold-start
@@ -99,10 +100,6 @@ class WeeklyCostRollup(SQLModel, table=True):
     __tablename__ = "weekly_cost_rollup"
     __table_args__ = (UniqueConstraint("timezone", "week", "service", "platform", name="uq_cost_rollup_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    timezone: str = Field(max_length=64)
-    week: str = Field(max_length=10, index=True)
-    week_start: datetime = Field(sa_type=UTCDateTime, index=True)
     service: str = Field(default="", max_length=128)
     platform: str = Field(default="", max_length=64)
     billed_cost: float = 0.0

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint, 
 from sqlmodel import Field, SQLModel
 
 from service.core.db import Samples, UTCDateTime
+from service.core.models.weekly import WeeklyRow
 from service.core.timeutil import utcnow
 from service.core.vocab import InboxStatus
 
@@ -269,7 +270,7 @@ class CategoriserModel(SQLModel, table=True):
     cross_validated_accuracy: float | None = None
 
 
-class WeeklyRollup(SQLModel, table=True):
+class WeeklyRollup(WeeklyRow, table=True):
     """Weekly figures per service and platform, in one time zone, so a year of weekly metrics is read
     from ~10 k rows instead of recomputed from a million. Counts add up across rows; samples (lead and
     restore seconds) are kept whole so medians of any group stay exact; deploy days are a weekday mask."""
@@ -277,10 +278,6 @@ class WeeklyRollup(SQLModel, table=True):
     __tablename__ = "weekly_rollup"
     __table_args__ = (UniqueConstraint("timezone", "week", "service", "platform", name="uq_rollup_key"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    timezone: str = Field(max_length=64)
-    week: str = Field(max_length=10, index=True)
-    week_start: datetime = Field(sa_type=UTCDateTime, index=True)
     service: str = Field(max_length=128)
     platform: str = Field(default="", max_length=64)
     deployments: int = 0

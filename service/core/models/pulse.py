@@ -30,12 +30,17 @@ class PulseMember(SQLModel, table=True):
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class PulseQuestion(SQLModel, table=True):
-    __tablename__ = "pulse_question"
-    __table_args__ = (UniqueConstraint("week", "slack_user", name="uq_pulse_question"),)
+class PulseWeek(SQLModel):
+    """What a pulse question and a pulse answer start with: their id and ISO week; not a table itself."""
 
     id: int | None = Field(default=None, primary_key=True)
     week: str = Field(max_length=10, index=True)
+
+
+class PulseQuestion(PulseWeek, table=True):
+    __tablename__ = "pulse_question"
+    __table_args__ = (UniqueConstraint("week", "slack_user", name="uq_pulse_question"),)
+
     slack_user: str = Field(max_length=32)
     service: str | None = Field(default=None, max_length=128)
     """The service the member answered for when asked (the response rate's denominator per service)."""
@@ -44,12 +49,10 @@ class PulseQuestion(SQLModel, table=True):
     answered: bool = False
 
 
-class PulseAnswer(SQLModel, table=True):
+class PulseAnswer(PulseWeek, table=True):
     __tablename__ = "pulse_answer"
     __table_args__ = (UniqueConstraint("week", "respondent", name="uq_pulse_answer"),)
 
-    id: int | None = Field(default=None, primary_key=True)
-    week: str = Field(max_length=10, index=True)
     respondent: str = Field(max_length=64)
     service: str | None = Field(default=None, max_length=128)
     bucket: str = Field(max_length=8)

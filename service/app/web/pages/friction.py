@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from service.app.api.deps import DbSession, ReportId, WakerDep, WriteSession
@@ -17,6 +18,7 @@ from service.app.api.state import app_state
 from service.app.api.triage import apply_triage
 from service.app.web import cache
 from service.app.web.auth import Admin, Csrf, Viewer, Viewing
+from service.app.web.filters import PageFilters, Text
 from service.app.web.reads import service_facts
 from service.app.web.render import page
 from service.app.web.tables import ServiceFacts
@@ -31,7 +33,6 @@ from service.figures.friction.categorise import Taxonomy
 from service.figures.friction.triage import STATUSES
 
 router = APIRouter(include_in_schema=False)
-Text = Annotated[str | None, Query(max_length=128)]
 THEME_DAYS = 28
 TITLES = {"open": "Open", "acknowledged": "Acknowledged", "resolved": "Resolved", "wont_fix": "Won't fix"}
 
@@ -57,25 +58,25 @@ def current_themes(
     return memo.remember(("themes", database_url, day, per_service), cache.data_version(session), compute)
 
 
+class BoardFilters(PageFilters):
+    category: Text = None
+    service: Text = None
+    team: Text = None
+    theme: Text = None
+
+
 @router.get("/friction")
-def board(
-    request: Request,
-    viewer: Viewing,
-    session: DbSession,
-    category: Text = None,
-    service: Text = None,
-    team: Text = None,
-    theme: Text = None,
-) -> Response:
+def board(request: Request, viewer: Viewing, session: DbSession, filters: Annotated[BoardFilters, Query()]) -> Response:
     taxonomy = app_state(request).taxonomy
     facts = service_facts(session)
     settings, memo = app_state(request).settings, cache.of(request)
     found = current_themes(settings, memo, session)
+    theme = filters.theme
     across = current_themes(settings, memo, session, per_service=False) if theme and theme[:1] == "x" else []
     columns = _columns(
         session,
-        category=category or None,
-        services=_chosen_services(facts, service, team),
+        category=filters.category or None,
+        services=_chosen_services(facts, filters.service, filters.team),
         ids=_theme_ids(found, theme) if not across else _theme_ids(across, theme, across=True),
     )
     any_report = session.exec(select(FrictionReport.id).limit(1)).first() is not None
@@ -90,14 +91,9 @@ def board(
         services=sorted(f.slug for f in facts),
         teams=sorted({f.team for f in facts if f.team}),
         themes=_theme_choices(found, taxonomy),
-        filters=_filters(category=category, service=service, team=team, theme=theme),
+        filters=filters.shown(),
         taxonomy=taxonomy,
     )
-
-
-def _filters(*, category: str | None, service: str | None, team: str | None, theme: str | None) -> dict[str, str]:
-    """The filters as the form shows them: an unset one is empty."""
-    return {"category": category or "", "service": service or "", "team": team or "", "theme": theme or ""}
 
 
 def _chosen_services(facts: list[ServiceFacts], service: str | None, team: str | None) -> list[str] | None:
@@ -215,44 +211,46 @@ def report_number(text: str, refusal: str) -> int:
     return int(number)
 
 
-def changes_for(action: str, *, category: str, duplicate_of: str, note: str) -> dict[str, Any]:
-    """A board form's fields → the triage function's arguments (the same as the API's PATCH body)."""
-    if action == "category":
-        return {"category": category}
-    if action == "duplicate":
-        return {"duplicate_of": report_number(duplicate_of, "give the number of the report this one duplicates")}
-    if action == "acknowledge":
-        return {"status": "acknowledged"}
-    if action == "reopen":
-        return {"status": "open"}
-    if action in ("resolve", "wont_fix"):
-        if not note.strip():
+class TriageForm(BaseModel):
+    """The report page's triage form (its CSRF token is checked apart)."""
+
+    action: Action
+    category: str = Field(default="", max_length=64)
+    duplicate_of: str = Field(default="", max_length=16)
+    note: str = Field(default="", max_length=4000)
+
+    def changes(self) -> dict[str, Any]:
+        """The form's fields → the triage function's arguments (the same as the API's PATCH body)."""
+        action, note = self.action, self.note.strip()
+        if action == "category":
+            return {"category": self.category}
+        if action == "duplicate":
+            return {
+                "duplicate_of": report_number(self.duplicate_of, "give the number of the report this one duplicates")
+            }
+        if action == "acknowledge":
+            return {"status": "acknowledged"}
+        if action == "reopen":
+            return {"status": "open"}
+        if not note:
             raise InvalidInput("write a note for the reporter: it is what they are told", field="resolution_note")
-        return {"status": "resolved" if action == "resolve" else "wont_fix", "resolution_note": note.strip()}
-    raise InvalidInput("unknown action", field="action")
+        return {"status": "resolved" if action == "resolve" else "wont_fix", "resolution_note": note}
+
+
+TriageFormData = Annotated[TriageForm, Form()]
 
 
 @router.post("/friction/{report_id}/triage", dependencies=[Csrf])
 def triage_report(
-    request: Request,
-    report_id: ReportId,
-    admin: Admin,
-    session: WriteSession,
-    waker: WakerDep,
-    action: Annotated[Action, Form()],
-    category: Annotated[str, Form(max_length=64)] = "",
-    duplicate_of: Annotated[str, Form(max_length=16)] = "",
-    note: Annotated[str, Form(max_length=4000)] = "",
+    request: Request, report_id: ReportId, admin: Admin, session: WriteSession, waker: WakerDep, form: TriageFormData
 ) -> Response:
     try:
-        changes = changes_for(action, category=category, duplicate_of=duplicate_of, note=note)
-        apply_triage(session, report_id, taxonomy=app_state(request).taxonomy, waker=waker, **changes)
+        apply_triage(session, report_id, taxonomy=app_state(request).taxonomy, waker=waker, **form.changes())
     except (InvalidInput, Conflict) as error:  # shown on the form, with what was typed
         session.rollback()
-        entered = {"action": action, "duplicate_of": duplicate_of, "note": note, "category": category}
         report = _report(session, report_id)
         return _render_report(
-            request, session, admin, report, error=error, entered=entered, status_code=status_of(error)
+            request, session, admin, report, error=error, entered=form.model_dump(), status_code=status_of(error)
         )
     cache.of(request).clear()
-    return RedirectResponse(f"/friction/{report_id}?done={action}", status_code=303)
+    return RedirectResponse(f"/friction/{report_id}?done={form.action}", status_code=303)

@@ -15,6 +15,7 @@ from service.app.api.deps import DbSession, WriteSession
 from service.app.api.state import app_state
 from service.app.web import cache, tables
 from service.app.web.auth import Admin, Csrf, Viewing
+from service.app.web.filters import PageFilters, Text
 from service.app.web.reads import digest_content, service_facts
 from service.app.web.render import page
 from service.core.db import found, session_scope
@@ -33,7 +34,6 @@ from service.figures.weekly import weekly_metrics
 
 router = APIRouter(include_in_schema=False)
 Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
-Text = Annotated[str | None, Query(max_length=128)]
 TIMELINE_WEEKS = 16
 
 
@@ -59,19 +59,23 @@ def services_table(
     return facts, tables.service_rows(facts, tables.changes_from_digest(content)), content is None
 
 
+class ServiceFilters(PageFilters):
+    team: Text = None
+    platform: Text = None
+    q: Text = None
+
+
 @router.get("/services")
 def services_list(
     request: Request,
     viewer: Viewing,
     session: DbSession,
-    team: Text = None,
-    platform: Text = None,
-    q: Text = None,
+    filters: Annotated[ServiceFilters, Query()],
     sort: Annotated[str, Query(max_length=16)] = "service",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> Response:
     facts, rows, computing = services_table(app_state(request).settings, cache.of(request), session)
-    shown = tables.filter_rows(rows, team=team or None, platform=platform or None, q=q or None)
+    shown = tables.filter_rows(rows, team=filters.team or None, platform=filters.platform or None, q=filters.q or None)
     shown = tables.sort_rows(shown, sort if sort in tables.SORTS else "service", order == "desc")
     return page(
         request,
@@ -82,7 +86,7 @@ def services_list(
         total=len(rows),
         teams=sorted({f.team for f in facts if f.team}),
         platforms=sorted({f.platform for f in facts if f.platform}),
-        filters={"team": team or "", "platform": platform or "", "q": q or ""},
+        filters=filters.shown(),
         sort=sort,
         order=order,
         metrics=tables.METRICS,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, TypeGuard
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -82,36 +83,72 @@ def signin_with_slack(request: Request, target: Next = None) -> Response:
     return response
 
 
-def _returned(request: Request) -> tuple[dict[str, str] | None, str]:
-    """What the sign-in's start kept in its cookie (None: none, or expired) and where to go after."""
+@dataclass(frozen=True, slots=True)
+class Returned:
+    """A provider's redirect back to a callback: what the sign-in's start kept in its cookie (None: none, or
+    expired), where to go after, and the query's ``state`` and ``error``."""
+
+    kept: dict[str, str] | None
+    target: str
+    state: str | None
+    error: str | None
+
+    def accepts(self, code: str | None) -> TypeGuard[str]:
+        """Whether the sign-in may finish: a code, no error, and the state its start kept."""
+        return bool(code) and not self.error and self.kept is not None and same(self.state, self.kept.get("state"))
+
+    def refusal(self, cancelled: str) -> str:
+        return cancelled if self.error else "That sign-in link has expired; start again."
+
+    @property
+    def nonce(self) -> str:
+        return (self.kept or {}).get("nonce", "")
+
+
+def _returned(
+    request: Request,
+    state: Annotated[str | None, Query(max_length=200)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Returned:
     codec: SessionCodec = request.app.state.session_codec
     kept = codec.read_oidc(request)
-    return kept, safe_next(kept.get("next") if kept else None)
+    return Returned(kept, safe_next(kept.get("next") if kept else None), state, error)
+
+
+ReturnedQuery = Annotated[Returned, Depends(_returned)]
+
+
+async def _refused(request: Request, target: str, reason: str, status_code: int) -> Response:
+    return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=status_code)
+
+
+async def _signed_in(
+    request: Request, back: Returned, subject: str, name: str, *, started_at: str, role: str | None = None
+) -> Response:
+    """Open the server-side session, sign the browser in and send it on; forget the cookie the sign-in's start
+    (at ``started_at``) kept."""
+    settings = app_state(request).settings
+    sid = await run_in_threadpool(session_store.open_session, settings, subject, role=role)
+    set_session(request, signed_in(subject, name, settings.session_hours, sid))
+    response = RedirectResponse(back.target, status_code=303)
+    response.delete_cookie(OIDC_COOKIE, path=started_at)
+    write_session(request, response)
+    return response
 
 
 @router.get("/signin/slack/callback")
 async def slack_callback(
-    request: Request,
-    code: Annotated[str | None, Query(max_length=1000)] = None,
-    state: Annotated[str | None, Query(max_length=200)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
+    request: Request, back: ReturnedQuery, code: Annotated[str | None, Query(max_length=1000)] = None
 ) -> Response:
+    if not back.accepts(code):
+        return await _refused(request, back.target, back.refusal("Slack sign-in was cancelled."), 400)
     settings = app_state(request).settings
-    kept, target = _returned(request)
-    if error or not code or kept is None or not same(state, kept.get("state")):
-        reason = "Slack sign-in was cancelled." if error else "That sign-in link has expired; start again."
-        return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
     try:
-        who = await oidc.finish(settings, code=code, nonce=kept.get("nonce", ""))
+        who = await oidc.finish(settings, code=code, nonce=back.nonce)
     except AppError as exc:
-        return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
-    subject = f"slack:{who.user_id}"
-    sid = await run_in_threadpool(session_store.open_session, settings, subject)
-    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
+        return await _refused(request, back.target, exc.message, 401)
+    response = await _signed_in(request, back, f"slack:{who.user_id}", who.name, started_at="/signin/slack")
     log.info("web.signed_in via=slack user=%s admin=%s", who.user_id, who.user_id in settings.slack_admins)
-    response = RedirectResponse(target, status_code=303)
-    response.delete_cookie(OIDC_COOKIE, path="/signin/slack")
-    write_session(request, response)
     return response
 
 
@@ -122,12 +159,11 @@ SSO_PATH = "/signin/sso"
 async def signin_with_sso(request: Request, target: Next = None) -> Response:
     settings = app_state(request).settings
     if not sso.enabled(settings):
-        error = "Single sign-on is not set up here."
-        return await run_in_threadpool(_signin_page, request, safe_next(target), error=error, status_code=404)
+        return await _refused(request, safe_next(target), "Single sign-on is not set up here.", 404)
     try:
-        url, state = sso.start(settings, await sso.discover(settings))
+        url, state = await sso.start(settings)
     except AppError as exc:
-        return await run_in_threadpool(_signin_page, request, safe_next(target), error=exc.message, status_code=502)
+        return await _refused(request, safe_next(target), exc.message, 502)
     response = RedirectResponse(url, status_code=302)
     codec: SessionCodec = request.app.state.session_codec
     codec.write_oidc(request, response, {**state, "next": safe_next(target)}, path=SSO_PATH)
@@ -136,27 +172,17 @@ async def signin_with_sso(request: Request, target: Next = None) -> Response:
 
 @router.get(sso.CALLBACK)
 async def sso_callback(
-    request: Request,
-    code: Annotated[str | None, Query(max_length=4000)] = None,
-    state: Annotated[str | None, Query(max_length=200)] = None,
-    error: Annotated[str | None, Query(max_length=200)] = None,
+    request: Request, back: ReturnedQuery, code: Annotated[str | None, Query(max_length=4000)] = None
 ) -> Response:
     settings = app_state(request).settings
-    kept, target = _returned(request)
-    if not sso.enabled(settings) or error or not code or kept is None or not same(state, kept.get("state")):
-        reason = "The sign-in was cancelled." if error else "That sign-in link has expired; start again."
-        return await run_in_threadpool(_signin_page, request, target, error=reason, status_code=400)
+    if not sso.enabled(settings) or not back.accepts(code):
+        return await _refused(request, back.target, back.refusal("The sign-in was cancelled."), 400)
     try:
-        who = await sso.finish(settings, await sso.discover(settings), code=code, nonce=kept.get("nonce", ""))
+        who = await sso.finish(settings, code=code, nonce=back.nonce)
     except AppError as exc:
-        return await run_in_threadpool(_signin_page, request, target, error=exc.message, status_code=401)
-    subject = f"oidc:{who.subject}"
-    sid = await run_in_threadpool(session_store.open_session, settings, subject, role=who.role)
-    set_session(request, signed_in(subject, who.name, settings.session_hours, sid))
+        return await _refused(request, back.target, exc.message, 401)
+    response = await _signed_in(request, back, f"oidc:{who.subject}", who.name, started_at=SSO_PATH, role=who.role)
     log.info("web.signed_in via=oidc subject=%s role=%s", who.subject, who.role)
-    response = RedirectResponse(target, status_code=303)
-    response.delete_cookie(OIDC_COOKIE, path=SSO_PATH)
-    write_session(request, response)
     return response
 
 
