@@ -78,19 +78,10 @@ class DeploymentStatusEvent(DeploymentEvent):
     deployment_status: _DeploymentStatus
 
 
-class _Author(Payload):
-    name: str | None = None
-    username: str | None = None
-
-
-class _Commit(PushCommit):
-    author: _Author = _Author()
-
-
 class PushEvent(Payload):
     ref: str
     deleted: bool = False
-    commits: list[_Commit] = []
+    commits: list[PushCommit] = []
     repository: Repository
 
 

@@ -53,19 +53,10 @@ class DeploymentHook(Payload):
     project: Project
 
 
-class _Author(Payload):
-    name: str | None = None
-    email: str | None = None
-
-
-class _Commit(PushCommit):
-    author: _Author = _Author()
-
-
 class PushHook(Payload):
     ref: str
     after: str | None = None
-    commits: list[_Commit] = []
+    commits: list[PushCommit] = []
     project: Project
 
 

@@ -81,9 +81,18 @@ def vendor_time(value: Any) -> datetime:
 VendorTime = Annotated[datetime, BeforeValidator(vendor_time)]
 
 
+class CommitAuthor(Payload):
+    """A push commit's author: the name, and the handle each forge adds (GitHub a ``username``, GitLab an
+    ``email``); any may be absent."""
+
+    name: str | None = None
+    username: str | None = None
+    email: str | None = None
+
+
 class PushCommit(Payload):
     """A commit as a push webhook lists it, with the files it touched (GitHub's and GitLab's share the
-    shape; each adds its own ``author``)."""
+    shape; each names the author its own way, see ``CommitAuthor``)."""
 
     id: str = Field(pattern=r"^[0-9a-fA-F]{40,64}$")
     timestamp: VendorTime
@@ -91,6 +100,7 @@ class PushCommit(Payload):
     added: list[str] = []
     modified: list[str] = []
     removed: list[str] = []
+    author: CommitAuthor = CommitAuthor()
 
 
 def sha_from_url(url: str | None) -> str | None:
