@@ -130,19 +130,7 @@ def friction_themes(
     """Near-duplicate reports grouped by service and category: how many people hit the same thing."""
     service = catalogue.known_service(session, service) if service else None
     frame = reports.theme_frame(session, since=utcnow() - timedelta(days=days), service=service)
-    out = [
-        ThemeOut(
-            service=t.service,
-            category=t.category,
-            reports=t.reports,
-            reporters=t.reporters,
-            votes=t.votes,
-            minutes_lost=t.minutes_lost,
-            example=t.example,
-            report_ids=t.report_ids,
-        )
-        for t in themes.group(frame)
-    ]
+    out = [ThemeOut.model_validate(theme, from_attributes=True) for theme in themes.group(frame)]
     return csv_response(out, ThemeOut, "themes") if format == "csv" else out
 
 
