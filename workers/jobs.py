@@ -36,7 +36,8 @@ def stale_inbox(settings: Settings) -> bool:
 
 
 def retrain(settings: Settings) -> int | None:
-    """Publish a categoriser version from leads' corrections; None when nothing is new since the last."""
+    """Publish a categoriser version from leads' corrections and answer its id; idempotent: None, and nothing
+    published, when nothing is new since the last."""
     with session_scope(settings.database_url, write=True) as session:
         version = publish_model(session)
     if version is not None:
@@ -71,12 +72,13 @@ def keep_digests(settings: Settings) -> int:
 
 
 def pulse_ask(settings: Settings) -> pulse.PulseRun:
-    """The weekly pulse: measure the weeks before, then ask the opted-in members about this one."""
+    """The weekly pulse: measure the weeks before, then ask the opted-in members about this one. It claims
+    each question before it sends it, so a redelivered task asks no one twice."""
     return pulse.ask(settings, slack_notifier(settings))
 
 
 def pulse_remind(settings: Settings) -> pulse.PulseRun:
-    """The pulse's one reminder about the week just ended."""
+    """The pulse's one reminder about the week just ended: each question is reminded at most once."""
     return pulse.remind(settings, slack_notifier(settings))
 
 

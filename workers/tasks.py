@@ -49,10 +49,12 @@ def _drained(answer: T, *, stored: object) -> T:
 
 
 def _pulled(report: PullReport) -> dict[str, object]:
+    """Then a drain of the days it stored; the answer counts them stored, already there and failed."""
     return _drained({"stored": report.stored, "already": report.already, "failed": report.failed}, stored=report.stored)
 
 
 def _pulsed(run: PulseRun) -> dict[str, int]:
+    """Then a drain of the weeks it measured; the answer counts the messages sent and failed."""
     return _drained({"sent": run.sent, "failed": run.failed, "measured": run.measured}, stored=run.measured)
 
 
@@ -70,22 +72,24 @@ def _posting(name: str, *, backoff_max: int) -> Callable[[Callable[P, R]], Task[
 
 
 def _as_is(answer: T) -> T:
+    """The job's answer as it is (it stores nothing in the inbox)."""
     return answer
 
 
 def _drained_if_any(answer: T) -> T:
+    """Then a drain of what it stored, when it stored anything."""
     return _drained(answer, stored=answer)
 
 
 def _beat(name: str, job: Callable[[Settings], J], answer: Callable[[J], A]) -> Task[[], A]:
     """A thin task named ``name``: ``job`` over the current Settings, its result shaped by ``answer`` (which
-    asks for a drain when the job stored something). The task's doc is the job's."""
+    asks for a drain when the job stored something). The task's doc is the job's, then the answer's."""
 
     def run() -> A:
         return answer(job(get_settings()))
 
     run.__name__ = run.__qualname__ = job.__name__
-    run.__doc__ = job.__doc__
+    run.__doc__ = f"{job.__doc__}\n\n{answer.__doc__}"
     return app.task(name=name, acks_late=True)(run)
 
 

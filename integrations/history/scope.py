@@ -25,7 +25,7 @@ class VendorScope:
     source: ClassVar[str]
     """The inbox source: the vendor's webhook source (``github``, ``pagerduty``, …)."""
     key_format: ClassVar[str]
-    """The checkpoint's key from the scope's fields: ``"{repository.full_name}:{kind}"`` → ``acme/api:pulls``."""
+    """The checkpoint's key from the scope's fields: ``"{subject.full_name}:{kind}"`` → ``acme/api:pulls``."""
     config: IntegrationConfig = field(default_factory=IntegrationConfig, kw_only=True)
 
     @property

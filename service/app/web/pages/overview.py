@@ -17,6 +17,7 @@ from service.app.api.deps import DbSession
 from service.app.api.state import app_state
 from service.app.web import cache, digest_view
 from service.app.web.auth import Viewing
+from service.app.web.filters import Text
 from service.app.web.reads import digest_content, scoped_scorecard, service_facts, upcoming_moves
 from service.app.web.render import page, preparing
 from service.core.errors import InvalidInput, NotFound
@@ -32,7 +33,6 @@ router = APIRouter(include_in_schema=False)
 WeekQuery = Annotated[str | None, Query(pattern=r"^\d{4}-[Ww]\d{2}$")]
 
 
-TeamQuery = Annotated[str | None, Query(max_length=128)]
 FromQuery = Annotated[str | None, Query(alias="from", pattern=r"^\d{4}-[Ww]\d{2}$")]
 
 
@@ -116,9 +116,9 @@ def overview(
     viewer: Viewing,
     session: DbSession,
     week: WeekQuery = None,
-    team: TeamQuery = None,
+    team: Text = None,
     from_: FromQuery = None,
-    service: TeamQuery = None,
+    service: Text = None,
 ) -> Response:
     """The overview for a week (``?week=``), for everyone or one team (``?team=``: that team's digest), its
     charts over a range of weeks (``?from=`` to the week) and its claims' tables and drill-downs narrowed to
