@@ -79,16 +79,6 @@ def _scaled(value: float | None, metric: PanelMetric) -> float | None:
     return None if value is None else value * metric.scale
 
 
-def _in_unit(effect: did.Effect, metric: PanelMetric, *names: str) -> dict[str, float | None]:
-    """The effect's values ``names`` in the metric's unit as shown."""
-    return {name: _scaled(getattr(effect, name), metric) for name in names}
-
-
-def _as_estimated(effect: did.Effect, *names: str) -> dict[str, Any]:
-    """The effect's fields ``names`` as the estimator gave them: relative values, counts and words."""
-    return {name: getattr(effect, name) for name in names}
-
-
 def per_service(result: MetricEffect) -> list[ServiceChange]:
     """Each moved service against itself (``service.effects.own``), in the metric's unit."""
     return [
@@ -117,10 +107,17 @@ def before_after(results: list[MetricEffect]) -> list[BeforeAfter]:
             sentence="",
             event_study=[EventPoint.model_validate(p, from_attributes=True) for p in effect.event_study],
             per_service=per_service(result),
-            **_in_unit(effect, metric, "before", "after", "counterfactual"),
-            **_as_estimated(
-                effect, "relative", "low", "high", "controls", "verdict", "reason", "method", "mde_relative"
-            ),
+            before=_scaled(effect.before, metric),
+            after=_scaled(effect.after, metric),
+            counterfactual=_scaled(effect.counterfactual, metric),
+            relative=effect.relative,
+            low=effect.low,
+            high=effect.high,
+            controls=effect.controls,
+            verdict=effect.verdict,
+            reason=effect.reason,
+            method=effect.method,
+            mde_relative=effect.mde_relative,
             **computed(result),
         )
         items.append(item.model_copy(update={"sentence": claims.sentence(item)}))
@@ -133,10 +130,15 @@ def computed(result: MetricEffect) -> dict[str, Any]:
     effect, metric = result.effect, result.metric
     design = effect.design
     return {
-        **_as_estimated(
-            effect, "scale", "sensitivity_low", "sensitivity_high", "breakdown", "drift_seen", "drift_detectable"
-        ),
-        **_in_unit(effect, metric, "att", "att_low", "att_high"),
+        "scale": effect.scale,
+        "att": _scaled(effect.att, metric),
+        "att_low": _scaled(effect.att_low, metric),
+        "att_high": _scaled(effect.att_high, metric),
+        "sensitivity_low": effect.sensitivity_low,
+        "sensitivity_high": effect.sensitivity_high,
+        "breakdown": effect.breakdown,
+        "drift_seen": effect.drift_seen,
+        "drift_detectable": effect.drift_detectable,
         "caveat": words.caveat(effect),
         "design": None if design is None else Design.model_validate(design, from_attributes=True),
         "group_time": [
