@@ -8,6 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.config import IntegrationConfig
+from integrations.forge import (
+    CIRun,
+    ForgeRepository,
+    ci_deployment,
+    forge_commits,
+    merged_request,
+    pushed_changes,
+)
 from integrations.payload import (
     Check,
     Handler,
@@ -18,16 +26,14 @@ from integrations.payload import (
     header_event_type,
     validated,
 )
-from integrations.push import forge_commits, pushed_changes
 from integrations.signatures import verify_github
-from integrations.work_common import incident_category, item_service, pull_request_references
+from integrations.work_common import incident_category, item_service
 from service.core.records import (
     DeploymentRecord,
     Ignored,
     InboxMeta,
     IncidentRecord,
     ParseResult,
-    PullRequestRecord,
     WorkItemRecord,
     WorkItemReferenceRecord,
     WorkItemStatusRecord,
@@ -228,33 +234,33 @@ def _deployment_status(meta: InboxMeta, value: Any, config: IntegrationConfig) -
     ]
 
 
+def _forge_repository(config: IntegrationConfig, repository: Repository) -> ForgeRepository:
+    return ForgeRepository(repository.full_name, repository.default_branch, _service(config, repository))
+
+
+def _run_outcome(event: WorkflowRunEvent) -> str | Ignored:
+    run = event.workflow_run
+    if event.action != "completed" or run.status != "completed":
+        return Ignored(f"workflow run {event.action}, not completed")
+    outcome = _RUN_CONCLUSION.get(run.conclusion or "")
+    return Ignored(f"workflow run concluded {run.conclusion!r}") if outcome is None else outcome
+
+
 def _workflow_run(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     event = validated(WorkflowRunEvent, value)
     run = event.workflow_run
-    environment = config.workflow_environments.get(run.name) if run.name else None
-    if environment is None:
-        return Ignored(f"workflow {run.name!r} is not mapped (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
-    if event.action != "completed" or run.status != "completed":
-        return Ignored(f"workflow run {event.action}, not completed")
-    if run.head_branch != event.repository.default_branch:
-        return Ignored(f"workflow run on {run.head_branch!r}, not the default branch")
-    status = _RUN_CONCLUSION.get(run.conclusion or "")
-    if status is None:
-        return Ignored(f"workflow run concluded {run.conclusion!r}")
-    return [
-        DeploymentRecord(
-            source=SOURCE,
-            external_id=f"run-{run.id}",
-            service=_service(config, event.repository),
-            environment=environment,
-            status=status,
-            finished_at=run.updated_at,
-            started_at=run.run_started_at,
-            sha=run.head_sha.lower(),
-            repository=event.repository.full_name,
-            url=run.html_url,
-        )
-    ]
+    ci_run = CIRun(
+        kind="workflow run",
+        name=run.name,
+        external_id=f"run-{run.id}",
+        branch=run.head_branch,
+        sha=run.head_sha,
+        outcome=_run_outcome(event),
+        started_at=run.run_started_at,
+        finished_at=run.updated_at,
+        url=run.html_url,
+    )
+    return ci_deployment(config, SOURCE, _forge_repository(config, event.repository), ci_run)
 
 
 def _push_ignored(event: PushEvent) -> Ignored | None:
@@ -273,15 +279,8 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
     event = validated(PushEvent, value)
     if (ignored := _push_ignored(event)) is not None:
         return ignored
-    return pushed_changes(
-        meta,
-        config,
-        repository=event.repository.full_name,
-        ref=event.ref,
-        default_branch=event.repository.default_branch,
-        default_service=_service(config, event.repository),
-        commits=forge_commits(event.commits, lambda c: c.author.username or c.author.name),
-    )
+    commits = forge_commits(event.commits, lambda c: c.author.username or c.author.name)
+    return pushed_changes(meta, config, _forge_repository(config, event.repository), event.ref, commits)
 
 
 def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -291,18 +290,10 @@ def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
         return Ignored(f"pull request {event.action}, not merged")
     if pr.merged_at is None or not pr.merge_commit_sha:
         return Ignored("merged pull request without merge time or merge commit")
-    repository = event.repository.full_name
-    return [
-        PullRequestRecord(
-            repository=repository,
-            number=pr.number,
-            head_branch=pr.head.ref,
-            merge_commit_sha=pr.merge_commit_sha.lower(),
-            merged_at=pr.merged_at,
-            opened_at=pr.created_at,
-        ),
-        *pull_request_references(repository, pr.number, [pr.title, pr.body], pr.head.ref, pr.merged_at),
-    ]
+    texts = [pr.title, pr.body]
+    return merged_request(
+        event.repository.full_name, pr.number, pr.head.ref, pr.merge_commit_sha, pr.merged_at, pr.created_at, texts
+    )
 
 
 _ISSUE_ACTIONS = ("opened", "edited", "labeled", "unlabeled", "closed", "reopened", "assigned", "transferred")

@@ -10,6 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.config import IntegrationConfig
+from integrations.forge import (
+    CIRun,
+    ForgeRepository,
+    ci_deployment,
+    forge_commits,
+    merged_request,
+    pushed_changes,
+)
 from integrations.payload import (
     Handler,
     Payload,
@@ -20,10 +28,8 @@ from integrations.payload import (
     sha_from_url,
     validated,
 )
-from integrations.push import forge_commits, pushed_changes
 from integrations.signatures import verify_token_header
-from integrations.work_common import pull_request_references
-from service.core.records import DeploymentRecord, Ignored, InboxMeta, ParseResult, PullRequestRecord
+from service.core.records import DeploymentRecord, Ignored, InboxMeta, ParseResult
 from service.core.settings import Settings
 
 SOURCE = "gitlab"
@@ -96,11 +102,16 @@ class PipelineHook(Payload):
 
 
 _DEPLOYMENT_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress"}
-_PIPELINE_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled"}
+PIPELINE_OUTCOMES = {"success": "success", "failed": "failure", "canceled": "cancelled"}
+"""A finished pipeline's status → the deployment's; any other status has not finished."""
 
 
 def _service(config: IntegrationConfig, project: Project) -> str:
     return config.service_for(project.path_with_namespace, project.name, fallback=project.name)
+
+
+def _forge_repository(config: IntegrationConfig, project: Project) -> ForgeRepository:
+    return ForgeRepository(project.path_with_namespace, project.default_branch, _service(config, project))
 
 
 def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -128,15 +139,8 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
     hook = validated(PushHook, value)
     if not hook.ref.startswith("refs/heads/") or not hook.commits:
         return Ignored("tag push, branch deletion or a push without commits")
-    return pushed_changes(
-        meta,
-        config,
-        repository=hook.project.path_with_namespace,
-        ref=hook.ref,
-        default_branch=hook.project.default_branch,
-        default_service=_service(config, hook.project),
-        commits=forge_commits(hook.commits, lambda c: c.author.name or c.author.email),
-    )
+    commits = forge_commits(hook.commits, lambda c: c.author.name or c.author.email)
+    return pushed_changes(meta, config, _forge_repository(config, hook.project), hook.ref, commits)
 
 
 def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -145,47 +149,27 @@ def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Pa
     landed = mr.squash_commit_sha or mr.merge_commit_sha
     if mr.state != "merged" or not landed:
         return Ignored(f"merge request {mr.action or mr.state}, not merged")
-    repository, merged_at = hook.project.path_with_namespace, mr.merged_at or mr.updated_at
-    return [
-        PullRequestRecord(
-            repository=repository,
-            number=mr.iid,
-            head_branch=mr.source_branch,
-            merge_commit_sha=landed.lower(),
-            merged_at=merged_at,
-            opened_at=mr.created_at,
-        ),
-        *pull_request_references(repository, mr.iid, [mr.title, mr.description], mr.source_branch, merged_at),
-    ]
+    merged_at, texts = mr.merged_at or mr.updated_at, [mr.title, mr.description]
+    repository = hook.project.path_with_namespace
+    return merged_request(repository, mr.iid, mr.source_branch, landed, merged_at, mr.created_at, texts)
 
 
 def _pipeline(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     hook = validated(PipelineHook, value)
     pipeline = hook.object_attributes
-    environment = config.workflow_environments.get(pipeline.name or "")
-    if environment is None:
-        return Ignored(
-            f"pipeline {pipeline.name!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)"
-        )
-    status = _PIPELINE_STATUS.get(pipeline.status)
-    if status is None or pipeline.finished_at is None:
-        return Ignored(f"pipeline {pipeline.status}, not finished")
-    if pipeline.ref != hook.project.default_branch:
-        return Ignored(f"pipeline on {pipeline.ref!r}, not the default branch")
-    return [
-        DeploymentRecord(
-            source=SOURCE,
-            external_id=f"pipeline-{pipeline.id}",
-            service=_service(config, hook.project),
-            environment=environment,
-            status=status,
-            finished_at=pipeline.finished_at,
-            started_at=pipeline.created_at,
-            sha=pipeline.sha.lower(),
-            repository=hook.project.path_with_namespace,
-            url=pipeline.url,
-        )
-    ]
+    outcome = PIPELINE_OUTCOMES.get(pipeline.status) if pipeline.finished_at is not None else None
+    run = CIRun(
+        kind="pipeline",
+        name=pipeline.name,
+        external_id=f"pipeline-{pipeline.id}",
+        branch=pipeline.ref,
+        sha=pipeline.sha,
+        outcome=Ignored(f"pipeline {pipeline.status}, not finished") if outcome is None else outcome,
+        started_at=pipeline.created_at,
+        finished_at=pipeline.finished_at,
+        url=pipeline.url,
+    )
+    return ci_deployment(config, SOURCE, _forge_repository(config, hook.project), run)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from integrations import gitlab as webhook
 from integrations.config import IntegrationConfig
+from integrations.forge import ci_environment, ci_unmapped
 from integrations.history.checkpoint import Window
 from integrations.history.client import ApiClient, Credential, ImportFailed, Page
 from integrations.history.paging import as_object, link_next, next_page_header
@@ -36,7 +37,8 @@ SOURCE = webhook.SOURCE
 KINDS = ("deployments", "merge_requests", "pipelines", "commits")
 NEEDS = "the `read_api` scope (a personal, group or project access token with at least the Reporter role)"
 PER_PAGE = 100
-FINISHED = ("success", "failed", "canceled")
+FINISHED = tuple(webhook.PIPELINE_OUTCOMES)
+"""Statuses a pipeline or a deployment ends in."""
 
 
 def credential(token: str) -> Credential:
@@ -174,8 +176,8 @@ def _pipelines(
             skipped.append(f"pipeline {pipeline.get('status')}, not finished")
             continue
         named = pipeline.get("name")
-        if named is not None and named not in scope.config.workflow_environments:
-            skipped.append(f"pipeline {named!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
+        if named is not None and ci_environment(scope.config, named) is None:
+            skipped.append(ci_unmapped("pipeline", named).reason)
             continue
         detail = client.get(f"{scope.subject.api}/pipelines/{pipeline.get('id')}", scope=scope.key).data
         detail = detail if isinstance(detail, dict) else pipeline
