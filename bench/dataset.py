@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -36,6 +36,50 @@ def _copy(connection: psycopg.Connection, table: str, columns: list[str], rows: 
             copy.write_row(row)
 
 
+@dataclass(slots=True)
+class _Rows:
+    """The generated rows of each table, in COPY column order, with the ids handed out so far."""
+
+    deployments: list[tuple[object, ...]] = field(default_factory=list)
+    changes: list[tuple[object, ...]] = field(default_factory=list)
+    links: list[tuple[object, ...]] = field(default_factory=list)
+    incidents: list[tuple[object, ...]] = field(default_factory=list)
+    friction: list[tuple[object, ...]] = field(default_factory=list)
+
+    def deployment(self, rng: random.Random, service: str, week_start: datetime, on_new: bool, commits: int) -> None:
+        """One deployment in the week, its commits, and now and then an incident it caused."""
+        deployment_id = len(self.deployments) + 1
+        finished = week_start + timedelta(seconds=rng.randint(0, 7 * 86400 - 1))
+        status = "failure" if rng.random() < (0.05 if on_new else 0.15) else "success"
+        platform = "new" if on_new else "legacy"
+        self.deployments.append(
+            (deployment_id, "bench", f"d{deployment_id}", service, "production", status)
+            + (finished - timedelta(minutes=10), finished, platform, False)
+        )
+        for _ in range(commits):
+            change_id = len(self.changes) + 1
+            lead = timedelta(hours=rng.lognormvariate(1.8 if on_new else 3.5, 0.7))
+            self.changes.append((change_id, f"{change_id:040x}", f"acme/{service}", service, finished - lead))
+            self.links.append((deployment_id, change_id))
+        if status == "success" and rng.random() < 0.03:
+            incident_id = len(self.incidents) + 1
+            started = finished + timedelta(minutes=rng.randint(5, 300))
+            restore = timedelta(minutes=rng.lognormvariate(4 if not on_new else 3, 0.6))
+            self.incidents.append(
+                (incident_id, "bench", f"i{incident_id}", service, "resolved", "sev2", started, started + restore)
+                + (platform, deployment_id, "window")
+            )
+
+    def reports(self, rng: random.Random, service: str, week_start: datetime) -> None:
+        """Up to two friction reports in the week."""
+        for _ in range(rng.randint(0, 2)):
+            reporter, at = f"U{rng.randint(1, 500)}", week_start + timedelta(hours=rng.randint(0, 160))
+            self.friction.append(
+                (len(self.friction) + 1, "api", reporter, "cold starts are slow", service, "cold_start_latency")
+                + ("rule", 0.8, "[]", 30, at, "open", 1, False)
+            )
+
+
 def create(services: int = 200, weeks: int = 52, deploys_per_week: int = 20, commits: int = 4, seed: int = 5) -> Loaded:
     name = f"frictionlog_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
@@ -50,74 +94,16 @@ def create(services: int = 200, weeks: int = 52, deploys_per_week: int = 20, com
     service_rows = [(s, f"team-{i % 20}", "2", start) for i, s in enumerate(slugs)]
     assignments = [(s, "legacy", start - timedelta(days=400)) for s in slugs]
     assignments += [(s, "new", moved[s]) for s in slugs if moved[s] < end]
-    deployments, changes, links, incidents = [], [], [], []
-    friction: list[tuple[object, ...]] = []
-    deployment_id = change_id = incident_id = 0
+    generated = _Rows()
     for s in slugs:
         for week in range(weeks):
             week_start = start + timedelta(weeks=week)
             on_new = moved[s] <= week_start
             for _ in range(deploys_per_week if on_new else deploys_per_week // 2):
-                deployment_id += 1
-                finished = week_start + timedelta(seconds=rng.randint(0, 7 * 86400 - 1))
-                status = "failure" if rng.random() < (0.05 if on_new else 0.15) else "success"
-                deployments.append(
-                    (
-                        deployment_id,
-                        "bench",
-                        f"d{deployment_id}",
-                        s,
-                        "production",
-                        status,
-                        finished - timedelta(minutes=10),
-                        finished,
-                        "new" if on_new else "legacy",
-                        False,
-                    )
-                )
-                for _ in range(commits):
-                    change_id += 1
-                    lead = timedelta(hours=rng.lognormvariate(1.8 if on_new else 3.5, 0.7))
-                    changes.append((change_id, f"{change_id:040x}", f"acme/{s}", s, finished - lead))
-                    links.append((deployment_id, change_id))
-                if status == "success" and rng.random() < 0.03:
-                    incident_id += 1
-                    started = finished + timedelta(minutes=rng.randint(5, 300))
-                    restore = timedelta(minutes=rng.lognormvariate(4 if not on_new else 3, 0.6))
-                    incidents.append(
-                        (
-                            incident_id,
-                            "bench",
-                            f"i{incident_id}",
-                            s,
-                            "resolved",
-                            "sev2",
-                            started,
-                            started + restore,
-                            "new" if on_new else "legacy",
-                            deployment_id,
-                            "window",
-                        )
-                    )
-            for _ in range(rng.randint(0, 2)):
-                friction.append(
-                    (
-                        len(friction) + 1,
-                        "api",
-                        f"U{rng.randint(1, 500)}",
-                        "cold starts are slow",
-                        s,
-                        "cold_start_latency",
-                        "rule",
-                        0.8,
-                        "[]",
-                        30,
-                        week_start + timedelta(hours=rng.randint(0, 160)),
-                        "open",
-                        1,
-                        False,
-                    )
-                )
+                generated.deployment(rng, s, week_start, on_new, commits)
+            generated.reports(rng, s, week_start)
+    deployments, changes, links = generated.deployments, generated.changes, generated.links
+    incidents, friction = generated.incidents, generated.friction
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
         _copy(connection, "service", ["slug", "team", "tier", "created_at"], service_rows)
         _copy(connection, "platform_assignment", ["service", "platform", "effective_from"], assignments)

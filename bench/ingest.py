@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -313,75 +313,77 @@ LABELS = {
 GOALS = {"pg1": "≥ 0.5× (a′)", "sqlite": "≥ 0.5× (c)"}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="1 run of 3 s per configuration and body")
-    parser.add_argument("--runs", type=int, default=None, help="runs per configuration (quick: 1, else 3)")
-    parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run (quick: 3, else 8)")
-    parser.add_argument("--only", default=None, help="comma-separated keys (see the module's docstring)")
-    parser.add_argument("--bodies", default=None, help="comma-separated bodies (see the module's docstring)")
-    args = parser.parse_args()
-    runs, seconds = (1, 3) if args.quick else (3, 8)
-    runs, seconds = args.runs or runs, args.seconds or seconds
-    keys = set(args.only.split(",")) if args.only else {"a", "a2", "c", "pg1", "sqlite"}
-    every = bodies()
-    chosen = [every[name] for name in args.bodies.split(",")] if args.bodies else list(every.values())
-    results: dict[str, dict[str, list[Run]]] = {}
-    """key → body → one Run per run."""
-    extra: dict[str, dict[str, list[int]]] = {}
-    """Per configuration and body: rows stored minus 2xx counted (≥ 0; at most the 32 requests cut off at
-    the end of each wrk run)."""
+@dataclass(slots=True)
+class Results:
+    """What the runs measured, per configuration key and body name: one Run per run, and (for Frictionlog)
+    the rows stored minus the 2xx counted (≥ 0; at most the 32 requests cut off at the end of each wrk run)."""
 
-    def keep(key: str, measured: Measured) -> None:
+    runs: dict[str, dict[str, list[Run]]] = field(default_factory=dict)
+    surplus: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+    def add(self, key: str, body: str, run: Run) -> None:
+        self.runs.setdefault(key, {}).setdefault(body, []).append(run)
+
+    def keep(self, key: str, measured: Measured) -> None:
+        """Frictionlog's runs, failing the bench if a 2xx answer was not stored."""
         for body, (run, rows) in measured.items():
-            results.setdefault(key, {}).setdefault(body, []).append(run)
-            extra.setdefault(key, {}).setdefault(body, []).append(rows - run.accepted)
+            self.add(key, body, run)
+            self.surplus.setdefault(key, {}).setdefault(body, []).append(rows - run.accepted)
             if rows < run.accepted:
                 raise SystemExit(f"{key} {body}: {run.accepted} requests answered 2xx but only {rows} rows stored")
 
-    for _ in range(runs):
-        for key, by_body in measure_baselines(seconds, chosen, keys).items():
-            for name, run in by_body.items():
-                results.setdefault(key, {}).setdefault(name, []).append(run)
-        if "pg1" in keys:
-            keep("pg1", measure_postgres(1, seconds, chosen))
-        if "pg2" in keys:
-            keep("pg2", measure_postgres(2, seconds, chosen))
-        if "sqlite" in keys:
-            keep("sqlite", measure_embedded(seconds, chosen))
-
-    def ratio(key: str, base: str, body: str) -> str:
-        if body not in results.get(key, {}) or body not in results.get(base, {}):
+    def ratio(self, key: str, base: str, body: str) -> str:
+        if body not in self.runs.get(key, {}) or body not in self.runs.get(base, {}):
             return "—"
-        pairs = zip(results[key][body], results[base][body], strict=True)
+        pairs = zip(self.runs[key][body], self.runs[base][body], strict=True)
         return spread([m.rate / b.rate for m, b in pairs], "{:.2f}×")
 
-    def row(key: str, body: Body) -> str:
-        if body.name not in results.get(key, {}):
+    def row(self, key: str, body: Body) -> str:
+        if body.name not in self.runs.get(key, {}):
             return DROP
-        figures = results[key][body.name]
-        surplus = f"{max(extra[key][body.name])}" if key in extra else "—"
+        figures = self.runs[key][body.name]
+        surplus = f"{max(self.surplus[key][body.name])}" if key in self.surplus else "—"
         rate = spread([f.rate for f in figures], "{:,.0f}")
         return (
             f"| {LABELS[key]} | **{rate}** | {spread([f.p50 for f in figures])} | "
             f"{spread([f.p99 for f in figures])} | {sum(f.bad for f in figures)} | {surplus} | {GOALS.get(key, '—')} |"
         )
 
+
+def measure(runs: int, seconds: int, chosen: list[Body], keys: set[str]) -> Results:
+    """Every chosen configuration on every chosen body, ``runs`` times, each run's baselines beside it."""
+    results = Results()
+    for _ in range(runs):
+        for key, by_body in measure_baselines(seconds, chosen, keys).items():
+            for name, run in by_body.items():
+                results.add(key, name, run)
+        if "pg1" in keys:
+            results.keep("pg1", measure_postgres(1, seconds, chosen))
+        if "pg2" in keys:
+            results.keep("pg2", measure_postgres(2, seconds, chosen))
+        if "sqlite" in keys:
+            results.keep("sqlite", measure_embedded(seconds, chosen))
+    return results
+
+
+def report(results: Results, chosen: list[Body], runs: int, seconds: int) -> str:
+    """BENCHMARKS.md's section: a table per body, then each goal's ratio run by run."""
     sizes = ", ".join(f"`{b.name}` {len(b.body):,} B" for b in chosen)
     tables = []
     for body in chosen:
-        lines = [row(key, body) for key in LABELS]
+        lines = [results.row(key, body) for key in LABELS]
         tables.append(
             f"**`{body.name}`** (`POST {body.path}`, {len(body.body):,} bytes)\n\n"
             "| endpoint | req/s | p50 ms | p99 ms | non-2xx | stored − 2xx | goal |\n|---|---|---|---|---|---|---|\n"
             + "\n".join(line for line in lines if line != DROP)
         )
     ratios = [
-        f"| `{b.name}` | {ratio('pg1', 'a2', b.name)} | {ratio('pg1', 'a', b.name)} | {ratio('sqlite', 'c', b.name)} |"
+        f"| `{b.name}` | {results.ratio('pg1', 'a2', b.name)} | {results.ratio('pg1', 'a', b.name)} | "
+        f"{results.ratio('sqlite', 'c', b.name)} |"
         for b in chosen
     ]
     load = os.getloadavg()
-    body_text = f"""
+    return f"""
 `wrk -t2 -c32` for {seconds} s per run after a 2 s warm-up, {runs} run(s); bodies {sizes}, each request a
 new event (its own id in the body, or in `X-GitHub-Delivery` for GitHub, whose bodies are signed). The
 bare routes parse the same body. The load generator shares the 2 cores with the servers and PostgreSQL,
@@ -398,6 +400,22 @@ Ratios, run by run against the baseline of the same run, median (min–max):
 |---|---|---|---|
 {chr(10).join(ratios)}
 """
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1 run of 3 s per configuration and body")
+    parser.add_argument("--runs", type=int, default=None, help="runs per configuration (quick: 1, else 3)")
+    parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run (quick: 3, else 8)")
+    parser.add_argument("--only", default=None, help="comma-separated keys (see the module's docstring)")
+    parser.add_argument("--bodies", default=None, help="comma-separated bodies (see the module's docstring)")
+    args = parser.parse_args()
+    runs, seconds = (1, 3) if args.quick else (3, 8)
+    runs, seconds = args.runs or runs, args.seconds or seconds
+    keys = set(args.only.split(",")) if args.only else {"a", "a2", "c", "pg1", "sqlite"}
+    every = bodies()
+    chosen = [every[name] for name in args.bodies.split(",")] if args.bodies else list(every.values())
+    body_text = report(measure(runs, seconds, chosen, keys), chosen, runs, seconds)
     print(body_text)
     if not args.quick or args.runs:
         command = " ".join(["python -m bench.ingest", *sys.argv[1:]])

@@ -91,6 +91,49 @@ def cost_lines(settings: Settings) -> list[tuple[Any, ...]]:
     return sorted((tuple(r) for r in rows), key=repr)
 
 
+Figures = dict[tuple[str, str], dict[str, float | None]]
+"""(week, group) → figure → its value computed by hand from CHARGES."""
+
+BY_SERVICE: Figures = {
+    ("2026-W41", "ml-api"): {
+        "compute_cost": 80.0,  # 100 − 20 credit
+        "cost_per_deployment": 40.0,  # two ml-api deployments in W41: 80 / 2
+        "unallocated_cost_share": 0.0,
+    },
+    ("2026-W41", "checkout"): {
+        "compute_cost": 50.0,  # BilledCost fallback
+        "cost_per_deployment": None,  # no deployments
+    },
+    ("2026-W41", "unallocated"): {"compute_cost": 40.0, "unallocated_cost_share": 1.0},
+    ("2026-W42", "ml-api"): {"compute_cost": 220.0},  # 200 EUR × 1.1
+    ("2026-W42", "checkout"): {"compute_cost": -5.0},  # a refund
+    ("2026-W42", "unallocated"): {"compute_cost": 11.0},
+}
+BY_PLATFORM: Figures = {
+    ("2026-W41", "legacy"): {"compute_cost": 80.0},
+    ("2026-W41", "unknown"): {"compute_cost": 90.0, "unallocated_cost_share": 40 / 90},  # checkout + untagged
+    ("2026-W42", "ai-native"): {"compute_cost": 220.0},
+    ("2026-W42", "legacy"): {"compute_cost": 11.0, "unallocated_cost_share": 1.0},  # the platform tag
+}
+BY_COHORT: Figures = {
+    ("2026-W42", "migrated"): {"compute_cost": 220.0},
+    ("2026-W41", "not_migrated"): {"compute_cost": 170.0},
+}
+BY_TEAM: Figures = {
+    ("2026-W41", "ml"): {"compute_cost": 80.0},
+    ("2026-W41", "unallocated"): {"compute_cost": 40.0},
+}
+
+
+def assert_figures(rows: dict[tuple[str, str], dict[str, Any]], expected: Figures) -> None:
+    for key, figures in expected.items():
+        for name, value in figures.items():
+            if value is None:
+                assert rows[key][name] is None, (key, name)
+            else:
+                assert rows[key][name] == pytest.approx(value), (key, name)
+
+
 @pytest.mark.parametrize("writer", ["csv", "csv.gz", "parquet"])
 def test_weekly_cost_matches_hand_computation(
     cost_client: TestClient, admin: dict[str, str], cost_settings: Settings, tmp_path: Path, writer: str
@@ -111,31 +154,13 @@ def test_weekly_cost_matches_hand_computation(
     drain(cost_settings)
 
     by_service = weekly(cost_client, admin, "service")
-    assert by_service[("2026-W41", "ml-api")]["compute_cost"] == pytest.approx(80.0)  # 100 − 20 credit
-    assert by_service[("2026-W41", "ml-api")]["cost_per_deployment"] == pytest.approx(40.0)
-    assert by_service[("2026-W41", "checkout")]["compute_cost"] == pytest.approx(50.0)  # BilledCost fallback
-    assert by_service[("2026-W41", "checkout")]["cost_per_deployment"] is None  # no deployments
-    assert by_service[("2026-W41", "unallocated")]["compute_cost"] == pytest.approx(40.0)
-    assert by_service[("2026-W41", "unallocated")]["unallocated_cost_share"] == pytest.approx(1.0)
-    assert by_service[("2026-W41", "ml-api")]["unallocated_cost_share"] == pytest.approx(0.0)
-    assert by_service[("2026-W42", "ml-api")]["compute_cost"] == pytest.approx(220.0)  # 200 EUR × 1.1
-    assert by_service[("2026-W42", "checkout")]["compute_cost"] == pytest.approx(-5.0)  # a refund
-    assert by_service[("2026-W42", "unallocated")]["compute_cost"] == pytest.approx(11.0)
-
+    assert_figures(by_service, BY_SERVICE)
     by_platform = weekly(cost_client, admin, "platform")  # the hybrid period: cost per platform
-    assert by_platform[("2026-W41", "legacy")]["compute_cost"] == pytest.approx(80.0)
-    assert by_platform[("2026-W41", "unknown")]["compute_cost"] == pytest.approx(90.0)  # checkout + untagged
-    assert by_platform[("2026-W41", "unknown")]["unallocated_cost_share"] == pytest.approx(40 / 90)
-    assert by_platform[("2026-W42", "ai-native")]["compute_cost"] == pytest.approx(220.0)
-    assert by_platform[("2026-W42", "legacy")]["compute_cost"] == pytest.approx(11.0)  # the platform tag
-    assert by_platform[("2026-W42", "legacy")]["unallocated_cost_share"] == pytest.approx(1.0)
-
+    assert_figures(by_platform, BY_PLATFORM)
     by_cohort = weekly(cost_client, admin, "cohort")
-    assert by_cohort[("2026-W42", "migrated")]["compute_cost"] == pytest.approx(220.0)
-    assert by_cohort[("2026-W41", "not_migrated")]["compute_cost"] == pytest.approx(170.0)
+    assert_figures(by_cohort, BY_COHORT)
     by_team = weekly(cost_client, admin, "team")
-    assert by_team[("2026-W41", "ml")]["compute_cost"] == pytest.approx(80.0)
-    assert by_team[("2026-W41", "unallocated")]["compute_cost"] == pytest.approx(40.0)
+    assert_figures(by_team, BY_TEAM)
 
     before = cost_lines(cost_settings)
     again = upload(cost_client, admin, path)  # the same bill again: replaces, never adds

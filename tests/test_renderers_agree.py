@@ -5,8 +5,9 @@ cohort table agree between the digest's JSON, its HTML page, the web app and Sla
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from html import escape
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -45,30 +46,37 @@ def _app_page(client: TestClient, settings: Settings) -> str:
     return text
 
 
-def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_words(
-    client: TestClient, admin_headers: dict[str, str], settings: Settings
-) -> None:
-    story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.6)
-    content = digest(client, admin_headers, settings)
-    typed = DigestContent.model_validate(content)
-    html = render_html(typed)
-    app = _app_page(client, settings)
-    slack = _slack_text(typed)
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One digest as each renderer shows it."""
 
-    rows = content["headline"]
+    content: dict[str, Any]
+    """The JSON digest."""
+    typed: DigestContent
+    html: str
+    app: str
+    slack: str
+
+
+def assert_headline(shown: Shown) -> None:
+    """Each headline metric: its one chart label and its one tone (colour) in the JSON, HTML, app and Slack."""
+    rows = shown.content["headline"]
     assert [row["key"] for row in rows] == list(HEADLINE)
-    tones = {row.key: headline_css(row) for row in typed.headline}
+    tones = {row.key: headline_css(row) for row in shown.typed.headline}
     assert tones["deploys"] == "better"  # 2 → 6 deploys a week against the baseline: the colour must say so
     for row in rows:
         label = vocab.metric(row["key"]).chart_label
         assert row["label"] == label
-        assert f"<tr><td>{escape(label)}</td><td class='{tones[row['key']]}'>" in html, label
+        assert f"<tr><td>{escape(label)}</td><td class='{tones[row['key']]}'>" in shown.html, label
         cell = rf'<td data-label="This week" class="num {tones[row["key"]]}">'
-        assert re.search(rf'<td data-label="Metric">{re.escape(escape(label))}</td>\s*{cell}', app), label
-        assert label in slack, label
+        assert re.search(rf'<td data-label="Metric">{re.escape(escape(label))}</td>\s*{cell}', shown.app), label
+        assert label in shown.slack, label
 
+
+def assert_effect_labels(shown: Shown) -> None:
+    """Each judged metric's label, unit and direction: the vocabulary's, or the declared metric's."""
     declared = {d.name: d.row() for d in DECLARED}  # what Frictionlog measures itself (the pulse)
-    for item in content["migration"]["before_after"]:
+    for item in shown.content["migration"]["before_after"]:
         if item["metric"] in declared:
             row = declared[item["metric"]]
             expected = (row.label, row.unit, row.higher_is_better)
@@ -76,30 +84,50 @@ def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_word
             words = vocab.metric(item["metric"])
             expected = (words.label, words.unit, words.higher_is_better)
         assert (item["label"], item["unit"], item["higher_is_better"]) == expected
-        assert escape(expected[0]) in html, item["metric"]
-        assert escape(expected[0]) in app, item["metric"]
+        assert escape(expected[0]) in shown.html, item["metric"]
+        assert escape(expected[0]) in shown.app, item["metric"]
 
+
+def assert_sentences(shown: Shown) -> None:
+    """Each effect's sentence: one builder writes it; every renderer shows it as written."""
+    typed = shown.typed
     for effect in typed.migration.before_after if typed.migration else []:
-        said = effect.sentence  # one builder writes it; every renderer shows it as written
+        said = effect.sentence
         assert said == claims.sentence(effect), effect.metric
-        assert escape(said) in html, effect.metric
-        assert str(autoescape(said)) in app, effect.metric
-        assert slack_escape(said) in slack, effect.metric
+        assert escape(said) in shown.html, effect.metric
+        assert str(autoescape(said)) in shown.app, effect.metric
+        assert slack_escape(said) in shown.slack, effect.metric
         assert said in plain_text(typed).splitlines(), effect.metric
 
-    over = content["migration"]["cohorts_over"]
-    assert f"Cohorts over {over}" in html
-    assert f"Cohorts over {over}" in app
-    assert f"({over})" in slack
-    for cohort in content["migration"]["cohorts"]:
+
+def assert_cohorts(shown: Shown) -> None:
+    """The cohort table's window and cohort words, and its column headers, alike everywhere."""
+    over = shown.content["migration"]["cohorts_over"]
+    assert f"Cohorts over {over}" in shown.html
+    assert f"Cohorts over {over}" in shown.app
+    assert f"({over})" in shown.slack
+    for cohort in shown.content["migration"]["cohorts"]:
         shown_as = vocab.COHORT_WORDS[cohort]
-        assert f"<td>{shown_as}</td>" in html
-        assert f'<td data-label="Cohort">{shown_as}' in app
-        assert f"{shown_as}:" in slack
+        assert f"<td>{shown_as}</td>" in shown.html
+        assert f'<td data-label="Cohort">{shown_as}' in shown.app
+        assert f"{shown_as}:" in shown.slack
     for key in HEADLINE:
         header = escape(vocab.metric(key).chart_label)
-        assert f"<th>{header}</th>" in html, key
-        assert f'class="num">{header}</th>' in app, key
+        assert f"<th>{header}</th>" in shown.html, key
+        assert f'class="num">{header}</th>' in shown.app, key
+
+
+def test_every_renderer_shows_a_metric_with_its_one_label_colour_and_cohort_words(
+    client: TestClient, admin_headers: dict[str, str], settings: Settings
+) -> None:
+    story(client, admin_headers, moves={**MOVERS, **STAYERS}, before=2, after=6, noise=0.6)
+    content = digest(client, admin_headers, settings)
+    typed = DigestContent.model_validate(content)
+    shown = Shown(content, typed, render_html(typed), _app_page(client, settings), _slack_text(typed))
+    assert_headline(shown)
+    assert_effect_labels(shown)
+    assert_sentences(shown)
+    assert_cohorts(shown)
 
 
 def _own_words(monkeypatch: pytest.MonkeyPatch) -> None:

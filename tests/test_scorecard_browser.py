@@ -55,6 +55,30 @@ def _week() -> str:
     return last_full_week(utcnow(), "UTC")
 
 
+def assert_judged_tiles(page: Page, tiles: list[dict[str, str]]) -> None:
+    """Each judged tile shows its estimate inside its 90 % interval, drawn as one bar."""
+    judged = [t for t in tiles if t["estimate"]]
+    assert len(judged) >= 3, tiles  # the demo moves deploys, lead time, cost…
+    for t in judged:
+        low, estimate, high = float(t["low"]), float(t["estimate"]), float(t["high"])
+        assert low <= estimate <= high, t
+        assert t["verdict"] in ("changed", "no_clear_change"), t
+        tile = page.locator(f"[data-scorecard='{t['scorecard']}']")
+        assert "90 % interval" in tile.inner_text()
+        assert tile.locator("svg.interval-bar").count() == 1
+
+
+def assert_net_line(page: Page) -> None:
+    """The net in money, with its interval and the loaded cost of an engineering hour it assumes."""
+    net = page.locator(".net-line")
+    assert net.get_attribute("data-currency") == "USD"
+    assert re.search(r"90 % interval", net.inner_text())
+    assert "Loaded cost of an engineering hour" in net.inner_text()
+    if net.get_attribute("data-net"):
+        low, value, high = (float(net.get_attribute(a) or "nan") for a in ("data-low", "data-net", "data-high"))
+        assert low <= value <= high
+
+
 def test_the_overview_opens_with_the_scorecard_and_the_net_line_with_intervals(site: Site) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with site.context(site.reader) as context:
@@ -62,24 +86,10 @@ def test_the_overview_opens_with_the_scorecard_and_the_net_line_with_intervals(s
         page.goto("/")
         tiles = _tiles(page)
         assert [t["scorecard"] for t in tiles] == [spec.key for spec in TILES]
-        judged = [t for t in tiles if t["estimate"]]
-        assert len(judged) >= 3, tiles  # the demo moves deploys, lead time, cost…
-        for t in judged:
-            low, estimate, high = float(t["low"]), float(t["estimate"]), float(t["high"])
-            assert low <= estimate <= high, t
-            assert t["verdict"] in ("changed", "no_clear_change"), t
-            tile = page.locator(f"[data-scorecard='{t['scorecard']}']")
-            assert "90 % interval" in tile.inner_text()
-            assert tile.locator("svg.interval-bar").count() == 1
+        assert_judged_tiles(page, tiles)
         first = page.locator("main h2").first.inner_text()
         assert first == "Did the move pay off?"
-        net = page.locator(".net-line")
-        assert net.get_attribute("data-currency") == "USD"
-        assert re.search(r"90 % interval", net.inner_text())
-        assert "Loaded cost of an engineering hour" in net.inner_text()
-        if net.get_attribute("data-net"):
-            low, value, high = (float(net.get_attribute(a) or "nan") for a in ("data-low", "data-net", "data-high"))
-            assert low <= value <= high
+        assert_net_line(page)
         for name, width in SIZES.items():
             page.set_viewport_size({"width": width, "height": 900})
             page.goto("/")

@@ -14,7 +14,7 @@ revoke --subject oidc:<sub>``, ends it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlencode
 
 import httpx
@@ -25,8 +25,9 @@ from service.core.settings import Settings
 
 SCOPES = "openid profile email"
 CALLBACK = "/signin/sso/callback"
-ENDPOINTS = ("authorization_endpoint", "token_endpoint")
+Endpoint = Literal["authorization_endpoint", "token_endpoint"]
 """What the sign-in needs of the discovery document: where to send the browser, and where to exchange the code."""
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ def _issuer(settings: Settings) -> str:
     return (settings.oidc_issuer or "").rstrip("/")
 
 
-async def endpoint(settings: Settings, name: str) -> str:
+async def endpoint(settings: Settings, name: Endpoint) -> str:
     """One of the provider's ``ENDPOINTS`` from its discovery document, which must name the configured issuer
     and both endpoints."""
     url = f"{_issuer(settings)}/.well-known/openid-configuration"
