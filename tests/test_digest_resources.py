@@ -93,6 +93,16 @@ def _resources(client: TestClient, headers: dict[str, str], moves: dict[str, int
         assert response.status_code == 202, response.text
 
 
+def resource_story(client: TestClient, headers: dict[str, str]) -> dict[str, Any]:
+    """The DORA story (MOVERS move, STAYERS stay) with its resource and work events: the migration it describes."""
+    moves = {**MOVERS, **STAYERS}
+    story(client, headers, moves=moves, before=2, after=6, noise=0.6)
+    _resources(client, headers, moves)
+    (migration,) = client.get("/api/v1/migrations", headers=headers).json()
+    assert isinstance(migration, dict)
+    return migration
+
+
 def assert_effects(content: dict[str, Any]) -> None:
     """Every resource and work metric judged by the estimator, each finding what the story built in."""
     items = {item["metric"]: item for item in content["migration"]["before_after"]}
@@ -140,10 +150,7 @@ def assert_week_parts(content: dict[str, Any], currency: str, services: int) -> 
 def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    moves = {**MOVERS, **STAYERS}
-    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
-    _resources(client, admin_headers, moves)
-    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
+    migration = resource_story(client, admin_headers)
     criteria = [
         {"metric": "compute_cost", "direction": "at_most", "target": 0.15},
         {"metric": "gpu_utilisation", "direction": "at_least", "kind": "absolute", "target": 40},
@@ -156,7 +163,7 @@ def test_cost_utilisation_and_work_metrics_reach_the_digest_through_the_real_api
 
     assert_effects(content)
     assert_criteria(content)
-    assert_week_parts(content, settings.reporting_currency, len(moves))
+    assert_week_parts(content, settings.reporting_currency, len(MOVERS) + len(STAYERS))
     typed = DigestContent.model_validate(content)
     page, text = render_html(typed), plain_text(typed)
     for shown in ("Cost and utilisation", "Engineering productivity", "Infrastructure-related incidents"):

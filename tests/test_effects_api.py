@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from service.core.settings import Settings
 from service.effects import did
-from tests.test_digest import MOVERS, STAYERS, before_after, digest, story
-from tests.test_digest_resources import _resources
+from tests.test_digest import STAYERS, before_after, digest
+from tests.test_digest_resources import resource_story
 from workers.process import drain
 
 
@@ -51,10 +51,7 @@ def assert_group_time_csv(table: httpx.Response, cells: list[dict[str, Any]]) ->
 def test_a_migrations_effect_on_a_metric_is_returned_as_computed(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    moves = {**MOVERS, **STAYERS}
-    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
-    _resources(client, admin_headers, moves)
-    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
+    migration = resource_story(client, admin_headers)
     url = f"/api/v1/migrations/{migration['name']}/effects"
     drain(settings)
 
@@ -84,11 +81,8 @@ def test_a_migrations_effect_on_a_metric_is_returned_as_computed(
 def test_the_design_is_the_analysts_to_set_and_a_change_after_the_start_is_on_the_trail(
     client: TestClient, admin_headers: dict[str, str], settings: Settings
 ) -> None:
-    moves = {**MOVERS, **STAYERS}
-    story(client, admin_headers, moves=moves, before=2, after=6, noise=0.6)
-    _resources(client, admin_headers, moves)
+    migration = resource_story(client, admin_headers)
     drain(settings)
-    (migration,) = client.get("/api/v1/migrations", headers=admin_headers).json()
     design = {"base_weeks": 4, "min_pre_weeks": 1, "controls": "never_treated", "scale": "additive"}
     patched = client.patch(f"/api/v1/migrations/{migration['id']}", json={"design": design}, headers=admin_headers)
     assert patched.status_code == 200, patched.text
