@@ -56,7 +56,7 @@ class PushedCommit:
 Commit = TypeVar("Commit", bound=PushCommit)
 
 
-def forge_commits(commits: Sequence[Commit], author: Callable[[Commit], str | None]) -> list[PushedCommit]:
+def pushed_commits(commits: Sequence[Commit], author: Callable[[Commit], str | None]) -> list[PushedCommit]:
     """A forge's push commits (``payload.PushCommit``, the shape GitHub's and GitLab's share), each with its
     author as that forge names it, and every file it added, modified or removed."""
     return [PushedCommit(c.id, c.timestamp, author(c), [*c.added, *c.modified, *c.removed], c.message) for c in commits]

@@ -7,15 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from integrations import forge
 from integrations.config import IntegrationConfig
-from integrations.forge import (
-    CIRun,
-    ForgeRepository,
-    ci_deployment,
-    forge_commits,
-    merged_request,
-    pushed_changes,
-)
 from integrations.payload import (
     Check,
     Handler,
@@ -234,8 +227,8 @@ def _deployment_status(meta: InboxMeta, value: Any, config: IntegrationConfig) -
     ]
 
 
-def _forge_repository(config: IntegrationConfig, repository: Repository) -> ForgeRepository:
-    return ForgeRepository(repository.full_name, repository.default_branch, _service(config, repository))
+def _forge_repository(config: IntegrationConfig, repository: Repository) -> forge.ForgeRepository:
+    return forge.ForgeRepository(repository.full_name, repository.default_branch, _service(config, repository))
 
 
 def _run_outcome(event: WorkflowRunEvent) -> str | Ignored:
@@ -249,7 +242,7 @@ def _run_outcome(event: WorkflowRunEvent) -> str | Ignored:
 def _workflow_run(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     event = validated(WorkflowRunEvent, value)
     run = event.workflow_run
-    ci_run = CIRun(
+    ci_run = forge.CIRun(
         kind="workflow run",
         name=run.name,
         external_id=f"run-{run.id}",
@@ -260,7 +253,7 @@ def _workflow_run(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
         finished_at=run.updated_at,
         url=run.html_url,
     )
-    return ci_deployment(config, SOURCE, _forge_repository(config, event.repository), ci_run)
+    return forge.ci_deployment(config, SOURCE, _forge_repository(config, event.repository), ci_run)
 
 
 def _push_ignored(event: PushEvent) -> Ignored | None:
@@ -279,8 +272,8 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
     event = validated(PushEvent, value)
     if (ignored := _push_ignored(event)) is not None:
         return ignored
-    commits = forge_commits(event.commits, lambda c: c.author.username or c.author.name)
-    return pushed_changes(meta, config, _forge_repository(config, event.repository), event.ref, commits)
+    commits = forge.pushed_commits(event.commits, lambda c: c.author.username or c.author.name)
+    return forge.pushed_changes(meta, config, _forge_repository(config, event.repository), event.ref, commits)
 
 
 def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -291,7 +284,7 @@ def _pull_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Par
     if pr.merged_at is None or not pr.merge_commit_sha:
         return Ignored("merged pull request without merge time or merge commit")
     texts = [pr.title, pr.body]
-    return merged_request(
+    return forge.merged_request(
         event.repository.full_name, pr.number, pr.head.ref, pr.merge_commit_sha, pr.merged_at, pr.created_at, texts
     )
 

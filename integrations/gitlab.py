@@ -9,15 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from integrations import forge
 from integrations.config import IntegrationConfig
-from integrations.forge import (
-    CIRun,
-    ForgeRepository,
-    ci_deployment,
-    forge_commits,
-    merged_request,
-    pushed_changes,
-)
 from integrations.payload import (
     Handler,
     Payload,
@@ -110,8 +103,8 @@ def _service(config: IntegrationConfig, project: Project) -> str:
     return config.service_for(project.path_with_namespace, project.name, fallback=project.name)
 
 
-def _forge_repository(config: IntegrationConfig, project: Project) -> ForgeRepository:
-    return ForgeRepository(project.path_with_namespace, project.default_branch, _service(config, project))
+def _forge_repository(config: IntegrationConfig, project: Project) -> forge.ForgeRepository:
+    return forge.ForgeRepository(project.path_with_namespace, project.default_branch, _service(config, project))
 
 
 def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -139,8 +132,8 @@ def _push(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult
     hook = validated(PushHook, value)
     if not hook.ref.startswith("refs/heads/") or not hook.commits:
         return Ignored("tag push, branch deletion or a push without commits")
-    commits = forge_commits(hook.commits, lambda c: c.author.name or c.author.email)
-    return pushed_changes(meta, config, _forge_repository(config, hook.project), hook.ref, commits)
+    commits = forge.pushed_commits(hook.commits, lambda c: c.author.name or c.author.email)
+    return forge.pushed_changes(meta, config, _forge_repository(config, hook.project), hook.ref, commits)
 
 
 def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
@@ -151,14 +144,14 @@ def _merge_request(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Pa
         return Ignored(f"merge request {mr.action or mr.state}, not merged")
     merged_at, texts = mr.merged_at or mr.updated_at, [mr.title, mr.description]
     repository = hook.project.path_with_namespace
-    return merged_request(repository, mr.iid, mr.source_branch, landed, merged_at, mr.created_at, texts)
+    return forge.merged_request(repository, mr.iid, mr.source_branch, landed, merged_at, mr.created_at, texts)
 
 
 def _pipeline(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     hook = validated(PipelineHook, value)
     pipeline = hook.object_attributes
     outcome = PIPELINE_OUTCOMES.get(pipeline.status) if pipeline.finished_at is not None else None
-    run = CIRun(
+    run = forge.CIRun(
         kind="pipeline",
         name=pipeline.name,
         external_id=f"pipeline-{pipeline.id}",
@@ -169,7 +162,7 @@ def _pipeline(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseRe
         finished_at=pipeline.finished_at,
         url=pipeline.url,
     )
-    return ci_deployment(config, SOURCE, _forge_repository(config, hook.project), run)
+    return forge.ci_deployment(config, SOURCE, _forge_repository(config, hook.project), run)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from integrations import generic, github, registry
+from integrations import forge, generic, github, registry
 from integrations.config import IntegrationConfig
 from integrations.payload import vendor_time
 from integrations.signatures import hmac_hex, verify_github
@@ -85,7 +85,7 @@ def test_a_github_push_is_accepted_without_building_its_records(
     def refuse(*_args: object, **_kwargs: object) -> object:
         raise AssertionError("records built at the edge")
 
-    monkeypatch.setattr(github, "pushed_changes", refuse)
+    monkeypatch.setattr(forge, "pushed_changes", refuse)
 
     response = client.post("/webhooks/github", **github_request("push", PUSH))
 
