@@ -94,7 +94,8 @@ class PipelineHook(Payload):
     project: Project
 
 
-_DEPLOYMENT_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress"}
+DEPLOYMENT_STATUS = {"success": "success", "failed": "failure", "canceled": "cancelled", "running": "in_progress"}
+"""A deployment hook's status → the deployment's; any other status does not change the outcome."""
 PIPELINE_OUTCOMES = {"success": "success", "failed": "failure", "canceled": "cancelled"}
 """A finished pipeline's status → the deployment's; any other status has not finished."""
 
@@ -109,7 +110,7 @@ def _forge_repository(config: IntegrationConfig, project: Project) -> forge.Forg
 
 def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> ParseResult:
     hook = validated(DeploymentHook, value)
-    status = _DEPLOYMENT_STATUS.get(hook.status)
+    status = DEPLOYMENT_STATUS.get(hook.status)
     if status is None:
         return Ignored(f"deployment status {hook.status!r} does not change the outcome")
     return [

@@ -39,7 +39,7 @@ def workflow_run(name: str | None, branch: str, outcome: str | None) -> ParseRes
     return github.parse(_meta("workflow_run"), body, CONFIG)
 
 
-def pipeline(name: str | None, branch: str, outcome: str | None) -> ParseResult:
+def pipeline(name: str | None, branch: str, outcome: str | None, config: IntegrationConfig = CONFIG) -> ParseResult:
     """A GitLab ``Pipeline Hook``: finished with ``outcome`` as its status, or still running."""
     attributes = {
         "id": 77,
@@ -52,7 +52,7 @@ def pipeline(name: str | None, branch: str, outcome: str | None) -> ParseResult:
         "url": "https://gitlab.com/acme/checkout-api/-/pipelines/77",
     }
     body = {"object_kind": "pipeline", "object_attributes": attributes, "project": GL_PROJECT}
-    return gitlab.parse(_meta("Pipeline Hook"), body, CONFIG)
+    return gitlab.parse(_meta("Pipeline Hook"), body, config)
 
 
 def _meta(event_type: str) -> InboxMeta:
@@ -82,8 +82,16 @@ def test_a_mapped_run_off_the_default_branch_is_not_a_deployment_on_either_forge
 
 
 def test_a_mapped_run_still_running_is_not_a_deployment_yet_on_either_forge() -> None:
-    assert isinstance(workflow_run("Deploy", "main", None), Ignored)
-    assert isinstance(pipeline("Deploy", "main", None), Ignored)
+    assert workflow_run("Deploy", "main", None) == Ignored("workflow run in_progress, not completed")
+    assert pipeline("Deploy", "main", None) == Ignored("pipeline running, not finished")
+
+
+@pytest.mark.parametrize("name", [None, ""])
+def test_a_pipeline_without_a_name_is_never_mapped_even_by_an_empty_key(name: str | None) -> None:
+    config = IntegrationConfig(workflow_environments={"": "production"})
+    assert pipeline(name, "main", "success", config) == Ignored(
+        f"pipeline {name!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,5 +119,7 @@ def test_a_finished_mapped_run_on_the_default_branch_is_the_same_deployment_from
         assert (deployed.started_at, deployed.finished_at) == (T0, FINISHED)
     assert (deployed_github.source, deployed_github.external_id) == ("github", "run-77")
     assert (deployed_gitlab.source, deployed_gitlab.external_id) == ("gitlab", "pipeline-77")
-    assert deployed_github.repository == REPO["full_name"]
-    assert deployed_gitlab.repository == GL_PROJECT["path_with_namespace"]
+    assert (deployed_github.repository, deployed_github.service) == (REPO["full_name"], REPO["name"])
+    assert (deployed_gitlab.repository, deployed_gitlab.service) == (GL_PROJECT["path_with_namespace"], "ledger")
+    assert deployed_github.url == "https://github.com/acme/checkout-api/actions/runs/77"
+    assert deployed_gitlab.url == "https://gitlab.com/acme/checkout-api/-/pipelines/77"

@@ -104,6 +104,29 @@ def test_gitlab_deployments_pipelines_merge_requests_and_commits(database_url: s
     assert tokens == {"glpat-test"}
 
 
+def test_gitlab_pipelines_without_a_name_are_skipped_without_asking_for_their_details(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A pipeline listed with ``name: null`` (no ``workflow:name``) is never mapped to an environment: the
+    import skips it with the webhook parser's reason and does not ask for its details."""
+    stand_in = TrackerStandIn()
+    unnamed = [p for p in stand_in.gitlab.pipelines if p["name"] == "lint"]
+    for listed in unnamed:
+        listed["name"] = None
+    with serve_trackers(stand_in):
+        settings = settings_for(database_url, tmp_path, stand_in.url)
+        summary = run(settings, "gitlab", "acme/ledger", 140)
+        drain(settings)
+        asked = {path for path, _, _ in stand_in.requests}
+    details = {path.rsplit("/", 1)[-1] for path in asked if "/pipelines/" in path}
+    assert details == {str(p["id"]) for p in stand_in.gitlab.pipelines if p["name"] == "deploy"}
+    assert summary.skipped() == {
+        "pipeline None is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)": len(unnamed)
+    }
+    deployed = {d.external_id for d in rows(settings, Deployment) if d.external_id.startswith("pipeline-")}
+    assert deployed == {f"pipeline-{p['id']}" for p in stand_in.gitlab.pipelines if p["name"] == "deploy"}
+
+
 def test_opsgenie_alerts_in_30_day_queries_paged_by_offset(
     database_url: str, tmp_path: Path, client: TestClient
 ) -> None:

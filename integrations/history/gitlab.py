@@ -37,8 +37,9 @@ SOURCE = webhook.SOURCE
 KINDS = ("deployments", "merge_requests", "pipelines", "commits")
 NEEDS = "the `read_api` scope (a personal, group or project access token with at least the Reporter role)"
 PER_PAGE = 100
-FINISHED = tuple(webhook.PIPELINE_OUTCOMES)
-"""Statuses a pipeline or a deployment ends in."""
+DEPLOYMENT_ENDED = tuple(status for status, mapped in webhook.DEPLOYMENT_STATUS.items() if mapped != "in_progress")
+"""Statuses a deployment ends in, as the webhook parser reads them."""
+PIPELINE_ENDED = tuple(webhook.PIPELINE_OUTCOMES)
 
 
 def credential(token: str) -> Credential:
@@ -121,7 +122,7 @@ def _deployments(
         }
         started = {**hook, "status": "running", "status_changed_at": item.get("created_at")}
         out.append(delivery(SOURCE, "Deployment Hook", started, f"gitlab:deployment:{item['id']}:running"))
-        if item.get("status") in FINISHED:  # the deployment has no finish time; its job has (none: API-made)
+        if item.get("status") in DEPLOYMENT_ENDED:  # the deployment has no finish time; its job has (none: API-made)
             at = deployable.get("finished_at") or item.get("updated_at")
             ended = {**hook, "status": item["status"], "status_changed_at": at}
             out.append(delivery(SOURCE, "Deployment Hook", ended, f"gitlab:deployment:{item['id']}:{item['status']}"))
@@ -172,12 +173,11 @@ def _pipelines(
     page = client.get(cursor or first, scope=scope.key)
     out, skipped = [], []
     for pipeline in _items(page.data, scope.key):
-        if pipeline.get("status") not in FINISHED:
+        if pipeline.get("status") not in PIPELINE_ENDED:
             skipped.append(f"pipeline {pipeline.get('status')}, not finished")
             continue
-        named = pipeline.get("name")
-        if named is not None and ci_environment(scope.config, named) is None:
-            skipped.append(ci_unmapped("pipeline", named).reason)
+        if "name" in pipeline and ci_environment(scope.config, pipeline["name"]) is None:  # null: no workflow:name
+            skipped.append(ci_unmapped("pipeline", pipeline["name"]).reason)
             continue
         detail = client.get(f"{scope.subject.api}/pipelines/{pipeline.get('id')}", scope=scope.key).data
         detail = detail if isinstance(detail, dict) else pipeline
