@@ -105,7 +105,7 @@ def merged_request(
     texts: Iterable[str | None],
 ) -> list[Record]:
     """A merged pull/merge request: its branch's commits shipped as ``landed`` (the merge, squash or rebase
-    commit), and the work items its title, description and branch name."""
+    commit), and references to the work items its title, description or branch name."""
     return [
         PullRequestRecord(
             repository=repository,
@@ -142,6 +142,7 @@ def ci_environment(config: IntegrationConfig, name: str | None) -> str | None:
 
 
 def ci_unmapped(kind: str, name: str | None) -> Ignored:
+    """Why a CI run whose name is mapped to no environment is not a deployment (the webhook's and the import's)."""
     return Ignored(f"{kind} {name!r} is not mapped to an environment (FRICTIONLOG_WORKFLOW_ENVIRONMENTS)")
 
 
