@@ -4,20 +4,23 @@ scheduled incremental import continues from the checkpoints."""
 
 from __future__ import annotations
 
+import json
 import typing
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from integrations.history import runs, sources
+from integrations.history.runner import ImportSummary
 from service.app.api.routes.imports import SourceName
 from service.app.web.app import create_app
 from service.core.db import get_engine
-from service.core.models import Deployment, ImportCheckpoint
+from service.core.models import Deployment, ImportCheckpoint, ImportRequest
 from service.core.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
@@ -100,6 +103,48 @@ def test_a_run_the_vendor_refuses_ends_failed_with_the_reason(
     assert ended.state == "failed"
     assert ended.error is not None
     assert "FRICTIONLOG_GITHUB_TOKEN was refused (HTTP 401)" in ended.error
+
+
+@pytest.mark.parametrize("until", [None, "2026-01-20T12:30:00-05:00"])
+def test_the_runner_imports_the_window_the_api_shows(
+    settings_with_token: Settings, monkeypatch: pytest.MonkeyPatch, until: str | None
+) -> None:
+    """One reader of a run's stored request: what GET shows is what the worker imports (an omitted end:
+    up to when the run starts)."""
+    settings = settings_with_token
+    called: list[tuple[Sequence[str], datetime, datetime]] = []
+    run = sources.run
+
+    def spy(
+        settings: Settings, name: str, targets: Sequence[str], *, since: datetime, until: datetime, **more: Any
+    ) -> ImportSummary:
+        called.append((targets, since, until))
+        return run(settings, name, targets, since=since, until=until, **more)
+
+    monkeypatch.setattr(sources, "run", spy)
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'admin', ['admin'])}"}
+    asked = {"source": "github", "targets": [f" {REPO} ", " "], "since": "2026-01-05T09:00:00+02:00"}
+    with TestClient(create_app(settings, waker=RecordingWaker())) as client:
+        created = client.post("/api/v1/imports", json={**asked, "until": until}, headers=admin).json()
+        before = datetime.now(UTC)
+        runs.run_queued(settings)
+        shown = client.get(f"/api/v1/imports/{created['id']}", headers=admin).json()
+    assert (shown["targets"], shown["since"]) == ([REPO], "2026-01-05T07:00:00+00:00")
+    assert shown["until"] == ("2026-01-20T17:30:00+00:00" if until else None)
+    [(targets, since, end)] = called
+    assert (list(targets), since.isoformat()) == (shown["targets"], shown["since"])
+    if until:
+        assert end.isoformat() == shown["until"]
+    else:
+        assert before <= end <= datetime.now(UTC)
+
+
+def test_a_stored_request_reads_back_as_written() -> None:
+    for request in (
+        ImportRequest(targets=("a/b", "c/d"), since=START, until=START + timedelta(days=3)),
+        ImportRequest(targets=("PF9KMXH",), since=START),
+    ):
+        assert ImportRequest.of(json.loads(json.dumps(request.as_json()))) == request
 
 
 def test_the_scheduled_import_continues_from_the_checkpoints(settings_with_token: Settings) -> None:

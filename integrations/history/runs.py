@@ -20,7 +20,7 @@ from integrations.history import checkpoint, sources
 from integrations.history.client import CredentialRefused, ImportFailed
 from service.core.db import session_scope
 from service.core.errors import InvalidInput
-from service.core.models import ImportRun
+from service.core.models import ImportRequest, ImportRun
 from service.core.settings import Settings
 from service.core.timeutil import utcnow
 
@@ -50,9 +50,9 @@ def request_run(
     if since >= end:
         raise InvalidInput("since must be before until", field="since")
     spec.credential(settings)
-    request = {"targets": cleaned, "since": since.isoformat(), "until": until.isoformat() if until else None}
+    request = ImportRequest(targets=tuple(cleaned), since=since, until=until)
     with session_scope(settings.database_url, write=True) as session:
-        run = ImportRun(source=source, request=request, requested_by=requested_by[:128])
+        run = ImportRun(source=source, request=request.as_json(), requested_by=requested_by[:128])
         session.add(run)
         session.commit()
         session.refresh(run)
@@ -138,15 +138,14 @@ def run_queued(settings: Settings) -> list[int]:
     while (run := _claim(settings)) is not None:
         assert run.id is not None
         done.append(run.id)
-        request = run.request
-        until = datetime.fromisoformat(request["until"]) if request.get("until") else utcnow()
+        asked = run.asked()
         try:
             summary = sources.run(
                 settings,
                 run.source,
-                request["targets"],
-                since=datetime.fromisoformat(request["since"]),
-                until=until,
+                asked.targets,
+                since=asked.since,
+                until=asked.until or utcnow(),
                 progress=RunProgress(settings, run.id),
             )
         except (CredentialRefused, ImportFailed, InvalidInput) as exc:

@@ -28,7 +28,7 @@ from service.core.models.events import (
     SlackMessage,
     WeeklyRollup,
 )
-from service.core.models.imports import ImportCheckpoint, ImportRun
+from service.core.models.imports import ImportCheckpoint, ImportRequest, ImportRun
 from service.core.models.pulse import PulseAnswer, PulseMember, PulseQuestion
 from service.core.models.scorecard import ScorecardAssumption
 from service.core.models.sessions import WebSessionRecord
@@ -48,6 +48,7 @@ __all__ = [
     "Digest",
     "FrictionReport",
     "ImportCheckpoint",
+    "ImportRequest",
     "ImportRun",
     "InboxEvent",
     "Incident",

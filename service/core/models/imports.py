@@ -1,8 +1,10 @@
-"""Tables of history imports (revision 0016_import28): where each (source, scope) stopped, and the runs
+"""Tables of history imports (revision 0018): where each (source, scope) stopped, and the runs
 started from the API with their progress."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +43,34 @@ class ImportCheckpoint(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+@dataclass(frozen=True, slots=True)
+class ImportRequest:
+    """What a run was asked to import: the targets and the window (``until`` None: up to when it runs).
+
+    It is stored as the run's ``request`` JSON; :meth:`as_json` writes it and :meth:`of` reads it back, for
+    the runner, the API and the web app alike."""
+
+    targets: tuple[str, ...]
+    since: datetime
+    until: datetime | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "targets": list(self.targets),
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat() if self.until else None,
+        }
+
+    @classmethod
+    def of(cls, stored: Mapping[str, Any]) -> ImportRequest:
+        until = stored.get("until")
+        return cls(
+            targets=tuple(stored["targets"]),
+            since=datetime.fromisoformat(stored["since"]),
+            until=datetime.fromisoformat(until) if until else None,
+        )
+
+
 class ImportRun(SQLModel, table=True):
     """An import asked for through ``POST /api/v1/imports``: what, its state and its progress."""
 
@@ -57,3 +87,7 @@ class ImportRun(SQLModel, table=True):
     requested_by: str = Field(default="", max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+    def asked(self) -> ImportRequest:
+        """The targets and window this run was asked for (its ``request``)."""
+        return ImportRequest.of(self.request)

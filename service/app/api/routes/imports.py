@@ -52,12 +52,13 @@ class ImportRunOut(BaseModel):
 
 def _out(run: ImportRun) -> ImportRunOut:
     assert run.id is not None
+    asked = run.asked()
     return ImportRunOut(
         id=run.id,
         source=run.source,
-        targets=list(run.request.get("targets", [])),
-        since=str(run.request.get("since")),
-        until=run.request.get("until"),
+        targets=list(asked.targets),
+        since=asked.since.isoformat(),
+        until=asked.until.isoformat() if asked.until else None,
         state=run.state,
         progress=run.progress,
         error=run.error,
