@@ -121,15 +121,20 @@ class MigrationOut(BaseModel):
 
 def _migration_out(session: Session, migration: Migration) -> MigrationOut:
     assert migration.id is not None
-    return MigrationOut(
-        **migration.model_dump(),
-        criteria=[
-            CriterionIn.model_validate(row, from_attributes=True) for row in criteria.criteria_of(session, migration.id)
-        ],
-        changes=[
-            CriteriaChangeOut.model_validate(row, from_attributes=True)
-            for row in criteria.changes_of(session, migration.id)
-        ],
+    # The row's columns, then the criteria and their changes: a later key wins, so a column of the same
+    # name could never clash with them (keyword arguments would raise).
+    return MigrationOut.model_validate(
+        {
+            **migration.model_dump(),
+            "criteria": [
+                CriterionIn.model_validate(row, from_attributes=True)
+                for row in criteria.criteria_of(session, migration.id)
+            ],
+            "changes": [
+                CriteriaChangeOut.model_validate(row, from_attributes=True)
+                for row in criteria.changes_of(session, migration.id)
+            ],
+        }
     )
 
 
