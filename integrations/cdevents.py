@@ -204,7 +204,7 @@ def _deployed(event: CDEvent, custom: dict[str, Any], config: IntegrationConfig,
             environment=content.environment.id.rstrip("/").rsplit("/", 1)[-1][:64],
             status="success",
             finished_at=event.context.timestamp,
-            sha=sha.lower() if sha else None,
+            sha=sha,
             version=(content.artifactId or "")[:128] or None,
         )
     ]

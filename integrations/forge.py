@@ -78,7 +78,7 @@ def pushed_changes(
         for service in services:
             records.append(
                 ChangeRecord(
-                    sha=commit.sha.lower(),
+                    sha=commit.sha,
                     repository=repository,
                     committed_at=commit.committed_at,
                     service=service,
@@ -111,7 +111,7 @@ def merged_request(
             repository=repository,
             number=number,
             head_branch=branch,
-            merge_commit_sha=landed.lower(),
+            merge_commit_sha=landed,
             merged_at=merged_at,
             opened_at=opened_at,
         ),
@@ -165,7 +165,7 @@ def ci_deployment(config: IntegrationConfig, source: str, repository: ForgeRepos
             status=run.outcome,
             finished_at=run.finished_at,
             started_at=run.started_at,
-            sha=run.sha.lower(),
+            sha=run.sha,
             repository=repository.name,
             url=run.url,
         )

@@ -271,10 +271,10 @@ def records(
                 status=event.status,
                 finished_at=event.finished_at,
                 started_at=event.started_at,
-                sha=event.commit_sha.lower() if event.commit_sha else None,
+                sha=event.commit_sha,
                 repository=normalise_repository(event.repository),
                 version=event.version,
-                commits=tuple(CommitRef(sha=c.sha.lower(), committed_at=c.timestamp) for c in event.commits),
+                commits=tuple(CommitRef(sha=c.sha, committed_at=c.timestamp) for c in event.commits),
                 platform=event.platform,
                 rollback_of=event.rollback_of,
                 url=event.url,
@@ -299,7 +299,7 @@ def records(
                 severity=event.severity,
                 title=event.title,
                 caused_by_deployment=event.caused_by_deployment,
-                commit_sha=event.commit_sha.lower() if event.commit_sha else None,
+                commit_sha=event.commit_sha,
                 url=event.url,
                 **incident_category(
                     config or IntegrationConfig(), explicit=event.category, title=event.title, service=event.service
@@ -309,7 +309,7 @@ def records(
     repository, service = _change_owner(event)
     return [
         ChangeRecord(
-            sha=event.sha.lower(),
+            sha=event.sha,
             repository=repository,
             service=service,
             committed_at=event.timestamp,

@@ -182,7 +182,7 @@ def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Parse
             status="in_progress",
             finished_at=None,
             started_at=d.created_at,
-            sha=d.sha.lower(),
+            sha=d.sha,
             repository=event.repository.full_name,
         )
     ]
@@ -220,7 +220,7 @@ def _deployment_status(meta: InboxMeta, value: Any, config: IntegrationConfig) -
             status=_STATUS.get(state, "in_progress"),
             finished_at=status.created_at if terminal else None,
             started_at=d.created_at,
-            sha=d.sha.lower(),
+            sha=d.sha,
             repository=event.repository.full_name,
             url=status.log_url or status.target_url or None,
         )

@@ -122,7 +122,7 @@ def _deployment(meta: InboxMeta, value: Any, config: IntegrationConfig) -> Parse
             status=status,
             finished_at=None if status == "in_progress" else hook.status_changed_at,
             started_at=hook.status_changed_at if status == "in_progress" else None,
-            sha=sha_from_url(hook.commit_url) or (hook.short_sha or "").lower() or None,
+            sha=sha_from_url(hook.commit_url) or hook.short_sha or None,
             repository=hook.project.path_with_namespace,
             url=hook.deployable_url,
         )

@@ -46,7 +46,7 @@ def commit_references(
     repository: str, sha: str, message: str | None, seen_at: datetime | None
 ) -> list[WorkItemReferenceRecord]:
     return [
-        WorkItemReferenceRecord(key=key, kind="commit", repository=repository, ref=sha.lower(), seen_at=seen_at)
+        WorkItemReferenceRecord(key=key, kind="commit", repository=repository, ref=sha, seen_at=seen_at)
         for key in keys_in_text(message, repository=repository)
     ]
 

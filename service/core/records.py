@@ -14,10 +14,20 @@ DEPLOYMENT_STATUSES = tuple(DeploymentStatus)
 INCIDENT_STATUSES = tuple(IncidentStatus)
 
 
+def _commit(record: object, field_name: str, sha: str | None) -> None:
+    """A commit sha is stored lower-case, whoever sent it (``ABC123`` from one sender and ``abc123`` from
+    another are one commit, one row). Records set it here, so no parser has to remember."""
+    if sha and not sha.islower():
+        object.__setattr__(record, field_name, sha.lower())
+
+
 @dataclass(frozen=True, slots=True)
 class CommitRef:
     sha: str
     committed_at: datetime
+
+    def __post_init__(self) -> None:
+        _commit(self, "sha", self.sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +49,9 @@ class ChangeRecord:
     unmapped: bool = False
     """A monorepo commit under none of its mapped path prefixes: counted, never given a service."""
 
+    def __post_init__(self) -> None:
+        _commit(self, "sha", self.sha)
+
 
 @dataclass(frozen=True, slots=True)
 class PullRequestRecord:
@@ -52,6 +65,9 @@ class PullRequestRecord:
     opened_at: datetime | None = None
     """When the request was opened (GitHub ``created_at``); None when the delivery does not say: the lead
     time's review stage then has no start for it (docs/metrics.md, "Lead time by stage")."""
+
+    def __post_init__(self) -> None:
+        _commit(self, "merge_commit_sha", self.merge_commit_sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +96,9 @@ class DeploymentRecord(SourcedRecord):
     rollback_of: str | None = None
     url: str | None = None
 
+    def __post_init__(self) -> None:
+        _commit(self, "sha", self.sha)
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentRecord(SourcedRecord):
@@ -100,6 +119,9 @@ class IncidentRecord(SourcedRecord):
     category_source: str | None = None
     """How: ``explicit`` (the sender said), ``service_map``, ``team_map``, ``rule``; None when undecided."""
     category_evidence: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _commit(self, "commit_sha", self.commit_sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +172,10 @@ class WorkItemReferenceRecord:
     repository: str
     ref: str
     seen_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == "commit":
+            _commit(self, "ref", self.ref)
 
 
 @dataclass(frozen=True, slots=True)
