@@ -5,6 +5,7 @@ scheduled incremental import continues from the checkpoints."""
 from __future__ import annotations
 
 import json
+import time
 import typing
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -185,3 +186,26 @@ def test_the_data_page_queues_an_import_for_an_admin_and_lists_it(settings_with_
     assert waker.requested == [IMPORT_RUNS_TASK]
     assert "Not queued: name at least one repo to import" in refused.text
     assert f"github · {REPO} · finished" in listed
+
+
+def test_in_embedded_mode_an_import_asked_for_on_the_api_runs_with_no_pulls_configured(
+    settings_with_token: Settings,
+) -> None:
+    """The default set-up (embedded, no OpenCost or Prometheus URL): the in-process worker runs the import
+    the API queued, at once (the API wakes it), without a broker or anything else to run."""
+    settings = settings_with_token
+    assert settings.embedded
+    assert settings.opencost_url is None
+    assert settings.prometheus_url is None
+    admin = {"Authorization": f"Bearer {issue_token(settings, 'admin', ['admin'])}"}
+    asked = {"source": "github", "targets": [REPO], "since": START.isoformat()}
+    with TestClient(create_app(settings)) as client:  # no waker given: the embedded worker
+        run = client.post("/api/v1/imports", json=asked, headers=admin).json()
+        deadline = time.monotonic() + 20.0
+        while (shown := client.get(f"/api/v1/imports/{run['id']}", headers=admin).json())["state"] in (
+            "queued",
+            "running",
+        ) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert shown["state"] == "finished", shown
+    assert shown["progress"]["summary"]["records"]["deployment"] == 5

@@ -104,3 +104,44 @@ def test_a_failing_job_is_retried_a_minute_later_not_in_a_tight_loop(tmp_path: P
         clock.now += timedelta(seconds=10)
         scheduler.run_due()
     assert [c - calls[0] for c in calls] == [timedelta(0), timedelta(seconds=60)]
+
+
+def test_only_the_entries_that_catch_up_run_as_the_embedded_scheduler_starts(tmp_path: Path) -> None:
+    from workers.schedule import Entry
+
+    ran_jobs: list[str] = []
+    clock = Clock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+    entries = [
+        Entry("catch-up", "frictionlog.test.catch_up", 600.0, lambda _s: ran_jobs.append("catch-up"), at_start=True),
+        Entry("later", "frictionlog.test.later", 600.0, lambda _s: ran_jobs.append("later")),
+    ]
+    scheduler = EmbeddedScheduler(make_settings("sqlite://", tmp_path), clock=clock, entries=entries)
+    assert scheduler.run_due()[0] == ["catch-up"]
+    clock.now += timedelta(seconds=601)
+    assert scheduler.run_due()[0] == ["catch-up", "later"]
+    assert ran_jobs == ["catch-up", "catch-up", "later"]
+
+
+def test_an_asked_task_runs_on_the_next_pass_and_an_ask_made_while_it_runs_is_kept(tmp_path: Path) -> None:
+    """What the embedded worker does when the API asks for an import: the entry runs at once, due or not; a
+    second ask that arrives while it runs (a run queued meanwhile) makes it run once more, not never."""
+    from workers.schedule import Entry
+
+    calls: list[datetime] = []
+    clock = Clock(datetime(2026, 11, 30, 7, 0, tzinfo=UTC))
+
+    def job(_settings: object) -> None:
+        calls.append(clock.now)
+        if len(calls) == 1:
+            scheduler.ask("frictionlog.test.imports")  # another request, while this run is under way
+
+    entries = [Entry("imports", "frictionlog.test.imports", 3600.0, job)]
+    scheduler = EmbeddedScheduler(make_settings("sqlite://", tmp_path), clock=clock, entries=entries)
+    assert scheduler.run_due()[0] == []  # not due for an hour
+    scheduler.ask("frictionlog.test.imports")
+    assert scheduler.run_due()[0] == ["imports"]
+    assert scheduler.run_due()[0] == ["imports"]  # the ask made during the first run
+    assert scheduler.run_due()[0] == []
+    assert len(calls) == 2
+    scheduler.ask("frictionlog.test.unknown")  # a task with no entry here is ignored
+    assert scheduler.run_due()[0] == []

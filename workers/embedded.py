@@ -60,35 +60,46 @@ class EmbeddedScheduler:
     """Runs the schedule's jobs in-process when due; ``clock`` is the time source (tests move it)."""
 
     def __init__(
-        self,
-        settings: Settings,
-        *,
-        clock: Callable[[], datetime] | None = None,
-        entries: Sequence[Entry] = SCHEDULE,
-        at_start: bool = False,
+        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, entries: Sequence[Entry] = SCHEDULE
     ) -> None:
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
         app = Celery("frictionlog-embedded", set_as_current=False)
         app.conf.update(timezone=settings.timezone)
         started = self._clock()
-        # at_start: every entry is due at once (the background pulls catch up on days missed while down).
-        last_run = datetime.min.replace(tzinfo=UTC) if at_start else started
+        never = datetime.min.replace(tzinfo=UTC)  # an entry that runs at start is due at once
         self._planned = [
-            _Planned(entry, celery_schedule(entry, settings, app=app, now=self._clock), last_run) for entry in entries
+            _Planned(
+                entry, celery_schedule(entry, settings, app=app, now=self._clock), never if entry.at_start else started
+            )
+            for entry in entries
         ]
+        self._asked: set[str] = set()
+        self._asked_lock = threading.Lock()
+
+    @property
+    def tasks(self) -> frozenset[str]:
+        return frozenset(plan.entry.task for plan in self._planned)
+
+    def ask(self, task: str) -> None:
+        """Run ``task``'s entry on the next :meth:`run_due`, due or not (what Celery's waker does by sending the
+        task); from any thread. An ask while the entry runs is kept for the run after."""
+        with self._asked_lock:
+            self._asked.add(task)
 
     def run_due(self) -> tuple[list[str], float]:
-        """Run every entry that is due; returns their names and the seconds until one may be due next."""
+        """Run every entry that is due or asked for; returns their names and the seconds until one may be due next."""
+        with self._asked_lock:
+            asked, self._asked = self._asked, set()
         ran: list[str] = []
         wait = float("inf")
         for plan in self._planned:
             now = self._clock()
-            if plan.retry_at is not None and now < plan.retry_at:
+            if plan.entry.task not in asked and plan.retry_at is not None and now < plan.retry_at:
                 wait = min(wait, (plan.retry_at - now).total_seconds())
                 continue
             due, next_seconds = plan.schedule.is_due(plan.last_run)
-            if due:
+            if due or plan.entry.task in asked:
                 ran.append(plan.entry.name)
                 try:
                     plan.entry.job(self._settings)
@@ -145,17 +156,24 @@ class EmbeddedWorker:
             if not e.background
         ]
         self.scheduler = EmbeddedScheduler(settings, entries=entries)
-        self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background], at_start=True)
-        self._pulls = threading.Thread(target=self._pull_loop, name="frictionlog-embedded-pulls", daemon=True)
+        self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background])
+        self._background_wake = threading.Event()
+        self._background = threading.Thread(
+            target=self._background_loop, name="frictionlog-embedded-background", daemon=True
+        )
         self._thread = threading.Thread(target=self._run, name="frictionlog-embedded-worker", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-        if self._settings.opencost_url or self._settings.prometheus_url:
-            self._pulls.start()
+        self._background.start()
 
     def wake(self, task: str = DRAIN_TASK) -> None:
-        """The Waker seam: setting an Event is as cheap as coalescing gets."""
+        """The Waker seam: setting an Event is as cheap as coalescing gets. A background entry's task (an
+        import asked for) runs at once in the background thread."""
+        if task in self.background.tasks:
+            self.background.ask(task)
+            self._background_wake.set()
+            return
         if task == RETRAIN_TASK:
             self._retrain.set()
         now = time.monotonic()
@@ -177,9 +195,12 @@ class EmbeddedWorker:
     def close(self) -> None:
         self._stop.set()
         self._wake.set()
+        self._background_wake.set()
         self._thread.join(timeout=30)
-        if self._pulls.is_alive():
-            self._pulls.join(timeout=1)  # a pull waiting on a slow source is a daemon: it dies with the process
+        if self._background.is_alive():
+            # A pull or an import waiting on a slow source is a daemon: it dies with the process (an import
+            # resumes from its checkpoint; a pull's window is pulled again).
+            self._background.join(timeout=1)
 
     def _refresh_rollups(self, budget_seconds: float) -> bool:
         """Refresh dirty rollups a few services per write transaction, pausing between (ingest takes the one
@@ -195,14 +216,15 @@ class EmbeddedWorker:
             self.yield_to_ingest(time.monotonic() - started)
         return True
 
-    def _pull_loop(self) -> None:
-        """The schedule's background entries (the OpenCost and Prometheus pulls), in a thread of their own: a
-        source that times out never holds up processing. What a pull stored is drained at once."""
+    def _background_loop(self) -> None:
+        """The schedule's background entries (pulls, imports, keeping digests), in a thread of their own: a
+        source that times out never holds up processing. What a pull or an import stored is drained at once."""
         while not self._stop.is_set():
+            self._background_wake.clear()
             ran, wait = self.background.run_due()
             if ran:
                 self._wake.set()
-            self._stop.wait(min(max(wait, 0.05), 60.0))
+            self._background_wake.wait(min(max(wait, 0.05), 60.0))
 
     def _run(self) -> None:
         rollups_behind = False

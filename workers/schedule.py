@@ -38,8 +38,11 @@ class Entry:
     when: When
     job: Callable[[Settings], Any]
     background: bool = False
-    """Embedded mode runs it in a thread of its own, and once at start-up: for pulls from outside sources,
-    which may be slow (a timeout never holds up processing) and are idempotent per window."""
+    """Embedded mode runs it in a thread of its own, beside the worker's loop: for jobs that may take long
+    (a pull or an import waiting on an outside source, building digests), so they never hold up processing."""
+    at_start: bool = False
+    """Embedded mode also runs it as soon as it starts: to catch up on what came due while it was down
+    (the days not pulled yet, the imports asked for)."""
 
 
 def _pull_every(settings: Settings) -> float:
@@ -57,19 +60,24 @@ SCHEDULE: tuple[Entry, ...] = (
         "weekly-digest", names.DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest
     ),
     # Whole past days not pulled yet (a no-op while the source's URL is unset).
-    Entry("pull-opencost", names.PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True),
-    Entry("pull-prometheus", names.PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True),
-    # History imports asked for on the API or /data (the API also wakes this at once in distributed mode),
+    Entry("pull-opencost", names.PULL_OPENCOST_TASK, _pull_every, jobs.pull_opencost, background=True, at_start=True),
+    Entry(
+        "pull-prometheus", names.PULL_PROMETHEUS_TASK, _pull_every, jobs.pull_prometheus, background=True, at_start=True
+    ),
+    # History imports asked for on the API or /data (which also wake this at once, in either mode),
     # and the incremental imports of FRICTIONLOG_IMPORT_SCHEDULE (a no-op when unset): docs/import.md.
-    Entry("requested-imports", names.IMPORT_RUNS_TASK, 30.0, jobs.requested_imports, background=True),
+    Entry("requested-imports", names.IMPORT_RUNS_TASK, 30.0, jobs.requested_imports, background=True, at_start=True),
     Entry(
         "scheduled-imports",
         names.IMPORT_SCHEDULED_TASK,
         lambda s: s.import_interval_seconds,
         jobs.scheduled_imports,
         background=True,
+        at_start=True,
     ),
     # Every recent week's digest for every audience, kept for the web app (bounded runs, in the background).
+    # Not at start: a page builds a digest nobody kept yet on its own, and the start is left to the first
+    # pages and to ingest (building them all takes up to KEEP_BUDGET_SECONDS of the process's CPU).
     Entry("keep-digests", names.KEEP_DIGESTS_TASK, 600.0, jobs.keep_digests, background=True),
     # The weekly pulse: one question to each opted-in engineer, and one reminder about the week just ended.
     Entry("pulse-ask", names.PULSE_ASK_TASK, Weekly(lambda s: s.pulse_day, lambda s: s.pulse_hour), jobs.pulse_ask),
