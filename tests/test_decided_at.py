@@ -84,9 +84,9 @@ def test_the_digest_note_says_recorded_and_decided() -> None:
         "decided_at": datetime(2026, 2, 1, tzinfo=UTC),
         "decided_ref": "https://wiki.example.com/rfc-12",
     }
-    notes = change_notes((change,))
+    notes = change_notes((change,), {"deploys": "Deploys per week"})
     assert notes[0].sentence.startswith(
-        "deploys: recorded 2026-12-07 by cli:lead, decided 2026-02-01 per https://wiki.example.com/rfc-12"
+        "Deploys per week: recorded 2026-12-07 by cli:lead, decided 2026-02-01 per https://wiki.example.com/rfc-12"
     )
     assert "not shown as set in advance" in notes[0].sentence
     plain = change_notes(({**change, "decided_at": None, "decided_ref": None},))

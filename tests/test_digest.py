@@ -216,9 +216,10 @@ def test_success_criteria_are_judged_and_goalposts_moved_after_the_start_are_sho
     assert statuses == {"deploys": "met", "lead_time": "not_enough_data"}  # no commits sent: no lead time
     assert part["criteria"][0]["deadline"].startswith("2027-03-01")  # the migration's target date
     notes = [c["sentence"] for c in part["criteria_changes"]]  # all made after the start
-    assert notes[0].startswith("deploys, lead_time: set on ")
+    assert notes[0].startswith("Deploys per week, Lead time: set on ")  # metrics by their labels
     assert notes[0].endswith("by admin, after the migration had started — not set in advance.")
-    assert notes[1].startswith("migration: target_date None → 2027-03-01")
+    assert notes[1].startswith("Migration: target date not set → 2027-03-01 — by admin on ")
+    assert [c["subject"] for c in part["criteria_changes"]] == ["deploys, lead_time", "migration"]  # keys, for machines
     assert content["verdict"][-1].startswith("1 of 2 success criteria met, 1 not enough data (changed after the start")
     assert "services moved" in part["schedule"]
 

@@ -217,7 +217,9 @@ def migration(data: DigestInput) -> tuple[MigrationPart, list[BeforeAfter]] | No
         target_date=target_date,
         schedule=migration_part.schedule(len(moved), len(data.services), target_date, data.now),
         criteria=judged,
-        criteria_changes=migration_part.change_notes(data.criteria_changes),
+        criteria_changes=migration_part.change_notes(
+            data.criteria_changes, {r.metric.key: r.metric.label for r in results}
+        ),
     )
     return part, extra
 

@@ -4,6 +4,8 @@ criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, mode
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -176,14 +178,43 @@ def criteria(
 
 
 def _shown(key: str, value: object, relative: bool) -> str:
+    """A changed field's value as a reader reads it: a target as the criterion states it, a moment as its
+    day, a word of the vocabulary with spaces, an absent value as "not set"."""
+    if value is None:
+        return "not set"
     if key == "target" and isinstance(value, int | float):
         return f"{value:+.0%}" if relative else f"{value:g}"
-    return str(value)
+    if isinstance(value, dict):
+        return "(" + ", ".join(f"{_field(k)} {_shown(k, v, relative)}" for k, v in value.items()) + ")"
+    if isinstance(value, str) and key in _MOMENTS:
+        with suppress(ValueError):  # the trail stores ISO 8601; anything else is shown as it is
+            return f"{datetime.fromisoformat(value):%Y-%m-%d}"
+    if isinstance(value, str) and key in _WORDS:
+        return _field(value)  # at_least: "at least"
+    return str(value)  # a name (a platform, a metric) as it was given
 
 
-def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeNote]:
+_MOMENTS = ("started_at", "target_date", "deadline")
+"""The fields of a migration and a criterion that hold a moment (ISO 8601, as the trail stores it)."""
+_WORDS = ("direction", "kind")
+
+
+def _field(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def change_notes(
+    changes: tuple[dict[str, object], ...], labels: Mapping[str, str] | None = None
+) -> list[CriteriaChangeNote]:
     """The changes made after the migration started, as sentences. Criteria added after the start at the
-    same moment (recorded with a migration whose start was backdated) make one note: not set in advance."""
+    same moment (recorded with a migration whose start was backdated) make one note: not set in advance.
+    A criterion's metric is named by its label (``labels``: key to label; the note's ``subject`` keeps the
+    key), the migration's own fields as words."""
+    known = labels or {}
+
+    def named(subject: object) -> str:
+        return known.get(str(subject)) or upper_first(_field(str(subject)))
+
     notes = []
     late = [c for c in changes if c.get("after_start")]
     added: dict[tuple[object, object], list[dict[str, object]]] = {}
@@ -192,7 +223,8 @@ def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeN
             added.setdefault((change["changed_at"], change["changed_by"]), []).append(change)
     for (at, by), group in added.items():
         assert isinstance(at, datetime)
-        metrics = ", ".join(str(c["subject"]) for c in group)
+        subjects = ", ".join(str(c["subject"]) for c in group)
+        metrics = ", ".join(named(c["subject"]) for c in group)
         decided = group[0].get("decided_at")
         if isinstance(decided, datetime):
             ref = group[0].get("decided_ref")
@@ -205,7 +237,7 @@ def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeN
             sentence = f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — not set in advance."
         notes.append(
             CriteriaChangeNote(
-                subject=metrics,
+                subject=subjects,
                 action="created",
                 before=None,
                 after=None,
@@ -221,15 +253,15 @@ def change_notes(changes: tuple[dict[str, object], ...]) -> list[CriteriaChangeN
         subject, action = str(change["subject"]), str(change["action"])
         at = change["changed_at"]
         assert isinstance(at, datetime)
-        what = f"{subject}: removed"
+        what = f"{named(subject)}: removed"
         if isinstance(before, dict) and isinstance(after, dict):
             relative = after.get("kind", "relative") == "relative"
             diffs = [
-                f"{k} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
+                f"{_field(k)} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
                 for k in after
                 if before.get(k) != after.get(k)
             ]
-            what = f"{subject}: " + ", ".join(diffs)
+            what = f"{named(subject)}: " + ", ".join(diffs)
         notes.append(
             CriteriaChangeNote(
                 subject=subject,
