@@ -77,3 +77,21 @@ def test_an_absent_sha_stays_absent_and_other_references_keep_their_case() -> No
     assert incident.commit_sha is None
     branch = WorkItemReferenceRecord(key="PAY-12", kind="branch", repository="acme/api", ref="PAY-12-Fix-Login")
     assert branch.ref == "PAY-12-Fix-Login"  # a branch name is case-sensitive
+
+
+def test_an_empty_sha_is_no_sha() -> None:
+    """A CI variable left unset sends ``""``: stored as none, it can never overwrite a sha an earlier
+    delivery of the same deployment gave (a later delivery's null keeps the earlier value)."""
+    deployment = DeploymentRecord(
+        source="cdevents",
+        external_id="d1",
+        service="api",
+        environment="production",
+        status="success",
+        finished_at=AT,
+        sha="",
+    )
+    incident = IncidentRecord(
+        source="generic", external_id="i1", service="api", status="triggered", started_at=AT, commit_sha=""
+    )
+    assert (deployment.sha, incident.commit_sha) == (None, None)

@@ -21,6 +21,14 @@ def _commit(record: object, field_name: str, sha: str | None) -> None:
         object.__setattr__(record, field_name, sha.lower())
 
 
+def _optional_commit(record: object, field_name: str, sha: str | None) -> None:
+    """:func:`_commit` for a sha a record may lack: an empty one (a CI variable left unset) is none, so it
+    never overwrites a sha an earlier delivery gave."""
+    if sha == "":
+        object.__setattr__(record, field_name, None)
+    _commit(record, field_name, sha)
+
+
 @dataclass(frozen=True, slots=True)
 class CommitRef:
     sha: str
@@ -97,7 +105,7 @@ class DeploymentRecord(SourcedRecord):
     url: str | None = None
 
     def __post_init__(self) -> None:
-        _commit(self, "sha", self.sha)
+        _optional_commit(self, "sha", self.sha)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +129,7 @@ class IncidentRecord(SourcedRecord):
     category_evidence: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        _commit(self, "commit_sha", self.commit_sha)
+        _optional_commit(self, "commit_sha", self.commit_sha)
 
 
 @dataclass(frozen=True, slots=True)
