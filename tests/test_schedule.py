@@ -145,3 +145,44 @@ def test_an_asked_task_runs_on_the_next_pass_and_an_ask_made_while_it_runs_is_ke
     assert len(calls) == 2
     scheduler.ask("frictionlog.test.unknown")  # a task with no entry here is ignored
     assert scheduler.run_due()[0] == []
+
+
+def test_a_weekly_entry_that_runs_at_start_runs_in_a_time_zone_west_of_utc(tmp_path: Path) -> None:
+    from workers.schedule import Entry, Weekly
+
+    ran_jobs: list[str] = []
+    weekly = Weekly(lambda _s: "mon", lambda _s: 9)
+    entries = [Entry("weekly", "frictionlog.test.weekly", weekly, lambda _s: ran_jobs.append("weekly"), at_start=True)]
+    settings = make_settings("sqlite://", tmp_path, timezone="America/Los_Angeles")
+    clock = Clock(datetime(2026, 12, 2, 18, 0, tzinfo=UTC))  # a Wednesday
+    scheduler = EmbeddedScheduler(settings, clock=clock, entries=entries)
+    assert scheduler.run_due()[0] == ["weekly"]
+    assert scheduler.run_due()[0] == []
+    assert ran_jobs == ["weekly"]
+
+
+def test_a_close_that_lands_just_before_the_background_loop_clears_its_wake_up_starts_nothing(
+    tmp_path: Path,
+) -> None:
+    """close() sets stop, then the background wake-up; if the loop clears that wake-up just after, it must
+    still see stop and start no job (an import) after the app has shut down."""
+    import threading
+
+    from workers.embedded import EmbeddedWorker
+
+    worker = EmbeddedWorker(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    passes: list[int] = []
+
+    def run_due() -> tuple[list[str], float]:
+        passes.append(1)
+        return [], 0.05
+
+    class ClosedWhileClearing(threading.Event):
+        def clear(self) -> None:
+            worker.close()  # lands between the loop's check of stop and its clear
+            super().clear()
+
+    worker.background.run_due = run_due  # type: ignore[method-assign]
+    worker._background_wake = ClosedWhileClearing()
+    worker._background_loop()
+    assert passes == []

@@ -44,6 +44,9 @@ BUSY_WAITING = 8
 the worker holds the process (the interpreter and SQLite's one write lock), requests pile up there and the
 rate they are answered at falls, so the rate alone would call a stalled API idle and the worker would keep
 it stalled (bench.ingest's embedded runs at 0.05–0.18× of the inline receiver)."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+"""The last run of an entry that runs at start: long enough ago to make any schedule due (``datetime.min``
+overflows a crontab's arithmetic in a time zone west of UTC)."""
 RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
@@ -67,7 +70,7 @@ class EmbeddedScheduler:
         app = Celery("frictionlog-embedded", set_as_current=False)
         app.conf.update(timezone=settings.timezone)
         started = self._clock()
-        never = datetime.min.replace(tzinfo=UTC)  # an entry that runs at start is due at once
+        never = EPOCH  # an entry that runs at start is due at once
         self._planned = [
             _Planned(
                 entry, celery_schedule(entry, settings, app=app, now=self._clock), never if entry.at_start else started
@@ -157,6 +160,7 @@ class EmbeddedWorker:
         ]
         self.scheduler = EmbeddedScheduler(settings, entries=entries)
         self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background])
+        self._background_tasks = self.background.tasks
         self._background_wake = threading.Event()
         self._background = threading.Thread(
             target=self._background_loop, name="frictionlog-embedded-background", daemon=True
@@ -170,7 +174,7 @@ class EmbeddedWorker:
     def wake(self, task: str = DRAIN_TASK) -> None:
         """The Waker seam: setting an Event is as cheap as coalescing gets. A background entry's task (an
         import asked for) runs at once in the background thread."""
-        if task in self.background.tasks:
+        if task in self._background_tasks:
             self.background.ask(task)
             self._background_wake.set()
             return
@@ -196,10 +200,11 @@ class EmbeddedWorker:
         self._stop.set()
         self._wake.set()
         self._background_wake.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
         if self._background.is_alive():
-            # A pull or an import waiting on a slow source is a daemon: it dies with the process (an import
-            # resumes from its checkpoint; a pull's window is pulled again).
+            # A pull or an import waiting on a slow source is a daemon: it dies with the process (what it
+            # stored stays stored; a pull's window is pulled again).
             self._background.join(timeout=1)
 
     def _refresh_rollups(self, budget_seconds: float) -> bool:
@@ -221,6 +226,8 @@ class EmbeddedWorker:
         source that times out never holds up processing. What a pull or an import stored is drained at once."""
         while not self._stop.is_set():
             self._background_wake.clear()
+            if self._stop.is_set():  # close() set the wake-up just cleared: nothing more may start
+                return
             ran, wait = self.background.run_due()
             if ran:
                 self._wake.set()
