@@ -4,7 +4,7 @@ criteria and the verdict the digest opens with. Pure: a ``DigestInput`` in, mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, timedelta
@@ -215,65 +215,65 @@ def change_notes(
     def named(subject: object) -> str:
         return known.get(str(subject)) or upper_first(_field(str(subject)))
 
-    notes = []
     late = [c for c in changes if c.get("after_start")]
     added: dict[tuple[object, object], list[dict[str, object]]] = {}
     for change in late:
         if change["action"] == "created":
             added.setdefault((change["changed_at"], change["changed_by"]), []).append(change)
-    for (at, by), group in added.items():
-        assert isinstance(at, datetime)
-        subjects = ", ".join(str(c["subject"]) for c in group)
-        metrics = ", ".join(named(c["subject"]) for c in group)
-        decided = group[0].get("decided_at")
-        if isinstance(decided, datetime):
-            ref = group[0].get("decided_ref")
-            per = f" per {ref}" if ref else ""
-            sentence = (
-                f"{metrics}: recorded {at:%Y-%m-%d} by {by}, decided {decided:%Y-%m-%d}{per} (the recorder's "
-                "word) — recorded after the migration had started, so not shown as set in advance."
-            )
-        else:
-            sentence = f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — not set in advance."
-        notes.append(
-            CriteriaChangeNote(
-                subject=subjects,
-                action="created",
-                before=None,
-                after=None,
-                changed_by=str(by),
-                changed_at=at,
-                sentence=sentence,
-            )
+    notes = [_added_note(group, named) for group in added.values()]
+    return notes + [_changed_note(change, named) for change in late if change["action"] != "created"]
+
+
+def _added_note(group: list[dict[str, object]], named: Callable[[object], str]) -> CriteriaChangeNote:
+    """Criteria first set after the start, by one person at one moment: not set in advance."""
+    at, by = group[0]["changed_at"], group[0]["changed_by"]
+    assert isinstance(at, datetime)
+    metrics = ", ".join(named(c["subject"]) for c in group)
+    decided = group[0].get("decided_at")
+    if isinstance(decided, datetime):
+        ref = group[0].get("decided_ref")
+        per = f" per {ref}" if ref else ""
+        sentence = (
+            f"{metrics}: recorded {at:%Y-%m-%d} by {by}, decided {decided:%Y-%m-%d}{per} (the recorder's "
+            "word) — recorded after the migration had started, so not shown as set in advance."
         )
-    for change in late:
-        if change["action"] == "created":
-            continue
-        before, after = change.get("before"), change.get("after")
-        subject, action = str(change["subject"]), str(change["action"])
-        at = change["changed_at"]
-        assert isinstance(at, datetime)
-        what = f"{named(subject)}: removed"
-        if isinstance(before, dict) and isinstance(after, dict):
-            relative = after.get("kind", "relative") == "relative"
-            diffs = [
-                f"{_field(k)} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
-                for k in after
-                if before.get(k) != after.get(k)
-            ]
-            what = f"{named(subject)}: " + ", ".join(diffs)
-        notes.append(
-            CriteriaChangeNote(
-                subject=subject,
-                action=action,
-                before=before if isinstance(before, dict) else None,
-                after=after if isinstance(after, dict) else None,
-                changed_by=str(change["changed_by"]),
-                changed_at=at,
-                sentence=f"{what} — by {change['changed_by']} on {at:%Y-%m-%d}.",
-            )
-        )
-    return notes
+    else:
+        sentence = f"{metrics}: set on {at:%Y-%m-%d} by {by}, after the migration had started — not set in advance."
+    return CriteriaChangeNote(
+        subject=", ".join(str(c["subject"]) for c in group),
+        action="created",
+        before=None,
+        after=None,
+        changed_by=str(by),
+        changed_at=at,
+        sentence=sentence,
+    )
+
+
+def _changed_note(change: dict[str, object], named: Callable[[object], str]) -> CriteriaChangeNote:
+    """A criterion changed or removed, or a field of the migration changed, after the start."""
+    before, after = change.get("before"), change.get("after")
+    subject, action = str(change["subject"]), str(change["action"])
+    at = change["changed_at"]
+    assert isinstance(at, datetime)
+    what = f"{named(subject)}: removed"
+    if isinstance(before, dict) and isinstance(after, dict):
+        relative = after.get("kind", "relative") == "relative"
+        diffs = [
+            f"{_field(k)} {_shown(k, before.get(k), relative)} → {_shown(k, after.get(k), relative)}"
+            for k in after
+            if before.get(k) != after.get(k)
+        ]
+        what = f"{named(subject)}: " + ", ".join(diffs)
+    return CriteriaChangeNote(
+        subject=subject,
+        action=action,
+        before=before if isinstance(before, dict) else None,
+        after=after if isinstance(after, dict) else None,
+        changed_by=str(change["changed_by"]),
+        changed_at=at,
+        sentence=f"{what} — by {change['changed_by']} on {at:%Y-%m-%d}.",
+    )
 
 
 def schedule(moved: int, total: int, target_date: datetime | None, now: datetime) -> str | None:
