@@ -186,3 +186,36 @@ def test_a_close_that_lands_just_before_the_background_loop_clears_its_wake_up_s
     worker._background_wake = ClosedWhileClearing()
     worker._background_loop()
     assert passes == []
+
+
+def test_while_slack_fails_the_embedded_worker_still_runs_its_schedule(
+    database_url: str, tmp_path: Path, slack: FakeSlack
+) -> None:
+    """A message Slack keeps refusing for now stays in the outbox (tried again later); it must not stop the
+    embedded worker's scheduled jobs (the rollups, the weekly digest, the pulse), which ran after it."""
+    import time
+
+    from service.core.models import SlackMessage
+    from workers.embedded import EmbeddedWorker
+    from workers.schedule import Entry
+
+    settings = make_settings(database_url, tmp_path, slack_bot_token="xoxb-test-token", slack_api_url=slack.url)
+    with Session(get_engine(database_url)) as session:
+        session.add(SlackMessage(channel="U0REPORTER", text="Your friction report was filed as #1."))
+        session.commit()
+    slack.errors[("chat.postMessage", "U0REPORTER")] = "internal_error"  # not final: Slack may take it later
+    probes: list[float] = []
+    worker = EmbeddedWorker(settings, poll_seconds=0.05)
+    probe = Entry("probe", "frictionlog.test.probe", 0.1, lambda _s: probes.append(time.monotonic()))
+    worker.scheduler = EmbeddedScheduler(settings, entries=[probe])
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10.0
+        while len(probes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.close()
+    assert len(slack.of("chat.postMessage")) >= 1  # it was tried
+    with Session(get_engine(database_url)) as session:
+        assert session.exec(select(SlackMessage)).one().sent_at is None  # and kept for later
+    assert len(probes) >= 2

@@ -17,7 +17,7 @@ from celery import Celery
 from celery.schedules import BaseSchedule
 
 from integrations.slack.client import sync_client
-from integrations.slack.notifier import WebClientNotifier
+from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
 from service.core.db import session_scope
 from service.core.errors import TransientError
 from service.core.settings import Settings
@@ -26,7 +26,7 @@ from workers.jobs import retrain
 from workers.names import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
 from workers.notify import notify_pending
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
-from workers.schedule import SCHEDULE, Entry, celery_schedule
+from workers.schedule import NOTIFY_EVERY_SECONDS, SCHEDULE, Entry, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
 ROLLUP_SERVICES_PER_HOLD = 2
@@ -70,10 +70,9 @@ class EmbeddedScheduler:
         app = Celery("frictionlog-embedded", set_as_current=False)
         app.conf.update(timezone=settings.timezone)
         started = self._clock()
-        never = EPOCH  # an entry that runs at start is due at once
         self._planned = [
             _Planned(
-                entry, celery_schedule(entry, settings, app=app, now=self._clock), never if entry.at_start else started
+                entry, celery_schedule(entry, settings, app=app, now=self._clock), EPOCH if entry.at_start else started
             )
             for entry in entries
         ]
@@ -148,6 +147,8 @@ class EmbeddedWorker:
         self._stop = threading.Event()
         self._retrain = threading.Event()
         self._notifier = WebClientNotifier(sync_client(settings)) if settings.slack_bot_token else None
+        self._notify_after = 0.0
+        """``time.monotonic()`` before which the outbox is not sent (Slack refused for now)."""
         self.totals = DrainStats()
         self._rollups_due = threading.Event()
         # The scheduled rollup refresh only asks this worker's loop for one: the loop refreshes in bounded
@@ -221,6 +222,17 @@ class EmbeddedWorker:
             self.yield_to_ingest(time.monotonic() - started)
         return True
 
+    def _notify(self) -> None:
+        """Send what waits in the Slack outbox. While Slack refuses for now, it stays there and is tried
+        again ``NOTIFY_EVERY_SECONDS`` later: not on every pass, and never in the way of the schedule's jobs,
+        which run after it in the same pass."""
+        if self._notifier is None or time.monotonic() < self._notify_after:
+            return
+        try:
+            notify_pending(self._settings, self._notifier)
+        except SlackUnavailable:
+            self._notify_after = time.monotonic() + NOTIFY_EVERY_SECONDS
+
     def _background_loop(self) -> None:
         """The schedule's background entries (pulls, imports, keeping digests), in a thread of their own: a
         source that times out never holds up processing. What a pull or an import stored is drained at once."""
@@ -253,8 +265,7 @@ class EmbeddedWorker:
                     self._rollups_due.clear()
                     low, high = ROLLUP_PASS_SECONDS
                     rollups_behind = self._refresh_rollups(min(high, max(low, time.monotonic() - started)))
-                if self._notifier is not None:
-                    notify_pending(self._settings, self._notifier)
+                self._notify()
                 wait = self._poll if not (stats.more or rollups_behind) else 0.0
                 if stats.claimed:
                     # Let wake-ups gather into a batch: one transaction for many events, not one each.

@@ -45,6 +45,11 @@ class Entry:
     (the days not pulled yet, the imports asked for)."""
 
 
+NOTIFY_EVERY_SECONDS = 30.0
+"""How often the Slack outbox is sent from the schedule, and how long embedded mode waits to try again while
+Slack refuses for now."""
+
+
 def _pull_every(settings: Settings) -> float:
     return settings.pull_interval_seconds
 
@@ -54,7 +59,7 @@ SCHEDULE: tuple[Entry, ...] = (
     # Corrections also request a retrain at once; this catches any request a lost message dropped.
     Entry("retrain-categoriser", names.RETRAIN_TASK, 900.0, jobs.retrain),
     # New reports reach the triage channel within half a minute; closures are also sent at once.
-    Entry("notify-slack", names.NOTIFY_TASK, 30.0, jobs.notify),
+    Entry("notify-slack", names.NOTIFY_TASK, NOTIFY_EVERY_SECONDS, jobs.notify),
     Entry("refresh-rollups", names.ROLLUP_TASK, 15.0, jobs.refresh_rollups),
     Entry(
         "weekly-digest", names.DIGEST_TASK, Weekly(lambda s: s.digest_day, lambda s: s.digest_hour), jobs.weekly_digest
