@@ -21,7 +21,7 @@ from integrations.history.runner import ImportSummary
 from service.app.api.routes.imports import SourceName
 from service.app.web.app import create_app
 from service.core.db import get_engine
-from service.core.models import Deployment, ImportCheckpoint, ImportRequest
+from service.core.models import Deployment, ImportCheckpoint, ImportRequest, ImportRun
 from service.core.settings import Settings
 from tests.factories import issue_token
 from tests.fakes import RecordingWaker
@@ -209,3 +209,48 @@ def test_in_embedded_mode_an_import_asked_for_on_the_api_runs_with_no_pulls_conf
             time.sleep(0.05)
     assert shown["state"] == "finished", shown
     assert shown["progress"]["summary"]["records"]["deployment"] == 5
+
+
+def _cut_off(settings: Settings, run_id: int, *, silent_for: timedelta, heartbeat: bool = True) -> None:
+    """What a worker that died mid-run leaves: the run ``running``, silent for ``silent_for``."""
+    with Session(get_engine(settings.database_url)) as session:
+        run = session.get(ImportRun, run_id)
+        assert run is not None
+        run.state = "running"
+        moment = datetime.now(UTC) - silent_for
+        run.heartbeat_at = moment if heartbeat else None
+        run.created_at = moment
+        session.add(run)
+        session.commit()
+
+
+@pytest.mark.parametrize("heartbeat", [True, False], ids=["silent", "from_before_heartbeats"])
+def test_a_run_whose_worker_died_is_taken_up_and_finishes(settings_with_token: Settings, heartbeat: bool) -> None:
+    settings = settings_with_token
+    run = runs.request_run(settings, source="github", targets=[REPO], since=START, until=None, requested_by="t")
+    assert run.id is not None
+    longest_wait = timedelta(seconds=settings.import_max_wait_seconds)
+    _cut_off(
+        settings, run.id, silent_for=longest_wait + runs.SILENCE_MARGIN + timedelta(minutes=1), heartbeat=heartbeat
+    )
+    assert runs.run_queued(settings) == [run.id]
+    ended = runs.get_run(settings, run.id)
+    assert ended is not None
+    assert ended.state == "finished"
+    assert ended.heartbeat_at is not None
+    assert ended.progress["summary"]["records"]["deployment"] == 5
+    drain(settings)
+    with Session(get_engine(settings.database_url)) as session:
+        assert len(session.exec(select(Deployment)).all()) == 5
+
+
+def test_a_run_that_is_alive_is_left_to_its_worker(settings_with_token: Settings) -> None:
+    """Silent for less than its longest wait (a rate limit it waits out), a running run is not taken twice."""
+    settings = settings_with_token
+    run = runs.request_run(settings, source="github", targets=[REPO], since=START, until=None, requested_by="t")
+    assert run.id is not None
+    _cut_off(settings, run.id, silent_for=timedelta(seconds=settings.import_max_wait_seconds))
+    assert runs.run_queued(settings) == []
+    left = runs.get_run(settings, run.id)
+    assert left is not None
+    assert left.state == "running"

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import and_, col, or_, select
 
 from integrations.config import IntegrationConfig
 from integrations.history import checkpoint, sources
@@ -25,6 +25,10 @@ from service.core.settings import Settings
 from service.core.timeutil import utcnow
 
 log = logging.getLogger("frictionlog.import")
+
+SILENCE_MARGIN = timedelta(minutes=15)
+"""Beyond the longest wait for a rate limit (FRICTIONLOG_IMPORT_MAX_WAIT_SECONDS, announced before it is
+slept), how long a live run may go without a sign of life: a page's requests, retries and backoff included."""
 
 FIRST_LOOKBACK = timedelta(days=30)
 """A scheduled source never imported before starts this far back (a longer history: ``frictionlog import``)."""
@@ -98,7 +102,7 @@ class RunProgress:
 
     def _write(self) -> None:
         progress = {"scopes": self.scopes, "rate_limit_wait_seconds": round(self.waited_seconds, 1)}
-        _update(self.settings, self.run_id, progress=progress)
+        _update(self.settings, self.run_id, progress=progress, heartbeat_at=utcnow())
 
 
 def _update(settings: Settings, run_id: int, **values: Any) -> None:
@@ -112,12 +116,24 @@ def _update(settings: Settings, run_id: int, **values: Any) -> None:
         session.commit()
 
 
+def silent_since(settings: Settings, now: datetime) -> datetime:
+    """A ``running`` run with no sign of life since this moment was cut off: its worker died (a restart, a
+    killed process). No live run is silent that long: it writes its progress after every page, and before
+    every wait, which is at most FRICTIONLOG_IMPORT_MAX_WAIT_SECONDS."""
+    return now - timedelta(seconds=settings.import_max_wait_seconds) - SILENCE_MARGIN
+
+
 def _claim(settings: Settings) -> ImportRun | None:
-    """The oldest queued run, marked running in the same transaction (one worker takes it)."""
+    """The oldest queued run, or a running one that was cut off, marked running in the same transaction (one
+    worker takes it). A run taken up again goes on from its scopes' checkpoints: what it stored stays, once."""
+    now = utcnow()
+    cut_off = silent_since(settings, now)
+    heartbeat, created = col(ImportRun.heartbeat_at), col(ImportRun.created_at)
+    silent = or_(heartbeat < cut_off, and_(heartbeat.is_(None), created < cut_off))
     with session_scope(settings.database_url, write=True) as session:
         statement = (
             select(ImportRun)
-            .where(col(ImportRun.state) == "queued")
+            .where(or_(col(ImportRun.state) == "queued", and_(col(ImportRun.state) == "running", silent)))
             .order_by(col(ImportRun.id))
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -125,7 +141,9 @@ def _claim(settings: Settings) -> ImportRun | None:
         run = session.exec(statement).first()
         if run is None:
             return None
-        run.state = "running"
+        if run.state == "running":
+            log.warning("import.taken_up id=%s source=%s last_alive=%s", run.id, run.source, run.heartbeat_at)
+        run.state, run.heartbeat_at = "running", now
         session.add(run)
         session.commit()
         session.refresh(run)

@@ -1,4 +1,4 @@
-"""Tables of history imports (revision 0018): where each (source, scope) stopped, and the runs
+"""Tables of history imports (revisions 0018, 0023): where each (source, scope) stopped, and the runs
 started from the API with their progress."""
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class ImportRun(SQLModel, table=True):
     requested_by: str = Field(default="", max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    """When the run last showed it was alive (taken, a page stored, a wait begun; revision 0023). A ``running``
+    run silent for longer than any wait it may make was cut off (its worker died) and is taken up again."""
 
     def asked(self) -> ImportRequest:
         """The targets and window this run was asked for (its ``request``)."""

@@ -48,6 +48,10 @@ class ImportRunOut(BaseModel):
     requested_by: str
     created_at: datetime
     finished_at: datetime | None
+    heartbeat_at: datetime | None = Field(
+        description="When a running import last showed progress; one silent for longer than its longest wait "
+        "was cut off and is taken up again"
+    )
 
 
 def _out(run: ImportRun) -> ImportRunOut:
@@ -65,6 +69,7 @@ def _out(run: ImportRun) -> ImportRunOut:
         requested_by=run.requested_by,
         created_at=run.created_at,
         finished_at=run.finished_at,
+        heartbeat_at=run.heartbeat_at,
     )
 
 
