@@ -256,3 +256,30 @@ def test_every_vendor_source_through_the_route_redis_and_a_real_worker(distribut
         incidents = sorted(db.exec(select(Incident.source, Incident.external_id, Incident.status)).all())
         assert incidents == [("opsgenie", "og-1", "triggered"), ("pagerduty", "PD1", "resolved")]
         assert db.exec(select(Change.sha)).all() == [sha(1)]
+
+
+def test_an_import_that_outlasts_the_brokers_visibility_timeout_runs_once(
+    distributed_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis hands a message nobody acknowledged out again once its visibility timeout passes (300 s; 2 s
+    here, its scan every second). An import runs for hours: it is acknowledged when taken, so it never runs
+    again beside itself, spending the vendor's rate limit twice (a run cut off is taken up from the database)."""
+    from integrations.history import runs
+    from workers.names import AGGREGATE_QUEUE, IMPORT_SCHEDULED_TASK
+
+    started: list[float] = []
+
+    def long_import(_settings: Settings) -> dict[str, str]:
+        started.append(time.monotonic())
+        time.sleep(5.0)
+        return {}
+
+    monkeypatch.setattr(runs, "run_scheduled", long_import)
+    configure(celery_app, distributed_settings)
+    options = {"visibility_timeout": 2, "unacked_restore_interval": 1, "unacked_restore_throttle": 1}
+    monkeypatch.setitem(celery_app.conf, "broker_transport_options", options)
+    with start_worker(celery_app, pool="threads", concurrency=2, queues=[AGGREGATE_QUEUE], perform_ping_check=False):
+        celery_app.send_task(IMPORT_SCHEDULED_TASK)
+        wait_for(lambda: bool(started), timeout=30, what="the worker to start the import")
+        time.sleep(9.0)  # the import's 5 s, and past two visibility timeouts after it started
+    assert len(started) == 1

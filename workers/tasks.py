@@ -81,16 +81,19 @@ def _drained_if_any(answer: T) -> T:
     return _drained(answer, stored=answer)
 
 
-def _beat(name: str, job: Callable[[Settings], J], answer: Callable[[J], A]) -> Task[[], A]:
+def _beat(name: str, job: Callable[[Settings], J], answer: Callable[[J], A], *, acks_late: bool = True) -> Task[[], A]:
     """A thin task named ``name``: ``job`` over the current Settings, its result shaped by ``answer`` (which
-    asks for a drain when the job stored something). The task's doc is the job's, then the answer's."""
+    asks for a drain when the job stored something). The task's doc is the job's, then the answer's.
+    ``acks_late=False`` for a job that may run longer than the broker's visibility timeout (Redis hands an
+    unacknowledged message out again after it, so the job would run again beside itself): one whose progress
+    and recovery live in the database."""
 
     def run() -> A:
         return answer(job(get_settings()))
 
     run.__name__ = run.__qualname__ = job.__name__
     run.__doc__ = f"{job.__doc__}\n\n{answer.__doc__}"
-    return app.task(name=name, acks_late=True)(run)
+    return app.task(name=name, acks_late=acks_late)(run)
 
 
 @worker_process_init.connect
@@ -166,7 +169,9 @@ retrain_categoriser = _beat(RETRAIN_TASK, jobs.retrain, _as_is)
 pull_opencost = _beat(PULL_OPENCOST_TASK, jobs.pull_opencost, _pulled)
 keep_digests = _beat(KEEP_DIGESTS_TASK, jobs.keep_digests, _as_is)
 pull_prometheus = _beat(PULL_PROMETHEUS_TASK, jobs.pull_prometheus, _pulled)
-requested_imports = _beat(IMPORT_RUNS_TASK, jobs.requested_imports, _drained_if_any)
-scheduled_imports = _beat(IMPORT_SCHEDULED_TASK, jobs.scheduled_imports, _drained_if_any)
+# An import runs for hours: acknowledged when taken. A run cut off is taken up again by the next job from its
+# heartbeat (integrations/history/runs.py), a scheduled import by the next interval from its checkpoints.
+requested_imports = _beat(IMPORT_RUNS_TASK, jobs.requested_imports, _drained_if_any, acks_late=False)
+scheduled_imports = _beat(IMPORT_SCHEDULED_TASK, jobs.scheduled_imports, _drained_if_any, acks_late=False)
 pulse_ask = _beat(PULSE_ASK_TASK, jobs.pulse_ask, _pulsed)
 pulse_remind = _beat(PULSE_REMIND_TASK, jobs.pulse_remind, _pulsed)
