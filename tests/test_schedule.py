@@ -219,3 +219,34 @@ def test_while_slack_fails_the_embedded_worker_still_runs_its_schedule(
     with Session(get_engine(database_url)) as session:
         assert session.exec(select(SlackMessage)).one().sent_at is None  # and kept for later
     assert len(probes) >= 2
+
+
+def test_a_weekly_run_missed_while_embedded_mode_was_down_runs_when_it_starts_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Beat keeps its last runs in a file and runs a missed weekly entry when it starts; embedded mode keeps
+    them in the database (``scheduled_run``). A first start runs nothing early; a start after the week's
+    moment passed unseen runs it once."""
+    from workers.embedded import KeptRuns
+    from workers.schedule import Entry, Weekly
+
+    ran: list[datetime] = []
+    clock = Clock(datetime(2026, 11, 30, 7, 59, tzinfo=UTC))  # Monday, 08:59 in Paris
+    weekly = Entry(
+        "weekly", "frictionlog.test.weekly", Weekly(lambda _s: "mon", lambda _s: 9), lambda _s: ran.append(clock.now)
+    )
+    settings = make_settings(database_url, tmp_path, timezone="Europe/Paris")
+
+    def start() -> EmbeddedScheduler:
+        return EmbeddedScheduler(settings, clock=clock, entries=[weekly], kept=KeptRuns(database_url))
+
+    first = start()
+    assert first.run_due()[0] == []  # a first start: not due before 09:00
+    clock.now += timedelta(minutes=1, seconds=5)
+    assert first.run_due()[0] == ["weekly"]
+    clock.now = datetime(2026, 12, 7, 10, 30, tzinfo=UTC)  # down over the next Monday's 09:00, back at 11:30
+    again = start()
+    assert again.run_due()[0] == ["weekly"]
+    clock.now += timedelta(minutes=5)
+    assert start().run_due()[0] == []  # restarted once more the same morning: it ran already
+    assert ran == [datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC), datetime(2026, 12, 7, 10, 30, tzinfo=UTC)]

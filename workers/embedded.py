@@ -15,18 +15,22 @@ from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 from celery.schedules import BaseSchedule
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
 
 from integrations.slack.client import sync_client
 from integrations.slack.notifier import SlackUnavailable, WebClientNotifier
 from service.core.db import session_scope
 from service.core.errors import TransientError
+from service.core.models import ScheduledRun
 from service.core.settings import Settings
+from service.core.timeutil import as_utc
 from service.figures import rollups_db
 from workers.jobs import retrain
 from workers.names import DRAIN_TASK, RETRAIN_TASK, ROLLUP_TASK
 from workers.notify import notify_pending
 from workers.process import BETWEEN_HELD_BATCHES_SECONDS, DrainStats, drain, seconds_until_next_due
-from workers.schedule import NOTIFY_EVERY_SECONDS, SCHEDULE, Entry, celery_schedule
+from workers.schedule import NOTIFY_EVERY_SECONDS, SCHEDULE, Entry, Weekly, celery_schedule
 
 log = logging.getLogger("frictionlog.embedded")
 ROLLUP_SERVICES_PER_HOLD = 2
@@ -51,6 +55,32 @@ RETRY_AFTER = timedelta(minutes=1)
 """A scheduled job that failed is tried again this much later (beat's tasks retry with backoff)."""
 
 
+class KeptRuns:
+    """The last runs of the schedule's weekly entries, kept in the database (``scheduled_run``), so a week
+    whose run fell while embedded mode was down runs when it starts again (beat keeps its schedule file)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+
+    def load(self) -> dict[str, datetime]:
+        try:
+            with session_scope(self._url) as session:
+                return {row.name: as_utc(row.last_run) for row in session.exec(select(ScheduledRun))}
+        except SQLAlchemyError:  # no schema yet (the app migrates first): nothing was kept
+            log.warning("embedded.kept_runs_unread", exc_info=True)
+            return {}
+
+    def save(self, name: str, moment: datetime) -> None:
+        with session_scope(self._url, write=True) as session:
+            session.merge(ScheduledRun(name=name, last_run=moment))
+            session.commit()
+
+
+def _keeps_last_run(entry: Entry) -> bool:
+    """Whether an entry's last run is kept across restarts: a weekly one (a missed interval comes round again)."""
+    return isinstance(entry.when, Weekly)
+
+
 @dataclass(slots=True)
 class _Planned:
     entry: Entry
@@ -63,16 +93,25 @@ class EmbeddedScheduler:
     """Runs the schedule's jobs in-process when due; ``clock`` is the time source (tests move it)."""
 
     def __init__(
-        self, settings: Settings, *, clock: Callable[[], datetime] | None = None, entries: Sequence[Entry] = SCHEDULE
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        entries: Sequence[Entry] = SCHEDULE,
+        kept: KeptRuns | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._kept = kept
         app = Celery("frictionlog-embedded", set_as_current=False)
         app.conf.update(timezone=settings.timezone)
         started = self._clock()
+        last_runs = kept.load() if kept is not None else {}
         self._planned = [
             _Planned(
-                entry, celery_schedule(entry, settings, app=app, now=self._clock), EPOCH if entry.at_start else started
+                entry,
+                celery_schedule(entry, settings, app=app, now=self._clock),
+                EPOCH if entry.at_start else last_runs.get(entry.name, started),
             )
             for entry in entries
         ]
@@ -88,6 +127,14 @@ class EmbeddedScheduler:
         task); from any thread. An ask while the entry runs is kept for the run after."""
         with self._asked_lock:
             self._asked.add(task)
+
+    def _keep(self, entry: Entry, moment: datetime) -> None:
+        if self._kept is None or not _keeps_last_run(entry):
+            return
+        try:
+            self._kept.save(entry.name, moment)
+        except SQLAlchemyError:  # the run happened; at worst it runs again at the next start (it is idempotent)
+            log.warning("embedded.kept_run_unsaved name=%s", entry.name, exc_info=True)
 
     def run_due(self) -> tuple[list[str], float]:
         """Run every entry that is due or asked for; returns their names and the seconds until one may be due next."""
@@ -110,6 +157,7 @@ class EmbeddedScheduler:
                     plan.retry_at = now + RETRY_AFTER
                     continue
                 plan.last_run, plan.retry_at = now, None
+                self._keep(plan.entry, now)
                 next_seconds = plan.schedule.is_due(now)[1]
             wait = min(wait, next_seconds)
         return ran, wait
@@ -159,7 +207,7 @@ class EmbeddedWorker:
             for e in SCHEDULE
             if not e.background
         ]
-        self.scheduler = EmbeddedScheduler(settings, entries=entries)
+        self.scheduler = EmbeddedScheduler(settings, entries=entries, kept=KeptRuns(settings.database_url))
         self.background = EmbeddedScheduler(settings, entries=[e for e in SCHEDULE if e.background])
         self._background_tasks = self.background.tasks
         self._background_wake = threading.Event()

@@ -30,6 +30,7 @@ from service.core.models.events import (
 )
 from service.core.models.imports import ImportCheckpoint, ImportRequest, ImportRun
 from service.core.models.pulse import PulseAnswer, PulseMember, PulseQuestion
+from service.core.models.schedule import ScheduledRun
 from service.core.models.scorecard import ScorecardAssumption
 from service.core.models.sessions import WebSessionRecord
 from service.core.models.work import WorkItem, WorkItemReference, WorkItemStatus
@@ -61,6 +62,7 @@ __all__ = [
     "PulseQuestion",
     "RollupDirty",
     "RollupState",
+    "ScheduledRun",
     "ScorecardAssumption",
     "Service",
     "ServiceAlias",
