@@ -211,46 +211,116 @@ def test_in_embedded_mode_an_import_asked_for_on_the_api_runs_with_no_pulls_conf
     assert shown["progress"]["summary"]["records"]["deployment"] == 5
 
 
-def _cut_off(settings: Settings, run_id: int, *, silent_for: timedelta, heartbeat: bool = True) -> None:
-    """What a worker that died mid-run leaves: the run ``running``, silent for ``silent_for``."""
+def _cut_off(
+    settings: Settings, run_id: int, *, silent_for: timedelta, heartbeat: bool = True, taken_up: int = 0
+) -> None:
+    """What a worker that died mid-run leaves: the run ``running``, its last heartbeat ``silent_for`` ago
+    (none: a row from before heartbeats, created then), asked for a day before."""
     with Session(get_engine(settings.database_url)) as session:
         run = session.get(ImportRun, run_id)
         assert run is not None
+        now = datetime.now(UTC)
         run.state = "running"
-        moment = datetime.now(UTC) - silent_for
-        run.heartbeat_at = moment if heartbeat else None
-        run.created_at = moment
+        run.heartbeat_at = now - silent_for if heartbeat else None
+        run.created_at = now - (timedelta(days=1) if heartbeat else silent_for)
+        run.progress = {"scopes": {f"{REPO}:deployments": {"pages": 0, "records": 0}}, "rate_limit_wait_seconds": 61.0}
+        if taken_up:
+            run.progress["taken_up"] = taken_up
         session.add(run)
         session.commit()
+
+
+def _queued(settings: Settings) -> int:
+    run = runs.request_run(settings, source="github", targets=[REPO], since=START, until=None, requested_by="t")
+    assert run.id is not None
+    return run.id
+
+
+def _state(settings: Settings, run_id: int) -> ImportRun:
+    run = runs.get_run(settings, run_id)
+    assert run is not None
+    return run
 
 
 @pytest.mark.parametrize("heartbeat", [True, False], ids=["silent", "from_before_heartbeats"])
 def test_a_run_whose_worker_died_is_taken_up_and_finishes(settings_with_token: Settings, heartbeat: bool) -> None:
     settings = settings_with_token
-    run = runs.request_run(settings, source="github", targets=[REPO], since=START, until=None, requested_by="t")
-    assert run.id is not None
-    longest_wait = timedelta(seconds=settings.import_max_wait_seconds)
-    _cut_off(
-        settings, run.id, silent_for=longest_wait + runs.SILENCE_MARGIN + timedelta(minutes=1), heartbeat=heartbeat
-    )
-    assert runs.run_queued(settings) == [run.id]
-    ended = runs.get_run(settings, run.id)
-    assert ended is not None
+    run_id = _queued(settings)
+    _cut_off(settings, run_id, silent_for=runs.SILENT_FOR + timedelta(minutes=1), heartbeat=heartbeat)
+    assert runs.run_queued(settings) == [run_id]
+    ended = _state(settings, run_id)
     assert ended.state == "finished"
     assert ended.heartbeat_at is not None
     assert ended.progress["summary"]["records"]["deployment"] == 5
+    assert ended.progress["taken_up"] == 1
+    assert ended.progress["rate_limit_wait_seconds"] == 61.0  # its progress goes on
+    assert ended.progress["scopes"][f"{REPO}:deployments"] == {"pages": 1, "records": 5}
     drain(settings)
     with Session(get_engine(settings.database_url)) as session:
         assert len(session.exec(select(Deployment)).all()) == 5
 
 
 def test_a_run_that_is_alive_is_left_to_its_worker(settings_with_token: Settings) -> None:
-    """Silent for less than its longest wait (a rate limit it waits out), a running run is not taken twice."""
+    """Asked for long ago but beating, a running run is never taken twice."""
     settings = settings_with_token
-    run = runs.request_run(settings, source="github", targets=[REPO], since=START, until=None, requested_by="t")
-    assert run.id is not None
-    _cut_off(settings, run.id, silent_for=timedelta(seconds=settings.import_max_wait_seconds))
+    run_id = _queued(settings)
+    _cut_off(settings, run_id, silent_for=runs.SILENT_FOR - timedelta(minutes=1))
     assert runs.run_queued(settings) == []
-    left = runs.get_run(settings, run.id)
-    assert left is not None
-    assert left.state == "running"
+    assert _state(settings, run_id).state == "running"
+
+
+def test_a_run_cut_off_too_often_ends_failed_and_the_next_one_runs(settings_with_token: Settings) -> None:
+    settings = settings_with_token
+    doomed, next_one = _queued(settings), _queued(settings)
+    _cut_off(settings, doomed, silent_for=runs.SILENT_FOR + timedelta(minutes=1), taken_up=runs.TAKE_UPS)
+    assert runs.run_queued(settings) == [next_one]
+    ended = _state(settings, doomed)
+    assert ended.state == "failed"
+    assert ended.error is not None
+    assert f"cut off {runs.TAKE_UPS + 1} times" in ended.error
+    assert _state(settings, next_one).state == "finished"
+
+
+def test_a_run_that_crashes_ends_failed_with_the_reason_and_the_next_one_runs(
+    settings_with_token: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error no one foresaw (an odd vendor answer, a bug) ends the run with its reason: it is never left
+    ``running`` to be taken up and crash again for ever."""
+    settings = settings_with_token
+    crashing, next_one = _queued(settings), _queued(settings)
+    run = sources.run
+
+    def crash_first(settings: Settings, name: str, targets: Sequence[str], **more: Any) -> ImportSummary:
+        if _state(settings, crashing).state == "running":
+            raise KeyError("node_id")
+        return run(settings, name, targets, **more)
+
+    monkeypatch.setattr(sources, "run", crash_first)
+    assert runs.run_queued(settings) == [crashing, next_one]
+    ended = _state(settings, crashing)
+    assert (ended.state, ended.error) == ("failed", "the import stopped on an error: KeyError: 'node_id'")
+    assert _state(settings, next_one).state == "finished"
+
+
+def test_a_running_import_beats_whatever_it_is_doing(
+    settings_with_token: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heartbeat comes from a thread of its own: a run stuck in one long request or wait still beats."""
+    settings = settings_with_token
+    run_id = _queued(settings)
+    monkeypatch.setattr(runs, "HEARTBEAT_SECONDS", 0.05)
+    seen: list[datetime | None] = []
+    run = sources.run
+
+    def slow(settings: Settings, name: str, targets: Sequence[str], **more: Any) -> ImportSummary:
+        seen.append(_state(settings, run_id).heartbeat_at)
+        time.sleep(0.5)  # one long request: no page, no wait reported
+        seen.append(_state(settings, run_id).heartbeat_at)
+        return run(settings, name, targets, **more)
+
+    monkeypatch.setattr(sources, "run", slow)
+    assert runs.run_queued(settings) == [run_id]
+    first, later = seen
+    assert first is not None
+    assert later is not None
+    assert later > first

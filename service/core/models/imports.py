@@ -88,8 +88,9 @@ class ImportRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     heartbeat_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    """When the run last showed it was alive (taken, a page stored, a wait begun; revision 0023). A ``running``
-    run silent for longer than any wait it may make was cut off (its worker died) and is taken up again."""
+    """When the run last said it was alive (revision 0023): every minute while it runs, from a thread of its own
+    (``integrations.history.runs.Heartbeat``). A ``running`` run silent for ten minutes was cut off (its worker
+    died) and is taken up again."""
 
     def asked(self) -> ImportRequest:
         """The targets and window this run was asked for (its ``request``)."""

@@ -49,7 +49,7 @@ class ImportRunOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     heartbeat_at: datetime | None = Field(
-        description="When a running import last showed progress; one silent for longer than its longest wait "
+        description="When a running import last said it was alive (every minute); one silent for 10 minutes "
         "was cut off and is taken up again"
     )
 
