@@ -169,20 +169,19 @@ def test_a_close_that_lands_just_before_the_background_loop_clears_its_wake_up_s
     import threading
 
     from workers.embedded import EmbeddedWorker
+    from workers.schedule import Entry
 
-    worker = EmbeddedWorker(make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path))
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    worker = EmbeddedWorker(settings)
     passes: list[int] = []
-
-    def run_due() -> tuple[list[str], float]:
-        passes.append(1)
-        return [], 0.05
+    probe = Entry("imports", "frictionlog.test.imports", 0.01, lambda _s: passes.append(1), at_start=True)
 
     class ClosedWhileClearing(threading.Event):
         def clear(self) -> None:
             worker.close()  # lands between the loop's check of stop and its clear
             super().clear()
 
-    worker.background.run_due = run_due  # type: ignore[method-assign]
+    worker.background = EmbeddedScheduler(settings, entries=[probe])
     worker._background_wake = ClosedWhileClearing()
     worker._background_loop()
     assert passes == []
@@ -250,3 +249,29 @@ def test_a_weekly_run_missed_while_embedded_mode_was_down_runs_when_it_starts_ag
     clock.now += timedelta(minutes=5)
     assert start().run_due()[0] == []  # restarted once more the same morning: it ran already
     assert ran == [datetime(2026, 11, 30, 8, 0, 5, tzinfo=UTC), datetime(2026, 12, 7, 10, 30, tzinfo=UTC)]
+
+
+def test_a_close_during_a_slow_background_job_starts_no_other_one(tmp_path: Path) -> None:
+    """close() while a pull waits on a slow source: the imports due after it in the same pass never start."""
+    import threading
+    import time
+
+    from workers.embedded import EmbeddedWorker
+    from workers.schedule import Entry
+
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)
+    worker = EmbeddedWorker(settings)
+    ran: list[str] = []
+
+    def slow_pull(_settings: object) -> None:
+        ran.append("pull")
+        threading.Thread(target=worker.close).start()  # the app shuts down meanwhile
+        time.sleep(0.3)
+
+    entries = [
+        Entry("pull", "frictionlog.test.pull", 600.0, slow_pull, background=True, at_start=True),
+        Entry("imports", "frictionlog.test.imports", 600.0, lambda _s: ran.append("imports"), at_start=True),
+    ]
+    worker.background = EmbeddedScheduler(settings, entries=entries)
+    worker._background_loop()
+    assert ran == ["pull"]

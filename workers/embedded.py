@@ -136,13 +136,16 @@ class EmbeddedScheduler:
         except SQLAlchemyError:  # the run happened; at worst it runs again at the next start (it is idempotent)
             log.warning("embedded.kept_run_unsaved name=%s", entry.name, exc_info=True)
 
-    def run_due(self) -> tuple[list[str], float]:
-        """Run every entry that is due or asked for; returns their names and the seconds until one may be due next."""
+    def run_due(self, stopping: Callable[[], bool] = lambda: False) -> tuple[list[str], float]:
+        """Run every entry that is due or asked for, none once ``stopping()`` (the process is closing); returns
+        their names and the seconds until one may be due next."""
         with self._asked_lock:
             asked, self._asked = self._asked, set()
         ran: list[str] = []
         wait = float("inf")
         for plan in self._planned:
+            if stopping():
+                break
             now = self._clock()
             if plan.entry.task not in asked and plan.retry_at is not None and now < plan.retry_at:
                 wait = min(wait, (plan.retry_at - now).total_seconds())
@@ -271,14 +274,17 @@ class EmbeddedWorker:
         return True
 
     def _notify(self) -> None:
-        """Send what waits in the Slack outbox. While Slack refuses for now, it stays there and is tried
-        again ``NOTIFY_EVERY_SECONDS`` later: not on every pass, and never in the way of the schedule's jobs,
-        which run after it in the same pass."""
+        """Send what waits in the Slack outbox. While Slack refuses for now (or sending fails otherwise), it
+        stays there and is tried again ``NOTIFY_EVERY_SECONDS`` later: not on every pass, and never in the way
+        of the schedule's jobs, which run after it in the same pass."""
         if self._notifier is None or time.monotonic() < self._notify_after:
             return
         try:
             notify_pending(self._settings, self._notifier)
         except SlackUnavailable:
+            self._notify_after = time.monotonic() + NOTIFY_EVERY_SECONDS
+        except Exception:  # a bad taxonomy file, a bug in one message: logged, and the schedule still runs
+            log.exception("embedded.notify_failed")
             self._notify_after = time.monotonic() + NOTIFY_EVERY_SECONDS
 
     def _background_loop(self) -> None:
@@ -288,7 +294,7 @@ class EmbeddedWorker:
             self._background_wake.clear()
             if self._stop.is_set():  # close() set the wake-up just cleared: nothing more may start
                 return
-            ran, wait = self.background.run_due()
+            ran, wait = self.background.run_due(self._stop.is_set)
             if ran:
                 self._wake.set()
             self._background_wake.wait(min(max(wait, 0.05), 60.0))
@@ -321,7 +327,7 @@ class EmbeddedWorker:
                 next_due = seconds_until_next_due(self._settings)
                 if next_due is not None and next_due > 0:
                     wait = min(wait, next_due)
-                _, scheduled = self.scheduler.run_due()
+                _, scheduled = self.scheduler.run_due(self._stop.is_set)
                 wait = min(wait, max(scheduled, 0.0))
                 if self._rollups_due.is_set():  # asked for by the schedule just now: refresh on the next pass
                     wait = 0.0
