@@ -275,3 +275,37 @@ def test_a_close_during_a_slow_background_job_starts_no_other_one(tmp_path: Path
     worker.background = EmbeddedScheduler(settings, entries=entries)
     worker._background_loop()
     assert ran == ["pull"]
+
+
+def test_an_outbox_that_fails_otherwise_does_not_stop_the_embedded_schedule_either(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not Slack refusing but the outbox itself failing (a bad taxonomy file, a bug in one message): logged,
+    tried again later, and the schedule runs meanwhile."""
+    import time
+
+    from workers import embedded
+    from workers.schedule import Entry
+
+    tries: list[float] = []
+
+    def broken(*_: object) -> None:
+        tries.append(time.monotonic())
+        raise ValueError("the taxonomy file names no categories")
+
+    monkeypatch.setattr(embedded, "notify_pending", broken)
+    settings = make_settings(database_url, tmp_path, slack_bot_token="xoxb-test-token")
+    probes: list[float] = []
+    worker = embedded.EmbeddedWorker(settings, poll_seconds=0.05)
+    worker.scheduler = EmbeddedScheduler(
+        settings, entries=[Entry("probe", "frictionlog.test.probe", 0.1, lambda _s: probes.append(time.monotonic()))]
+    )
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10.0
+        while len(probes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.close()
+    assert len(probes) >= 2
+    assert len(tries) == 1  # tried again only NOTIFY_EVERY_SECONDS later, not on every pass
