@@ -20,6 +20,26 @@ from service.core.records import (
 )
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def deployment(sha: str | None = None) -> DeploymentRecord:
+    return DeploymentRecord(
+        source="generic",
+        external_id="d1",
+        service="api",
+        environment="production",
+        status="success",
+        finished_at=AT,
+        sha=sha,
+    )
+
+
+def incident(sha: str | None = None) -> IncidentRecord:
+    return IncidentRecord(
+        source="generic", external_id="i1", service="api", status="triggered", started_at=AT, commit_sha=sha
+    )
+
+
 UPPER = "0A1B2C3D4E5F60718293A4B5C6D7E8F901234567"
 LOWER = UPPER.lower()
 
@@ -35,24 +55,8 @@ LOWER = UPPER.lower()
             ),
             lambda r: r.merge_commit_sha,
         ),
-        (
-            lambda sha: DeploymentRecord(
-                source="generic",
-                external_id="d1",
-                service="api",
-                environment="production",
-                status="success",
-                finished_at=AT,
-                sha=sha,
-            ),
-            lambda r: r.sha,
-        ),
-        (
-            lambda sha: IncidentRecord(
-                source="generic", external_id="i1", service="api", status="triggered", started_at=AT, commit_sha=sha
-            ),
-            lambda r: r.commit_sha,
-        ),
+        (deployment, lambda r: r.sha),
+        (incident, lambda r: r.commit_sha),
         (
             lambda sha: WorkItemReferenceRecord(key="PAY-12", kind="commit", repository="acme/api", ref=sha),
             lambda r: r.ref,
@@ -69,12 +73,7 @@ def test_every_record_that_names_a_commit_stores_its_sha_lower_case(
 
 
 def test_an_absent_sha_stays_absent_and_other_references_keep_their_case() -> None:
-    deployment = DeploymentRecord(
-        source="generic", external_id="d1", service="api", environment="production", status="success", finished_at=AT
-    )
-    assert deployment.sha is None
-    incident = IncidentRecord(source="generic", external_id="i1", service="api", status="triggered", started_at=AT)
-    assert incident.commit_sha is None
+    assert (deployment().sha, incident().commit_sha) == (None, None)
     branch = WorkItemReferenceRecord(key="PAY-12", kind="branch", repository="acme/api", ref="PAY-12-Fix-Login")
     assert branch.ref == "PAY-12-Fix-Login"  # a branch name is case-sensitive
 
@@ -82,16 +81,4 @@ def test_an_absent_sha_stays_absent_and_other_references_keep_their_case() -> No
 def test_an_empty_sha_is_no_sha() -> None:
     """A CI variable left unset sends ``""``: stored as none, it can never overwrite a sha an earlier
     delivery of the same deployment gave (a later delivery's null keeps the earlier value)."""
-    deployment = DeploymentRecord(
-        source="cdevents",
-        external_id="d1",
-        service="api",
-        environment="production",
-        status="success",
-        finished_at=AT,
-        sha="",
-    )
-    incident = IncidentRecord(
-        source="generic", external_id="i1", service="api", status="triggered", started_at=AT, commit_sha=""
-    )
-    assert (deployment.sha, incident.commit_sha) == (None, None)
+    assert (deployment("").sha, incident("").commit_sha) == (None, None)

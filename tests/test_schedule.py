@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from service.core.weeks import last_full_week
 from tests.helpers import make_settings
 from tests.slack_fake import FakeSlack, fake_slack
 from workers.celery_app import create_celery
-from workers.embedded import EmbeddedScheduler
+from workers.embedded import EmbeddedScheduler, EmbeddedWorker
 from workers.schedule import SCHEDULE
 
 
@@ -33,6 +34,17 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+def run_until_probed_twice(worker: EmbeddedWorker, probes: list[float]) -> None:
+    """Run the embedded worker until its probe entry has run twice (ten seconds at the most)."""
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10.0
+        while len(probes) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.close()
 
 
 def test_beat_reads_every_entry_of_the_table_with_the_settings(tmp_path: Path) -> None:
@@ -192,8 +204,6 @@ def test_while_slack_fails_the_embedded_worker_still_runs_its_schedule(
 ) -> None:
     """A message Slack keeps refusing for now stays in the outbox (tried again later); it must not stop the
     embedded worker's scheduled jobs (the rollups, the weekly digest, the pulse), which ran after it."""
-    import time
-
     from service.core.models import SlackMessage
     from workers.embedded import EmbeddedWorker
     from workers.schedule import Entry
@@ -207,13 +217,7 @@ def test_while_slack_fails_the_embedded_worker_still_runs_its_schedule(
     worker = EmbeddedWorker(settings, poll_seconds=0.05)
     probe = Entry("probe", "frictionlog.test.probe", 0.1, lambda _s: probes.append(time.monotonic()))
     worker.scheduler = EmbeddedScheduler(settings, entries=[probe])
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10.0
-        while len(probes) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        worker.close()
+    run_until_probed_twice(worker, probes)
     assert len(slack.of("chat.postMessage")) >= 1  # it was tried
     with Session(get_engine(database_url)) as session:
         assert session.exec(select(SlackMessage)).one().sent_at is None  # and kept for later
@@ -254,7 +258,6 @@ def test_a_weekly_run_missed_while_embedded_mode_was_down_runs_when_it_starts_ag
 def test_a_close_during_a_slow_background_job_starts_no_other_one(tmp_path: Path) -> None:
     """close() while a pull waits on a slow source: the imports due after it in the same pass never start."""
     import threading
-    import time
 
     from workers.embedded import EmbeddedWorker
     from workers.schedule import Entry
@@ -282,8 +285,6 @@ def test_an_outbox_that_fails_otherwise_does_not_stop_the_embedded_schedule_eith
 ) -> None:
     """Not Slack refusing but the outbox itself failing (a bad taxonomy file, a bug in one message): logged,
     tried again later, and the schedule runs meanwhile."""
-    import time
-
     from workers import embedded
     from workers.schedule import Entry
 
@@ -300,12 +301,6 @@ def test_an_outbox_that_fails_otherwise_does_not_stop_the_embedded_schedule_eith
     worker.scheduler = EmbeddedScheduler(
         settings, entries=[Entry("probe", "frictionlog.test.probe", 0.1, lambda _s: probes.append(time.monotonic()))]
     )
-    worker.start()
-    try:
-        deadline = time.monotonic() + 10.0
-        while len(probes) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        worker.close()
+    run_until_probed_twice(worker, probes)
     assert len(probes) >= 2
     assert len(tries) == 1  # tried again only NOTIFY_EVERY_SECONDS later, not on every pass
