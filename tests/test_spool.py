@@ -3,8 +3,10 @@ exactly once, when it is back. A real outage of the real server, not a mock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -159,3 +161,47 @@ def test_deliveries_spooled_across_several_failed_drains_all_reach_the_inbox(tmp
 
 def _delivery(key: str) -> inbox.Delivery:
     return inbox.Delivery(source="generic", event_type="deployment", delivery_key=key, body="{}", headers={})
+
+
+class _PausedAtOpen(type(Path())):  # type: ignore[misc]
+    """A spool file path whose next open for appending lets ``meanwhile`` run between the open and the write:
+    another process's drainer, landing in that gap."""
+
+    meanwhile: list[Callable[[], object]] = []
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        handle = super().open(*args, **kwargs)
+        if args[:1] == ("a",) and _PausedAtOpen.meanwhile:
+            _PausedAtOpen.meanwhile.pop()()
+        return handle
+
+
+class _OtherProcessSpool(Spool):
+    @property
+    def current(self) -> Path:
+        return _PausedAtOpen(super().current)
+
+
+def test_a_file_drained_by_another_process_while_a_request_writes_to_it_loses_nothing(tmp_path: Path) -> None:
+    """Every API process drains every spool file of the shared directory (docker-compose: one volume for all
+    replicas). Process A's drain landing between process B's open and B's write took B's file away: B then
+    wrote into the deleted file, answered 2xx, and the delivery was lost."""
+    directory = tmp_path / "spool"
+    drainer = Spool(directory)
+    made: list[Spool] = []
+    other = threading.Thread(target=lambda: made.append(_OtherProcessSpool(directory)))  # a file of its own
+    other.start()
+    other.join()
+    writer = made[0]
+    delivered: list[str] = []
+
+    def accept(deliveries: list[inbox.Delivery]) -> None:
+        delivered.extend(d.delivery_key for d in deliveries)
+
+    writer.append([_delivery("k1")])
+    _PausedAtOpen.meanwhile.append(lambda: drainer.drain(accept))
+    writer.append([_delivery("k2")])  # answered 2xx once this returns
+    assert not _PausedAtOpen.meanwhile  # the drain did land in the gap
+    drainer.drain(accept)
+    assert sorted(delivered) == ["k1", "k2"]
+    assert not drainer.pending()

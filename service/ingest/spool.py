@@ -4,10 +4,17 @@ GitHub does not retry a failed delivery by itself, so an outage of the database 
 events. Each API process appends deliveries as JSON lines to its own file and fsyncs before answering
 2xx; when the database is back, the spooled deliveries go into the inbox, where the unique
 (source, delivery_key) makes the hand-over exactly-once even if a drain is interrupted and repeated.
+
+Every process drains every file of the directory (a process that died leaves its file to the others), so a
+file is taken under an exclusive lock (``flock``) that a writer also holds from its check to its fsync: a
+drainer never takes a file while a line is being written to it, and a writer whose file was taken between
+its open and its lock writes to a fresh one. A ``.draining`` file is read under the same lock, by one
+drainer at a time.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -65,10 +72,10 @@ class Spool:
                     raise SpoolFull(
                         f"the database is unavailable and the spool is full ({self.max_bytes} bytes); retry later"
                     )
-                with self.current.open("a", encoding="utf-8") as handle:
-                    handle.write(lines)
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                while not _append_locked(self.current, lines):
+                    log.info(
+                        "spool.file_taken file=%s (drained by another process; writing a fresh one)", self.current.name
+                    )
         except OSError as exc:
             raise SpoolUnavailable(f"cannot write the spool: {exc.__class__.__name__}") from exc
         log.warning("spool.appended deliveries=%s file=%s", len(deliveries), self.current.name)
@@ -117,22 +124,74 @@ class Spool:
         with self._lock:  # new appends go to a fresh file while the old one drains
             for path in sorted(self.directory.glob("spool-*.jsonl")):
                 # A unique name: a file left from a drain that failed must never be overwritten by the next.
-                path.rename(path.with_name(f"{path.stem}-{time.time_ns():020d}.jsonl.draining"))
+                _take(path, path.with_name(f"{path.stem}-{time.time_ns():020d}.jsonl.draining"))
         for path in sorted(self.directory.glob("spool-*.jsonl.draining")):
-            deliveries = []
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if not line.strip():
-                    continue
-                try:
-                    item = json.loads(line)
-                except json.JSONDecodeError:  # a torn last line from a crash mid-write: never acknowledged
-                    log.error("spool.torn_line file=%s", path.name)
-                    continue
-                deliveries.append(Delivery(**item))
-            if deliveries:
-                accept(deliveries)
-            path.unlink()
-            moved += len(deliveries)
+            moved += _drain_file(path, accept)
         if moved:
             log.warning("spool.drained deliveries=%s", moved)
         return moved
+
+
+def _is_at(handle_fd: int, path: Path) -> bool:
+    """Whether the open file is still the one at ``path`` (not taken away by a drainer meanwhile)."""
+    try:
+        here = path.stat()
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(handle_fd)
+    return (opened.st_dev, opened.st_ino) == (here.st_dev, here.st_ino)
+
+
+def _append_locked(path: Path, lines: str) -> bool:
+    """Append and fsync under the file's lock; False when a drainer took the file between our open and our
+    lock (the caller writes to a fresh one)."""
+    with path.open("a", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes
+        if not _is_at(handle.fileno(), path):
+            return False
+        handle.write(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+        return True
+
+
+def _take(path: Path, draining: Path) -> None:
+    """Rename a spool file for draining under its lock: never while a writer is between its check and its
+    fsync. A file another drainer took first is left to it."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if _is_at(handle.fileno(), path):
+            path.rename(draining)
+
+
+def _drain_file(path: Path, accept: Callable[[list[Delivery]], object]) -> int:
+    """One ``.draining`` file into the inbox, then deleted; skipped while another drainer has it."""
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:  # drained by another process meanwhile
+        return 0
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        if not _is_at(handle.fileno(), path):  # another drainer finished it before we locked
+            return 0
+        deliveries = []
+        for line in handle.read().decode("utf-8").splitlines():
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:  # a torn last line from a crash mid-write: never acknowledged
+                log.error("spool.torn_line file=%s", path.name)
+                continue
+            deliveries.append(Delivery(**item))
+        if deliveries:
+            accept(deliveries)
+        path.unlink()
+        return len(deliveries)
