@@ -249,6 +249,16 @@ def upsert_insert(session: Session, table: Any) -> Any:
     return sqlite_insert(table)
 
 
+def one_at_a_time(session: Session, name: str) -> None:
+    """Hold the lock called ``name`` until the session's transaction ends: transactions that take it run one
+    after another. On PostgreSQL a transaction-level advisory lock (another transaction's uncommitted rows are
+    invisible to a DELETE under READ COMMITTED, so two that replace the same rows would both keep theirs); on
+    SQLite its one write lock does it already."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(func.pg_advisory_xact_lock(key))
+
+
 COPY_AT_LEAST = 32
 """Fewer rows than this go by ``unnest``: a staging table's CREATE, COPY and DELETE are three more round
 trips, which pay for themselves only on a batch (a quiet install drains its events one or two at a time)."""

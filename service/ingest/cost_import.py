@@ -24,7 +24,7 @@ from sqlalchemy import and_, delete, func, or_
 from sqlmodel import Session, col, select
 
 from service.core.aliases import resolve as resolve_aliases
-from service.core.db import execute_rows, upsert_insert
+from service.core.db import execute_rows, one_at_a_time, upsert_insert
 from service.core.marks import mark_dirty
 from service.core.models import PlatformAssignment, RollupState, Service
 from service.core.models.cost import CostImport, CostLine
@@ -187,6 +187,9 @@ def import_focus(
     the write lock then lasts only for the replacement, not for reading a million rows."""
     if summary is None:
         summary = read_file(settings, path, progress=progress)
+    # Two imports at once (an upload whose client gave up while the server went on, then the corrected bill)
+    # replace their periods one after the other: neither keeps lines the other replaced.
+    one_at_a_time(session, "cost_import")
     _rename_aliases(session, summary)
     histories = _histories(session)
     scopes = sorted(summary.declared)
