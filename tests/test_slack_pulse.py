@@ -200,3 +200,27 @@ def test_the_weekly_figures_by_hand() -> None:
     assert (rows[("2026-W47", "a")]["mean_hours"], rows[("2026-W47", "a")]["response_rate"]) == (3.0, 2 / 3)
     assert pd.isna(rows[("2026-W47", "b")]["mean_hours"])  # nobody answered: no mean, never 0 h
     assert rows[("2026-W48", "a")]["response_rate"] == 0.0
+
+
+@pytest.mark.parametrize("turns_anonymous", [True, False], ids=["named_then_anonymous", "anonymous_then_named"])
+def test_a_member_who_changes_anonymity_and_answers_again_still_has_one_answer(
+    database_url: str, turns_anonymous: bool
+) -> None:
+    """ "You can change it by answering again": after switching between named and anonymous in App Home, the
+    new answer replaces the old one, under the new name; it is never a second answer (which would count the
+    person twice, and keep a named answer of someone who asked for anonymity)."""
+    from service.core.db import session_scope
+
+    pulse = pulse_service
+    week, key = "2026-W44", b"signing-secret"
+    with session_scope(database_url, write=True) as session:
+        pulse.set_membership(session, "U1", opted_in=True, service="payments", anonymous=not turns_anonymous)
+        pulse.claim_questions(session, week)
+        pulse.record_answer(session, "U1", week=week, key=key, bucket="gt8")
+        pulse.set_membership(session, "U1", opted_in=False)
+        pulse.set_membership(session, "U1", opted_in=True, service="payments", anonymous=turns_anonymous)
+        again = pulse.record_answer(session, "U1", week=week, key=key, bucket="0")
+    assert again.replaced
+    with session_scope(database_url) as session:
+        stored = session.exec(select(PulseAnswer)).all()
+    assert [(a.respondent.startswith("anon:"), a.bucket) for a in stored] == [(turns_anonymous, "0")]

@@ -142,7 +142,7 @@ def record_answer(
     if question is None or who is None:
         raise InvalidInput("this pulse was not sent to you", field="week")
     name = respondent(slack_user, anonymous=who.anonymous, key=key)
-    answer = session.exec(select(PulseAnswer).where(PulseAnswer.week == week, PulseAnswer.respondent == name)).first()
+    answer = _earlier_answer(session, slack_user, week=week, key=key, name=name)
     replaced = answer is not None
     if answer is None:
         if bucket is None:
@@ -156,6 +156,25 @@ def record_answer(
     session.add_all([answer, question])
     session.commit()
     return Answered(week=week, bucket=compute.BY_KEY[answer.bucket], replaced=replaced)
+
+
+def _earlier_answer(session: Session, slack_user: str, *, week: str, key: bytes, name: str) -> PulseAnswer | None:
+    """The member's answer for ``week`` already stored, under either of their names (a member who turned
+    anonymous after answering, or back): one answer per person-week, stored under ``name``, the current one
+    (so turning anonymous leaves no named answer behind)."""
+    names = {name, *(respondent(slack_user, anonymous=anonymous, key=key) for anonymous in (False, True))}
+    found = session.exec(
+        select(PulseAnswer).where(PulseAnswer.week == week, col(PulseAnswer.respondent).in_(names))
+    ).all()
+    if not found:
+        return None
+    kept = next((a for a in found if a.respondent == name), found[0])
+    for other in found:
+        if other is not kept:
+            session.delete(other)
+    session.flush()
+    kept.respondent = name
+    return kept
 
 
 def weekly_frames(session: Session, weeks: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
