@@ -304,3 +304,46 @@ def test_an_outbox_that_fails_otherwise_does_not_stop_the_embedded_schedule_eith
     run_until_probed_twice(worker, probes)
     assert len(probes) >= 2
     assert len(tries) == 1  # tried again only NOTIFY_EVERY_SECONDS later, not on every pass
+
+
+class _Killed(BaseException):
+    """The process dying in the middle of a post (nothing of the run's own clean-up runs)."""
+
+
+class _RecordingSlack:
+    def __init__(self, *, die: bool = False) -> None:
+        self.posts: list[str] = []
+        self.die = die
+
+    def post_message(self, channel: str, text: str, blocks: list[dict[str, object]]) -> str | None:  # noqa: ARG002
+        if self.die:
+            raise _Killed
+        self.posts.append(channel)
+        return f"1700000000.{len(self.posts):06d}"
+
+
+def test_a_digest_whose_run_was_cut_off_after_its_claim_is_posted_once_the_claim_lapses(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A run killed between claiming the week's post and posting it left the claim: the next run used to call
+    the digest "already posted" and nobody ever posted it. It now says the post is pending (the job is tried
+    again), and posts it once the claim has lapsed."""
+    from service.digest.build import CLAIM_FOR
+    from workers.digest import PostPending, run_digests
+
+    settings = make_settings(database_url, tmp_path, digest_audiences={"leaders": "CDIGEST"})
+    week = last_full_week(utcnow(), settings.timezone)
+    with pytest.raises(_Killed):
+        run_digests(settings, _RecordingSlack(die=True), week=week)
+    slack = _RecordingSlack()
+    with pytest.raises(PostPending, match="claimed by another run"):
+        run_digests(settings, slack, week=week)  # within the claim: maybe still posting; not "already posted"
+    with Session(get_engine(database_url)) as session:
+        row = session.exec(select(Digest).where(col(Digest.channel) == "CDIGEST")).one()
+        assert row.posted_at is None
+        row.claimed_at = utcnow() - CLAIM_FOR - timedelta(seconds=1)  # the claim has lapsed
+        session.add(row)
+        session.commit()
+    assert run_digests(settings, slack, week=week).posted == 1
+    assert run_digests(settings, slack, week=week).already_posted == 1
+    assert slack.posts == ["CDIGEST"]

@@ -16,12 +16,17 @@ from service.core.models import Digest
 from service.core.settings import Settings
 from service.core.timeutil import as_utc, utcnow
 from service.core.weeks import recent_weeks
-from service.digest.build import audiences, build, claim_post, keep, mark_posted, release
+from service.digest.build import CLAIM_FOR, audiences, build, claim_post, keep, mark_posted, release
 from service.digest.html import render_html
 from service.digest.models import DigestContent
 from service.figures import catalogue
 
 log = logging.getLogger("frictionlog.digest")
+
+
+class PostPending(Exception):
+    """A digest another run has claimed and not posted: it may be posting it now, or it was cut off between
+    its claim and its post (the claim lapses after ``CLAIM_FOR``). Try again later: never counted as posted."""
 
 
 @dataclass(slots=True)
@@ -83,6 +88,7 @@ def run_digests(
     """Build and keep every audience's digest for ``week``, and post those with a channel exactly once:
     the row is claimed before posting and marked after, so a second run or a second beat posts nothing."""
     run = DigestRun()
+    pending: list[str] = []
     for audience, channel in settings.digest_audiences.items():
         if audiences is not None and audience not in audiences:
             continue
@@ -93,7 +99,11 @@ def run_digests(
         assert row.id is not None
         with session_scope(settings.database_url, write=True) as session:
             if not claim_post(session, row.id):
-                run.already_posted += 1
+                posted = session.get(Digest, row.id)
+                if posted is not None and posted.posted_at is not None:
+                    run.already_posted += 1
+                else:
+                    pending.append(audience)
                 continue
         text, blocks = digest_blocks(content, public_url=settings.public_url)
         try:
@@ -106,4 +116,9 @@ def run_digests(
             mark_posted(session, row.id, slack_ts=ts)
         run.posted += ts is not None
         log.info("digest.posted week=%s audience=%s channel=%s ts=%s", week, audience, channel, ts)
+    if pending:
+        raise PostPending(
+            f"the {week} digest for {', '.join(pending)} is claimed by another run and not posted yet "
+            f"(it is posting it now, or was cut off: its claim lapses after {CLAIM_FOR})"
+        )
     return run

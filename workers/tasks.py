@@ -13,8 +13,12 @@ from integrations.pulls import PullReport
 from integrations.slack.notifier import SlackUnavailable
 from service.core.errors import TransientError
 from service.core.settings import Settings, get_settings
+from service.core.timeutil import utcnow
+from service.core.weeks import last_full_week
+from service.digest.build import CLAIM_FOR
 from workers import jobs
 from workers.celery_app import app
+from workers.digest import PostPending
 from workers.names import (
     DIGEST_TASK,
     DRAIN_TASK,
@@ -152,8 +156,14 @@ def notify_reporters() -> dict[str, int]:
 
 @_posting(DIGEST_TASK, backoff_max=900)
 def weekly_digest(week: str | None = None) -> dict[str, int]:
-    """Every audience's digest for the ISO week just ended (in the configured zone), posted once."""
-    run = jobs.weekly_digest(get_settings(), week)
+    """Every audience's digest for the ISO week just ended (in the configured zone), posted once. A digest
+    another run claimed and has not posted is tried again once that claim may have lapsed."""
+    settings = get_settings()
+    week = week or last_full_week(utcnow(), settings.timezone)
+    try:
+        run = jobs.weekly_digest(settings, week)
+    except PostPending as exc:
+        raise weekly_digest.retry(exc=exc, kwargs={"week": week}, countdown=CLAIM_FOR.total_seconds()) from exc
     return {"built": run.built, "posted": run.posted, "already_posted": run.already_posted}
 
 

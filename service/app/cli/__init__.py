@@ -346,9 +346,12 @@ def digest(week: str | None, audience: str, post: bool, html_path: Path | None, 
             raise click.UsageError("FRICTIONLOG_SLACK_BOT_TOKEN is not set")
         from integrations.slack.client import sync_client
         from integrations.slack.notifier import WebClientNotifier
-        from workers.digest import run_digests
+        from workers.digest import PostPending, run_digests
 
-        run = run_digests(settings, WebClientNotifier(sync_client(settings)), week=week, audiences=[audience])
+        try:
+            run = run_digests(settings, WebClientNotifier(sync_client(settings)), week=week, audiences=[audience])
+        except PostPending as exc:
+            raise click.ClickException(f"not posted: {exc}") from exc
         click.echo("posted" if run.posted else "already posted; not posting again", err=True)
     if not (html_path or as_json or post):
         from service.digest.render import plain_text
