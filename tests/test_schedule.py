@@ -347,3 +347,24 @@ def test_a_digest_whose_run_was_cut_off_after_its_claim_is_posted_once_the_claim
     assert run_digests(settings, slack, week=week).posted == 1
     assert run_digests(settings, slack, week=week).already_posted == 1
     assert slack.posts == ["CDIGEST"]
+
+
+def test_no_task_waits_longer_than_redis_keeps_its_message_from_other_workers(tmp_path: Path) -> None:
+    """A worker holds a message it waits on (a countdown, a retry's backoff) unacknowledged; Redis hands it to
+    another worker after the visibility timeout, so a longer wait runs the task twice."""
+    import importlib
+
+    from service.digest.build import CLAIM_FOR
+    from workers.celery_app import VISIBILITY_TIMEOUT_SECONDS, app, configure
+
+    importlib.import_module("workers.tasks")  # registers every task on the worker's app
+    configure(app, make_settings("sqlite://", tmp_path))
+    assert app.conf.broker_transport_options["visibility_timeout"] == VISIBILITY_TIMEOUT_SECONDS
+    waits: dict[str, float] = {
+        name: float(getattr(task, "retry_backoff_max", 0))
+        for name, task in app.tasks.items()
+        if name.startswith("frictionlog.") and getattr(task, "autoretry_for", None)
+    }
+    assert waits  # the retrying tasks are found
+    assert max(waits.values()) < VISIBILITY_TIMEOUT_SECONDS, waits
+    assert CLAIM_FOR.total_seconds() < VISIBILITY_TIMEOUT_SECONDS  # the digest's retry after a lapsed claim
