@@ -3,6 +3,7 @@ exactly once, when it is back. A real outage of the real server, not a mock."""
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from service.core.db import get_engine
 from service.core.models import Deployment, InboxEvent
 from service.core.settings import Settings
 from service.ingest import inbox
-from service.ingest.spool import Spool
+from service.ingest.spool import Spool, SpoolUnavailable
 from tests.factories import T0, issue_token, make_deployment
 from tests.fakes import RecordingWaker
 from tests.helpers import PG_ADMIN_DSN, make_settings
@@ -171,7 +172,7 @@ class _PausedAtOpen(type(Path())):  # type: ignore[misc]
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         handle = super().open(*args, **kwargs)
-        if args[:1] == ("a",) and _PausedAtOpen.meanwhile:
+        if args and str(args[0]).startswith("a") and _PausedAtOpen.meanwhile:
             _PausedAtOpen.meanwhile.pop()()
         return handle
 
@@ -205,3 +206,55 @@ def test_a_file_drained_by_another_process_while_a_request_writes_to_it_loses_no
     drainer.drain(accept)
     assert sorted(delivered) == ["k1", "k2"]
     assert not drainer.pending()
+
+
+class _DiskFullHalfway:
+    """A spool file that takes half of the next write, then reports the disk full."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def __enter__(self) -> _DiskFullHalfway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+    def fileno(self) -> int:
+        return int(self.handle.fileno())
+
+    def write(self, data: Any) -> int:
+        half = data[: len(data) // 2]
+        self.handle.write(half if isinstance(data, str) else bytes(half))
+        self.handle.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+class _FullDiskPath(type(Path())):  # type: ignore[misc]
+    full = [True]
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        handle = super().open(*args, **kwargs)
+        return _DiskFullHalfway(handle) if _FullDiskPath.full and _FullDiskPath.full.pop() else handle
+
+
+class _FullDiskSpool(Spool):
+    @property
+    def current(self) -> Path:
+        return _FullDiskPath(super().current)
+
+
+def test_a_write_the_disk_cut_short_leaves_nothing_for_the_next_delivery_to_join(tmp_path: Path) -> None:
+    """The first request gets a 503 (the disk is full half-way through its line); the next one is written,
+    fsync'd and answered 2xx. Its line must not be glued to the half line before it, which the drain would
+    drop as one torn line: a delivery answered 2xx, lost."""
+    spool = _FullDiskSpool(tmp_path / "spool")
+    with pytest.raises(SpoolUnavailable):
+        spool.append([_delivery("refused")])
+    spool.append([_delivery("accepted")])
+    delivered: list[str] = []
+    spool.drain(lambda deliveries: delivered.extend(d.delivery_key for d in deliveries))
+    assert delivered == ["accepted"]

@@ -21,6 +21,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 from service.core.errors import TransientError
@@ -144,14 +145,23 @@ def _is_at(handle_fd: int, path: Path) -> bool:
 
 def _append_locked(path: Path, lines: str) -> bool:
     """Append and fsync under the file's lock; False when a drainer took the file between our open and our
-    lock (the caller writes to a fresh one)."""
-    with path.open("a", encoding="utf-8") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)  # released when the file closes
-        if not _is_at(handle.fileno(), path):
+    lock (the caller writes to a fresh one). A write that fails part-way (a full disk) is cut back off, so
+    no partial line is left for the next append to join (the drain would drop both as one torn line)."""
+    with path.open("ab", buffering=0) as handle:  # unbuffered: closing never writes what failed
+        fd = handle.fileno()
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released when the file closes
+        if not _is_at(fd, path):
             return False
-        handle.write(lines)
-        handle.flush()
-        os.fsync(handle.fileno())
+        start = os.fstat(fd).st_size
+        try:
+            data = memoryview(lines.encode("utf-8"))
+            while data:
+                data = data[handle.write(data) or 0 :]
+            os.fsync(fd)
+        except OSError:
+            with suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
         return True
 
 
