@@ -167,13 +167,17 @@ def _append_locked(path: Path, lines: str) -> bool:
 
 def _take(path: Path, draining: Path) -> None:
     """Rename a spool file for draining under its lock: never while a writer is between its check and its
-    fsync. A file another drainer took first is left to it."""
+    fsync. A file busy (a line being written, or another drainer reading it into a database that may hang)
+    is left to the next pass: this runs under the spool's own lock, which this process's requests wait on."""
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         return
     with handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
         if _is_at(handle.fileno(), path):
             path.rename(draining)
 
