@@ -49,8 +49,8 @@ class ImportRunOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     heartbeat_at: datetime | None = Field(
-        description="When a running import last said it was alive (every minute); one silent for 10 minutes "
-        "was cut off and is taken up again"
+        description=f"When a running import last said it was alive (every {runs.HEARTBEAT_SECONDS:.0f} s); one "
+        f"silent for {runs.SILENT_FOR.total_seconds() / 60:.0f} minutes was cut off and is taken up again"
     )
 
 
